@@ -1,0 +1,1 @@
+"""Hardware drivers and wire-level simulators; implement kiosk.ports. No Kivy, no SQLAlchemy."""

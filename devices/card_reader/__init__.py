@@ -1,0 +1,1 @@
+"""IC card reader drivers: transport -> PN532 frames -> chipset commands -> CardReader."""

@@ -1,0 +1,1 @@
+"""Banknote acceptor: ccTalk bill validator."""

@@ -1,0 +1,1 @@
+"""Receipt printer: python-escpos connection, ESC/POS rendering, status."""

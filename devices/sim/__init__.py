@@ -1,0 +1,1 @@
+"""Wire-level simulators on pseudo-terminals and TCP ports, with fault injection."""

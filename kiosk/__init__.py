@@ -1,0 +1,1 @@
+"""Estate self-service kiosk: the Kivy-free core (domain, services, flows, persistence)."""

@@ -1,0 +1,95 @@
+"""Entry point of the `kiosk` command: common options, subcommand groups, one-line errors, exit codes."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from kiosk.errors import (
+    AuthError,
+    BusinessRuleError,
+    CardError,
+    ConfigError,
+    DeviceError,
+    KioskError,
+    PaymentError,
+    StorageError,
+)
+
+# Exit statuses, distinct per kind of failure (documented in README).
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CONFIG = 2  # also argparse usage errors
+EXIT_STORAGE = 3
+EXIT_DEVICE = 4
+EXIT_RULE = 5
+EXIT_AUTH = 6
+EXIT_CARD = 7
+EXIT_PAYMENT = 8
+EXIT_INTERRUPTED = 130
+
+_EXIT_BY_ERROR: tuple[tuple[type[KioskError], int], ...] = (
+    (ConfigError, EXIT_CONFIG),
+    (StorageError, EXIT_STORAGE),
+    (DeviceError, EXIT_DEVICE),
+    (CardError, EXIT_CARD),
+    (AuthError, EXIT_AUTH),
+    (PaymentError, EXIT_PAYMENT),
+    (BusinessRuleError, EXIT_RULE),
+)
+
+# Each module has `register(subparsers, common)`; it adds parsers whose `handler` is set with
+# set_defaults(handler=fn) where fn(args) -> int.
+GROUP_MODULES: tuple[str, ...] = (
+    "kiosk.cli.db_cmds",
+)
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", help="data directory (default: $KIOSK_DATA_DIR or ~/.local/share/estate-kiosk)")
+    common.add_argument("--config", help="site config TOML (default: $KIOSK_CONFIG)")
+    common.add_argument("--db-url", help="database URL, e.g. postgresql+psycopg://user@host/db (default: SQLite in the data dir)")
+    common.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = common_options()
+    parser = argparse.ArgumentParser(prog="kiosk", description="Estate self-service kiosk", parents=[common])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in GROUP_MODULES:
+        importlib.import_module(name).register(sub, common)
+    return parser
+
+
+def exit_code_for(error: KioskError) -> int:
+    for cls, code in _EXIT_BY_ERROR:
+        if isinstance(error, cls):
+            return code
+    return EXIT_ERROR
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.handler(args) or 0)
+    except KioskError as exc:
+        if args.debug:
+            raise
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return exit_code_for(exc)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Value objects and business rules; no I/O."""

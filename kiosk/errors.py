@@ -1,0 +1,252 @@
+"""The one error tree: every failure the kiosk can report has a stable code and a translatable message."""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from kiosk.i18n import N_, translate
+
+
+class KioskError(Exception):
+    """Root of every error the kiosk reports. Subclasses set `code` and `message` (a msgid)."""
+
+    code: ClassVar[str] = "E0000"
+    message: ClassVar[str] = N_("Something went wrong. Please ask staff for help.")
+
+    def __init__(self, detail: str = "", **params: Any) -> None:
+        super().__init__(detail or self.message)
+        self.detail = detail
+        self.params = params
+
+    def user_message(self, language: str) -> str:
+        """Text for the screen: looked up by code, never str(exc)."""
+        try:
+            return translate(self.message, language, **self.params)
+        except (KeyError, IndexError):
+            return translate(self.message, language)
+
+    def __str__(self) -> str:  # for logs and the CLI's one line
+        base = self.message.format(**self.params) if self.params else self.message
+        return f"[{self.code}] {base}" + (f" ({self.detail})" if self.detail and self.detail != self.message else "")
+
+
+# --- configuration -----------------------------------------------------------------------
+class ConfigError(KioskError):
+    code = "E1000"
+    message = N_("The kiosk configuration is invalid: {key}")
+
+
+# --- storage -------------------------------------------------------------------------------
+class StorageError(KioskError):
+    code = "E2000"
+    message = N_("The kiosk's records cannot be reached. Please try again later.")
+
+
+class SchemaOutOfDate(StorageError):
+    code = "E2001"
+    message = N_("The database needs an upgrade before the kiosk can start.")
+
+
+class ImportFileError(KioskError):
+    code = "E2100"
+    message = N_("The import file has {count} bad rows; nothing was imported.")
+
+
+class AuditChainBroken(StorageError):
+    code = "E2200"
+    message = N_("The audit log has been altered at entry {entry_id}.")
+
+
+# --- money and business rules ----------------------------------------------------------------
+class BusinessRuleError(KioskError):
+    code = "E3000"
+    message = N_("This cannot be done.")
+
+
+class BillAlreadyPaid(BusinessRuleError):
+    code = "E3001"
+    message = N_("This bill has already been paid.")
+
+
+class BillNotFound(BusinessRuleError):
+    code = "E3002"
+    message = N_("The bill was not found.")
+
+
+class InsufficientBalance(BusinessRuleError):
+    code = "E3003"
+    message = N_("The card balance is not enough.")
+
+
+class IdempotencyConflict(BusinessRuleError):
+    code = "E3004"
+    message = N_("This request was already used for a different operation.")
+
+
+class InvalidAmount(BusinessRuleError):
+    code = "E3005"
+    message = N_("The amount is not valid.")
+
+
+class NotFound(BusinessRuleError):
+    code = "E3006"
+    message = N_("Nothing was found for what you entered.")
+
+
+class SlotUnavailable(BusinessRuleError):
+    code = "E3007"
+    message = N_("That time slot is no longer available.")
+
+
+class ReceiptAlreadyVoided(BusinessRuleError):
+    code = "E3008"
+    message = N_("This receipt has already been voided.")
+
+
+class OutOfHours(BusinessRuleError):
+    code = "E3009"
+    message = N_("This service is not available at this hour.")
+
+
+# --- cards -----------------------------------------------------------------------------------
+class CardError(KioskError):
+    code = "E4000"
+    message = N_("The card cannot be used.")
+
+
+class CardBlocked(CardError):
+    code = "E4001"
+    message = N_("This card has been reported lost and is blocked. Please contact staff.")
+
+
+class CardFrozen(CardError):
+    code = "E4002"
+    message = N_("This card is frozen. You can unfreeze it at the kiosk.")
+
+
+class CardReplaced(CardError):
+    code = "E4003"
+    message = N_("This card has been replaced and can no longer be used.")
+
+
+class CardUnknown(CardError):
+    code = "E4004"
+    message = N_("This card is not registered here.")
+
+
+class CardTampered(CardError):
+    code = "E4005"
+    message = N_("This card's data failed a security check. Please contact staff.")
+
+
+class CardRolledBack(CardError):
+    code = "E4006"
+    message = N_("This card holds an out-of-date balance. Please contact staff.")
+
+
+class CardRemoved(CardError):
+    code = "E4007"
+    message = N_("The card was taken away too soon. Please put it back on the reader.")
+
+
+class CardAuthFailed(CardError):
+    code = "E4008"
+    message = N_("The card could not be unlocked.")
+
+
+class CardWriteUnsupported(CardError):
+    code = "E4009"
+    message = N_("This card reader can only identify cards; top-up is not available.")
+
+
+# --- staff -----------------------------------------------------------------------------------
+class AuthError(KioskError):
+    code = "E5000"
+    message = N_("Sign-in failed.")
+
+
+class WrongPin(AuthError):
+    code = "E5001"
+    message = N_("Wrong PIN. {remaining} attempts left.")
+
+
+class AccountLocked(AuthError):
+    code = "E5002"
+    message = N_("Too many wrong PINs. Locked until {until}.")
+
+
+class PermissionDenied(AuthError):
+    code = "E5003"
+    message = N_("You are not allowed to do this.")
+
+
+# --- devices ---------------------------------------------------------------------------------
+class DeviceError(KioskError):
+    code = "E6000"
+    message = N_("A device is not working.")
+
+
+class DeviceUnavailable(DeviceError):
+    code = "E6001"
+    message = N_("The {device} is not available right now.")
+
+
+class DeviceTimeout(DeviceError):
+    code = "E6002"
+    message = N_("The {device} did not answer in time.")
+
+
+class ProtocolError(DeviceError):
+    code = "E6003"
+    message = N_("The {device} sent a garbled reply.")
+
+
+class DriverNotFound(DeviceError):
+    code = "E6004"
+    message = N_("Unknown driver {driver!r} for setting {key}.")
+
+
+class PrinterNotReady(DeviceError):
+    code = "E6100"
+    message = N_("The receipt printer cannot print right now ({reason}).")
+
+
+class CashAcceptorFault(DeviceError):
+    code = "E6200"
+    message = N_("The banknote acceptor reported a problem: {reason}.")
+
+
+# --- payments ----------------------------------------------------------------------------------
+class PaymentError(KioskError):
+    code = "E7000"
+    message = N_("The payment could not be completed. Reference: {reference}.")
+
+
+class PaymentCancelled(PaymentError):
+    code = "E7001"
+    message = N_("The payment was cancelled.")
+
+
+class PaymentExpired(PaymentError):
+    code = "E7002"
+    message = N_("The payment code has expired.")
+
+
+class GatewayError(PaymentError):
+    code = "E7003"
+    message = N_("The payment service is not reachable. Please try another method.")
+
+
+class BadSignature(PaymentError):
+    code = "E7004"
+    message = N_("A payment notification failed its signature check.")
+
+
+def all_error_classes() -> list[type[KioskError]]:
+    """Every class in the tree, for the test that codes are unique and messages translated."""
+    seen: list[type[KioskError]] = []
+    stack: list[type[KioskError]] = [KioskError]
+    while stack:
+        cls = stack.pop()
+        seen.append(cls)
+        stack.extend(cls.__subclasses__())
+    return seen

@@ -1,0 +1,1 @@
+"""One plain-Python step machine per screen, emitting immutable view states."""

@@ -1,0 +1,1 @@
+"""SQLAlchemy 2 models, session scope, Alembic migrations."""
