@@ -48,6 +48,24 @@ GROUP_MODULES: tuple[str, ...] = (
 
 Handler = Callable[[argparse.Namespace], int]
 
+_GROUPS: dict[tuple[int, str], argparse._SubParsersAction] = {}
+
+
+def subgroup(sub: argparse._SubParsersAction, common: argparse.ArgumentParser, name: str,
+             help_text: str) -> argparse._SubParsersAction:
+    """The subcommands under `name` (e.g. `kiosk devices ...`), shared by every module that adds to it.
+
+    Several modules add commands under one group (`devices probe reader|printer|cash`,
+    `sim reader|printer|cash|gateway`); the first caller creates the group, later ones reuse it.
+    """
+    key = (id(sub), name)
+    if key not in _GROUPS:
+        parser = sub.add_parser(name, help=help_text, parents=[common])
+        inner = parser.add_subparsers(dest=f"{name}_command", metavar="SUBCOMMAND")
+        inner.required = True
+        _GROUPS[key] = inner
+    return _GROUPS[key]
+
 
 def common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
