@@ -1,0 +1,85 @@
+"""Engines and units of work: SQLite (WAL, synchronous=FULL, foreign keys) or PostgreSQL by URL."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from kiosk.errors import KioskError, StorageError
+
+SQLITE_FILE = "kiosk.sqlite3"
+
+
+def sqlite_url(data_dir: Path) -> str:
+    return f"sqlite:///{(data_dir / SQLITE_FILE).resolve()}"
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """An engine with the kiosk's connection settings for the URL's dialect."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below issue BEGIN itself: pysqlite's implicit
+        # deferred BEGIN would let two writers race to upgrade their locks and fail.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        if engine.url.database not in (None, "", ":memory:"):
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Every unit of work may write: take the write lock up front so concurrent kiosks
+        # processes queue on busy_timeout instead of deadlocking on lock upgrade.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False, autoflush=True)
+
+
+@contextmanager
+def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One transaction per user action: commit on success, roll back on any error.
+
+    Repositories and services never commit; only this scope does. Database errors leave as
+    StorageError (the cause chained), business errors pass through unchanged.
+    """
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except KioskError:
+        session.rollback()
+        raise
+    except OperationalError as exc:
+        session.rollback()
+        raise StorageError(str(exc.orig) if exc.orig else str(exc)) from exc
+    except SQLAlchemyError as exc:
+        session.rollback()
+        raise StorageError(type(exc).__name__) from exc
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def is_postgres(session_or_engine: Session | Engine) -> bool:
+    bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
+    return bind.dialect.name == "postgresql"

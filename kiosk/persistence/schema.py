@@ -1,0 +1,88 @@
+"""Schema management through Alembic only: upgrade, check, and a backup taken before upgrading."""
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+from kiosk.errors import SchemaOutOfDate, StorageError
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+    return cfg
+
+
+def head_revision(engine: Engine) -> str:
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    cfg = alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    cfg = alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+
+
+def check(engine: Engine) -> None:
+    """Raise SchemaOutOfDate unless the database is at the newest migration."""
+    current, head = current_revision(engine), head_revision(engine)
+    if current != head:
+        raise SchemaOutOfDate(f"database at {current or 'empty'}, code expects {head}")
+
+
+def backup(engine: Engine, backup_dir: Path) -> Path | None:
+    """Copy the database into backup_dir; returns the file, or None for an empty SQLite file."""
+    backup_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    if engine.dialect.name == "sqlite":
+        source = Path(engine.url.database or "")
+        if not source.exists() or source.stat().st_size == 0:
+            return None
+        target = backup_dir / f"kiosk-{stamp}.sqlite3"
+        with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+            src.backup(dst)  # consistent copy even while WAL holds recent pages
+        return target
+    target = backup_dir / f"kiosk-{stamp}.sql"
+    if shutil.which("pg_dump") is None:
+        raise StorageError("pg_dump is not installed; cannot back up the PostgreSQL database")
+    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    result = subprocess.run(["pg_dump", "--no-owner", "-f", str(target), url], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise StorageError(f"pg_dump failed: {result.stderr.strip()[:200]}")
+    return target
+
+
+def upgrade_with_backup(engine: Engine, backup_dir: Path) -> Path | None:
+    """What the kiosk does at start: back up, then upgrade, when the schema is behind."""
+    if current_revision(engine) == head_revision(engine):
+        return None
+    copy = backup(engine, backup_dir) if current_revision(engine) is not None else None
+    upgrade(engine)
+    return copy
