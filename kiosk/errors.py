@@ -241,6 +241,22 @@ class BadSignature(PaymentError):
     message = N_("A payment notification failed its signature check.")
 
 
+
+# --- user interface --------------------------------------------------------------------------
+class UiError(KioskError):
+    code = "E8000"
+    message = N_("The screen could not finish this step. Please start again.")
+
+
+class RequestTimedOut(UiError):
+    code = "E8001"
+    message = N_("This is taking too long. Please try again.")
+
+
+class UnexpectedFailure(UiError):
+    code = "E8002"
+    message = N_("Something went wrong (reference {reference}). Please show this to staff.")
+
 def all_error_classes() -> list[type[KioskError]]:
     """Every class in the tree, for the test that codes are unique and messages translated."""
     seen: list[type[KioskError]] = []
