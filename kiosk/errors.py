@@ -241,7 +241,6 @@ class BadSignature(PaymentError):
     message = N_("A payment notification failed its signature check.")
 
 
-
 # --- user interface --------------------------------------------------------------------------
 class UiError(KioskError):
     code = "E8000"
@@ -256,6 +255,7 @@ class RequestTimedOut(UiError):
 class UnexpectedFailure(UiError):
     code = "E8002"
     message = N_("Something went wrong (reference {reference}). Please show this to staff.")
+
 
 def all_error_classes() -> list[type[KioskError]]:
     """Every class in the tree, for the test that codes are unique and messages translated."""
