@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import gettext
+from datetime import date, datetime
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,3 +29,31 @@ def translate(message: str, language: str = DEFAULT_LANGUAGE, **params: object) 
     """Translate a message id into `language` and fill its `{name}` placeholders."""
     text = translations(language).gettext(message)
     return text.format(**params) if params else text
+
+
+# Babel locales used to format numbers and dates for each kiosk language.
+BABEL_LOCALES = {"zh_Hans": "zh_Hans_CN", "zh_Hant": "zh_Hant_HK", "en": "en_GB"}
+
+
+def format_money(fen: int, language: str = DEFAULT_LANGUAGE) -> str:
+    """'¥1,234.50' grouped per language; integer fen in, exact (Decimal, never float)."""
+    from babel.numbers import format_decimal
+
+    if isinstance(fen, bool) or not isinstance(fen, int):
+        raise TypeError("format_money needs integer fen")
+    text = format_decimal(Decimal(abs(fen)) / 100, format="#,##0.00", locale=BABEL_LOCALES[language])
+    return f"-¥{text}" if fen < 0 else f"¥{text}"
+
+
+def format_date(value: date, language: str = DEFAULT_LANGUAGE) -> str:
+    """A date the way the language writes it: '2026年10月3日', '3 Oct 2026'."""
+    from babel.dates import format_date as babel_format_date
+
+    return babel_format_date(value, "medium", locale=BABEL_LOCALES[language])
+
+
+def format_datetime(value: datetime, language: str = DEFAULT_LANGUAGE) -> str:
+    """Date as format_date plus a 24-hour time: '2026年10月3日 14:05'."""
+    from babel.dates import format_time
+
+    return f"{format_date(value, language)} {format_time(value, 'HH:mm', locale=BABEL_LOCALES[language])}"
