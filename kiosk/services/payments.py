@@ -1,0 +1,272 @@
+"""Payments: the intent is written before money moves, the outcome lands with its ledger entry.
+
+Every method ends the same way. Cash and QR money first arrives as the household's account
+credit (each note or gateway payment on the ledger in the transaction that records it); then
+`settle` spends credit or card stored value on what the payment is for, marks it succeeded,
+numbers the receipt and writes the audit row, all in one transaction.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from kiosk.domain.receipt import ReceiptDocument, ReceiptItem, ReceiptKind
+from kiosk.domain.terms import FEE_LABELS, METHOD_LABELS, AccountKind, BillStatus, EntryKind, FeeKind, PaymentMethod, PaymentPurpose, PaymentStatus
+from kiosk.errors import BillAlreadyPaid, BillNotFound, IdempotencyConflict, InsufficientBalance, InvalidAmount, NotFound
+from kiosk.i18n import N_, translate
+from kiosk.persistence.db import unit_of_work
+from kiosk.persistence.models import Bill, CashEventRecord, Household, Payment, PaymentItem, utcnow
+from kiosk.services import audit, ledger, receipts
+from kiosk.services.references import new_reference
+from kiosk.services.receipts import Till
+
+
+@dataclass(frozen=True)
+class PaymentOutcome:
+    payment_id: int
+    reference: str
+    status: PaymentStatus
+    amount_fen: int
+    receipt_number: str = ""
+    document: ReceiptDocument | None = None
+    replayed: bool = False
+    failure_code: str = ""
+
+
+def request_hash(**request: Any) -> str:
+    return hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def mask_unit(unit_no: str) -> str:
+    """'2-0803' -> '2-**03': enough for the holder to recognise, not for a passer-by."""
+    head, _, tail = unit_no.rpartition("-")
+    if not head:
+        return "**" + unit_no[-2:]
+    return f"{head}-{'*' * max(len(tail) - 2, 1)}{tail[-2:]}"
+
+
+def find_by_key(session: Session, key: str) -> Payment | None:
+    return session.scalars(select(Payment).where(Payment.idempotency_key == key)).one_or_none()
+
+
+def record_intent(session: Session, till: Till, *, key: str, purpose: PaymentPurpose, method: PaymentMethod,
+                  amount_fen: int, household_id: int | None, card_id: int | None = None,
+                  details: dict[str, Any] | None = None, fingerprint: dict[str, Any] | None = None,
+                  ) -> tuple[Payment, bool]:
+    """Write the intent, or return the payment already recorded under `key` (replay=True).
+
+    The same key with a different request is refused: a key never has two effects.
+    """
+    digest = request_hash(purpose=str(purpose), method=str(method), amount=amount_fen, household=household_id,
+                          card=card_id, **(fingerprint or {}))
+    existing = find_by_key(session, key)
+    if existing is not None:
+        if existing.request_hash != digest:
+            raise IdempotencyConflict(key)
+        return existing, True
+    if amount_fen <= 0:
+        raise InvalidAmount(str(amount_fen))
+    now = utcnow()
+    payment = Payment(idempotency_key=key, request_hash=digest, reference=new_reference("P", now),
+                      kiosk_id=till.kiosk_id, household_id=household_id, card_id=card_id, purpose=str(purpose),
+                      method=str(method), amount_fen=amount_fen, status=str(PaymentStatus.INTENT),
+                      details=json.dumps(details or {}, ensure_ascii=False, sort_keys=True), created_at=now)
+    session.add(payment)
+    session.flush()
+    audit.record(session, f"kiosk:{till.kiosk_code}", "payment.intent", payment.reference,
+                 purpose=str(purpose), method=str(method), amount_fen=amount_fen)
+    return payment, False
+
+
+# --- money arriving (cash, QR) -------------------------------------------------------------------
+def record_cash_in(session: Session, till: Till, payment: Payment, *, counter: int, value_fen: int) -> int:
+    """A banknote was stacked: on the ledger as the household's credit in the same transaction
+    that records the validator's event counter. Returns the total received so far."""
+    session.add(CashEventRecord(kiosk_id=till.kiosk_id, counter=counter, kind="stacked", value_fen=value_fen,
+                                payment_id=payment.id))
+    box = ledger.account(session, AccountKind.CASH_BOX, kiosk_id=till.kiosk_id)
+    credit = ledger.account(session, AccountKind.CREDIT, household_id=payment.household_id)
+    ledger.transfer(session, EntryKind.CASH_IN, box, credit, value_fen, payment_id=payment.id, kiosk_id=till.kiosk_id,
+                    memo=f"note {counter}")
+    payment.received_fen += value_fen
+    session.flush()
+    return payment.received_fen
+
+
+def record_gateway_paid(session: Session, till: Till, payment: Payment, amount_fen: int, gateway_txn: str) -> None:
+    """The QR gateway says the order is paid: the money is the household's credit until settled."""
+    clearing = ledger.account(session, AccountKind.GATEWAY_CLEARING)
+    credit = ledger.account(session, AccountKind.CREDIT, household_id=payment.household_id)
+    ledger.transfer(session, EntryKind.CASH_IN, clearing, credit, amount_fen, payment_id=payment.id,
+                    kiosk_id=till.kiosk_id, memo=f"gateway {gateway_txn}"[:200])
+    payment.received_fen += amount_fen
+    session.flush()
+
+
+def source_account(session: Session, payment: Payment):  # type: ignore[no-untyped-def]
+    """Where the money is spent from: the card's stored value, or the household's credit."""
+    if payment.method == PaymentMethod.CARD:
+        return ledger.account(session, AccountKind.STORED_VALUE, card_id=payment.card_id)
+    return ledger.account(session, AccountKind.CREDIT, household_id=payment.household_id)
+
+
+# --- bills -----------------------------------------------------------------------------------------
+def start_bill_payment(session: Session, till: Till, *, key: str, household_id: int, bill_ids: Sequence[int],
+                       method: PaymentMethod, card_id: int | None = None) -> tuple[Payment, bool]:
+    """Intent + reservation of the bills. Of two kiosks racing for one bill exactly one gets it;
+    the other is told BillAlreadyPaid before any money moves."""
+    ids = sorted(set(bill_ids))
+    if not ids:
+        raise BillNotFound("no bills chosen")
+    existing = find_by_key(session, key)
+    bills = session.scalars(select(Bill).where(Bill.id.in_(ids), Bill.household_id == household_id)).all()
+    if len(bills) != len(ids):
+        raise BillNotFound(f"bills {ids} of household {household_id}")
+    amount = sum(b.amount_fen for b in bills)
+    payment, replayed = record_intent(session, till, key=key, purpose=PaymentPurpose.BILLS, method=method,
+                                      amount_fen=amount, household_id=household_id, card_id=card_id,
+                                      details={"bill_ids": ids}, fingerprint={"bills": ids})
+    if replayed or existing is not None:
+        return payment, True
+    if method == PaymentMethod.CARD:
+        available = ledger.liability_balance(session, source_account(session, payment))
+        if available < amount:
+            raise InsufficientBalance(f"needs {amount}, has {available}", available_fen=available)
+    result = session.execute(update(Bill).where(Bill.id.in_(ids), Bill.status == str(BillStatus.OPEN))
+                             .values(status=str(BillStatus.PENDING), payment_id=payment.id)
+                             .execution_options(synchronize_session=False))
+    if result.rowcount != len(ids):
+        raise BillAlreadyPaid(f"bills {ids}")
+    session.add_all([PaymentItem(payment_id=payment.id, bill_id=b.id, fee_kind=b.kind, label=f"{b.kind} {b.period}",
+                                 amount_fen=b.amount_fen) for b in bills])
+    session.flush()
+    return payment, False
+
+
+def settle_bill_payment(session: Session, till: Till, payment: Payment, language: str,
+                        now: datetime | None = None) -> PaymentOutcome:
+    """Spend the money on the reserved bills: ledger entry, paid bills, receipt, audit — together."""
+    if payment.status == PaymentStatus.SUCCEEDED:
+        return outcome(session, payment, replayed=True)
+    items = session.scalars(select(PaymentItem).where(PaymentItem.payment_id == payment.id)).all()
+    source = source_account(session, payment)
+    receivable = ledger.account(session, AccountKind.RECEIVABLE, household_id=payment.household_id)
+    ledger.spend_liability(session, EntryKind.BILL_PAYMENT, source, receivable, payment.amount_fen,
+                           payment_id=payment.id, kiosk_id=till.kiosk_id, memo=payment.reference)
+    paid = session.execute(update(Bill).where(Bill.payment_id == payment.id, Bill.status == str(BillStatus.PENDING))
+                           .values(status=str(BillStatus.PAID)).execution_options(synchronize_session=False))
+    if paid.rowcount != len(items):
+        raise BillAlreadyPaid(f"payment {payment.reference} lost its reservation")
+    household = session.get(Household, payment.household_id)
+    bills = {b.id: b for b in session.scalars(select(Bill).where(Bill.payment_id == payment.id))}
+    receipt_items = tuple(
+        ReceiptItem(label=translate(FEE_LABELS[FeeKind(i.fee_kind)], language), amount_fen=i.amount_fen,
+                    detail=bills[i.bill_id].period if i.bill_id in bills else "")
+        for i in items)
+    fields: tuple[tuple[str, str], ...] = (
+        (translate(N_("Reference"), language), payment.reference),)
+    if payment.method == PaymentMethod.CARD:
+        after = ledger.liability_balance(session, source)
+        fields += ((translate(N_("Card balance before"), language), _yuan(after + payment.amount_fen)),
+                   (translate(N_("Card balance after"), language), _yuan(after)))
+    notes = credit_notes(session, payment, language)
+    return finish(session, till, payment, language, kind=ReceiptKind.BILL_PAYMENT,
+                  title=translate(N_("Property fee payment receipt"), language), items=receipt_items,
+                  household_label=mask_unit(household.unit_no) if household else "", fields=fields, notes=notes,
+                  now=now)
+
+
+def credit_notes(session: Session, payment: Payment, language: str) -> tuple[str, ...]:
+    """'No change given: 12.00 credited to your account' when more money came in than was due."""
+    excess = payment.received_fen - payment.amount_fen
+    if payment.method in (PaymentMethod.CASH, PaymentMethod.QR) and excess > 0:
+        return (translate(N_("No change given: {amount} credited to your account."), language, amount=_yuan(excess)),)
+    return ()
+
+
+def finish(session: Session, till: Till, payment: Payment, language: str, *, kind: ReceiptKind, title: str,
+           items: tuple[ReceiptItem, ...], household_label: str, fields: tuple[tuple[str, str], ...] = (),
+           notes: tuple[str, ...] = (), now: datetime | None = None) -> PaymentOutcome:
+    """Mark succeeded, number and queue the receipt, audit: the last step of every payment."""
+    now = now or utcnow()
+    payment.status = str(PaymentStatus.SUCCEEDED)
+    payment.completed_at = now
+    receipt, doc = receipts.issue(session, till, kind=kind, language=language, title=title,
+                                  household_id=payment.household_id, household_label=household_label,
+                                  payment_id=payment.id, items=items, total_fen=payment.amount_fen,
+                                  payment_method=translate(METHOD_LABELS[PaymentMethod(payment.method)], language),
+                                  fields=fields, notes=notes, now=now)
+    audit.record(session, f"kiosk:{till.kiosk_code}", "payment.succeeded", payment.reference,
+                 amount_fen=payment.amount_fen, receipt=receipts.format_number(receipt.number))
+    return PaymentOutcome(payment.id, payment.reference, PaymentStatus.SUCCEEDED, payment.amount_fen,
+                          receipts.format_number(receipt.number), doc)
+
+
+def fail(session: Session, till: Till, payment: Payment, code: str, *, cancelled: bool = False) -> PaymentOutcome:
+    """The payment will not complete: release its bills. Money that arrived stays as credit."""
+    if payment.status != PaymentStatus.INTENT:
+        return outcome(session, payment, replayed=True)
+    payment.status = str(PaymentStatus.CANCELLED if cancelled else PaymentStatus.FAILED)
+    payment.failure_code = code[:16]
+    payment.completed_at = utcnow()
+    session.execute(update(Bill).where(Bill.payment_id == payment.id, Bill.status == str(BillStatus.PENDING))
+                    .values(status=str(BillStatus.OPEN), payment_id=None).execution_options(synchronize_session=False))
+    audit.record(session, f"kiosk:{till.kiosk_code}", "payment.failed", payment.reference, code=code,
+                 received_fen=payment.received_fen)
+    return outcome(session, payment)
+
+
+def outcome(session: Session, payment: Payment, replayed: bool = False) -> PaymentOutcome:
+    from kiosk.persistence.models import Receipt
+
+    receipt = session.scalars(select(Receipt).where(Receipt.payment_id == payment.id).order_by(Receipt.id)).first()
+    return PaymentOutcome(payment.id, payment.reference, PaymentStatus(payment.status), payment.amount_fen,
+                          receipts.format_number(receipt.number) if receipt else "",
+                          receipts.document(receipt) if receipt else None, replayed, payment.failure_code)
+
+
+def pay_bills(factory: sessionmaker[Session], till: Till, *, key: str, household_id: int, bill_ids: Sequence[int],
+              method: PaymentMethod, language: str, card_id: int | None = None,
+              move_money: Callable[[Payment], None] | None = None) -> PaymentOutcome:
+    """The whole use case: intent (own transaction) -> money moves -> settle (own transaction).
+
+    `move_money` does what the method needs between the two (write the card, take notes, wait for
+    the gateway); if it raises, the payment fails, its bills are released, and what arrived is kept.
+    A retry with the same key returns the first outcome, or resumes an unfinished intent.
+    """
+    with unit_of_work(factory) as session:
+        payment, replayed = start_bill_payment(session, till, key=key, household_id=household_id,
+                                               bill_ids=bill_ids, method=method, card_id=card_id)
+        if replayed and payment.status != PaymentStatus.INTENT:
+            return outcome(session, payment, replayed=True)
+        payment_id = payment.id
+    if move_money is not None:
+        try:
+            move_money(payment)
+        except Exception as exc:
+            with unit_of_work(factory) as session:
+                code = getattr(exc, "code", "E0000")
+                fail(session, till, _get(session, payment_id), code)
+            raise
+    with unit_of_work(factory) as session:
+        return settle_bill_payment(session, till, _get(session, payment_id), language)
+
+
+def _get(session: Session, payment_id: int) -> Payment:
+    payment = session.get(Payment, payment_id)
+    if payment is None:
+        raise NotFound(f"payment {payment_id}")
+    return payment
+
+
+def _yuan(fen: int) -> str:
+    from kiosk.domain.money import Money
+
+    return Money(fen).plain()

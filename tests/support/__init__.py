@@ -1,0 +1,1 @@
+"""Helpers shared by tests: databases on SQLite and PostgreSQL, a small estate."""

@@ -1,0 +1,84 @@
+"""Fresh migrated databases for tests: a SQLite file, or a PostgreSQL database cloned from a template."""
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, text
+
+from kiosk.persistence import schema
+from kiosk.persistence.db import make_engine
+
+PG_ENV = "KIOSK_TEST_PG_URL"  # e.g. postgresql+psycopg://postgres@127.0.0.1:55432/postgres
+TEMPLATE = "kiosk_test_template"
+_template_ready = False
+
+
+def pg_admin_url() -> str | None:
+    return os.environ.get(PG_ENV) or None
+
+
+def _admin_engine(url: str) -> Engine:
+    return create_engine(url, isolation_level="AUTOCOMMIT")
+
+
+def _ensure_template(admin_url: str) -> None:
+    global _template_ready
+    if _template_ready:
+        return
+    admin = _admin_engine(admin_url)
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {TEMPLATE}"))
+        conn.execute(text(f"CREATE DATABASE {TEMPLATE}"))
+    admin.dispose()
+    engine = make_engine(str(_with_db(admin_url, TEMPLATE)))
+    schema.upgrade(engine)
+    engine.dispose()
+    _template_ready = True
+
+
+def _with_db(url: str, name: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+@contextmanager
+def postgres_database(migrated: bool = True) -> Iterator[str]:
+    admin_url = pg_admin_url()
+    assert admin_url, f"{PG_ENV} is not set"
+    name = f"kiosk_t_{uuid.uuid4().hex[:12]}"
+    if migrated:
+        _ensure_template(admin_url)
+    admin = _admin_engine(admin_url)
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}" + (f" TEMPLATE {TEMPLATE}" if migrated else "")))
+    try:
+        yield _with_db(admin_url, name)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+@contextmanager
+def sqlite_database(directory: Path, migrated: bool = True) -> Iterator[str]:
+    url = f"sqlite:///{directory / 'kiosk.sqlite3'}"
+    if migrated:
+        engine = make_engine(url)
+        schema.upgrade(engine)
+        engine.dispose()
+    yield url
+
+
+@contextmanager
+def database(kind: str, directory: Path, migrated: bool = True) -> Iterator[str]:
+    if kind == "postgres":
+        with postgres_database(migrated) as url:
+            yield url
+    else:
+        with sqlite_database(directory, migrated) as url:
+            yield url
