@@ -1,0 +1,133 @@
+"""Attract/idle journey: greeting with the site name, cycling notices, tap-card prompt, public entries."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from kiosk.errors import KioskError
+from kiosk.flows.base import ErrorView, Flow
+from kiosk.flows.records import FEATURE_LABELS, Feature, NoticeView, ServiceStatus, SiteInfo
+from kiosk.i18n import LANGUAGES, N_
+
+PUBLIC_ENTRIES = (Feature.NOTICES, Feature.DIRECTORY, Feature.MEMBER_EVENTS, Feature.CALLBACK)
+LANGUAGE_NAMES = {"zh_Hans": "简体中文", "zh_Hant": "繁體中文", "en": "English"}
+
+
+class AttractStep(StrEnum):
+    LOADING = "loading"
+    READY = "ready"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Entry:
+    key: str
+    label: str
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class NoticeCard:
+    title: str
+    body: str
+    posted: str
+    pinned: bool
+
+
+@dataclass(frozen=True)
+class AttractView:
+    step: AttractStep
+    greeting: str
+    prompt: str
+    notice: NoticeCard | None
+    notice_position: str  # "2 / 5"
+    entries: tuple[Entry, ...]
+    languages: tuple[tuple[str, str], ...]  # (code, own name)
+    language: str
+    hours_note: str
+    error: ErrorView | None = None
+
+
+class AttractFlow(Flow):
+    route = "attract"
+
+    def __init__(self, ctx, **params) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(ctx, **params)
+        self.step = AttractStep.LOADING
+        self.notices: tuple[NoticeView, ...] = ()
+        self.index = 0
+        self.error: ErrorView | None = None
+
+    def start(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        now = self.ctx.clock()
+        language = self.language
+
+        def load() -> tuple[SiteInfo, ServiceStatus, tuple[NoticeView, ...]]:
+            site = self.services.site_info()
+            status = self.services.service_status()
+            return site, status, self.services.current_notices(None, language, now)
+
+        self.call("attract", load, self._loaded, self._failed)
+
+    def _loaded(self, result: tuple[SiteInfo, ServiceStatus, tuple[NoticeView, ...]]) -> None:
+        self.ctx.site, self.ctx.status, self.notices = result
+        self.index = 0
+        self.step = AttractStep.READY
+        if self.ctx.status.out_of_service:
+            self.ctx.navigate("out_of_service")
+
+    def _failed(self, exc: KioskError) -> None:
+        self.step = AttractStep.FAILED
+        self.error = self.error_view(exc)
+
+    # --- user actions ----------------------------------------------------------------------
+    def next_notice(self) -> None:
+        """Advance the cycling notice (the screen calls this on a slow timer)."""
+        if len(self.notices) > 1:
+            self.index = (self.index + 1) % len(self.notices)
+            self.changed()
+
+    def set_language(self, language: str) -> None:
+        self.session.set_language(language)
+        self.reload()  # notices are stored per language
+        self.changed()
+
+    def card_tapped(self, card_uid: str) -> None:
+        self.ctx.navigate("identify", card_uid=card_uid)
+
+    def sign_in(self) -> None:
+        self.ctx.navigate("identify")
+
+    def open_entry(self, key: str) -> None:
+        self.ctx.navigate(key)
+
+    # --- view ------------------------------------------------------------------------------
+    def view(self) -> AttractView:
+        site = self.ctx.site
+        name = site.name(self.language) if site else ""
+        now = self.ctx.clock()
+        available = site.available_features(now) if site else frozenset()
+        notice = None
+        if self.notices:
+            n = self.notices[self.index % len(self.notices)]
+            notice = NoticeCard(n.title, n.body, self.when(n.posted_at), n.pinned)
+        hours_note = ""
+        if site is not None and not site.is_open(now):
+            hours_note = self.t(N_("Outside service hours: only some services are available."))
+        return AttractView(
+            step=self.step,
+            greeting=self.t(N_("Hello, {site}"), site=name) if name else self.t(N_("Hello")),
+            prompt=self.t(N_("Please tap your card on the reader, or sign in with your unit number")),
+            notice=notice,
+            notice_position=f"{self.index % len(self.notices) + 1} / {len(self.notices)}" if self.notices else "",
+            entries=tuple(Entry(f.value, self.t(FEATURE_LABELS[f]), f in available and f.value in self.ctx.routes)
+                          for f in PUBLIC_ENTRIES
+                          if site is None or f in site.features),
+            languages=tuple((code, LANGUAGE_NAMES[code]) for code in LANGUAGES),
+            language=self.language,
+            hours_note=hours_note,
+            error=self.error,
+        )

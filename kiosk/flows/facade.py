@@ -1,0 +1,158 @@
+"""KioskServices: the only door from flows to the core; plain records in and out, errors from kiosk.errors.
+
+Rules for implementers (the real one lives next to kiosk/services, the fake in fake_services.py):
+- every amount is integer fen; every record is a frozen dataclass from kiosk.flows.records;
+- every method may block (database, devices, gateway): flows call them on a worker thread;
+- failures raise `kiosk.errors.KioskError` subclasses only (the UI shows `user_message(language)`);
+- methods that move money take an `idempotency_key`: a retry with the same key returns the first
+  outcome and never charges twice (flows reuse the key after a timeout or cancel);
+- `language` is the customer's language for anything rendered (receipts, notices).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Protocol, runtime_checkable
+
+from kiosk.flows.records import (
+    BankOption,
+    BookingOption,
+    BookingResult,
+    BookingSlot,
+    CallbackView,
+    CardActionResult,
+    DeviceHealth,
+    DirectoryEntry,
+    HandoverView,
+    HouseholdSummary,
+    Identity,
+    MandateResult,
+    MemberEventView,
+    NoticeDraft,
+    NoticeView,
+    ParkingResult,
+    ParkingSpaceView,
+    PaymentMethod,
+    PaymentResult,
+    RecordEntry,
+    ServiceStatus,
+    SettlementView,
+    SiteInfo,
+    StaffView,
+    TopUpResult,
+    VoidResult,
+)
+
+
+@runtime_checkable
+class KioskServices(Protocol):
+    # --- site and public information (no sign-in) ------------------------------------------
+    def site_info(self) -> SiteInfo:
+        """Site names per language, opening hours per weekday, enabled features, fees."""
+
+    def current_notices(self, tier: str | None, language: str, now: datetime) -> tuple[NoticeView, ...]:
+        """Notices published and not expired at `now` for `tier` (None: public only), pinned first."""
+
+    def directory(self, language: str) -> tuple[DirectoryEntry, ...]:
+        """Public directory entries only; staff-only numbers never leave the service."""
+
+    def member_events(self, tier: str | None, language: str, now: datetime) -> tuple[MemberEventView, ...]:
+        """Upcoming events open to `tier` (None: events open to everyone)."""
+
+    def request_callback(self, phone: str, topic: str, language: str) -> str:
+        """Record a callback request; returns its reference. InvalidAmount-style errors: NotFound for bad phone."""
+
+    # --- identification --------------------------------------------------------------------
+    def identify_card(self, card_uid: str) -> Identity:
+        """Raises CardUnknown, CardBlocked (lost), CardFrozen, CardReplaced."""
+
+    def identify_unit(self, unit: str, pin: str) -> Identity:
+        """Raises NotFound (unknown unit), WrongPin(remaining=n), AccountLocked(until=...)."""
+
+    def household_summary(self, household_id: str) -> HouseholdSummary:
+        """Outstanding bills, card balance (ledger truth) and card state."""
+
+    # --- money -------------------------------------------------------------------------------
+    def pay_bills(self, household_id: str, bill_ids: tuple[str, ...], method: PaymentMethod,
+                  idempotency_key: str, language: str, card_uid: str | None = None) -> PaymentResult:
+        """Pay the chosen bills. Raises BillAlreadyPaid, BillNotFound, InsufficientBalance,
+        PaymentError/GatewayError, DeviceError; prints the receipt (PrinterNotReady is reported
+        in the result's receipt, never loses the payment)."""
+
+    def top_up(self, card_uid: str, amount_fen: int, method: PaymentMethod,
+               idempotency_key: str, language: str) -> TopUpResult:
+        """Add stored value to a card. Raises InvalidAmount, CardError, PaymentError."""
+
+    # --- cards -------------------------------------------------------------------------------
+    def report_card_lost(self, household_id: str, card_uid: str, language: str) -> CardActionResult:
+        """Block the card at once, everywhere."""
+
+    def unfreeze_card(self, household_id: str, card_uid: str, language: str) -> CardActionResult:
+        """Make a frozen (found) card usable again. Raises CardBlocked when it is reported lost."""
+
+    def replace_card(self, household_id: str, old_card_uid: str, new_card_uid: str, method: PaymentMethod,
+                     idempotency_key: str, language: str) -> CardActionResult:
+        """Charge the replacement fee, move the balance to the new card, keep the old one blocked."""
+
+    # --- bookings, parking, direct debit -----------------------------------------------------
+    def booking_options(self) -> tuple[BookingOption, ...]: ...
+
+    def booking_slots(self, kind: str, first_day: date, days: int) -> tuple[BookingSlot, ...]: ...
+
+    def book(self, household_id: str, slot_id: str, method: PaymentMethod, idempotency_key: str,
+             language: str) -> BookingResult:
+        """Raises SlotUnavailable when someone took the slot first."""
+
+    def parking_spaces(self, household_id: str) -> tuple[ParkingSpaceView, ...]:
+        """The household's spaces (owned / rented)."""
+
+    def free_parking_spaces(self) -> tuple[ParkingSpaceView, ...]: ...
+
+    def pay_parking(self, household_id: str, space_id: str, months: int, method: PaymentMethod,
+                    idempotency_key: str, language: str) -> ParkingResult: ...
+
+    def apply_parking(self, household_id: str, space_id: str, mode: str, language: str) -> ParkingResult:
+        """mode is 'rent' or 'buy'; returns an application reference for staff."""
+
+    def banks(self) -> tuple[BankOption, ...]: ...
+
+    def sign_direct_debit(self, household_id: str, bank_code: str, account_number: str,
+                          language: str) -> MandateResult:
+        """The full account number is never stored or returned in clear."""
+
+    # --- records -------------------------------------------------------------------------------
+    def my_records(self, household_id: str, language: str, limit: int = 20) -> tuple[RecordEntry, ...]: ...
+
+    def reprint(self, receipt_number: str, household_id: str | None = None) -> None:
+        """Print a copy (marked as such). household_id limits residents to their own receipts."""
+
+    def sign_up_event(self, household_id: str, event_id: str) -> str:
+        """Returns a sign-up reference. Raises SlotUnavailable when the event is full."""
+
+    # --- staff ----------------------------------------------------------------------------------
+    def staff_sign_in(self, pin: str, card_uid: str | None = None) -> StaffView:
+        """Raises WrongPin(remaining=n) and, after 5 wrong PINs, AccountLocked(until=...)."""
+
+    def settlement(self, staff_id: str, day: date, print_slip: bool = False) -> SettlementView: ...
+
+    def shift_handover(self, staff_id: str, counted_cash_fen: int) -> HandoverView: ...
+
+    def void_receipt(self, staff_id: str, receipt_number: str, reason: str) -> VoidResult: ...
+
+    def list_notices(self, staff_id: str) -> tuple[NoticeDraft, ...]: ...
+
+    def save_notice(self, staff_id: str, draft: NoticeDraft) -> str: ...
+
+    def withdraw_notice(self, staff_id: str, notice_id: str) -> None: ...
+
+    def list_callbacks(self, staff_id: str, open_only: bool = True) -> tuple[CallbackView, ...]: ...
+
+    def mark_callback_done(self, staff_id: str, callback_id: str) -> None: ...
+
+    def set_out_of_service(self, staff_id: str, reason: str | None) -> None:
+        """reason None puts the kiosk back in service."""
+
+    # --- health --------------------------------------------------------------------------------
+    def service_status(self) -> ServiceStatus:
+        """Whole-kiosk out-of-service flag plus each device's health."""
+
+    def device_health(self) -> tuple[DeviceHealth, ...]: ...

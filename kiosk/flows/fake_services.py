@@ -1,0 +1,551 @@
+"""FakeKioskServices: an in-memory KioskServices with real state changes and errors, for flow/UI/e2e tests."""
+from __future__ import annotations
+
+import csv
+import io
+import threading
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from kiosk import errors
+from kiosk.flows import fake_data as data
+from kiosk.flows.records import (
+    BankOption, BookingOption, BookingResult, BookingSlot, CallbackView, CardActionResult, CardStatus,
+    DeviceHealth, DeviceState, DirectoryEntry, HandoverView, HouseholdSummary, Identity, MandateResult,
+    MemberEventView, NoticeDraft, NoticeView, OpeningHours, ParkingResult, ParkingSpaceView, PaymentMethod,
+    PaymentResult, RecordEntry, ServiceStatus, SettlementView, SiteInfo, StaffView, TopUpResult, VoidResult,
+)
+
+MAX_PIN_FAILURES = 5
+LOCK_MINUTES = 15
+
+
+class FakeKioskServices:
+    """Faithful in-memory implementation. Test hooks: `fail(method, error)`, `hold(method)`, `calls`."""
+
+    def __init__(self, now: datetime | None = None, hours: tuple[OpeningHours, ...] = data.ALL_DAY) -> None:
+        self._lock = threading.RLock()
+        self._now = now
+        start = self.now()
+        self.site = data.demo_site(hours)
+        self.households = data.demo_households(start.date())
+        self.cards = data.demo_cards()
+        self.staff = data.demo_staff()
+        self.notices = data.demo_notices(start)
+        self.parking = data.demo_parking()
+        self.booked_slots: dict[str, str] = {}  # slot id -> ticket
+        self.events = {"E1": (MemberEventView("E1", "亲子烘焙课 / Family baking", start + timedelta(days=3),
+                                              "会所 / Clubhouse", 2), frozenset()),
+                       "E2": (MemberEventView("E2", "金卡品酒会 / Gold wine tasting", start + timedelta(days=6),
+                                              "会所 / Clubhouse", 10), frozenset({"gold"}))}
+        self.sign_ups: set[tuple[str, str]] = set()
+        self.callbacks: dict[str, CallbackView] = {}
+        self.mandates: dict[str, MandateResult] = {}
+        self.receipts: dict[str, dict[str, Any]] = {}  # number -> {household, kind, amount, method, voided}
+        self.printed: list[str] = []  # receipt numbers sent to the "printer", copies included
+        self.records: dict[str, list[RecordEntry]] = {}
+        self.outcomes: dict[str, Any] = {}  # idempotency key -> (signature, result)
+        self.out_of_service_reason: str | None = None
+        self.devices = {n: DeviceHealth(n, DeviceState.OK) for n in ("reader", "printer", "cash", "gateway")}
+        self.cash_box_fen = 0
+        self.audit: list[tuple[str, str]] = []  # (staff id, action)
+        self._receipt_seq = 0
+        self._seq = 0
+        self._faults: dict[str, errors.KioskError] = {}
+        self._holds: dict[str, threading.Event] = {}
+        self.calls: list[str] = []
+
+    # --- test hooks ---------------------------------------------------------------------------
+    def now(self) -> datetime:
+        return self._now or datetime.now()
+
+    def set_now(self, now: datetime) -> None:
+        self._now = now
+
+    def fail(self, method: str, error: errors.KioskError) -> None:
+        """The next call of `method` raises `error` (once)."""
+        self._faults[method] = error
+
+    def hold(self, method: str) -> threading.Event:
+        """Calls of `method` block until the returned event is set (to test progress, timeout, cancel)."""
+        event = threading.Event()
+        self._holds[method] = event
+        return event
+
+    def set_device(self, name: str, state: DeviceState, detail: str = "") -> None:
+        self.devices[name] = DeviceHealth(name, state, detail)
+
+    def _enter(self, method: str) -> None:
+        self.calls.append(method)
+        gate = self._holds.get(method)
+        if gate is not None:
+            gate.wait(timeout=30)
+        fault = self._faults.pop(method, None)
+        if fault is not None:
+            raise fault
+
+    def _next(self, prefix: str) -> str:
+        self._seq += 1
+        return f"{prefix}{self._seq:05d}"
+
+    def _receipt(self, household: str | None, kind: str, amount: int, method: str, note: str) -> str:
+        self._receipt_seq += 1
+        number = f"{self.site.site_id}-{self._receipt_seq:08d}"
+        self.receipts[number] = {"household": household, "kind": kind, "amount": amount, "method": method,
+                                 "voided": False, "when": self.now()}
+        if household:
+            self.records.setdefault(household, []).insert(0, RecordEntry(self.now(), kind, note, amount, number))
+        self.printed.append(number)
+        return number
+
+    def _replay(self, key: str, signature: tuple[Any, ...]) -> Any:
+        if key in self.outcomes:
+            first_signature, result = self.outcomes[key]
+            if first_signature != signature:
+                raise errors.IdempotencyConflict(key=key)
+            return result
+        return None
+
+    def _household(self, household_id: str) -> data.FakeHousehold:
+        try:
+            return self.households[household_id]
+        except KeyError as exc:
+            raise errors.NotFound(household_id) from exc
+
+    def _card_of(self, household_id: str, card_uid: str) -> data.FakeCard:
+        card = self.cards.get(card_uid)
+        if card is None or card.household_id != household_id:
+            raise errors.CardUnknown(card_uid)
+        return card
+
+    def _take_payment(self, method: PaymentMethod, amount: int, card_uid: str | None) -> int | None:
+        """Moves `amount` by `method`; returns the card balance after for card payments."""
+        if method is PaymentMethod.CARD_BALANCE:
+            card = self.cards.get(card_uid or "")
+            if card is None or card.status is not CardStatus.ACTIVE:
+                raise errors.CardUnknown(card_uid or "")
+            if card.balance_fen < amount:
+                raise errors.InsufficientBalance()
+            card.balance_fen -= amount
+            return card.balance_fen
+        if method is PaymentMethod.CASH:
+            if self.devices["cash"].state is DeviceState.DOWN:
+                raise errors.DeviceUnavailable(device="cash")
+            self.cash_box_fen += amount
+        elif self.devices["gateway"].state is DeviceState.DOWN:
+            raise errors.GatewayError()
+        return None
+
+    # --- public information -----------------------------------------------------------------
+    def site_info(self) -> SiteInfo:
+        self._enter("site_info")
+        return self.site
+
+    def current_notices(self, tier: str | None, language: str, now: datetime) -> tuple[NoticeView, ...]:
+        self._enter("current_notices")
+        with self._lock:
+            shown = [n for n in self.notices
+                     if n.publish_at <= now and (n.expires_at is None or now < n.expires_at)
+                     and (not n.tiers or (tier is not None and tier in n.tiers))]
+            shown.sort(key=lambda n: (not n.pinned, -n.publish_at.timestamp()))
+            return tuple(NoticeView(n.notice_id, n.category, n.titles.get(language, ""), n.bodies.get(language, ""),
+                                    n.publish_at, n.expires_at, n.pinned) for n in shown)
+
+    def directory(self, language: str) -> tuple[DirectoryEntry, ...]:
+        self._enter("directory")
+        return tuple(entry for entry, public in data.demo_directory() if public)
+
+    def member_events(self, tier: str | None, language: str, now: datetime) -> tuple[MemberEventView, ...]:
+        self._enter("member_events")
+        with self._lock:
+            return tuple(ev for ev, tiers in self.events.values()
+                         if ev.starts_at > now and (not tiers or (tier is not None and tier in tiers)))
+
+    def request_callback(self, phone: str, topic: str, language: str) -> str:
+        self._enter("request_callback")
+        digits = "".join(ch for ch in phone if ch.isdigit())
+        if not 7 <= len(digits) <= 13:
+            raise errors.InvalidAmount(phone)  # same code family as other bad inputs
+        with self._lock:
+            ref = self._next("CB")
+            masked = digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+            self.callbacks[ref] = CallbackView(ref, masked, topic, self.now())
+            return ref
+
+    # --- identification -----------------------------------------------------------------------
+    def identify_card(self, card_uid: str) -> Identity:
+        self._enter("identify_card")
+        with self._lock:
+            card = self.cards.get(card_uid.upper())
+            if card is None:
+                raise errors.CardUnknown(card_uid)
+            if card.status is CardStatus.LOST:
+                raise errors.CardBlocked(card_uid)
+            if card.status is CardStatus.REPLACED:
+                raise errors.CardReplaced(card_uid)
+            household = self.households[card.household_id]
+            if card.status is CardStatus.FROZEN:
+                raise errors.CardFrozen(card_uid)
+            return Identity(household.household_id, household.unit_label, household.tier, card.uid, card.status)
+
+    def identify_unit(self, unit: str, pin: str) -> Identity:
+        self._enter("identify_unit")
+        with self._lock:
+            for household in self.households.values():
+                if household.unit == unit:
+                    if household.pin != pin:
+                        raise errors.WrongPin(remaining=3)
+                    card = next((c for c in self.cards.values() if c.household_id == household.household_id
+                                 and c.status is CardStatus.ACTIVE), None)
+                    return Identity(household.household_id, household.unit_label, household.tier,
+                                    None, card.status if card else None)
+            raise errors.NotFound(unit)
+
+    def household_summary(self, household_id: str) -> HouseholdSummary:
+        self._enter("household_summary")
+        with self._lock:
+            household = self._household(household_id)
+            card = next((c for c in self.cards.values() if c.household_id == household_id
+                         and c.status in (CardStatus.ACTIVE, CardStatus.FROZEN)), None)
+            bills = tuple(sorted(household.bills.values(), key=lambda b: (b.due_date, b.bill_id)))
+            return HouseholdSummary(household_id, household.unit_label, household.tier, bills,
+                                    card.uid if card else None, card.balance_fen if card else None,
+                                    card.status if card else None)
+
+    # --- money ---------------------------------------------------------------------------------
+    def pay_bills(self, household_id: str, bill_ids: tuple[str, ...], method: PaymentMethod,
+                  idempotency_key: str, language: str, card_uid: str | None = None) -> PaymentResult:
+        self._enter("pay_bills")
+        with self._lock:
+            signature = ("pay_bills", household_id, tuple(sorted(bill_ids)), method)
+            previous = self._replay(idempotency_key, signature)
+            if previous is not None:
+                return previous
+            household = self._household(household_id)
+            if not bill_ids:
+                raise errors.InvalidAmount("no bills")
+            for bill_id in bill_ids:
+                if bill_id not in household.bills:
+                    paid = any(r["kind"] == "bill_payment" and bill_id in r.get("bills", ()) for r in self.receipts.values())
+                    raise errors.BillAlreadyPaid(bill_id) if paid else errors.BillNotFound(bill_id)
+            amount = sum(household.bills[b].amount_fen for b in bill_ids)
+            balance_after = self._take_payment(method, amount, card_uid)
+            for bill_id in bill_ids:
+                del household.bills[bill_id]
+            number = self._receipt(household_id, "bill_payment", amount, method, ", ".join(bill_ids))
+            self.receipts[number]["bills"] = tuple(bill_ids)
+            result = PaymentResult(self._next("PAY"), number, amount, method, tuple(bill_ids), balance_after)
+            self.outcomes[idempotency_key] = (signature, result)
+            return result
+
+    def top_up(self, card_uid: str, amount_fen: int, method: PaymentMethod,
+               idempotency_key: str, language: str) -> TopUpResult:
+        self._enter("top_up")
+        with self._lock:
+            signature = ("top_up", card_uid, amount_fen, method)
+            previous = self._replay(idempotency_key, signature)
+            if previous is not None:
+                return previous
+            if amount_fen <= 0 or method is PaymentMethod.CARD_BALANCE:
+                raise errors.InvalidAmount(str(amount_fen))
+            if self.devices["reader"].state is DeviceState.DOWN:
+                raise errors.DeviceUnavailable(device="reader")
+            card = self.cards.get(card_uid)
+            if card is None or card.status is not CardStatus.ACTIVE:
+                raise errors.CardUnknown(card_uid)
+            self._take_payment(method, amount_fen, None)
+            before = card.balance_fen
+            card.balance_fen += amount_fen
+            number = self._receipt(card.household_id, "top_up", amount_fen, method, card_uid)
+            result = TopUpResult(number, before, card.balance_fen)
+            self.outcomes[idempotency_key] = (signature, result)
+            return result
+
+    # --- cards ---------------------------------------------------------------------------------
+    def report_card_lost(self, household_id: str, card_uid: str, language: str) -> CardActionResult:
+        self._enter("report_card_lost")
+        with self._lock:
+            card = self._card_of(household_id, card_uid)
+            if card.status is CardStatus.REPLACED:
+                raise errors.CardReplaced(card_uid)
+            card.status = CardStatus.LOST
+            number = self._receipt(household_id, "card_loss", 0, "", card_uid)
+            return CardActionResult(card_uid, card.status, number, 0, card.balance_fen)
+
+    def unfreeze_card(self, household_id: str, card_uid: str, language: str) -> CardActionResult:
+        self._enter("unfreeze_card")
+        with self._lock:
+            card = self._card_of(household_id, card_uid)
+            if card.status is CardStatus.LOST:
+                raise errors.CardBlocked(card_uid)
+            if card.status is CardStatus.REPLACED:
+                raise errors.CardReplaced(card_uid)
+            card.status = CardStatus.ACTIVE
+            number = self._receipt(household_id, "card_unfreeze", 0, "", card_uid)
+            return CardActionResult(card_uid, card.status, number, 0, card.balance_fen)
+
+    def replace_card(self, household_id: str, old_card_uid: str, new_card_uid: str, method: PaymentMethod,
+                     idempotency_key: str, language: str) -> CardActionResult:
+        self._enter("replace_card")
+        with self._lock:
+            signature = ("replace_card", household_id, old_card_uid, new_card_uid, method)
+            previous = self._replay(idempotency_key, signature)
+            if previous is not None:
+                return previous
+            old = self._card_of(household_id, old_card_uid)
+            if new_card_uid in self.cards:
+                raise errors.CardError(new_card_uid)
+            fee = self.site.card_replacement_fee_fen
+            self._take_payment(method, fee, None)
+            balance, old.balance_fen, old.status = old.balance_fen, 0, CardStatus.REPLACED
+            self.cards[new_card_uid] = data.FakeCard(new_card_uid, household_id, CardStatus.ACTIVE, balance)
+            number = self._receipt(household_id, "card_replacement", fee, method, f"{old_card_uid}->{new_card_uid}")
+            result = CardActionResult(new_card_uid, CardStatus.ACTIVE, number, fee, balance)
+            self.outcomes[idempotency_key] = (signature, result)
+            return result
+
+    # --- bookings, parking, direct debit ----------------------------------------------------------
+    def booking_options(self) -> tuple[BookingOption, ...]:
+        self._enter("booking_options")
+        return data.demo_booking_options()
+
+    def booking_slots(self, kind: str, first_day: date, days: int) -> tuple[BookingSlot, ...]:
+        self._enter("booking_slots")
+        slots = []
+        for offset in range(days):
+            day = first_day + timedelta(days=offset)
+            for hour in (9, 14):
+                start = datetime(day.year, day.month, day.day, hour)
+                slot_id = f"{kind}-{start:%Y%m%d%H}"
+                slots.append(BookingSlot(slot_id, kind, start, start + timedelta(hours=3),
+                                         slot_id not in self.booked_slots))
+        return tuple(slots)
+
+    def book(self, household_id: str, slot_id: str, method: PaymentMethod, idempotency_key: str,
+             language: str) -> BookingResult:
+        self._enter("book")
+        with self._lock:
+            signature = ("book", household_id, slot_id, method)
+            previous = self._replay(idempotency_key, signature)
+            if previous is not None:
+                return previous
+            if slot_id in self.booked_slots:
+                raise errors.SlotUnavailable(slot_id)
+            kind, _, stamp = slot_id.rpartition("-")
+            fee = next((o.fee_fen for o in data.demo_booking_options() if o.kind == kind), None)
+            if fee is None:
+                raise errors.NotFound(slot_id)
+            self._take_payment(method, fee, None)
+            start = datetime.strptime(stamp, "%Y%m%d%H")
+            ticket = self._next("T")
+            self.booked_slots[slot_id] = ticket
+            number = self._receipt(household_id, "booking", fee, method, slot_id)
+            result = BookingResult(ticket, number, BookingSlot(slot_id, kind, start, start + timedelta(hours=3), False))
+            self.outcomes[idempotency_key] = (signature, result)
+            return result
+
+    def parking_spaces(self, household_id: str) -> tuple[ParkingSpaceView, ...]:
+        self._enter("parking_spaces")
+        return tuple(space for space, holder in self.parking.values() if holder == household_id)
+
+    def free_parking_spaces(self) -> tuple[ParkingSpaceView, ...]:
+        self._enter("free_parking_spaces")
+        return tuple(space for space, holder in self.parking.values() if holder is None)
+
+    def pay_parking(self, household_id: str, space_id: str, months: int, method: PaymentMethod,
+                    idempotency_key: str, language: str) -> ParkingResult:
+        self._enter("pay_parking")
+        with self._lock:
+            signature = ("pay_parking", household_id, space_id, months, method)
+            previous = self._replay(idempotency_key, signature)
+            if previous is not None:
+                return previous
+            space, holder = self.parking.get(space_id, (None, None))
+            if space is None or holder != household_id or months <= 0:
+                raise errors.NotFound(space_id)
+            amount = space.monthly_rent_fen * months
+            self._take_payment(method, amount, None)
+            number = self._receipt(household_id, "parking", amount, method, space.label)
+            result = ParkingResult(self._next("PK"), number, amount)
+            self.outcomes[idempotency_key] = (signature, result)
+            return result
+
+    def apply_parking(self, household_id: str, space_id: str, mode: str, language: str) -> ParkingResult:
+        self._enter("apply_parking")
+        with self._lock:
+            space, holder = self.parking.get(space_id, (None, None))
+            if space is None or holder is not None or mode not in ("rent", "buy"):
+                raise errors.SlotUnavailable(space_id)
+            self.parking[space_id] = (replace(space, state="applied"), household_id)
+            return ParkingResult(self._next("PA"))
+
+    def banks(self) -> tuple[BankOption, ...]:
+        self._enter("banks")
+        return data.demo_banks()
+
+    def sign_direct_debit(self, household_id: str, bank_code: str, account_number: str,
+                          language: str) -> MandateResult:
+        self._enter("sign_direct_debit")
+        digits = account_number.replace(" ", "")
+        if not digits.isdigit() or not 12 <= len(digits) <= 19:
+            raise errors.InvalidAmount("account number")
+        if bank_code not in {b.bank_code for b in data.demo_banks()}:
+            raise errors.NotFound(bank_code)
+        with self._lock:
+            self._household(household_id)
+            result = MandateResult(self._next("DD"), bank_code, f"{digits[:4]} **** **** {digits[-4:]}")
+            self.mandates[household_id] = result
+            return result
+
+    # --- records ---------------------------------------------------------------------------------
+    def my_records(self, household_id: str, language: str, limit: int = 20) -> tuple[RecordEntry, ...]:
+        self._enter("my_records")
+        return tuple(self.records.get(household_id, [])[:limit])
+
+    def reprint(self, receipt_number: str, household_id: str | None = None) -> None:
+        self._enter("reprint")
+        receipt = self.receipts.get(receipt_number)
+        if receipt is None or (household_id is not None and receipt["household"] != household_id):
+            raise errors.NotFound(receipt_number)
+        if self.devices["printer"].state is DeviceState.DOWN:
+            raise errors.PrinterNotReady(reason=self.devices["printer"].detail or "offline")
+        self.printed.append(receipt_number)
+
+    def sign_up_event(self, household_id: str, event_id: str) -> str:
+        self._enter("sign_up_event")
+        with self._lock:
+            if event_id not in self.events:
+                raise errors.NotFound(event_id)
+            event, tiers = self.events[event_id]
+            if (household_id, event_id) in self.sign_ups:
+                return f"EV-{event_id}-{household_id}"
+            if event.seats_left <= 0:
+                raise errors.SlotUnavailable(event_id)
+            self.events[event_id] = (replace(event, seats_left=event.seats_left - 1), tiers)
+            self.sign_ups.add((household_id, event_id))
+            return f"EV-{event_id}-{household_id}"
+
+    # --- staff ----------------------------------------------------------------------------------
+    def staff_sign_in(self, pin: str, card_uid: str | None = None) -> StaffView:
+        self._enter("staff_sign_in")
+        with self._lock:
+            now = self.now()
+            for member in self.staff.values():
+                if member.locked_until and now < member.locked_until:
+                    raise errors.AccountLocked(until=member.locked_until.strftime("%H:%M"))
+            match = next((m for m in self.staff.values() if m.pin == pin), None)
+            if match is None:
+                # the fake tracks failures per kiosk (no name typed): lock every account after 5
+                failures = max(m.failed for m in self.staff.values()) + 1
+                for member in self.staff.values():
+                    member.failed = failures
+                    if failures >= MAX_PIN_FAILURES:
+                        member.locked_until = now + timedelta(minutes=LOCK_MINUTES)
+                if failures >= MAX_PIN_FAILURES:
+                    self.audit.append(("-", "staff locked"))
+                    raise errors.AccountLocked(until=(now + timedelta(minutes=LOCK_MINUTES)).strftime("%H:%M"))
+                raise errors.WrongPin(remaining=MAX_PIN_FAILURES - failures)
+            for member in self.staff.values():
+                member.failed, member.locked_until = 0, None
+            self.audit.append((match.staff_id, "sign in"))
+            return StaffView(match.staff_id, match.name, match.role)
+
+    def _staff(self, staff_id: str, action: str) -> None:
+        if staff_id not in self.staff:
+            raise errors.PermissionDenied(staff_id)
+        self.audit.append((staff_id, action))
+
+    def settlement(self, staff_id: str, day: date, print_slip: bool = False) -> SettlementView:
+        self._enter("settlement")
+        with self._lock:
+            self._staff(staff_id, f"settlement {day}")
+            rows = [(n, r) for n, r in sorted(self.receipts.items()) if r["when"].date() == day and r["amount"]]
+            by_kind: dict[str, int] = {}
+            by_method: dict[str, int] = {}
+            voids = [r for _, r in rows if r["voided"]]
+            for _, r in rows:
+                if not r["voided"]:
+                    by_kind[r["kind"]] = by_kind.get(r["kind"], 0) + r["amount"]
+                    by_method[r["method"]] = by_method.get(r["method"], 0) + r["amount"]
+            out = io.StringIO()
+            writer = csv.writer(out)
+            writer.writerow(["receipt", "kind", "method", "amount_fen", "voided"])
+            for number, r in rows:
+                writer.writerow([number, r["kind"], r["method"], r["amount"], int(r["voided"])])
+            view = SettlementView(day, tuple(sorted(by_kind.items())), tuple(sorted(by_method.items())),
+                                  rows[0][0] if rows else "", rows[-1][0] if rows else "",
+                                  len(voids), sum(r["amount"] for r in voids), out.getvalue())
+            if print_slip:
+                self._receipt(None, "settlement", 0, "", str(day))
+            return view
+
+    def shift_handover(self, staff_id: str, counted_cash_fen: int) -> HandoverView:
+        self._enter("shift_handover")
+        with self._lock:
+            self._staff(staff_id, f"handover counted={counted_cash_fen}")
+            number = self._receipt(None, "shift_handover", 0, "", staff_id)
+            view = HandoverView(self._next("SH"), self.cash_box_fen, counted_cash_fen, number)
+            self.cash_box_fen = 0
+            return view
+
+    def void_receipt(self, staff_id: str, receipt_number: str, reason: str) -> VoidResult:
+        self._enter("void_receipt")
+        with self._lock:
+            self._staff(staff_id, f"void {receipt_number}: {reason}")
+            receipt = self.receipts.get(receipt_number)
+            if receipt is None:
+                raise errors.NotFound(receipt_number)
+            if receipt["voided"]:
+                raise errors.ReceiptAlreadyVoided(receipt_number)
+            receipt["voided"] = True
+            return VoidResult(receipt_number, self._receipt(None, "void", 0, "", receipt_number))
+
+    def list_notices(self, staff_id: str) -> tuple[NoticeDraft, ...]:
+        self._enter("list_notices")
+        return tuple(NoticeDraft(n.category, n.titles, n.bodies, n.publish_at, n.expires_at, n.pinned, n.tiers,
+                                 n.notice_id) for n in self.notices)
+
+    def save_notice(self, staff_id: str, draft: NoticeDraft) -> str:
+        self._enter("save_notice")
+        with self._lock:
+            self._staff(staff_id, "save notice")
+            notice_id = draft.notice_id or self._next("N")
+            self.notices = [n for n in self.notices if n.notice_id != notice_id]
+            self.notices.append(data.FakeNotice(notice_id, draft.category, dict(draft.titles), dict(draft.bodies),
+                                                draft.publish_at, draft.expires_at, draft.pinned, draft.tiers))
+            return notice_id
+
+    def withdraw_notice(self, staff_id: str, notice_id: str) -> None:
+        self._enter("withdraw_notice")
+        with self._lock:
+            self._staff(staff_id, f"withdraw notice {notice_id}")
+            self.notices = [n for n in self.notices if n.notice_id != notice_id]
+
+    def list_callbacks(self, staff_id: str, open_only: bool = True) -> tuple[CallbackView, ...]:
+        self._enter("list_callbacks")
+        return tuple(c for c in self.callbacks.values() if not (open_only and c.done))
+
+    def mark_callback_done(self, staff_id: str, callback_id: str) -> None:
+        self._enter("mark_callback_done")
+        with self._lock:
+            self._staff(staff_id, f"callback done {callback_id}")
+            if callback_id not in self.callbacks:
+                raise errors.NotFound(callback_id)
+            self.callbacks[callback_id] = replace(self.callbacks[callback_id], done=True)
+
+    def set_out_of_service(self, staff_id: str, reason: str | None) -> None:
+        self._enter("set_out_of_service")
+        with self._lock:
+            self._staff(staff_id, f"out of service: {reason}")
+            self.out_of_service_reason = reason
+
+    # --- health ----------------------------------------------------------------------------------
+    def service_status(self) -> ServiceStatus:
+        self._enter("service_status")
+        return ServiceStatus(self.out_of_service_reason is not None, self.out_of_service_reason or "",
+                             tuple(self.devices.values()))
+
+    def device_health(self) -> tuple[DeviceHealth, ...]:
+        self._enter("device_health")
+        return tuple(self.devices.values())

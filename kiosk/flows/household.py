@@ -1,0 +1,124 @@
+"""Household home: bills due with their total, card balance, and quick actions the site and devices allow."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from kiosk.errors import KioskError
+from kiosk.flows.base import ErrorView, Flow, ProgressView
+from kiosk.flows.records import BILL_KIND_LABELS, FEATURE_LABELS, CardStatus, Feature, HouseholdSummary
+from kiosk.i18n import N_
+
+QUICK_ACTIONS = (Feature.PAY_FEES, Feature.TOP_UP, Feature.CARD_LOSS, Feature.BOOKINGS, Feature.PARKING,
+                 Feature.DIRECT_DEBIT, Feature.RECORDS, Feature.MEMBER_EVENTS)
+
+
+class HouseholdStep(StrEnum):
+    LOADING = "loading"
+    READY = "ready"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class BillLine:
+    bill_id: str
+    label: str
+    amount: str
+    due: str
+
+
+@dataclass(frozen=True)
+class Action:
+    key: str
+    label: str
+    enabled: bool
+    reason: str = ""  # why it is off, in words
+
+
+@dataclass(frozen=True)
+class HouseholdView:
+    step: HouseholdStep
+    title: str
+    unit: str
+    bills: tuple[BillLine, ...]
+    total_due: str
+    bills_note: str
+    balance: str
+    card_note: str
+    actions: tuple[Action, ...]
+    progress: ProgressView | None
+    error: ErrorView | None
+
+
+class HouseholdFlow(Flow):
+    route = "household"
+
+    def __init__(self, ctx, **params) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(ctx, **params)
+        self.step = HouseholdStep.LOADING
+        self.summary: HouseholdSummary | None = None
+        self.error: ErrorView | None = None
+
+    def start(self) -> None:
+        identity = self.session.identity
+        if identity is None:
+            self.ctx.navigate("identify")
+            return
+        self.call("household_summary", lambda: self.services.household_summary(identity.household_id),
+                  self._loaded, self._failed)
+        self.changed()
+
+    def _loaded(self, summary: HouseholdSummary) -> None:
+        self.summary, self.step = summary, HouseholdStep.READY
+
+    def _failed(self, exc: KioskError) -> None:
+        self.step, self.error = HouseholdStep.FAILED, self.error_view(exc, N_("Please try again, or ask staff for help."))
+
+    def retry(self) -> None:
+        self.step, self.error = HouseholdStep.LOADING, None
+        self.start()
+
+    def choose(self, key: str) -> None:
+        self.ctx.navigate(key)
+
+    def finish(self) -> None:
+        """'Done': end the session and say goodbye."""
+        self.ctx.navigate("goodbye")
+
+    def _action(self, feature: Feature) -> Action:
+        label = self.t(FEATURE_LABELS[feature])
+        site, status = self.ctx.site, self.ctx.status
+        if site is not None and feature not in site.features:
+            return Action(feature.value, label, False, self.t(N_("Not offered at this site")))
+        if site is not None and feature not in site.available_features(self.ctx.clock()):
+            return Action(feature.value, label, False, self.t(N_("Outside service hours")))
+        if status is not None and status.feature_blocked(feature):
+            return Action(feature.value, label, False, self.t(N_("Temporarily unavailable")))
+        if feature.value not in self.ctx.routes:
+            return Action(feature.value, label, False, self.t(N_("Coming soon")))
+        if feature is Feature.PAY_FEES and self.summary is not None and not self.summary.bills:
+            return Action(feature.value, label, False, self.t(N_("Nothing to pay")))
+        return Action(feature.value, label, True)
+
+    def view(self) -> HouseholdView:
+        s = self.summary
+        bills = tuple(BillLine(b.bill_id, f"{self.t(BILL_KIND_LABELS[b.kind])} {b.period}", self.money(b.amount_fen),
+                               self.t(N_("Due {date}"), date=self.day(b.due_date))) for b in (s.bills if s else ()))
+        card_note = ""
+        if s is not None and s.card_status is CardStatus.FROZEN:
+            card_note = self.t(N_("Your card is frozen. Choose Card loss and replacement to unfreeze it."))
+        elif s is not None and s.card_uid is None:
+            card_note = self.t(N_("No card is linked to this household."))
+        return HouseholdView(
+            step=self.step,
+            title=self.t(N_("Welcome home")),
+            unit=s.unit_label if s else (self.session.identity.unit_label if self.session.identity else ""),
+            bills=bills,
+            total_due=self.money(s.total_due_fen) if s else "",
+            bills_note=self.t(N_("No bills due. Thank you!")) if s is not None and not s.bills else "",
+            balance=self.money(s.card_balance_fen) if s is not None and s.card_balance_fen is not None else "—",
+            card_note=card_note,
+            actions=tuple(self._action(f) for f in QUICK_ACTIONS),
+            progress=ProgressView(self.t(N_("Loading, please wait"))) if self.step is HouseholdStep.LOADING else None,
+            error=self.error,
+        )

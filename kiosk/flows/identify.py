@@ -1,0 +1,147 @@
+"""Identify journey: a card tap, or unit number then PIN on the keypad; refused cards say why and what to do."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from kiosk import errors
+from kiosk.flows.base import ErrorView, Flow, ProgressView
+from kiosk.flows.records import Identity
+from kiosk.i18n import N_
+
+MAX_UNIT_LEN = 8
+MAX_PIN_LEN = 6
+
+# What to do next, per refusal (shown under the reason).
+REFUSAL_HINTS: dict[type[errors.KioskError], str] = {
+    errors.CardBlocked: N_("If you found the card, sign in with your unit number and PIN, or ask staff to replace it."),
+    errors.CardFrozen: N_("Sign in with your unit number and PIN, then choose Unfreeze card."),
+    errors.CardReplaced: N_("Please use your new card. Staff can help if you do not have it."),
+    errors.CardUnknown: N_("Please ask staff to register your card."),
+    errors.NotFound: N_("Check the unit number, for example 1-0302."),
+    errors.WrongPin: N_("Please enter the PIN again."),
+    errors.AccountLocked: N_("Please wait, or ask staff for help."),
+}
+
+
+class IdentifyStep(StrEnum):
+    CHOOSE = "choose"  # waiting for a card, or the keypad
+    UNIT = "unit"
+    PIN = "pin"
+    CHECKING = "checking"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class IdentifyView:
+    step: IdentifyStep
+    title: str
+    prompt: str
+    entry: str  # what the keypad shows (the PIN masked)
+    can_submit: bool
+    progress: ProgressView | None
+    error: ErrorView | None
+
+
+class IdentifyFlow(Flow):
+    route = "identify"
+
+    def __init__(self, ctx, card_uid: str | None = None, then: str = "household", **params) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(ctx, **params)
+        self.then = then
+        self.step = IdentifyStep.CHOOSE
+        self.unit = ""
+        self.pin = ""
+        self.error: ErrorView | None = None
+        self._card_uid = card_uid
+
+    def start(self) -> None:
+        if self._card_uid:
+            self.card_tapped(self._card_uid)
+
+    # --- card ---------------------------------------------------------------------------------
+    def card_tapped(self, card_uid: str) -> None:
+        if self.step is IdentifyStep.CHECKING:
+            return
+        self.step, self.error = IdentifyStep.CHECKING, None
+        self.call("identify_card", lambda: self.services.identify_card(card_uid), self._identified, self._refused)
+        self.changed()
+
+    # --- keypad ---------------------------------------------------------------------------------
+    def use_keypad(self) -> None:
+        self.step, self.unit, self.pin, self.error = IdentifyStep.UNIT, "", "", None
+        self.changed()
+
+    def key(self, char: str) -> None:
+        """A keypad key: digits, '-' (unit only), 'back', 'clear'."""
+        if self.step is IdentifyStep.UNIT:
+            self.unit = _edit(self.unit, char, MAX_UNIT_LEN, allow_dash=True)
+        elif self.step is IdentifyStep.PIN:
+            self.pin = _edit(self.pin, char, MAX_PIN_LEN, allow_dash=False)
+        self.changed()
+
+    def submit(self) -> None:
+        if self.step is IdentifyStep.UNIT and self.unit:
+            self.step, self.error = IdentifyStep.PIN, None
+        elif self.step is IdentifyStep.PIN and len(self.pin) >= 4:
+            self.step, self.error = IdentifyStep.CHECKING, None
+            unit, pin = self.unit, self.pin
+            self.call("identify_unit", lambda: self.services.identify_unit(unit, pin), self._identified, self._refused)
+        self.changed()
+
+    def back(self) -> None:
+        if self.step is IdentifyStep.PIN:
+            self.step, self.pin = IdentifyStep.UNIT, ""
+        elif self.step in (IdentifyStep.UNIT, IdentifyStep.REFUSED):
+            self.step, self.unit, self.pin, self.error = IdentifyStep.CHOOSE, "", "", None
+        else:
+            self.ctx.navigate("attract")
+            return
+        self.changed()
+
+    def cancel(self) -> None:
+        super().cancel()
+        self.step = IdentifyStep.CHOOSE
+        self.changed()
+
+    # --- results --------------------------------------------------------------------------------
+    def _identified(self, identity: Identity) -> None:
+        self.session.identity = identity
+        self.pin = ""
+        self.ctx.navigate(self.then)
+
+    def _refused(self, exc: errors.KioskError) -> None:
+        hint = next((h for cls, h in REFUSAL_HINTS.items() if isinstance(exc, cls)), "")
+        self.pin = ""
+        if isinstance(exc, errors.WrongPin):
+            self.step = IdentifyStep.PIN
+        else:
+            self.step = IdentifyStep.REFUSED
+        self.error = self.error_view(exc, hint or N_("Please try again, or ask staff for help."))
+
+    def view(self) -> IdentifyView:
+        prompts = {
+            IdentifyStep.CHOOSE: N_("Tap your card on the reader, or use the keypad"),
+            IdentifyStep.UNIT: N_("Please enter your unit number, for example 1-0302"),
+            IdentifyStep.PIN: N_("Please enter your PIN"),
+            IdentifyStep.CHECKING: N_("Checking, please wait"),
+            IdentifyStep.REFUSED: N_("Sorry, we could not sign you in"),
+        }
+        entry = self.unit if self.step is IdentifyStep.UNIT else "●" * len(self.pin) if self.step is IdentifyStep.PIN else ""
+        can_submit = (self.step is IdentifyStep.UNIT and bool(self.unit)) or (
+            self.step is IdentifyStep.PIN and len(self.pin) >= 4)
+        progress = ProgressView(self.t(N_("Checking, please wait"))) if self.step is IdentifyStep.CHECKING else None
+        return IdentifyView(self.step, self.t(N_("Sign in")), self.t(prompts[self.step]), entry, can_submit,
+                            progress, self.error)
+
+
+def _edit(text: str, char: str, limit: int, allow_dash: bool) -> str:
+    if char == "back":
+        return text[:-1]
+    if char == "clear":
+        return ""
+    if len(text) >= limit:
+        return text
+    if char.isdigit() or (allow_dash and char == "-" and text and "-" not in text):
+        return text + char
+    return text

@@ -1,0 +1,129 @@
+"""Navigation: checks role, service hours and device health, builds the route's flow, wipes sessions."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from kiosk.flows.base import Flow, FlowContext
+from kiosk.flows.facade import KioskServices
+from kiosk.flows.records import Feature
+from kiosk.flows.routes import PENDING_FEATURES, ROUTES, Role, Route
+from kiosk.flows.runner import Runner
+from kiosk.flows.session import Session
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[Route, Flow | None], None]
+
+
+class Navigator:
+    """Owns the current route and flow. All calls happen on the UI thread."""
+
+    def __init__(self, services: KioskServices, session: Session, runner: Runner,
+                 routes: Mapping[str, Route] = ROUTES, clock: Callable[[], datetime] = datetime.now,
+                 call_timeout_s: float | None = None) -> None:
+        self.routes = routes
+        self.ctx = FlowContext(services, session, runner, self.go, clock, routes=frozenset(routes))
+        if call_timeout_s is not None:
+            self.ctx.call_timeout_s = call_timeout_s
+        self.route: Route | None = None
+        self.flow: Flow | None = None
+        self._listeners: list[Listener] = []
+        self._going = False
+        self._queued: tuple[str, dict[str, Any]] | None = None
+        self.exit_requested = False
+
+    @property
+    def session(self) -> Session:
+        return self.ctx.session
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    # --- the one entry point -------------------------------------------------------------------
+    def go(self, name: str, **params: Any) -> None:
+        """Show route `name`. Re-entrant calls (a flow navigating while starting) are queued."""
+        if self._going:
+            self._queued = (name, params)
+            return
+        self._going = True
+        try:
+            self._go(name, params)
+            while self._queued is not None:
+                (name, params), self._queued = self._queued, None
+                self._go(name, params)
+        finally:
+            self._going = False
+
+    def _go(self, name: str, params: dict[str, Any]) -> None:
+        route = self._resolve(name, params)
+        if route.name == "goodbye" or (route.name == "attract" and self.route is not None and self.route.personal):
+            self.session.wipe()
+        if route.name == "exit":
+            self.exit_requested = True
+        if self.flow is not None:
+            self.flow.close()
+        self.route = route
+        self.flow = route.flow(self.ctx, **params) if route.flow is not None else None
+        for listener in list(self._listeners):
+            listener(route, self.flow)
+        if self.flow is not None:
+            self.flow.start()
+
+    def _resolve(self, name: str, params: dict[str, Any]) -> Route:
+        """The route to show for `name`, after role, service and hours checks (may redirect)."""
+        if name not in self.routes:
+            raise KeyError(f"no route {name!r}; known: {sorted(self.routes)}")
+        route = self.routes[name]
+        status, site = self.ctx.status, self.ctx.site
+        if status is not None and status.out_of_service and not route.always:
+            params.clear()
+            return self.routes["out_of_service"]
+        if route.role is Role.RESIDENT and self.session.identity is None:
+            params.clear()
+            params["then"] = name
+            return self.routes["identify"]
+        if route.role is Role.STAFF and self.session.staff is None:
+            params.clear()
+            return self.routes["staff_unlock"]
+        feature = route.feature
+        if feature is not None:
+            if site is not None and feature not in site.available_features(self.ctx.clock()):
+                params.clear()
+                params["feature"] = feature.value
+                return self.routes["out_of_hours"]
+            if status is not None and status.feature_blocked(feature):
+                params.clear()
+                params["feature"] = feature.value
+                return self.routes["out_of_service"]
+        return route
+
+    def can_open(self, name: str) -> bool:
+        return name in self.routes
+
+    # --- session-wide actions ------------------------------------------------------------------
+    def set_language(self, language: str) -> None:
+        """Switch language at any moment without losing the journey."""
+        self.session.set_language(language)
+        if self.flow is not None:
+            hook = getattr(self.flow, "set_language", None)
+            if callable(hook):
+                hook(language)
+            else:
+                self.flow.changed()
+
+    def end_session(self) -> None:
+        """Idle timeout or 'Start over': wipe and return to the attract screen."""
+        self.session.wipe()
+        self.go("attract")
+
+    def recover(self, reference: str) -> None:
+        """After an unexpected error: wipe and show the out-of-service page with the reference."""
+        self.session.wipe()
+        self.go("out_of_service", reference=reference)
+
+    @staticmethod
+    def pending_features() -> frozenset[Feature]:
+        return PENDING_FEATURES

@@ -1,0 +1,220 @@
+"""Pay fees journey: choose bills -> confirm items, total and method -> progress -> result with receipt number."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from kiosk import errors
+from kiosk.flows.base import ErrorView, Flow, ProgressView
+from kiosk.flows.records import (BILL_KIND_LABELS, PAYMENT_METHOD_LABELS, CardStatus, HouseholdSummary,
+                                 PaymentMethod, PaymentResult)
+from kiosk.i18n import N_
+
+METHOD_DEVICES = {PaymentMethod.CASH: "cash", PaymentMethod.QR: "gateway"}
+
+
+class PayStep(StrEnum):
+    LOADING = "loading"
+    CHOOSE = "choose"
+    CONFIRM = "confirm"
+    PAYING = "paying"
+    DONE = "done"
+    FAILED = "failed"
+    UNCERTAIN = "uncertain"  # timed out or cancelled while paying: the outcome must be checked
+
+
+@dataclass(frozen=True)
+class BillChoice:
+    bill_id: str
+    label: str
+    amount: str
+    selected: bool
+
+
+@dataclass(frozen=True)
+class MethodChoice:
+    method: str
+    label: str
+    enabled: bool
+    reason: str
+    selected: bool
+
+
+@dataclass(frozen=True)
+class PayView:
+    step: PayStep
+    title: str
+    prompt: str
+    bills: tuple[BillChoice, ...]
+    all_selected: bool
+    total: str
+    methods: tuple[MethodChoice, ...]
+    can_continue: bool
+    confirm_lines: tuple[tuple[str, str], ...]  # (item, amount) restated before paying
+    confirm_method: str
+    receipt_number: str
+    result_lines: tuple[tuple[str, str], ...]
+    progress: ProgressView | None
+    error: ErrorView | None
+
+
+class PayFeesFlow(Flow):
+    route = "pay_fees"
+
+    def __init__(self, ctx, **params) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(ctx, **params)
+        self.step = PayStep.LOADING
+        self.summary: HouseholdSummary | None = None
+        self.selected: set[str] = set()
+        self.method: PaymentMethod | None = None
+        self.key = ""
+        self.result: PaymentResult | None = None
+        self.error: ErrorView | None = None
+
+    def start(self) -> None:
+        identity = self.session.identity
+        if identity is None:
+            self.ctx.navigate("identify", then=self.route)
+            return
+        self.step = PayStep.LOADING
+        self.call("household_summary", lambda: self.services.household_summary(identity.household_id),
+                  self._loaded, self._load_failed)
+        self.changed()
+
+    def _loaded(self, summary: HouseholdSummary) -> None:
+        self.summary = summary
+        self.selected = {b.bill_id for b in summary.bills}  # all by default; the user can untick
+        self.step = PayStep.CHOOSE
+
+    def _load_failed(self, exc: errors.KioskError) -> None:
+        self.step, self.error = PayStep.FAILED, self.error_view(exc, N_("Please try again, or ask staff for help."))
+
+    # --- choose ----------------------------------------------------------------------------------
+    @property
+    def total_fen(self) -> int:
+        if self.summary is None:
+            return 0
+        return sum(b.amount_fen for b in self.summary.bills if b.bill_id in self.selected)
+
+    def toggle(self, bill_id: str) -> None:
+        if self.step is not PayStep.CHOOSE:
+            return
+        self.selected ^= {bill_id}
+        self._drop_unusable_method()
+        self.changed()
+
+    def select_all(self, on: bool = True) -> None:
+        if self.step is PayStep.CHOOSE and self.summary is not None:
+            self.selected = {b.bill_id for b in self.summary.bills} if on else set()
+            self._drop_unusable_method()
+            self.changed()
+
+    def _method_state(self, method: PaymentMethod) -> tuple[bool, str]:
+        status = self.ctx.status
+        device = METHOD_DEVICES.get(method)
+        if device and status is not None and status.device_down(device):
+            return False, N_("Temporarily unavailable")
+        if method is PaymentMethod.CARD_BALANCE:
+            s = self.summary
+            if s is None or s.card_uid is None or s.card_status is not CardStatus.ACTIVE:
+                return False, N_("Needs an active card")
+            if (s.card_balance_fen or 0) < self.total_fen:
+                return False, N_("Balance not enough")
+        return True, ""
+
+    def _drop_unusable_method(self) -> None:
+        if self.method is not None and not self._method_state(self.method)[0]:
+            self.method = None
+
+    def choose_method(self, method: str) -> None:
+        chosen = PaymentMethod(method)
+        if self.step is PayStep.CHOOSE and self._method_state(chosen)[0]:
+            self.method = chosen
+            self.changed()
+
+    def next(self) -> None:
+        """From the choice page to the confirmation page."""
+        if self.step is PayStep.CHOOSE and self.selected and self.method is not None:
+            self.step = PayStep.CONFIRM
+            self.key = self.session.new_key("pay_bills")
+            self.changed()
+
+    def back(self) -> None:
+        if self.step is PayStep.CONFIRM:
+            self.step = PayStep.CHOOSE
+        elif self.step in (PayStep.CHOOSE, PayStep.FAILED, PayStep.DONE):
+            self.ctx.navigate("household")
+            return
+        self.changed()
+
+    # --- pay ----------------------------------------------------------------------------------
+    def confirm(self) -> None:
+        if self.step not in (PayStep.CONFIRM, PayStep.UNCERTAIN) or self.summary is None or self.method is None:
+            return
+        summary, method, key = self.summary, self.method, self.key
+        bills = tuple(b.bill_id for b in summary.bills if b.bill_id in self.selected)
+        language = self.language
+        self.step, self.error = PayStep.PAYING, None
+        self.call("pay_bills",
+                  lambda: self.services.pay_bills(summary.household_id, bills, method, key, language, summary.card_uid),
+                  self._paid, self._pay_failed, timeout_s=self.ctx.payment_timeout_s, on_cancel=self._uncertain)
+        self.changed()
+
+    def _paid(self, result: PaymentResult) -> None:
+        self.result, self.step = result, PayStep.DONE
+
+    def _pay_failed(self, exc: errors.KioskError) -> None:
+        if isinstance(exc, errors.RequestTimedOut):
+            self._uncertain()
+            self.error = self.error_view(exc, N_("Tap Check again: you will never be charged twice."))
+            return
+        self.step = PayStep.FAILED
+        self.error = self.error_view(exc, N_("Nothing was charged. Please try again, or ask staff for help."),
+                                     reference=self.key.rsplit(":", 1)[-1].upper())
+
+    def _uncertain(self) -> None:
+        self.step = PayStep.UNCERTAIN
+
+    # --- view ----------------------------------------------------------------------------------
+    def view(self) -> PayView:
+        s = self.summary
+        bills = tuple(BillChoice(b.bill_id, f"{self.t(BILL_KIND_LABELS[b.kind])} {b.period}", self.money(b.amount_fen),
+                                 b.bill_id in self.selected) for b in (s.bills if s else ()))
+        methods = []
+        for method in PaymentMethod:
+            enabled, reason = self._method_state(method)
+            methods.append(MethodChoice(method.value, self.t(PAYMENT_METHOD_LABELS[method]), enabled,
+                                        self.t(reason) if reason else "", method is self.method))
+        prompts = {
+            PayStep.LOADING: N_("Loading your bills, please wait"),
+            PayStep.CHOOSE: N_("Please choose the bills to pay and how to pay"),
+            PayStep.CONFIRM: N_("Please check and confirm"),
+            PayStep.PAYING: N_("Paying, please wait"),
+            PayStep.DONE: N_("Payment complete. Thank you!"),
+            PayStep.FAILED: N_("Sorry, the payment did not go through"),
+            PayStep.UNCERTAIN: N_("We are not sure the payment finished"),
+        }
+        confirm_lines = tuple((c.label, c.amount) for c in bills if c.selected)
+        result_lines: tuple[tuple[str, str], ...] = ()
+        if self.result is not None:
+            r = self.result
+            result_lines = ((self.t(N_("Amount paid")), self.money(r.amount_fen)),
+                            (self.t(N_("Receipt number")), r.receipt_number))
+            if r.balance_after_fen is not None:
+                result_lines += ((self.t(N_("Card balance")), self.money(r.balance_after_fen)),)
+        return PayView(
+            step=self.step,
+            title=self.t(N_("Pay fees")),
+            prompt=self.t(prompts[self.step]),
+            bills=bills,
+            all_selected=bool(s and s.bills) and len(self.selected) == len(s.bills if s else ()),
+            total=self.money(self.total_fen),
+            methods=tuple(methods),
+            can_continue=bool(self.selected) and self.method is not None,
+            confirm_lines=confirm_lines,
+            confirm_method=self.t(PAYMENT_METHOD_LABELS[self.method]) if self.method else "",
+            receipt_number=self.result.receipt_number if self.result else "",
+            result_lines=result_lines,
+            progress=ProgressView(self.t(N_("Paying, please wait"))) if self.step is PayStep.PAYING else None,
+            error=self.error,
+        )

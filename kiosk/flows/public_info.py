@@ -1,0 +1,205 @@
+"""Journeys that need no sign-in: notices, directory, member events (sign-up asks to identify), callback request."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from kiosk import errors
+from kiosk.flows.base import ErrorView, Flow, ProgressView
+from kiosk.i18n import N_
+
+CALLBACK_TOPICS = (N_("Fees and bills"), N_("Repairs"), N_("Cards"), N_("Parking"), N_("Other"))
+
+
+class ListStep(StrEnum):
+    LOADING = "loading"
+    READY = "ready"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    title: str
+    detail: str
+    action: str = ""  # label of the row's button, empty: no button
+
+
+@dataclass(frozen=True)
+class ListView:
+    step: ListStep
+    title: str
+    prompt: str
+    rows: tuple[Row, ...]
+    message: str
+    progress: ProgressView | None
+    error: ErrorView | None
+
+
+class _ListFlow(Flow):
+    empty_text = N_("Nothing to show right now.")
+
+    def __init__(self, ctx, **params) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(ctx, **params)
+        self.step = ListStep.LOADING
+        self.rows: tuple[Row, ...] = ()
+        self.message = ""
+        self.error: ErrorView | None = None
+
+    def start(self) -> None:
+        self.step = ListStep.LOADING
+        self.call(self.route, self.load, self._loaded, self._failed)
+        self.changed()
+
+    def load(self) -> tuple[Row, ...]:
+        raise TypeError("subclasses load rows")
+
+    def _loaded(self, rows: tuple[Row, ...]) -> None:
+        self.rows, self.step = rows, ListStep.READY
+
+    def _failed(self, exc: errors.KioskError) -> None:
+        self.step, self.error = ListStep.FAILED, self.error_view(exc, N_("Please try again, or ask staff for help."))
+
+    def back(self) -> None:
+        self.ctx.navigate("household" if self.session.identity else "attract")
+
+    def set_language(self, language: str) -> None:
+        self.session.set_language(language)
+        self.start()
+
+    def view(self) -> ListView:
+        prompt = self.t(self.empty_text) if self.step is ListStep.READY and not self.rows else ""
+        return ListView(self.step, self.t(self.title), prompt, self.rows, self.message,
+                        ProgressView(self.t(N_("Loading, please wait"))) if self.step is ListStep.LOADING else None,
+                        self.error)
+
+
+class NoticesFlow(_ListFlow):
+    route = "notices"
+    title = N_("Notices")
+    empty_text = N_("There are no notices today.")
+
+    def load(self) -> tuple[Row, ...]:
+        language, tier, now = self.language, self.session.tier, self.ctx.clock()
+        notices = self.services.current_notices(tier, language, now)
+        pinned = self.t(N_("Pinned"))
+        return tuple(Row(n.notice_id, (f"[{pinned}] " if n.pinned else "") + n.title,
+                         f"{self.when(n.posted_at)}\n{n.body}") for n in notices)
+
+
+class DirectoryFlow(_ListFlow):
+    route = "directory"
+    title = N_("Phone directory")
+
+    def load(self) -> tuple[Row, ...]:
+        return tuple(Row(str(i), e.name, e.phone) for i, e in enumerate(self.services.directory(self.language)))
+
+
+class MemberEventsFlow(_ListFlow):
+    route = "member_events"
+    title = N_("Member events")
+    empty_text = N_("No upcoming events.")
+
+    def load(self) -> tuple[Row, ...]:
+        events = self.services.member_events(self.session.tier, self.language, self.ctx.clock())
+        sign_up = self.t(N_("Sign up"))
+        return tuple(Row(e.event_id, e.title, f"{self.when(e.starts_at)} · {e.place} · "
+                         + self.t(N_("{count} places left"), count=e.seats_left), sign_up if e.seats_left else "")
+                     for e in events)
+
+    def act(self, event_id: str) -> None:
+        identity = self.session.identity
+        if identity is None:
+            self.ctx.navigate("identify", then=self.route)
+            return
+        self.call("sign_up_event", lambda: self.services.sign_up_event(identity.household_id, event_id),
+                  self._signed_up, self._failed)
+
+    def _signed_up(self, reference: str) -> None:
+        self.step = ListStep.DONE
+        self.message = self.t(N_("You are signed up. Reference: {reference}"), reference=reference)
+
+
+class CallbackStep(StrEnum):
+    TOPIC = "topic"
+    PHONE = "phone"
+    SENDING = "sending"
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class CallbackFormView:
+    step: CallbackStep
+    title: str
+    prompt: str
+    topics: tuple[tuple[str, str, bool], ...]  # (msgid, label, selected)
+    phone: str
+    can_submit: bool
+    message: str
+    progress: ProgressView | None
+    error: ErrorView | None
+
+
+class CallbackFlow(Flow):
+    route = "callback"
+    title = N_("Request a callback")
+
+    def __init__(self, ctx, **params) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(ctx, **params)
+        self.step = CallbackStep.TOPIC
+        self.topic = ""
+        self.phone = ""
+        self.reference = ""
+        self.error: ErrorView | None = None
+
+    def choose_topic(self, topic: str) -> None:
+        if topic in CALLBACK_TOPICS:
+            self.topic, self.step = topic, CallbackStep.PHONE
+            self.changed()
+
+    def key(self, char: str) -> None:
+        if char == "back":
+            self.phone = self.phone[:-1]
+        elif char == "clear":
+            self.phone = ""
+        elif char.isdigit() and len(self.phone) < 13:
+            self.phone += char
+        self.changed()
+
+    def submit(self) -> None:
+        if self.step is not CallbackStep.PHONE or len(self.phone) < 7:
+            return
+        phone, topic, language = self.phone, self.topic, self.language
+        self.step, self.error = CallbackStep.SENDING, None
+        self.call("request_callback", lambda: self.services.request_callback(phone, topic, language),
+                  self._sent, self._failed)
+        self.changed()
+
+    def _sent(self, reference: str) -> None:
+        self.reference, self.step, self.phone = reference, CallbackStep.DONE, ""
+
+    def _failed(self, exc: errors.KioskError) -> None:
+        self.step = CallbackStep.PHONE
+        self.error = self.error_view(exc, N_("Please check the phone number."))
+
+    def back(self) -> None:
+        if self.step is CallbackStep.PHONE:
+            self.step = CallbackStep.TOPIC
+            self.changed()
+        else:
+            self.ctx.navigate("household" if self.session.identity else "attract")
+
+    def view(self) -> CallbackFormView:
+        prompts = {CallbackStep.TOPIC: N_("What is it about?"),
+                   CallbackStep.PHONE: N_("Please enter your phone number"),
+                   CallbackStep.SENDING: N_("Sending, please wait"),
+                   CallbackStep.DONE: N_("Thank you. Staff will call you back.")}
+        shown = self.phone if len(self.phone) < 8 else self.phone[:3] + " " + self.phone[3:7] + " " + self.phone[7:]
+        return CallbackFormView(
+            self.step, self.t(self.title), self.t(prompts[self.step]),
+            tuple((t, self.t(t), t == self.topic) for t in CALLBACK_TOPICS), shown,
+            self.step is CallbackStep.PHONE and len(self.phone) >= 7,
+            self.t(N_("Your reference: {reference}"), reference=self.reference) if self.reference else "",
+            ProgressView(self.t(N_("Sending, please wait"))) if self.step is CallbackStep.SENDING else None,
+            self.error)

@@ -1,0 +1,367 @@
+"""Plain frozen view records exchanged between flows and KioskServices (integer fen, no ORM objects)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from enum import StrEnum
+
+from kiosk.i18n import N_
+
+
+class Feature(StrEnum):
+    """What a site can switch on; out-of-hours and device faults switch features off."""
+
+    NOTICES = "notices"
+    DIRECTORY = "directory"
+    MEMBER_EVENTS = "member_events"
+    CALLBACK = "callback"
+    PAY_FEES = "pay_fees"
+    TOP_UP = "top_up"
+    CARD_LOSS = "card_loss"
+    BOOKINGS = "bookings"
+    PARKING = "parking"
+    DIRECT_DEBIT = "direct_debit"
+    RECORDS = "records"
+
+
+FEATURE_LABELS: dict[Feature, str] = {
+    Feature.NOTICES: N_("Notices"),
+    Feature.DIRECTORY: N_("Phone directory"),
+    Feature.MEMBER_EVENTS: N_("Member events"),
+    Feature.CALLBACK: N_("Request a callback"),
+    Feature.PAY_FEES: N_("Pay fees"),
+    Feature.TOP_UP: N_("Top up card"),
+    Feature.CARD_LOSS: N_("Card loss and replacement"),
+    Feature.BOOKINGS: N_("Service bookings"),
+    Feature.PARKING: N_("Parking"),
+    Feature.DIRECT_DEBIT: N_("Direct debit"),
+    Feature.RECORDS: N_("My records"),
+}
+
+
+class PaymentMethod(StrEnum):
+    CARD_BALANCE = "card_balance"
+    CASH = "cash"
+    QR = "qr"
+
+
+PAYMENT_METHOD_LABELS: dict[PaymentMethod, str] = {
+    PaymentMethod.CARD_BALANCE: N_("Card balance"),
+    PaymentMethod.CASH: N_("Cash"),
+    PaymentMethod.QR: N_("Scan to pay"),
+}
+
+
+class BillKind(StrEnum):
+    PROPERTY = "property"
+    WATER = "water"
+    ELECTRICITY = "electricity"
+    GAS = "gas"
+    RENT = "rent"
+    PARKING = "parking"
+    CERTIFICATE = "certificate"
+    SERVICE = "service"
+
+
+BILL_KIND_LABELS: dict[BillKind, str] = {
+    BillKind.PROPERTY: N_("Property management fee"),
+    BillKind.WATER: N_("Water"),
+    BillKind.ELECTRICITY: N_("Electricity"),
+    BillKind.GAS: N_("Gas"),
+    BillKind.RENT: N_("Rent"),
+    BillKind.PARKING: N_("Parking rent"),
+    BillKind.CERTIFICATE: N_("Certificate fee"),
+    BillKind.SERVICE: N_("Paid service"),
+}
+
+
+class CardStatus(StrEnum):
+    ACTIVE = "active"
+    LOST = "lost"
+    FROZEN = "frozen"
+    REPLACED = "replaced"
+
+
+class StaffRole(StrEnum):
+    STAFF = "staff"
+    TECHNICIAN = "technician"
+    ADMIN = "admin"
+
+
+class DeviceState(StrEnum):
+    OK = "ok"
+    DEGRADED = "degraded"
+    DOWN = "down"
+
+
+@dataclass(frozen=True)
+class OpeningHours:
+    """Open interval for one weekday (0 = Monday); close <= open means closed all day."""
+
+    weekday: int
+    opens: time
+    closes: time
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    site_id: str
+    kiosk_id: str
+    names: dict[str, str]  # language -> site name
+    hours: tuple[OpeningHours, ...]
+    features: frozenset[Feature]
+    out_of_hours_features: frozenset[Feature] = frozenset({Feature.NOTICES})
+    card_replacement_fee_fen: int = 2000
+    top_up_amounts_fen: tuple[int, ...] = (5000, 10000, 20000, 50000)
+
+    def name(self, language: str) -> str:
+        return self.names.get(language) or next(iter(self.names.values()), "")
+
+    def is_open(self, now: datetime) -> bool:
+        """True when `now` (local wall time) falls in the hours configured for its weekday."""
+        for slot in self.hours:
+            if slot.weekday == now.weekday() and slot.opens <= now.time() < slot.closes:
+                return True
+        return False
+
+    def available_features(self, now: datetime) -> frozenset[Feature]:
+        return self.features if self.is_open(now) else self.features & self.out_of_hours_features
+
+
+@dataclass(frozen=True)
+class NoticeView:
+    notice_id: str
+    category: str
+    title: str
+    body: str
+    posted_at: datetime
+    expires_at: datetime | None
+    pinned: bool = False
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is at the kiosk after a card tap or unit + PIN."""
+
+    household_id: str
+    unit_label: str  # masked for the screen, e.g. "2栋-**03"
+    tier: str = "ordinary"
+    card_uid: str | None = None  # hex, when identified by card
+    card_status: CardStatus | None = None
+
+
+@dataclass(frozen=True)
+class BillView:
+    bill_id: str
+    kind: BillKind
+    period: str  # e.g. "2026-10"
+    amount_fen: int
+    due_date: date
+
+
+@dataclass(frozen=True)
+class HouseholdSummary:
+    household_id: str
+    unit_label: str
+    tier: str
+    bills: tuple[BillView, ...]
+    card_uid: str | None = None
+    card_balance_fen: int | None = None
+    card_status: CardStatus | None = None
+
+    @property
+    def total_due_fen(self) -> int:
+        return sum(b.amount_fen for b in self.bills)
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    payment_id: str
+    receipt_number: str
+    amount_fen: int
+    method: PaymentMethod
+    bill_ids: tuple[str, ...]
+    balance_after_fen: int | None = None
+    credit_fen: int = 0  # cash overpayment kept as account credit
+
+
+@dataclass(frozen=True)
+class TopUpResult:
+    receipt_number: str
+    balance_before_fen: int
+    balance_after_fen: int
+
+
+@dataclass(frozen=True)
+class CardActionResult:
+    card_uid: str
+    status: CardStatus
+    receipt_number: str = ""
+    fee_fen: int = 0
+    balance_fen: int | None = None
+
+
+@dataclass(frozen=True)
+class BookingOption:
+    kind: str  # phone, tv, broadband, alarm, intercom, gas
+    fee_fen: int
+
+
+@dataclass(frozen=True)
+class BookingSlot:
+    slot_id: str
+    kind: str
+    starts_at: datetime
+    ends_at: datetime
+    available: bool = True
+
+
+@dataclass(frozen=True)
+class BookingResult:
+    ticket_number: str
+    receipt_number: str
+    slot: BookingSlot
+
+
+@dataclass(frozen=True)
+class ParkingSpaceView:
+    space_id: str
+    label: str
+    state: str  # owned / rented / free
+    monthly_rent_fen: int
+    price_fen: int = 0
+    paid_until: date | None = None
+
+
+@dataclass(frozen=True)
+class ParkingResult:
+    reference: str
+    receipt_number: str = ""
+    amount_fen: int = 0
+
+
+@dataclass(frozen=True)
+class BankOption:
+    bank_code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class MandateResult:
+    reference: str
+    bank_code: str
+    masked_account: str
+
+
+@dataclass(frozen=True)
+class RecordEntry:
+    when: datetime
+    kind: str
+    description: str
+    amount_fen: int
+    receipt_number: str = ""
+
+
+@dataclass(frozen=True)
+class DirectoryEntry:
+    name: str
+    phone: str
+    category: str = ""
+
+
+@dataclass(frozen=True)
+class MemberEventView:
+    event_id: str
+    title: str
+    starts_at: datetime
+    place: str
+    seats_left: int
+
+
+@dataclass(frozen=True)
+class StaffView:
+    staff_id: str
+    name: str
+    role: StaffRole
+
+
+@dataclass(frozen=True)
+class SettlementView:
+    day: date
+    totals_by_kind: tuple[tuple[str, int], ...]
+    totals_by_method: tuple[tuple[str, int], ...]
+    first_receipt: str
+    last_receipt: str
+    void_count: int
+    void_total_fen: int
+    csv_text: str = ""
+
+    @property
+    def total_fen(self) -> int:
+        return sum(v for _, v in self.totals_by_method)
+
+
+@dataclass(frozen=True)
+class HandoverView:
+    shift_id: str
+    expected_cash_fen: int
+    counted_cash_fen: int
+    receipt_number: str
+
+    @property
+    def difference_fen(self) -> int:
+        return self.counted_cash_fen - self.expected_cash_fen
+
+
+@dataclass(frozen=True)
+class VoidResult:
+    receipt_number: str
+    void_receipt_number: str
+
+
+@dataclass(frozen=True)
+class NoticeDraft:
+    category: str
+    titles: dict[str, str]  # language -> title
+    bodies: dict[str, str]
+    publish_at: datetime
+    expires_at: datetime | None = None
+    pinned: bool = False
+    tiers: frozenset[str] = frozenset()  # empty: everyone
+    notice_id: str = ""  # empty when new
+
+
+@dataclass(frozen=True)
+class CallbackView:
+    callback_id: str
+    phone_masked: str
+    topic: str
+    created_at: datetime
+    done: bool = False
+
+
+@dataclass(frozen=True)
+class DeviceHealth:
+    device: str  # reader / printer / cash / gateway
+    state: DeviceState
+    detail: str = ""
+
+
+# Which features need which device to be up (used to switch single features off).
+FEATURE_DEVICES: dict[Feature, tuple[str, ...]] = {
+    Feature.TOP_UP: ("reader",),
+    Feature.CARD_LOSS: ("reader",),
+}
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    out_of_service: bool
+    reason: str = ""  # msgid or staff-typed text shown to users
+    devices: tuple[DeviceHealth, ...] = field(default_factory=tuple)
+
+    def device_down(self, name: str) -> bool:
+        return any(d.device == name and d.state == DeviceState.DOWN for d in self.devices)
+
+    def feature_blocked(self, feature: Feature) -> bool:
+        return any(self.device_down(d) for d in FEATURE_DEVICES.get(feature, ()))

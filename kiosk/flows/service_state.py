@@ -1,0 +1,92 @@
+"""Out-of-service, out-of-hours and goodbye pages: what is unavailable, why in plain words, and what still works."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kiosk.flows.base import Flow
+from kiosk.flows.records import FEATURE_LABELS, Feature
+from kiosk.i18n import N_
+
+WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"),
+            N_("Sunday"))
+
+
+@dataclass(frozen=True)
+class NoticePageView:
+    title: str
+    reason: str
+    detail: tuple[str, ...]
+    reference: str
+    still_available: tuple[tuple[str, str], ...]  # (route, label)
+    back_label: str
+
+
+class OutOfServiceFlow(Flow):
+    """Whole kiosk out of service, one feature off because its device is down, or an unexpected error."""
+
+    route = "out_of_service"
+
+    def __init__(self, ctx, feature: str = "", reference: str = "", **params) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(ctx, **params)
+        self.feature = feature
+        self.reference = reference
+
+    def back(self) -> None:
+        self.ctx.navigate("attract")
+
+    def view(self) -> NoticePageView:
+        status = self.ctx.status
+        if self.reference:
+            reason = self.t(N_("Sorry, something went wrong. Nothing was charged without a receipt."))
+            detail = (self.t(N_("Please show this reference to staff: {reference}"), reference=self.reference),)
+        elif self.feature:
+            label = self.t(FEATURE_LABELS[Feature(self.feature)])
+            reason = self.t(N_("{feature} is temporarily unavailable because a device is not working."), feature=label)
+            detail = (self.t(N_("Other services still work. Staff have been told.")),)
+        else:
+            reason = self.t(status.reason) if status is not None and status.reason else self.t(N_("Under maintenance"))
+            detail = (self.t(N_("Please come back later, or visit the service desk.")),)
+        return NoticePageView(self.t(N_("Out of service")), reason, detail, self.reference, (),
+                              self.t(N_("Back to start")))
+
+
+class OutOfHoursFlow(Flow):
+    route = "out_of_hours"
+
+    def __init__(self, ctx, feature: str = "", **params) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(ctx, **params)
+        self.feature = feature
+
+    def open(self, route: str) -> None:
+        self.ctx.navigate(route)
+
+    def back(self) -> None:
+        self.ctx.navigate("attract")
+
+    def view(self) -> NoticePageView:
+        site = self.ctx.site
+        hours = []
+        for slot in site.hours if site else ():
+            if slot.closes > slot.opens:
+                hours.append(f"{self.t(WEEKDAYS[slot.weekday])} {slot.opens:%H:%M}–{slot.closes:%H:%M}")
+        available = site.available_features(self.ctx.clock()) if site else frozenset()
+        return NoticePageView(
+            self.t(N_("Outside service hours")),
+            self.t(N_("This service is available during service hours:")),
+            tuple(hours),
+            "",
+            tuple((f.value, self.t(FEATURE_LABELS[f])) for f in Feature if f in available),
+            self.t(N_("Back to start")))
+
+
+class GoodbyeFlow(Flow):
+    """Shown after 'Done': thanks the visitor; the navigator has already wiped the session."""
+
+    route = "goodbye"
+
+    def back(self) -> None:
+        self.ctx.navigate("attract")
+
+    def view(self) -> NoticePageView:
+        return NoticePageView(self.t(N_("Thank you")), self.t(N_("Goodbye! Please take your card and receipt.")),
+                              (), "", (), self.t(N_("Back to start")))
