@@ -107,6 +107,16 @@ class OutOfHours(BusinessRuleError):
     message = N_("This service is not available at this hour.")
 
 
+class InvalidEntry(BusinessRuleError):
+    code = "E3010"
+    message = N_("Please check what you entered: {field}.")
+
+
+class AlreadyDone(BusinessRuleError):
+    code = "E3011"
+    message = N_("This has already been done.")
+
+
 # --- cards -----------------------------------------------------------------------------------
 class CardError(KioskError):
     code = "E4000"
