@@ -23,7 +23,8 @@ class Money:
         """Parse '12', '12.5', '12.50', '-3.05' exactly (no float on the way)."""
         raw = text.strip().replace(",", "")
         negative = raw.startswith("-")
-        raw = raw.lstrip("+-")
+        if raw[:1] in ("+", "-"):
+            raw = raw[1:]
         whole, _, frac = raw.partition(".")
         if not whole.isdigit() or (frac and (not frac.isdigit() or len(frac) > 2)):
             raise ValueError(f"not an amount: {text!r}")

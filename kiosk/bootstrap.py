@@ -1,0 +1,75 @@
+"""The one place that wires settings, database, devices and UI together."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from kiosk import settings as settings_mod
+from kiosk.persistence import schema
+from kiosk.persistence.db import make_engine, make_session_factory, sqlite_url, unit_of_work
+from kiosk.persistence.models import Kiosk, Site
+from kiosk.services.receipts import Till
+from kiosk.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Database:
+    engine: Engine
+    factory: sessionmaker[Session]
+    url: str
+
+
+def load_settings(data_dir: str | None, config: str | None, db_url: str | None = None,
+                  with_secrets: bool = True) -> Settings:
+    directory = settings_mod.resolve_data_dir(data_dir)
+    return settings_mod.load(directory, config, db_url=db_url, with_secrets=with_secrets)
+
+
+def database_url(settings: Settings) -> str:
+    if settings.database.url:
+        return settings.database.url
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return sqlite_url(settings.data_dir)
+
+
+def open_database(settings: Settings, *, upgrade: bool = True) -> Database:
+    """Connect; at start the kiosk backs the database up and upgrades it when the schema is behind."""
+    url = database_url(settings)
+    engine = make_engine(url)
+    if upgrade:
+        copy = schema.upgrade_with_backup(engine, settings.data_dir / "backups")
+        if copy is not None:
+            log.warning("database upgraded; backup at %s", copy)
+    else:
+        schema.check(engine)
+    return Database(engine, make_session_factory(engine), url)
+
+
+def ensure_till(db: Database, settings: Settings) -> Till:
+    """The site and this kiosk's rows, created from settings on first start."""
+    site_cfg = settings.site
+    with unit_of_work(db.factory) as session:
+        site = session.scalars(select(Site).where(Site.code == site_cfg.code)).one_or_none()
+        if site is None:
+            site = Site(code=site_cfg.code, name_zh_hans=site_cfg.name_zh_hans, name_zh_hant=site_cfg.name_zh_hant,
+                        name_en=site_cfg.name_en)
+            session.add(site)
+            session.flush()
+        kiosk = session.scalars(select(Kiosk).where(Kiosk.code == site_cfg.kiosk_code)).one_or_none()
+        if kiosk is None:
+            kiosk = Kiosk(site_id=site.id, code=site_cfg.kiosk_code, name=site_cfg.kiosk_code)
+            session.add(kiosk)
+            session.flush()
+        return Till(site.id, kiosk.id, kiosk.code, site_cfg.names(), site_cfg.receipt_qr_template)
+
+
+def data_path(settings: Settings, *parts: str) -> Path:
+    path = settings.data_dir.joinpath(*parts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
