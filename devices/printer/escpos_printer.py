@@ -1,0 +1,154 @@
+"""EscposReceiptPrinter: the ReceiptPrinter port over python-escpos, with DLE EOT status and reopen after failure."""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from devices.printer.encoder import encode_layout, fit_logo
+from devices.printer.link import DEVICE, EscposLink, LinkBroken
+from devices.printer.status import REQUESTS, decode, is_status_byte, not_ready, request
+from devices.printer.url import parse_printer_url
+from kiosk.domain.receipt import ReceiptDocument
+from kiosk.errors import ConfigError, DeviceUnavailable, PrinterNotReady
+from kiosk.ports import PaperState, PrinterStatus
+from kiosk.receipts.layout import SUPPORTED_COLUMNS, ReceiptLayout, layout_receipt
+from kiosk.receipts.text import CHARSETS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PrinterConfig:
+    """Settings under [devices.printer]; `validate` names the key that is wrong."""
+
+    url: str
+    profile: str | None = None  # python-escpos profile name, e.g. "TM-T20II"; None = "default"
+    paper_dots: int = 576  # 80 mm at 203 dpi; 512 at 180 dpi; 384 for 58 mm paper
+    columns: int = 48  # Font A columns: 48 at 576 dots, 42 at 512, 32 at 384
+    encoding: str = "gb18030"  # or "big5" for Traditional-Chinese printers, or a code page (cp437 ...)
+    logo: str = ""  # optional image file printed at the top
+    timeout: float = 5.0  # connect / write timeout, seconds
+    status_timeout: float = 0.5  # how long to wait for each DLE EOT reply
+
+    def validate(self) -> None:
+        if self.columns not in SUPPORTED_COLUMNS:
+            raise ConfigError(f"columns={self.columns}, expected one of {SUPPORTED_COLUMNS}", key="devices.printer.columns")
+        if not 256 <= self.paper_dots <= 832 or self.columns * 12 > self.paper_dots:
+            raise ConfigError(f"paper_dots={self.paper_dots} is too narrow for {self.columns} columns",
+                              key="devices.printer.paper_dots")
+        if self.encoding.lower().replace("-", "") not in CHARSETS:
+            raise ConfigError(f"encoding={self.encoding!r}, expected one of {sorted(CHARSETS)}",
+                              key="devices.printer.encoding")
+        if self.profile:
+            from escpos.capabilities import CAPABILITIES
+
+            if self.profile not in CAPABILITIES["profiles"]:
+                raise ConfigError(f"unknown python-escpos profile {self.profile!r}", key="devices.printer.profile")
+        if not 0 < self.status_timeout <= 10 or not 0 < self.timeout <= 120:
+            raise ConfigError("timeouts must be positive seconds", key="devices.printer.timeout")
+
+
+class EscposReceiptPrinter:
+    """Prints ReceiptDocuments on an ESC/POS printer reached by tcp:, serial:, usb: or file: URL.
+
+    Status (DLE EOT 1..4) is asked before every job and after it; a printer that does not answer
+    is not ready. Any connection failure closes the python-escpos object, and the next call opens
+    a new one, so a printer that was power-cycled prints again without restarting the kiosk.
+    """
+
+    name = DEVICE
+
+    def __init__(self, config: PrinterConfig) -> None:
+        config.validate()
+        self.config = config
+        self._link = EscposLink(parse_printer_url(config.url), config.profile, config.timeout)
+        self._logo = None
+        if config.logo:
+            try:
+                self._logo = fit_logo(config.logo, config.paper_dots)
+            except OSError as exc:
+                raise ConfigError(f"cannot read logo {config.logo!r}: {exc}", key="devices.printer.logo") from exc
+        self._lock = threading.Lock()
+
+    # -- port ---------------------------------------------------------------------------------------
+    def open(self) -> None:
+        with self._lock:
+            self._link.open()
+
+    def close(self) -> None:
+        with self._lock:
+            self._link.close()
+
+    def status(self) -> PrinterStatus:
+        """A fresh status from the printer; never raises (unreachable = offline with the cause)."""
+        with self._lock:
+            return self._status()
+
+    def print_receipt(self, receipt: ReceiptDocument) -> None:
+        """Check status, send the receipt, check status again.
+
+        Raises PrinterNotReady (offline, cover open, paper out before or during the job) or
+        DeviceUnavailable (the connection failed while sending). Either way the caller keeps the
+        job and can print it again: nothing here is retried silently.
+        """
+        self.print_bytes(self.render(receipt))
+
+    # -- beyond the port ------------------------------------------------------------------------------
+    def layout(self, receipt: ReceiptDocument) -> ReceiptLayout:
+        return layout_receipt(receipt, self.config.columns, self.config.encoding.lower().replace("-", ""))
+
+    def render(self, receipt: ReceiptDocument) -> bytes:
+        """The exact bytes a job sends for this receipt."""
+        return encode_layout(self.layout(receipt), self.config.profile, self.config.paper_dots, self._logo)
+
+    def print_bytes(self, data: bytes) -> None:
+        with self._lock:
+            before = self._status()
+            if not self._can_print(before):
+                raise PrinterNotReady(before.reason, reason=before.reason or "not ready")
+            try:
+                self._link.write(data)
+            except LinkBroken as exc:
+                raise DeviceUnavailable(f"{self._link.url}: {exc}", device=self.name) from exc
+            except DeviceUnavailable:
+                raise
+            if not self._link.can_read:
+                return
+            after = self._status()
+            if not after.online or after.paper is PaperState.OUT or after.cover_open:
+                reason = f"stopped during printing: {after.reason}"
+                raise PrinterNotReady(reason, reason=reason)
+
+    # -- internals ----------------------------------------------------------------------------------
+    def _can_print(self, status: PrinterStatus) -> bool:
+        if status.ready:
+            return True
+        return not self._link.can_read and status.online  # file: devices cannot report paper
+
+    def _status(self, retry: bool = True) -> PrinterStatus:
+        try:
+            self._link.open()
+        except DeviceUnavailable as exc:
+            return not_ready(f"cannot connect: {exc.detail}")
+        if not self._link.can_read:
+            return PrinterStatus(online=True, paper=PaperState.UNKNOWN, reason="file device: no status channel")
+        try:
+            self._link.drain()
+            replies: list[int] = []
+            for n in REQUESTS:
+                self._link.write(request(n))
+                value = self._link.read_byte(self.config.status_timeout)
+                if value is None:
+                    self._link.close()  # the next attempt starts from a fresh connection
+                    return not_ready(f"no reply to DLE EOT {n}")
+                if not is_status_byte(value):
+                    self._link.close()
+                    return not_ready(f"garbled reply 0x{value:02x} to DLE EOT {n}")
+                replies.append(value)
+        except LinkBroken as exc:
+            log.info("printer connection lost (%s); reopening", exc)
+            if retry:
+                return self._status(retry=False)
+            return not_ready(f"connection lost: {exc}")
+        return decode(*replies)

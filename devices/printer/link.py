@@ -1,0 +1,134 @@
+"""One python-escpos connection (Network, Serial, Usb, File): open, reopen, write, timed one-byte reads."""
+from __future__ import annotations
+
+import socket
+
+from devices.printer.url import URL_KEY, LinkKind, PrinterUrl
+from kiosk.errors import ConfigError, DeviceUnavailable
+
+DEVICE = "receipt printer"
+
+
+class LinkBroken(Exception):
+    """The connection failed under us (reset, closed, unplugged): close it and open a new one."""
+
+
+class EscposLink:
+    """Holds the python-escpos object for a URL. After any failure it is closed and the next use
+    builds a fresh object: a power-cycled printer leaves the old object broken for good."""
+
+    def __init__(self, url: PrinterUrl, profile: str | None = None, timeout: float = 5.0) -> None:
+        self.url = url
+        self.profile = profile
+        self.timeout = timeout
+        self._printer = None
+        if url.kind is LinkKind.USB:
+            from escpos.printer import Usb
+
+            if not Usb.is_usable():
+                raise ConfigError("usb: printer URLs need the pyusb package (pip install pyusb)", key=URL_KEY)
+
+    @property
+    def can_read(self) -> bool:
+        """False for file: devices, which give no status channel."""
+        return self.url.kind is not LinkKind.FILE
+
+    @property
+    def is_open(self) -> bool:
+        return self._printer is not None
+
+    def _build(self):
+        from escpos import printer as p
+
+        u = self.url
+        if u.kind is LinkKind.TCP:
+            return p.Network(u.host, u.port, timeout=self.timeout, profile=self.profile)
+        if u.kind is LinkKind.SERIAL:
+            return p.Serial(u.path, baudrate=u.baud, timeout=self.timeout, dsrdtr=False, profile=self.profile)
+        if u.kind is LinkKind.USB:
+            return p.Usb(u.vendor_id, u.product_id, timeout=int(self.timeout * 1000), profile=self.profile)
+        return p.File(u.path, profile=self.profile)
+
+    def open(self):
+        """The open python-escpos object (opened now if needed). Raises DeviceUnavailable."""
+        if self._printer is not None:
+            return self._printer
+        from escpos.exceptions import Error as EscposError
+
+        try:
+            printer = self._build()
+            printer.open()
+        except (EscposError, OSError, ValueError, RuntimeError) as exc:
+            raise DeviceUnavailable(f"{self.url}: {exc}".replace("\n", " "), device=DEVICE) from exc
+        self._printer = printer
+        return printer
+
+    def close(self) -> None:
+        printer, self._printer = self._printer, None
+        if printer is None:
+            return
+        try:
+            printer.close()
+        except Exception:  # closing a dead connection may fail in any way; it is gone either way
+            pass
+
+    def write(self, data: bytes) -> None:
+        printer = self.open()
+        try:
+            printer._raw(data)
+        except Exception as exc:  # socket / serial / usb errors: the connection is no longer usable
+            self.close()
+            raise LinkBroken(str(exc) or type(exc).__name__) from exc
+
+    def drain(self) -> None:
+        """Drop unread bytes (late replies, automatic status) so the next read is the next answer."""
+        device = self.open()._device
+        try:
+            if self.url.kind is LinkKind.TCP:
+                device.setblocking(False)
+                try:
+                    while device.recv(256):
+                        pass
+                except (BlockingIOError, InterruptedError):
+                    pass
+                finally:
+                    device.settimeout(self.timeout)
+            elif self.url.kind is LinkKind.SERIAL:
+                device.reset_input_buffer()
+        except OSError as exc:
+            self.close()
+            raise LinkBroken(str(exc)) from exc
+
+    def read_byte(self, timeout: float) -> int | None:
+        """One byte from the printer within `timeout` seconds, or None when it does not answer."""
+        printer = self.open()
+        device = printer._device
+        try:
+            if self.url.kind is LinkKind.TCP:
+                device.settimeout(timeout)
+                try:
+                    data = device.recv(1)
+                except socket.timeout:
+                    return None
+                finally:
+                    device.settimeout(self.timeout)
+                if not data:
+                    raise LinkBroken("connection closed by the printer")
+                return data[0]
+            if self.url.kind is LinkKind.SERIAL:
+                device.timeout = timeout
+                try:
+                    data = device.read(1)
+                finally:
+                    device.timeout = self.timeout
+                return data[0] if data else None
+            if self.url.kind is LinkKind.USB:
+                data = printer._read()
+                return data[0] if data else None
+        except LinkBroken:
+            self.close()
+            raise
+        except Exception as exc:  # reset / unplugged while reading
+            self.close()
+            raise LinkBroken(str(exc) or type(exc).__name__) from exc
+        return None

@@ -1,0 +1,52 @@
+"""DLE EOT real-time status: the four requests and their replies decoded into a PrinterStatus."""
+from __future__ import annotations
+
+from kiosk.ports import PaperState, PrinterStatus
+
+DLE_EOT = b"\x10\x04"
+PRINTER, OFFLINE_CAUSE, ERROR_CAUSE, PAPER_SENSOR = 1, 2, 3, 4
+REQUESTS = (PRINTER, OFFLINE_CAUSE, ERROR_CAUSE, PAPER_SENSOR)
+
+
+def request(n: int) -> bytes:
+    return DLE_EOT + bytes([n])
+
+
+def is_status_byte(value: int) -> bool:
+    """Every DLE EOT reply has bits 1 and 4 set and bits 0 and 7 clear."""
+    return value & 0x93 == 0x12
+
+
+def decode(printer: int, offline: int, error: int, paper: int) -> PrinterStatus:
+    """The four reply bytes (n = 1, 2, 3, 4) as a PrinterStatus with the causes in plain words."""
+    reasons: list[str] = []
+    cover_open = bool(offline & 0x04)
+    if cover_open:
+        reasons.append("cover open")
+    if offline & 0x08:
+        reasons.append("paper being fed by the feed button")
+    if offline & 0x20:
+        reasons.append("printing stopped: paper end")
+    if error & 0x04:
+        reasons.append("autocutter error")
+    if error & 0x08:
+        reasons.append("unrecoverable error")
+    if error & 0x20:
+        reasons.append("auto-recoverable error (head temperature)")
+    if paper & 0x60:
+        state = PaperState.OUT
+        reasons.append("paper out")
+    elif paper & 0x0C:
+        state = PaperState.NEAR_END
+        reasons.append("paper near end")
+    else:
+        state = PaperState.OK
+    online = not (printer & 0x08) and not (error & 0x0C)
+    if printer & 0x08 and not reasons:
+        reasons.append("offline")
+    return PrinterStatus(online=online, paper=state, cover_open=cover_open, reason=", ".join(reasons))
+
+
+def not_ready(reason: str) -> PrinterStatus:
+    """What a printer that does not answer (or cannot be reached) is: offline, paper unknown."""
+    return PrinterStatus(online=False, paper=PaperState.UNKNOWN, reason=reason)

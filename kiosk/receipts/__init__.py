@@ -1,0 +1,1 @@
+"""Receipt layout: ReceiptDocument -> printable lines for a given paper width; the printer gate."""
