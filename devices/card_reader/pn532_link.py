@@ -1,0 +1,132 @@
+"""PN532 link layer over a byte transport: send a command, wait for ACK and response, NACK/resend, timeouts."""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Protocol
+
+from devices.card_reader.pn532_frames import (
+    ACK,
+    CHIP_TO_HOST,
+    NACK,
+    WAKEUP_PREAMBLE,
+    Frame,
+    FrameKind,
+    FrameStream,
+    build_command,
+)
+from kiosk.errors import DeviceTimeout, ProtocolError
+
+log = logging.getLogger(__name__)
+
+# The chip ACKs within ~15 ms; allow for slow USB-serial bridges and a loaded host.
+ACK_TIMEOUT_S = 0.1
+MAX_COMMAND_SENDS = 3  # first send + resends when no ACK came
+MAX_NACKS = 3  # how often we ask the chip to resend a garbled or lost response
+
+
+class ByteTransport(Protocol):
+    device: str
+
+    def write(self, data: bytes) -> None: ...
+    def read_some(self, deadline: float) -> bytes: ...
+    def discard_input(self) -> None: ...
+
+
+class Pn532Link:
+    """Carries one command at a time to the chip and returns its response data.
+
+    Rules (PN532 user manual, 6.2.1): the chip ACKs a good command frame, then sends the response; a
+    host NACK asks it to send the last response again; a host ACK aborts the pending command. So:
+    - no ACK and no response within ACK_TIMEOUT_S -> send the command again (it was lost on the way in);
+    - a response that arrives without its ACK is accepted (the ACK was lost, the command ran);
+    - a garbled response, or none before the command's timeout -> NACK, never a resend of the command
+      (a MIFARE increment must not run twice);
+    - still nothing -> ACK to abort, raise DeviceTimeout.
+    """
+
+    def __init__(self, transport: ByteTransport) -> None:
+        self.transport = transport
+        self._stream = FrameStream()
+        self.asleep = True  # the chip starts in LowVBat; the first frame goes after a wake-up preamble
+        self.frames_rejected = 0
+        self.resends = 0
+
+    def reset(self) -> None:
+        self._stream.clear()
+        self.asleep = True
+
+    def _next_frame(self, deadline: float) -> Frame | None:
+        while True:
+            frame = self._stream.next_frame()
+            bad = self._stream.take_rejected()
+            if bad:
+                self.frames_rejected += bad
+                return Frame(FrameKind.ERROR, tfi=-1)  # a corrupt frame: the caller decides NACK
+            if frame is not None:
+                return frame
+            chunk = self.transport.read_some(deadline)
+            if not chunk:
+                return None
+            self._stream.feed(chunk)
+
+    def exchange(self, command: int, params: bytes = b"", timeout: float = 1.0) -> bytes:
+        """Send `command` with `params`, return the response parameters (after the response code)."""
+        frame = build_command(command, params)
+        if self.asleep:
+            frame = WAKEUP_PREAMBLE + frame
+            self.asleep = False
+        expected = (command + 1) & 0xFF
+        self.transport.discard_input()  # a late duplicate of an earlier response must not answer this one
+        self._stream.clear()
+        acked = False
+        sends = 0
+        nacks = 0
+        while True:
+            if not acked:
+                if sends >= MAX_COMMAND_SENDS:
+                    raise DeviceTimeout(f"no ACK for command 0x{command:02X} after {sends} sends",
+                                        device=self.transport.device)
+                self._stream.clear()
+                self.transport.write(frame)
+                sends += 1
+                if sends > 1:
+                    self.resends += 1
+                deadline = time.monotonic() + ACK_TIMEOUT_S
+            else:
+                deadline = response_deadline
+            got = self._next_frame(deadline)
+            if got is None:
+                if not acked:
+                    continue  # command lost: send it again
+                if nacks < MAX_NACKS:
+                    nacks += 1
+                    self.transport.write(NACK)
+                    response_deadline = time.monotonic() + max(ACK_TIMEOUT_S, timeout / 2)
+                    continue
+                self.transport.write(ACK)  # abort whatever the chip is still doing
+                raise DeviceTimeout(f"no response to command 0x{command:02X}", device=self.transport.device)
+            if got.kind is FrameKind.ACK:
+                if not acked:
+                    acked = True
+                    response_deadline = time.monotonic() + timeout
+                continue
+            if got.kind is FrameKind.NACK:
+                continue  # the chip never NACKs the host; treat as line noise
+            if got.kind is FrameKind.ERROR:
+                if got.tfi == -1:  # garbled frame
+                    if not acked:
+                        acked = True  # something came back: assume the command arrived and ask again
+                        response_deadline = time.monotonic() + timeout
+                    if nacks >= MAX_NACKS:
+                        raise ProtocolError(f"response to 0x{command:02X} stayed corrupt after {nacks} NACKs",
+                                            device=self.transport.device)
+                    nacks += 1
+                    self.transport.write(NACK)
+                    continue
+                raise ProtocolError(f"the chip rejected command 0x{command:02X} (syntax error frame)",
+                                    device=self.transport.device)
+            if got.tfi != CHIP_TO_HOST or got.command != expected:
+                log.debug("ignoring stray frame %r while waiting for 0x%02X", got, expected)
+                continue
+            return got.payload

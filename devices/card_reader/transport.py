@@ -1,0 +1,129 @@
+"""Serial transport for card readers: any pyserial URL, opened exclusively, reads bounded by deadlines."""
+from __future__ import annotations
+
+import glob
+import os
+import time
+from dataclasses import dataclass
+
+import serial
+from serial.tools import list_ports
+
+from kiosk.errors import DeviceTimeout, DeviceUnavailable
+
+# The longest a single pyserial read blocks; reads return as soon as bytes arrive, so this only bounds
+# how often a waiting caller re-checks its own deadline.
+_READ_SLICE_S = 0.05
+
+
+class SerialTransport:
+    """A byte pipe on `serial.serial_for_url(url)`: device paths, /dev/serial/by-id links, ptys, socket://,
+    loop://, spy://. Every pyserial/OS error becomes DeviceUnavailable naming `device`."""
+
+    def __init__(self, url: str, baud: int = 115200, *, device: str = "card reader") -> None:
+        self.url = url
+        self.baud = baud
+        self.device = device
+        self._port: serial.SerialBase | None = None
+        self._line_buf = bytearray()
+
+    @property
+    def is_open(self) -> bool:
+        return self._port is not None
+
+    def open(self) -> None:
+        if self._port is not None:
+            return
+        kwargs: dict[str, object] = {"baudrate": self.baud, "timeout": _READ_SLICE_S, "write_timeout": 2.0}
+        if "://" not in self.url:
+            kwargs["exclusive"] = True  # another process holding the reader is a configuration error
+        try:
+            self._port = serial.serial_for_url(self.url, **kwargs)
+        except (serial.SerialException, OSError, ValueError) as exc:
+            raise DeviceUnavailable(f"cannot open {self.url}: {exc}", device=self.device) from exc
+
+    def close(self) -> None:
+        port, self._port = self._port, None
+        self._line_buf.clear()
+        if port is not None:
+            try:
+                port.close()
+            except (serial.SerialException, OSError):
+                pass  # the port is gone already; the file descriptor is released either way
+
+    def _require(self) -> serial.SerialBase:
+        if self._port is None:
+            raise DeviceUnavailable(f"{self.url} is not open", device=self.device)
+        return self._port
+
+    def write(self, data: bytes) -> None:
+        port = self._require()
+        try:
+            port.write(data)
+        except (serial.SerialException, OSError) as exc:
+            raise DeviceUnavailable(f"write to {self.url} failed: {exc}", device=self.device) from exc
+
+    def read_some(self, deadline: float) -> bytes:
+        """Whatever bytes arrive first, waiting at most until `deadline` (time.monotonic()); b"" on timeout."""
+        port = self._require()
+        try:
+            while True:
+                waiting = port.in_waiting
+                if waiting:
+                    return port.read(waiting)
+                if time.monotonic() >= deadline:
+                    return b""
+                first = port.read(1)
+                if first:
+                    more = port.in_waiting
+                    return first + (port.read(more) if more else b"")
+        except (serial.SerialException, OSError) as exc:
+            raise DeviceUnavailable(f"read from {self.url} failed: {exc}", device=self.device) from exc
+
+    def read_line(self, deadline: float) -> bytes | None:
+        """One line (CR, LF or CRLF ended, without the terminator) or None when the deadline passes first."""
+        while True:
+            for i, byte in enumerate(self._line_buf):
+                if byte in (0x0A, 0x0D):
+                    line = bytes(self._line_buf[:i])
+                    del self._line_buf[:i + 1]
+                    if line:
+                        return line
+                    break
+            else:
+                chunk = self.read_some(deadline)
+                if not chunk:
+                    return None
+                self._line_buf += chunk
+
+    def discard_input(self) -> None:
+        port = self._require()
+        try:
+            port.reset_input_buffer()
+            self._line_buf.clear()
+        except (serial.SerialException, OSError) as exc:
+            raise DeviceUnavailable(f"{self.url}: {exc}", device=self.device) from exc
+
+    def timeout(self, what: str) -> DeviceTimeout:
+        return DeviceTimeout(f"{what} on {self.url}", device=self.device)
+
+
+@dataclass(frozen=True)
+class SerialPortInfo:
+    device: str
+    description: str
+    hwid: str
+    by_id: tuple[str, ...]
+
+
+def list_serial_ports() -> list[SerialPortInfo]:
+    """Serial ports the OS knows, with the stable /dev/serial/by-id links that point at each."""
+    links: dict[str, list[str]] = {}
+    for link in sorted(glob.glob("/dev/serial/by-id/*")):
+        links.setdefault(os.path.realpath(link), []).append(link)
+    ports = []
+    for info in sorted(list_ports.comports(), key=lambda p: p.device):
+        real = os.path.realpath(info.device)
+        ports.append(SerialPortInfo(info.device, info.description or "", info.hwid or "",
+                                    tuple(links.get(real, ()))))
+    return ports

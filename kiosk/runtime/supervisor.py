@@ -1,0 +1,170 @@
+"""DeviceSupervisor: opens a device on its worker, notices I/O failure, reopens with capped back-off, publishes health.
+
+Any device with open()/close() works (CardReader, ReceiptPrinter, CashAcceptor). Rules:
+- health starts STARTING; a successful open() makes it AVAILABLE; a failed open() or a job raising one of
+  `failure_types` (DeviceUnavailable, DeviceTimeout by default) makes it UNAVAILABLE at once, closes the
+  device (releasing its file descriptor) and schedules a reopen;
+- reopen attempts back off from `backoff_initial` doubling to `backoff_cap` (default 1 s, so a device
+  that comes back is working again within ~1 s plus one open);
+- while UNAVAILABLE, jobs submitted through `submit` fail fast with DeviceUnavailable instead of queueing
+  behind a dead port;
+- `heartbeat(device)`, if given, runs every `heartbeat_interval` seconds while AVAILABLE and nothing else
+  touches the device, so a pulled cable is noticed even when the kiosk is idle (the card watcher polls
+  anyway and needs none);
+- every change of health is published once as DeviceHealthChanged(device, health, reason).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, Generic, Protocol, TypeVar
+
+from kiosk.errors import DeviceTimeout, DeviceUnavailable, KioskError
+from kiosk.runtime.events import DeviceHealth, DeviceHealthChanged, EventBus
+from kiosk.runtime.worker import DeviceWorker
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Openable(Protocol):
+    def open(self) -> None: ...
+    def close(self) -> None: ...
+
+
+D = TypeVar("D", bound=Openable)
+
+
+class DeviceSupervisor(Generic[D]):
+    def __init__(self, worker: DeviceWorker[D], bus: EventBus, *, backoff_initial: float = 0.05,
+                 backoff_cap: float = 1.0, failure_types: tuple[type[BaseException], ...] = (DeviceUnavailable,
+                                                                                              DeviceTimeout),
+                 heartbeat: Callable[[D], Any] | None = None, heartbeat_interval: float = 0.5) -> None:
+        self.worker = worker
+        self.bus = bus
+        self.name = worker.name
+        self.backoff_initial = backoff_initial
+        self.backoff_cap = backoff_cap
+        self.failure_types = failure_types
+        self.heartbeat = heartbeat
+        self.heartbeat_interval = heartbeat_interval
+        self._health = DeviceHealth.STARTING
+        self._reason = ""
+        self._lock = threading.Lock()
+        self._backoff = backoff_initial
+        self._generation = 0  # bumps on every failure so stale scheduled jobs do nothing
+        self._opened = threading.Event()
+        self.open_count = 0
+        self.failure_count = 0
+        worker.on_error = self._on_job_error
+
+    # --- state --------------------------------------------------------------------------------------
+    @property
+    def health(self) -> DeviceHealth:
+        return self._health
+
+    @property
+    def reason(self) -> str:
+        return self._reason
+
+    @property
+    def available(self) -> bool:
+        return self._health is DeviceHealth.AVAILABLE
+
+    def _set_health(self, health: DeviceHealth, reason: str = "") -> None:
+        with self._lock:
+            if health is self._health:
+                return
+            self._health, self._reason = health, reason
+        if health is DeviceHealth.AVAILABLE:
+            self._opened.set()
+        else:
+            self._opened.clear()
+        log.info("%s is %s %s", self.name, health, reason)
+        self.bus.publish(DeviceHealthChanged(self.name, health, reason))
+
+    def wait_available(self, timeout: float) -> bool:
+        return self._opened.wait(timeout)
+
+    # --- lifecycle ----------------------------------------------------------------------------------
+    def start(self) -> None:
+        self.worker.start()
+        self.worker.submit(self._try_open)
+
+    def stop(self) -> None:
+        def close(device: D) -> None:
+            self._generation += 1
+            self._close(device)
+        fut = self.worker.submit(close)
+        try:
+            fut.result(timeout=5)
+        except Exception:  # noqa: BLE001 - stopping must always finish
+            log.debug("closing %s on stop failed", self.name, exc_info=True)
+        self.worker.stop()
+        self._set_health(DeviceHealth.STOPPED, "stopped")
+
+    # --- jobs ---------------------------------------------------------------------------------------
+    def submit(self, fn: Callable[[D], T]) -> Future[T]:
+        """Run fn(device) on the worker; fails fast with DeviceUnavailable while the device is down."""
+        def guarded(device: D) -> T:
+            if self._health is not DeviceHealth.AVAILABLE:
+                raise DeviceUnavailable(self._reason or "not open", device=self.name)
+            return fn(device)
+        return self.worker.submit(guarded)
+
+    def _on_job_error(self, exc: BaseException) -> None:
+        # Called on the worker thread, right after the failed job.
+        if isinstance(exc, self.failure_types) and self._health is DeviceHealth.AVAILABLE:
+            self._fail(self.worker.device, exc)
+
+    def _close(self, device: D) -> None:
+        try:
+            device.close()
+        except Exception:  # noqa: BLE001 - the port may be half gone; the fd is released anyway
+            log.debug("closing %s failed", self.name, exc_info=True)
+
+    def _fail(self, device: D, exc: BaseException) -> None:
+        self.failure_count += 1
+        self._generation += 1
+        self._close(device)
+        self._set_health(DeviceHealth.UNAVAILABLE, _reason(exc))
+        self._backoff = self.backoff_initial
+        gen = self._generation
+        self.worker.submit_after(self._backoff, lambda d: self._try_open(d, gen))
+
+    def _try_open(self, device: D, gen: int | None = None) -> None:
+        if gen is not None and gen != self._generation:
+            return
+        try:
+            device.open()
+        except Exception as exc:  # noqa: BLE001 - any failure to open means "not available"
+            self._close(device)
+            self._set_health(DeviceHealth.UNAVAILABLE, _reason(exc))
+            self._backoff = min(self.backoff_cap, max(self.backoff_initial, self._backoff * 2))
+            g = self._generation
+            self.worker.submit_after(self._backoff, lambda d: self._try_open(d, g))
+            return
+        self.open_count += 1
+        self._backoff = self.backoff_initial
+        self._set_health(DeviceHealth.AVAILABLE, "")
+        if self.heartbeat is not None:
+            g = self._generation
+            self.worker.submit_after(self.heartbeat_interval, lambda d: self._beat(d, g))
+
+    def _beat(self, device: D, gen: int) -> None:
+        if gen != self._generation or self._health is not DeviceHealth.AVAILABLE or self.heartbeat is None:
+            return
+        try:
+            self.heartbeat(device)
+        except self.failure_types as exc:
+            self._fail(device, exc)
+            return
+        self.worker.submit_after(self.heartbeat_interval, lambda d: self._beat(d, gen))
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, KioskError):
+        return exc.detail or str(exc)
+    return f"{type(exc).__name__}: {exc}"
