@@ -44,6 +44,7 @@ _EXIT_BY_ERROR: tuple[tuple[type[KioskError], int], ...] = (
 # set_defaults(handler=fn) where fn(args) -> int.
 GROUP_MODULES: tuple[str, ...] = (
     "kiosk.cli.db_cmds",
+    "kiosk.cli.seed_cmds",
 )
 
 Handler = Callable[[argparse.Namespace], int]

@@ -1,0 +1,1 @@
+"""The demo estate that `kiosk seed-demo` and `kiosk demo` load."""
