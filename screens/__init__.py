@@ -1,1 +1,1 @@
-"""Kivy screens: the only package that imports Kivy."""
+"""The Kivy touchscreen app: the only package that imports Kivy. Start it with screens.app.run_app."""

@@ -1,0 +1,33 @@
+"""`python -m screens`: open the kiosk window on the in-memory FakeKioskServices (phase-1 demo and e2e)."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from kiosk.errors import KioskError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m screens", description=__doc__)
+    parser.add_argument("--test-hook", default="", help="Unix socket path for the e2e test hook")
+    parser.add_argument("--language", default="zh_Hans")
+    parser.add_argument("--size", default="1280x800", help="window size WxH")
+    parser.add_argument("--debug", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from kiosk.flows.fake_services import FakeKioskServices
+    from screens.app import run_app
+
+    width, height = (int(v) for v in args.size.split("x"))
+    settings = {"test_hook": args.test_hook, "default_language": args.language, "width": width, "height": height}
+    try:
+        return run_app(FakeKioskServices(), settings)
+    except KioskError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

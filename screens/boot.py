@@ -1,0 +1,44 @@
+"""Configures Kivy before its first import: environment, window, frame rate, input, default CJK font."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from screens.ui_settings import UiSettings
+
+
+def configure_kivy(ui: UiSettings) -> None:
+    """Must run before anything imports kivy.core.window. Safe to call more than once."""
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    os.environ.setdefault("KIVY_NO_CONFIG", "1")  # never read or write ~/.kivy/config.ini
+    os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
+    # the interrupt clock wakes the loop as soon as a worker posts a result, so idle frames can be rare
+    os.environ.setdefault("KIVY_CLOCK", "interrupt")
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "estate-kiosk" / "kivy"
+    os.environ.setdefault("KIVY_HOME", str(cache))
+    Path(os.environ["KIVY_HOME"]).mkdir(parents=True, exist_ok=True)
+    ui.check_font()
+
+    from kivy.config import Config
+
+    Config.set("graphics", "width", str(ui.width))
+    Config.set("graphics", "height", str(ui.height))
+    Config.set("graphics", "fullscreen", "auto" if ui.fullscreen else "0")
+    Config.set("graphics", "borderless", "1" if ui.borderless else "0")
+    Config.set("graphics", "show_cursor", "1" if ui.show_cursor else "0")
+    Config.set("graphics", "maxfps", str(ui.max_fps))
+    Config.set("graphics", "resizable", "0")
+    Config.set("graphics", "multisamples", "0")
+    Config.set("kivy", "exit_on_escape", "0")
+    Config.set("kivy", "pause_on_minimize", "0")
+    Config.set("kivy", "keyboard_mode", "system")
+    Config.set("input", "mouse", "mouse,disable_multitouch")
+
+
+def register_font(ui: UiSettings) -> None:
+    """Make the CJK font Kivy's default so every label renders Chinese (no missing-glyph boxes)."""
+    from kivy.core.text import DEFAULT_FONT, LabelBase
+
+    path = str(ui.check_font())
+    LabelBase.register(DEFAULT_FONT, fn_regular=path, fn_bold=path)

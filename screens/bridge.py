@@ -1,0 +1,54 @@
+"""UiBridge: the one way work from other threads (service calls, device events) reaches the Kivy thread."""
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class UiBridge:
+    """`post(fn)` from any thread; `fn` runs on the Kivy clock, in order, within the next frame."""
+
+    def __init__(self, schedule: Callable[[Callable[[float], None], float], Any] | None = None) -> None:
+        if schedule is None:
+            from kivy.clock import Clock
+
+            schedule = Clock.schedule_once
+        self._schedule = schedule
+        self._queue: deque[Callable[[], None]] = deque()
+        self._lock = threading.Lock()
+        self._scheduled = False
+        self._handlers: list[Callable[[Any], None]] = []
+
+    def post(self, fn: Callable[[], None]) -> None:
+        with self._lock:
+            self._queue.append(fn)
+            if self._scheduled:
+                return
+            self._scheduled = True
+        self._schedule(self._drain, 0)
+
+    def _drain(self, _dt: float = 0.0) -> None:
+        with self._lock:
+            jobs, self._queue = list(self._queue), deque()
+            self._scheduled = False
+        for job in jobs:
+            job()  # exceptions propagate to Kivy's ExceptionManager (the last-resort handler)
+
+    # --- device events --------------------------------------------------------------------------
+    def on_event(self, handler: Callable[[Any], None]) -> None:
+        """Register a UI-thread handler for events published by device workers."""
+        self._handlers.append(handler)
+
+    def publish(self, event: Any) -> None:
+        """Called by an event bus from its own thread; handlers run on the UI thread."""
+        self.post(lambda: [handler(event) for handler in list(self._handlers)] and None)
+
+    def attach(self, event_bus: Any) -> None:
+        """Subscribe to an event bus with a `subscribe(callback)` method (the devices' bus)."""
+        if event_bus is not None:
+            event_bus.subscribe(self.publish)

@@ -1,0 +1,20 @@
+"""Identify screen: tap-card prompt, unit number and PIN keypad, refusal with reason and what to do."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kivy.lang import Builder
+
+from screens.base import KioskScreen
+
+Builder.load_file(str(Path(__file__).with_suffix(".kv")))
+
+
+class IdentifyScreen(KioskScreen):
+    def render(self, view: Any) -> None:
+        keypad = self.ids.keypad
+        keypad.handler = lambda key: self.act("key", key)
+        keypad.allow_dash = view.step == "unit"
+        keypad.language = self.language
+        self.ids.error.show(view.error, self.language)

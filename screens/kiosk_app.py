@@ -1,0 +1,165 @@
+"""The Kivy App object: wires navigator, bridge, runner, theme, idle timer, window guard and handlers."""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.lang import Builder
+from kivy.properties import ObjectProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+from kiosk.flows.idle import IdlePolicy
+from kiosk.flows.navigator import Navigator
+from kiosk.flows.routes import Route
+from kiosk.flows.runner import ThreadRunner
+from kiosk.flows.session import Session
+from kiosk.flows.staff import GestureDetector
+from kiosk.i18n import LANGUAGES, N_, translate
+from screens import last_resort
+from screens.boot import register_font
+from screens.bridge import UiBridge
+from screens.ui_settings import UiSettings
+from screens.widgets import ThemeState
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+LANGUAGE_BUTTONS = {"zh_Hans": "简", "zh_Hant": "繁", "en": "EN"}
+
+
+class KioskRoot(BoxLayout):
+    """Header (language, text size, contrast, start over, hidden staff corners) above the screens."""
+
+    title = StringProperty("")
+    start_over = StringProperty("")
+    text_label = StringProperty("")
+    contrast_label = StringProperty("")
+    manager = ObjectProperty(None)
+
+
+class KioskApp(App):
+    theme = ObjectProperty(None)
+
+    def __init__(self, services: Any, ui: UiSettings, event_bus: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.services, self.ui, self.event_bus = services, ui, event_bus
+        self.session = Session(default_language=ui.default_language, language=ui.default_language)
+        self.first_frame_at: float | None = None
+        self.screens: dict[str, Any] = {}
+        self.gesture = GestureDetector()
+
+    # --- build ---------------------------------------------------------------------------------
+    def build(self) -> KioskRoot:
+        from screens.app import load_screen_class
+        from screens.kiosk_window import FrameRateGovernor, WindowGuard
+
+        self.title = "Estate kiosk"
+        register_font(self.ui)
+        self.theme = ThemeState(self.ui.screen_dpi)
+        self.theme.set_modes(self.ui.large_text, self.ui.high_contrast)
+        Builder.load_file(str(HERE / "widgets.kv"))
+        Builder.load_file(str(HERE / "app.kv"))
+        self._load_screen_class = load_screen_class
+        self.bridge = UiBridge()
+        self.bridge.attach(self.event_bus)
+        self.bridge.on_event(self.on_device_event)
+        self.runner = ThreadRunner(self.bridge.post)
+        self.navigator = Navigator(self.services, self.session, self.runner, call_timeout_s=self.ui.call_timeout_s)
+        self.navigator.subscribe(self.show_route)
+        self.root_widget = KioskRoot()
+        self.manager: ScreenManager = self.root_widget.manager
+        self.manager.transition = NoTransition()
+        self.handler = last_resort.install(self.navigator.recover)
+        self.guard = WindowGuard(lambda: self.session.staff is not None)
+        self.governor = FrameRateGovernor(self.ui.max_fps, self.ui.idle_fps, self.ui.active_window_s)
+        from screens.idle_timer import IdleController
+
+        self.idle = IdleController(
+            IdlePolicy(self.ui.idle_timeout_s, self.ui.idle_warning_s, self.ui.staff_idle_timeout_s),
+            applies=lambda: bool(self.navigator.route and (self.navigator.route.personal or self.session.identity
+                                                            or self.session.staff)),
+            is_staff=lambda: self.session.staff is not None,
+            language=lambda: self.session.language,
+            on_expire=self.navigator.end_session)
+        self.refresh_header()
+        self.navigator.go("attract")
+        if self.ui.test_hook:
+            from screens.test_hook import TestHook
+
+            self.test_hook = TestHook(self, self.ui.test_hook)
+        Clock.schedule_once(self._first_frame, 0)
+        return self.root_widget
+
+    def _first_frame(self, _dt: float) -> None:
+        self.first_frame_at = time.monotonic()
+        log.info("first frame")
+
+    # --- navigation ------------------------------------------------------------------------------
+    def show_route(self, route: Route, flow: Any) -> None:
+        if route.name == "exit":
+            self.stop()
+            return
+        screen = self.screens.get(route.screen)
+        if screen is None:
+            screen = self._load_screen_class(route.screen)(name=route.screen)
+            self.screens[route.screen] = screen
+            self.manager.add_widget(screen)
+        screen.bind_flow(flow)
+        if flow is not None:
+            flow.subscribe(lambda _view: self.refresh_header())
+        self.manager.current = route.screen
+        self.refresh_header()
+        if hasattr(self, "idle"):
+            self.idle.touch()
+
+    def refresh_header(self) -> None:
+        language = self.session.language
+        root = self.root_widget
+        site = self.navigator.ctx.site
+        root.title = site.name(language) if site else ""
+        root.start_over = translate(N_("Start over"), language)
+        root.text_label = translate(N_("Large text"), language)
+        root.contrast_label = translate(N_("High contrast"), language)
+
+    # --- header actions -------------------------------------------------------------------------
+    def set_language(self, language: str) -> None:
+        if language in LANGUAGES:
+            self.navigator.set_language(language)
+            self.refresh_header()
+
+    def toggle_large_text(self) -> None:
+        self.session.large_text = not self.session.large_text
+        self.theme.set_modes(self.session.large_text, self.session.high_contrast)
+
+    def toggle_contrast(self) -> None:
+        self.session.high_contrast = not self.session.high_contrast
+        self.theme.set_modes(self.session.large_text, self.session.high_contrast)
+
+    def start_over(self) -> None:
+        self.navigator.end_session()
+        self.theme.set_modes(self.ui.large_text, self.ui.high_contrast)
+
+    def corner_tap(self, corner: str) -> None:
+        if self.gesture.tap(corner, time.monotonic()):
+            self.navigator.go("staff_unlock")
+
+    # --- devices --------------------------------------------------------------------------------
+    def on_device_event(self, event: Any) -> None:
+        """Card taps from the reader worker (already on the UI thread via the bridge)."""
+        uid = getattr(event, "card_uid", None) or getattr(getattr(event, "uid", None), "hex", None)
+        if uid is None:
+            return
+        flow = self.navigator.flow
+        if flow is not None and hasattr(flow, "card_tapped"):
+            flow.card_tapped(str(uid))
+        elif self.navigator.route is not None and self.navigator.route.name != "staff_home":
+            self.navigator.go("identify", card_uid=str(uid))
+
+    def on_stop(self) -> None:
+        self.runner.shutdown()
+        if getattr(self, "test_hook", None) is not None:
+            self.test_hook.close()

@@ -1,0 +1,141 @@
+"""Test hook for end-to-end tests: JSON commands over a Unix socket, executed on the UI thread.
+
+Enabled only when ui.test_hook names a socket path. Commands (one JSON object per line, one reply):
+  {"cmd": "state"}                      route, screen, visible texts, idle warning, frame rate
+  {"cmd": "find", "text": "..."}        centre of the first visible button/label containing text, X11 coords
+  {"cmd": "tap", "text": "..."}         press and release that button in-app (when xdotool is not used)
+  {"cmd": "card", "uid": "A1B2C3D4"}    a card tap, as the reader worker would publish it
+  {"cmd": "age", "seconds": 61}         pretend the last touch was that long ago (idle timer)
+  {"cmd": "go", "route": "notices"}     navigate (screenshots script)
+  {"cmd": "language", "code": "en"}     switch language
+  {"cmd": "inspect", "attr": "printed"} an attribute of the services object (fake services in phase 1)
+  {"cmd": "raise"}                      raise an unexpected error on the UI thread (last-resort test)
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+from types import SimpleNamespace
+from typing import Any
+
+from kivy.core.window import Window
+from kivy.uix.button import Button
+from kivy.uix.label import Label
+
+log = logging.getLogger(__name__)
+
+
+def visible_widgets(root: Any) -> list[Any]:
+    """Widgets shown now: walk the window's children, skipping transparent or zero-size branches."""
+    found: list[Any] = []
+    stack = list(reversed(Window.children))
+    while stack:
+        widget = stack.pop()
+        if getattr(widget, "opacity", 1) == 0 or widget.width <= 0 or widget.height <= 0:
+            continue
+        found.append(widget)
+        if hasattr(widget, "current_screen") and widget.current_screen is not None:
+            stack.append(widget.current_screen)
+            continue
+        stack.extend(reversed(widget.children))
+    return found
+
+
+def widget_texts(root: Any) -> list[str]:
+    return [w.text for w in visible_widgets(root) if isinstance(w, Label) and w.text]
+
+
+class TestHook:
+    def __init__(self, app: Any, path: str) -> None:
+        self.app, self.path = app, path
+        if os.path.exists(path):
+            os.unlink(path)
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(path)
+        self.server.listen(4)
+        self.closed = False
+        threading.Thread(target=self._serve, name="kiosk-test-hook", daemon=True).start()
+
+    def close(self) -> None:
+        self.closed = True
+        self.server.close()
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+
+    def _serve(self) -> None:
+        while not self.closed:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            with conn, conn.makefile("rw", encoding="utf-8") as stream:
+                for line in stream:
+                    reply = self._on_ui_thread(json.loads(line))
+                    stream.write(json.dumps(reply, ensure_ascii=False, default=str) + "\n")
+                    stream.flush()
+
+    def _on_ui_thread(self, command: dict[str, Any]) -> dict[str, Any]:
+        done = threading.Event()
+        box: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                box["reply"] = self.handle(command)
+            except Exception as exc:  # report to the test, keep the app alive
+                box["reply"] = {"ok": False, "error": repr(exc)}
+            finally:
+                done.set()
+
+        if command.get("cmd") == "raise":
+            def boom() -> None:
+                done.set()
+                raise RuntimeError("test hook: deliberate unexpected error")
+            self.app.bridge.post(boom)
+            done.wait(10)
+            return {"ok": True}
+        self.app.bridge.post(run)
+        if not done.wait(10):
+            return {"ok": False, "error": "UI thread did not answer in 10 s"}
+        return box["reply"]
+
+    def handle(self, command: dict[str, Any]) -> dict[str, Any]:
+        app, cmd = self.app, command.get("cmd")
+        if cmd == "state":
+            route = app.navigator.route
+            return {"ok": True, "route": route.name if route else "", "screen": app.manager.current,
+                    "texts": widget_texts(app.root_widget), "idle_warning": app.idle.warning_visible,
+                    "fps": app.governor.current_fps, "language": app.session.language,
+                    "identified": app.session.identity is not None, "staff": app.session.staff is not None,
+                    "step": str(getattr(getattr(app.navigator.flow, "view", lambda: None)(), "step", ""))}
+        if cmd in ("find", "tap"):
+            widget = self._find(command["text"])
+            if widget is None:
+                return {"ok": False, "error": f"no visible widget with text {command['text']!r}"}
+            x, y = widget.to_window(*widget.center)
+            if cmd == "tap":
+                widget.dispatch("on_press")
+                widget.dispatch("on_release")
+            return {"ok": True, "x": round(x), "y": round(Window.height - y), "disabled": widget.disabled}
+        if cmd == "card":
+            app.on_device_event(SimpleNamespace(card_uid=command["uid"]))
+            return {"ok": True}
+        if cmd == "age":
+            app.idle.age(float(command["seconds"]))
+            return {"ok": True}
+        if cmd == "go":
+            app.navigator.go(command["route"], **command.get("params", {}))
+            return {"ok": True}
+        if cmd == "language":
+            app.set_language(command["code"])
+            return {"ok": True}
+        if cmd == "inspect":
+            return {"ok": True, "value": getattr(app.services, command["attr"])}
+        return {"ok": False, "error": f"unknown command {cmd!r}"}
+
+    def _find(self, text: str) -> Any:
+        candidates = [w for w in visible_widgets(self.app.root_widget) if isinstance(w, Label) and text in w.text]
+        buttons = [w for w in candidates if isinstance(w, Button)]
+        return (buttons or candidates or [None])[0]

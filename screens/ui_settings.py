@@ -1,0 +1,76 @@
+"""UI settings read from any settings-like object (attribute `ui` or the object itself), with safe defaults."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from kiosk.errors import ConfigError
+
+DEFAULT_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+
+
+@dataclass(frozen=True)
+class UiSettings:
+    """Everything screens/ needs to know about the display and the kiosk's behaviour."""
+
+    font_path: str = DEFAULT_FONT
+    width: int = 1280
+    height: int = 800
+    screen_dpi: float = 96.0  # of the real panel; touch targets are sized in millimetres from it
+    fullscreen: bool = False
+    borderless: bool = True
+    show_cursor: bool = False
+    max_fps: int = 60  # while the user is interacting
+    idle_fps: int = 12  # after `active_window_s` without input or animation
+    active_window_s: float = 2.0
+    idle_timeout_s: float = 60.0
+    idle_warning_s: float = 20.0
+    staff_idle_timeout_s: float = 120.0
+    notice_cycle_s: float = 8.0
+    default_language: str = "zh_Hans"
+    large_text: bool = False
+    high_contrast: bool = False
+    call_timeout_s: float = 20.0
+    test_hook: str = ""  # path of a Unix socket for the e2e test hook; empty: off
+
+    def __post_init__(self) -> None:
+        if self.idle_warning_s < 20:
+            raise ConfigError("ui.idle_warning_s must be >= 20", key="ui.idle_warning_s")
+        if self.idle_fps <= 0 or self.max_fps <= 0:
+            raise ConfigError("frame rates must be positive", key="ui.max_fps / ui.idle_fps")
+
+    def check_font(self) -> Path:
+        """The font file; a missing one fails at start with the setting's name."""
+        path = Path(self.font_path).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"font file not found: {path} (set ui.font_path to a CJK font such as "
+                              f"{DEFAULT_FONT}; Debian package fonts-wqy-microhei)", key="ui.font_path")
+        return path
+
+
+def ui_settings_from(obj: Any) -> UiSettings:
+    """Build UiSettings from `obj.ui` (or `obj`), a mapping, or None; KIOSK_UI_* env vars override for tests."""
+    source = getattr(obj, "ui", obj)
+    values: dict[str, Any] = {}
+    for f in fields(UiSettings):
+        if isinstance(source, dict) and f.name in source:
+            values[f.name] = source[f.name]
+        elif source is not None and not isinstance(source, dict) and hasattr(source, f.name):
+            values[f.name] = getattr(source, f.name)
+        env = os.environ.get(f"KIOSK_UI_{f.name.upper()}")
+        if env is not None:
+            values[f.name] = _coerce(env, f.type)
+    return UiSettings(**values)
+
+
+def _coerce(text: str, kind: Any) -> Any:
+    kind = str(kind)
+    if kind == "bool":
+        return text.strip().lower() in ("1", "true", "yes", "on")
+    if kind == "int":
+        return int(text)
+    if kind == "float":
+        return float(text)
+    return text

@@ -1,0 +1,153 @@
+"""Reusable widgets: themed button and label, error box, numeric keypad, QR image, theme state."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from kivy.event import EventDispatcher
+from kivy.graphics.texture import Texture
+from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.button import Button
+from kivy.uix.gridlayout import GridLayout
+from kivy.uix.image import Image
+from kivy.uix.label import Label
+
+from kiosk.i18n import N_, translate
+from screens.theme import ThemeSpec
+
+
+class ThemeState(EventDispatcher):
+    """The theme as Kivy properties, so kv rules re-layout when large text or high contrast changes."""
+
+    touch = NumericProperty(46)
+    font_s = NumericProperty(16)
+    font_m = NumericProperty(20)
+    font_l = NumericProperty(25)
+    font_xl = NumericProperty(34)
+    pad = NumericProperty(12)
+    bg = ColorProperty((1, 1, 1, 1))
+    surface = ColorProperty((1, 1, 1, 1))
+    text = ColorProperty((0, 0, 0, 1))
+    muted = ColorProperty((0, 0, 0, 1))
+    accent = ColorProperty((0, 0, 1, 1))
+    accent_text = ColorProperty((1, 1, 1, 1))
+    error_bg = ColorProperty((1, 0.9, 0.9, 1))
+    error_text = ColorProperty((0.5, 0, 0, 1))
+    ok_bg = ColorProperty((0.9, 1, 0.9, 1))
+    large_text = BooleanProperty(False)
+    high_contrast = BooleanProperty(False)
+
+    def __init__(self, dpi: float, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.dpi = dpi
+        self.apply(ThemeSpec(dpi))
+
+    def apply(self, spec: ThemeSpec) -> None:
+        self.spec = spec
+        self.touch = spec.touch_px
+        self.font_s, self.font_m, self.font_l, self.font_xl = (spec.font_px(k) for k in ("s", "m", "l", "xl"))
+        self.pad = round(3 * spec.px_per_mm)
+        for name, value in spec.colors.items():
+            setattr(self, name, value)
+        self.large_text, self.high_contrast = spec.large_text, spec.high_contrast
+
+    def set_modes(self, large_text: bool, high_contrast: bool) -> None:
+        if (large_text, high_contrast) != (self.spec.large_text, self.spec.high_contrast):
+            self.apply(ThemeSpec(self.dpi, large_text, high_contrast))
+
+
+class KButton(Button):
+    """A touch target at least 12 mm high; `role` 'primary' or 'plain'."""
+
+    role = StringProperty("plain")
+    key = StringProperty("")
+
+
+class KLabel(Label):
+    """A wrapping label whose height follows its text."""
+
+    level = StringProperty("m")
+
+
+class ErrorBox(BoxLayout):
+    """An error as a boxed title word + code + text + what to do: never by colour alone."""
+
+    code = StringProperty("")
+    text = StringProperty("")
+    hint = StringProperty("")
+    heading = StringProperty("")
+
+    def show(self, error: object | None, language: str) -> None:
+        if error is None:
+            self.code = self.text = self.hint = self.heading = ""
+            self.opacity, self.height, self.size_hint_y = 0, 0, None
+            return
+        self.heading = translate(N_("Error"), language)
+        self.code = getattr(error, "code", "")
+        self.text = getattr(error, "text", str(error))
+        self.hint = getattr(error, "hint", "")
+        self.opacity = 1
+        self.height = self.minimum_height
+
+
+KEYPAD_KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "clear", "0", "back")
+
+
+class Keypad(GridLayout):
+    """On-screen numeric keypad; `on_key(char)` with digits, '-', 'back', 'clear'."""
+
+    allow_dash = BooleanProperty(False)
+    language = StringProperty("zh_Hans")
+    handler = ObjectProperty(None, allownone=True)
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.cols = 3
+        self.bind(allow_dash=lambda *_: self.rebuild(), language=lambda *_: self.rebuild())
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        self.clear_widgets()
+        labels = {"back": translate(N_("Delete"), self.language), "clear": translate(N_("Clear"), self.language)}
+        keys = list(KEYPAD_KEYS)
+        if self.allow_dash:
+            keys[keys.index("clear")] = "-"
+        for key in keys:
+            button = KButton(text=labels.get(key, key), key=key)
+            button.bind(on_release=self._pressed)
+            self.add_widget(button)
+
+    def _pressed(self, button: KButton) -> None:
+        if self.handler is not None:
+            self.handler(button.key)
+
+
+def qr_texture(data: str, box_px: int = 8) -> Texture:
+    """Render `data` as a QR code texture (qrcode -> Pillow -> Kivy texture)."""
+    import qrcode
+
+    qr = qrcode.QRCode(border=2, box_size=box_px, error_correction=qrcode.constants.ERROR_CORRECT_M)
+    qr.add_data(data)
+    qr.make(fit=True)
+    image = qr.make_image(fill_color="black", back_color="white").get_image().convert("RGB")
+    texture = Texture.create(size=image.size, colorfmt="rgb")
+    texture.blit_buffer(image.tobytes(), colorfmt="rgb", bufferfmt="ubyte")
+    texture.flip_vertical()
+    texture.mag_filter = "nearest"
+    return texture
+
+
+class QrImage(Image):
+    """Shows `data` as a QR code; empty data shows nothing."""
+
+    data = StringProperty("")
+
+    def on_data(self, _instance: object, value: str) -> None:
+        self.texture = qr_texture(value) if value else None
+
+
+def bind_rows(container: object, rows: list[object], make: Callable[[object], object]) -> None:
+    """Replace the container's children with one widget per row (rows are flow view records)."""
+    container.clear_widgets()  # type: ignore[attr-defined]
+    for row in rows:
+        container.add_widget(make(row))  # type: ignore[attr-defined]
