@@ -1,0 +1,219 @@
+"""Stored value on cards: top-up (household credit -> card) and card replacement (fee, balance transfer)."""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from kiosk.domain.receipt import ReceiptItem, ReceiptKind
+from kiosk.domain.terms import FEE_LABELS, AccountKind, CardStatus, EntryKind, FeeKind, PaymentMethod, PaymentPurpose
+from kiosk.errors import AlreadyDone, CardReplaced, CardUnknown, InsufficientBalance, InvalidAmount, InvalidEntry
+from kiosk.i18n import N_, translate
+from kiosk.persistence.db import unit_of_work
+from kiosk.persistence.models import Card, CardOperation, Payment, PaymentItem, utcnow
+from kiosk.services import audit, charges, ledger, payments
+from kiosk.services.cards import (
+    CardWrite,
+    WriteCard,
+    card_by_uid,
+    get_card,
+    new_card_no,
+    normalize_uid,
+    perform_card_write,
+    record_card_write,
+)
+from kiosk.services.charges import FeeLine, actor_of, usable_card, yuan
+from kiosk.services.payments import PaymentOutcome, mask_unit
+from kiosk.services.receipts import Till
+
+TOP_UP_FEE = "top_up"  # the payment item's kind for stored value (not revenue)
+
+
+@dataclass(frozen=True)
+class TopUpResult:
+    outcome: PaymentOutcome
+    card_id: int
+    balance_before_fen: int
+    balance_after_fen: int
+    card_written: bool = False
+    write_error: str = ""
+    write: CardWrite | None = None
+
+
+@dataclass(frozen=True)
+class ReplacementResult:
+    outcome: PaymentOutcome
+    old_card_id: int
+    new_card_id: int
+    new_card_no: str
+    transferred_fen: int
+    card_written: bool = False
+    write_error: str = ""
+    write: CardWrite | None = None
+
+
+# --- top-up ------------------------------------------------------------------------------------------
+def start_top_up(session: Session, till: Till, *, key: str, card_id: int, amount_fen: int,
+                 method: PaymentMethod, language: str = "zh_Hans") -> tuple[Payment, bool]:
+    """The intent: cash / QR / account credit, never the card's own value. Replays return the first."""
+    if method == PaymentMethod.CARD:
+        raise InvalidEntry("a card cannot be topped up from itself", field="method")
+    if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
+        raise InvalidAmount(str(amount_fen))
+    card = usable_card(session.get(Card, card_id))
+    payment, replayed = payments.record_intent(session, till, key=key, purpose=PaymentPurpose.TOP_UP, method=method,
+                                               amount_fen=amount_fen, household_id=card.household_id,
+                                               card_id=card.id, details={"card_id": card.id})
+    if not replayed:
+        session.add(PaymentItem(payment_id=payment.id, fee_kind=TOP_UP_FEE,
+                                label=translate(N_("Card top-up"), language)[:120], amount_fen=amount_fen))
+        session.flush()
+    return payment, replayed
+
+
+def settle_top_up(session: Session, till: Till, payment: Payment, language: str,
+                  now: datetime | None = None) -> TopUpResult:
+    """Household credit (where the cash or QR money arrived) -> the card's stored value; a pending
+    card write and a receipt with the balance before and after, in one transaction."""
+    if payment.status != "intent":
+        return top_up_result(session, payment)
+    card = usable_card(session.get(Card, payment.card_id))
+    credit = ledger.account(session, AccountKind.CREDIT, household_id=payment.household_id)
+    stored = ledger.account(session, AccountKind.STORED_VALUE, card_id=card.id)
+    before = ledger.liability_balance(session, stored)
+    ledger.spend_liability(session, EntryKind.TOP_UP, credit, stored, payment.amount_fen, payment_id=payment.id,
+                           kiosk_id=till.kiosk_id, memo=payment.reference)
+    after = before + payment.amount_fen
+    write = record_card_write(session, card, kind="top_up", old_value_fen=before, new_value_fen=after,
+                              payment_id=payment.id)
+    hh = charges.household(session, card.household_id)
+    fields = ((translate(N_("Reference"), language), payment.reference),
+              (translate(N_("Card number"), language), card.card_no),
+              (translate(N_("Card balance before"), language), yuan(before)),
+              (translate(N_("Card balance after"), language), yuan(after)))
+    out = payments.finish(session, till, payment, language, kind=ReceiptKind.TOP_UP,
+                          title=translate(N_("Card top-up receipt"), language),
+                          items=(ReceiptItem(translate(N_("Card top-up"), language), payment.amount_fen),),
+                          household_label=mask_unit(hh.unit_no), fields=fields,
+                          notes=payments.credit_notes(session, payment, language), now=now)
+    return TopUpResult(out, card.id, before, after, write=write)
+
+
+def top_up_result(session: Session, payment: Payment) -> TopUpResult:
+    """The outcome of an earlier top-up (a replay), from the ledger entry and card operation it left."""
+    op = session.scalars(select(CardOperation).where(CardOperation.payment_id == payment.id)).first()
+    before = op.old_value_fen if op else 0
+    after = op.new_value_fen if op else 0
+    return TopUpResult(payments.outcome(session, payment, replayed=True), payment.card_id or 0, before, after,
+                       card_written=bool(op and op.status == "done"))
+
+
+def top_up(factory: sessionmaker[Session], till: Till, *, key: str, card_uid: str, amount_fen: int,
+           method: PaymentMethod, language: str, move_money: Callable[[Payment], None] | None = None,
+           write_card: WriteCard | None = None) -> TopUpResult:
+    """The whole top-up: intent -> money arrives (move_money) -> settle -> write the card.
+
+    `move_money` takes the notes / waits for the QR gateway (payments.record_cash_in /
+    record_gateway_paid); `write_card` is the card application's writer, called after the pending
+    CardOperation is committed.
+    """
+    with unit_of_work(factory) as session:
+        card = card_by_uid(session, card_uid)
+        card_id = usable_card(card).id
+    result = charges.run(
+        factory, till,
+        start=lambda s: start_top_up(s, till, key=key, card_id=card_id, amount_fen=amount_fen, method=method,
+                                     language=language),
+        settle=lambda s, p: settle_top_up(s, till, p, language),
+        replay=top_up_result, move_money=move_money)
+    if result.write is None or result.outcome.replayed:
+        return result
+    written, error = perform_card_write(factory, result.write, write_card, actor_of(till))
+    return TopUpResult(result.outcome, result.card_id, result.balance_before_fen, result.balance_after_fen,
+                       written, error, result.write)
+
+
+# --- replacement -----------------------------------------------------------------------------------
+def replace_card(factory: sessionmaker[Session], till: Till, *, key: str, household_id: int, old_card_id: int,
+                 new_uid: str, method: PaymentMethod, fee_fen: int, language: str,
+                 move_money: Callable[[Payment], None] | None = None,
+                 write_card: WriteCard | None = None) -> ReplacementResult:
+    """补卡: pay the replacement fee (purpose CARD_REPLACEMENT), move the old card's stored value to
+    the new card (BALANCE_TRANSFER), mark the old card REPLACED for ever, receipt, then write the new card.
+
+    With method CARD the fee comes out of the old card's value (allowed even when it is lost/frozen).
+    """
+    new_uid_hex = normalize_uid(new_uid)
+    label = translate(FEE_LABELS[FeeKind.CARD_FEE], language)
+
+    def start(session: Session) -> tuple[Payment, bool]:
+        old = get_card(session, old_card_id)
+        if old.household_id != household_id:
+            raise CardUnknown(f"card {old_card_id} is not of household {household_id}")
+        existing = payments.find_by_key(session, key)
+        if old.status == CardStatus.REPLACED and existing is None:
+            raise CardReplaced(old.card_no)
+        if existing is None and card_by_uid(session, new_uid_hex) is not None:
+            raise AlreadyDone(f"card {new_uid_hex} is already registered")
+        return charges.start_fee_payment(
+            session, till, key=key, purpose=PaymentPurpose.CARD_REPLACEMENT, method=method, household_id=household_id,
+            lines=[FeeLine(str(FeeKind.CARD_FEE), label, fee_fen)],
+            card_id=old.id if method == PaymentMethod.CARD else None,
+            details={"old_card_id": old.id, "new_uid": new_uid_hex},
+            fingerprint={"old_card": old.id, "new_uid": new_uid_hex}, blocked_card_ok=True)
+
+    def settle(session: Session, payment: Payment) -> ReplacementResult:
+        old = get_card(session, old_card_id)
+        if old.status == CardStatus.REPLACED:
+            raise CardReplaced(old.card_no)
+        charges.collect(session, till, payment, EntryKind.CARD_FEE)
+        hh = charges.household(session, household_id)
+        new = Card(uid_hex=new_uid_hex, card_no=new_card_no(session, hh), kind=old.kind, household_id=hh.id,
+                   resident_id=old.resident_id, status=str(CardStatus.ACTIVE), issue_seq=old.issue_seq + 1)
+        session.add(new)
+        session.flush()
+        old_account = ledger.account(session, AccountKind.STORED_VALUE, card_id=old.id)
+        new_account = ledger.account(session, AccountKind.STORED_VALUE, card_id=new.id)
+        moved = ledger.liability_balance(session, ledger.lock(session, old_account))
+        if moved < 0:
+            raise InsufficientBalance(f"card {old.card_no} is negative", available_fen=moved)
+        if moved:
+            ledger.spend_liability(session, EntryKind.BALANCE_TRANSFER, old_account, new_account, moved,
+                                   payment_id=payment.id, kiosk_id=till.kiosk_id,
+                                   memo=f"{old.card_no} -> {new.card_no}")
+        old.status = str(CardStatus.REPLACED)
+        old.replaced_by_id = new.id
+        old.status_changed_at = utcnow()
+        session.flush()
+        write = record_card_write(session, new, kind="issue", old_value_fen=0, new_value_fen=moved,
+                                  payment_id=payment.id)
+        audit.record(session, actor_of(till), "card.replaced", old.card_no, new_card=new.card_no,
+                     transferred_fen=moved, payment=payment.reference)
+        fields = ((translate(N_("Reference"), language), payment.reference),
+                  (translate(N_("Old card"), language), old.card_no),
+                  (translate(N_("New card"), language), new.card_no),
+                  (translate(N_("Balance moved to the new card"), language), yuan(moved)))
+        out = payments.finish(session, till, payment, language, kind=ReceiptKind.CARD_REPLACEMENT,
+                              title=translate(N_("Card replacement receipt"), language),
+                              items=(ReceiptItem(label, payment.amount_fen),), household_label=mask_unit(hh.unit_no),
+                              fields=fields, notes=payments.credit_notes(session, payment, language))
+        return ReplacementResult(out, old.id, new.id, new.card_no, moved, write=write)
+
+    def replay(session: Session, payment: Payment) -> ReplacementResult:
+        old = get_card(session, json.loads(payment.details)["old_card_id"])
+        new = session.get(Card, old.replaced_by_id) if old.replaced_by_id else None
+        op = session.scalars(select(CardOperation).where(CardOperation.payment_id == payment.id)).first()
+        return ReplacementResult(payments.outcome(session, payment, replayed=True), old.id, new.id if new else 0,
+                                 new.card_no if new else "", op.new_value_fen if op else 0,
+                                 card_written=bool(op and op.status == "done"))
+
+    result = charges.run(factory, till, start=start, settle=settle, replay=replay, move_money=move_money)
+    if result.write is None or result.outcome.replayed:
+        return result
+    written, error = perform_card_write(factory, result.write, write_card, actor_of(till))
+    return ReplacementResult(result.outcome, result.old_card_id, result.new_card_id, result.new_card_no,
+                             result.transferred_fen, written, error, result.write)

@@ -1,0 +1,233 @@
+"""IC cards: identify by UID, issue, report loss, freeze / unfreeze, and the card-write seam (CardOperation)."""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from kiosk.domain.receipt import ReceiptKind
+from kiosk.domain.terms import CARD_KIND_LABELS, AccountKind, CardKind, CardStatus
+from kiosk.errors import AlreadyDone, CardBlocked, CardReplaced, CardUnknown, InvalidEntry, NotFound
+from kiosk.i18n import N_, translate
+from kiosk.persistence.db import unit_of_work
+from kiosk.persistence.models import Card, CardOperation, Household, utcnow
+from kiosk.services import audit, ledger, receipts
+from kiosk.services.charges import household as get_household
+from kiosk.services.charges import usable_card
+from kiosk.services.payments import mask_unit
+from kiosk.services.receipts import Till
+from kiosk.services.references import new_reference
+
+_UID = re.compile(r"^[0-9A-F]{8}$|^[0-9A-F]{14}$|^[0-9A-F]{20}$")
+
+
+@dataclass(frozen=True)
+class CardIdentity:
+    card_id: int
+    uid_hex: str
+    card_no: str
+    kind: str  # CardKind
+    status: str  # CardStatus
+    household_id: int
+    site_id: int
+    unit_masked: str
+    balance_fen: int  # ledger truth
+
+
+@dataclass(frozen=True)
+class CardActionResult:
+    card_id: int
+    card_no: str
+    status: str
+    receipt_number: str = ""
+
+
+@dataclass(frozen=True)
+class CardWrite:
+    """What the card application must write to the card; recorded as a pending CardOperation first."""
+
+    operation_id: int
+    card_id: int
+    uid_hex: str
+    old_value_fen: int
+    new_value_fen: int
+    old_counter: int
+    new_counter: int
+
+
+WriteCard = Callable[[CardWrite], None]
+
+
+def normalize_uid(uid: str) -> str:
+    """'04:a2 1b:7c' -> '04A21B7C'; 4-, 7- and 10-byte UIDs only."""
+    text = re.sub(r"[\s:\-]", "", uid).upper()
+    if not _UID.match(text):
+        raise InvalidEntry(f"card UID {uid!r}", field="card UID")
+    return text
+
+
+def card_by_uid(session: Session, uid: str) -> Card | None:
+    return session.scalars(select(Card).where(Card.uid_hex == normalize_uid(uid))).one_or_none()
+
+
+def get_card(session: Session, card_id: int) -> Card:
+    card = session.get(Card, card_id)
+    if card is None:
+        raise CardUnknown(f"card {card_id}")
+    return card
+
+
+def card_balance(session: Session, card_id: int) -> int:
+    return ledger.liability_balance(session, ledger.account(session, AccountKind.STORED_VALUE, card_id=card_id))
+
+
+def identify_card(session: Session, uid: str) -> CardIdentity:
+    """The household behind a tapped card. Raises CardUnknown, CardBlocked (lost), CardFrozen, CardReplaced."""
+    card = usable_card(card_by_uid(session, uid))
+    hh = get_household(session, card.household_id)
+    return CardIdentity(card.id, card.uid_hex, card.card_no, card.kind, card.status, hh.id, hh.site_id,
+                        mask_unit(hh.unit_no), card_balance(session, card.id))
+
+
+def issue_card(session: Session, *, household_id: int, uid: str, kind: CardKind, actor: str,
+               resident_id: int | None = None) -> CardIdentity:
+    """Register a new card for a household and open its stored-value account (balance 0)."""
+    uid_hex = normalize_uid(uid)
+    if card_by_uid(session, uid_hex) is not None:
+        raise AlreadyDone(f"card {uid_hex} is already registered")
+    hh = get_household(session, household_id)
+    card = Card(uid_hex=uid_hex, card_no=new_card_no(session, hh), kind=str(kind), household_id=hh.id,
+                resident_id=resident_id, status=str(CardStatus.ACTIVE))
+    session.add(card)
+    session.flush()
+    ledger.account(session, AccountKind.STORED_VALUE, card_id=card.id)
+    audit.record(session, actor, "card.issued", card.card_no, uid=uid_hex, household=hh.unit_no, kind=str(kind))
+    return identify_card(session, uid_hex)
+
+
+def new_card_no(session: Session, hh: Household) -> str:
+    """Printed card number: site, household and a running count, e.g. '0001-000042-03'."""
+    count = session.scalar(select(func.count()).select_from(Card).where(Card.household_id == hh.id)) or 0
+    return f"{hh.site_id:04d}-{hh.id:06d}-{count + 1:02d}"[:20]
+
+
+def _owned(session: Session, household_id: int, card_id: int) -> Card:
+    card = get_card(session, card_id)
+    if card.household_id != household_id:
+        raise CardUnknown(f"card {card_id} is not of household {household_id}")
+    if card.status == CardStatus.REPLACED:
+        raise CardReplaced(card.card_no)
+    return card
+
+
+def _set_status(session: Session, card: Card, status: CardStatus, actor: str, action: str, now: datetime) -> None:
+    before = card.status
+    card.status = str(status)
+    card.status_changed_at = now
+    session.flush()
+    audit.record(session, actor, action, card.card_no, before=before, after=str(status))
+
+
+def report_loss(session: Session, till: Till, *, household_id: int, card_id: int, language: str,
+                actor: str | None = None, now: datetime | None = None) -> CardActionResult:
+    """挂失: the card is blocked at once, everywhere (every use goes through `usable_card`); a receipt."""
+    now = now or utcnow()
+    card = _owned(session, household_id, card_id)
+    if card.status == CardStatus.LOST:
+        raise CardBlocked(card.card_no)
+    _set_status(session, card, CardStatus.LOST, actor or f"kiosk:{till.kiosk_code}", "card.reported_lost", now)
+    number = _status_receipt(session, till, card, ReceiptKind.CARD_LOSS, N_("Card loss report"), language, now)
+    return CardActionResult(card.id, card.card_no, card.status, number)
+
+
+def freeze_card(session: Session, *, card_id: int, actor: str, now: datetime | None = None) -> CardActionResult:
+    """Freeze an active card (staff, or a flagged card); the holder can unfreeze it."""
+    card = get_card(session, card_id)
+    usable_card(card)
+    _set_status(session, card, CardStatus.FROZEN, actor, "card.frozen", now or utcnow())
+    return CardActionResult(card.id, card.card_no, card.status)
+
+
+def unfreeze_card(session: Session, till: Till, *, household_id: int, card_id: int, language: str,
+                  actor: str | None = None, by_staff: bool = False, now: datetime | None = None) -> CardActionResult:
+    """解挂: a frozen card is usable again. A card reported lost needs staff (`by_staff=True`)."""
+    now = now or utcnow()
+    card = _owned(session, household_id, card_id)
+    if card.status == CardStatus.ACTIVE:
+        raise AlreadyDone(f"card {card.card_no} is already active")
+    if card.status == CardStatus.LOST and not by_staff:
+        raise CardBlocked(card.card_no)
+    _set_status(session, card, CardStatus.ACTIVE, actor or f"kiosk:{till.kiosk_code}", "card.unfrozen", now)
+    number = _status_receipt(session, till, card, ReceiptKind.CARD_UNFREEZE, N_("Card unfreeze"), language, now)
+    return CardActionResult(card.id, card.card_no, card.status, number)
+
+
+def _status_receipt(session: Session, till: Till, card: Card, kind: ReceiptKind, title: str, language: str,
+                    now: datetime) -> str:
+    hh = get_household(session, card.household_id)
+    fields = ((translate(N_("Card number"), language), card.card_no),
+              (translate(N_("Card kind"), language), translate(CARD_KIND_LABELS[CardKind(card.kind)], language)))
+    receipt, _doc = receipts.issue(session, till, kind=kind, language=language, title=translate(title, language),
+                                   household_id=hh.id, household_label=mask_unit(hh.unit_no), fields=fields, now=now)
+    return receipts.format_number(receipt.number)
+
+
+# --- the card-write seam ---------------------------------------------------------------------------
+def record_card_write(session: Session, card: Card, *, kind: str, new_value_fen: int, old_value_fen: int,
+                      payment_id: int | None = None) -> CardWrite:
+    """A pending CardOperation, written in the caller's transaction before anyone touches the card."""
+    last = session.scalar(select(func.max(CardOperation.new_counter))
+                          .where(CardOperation.card_id == card.id, CardOperation.status == "done"))
+    counter = int(last or 0)
+    op = CardOperation(card_id=card.id, payment_id=payment_id, kind=kind, old_value_fen=old_value_fen,
+                       new_value_fen=new_value_fen, old_counter=counter, new_counter=counter + 1, status="pending")
+    session.add(op)
+    session.flush()
+    return CardWrite(op.id, card.id, card.uid_hex, old_value_fen, new_value_fen, counter, counter + 1)
+
+
+def resolve_card_write(session: Session, operation_id: int, *, done: bool, actor: str, error: str = "") -> None:
+    op = session.get(CardOperation, operation_id)
+    if op is None:
+        raise NotFound(f"card operation {operation_id}")
+    if op.status != "pending":
+        return
+    op.status = "done" if done else "cancelled"
+    op.resolved_at = utcnow()
+    session.flush()
+    audit.record(session, actor, "card.write_done" if done else "card.write_cancelled", str(op.card_id),
+                 operation=op.id, new_value_fen=op.new_value_fen, error=error[:120])
+
+
+def perform_card_write(factory: sessionmaker[Session], write: CardWrite, write_card: WriteCard | None,
+                       actor: str) -> tuple[bool, str]:
+    """Run the card application's write and record its outcome; returns (written, error code).
+
+    The ledger is the truth: a failed write leaves the card's copy stale, to be reconciled on the
+    next tap, and the operation is marked cancelled.
+    """
+    if write_card is None:
+        return False, ""
+    try:
+        write_card(write)
+    except Exception as exc:  # noqa: BLE001 - any failure of the writer is recorded, never lost
+        code = getattr(exc, "code", type(exc).__name__)
+        with unit_of_work(factory) as session:
+            resolve_card_write(session, write.operation_id, done=False, actor=actor, error=str(code))
+        return False, str(code)
+    with unit_of_work(factory) as session:
+        resolve_card_write(session, write.operation_id, done=True, actor=actor)
+    return True, ""
+
+
+def pending_card_writes(session: Session, card_id: int) -> tuple[CardWrite, ...]:
+    """Writes recorded but never resolved (a crash between record and write): for reconciliation."""
+    card = get_card(session, card_id)
+    ops = session.scalars(select(CardOperation).where(CardOperation.card_id == card_id,
+                                                      CardOperation.status == "pending").order_by(CardOperation.id))
+    return tuple(CardWrite(o.id, card.id, card.uid_hex, o.old_value_fen, o.new_value_fen, o.old_counter, o.new_counter)
+                 for o in ops)

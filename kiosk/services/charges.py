@@ -1,0 +1,150 @@
+"""Fee payments for resident services (card replacement, bookings, parking) on the payments pattern.
+
+The intent (with its items) is written first in its own transaction, money moves (cards, notes, QR)
+through a `move_money` callable, and the settle step spends it from the card's stored value or the
+household's credit into revenue per fee kind, together with the use case's own changes and receipt.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from kiosk.domain.money import Money
+from kiosk.domain.terms import AccountKind, CardStatus, EntryKind, PaymentMethod, PaymentPurpose, PaymentStatus
+from kiosk.errors import CardBlocked, CardFrozen, CardReplaced, CardUnknown, InsufficientBalance, InvalidAmount, NotFound
+from kiosk.persistence.db import unit_of_work
+from kiosk.persistence.models import Card, Household, Payment, PaymentItem
+from kiosk.services import ledger, payments
+from kiosk.services.ledger import Posting
+from kiosk.services.receipts import Till
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class FeeLine:
+    fee_kind: str  # FeeKind value (or "top_up")
+    label: str  # short text for the payment item (already in the customer's language)
+    amount_fen: int
+
+
+def actor_of(till: Till) -> str:
+    return f"kiosk:{till.kiosk_code}"
+
+
+def yuan(fen: int) -> str:
+    return Money(fen).plain()
+
+
+def household(session: Session, household_id: int) -> Household:
+    found = session.get(Household, household_id)
+    if found is None:
+        raise NotFound(f"household {household_id}")
+    return found
+
+
+def usable_card(card: Card | None) -> Card:
+    """The one rule for every card use: unknown, lost, frozen and replaced cards are refused."""
+    if card is None:
+        raise CardUnknown()
+    if card.status == CardStatus.REPLACED:
+        raise CardReplaced(card.card_no)
+    if card.status == CardStatus.LOST:
+        raise CardBlocked(card.card_no)
+    if card.status == CardStatus.FROZEN:
+        raise CardFrozen(card.card_no)
+    return card
+
+
+def start_fee_payment(session: Session, till: Till, *, key: str, purpose: PaymentPurpose, method: PaymentMethod,
+                      household_id: int, lines: Sequence[FeeLine], card_id: int | None = None,
+                      details: dict[str, Any] | None = None, fingerprint: dict[str, Any] | None = None,
+                      blocked_card_ok: bool = False) -> tuple[Payment, bool]:
+    """Record the intent and its items; with the card method, refuse a short balance before money moves.
+
+    `blocked_card_ok` lets a lost or frozen card's value pay (only the replacement fee does that).
+    """
+    amount = sum(line.amount_fen for line in lines)
+    if not lines or any(line.amount_fen <= 0 for line in lines):
+        raise InvalidAmount(str([line.amount_fen for line in lines]))
+    if method == PaymentMethod.CARD:
+        card = session.get(Card, card_id) if card_id is not None else None
+        if not (blocked_card_ok and card is not None and card.status in (CardStatus.LOST, CardStatus.FROZEN)):
+            card = usable_card(card)
+        assert card is not None
+        if card.household_id != household_id:
+            raise CardUnknown(f"card {card_id} is not of household {household_id}")
+    payment, replayed = payments.record_intent(session, till, key=key, purpose=purpose, method=method,
+                                               amount_fen=amount, household_id=household_id, card_id=card_id,
+                                               details=details, fingerprint=fingerprint)
+    if replayed:
+        return payment, True
+    session.add_all([PaymentItem(payment_id=payment.id, fee_kind=line.fee_kind, label=line.label[:120],
+                                 amount_fen=line.amount_fen) for line in lines])
+    session.flush()
+    if method == PaymentMethod.CARD:
+        available = ledger.liability_balance(session, payments.source_account(session, payment))
+        if available < amount:
+            raise InsufficientBalance(f"needs {amount}, has {available}", available_fen=available)
+    return payment, False
+
+
+def collect(session: Session, till: Till, payment: Payment, kind: EntryKind) -> int:
+    """Spend the payment's amount from its source into revenue per item; returns the source balance after.
+
+    The source (stored value or credit) is locked and never goes below zero.
+    """
+    items = session.scalars(select(PaymentItem).where(PaymentItem.payment_id == payment.id)
+                            .order_by(PaymentItem.id)).all()
+    source = ledger.lock(session, payments.source_account(session, payment))
+    available = ledger.liability_balance(session, source)
+    if available < payment.amount_fen:
+        raise InsufficientBalance(f"needs {payment.amount_fen}, has {available}", available_fen=available)
+    by_kind: dict[str, int] = {}
+    for item in items:
+        by_kind[item.fee_kind] = by_kind.get(item.fee_kind, 0) + item.amount_fen
+    postings = [Posting(source, payment.amount_fen)]
+    postings += [Posting(ledger.account(session, AccountKind.REVENUE, fee_kind=fee), -amount)
+                 for fee, amount in sorted(by_kind.items())]
+    ledger.post(session, kind, postings, payment_id=payment.id, kiosk_id=till.kiosk_id, memo=payment.reference)
+    return available - payment.amount_fen
+
+
+def run(factory: sessionmaker[Session], till: Till, *, start: Callable[[Session], tuple[Payment, bool]],
+        settle: Callable[[Session, Payment], R], replay: Callable[[Session, Payment], R],
+        on_fail: Callable[[Session, Payment], None] | None = None,
+        move_money: Callable[[Payment], None] | None = None) -> R:
+    """Intent (own transaction) -> money moves -> settle (own transaction), as payments.pay_bills.
+
+    A replay of a finished payment returns `replay(...)`; an unfinished one resumes. If
+    `move_money` raises, the payment fails, `on_fail` releases what the intent reserved, and the
+    error propagates; money that already arrived stays as the household's credit.
+    """
+    with unit_of_work(factory) as session:
+        payment, replayed = start(session)
+        if replayed and payment.status != PaymentStatus.INTENT:
+            return replay(session, payment)
+        payment_id = payment.id
+    if move_money is not None:
+        try:
+            move_money(payment)
+        except Exception as exc:
+            with unit_of_work(factory) as session:
+                failed = _payment(session, payment_id)
+                payments.fail(session, till, failed, getattr(exc, "code", "E0000"))
+                if on_fail is not None:
+                    on_fail(session, failed)
+            raise
+    with unit_of_work(factory) as session:
+        return settle(session, _payment(session, payment_id))
+
+
+def _payment(session: Session, payment_id: int) -> Payment:
+    payment = session.get(Payment, payment_id)
+    if payment is None:
+        raise NotFound(f"payment {payment_id}")
+    return payment
