@@ -1,0 +1,1 @@
+"""QR payment gateways: the sandbox gateway client, request/notification signing, a notification listener."""

@@ -1,0 +1,1 @@
+"""Payment sessions without a database: cash (banknote acceptor) and QR (gateway) journeys."""
