@@ -24,8 +24,11 @@ def _digest(prev_hash: str, at: datetime, actor: str, action: str, subject: str,
 
 def record(session: Session, actor: str, action: str, subject: str = "", **details: Any) -> AuditEntry:
     """Append one row. The head row is locked so concurrent kiosks extend the chain in turn."""
-    insert_ignoring_conflict(session, AuditHead, id=1, last_hash=GENESIS, last_entry_id=0)
-    head = session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
+    query = select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    head = session.scalars(query).one_or_none()
+    if head is None:  # the first row ever; two kiosks may get here at once
+        insert_ignoring_conflict(session, AuditHead, id=1, last_hash=GENESIS, last_entry_id=0)
+        head = session.scalars(query).one()
     at = utcnow()
     text = json.dumps(details, ensure_ascii=False, sort_keys=True, default=str)
     entry = AuditEntry(at=at, actor=actor[:80], action=action[:60], subject=subject[:120], details=text,

@@ -35,9 +35,11 @@ def format_number(number: int) -> str:
 def take_number(session: Session, site_id: int) -> int:
     """Next receipt number for the site. The counter row is locked for the rest of the transaction,
     so numbers are handed out one at a time and a rolled-back transaction gives its number back."""
-    insert_ignoring_conflict(session, ReceiptCounter, site_id=site_id, next_number=1)
-    counter = session.scalars(select(ReceiptCounter).where(ReceiptCounter.site_id == site_id)
-                              .with_for_update()).one()
+    query = select(ReceiptCounter).where(ReceiptCounter.site_id == site_id).with_for_update()
+    counter = session.scalars(query).one_or_none()
+    if counter is None:  # the site's first receipt; two kiosks may get here at once
+        insert_ignoring_conflict(session, ReceiptCounter, site_id=site_id, next_number=1)
+        counter = session.scalars(query).one()
     number = counter.next_number
     counter.next_number = number + 1
     session.flush()
