@@ -38,7 +38,8 @@ class NotificationListener:
         return f"http://{host}:{port}{self.path}"
 
     def start(self) -> str:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="gateway-notify", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="gateway-notify",
+                                        daemon=True)
         self._thread.start()
         return self.url
 

@@ -97,7 +97,7 @@ class SimGateway:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def start(self) -> str:
-        thread = threading.Thread(target=self._server.serve_forever, name="sim-gateway", daemon=True)
+        thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="sim-gateway", daemon=True)
         thread.start()
         self._threads.append(thread)
         return self.url
