@@ -24,7 +24,7 @@ class PrinterConfig:
 
     url: str
     profile: str | None = None  # python-escpos profile name, e.g. "TM-T20II"; None = "default"
-    paper_dots: int = 576  # 80 mm at 203 dpi; 512 at 180 dpi; 384 for 58 mm paper
+    width_dots: int = 576  # 80 mm at 203 dpi; 512 at 180 dpi; 384 for 58 mm paper
     columns: int = 48  # Font A columns: 48 at 576 dots, 42 at 512, 32 at 384
     encoding: str = "gb18030"  # or "big5" for Traditional-Chinese printers, or a code page (cp437 ...)
     logo: str = ""  # optional image file printed at the top
@@ -34,9 +34,9 @@ class PrinterConfig:
     def validate(self) -> None:
         if self.columns not in SUPPORTED_COLUMNS:
             raise ConfigError(f"columns={self.columns}, expected one of {SUPPORTED_COLUMNS}", key="devices.printer.columns")
-        if not 256 <= self.paper_dots <= 832 or self.columns * 12 > self.paper_dots:
-            raise ConfigError(f"paper_dots={self.paper_dots} is too narrow for {self.columns} columns",
-                              key="devices.printer.paper_dots")
+        if not 256 <= self.width_dots <= 832 or self.columns * 12 > self.width_dots:
+            raise ConfigError(f"width_dots={self.width_dots} is too narrow for {self.columns} columns",
+                              key="devices.printer.width_dots")
         if self.encoding.lower().replace("-", "") not in CHARSETS:
             raise ConfigError(f"encoding={self.encoding!r}, expected one of {sorted(CHARSETS)}",
                               key="devices.printer.encoding")
@@ -66,7 +66,7 @@ class EscposReceiptPrinter:
         self._logo = None
         if config.logo:
             try:
-                self._logo = fit_logo(config.logo, config.paper_dots)
+                self._logo = fit_logo(config.logo, config.width_dots)
             except OSError as exc:
                 raise ConfigError(f"cannot read logo {config.logo!r}: {exc}", key="devices.printer.logo") from exc
         self._lock = threading.Lock()
@@ -100,13 +100,13 @@ class EscposReceiptPrinter:
 
     def render(self, receipt: ReceiptDocument) -> bytes:
         """The exact bytes a job sends for this receipt."""
-        return encode_layout(self.layout(receipt), self.config.profile, self.config.paper_dots, self._logo)
+        return encode_layout(self.layout(receipt), self.config.profile, self.config.width_dots, self._logo)
 
     def print_bytes(self, data: bytes) -> None:
         with self._lock:
             before = self._status()
             if not self._can_print(before):
-                raise PrinterNotReady(before.reason, reason=before.reason or "not ready")
+                raise PrinterNotReady(reason=before.reason or "not ready")
             try:
                 self._link.write(data)
             except LinkBroken as exc:
@@ -117,8 +117,7 @@ class EscposReceiptPrinter:
                 return
             after = self._status()
             if not after.online or after.paper is PaperState.OUT or after.cover_open:
-                reason = f"stopped during printing: {after.reason}"
-                raise PrinterNotReady(reason, reason=reason)
+                raise PrinterNotReady(reason=f"stopped during printing: {after.reason}")
 
     # -- internals ----------------------------------------------------------------------------------
     def _can_print(self, status: PrinterStatus) -> bool:

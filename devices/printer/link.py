@@ -59,7 +59,8 @@ class EscposLink:
             printer = self._build()
             printer.open()
         except (EscposError, OSError, ValueError, RuntimeError) as exc:
-            raise DeviceUnavailable(f"{self.url}: {exc}".replace("\n", " "), device=DEVICE) from exc
+            cause = exc.__context__ if isinstance(exc, EscposError) and exc.__context__ else exc
+            raise DeviceUnavailable(f"{self.url}: {cause}".replace("\n", " "), device=DEVICE) from exc
         self._printer = printer
         return printer
 

@@ -27,7 +27,7 @@ DRIVERS: dict[str, Callable[..., ReceiptPrinter]] = {
 
 def build_receipt_printer(driver: str, url: str, **options: Any) -> ReceiptPrinter:
     """The printer for config: driver name, connection URL and driver options
-    (profile, paper_dots, columns, encoding, logo, timeout, status_timeout)."""
+    (profile, width_dots, columns, encoding, logo, timeout, status_timeout)."""
     try:
         factory = DRIVERS[driver]
     except KeyError:

@@ -250,21 +250,25 @@ class Paper:
 
     def _text(self, data: bytes) -> None:
         for ch, wide in self._decode(data):
-            w = max(self.size_w, self.kanji_w) if wide else self.size_w
-            h = max(self.size_h, self.kanji_h) if wide else self.size_h
-            dots = (CJK_DOTS if wide else ASCII_DOTS[1 if self.font_b else 0]) * w
-            if self._line and sum(c.dots for c in self._line) + dots > self.paper_dots:
-                self.receipt.wrapped_lines += 1
-                self._flush(force=False)
-            if dots > self.paper_dots:
-                continue  # a character wider than the paper is not printed at all
-            self._line.append(Cell(ch, dots, 24 * h, self.bold, self.underline, self.invert, self.font_b, wide))
+            self._put(ch, wide)
+
+    def _put(self, ch: str, wide: bool) -> None:
+        """One character into the line buffer; a full line is printed first (the printer wraps)."""
+        w = max(self.size_w, self.kanji_w) if wide else self.size_w
+        h = max(self.size_h, self.kanji_h) if wide else self.size_h
+        dots = (CJK_DOTS if wide else ASCII_DOTS[1 if self.font_b else 0]) * w
+        if dots > self.paper_dots:
+            return  # a character wider than the paper is not printed at all
+        if self._line and sum(c.dots for c in self._line) + dots > self.paper_dots:
+            self.receipt.wrapped_lines += 1
+            self._flush(force=False)
+        self._line.append(Cell(ch, dots, 24 * h, self.bold, self.underline, self.invert, self.font_b, wide))
 
     def _flush(self, force: bool) -> None:
         """Print the line buffer; with `force` an empty buffer still feeds one line (LF)."""
         if self._pending:  # a lead byte with no second byte: the printer shows a blank box
             self._pending = b""
-            self._line.append(Cell("?", CJK_DOTS, 24, wide=True))
+            self._put("?", True)
         if self._line or force:
             self._add(TextRow(tuple(self._line), self.align, self.spacing))
         self._line = []

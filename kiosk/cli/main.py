@@ -45,6 +45,8 @@ _EXIT_BY_ERROR: tuple[tuple[type[KioskError], int], ...] = (
 GROUP_MODULES: tuple[str, ...] = (
     "kiosk.cli.db_cmds",
     "kiosk.cli.seed_cmds",
+    "kiosk.cli.printer_cmds",
+    "kiosk.cli.reader_cmds",
 )
 
 Handler = Callable[[argparse.Namespace], int]
