@@ -45,6 +45,7 @@ class AttractView:
     languages: tuple[tuple[str, str], ...]  # (code, own name)
     language: str
     hours_note: str
+    sign_in_label: str = ""
     error: ErrorView | None = None
 
 
@@ -113,7 +114,8 @@ class AttractFlow(Flow):
         notice = None
         if self.notices:
             n = self.notices[self.index % len(self.notices)]
-            notice = NoticeCard(n.title, n.body, self.when(n.posted_at), n.pinned)
+            title = f"[{self.t(N_('Pinned'))}] {n.title}" if n.pinned else n.title
+            notice = NoticeCard(title, n.body, self.when(n.posted_at), n.pinned)
         hours_note = ""
         if site is not None and not site.is_open(now):
             hours_note = self.t(N_("Outside service hours: only some services are available."))
@@ -129,5 +131,6 @@ class AttractFlow(Flow):
             languages=tuple((code, LANGUAGE_NAMES[code]) for code in LANGUAGES),
             language=self.language,
             hours_note=hours_note,
+            sign_in_label=self.t(N_("Sign in with unit number and PIN")),
             error=self.error,
         )
