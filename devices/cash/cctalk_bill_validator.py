@@ -53,11 +53,12 @@ class CctalkBillValidator:
         self.echo_seen = False  # True once a reply was preceded by our own bytes (single-wire bus)
 
     # --- port lifecycle -----------------------------------------------------------------------
-    def open(self) -> None:
+    def open(self, configure: bool = True) -> None:
         """Open the port, check the device answers, select escrow mode and inhibit everything.
 
         The event counter seen here becomes the baseline of `poll()`; events from before are
-        reported only by `events_since(last_recorded_counter)`.
+        reported only by `events_since(last_recorded_counter)`. `configure=False` only opens and
+        polls (for probing equipment that may not be a bill validator).
         """
         with self._lock:
             if self._port is not None:
@@ -71,9 +72,10 @@ class CctalkBillValidator:
                 raise DeviceUnavailable(f"{self.url}: {exc}", device=self.name) from exc
             try:
                 self.simple_poll()
-                self._command(ft.MODIFY_BILL_OPERATING_MODE, b"\x03")  # use stacker and escrow
-                self.disable()
-                self._last_counter, _ = self._read_event_buffer()
+                if configure:
+                    self._command(ft.MODIFY_BILL_OPERATING_MODE, b"\x03")  # use stacker and escrow
+                    self.disable()
+                    self._last_counter, _ = self._read_event_buffer()
             except Exception:
                 self.close()
                 raise

@@ -1,4 +1,4 @@
-"""Picks the QR payment gateway named in config (`payments.gateway.driver`); never a silent fake."""
+"""Picks the QR payment gateway named in config (`devices.gateway.driver`); never a silent fake."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,7 +6,7 @@ from typing import Any
 from kiosk.errors import DriverNotFound
 from kiosk.ports import PaymentGateway
 
-SETTING = "payments.gateway.driver"
+SETTING = "devices.gateway.driver"
 DRIVERS = ("sandbox",)
 
 
