@@ -46,7 +46,6 @@ GROUP_MODULES: tuple[str, ...] = (
     "kiosk.cli.db_cmds",
     "kiosk.cli.seed_cmds",
     "kiosk.cli.printer_cmds",
-    "kiosk.cli.reader_cmds",
     "kiosk.cli.cash_cmds",
 )
 
