@@ -161,7 +161,7 @@ def decode_frame(buf: bytes) -> tuple[Frame | None, int]:
     body = bytes(buf[body_at:body_at + length])
     dcs = buf[body_at + length]
     if (sum(body) + dcs) & 0xFF:
-        raise FrameError("frame with bad DCS", head)
+        raise FrameError("frame with bad DCS", need)  # LEN passed its LCS: drop the whole frame
     if buf[body_at + length + 1] != 0x00:
         raise FrameError("frame without postamble", head)
     tfi = body[0]

@@ -171,7 +171,10 @@ def _data_exchange(sim: SimPn532, cmd: int, p: bytes) -> None:
         if op in (0x60, 0x61) and len(rest) == 11:
             sim._air(AIR["auth"])
             card.authenticate("A" if op == 0x60 else "B", rest[0], rest[1:7], rest[7:11])
-            if sim._take_fault("remove-after-auth") is not None:
+            skip = sim._take_fault("remove-after-auth")
+            if skip is not None and skip >= 1:
+                sim._faults.append(("remove-after-auth", skip - 1))
+            elif skip is not None:
                 sim.remove()
             sim._respond(cmd, b"\x00")
         elif op == 0x30 and len(rest) == 1:

@@ -171,9 +171,9 @@ class SimPn532:
     def delay_next_response(self, seconds: float) -> None:
         self._faults.append(("delay-response", float(seconds)))
 
-    def remove_card_after_auth(self) -> None:
-        """The card leaves right after the next successful authentication (before any write)."""
-        self._faults.append(("remove-after-auth", 0.0))
+    def remove_card_after_auth(self, skip: int = 0) -> None:
+        """The card leaves right after a successful authentication: the next one, or the one after `skip` more."""
+        self._faults.append(("remove-after-auth", float(skip)))
 
     def _take_fault(self, name: str) -> float | None:
         with self._lock:

@@ -1,0 +1,173 @@
+"""Pn532CardReader against the wire-level simulator: discovery, MIFARE operations and every line fault."""
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from devices.card_reader.pn532_reader import Pn532CardReader
+from devices.sim.mifare_card import VirtualMifareCard
+from devices.sim.pn532_sim import SimPn532
+from kiosk.errors import CardAuthFailed, CardRemoved, DeviceTimeout, DeviceUnavailable
+from kiosk.ports import CardReader, KeyType
+from tests.devices.conftest import UID4, UID7
+
+FF = b"\xff" * 6
+
+
+def test_reader_implements_the_port(reader: Pn532CardReader) -> None:
+    assert isinstance(reader, CardReader)
+    assert reader.can_write
+
+
+def test_open_reports_the_firmware(reader: Pn532CardReader) -> None:
+    assert reader.firmware_version() == "PN532 v1.6 (support 0x07)"
+
+
+def test_poll_with_an_empty_field_returns_none_after_its_timeout(reader: Pn532CardReader) -> None:
+    t = time.monotonic()
+    assert reader.poll(0.15) is None
+    assert 0.15 <= time.monotonic() - t < 0.5
+
+
+def test_poll_finds_a_4_byte_uid(sim: SimPn532, reader: Pn532CardReader, card: VirtualMifareCard) -> None:
+    sim.present(card)
+    tag = reader.poll(1.0)
+    assert tag is not None and tag.uid.raw == UID4 and tag.sak == 0x08 and tag.atqa == 0x0004
+
+
+def test_poll_finds_a_7_byte_uid_and_authenticates_with_its_last_four_bytes(sim: SimPn532,
+                                                                           reader: Pn532CardReader) -> None:
+    sim.present(VirtualMifareCard(UID7, atqa=0x0044))
+    tag = reader.poll(1.0)
+    assert tag is not None and tag.uid.hex == UID7.hex().upper()
+    reader.authenticate(4, KeyType.A, FF)
+    assert reader.read_block(4) == bytes(16)
+
+
+def test_a_card_presented_during_a_poll_is_seen_without_waiting_for_the_timeout(
+        sim: SimPn532, reader: Pn532CardReader, card: VirtualMifareCard) -> None:
+    import threading
+    threading.Timer(0.1, sim.present, args=(card,)).start()
+    t = time.monotonic()
+    tag = reader.poll(5.0)
+    assert tag is not None
+    assert time.monotonic() - t < 0.2
+
+
+def test_read_write_and_value_operations(sim: SimPn532, reader: Pn532CardReader, card: VirtualMifareCard) -> None:
+    sim.present(card)
+    assert reader.poll(1.0)
+    reader.authenticate(5, KeyType.A, FF)
+    reader.write_block(5, bytes(range(16)))
+    assert reader.read_block(5) == bytes(range(16))
+    reader.write_block(6, bytes.fromhex("64000000" "9BFFFFFF" "64000000" "06F906F9"))
+    reader.increment(6, 50)
+    reader.transfer(6)
+    reader.decrement(6, 30)
+    reader.transfer(6)
+    assert int.from_bytes(reader.read_block(6)[:4], "little") == 120
+    reader.restore(6)
+    reader.transfer(5)
+    assert int.from_bytes(reader.read_block(5)[:4], "little") == 120
+
+
+def test_wrong_key_fails_authentication(sim: SimPn532, reader: Pn532CardReader, card: VirtualMifareCard) -> None:
+    sim.present(card)
+    assert reader.poll(1.0)
+    with pytest.raises(CardAuthFailed):
+        reader.authenticate(4, KeyType.A, b"\x01" * 6)
+
+
+def test_operation_without_a_card_raises_card_removed(reader: Pn532CardReader) -> None:
+    with pytest.raises(CardRemoved):
+        reader.read_block(4)
+
+
+def test_card_removed_between_auth_and_write_raises_card_removed(sim: SimPn532, reader: Pn532CardReader,
+                                                                 card: VirtualMifareCard) -> None:
+    sim.present(card)
+    assert reader.poll(1.0)
+    sim.remove_card_after_auth()
+    reader.authenticate(4, KeyType.A, FF)
+    with pytest.raises(CardRemoved):
+        reader.write_block(4, b"\x11" * 16)
+    assert bytes(card.blocks[4]) == bytes(16)
+
+
+def test_corrupt_response_is_nacked_and_the_chip_resends(sim: SimPn532, reader: Pn532CardReader,
+                                                         card: VirtualMifareCard) -> None:
+    sim.present(card)
+    assert reader.poll(1.0)
+    reader.authenticate(4, KeyType.A, FF)
+    sim.corrupt_next_response()
+    assert reader.read_block(7)[6:10] == bytes.fromhex("FF078069")
+    assert reader.link.frames_rejected == 1
+
+
+def test_lost_response_is_recovered_by_nack_without_running_the_command_twice(
+        sim: SimPn532, reader: Pn532CardReader, card: VirtualMifareCard) -> None:
+    sim.present(card)
+    assert reader.poll(1.0)
+    reader.authenticate(4, KeyType.A, FF)
+    reader.write_block(6, bytes.fromhex("00000000" "FFFFFFFF" "00000000" "06F906F9"))
+    sim.drop_next("response")
+    reader.increment(6, 7)
+    reader.transfer(6)
+    assert int.from_bytes(bytes(card.blocks[6][:4]), "little") == 7
+
+
+def test_lost_command_is_sent_again(sim: SimPn532, reader: Pn532CardReader) -> None:
+    sim.drop_next("command")
+    assert reader.firmware_version() and reader.cmd.get_firmware_version().ic == 0x32
+    assert reader.link.resends == 1
+
+
+def test_lost_ack_is_tolerated_when_the_response_arrives(sim: SimPn532, reader: Pn532CardReader) -> None:
+    sim.drop_next("ack")
+    assert reader.cmd.get_firmware_version().ic == 0x32
+    assert reader.link.resends == 0
+
+
+def test_response_later_than_the_timeout_raises_device_timeout(sim: SimPn532, reader: Pn532CardReader) -> None:
+    sim.delay_next_response(3.0)
+    t = time.monotonic()
+    with pytest.raises(DeviceTimeout):
+        reader.link.exchange(0x02, timeout=0.3)
+    assert time.monotonic() - t < 2.5
+
+
+def test_a_port_where_nothing_answers_fails_at_open_with_a_timeout() -> None:
+    master, slave = os.openpty()
+    try:
+        r = Pn532CardReader(os.ttyname(slave))
+        with pytest.raises(DeviceTimeout, match="no PN532 answered"):
+            r.open()
+        assert not r.transport.is_open
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_loop_url_echoes_our_own_frames_and_is_not_mistaken_for_a_reader() -> None:
+    r = Pn532CardReader("loop://")
+    with pytest.raises(DeviceTimeout):
+        r.open()
+
+
+def test_missing_port_is_device_unavailable() -> None:
+    with pytest.raises(DeviceUnavailable):
+        Pn532CardReader("/dev/does-not-exist-kiosk").open()
+
+
+def test_pulled_cable_turns_into_device_unavailable(sim: SimPn532, reader: Pn532CardReader) -> None:
+    sim.unplug()
+    with pytest.raises(DeviceUnavailable):
+        reader.poll(0.2)
+
+
+def test_port_is_opened_exclusively(sim: SimPn532, reader: Pn532CardReader) -> None:
+    other = Pn532CardReader(sim.path)
+    with pytest.raises(DeviceUnavailable):
+        other.open()
