@@ -88,6 +88,9 @@ def text_width(text: str, cs: Charset) -> int:
     return sum(cell_width(ch, cs) for ch in text)
 
 
+NO_LINE_START = frozenset("，。、；：？！）》」』】〕…,.;:?!)")
+
+
 def _is_breakable_anywhere(ch: str) -> bool:
     return unicodedata.east_asian_width(ch) in ("W", "F")
 
@@ -139,9 +142,13 @@ def wrap(text: str, width: int, cs: Charset) -> list[str]:
                 used += 1
             continue
         if used + w > width:
+            carry = ""
+            if width >= 6 and token in NO_LINE_START and len(current.rstrip()) > 1 and _is_breakable_anywhere(current.rstrip()[-1]):
+                carry = current.rstrip()[-1]  # closing punctuation never starts a line: take a character with it
+                current = current.rstrip()[:-1]
             if current.strip():
                 lines.append(current.rstrip())
-            current, used = "", 0
+            current, used = carry, text_width(carry, cs)
             if w > width:
                 *full, token = _hard_split(token, width, cs)
                 lines.extend(full)

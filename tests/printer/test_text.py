@@ -79,3 +79,8 @@ def test_take_stops_before_a_wide_character_that_would_overflow():
 def test_unknown_charset_is_refused_with_the_choices():
     with pytest.raises(ValueError, match="gb18030"):
         charset("shift_jis")
+
+
+def test_closing_punctuation_never_starts_a_line():
+    lines = wrap("不设找零：已存入您的账户。谢谢", 24, GB)
+    assert lines == ["不设找零：已存入您的账", "户。谢谢"]
