@@ -44,7 +44,8 @@ class EscposLink:
         if u.kind is LinkKind.TCP:
             return p.Network(u.host, u.port, timeout=self.timeout, profile=self.profile)
         if u.kind is LinkKind.SERIAL:
-            return p.Serial(u.path, baudrate=u.baud, timeout=self.timeout, dsrdtr=False, profile=self.profile)
+            return p.Serial(u.path, baudrate=u.baud, timeout=self.timeout, dsrdtr=u.flow == "dsrdtr",
+                            xonxoff=u.flow == "xonxoff", profile=self.profile)
         if u.kind is LinkKind.USB:
             return p.Usb(u.vendor_id, u.product_id, timeout=int(self.timeout * 1000), profile=self.profile)
         return p.File(u.path, profile=self.profile)
@@ -58,6 +59,8 @@ class EscposLink:
         try:
             printer = self._build()
             printer.open()
+            if self.url.kind is LinkKind.SERIAL and self.url.flow == "rtscts":
+                printer._device.rtscts = True  # python-escpos has no parameter for RTS/CTS
         except (EscposError, OSError, ValueError, RuntimeError) as exc:
             cause = exc.__context__ if isinstance(exc, EscposError) and exc.__context__ else exc
             raise DeviceUnavailable(f"{self.url}: {cause}".replace("\n", " "), device=DEVICE) from exc

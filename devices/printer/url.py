@@ -1,4 +1,4 @@
-"""Printer connection URLs: tcp://HOST:PORT, serial:PATH?baud=N, usb:VID:PID, file:PATH."""
+"""Printer connection URLs: tcp://HOST:PORT, serial:PATH?baud=N[&flow=...], usb:VID:PID, file:PATH."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,6 +8,7 @@ from urllib.parse import parse_qs
 from kiosk.errors import ConfigError
 
 URL_KEY = "devices.printer.url"
+FLOW_CONTROLS = ("none", "dsrdtr", "rtscts", "xonxoff")
 
 
 class LinkKind(StrEnum):
@@ -24,6 +25,7 @@ class PrinterUrl:
     port: int = 9100
     path: str = ""
     baud: int = 9600
+    flow: str = "none"  # serial flow control: none, dsrdtr, rtscts or xonxoff
     vendor_id: int = 0
     product_id: int = 0
 
@@ -31,7 +33,7 @@ class PrinterUrl:
         if self.kind is LinkKind.TCP:
             return f"tcp://{self.host}:{self.port}"
         if self.kind is LinkKind.SERIAL:
-            return f"serial:{self.path}?baud={self.baud}"
+            return f"serial:{self.path}?baud={self.baud}" + (f"&flow={self.flow}" if self.flow != "none" else "")
         if self.kind is LinkKind.USB:
             return f"usb:{self.vendor_id:04x}:{self.product_id:04x}"
         return f"file:{self.path}"
@@ -67,9 +69,12 @@ def parse_printer_url(url: str) -> PrinterUrl:
         path, _, query = rest.removeprefix("//").partition("?")
         params = parse_qs(query)
         baud = _int(params.get("baud", ["9600"])[0], url, "baud")
+        flow = params.get("flow", ["none"])[0].lower()
         if not path or baud <= 0:
             raise _bad(url, "expected serial:PATH?baud=N")
-        return PrinterUrl(LinkKind.SERIAL, path=path, baud=baud)
+        if flow not in FLOW_CONTROLS:
+            raise _bad(url, f"flow must be one of {', '.join(FLOW_CONTROLS)}")
+        return PrinterUrl(LinkKind.SERIAL, path=path, baud=baud, flow=flow)
     if scheme == "usb":
         parts = rest.split(":")
         if len(parts) != 2:

@@ -18,7 +18,7 @@ class FontMissing(RuntimeError):
 
 
 @lru_cache(maxsize=8)
-def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
+def load_font(path: str, size: int) -> ImageFont.FreeTypeFont:
     try:
         return ImageFont.truetype(path, size)
     except OSError as exc:
@@ -32,7 +32,7 @@ def _glyph(char: str, base_w: int, wide: bool, bold: bool, font_path: str) -> Im
     tile = Image.new("L", (base_w, 24), 255)
     if not char.strip():
         return tile
-    font = _font(font_path, 22 if wide else (20 if base_w >= 12 else 15))
+    font = load_font(font_path, 22 if wide else (20 if base_w >= 12 else 15))
     stroke = 1 if bold else 0
     advance = int(font.getlength(char)) + 2 * stroke
     canvas = tile if advance <= base_w else Image.new("L", (advance, 24), 255)

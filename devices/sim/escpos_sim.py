@@ -15,7 +15,7 @@ from pathlib import Path
 
 from devices.sim.escpos_paper import Paper
 from devices.sim.escpos_parser import EscposParser, OpKind
-from devices.sim.escpos_render import DEFAULT_FONT, save
+from devices.sim.escpos_render import DEFAULT_FONT, load_font, save
 
 log = logging.getLogger(__name__)
 POLL_S = 0.1  # how often idle threads look at the stop flag
@@ -81,6 +81,9 @@ class SimPrinter:
         return f"tcp://{self.host}:{self.port}"
 
     def start(self) -> SimPrinter:
+        """Listen (TCP, and the pty when asked). Raises OSError when the port is taken and
+        FontMissing when the font for the pictures cannot be loaded."""
+        load_font(self.font_path, 24)
         self._listen()
         self._spawn(self._accept_loop, "sim-printer-accept")
         if self.want_pty:
@@ -114,7 +117,7 @@ class SimPrinter:
     def _spawn(self, target: Callable[..., None], name: str, *args: object) -> None:
         thread = threading.Thread(target=target, args=args, name=name, daemon=True)
         thread.start()
-        self._threads.append(thread)
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
 
     def _listen(self) -> None:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -126,6 +126,9 @@ def _sim(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"kiosk: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return EXIT_NOT_READY
+    except RuntimeError as exc:  # FontMissing: the pictures could not be drawn
+        print(f"kiosk: {exc}; give a CJK font with --font", file=sys.stderr)
+        return EXIT_NOT_READY
     where = sim.url + (f" and serial:{sim.pty_path}" if sim.pty_path else "")
     print(f"ESC/POS printer simulator listening on {where}; receipts in {out}; state {sim.state}", flush=True)
     print(f"type a state ({', '.join(SIM_STATES)}) and Enter to change it; Ctrl-C stops", flush=True)

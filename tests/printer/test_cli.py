@@ -82,3 +82,9 @@ def test_sim_command_says_where_it_listens_and_saves_receipts(tmp_path):
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
     assert proc.returncode == 0
+
+
+def test_sim_command_without_a_usable_font_says_so(tmp_path, capsys):
+    code = main(["sim", "printer", "--port", "0", "--out", str(tmp_path), "--font", str(tmp_path / "none.ttc")])
+    assert code == 4
+    assert "--font" in capsys.readouterr().err

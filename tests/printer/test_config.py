@@ -13,6 +13,7 @@ from kiosk.errors import ConfigError, DriverNotFound
     ("tcp://printer.local", LinkKind.TCP, {"host": "printer.local", "port": 9100}),
     ("serial:/dev/ttyUSB0?baud=115200", LinkKind.SERIAL, {"path": "/dev/ttyUSB0", "baud": 115200}),
     ("serial:/dev/serial/by-id/usb-1a86-port0", LinkKind.SERIAL, {"baud": 9600}),
+    ("serial:/dev/ttyS0?baud=19200&flow=rtscts", LinkKind.SERIAL, {"baud": 19200, "flow": "rtscts"}),
     ("usb:0416:5011", LinkKind.USB, {"vendor_id": 0x0416, "product_id": 0x5011}),
     ("usb:0x04b8:0x0202", LinkKind.USB, {"vendor_id": 0x04B8, "product_id": 0x0202}),
     ("file:/dev/usb/lp0", LinkKind.FILE, {"path": "/dev/usb/lp0"}),
@@ -24,7 +25,8 @@ def test_url_forms_parse(url, kind, attrs):
 
 
 @pytest.mark.parametrize("url", ["", "lp0", "tcp://host:port", "serial:?baud=9600", "usb:0416", "usb:xyz:1",
-                                 "ftp://x", "serial:/dev/ttyS0?baud=fast"])
+                                 "ftp://x", "serial:/dev/ttyS0?baud=fast",
+                                 "serial:/dev/ttyS0?flow=magic"])
 def test_bad_urls_name_the_setting(url):
     with pytest.raises(ConfigError) as info:
         parse_printer_url(url)
