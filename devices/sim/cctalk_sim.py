@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BILLS: Mapping[int, int] = {1: 1, 2: 5, 3: 10, 4: 20, 5: 50, 6: 100}  # bill type -> yuan
 ESCROW_MODE = 0x02
+INTER_BYTE_TIMEOUT_S = 0.05
 STACKER_MODE = 0x01
 
 
@@ -204,11 +205,15 @@ class SimBillValidator:
     # --- the wire -----------------------------------------------------------------------------
     def _serve(self) -> None:
         buffer = bytearray()
+        last_rx = time.monotonic()
         while not self._stop.is_set():
-            ready, _, _ = select.select([self._master], [], [], 0.05)
+            ready, _, _ = select.select([self._master], [], [], 0.02)
             self._escrow_timeout()
             if not ready:
+                if buffer and time.monotonic() - last_rx > INTER_BYTE_TIMEOUT_S:
+                    buffer.clear()  # a torn frame: ccTalk devices drop it after the inter-byte timeout
                 continue
+            last_rx = time.monotonic()
             try:
                 chunk = os.read(self._master, 512)
             except OSError:

@@ -282,3 +282,9 @@ def test_simulator_text_commands(sim: SimBillValidator) -> None:
     assert sim.execute("noreply on") == "ok" and sim.no_reply
     assert sim.execute("bogus").startswith("error")
     assert '"counter": 1' in sim.execute("status")
+
+
+def test_driver_recovers_after_line_noise(sim: SimBillValidator) -> None:
+    with CctalkBillValidator(sim.path, timeout_s=0.1, retries=3) as validator:
+        validator._port.write(bytes([40, 9, 1, 254, 0x55]))  # a torn frame that swallows what follows
+        assert validator.identify()["category"] == "Bill Validator"
