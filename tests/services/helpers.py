@@ -6,7 +6,7 @@ from itertools import count
 from sqlalchemy import func, select
 
 from kiosk.persistence.db import unit_of_work
-from kiosk.persistence.models import AuditEntry
+from kiosk.persistence.models import AuditEntry, Payment
 from kiosk.services import payments
 
 _counter = count(1)
@@ -18,7 +18,7 @@ def cash(factory, till, *notes_fen: int):
     def move(payment):
         for value in notes_fen:
             with unit_of_work(factory) as s:
-                payments.record_cash_in(s, till, s.merge(payment), counter=next(_counter), value_fen=value)
+                payments.record_cash_in(s, till, s.get(Payment, payment.id), counter=next(_counter), value_fen=value)
 
     return move
 

@@ -1,0 +1,77 @@
+"""The print queue a printer worker drains: queued jobs per kiosk, marked printed or failed; payments untouched."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from kiosk.domain.receipt import ReceiptDocument
+from kiosk.errors import NotFound
+from kiosk.persistence.models import PrintJob, Receipt, utcnow
+from kiosk.services import receipts
+
+MAX_ATTEMPTS = 5
+QUEUED, PRINTED, FAILED = "queued", "printed", "failed"
+
+
+@dataclass(frozen=True)
+class PrintJobView:
+    job_id: int
+    receipt_id: int
+    receipt_number: str
+    attempts: int
+    last_error: str
+    is_copy: bool
+    document: ReceiptDocument
+
+
+def queued_jobs(session: Session, kiosk_id: int, limit: int = 10) -> tuple[PrintJobView, ...]:
+    """Jobs waiting for this kiosk's printer, oldest first. A job queued after the receipt's first
+    one is a reprint (is_copy)."""
+    rows = session.execute(select(PrintJob, Receipt).join(Receipt, Receipt.id == PrintJob.receipt_id)
+                           .where(PrintJob.kiosk_id == kiosk_id, PrintJob.status == QUEUED)
+                           .order_by(PrintJob.id).limit(limit)).all()
+    firsts = _first_jobs(session, [r.id for _j, r in rows])
+    return tuple(PrintJobView(job.id, r.id, receipts.format_number(r.number), job.attempts, job.last_error,
+                              firsts.get(r.id) != job.id, receipts.document(r)) for job, r in rows)
+
+
+def _first_jobs(session: Session, receipt_ids: list[int]) -> dict[int, int]:
+    if not receipt_ids:
+        return {}
+    return dict(session.execute(select(PrintJob.receipt_id, func.min(PrintJob.id))
+                                .where(PrintJob.receipt_id.in_(receipt_ids)).group_by(PrintJob.receipt_id)).tuples())
+
+
+def mark_printed(session: Session, job_id: int, now: datetime | None = None) -> None:
+    job = _job(session, job_id)
+    job.status, job.printed_at = PRINTED, now or utcnow()
+    job.attempts += 1
+    session.flush()
+
+
+def mark_failed(session: Session, job_id: int, error: str, max_attempts: int = MAX_ATTEMPTS) -> str:
+    """Count the attempt; the job stays queued for another try until `max_attempts`, then it is failed
+    (staff can requeue it). Returns the job's status. Nothing here touches the payment."""
+    job = _job(session, job_id)
+    job.attempts += 1
+    job.last_error = error[:200]
+    job.status = FAILED if job.attempts >= max_attempts else QUEUED
+    session.flush()
+    return job.status
+
+
+def requeue_failed(session: Session, kiosk_id: int) -> int:
+    """Put every failed job of the kiosk back in the queue (after the printer was fixed)."""
+    result = session.execute(update(PrintJob).where(PrintJob.kiosk_id == kiosk_id, PrintJob.status == FAILED)
+                             .values(status=QUEUED, attempts=0).execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)
+
+
+def _job(session: Session, job_id: int) -> PrintJob:
+    job = session.get(PrintJob, job_id)
+    if job is None:
+        raise NotFound(f"print job {job_id}")
+    return job

@@ -1,0 +1,216 @@
+"""Daily settlement (日结) for finance: totals by fee kind and method, receipt range, voids, credits; CSV; slip."""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+
+from kiosk.domain.money import Money
+from kiosk.domain.receipt import ReceiptDocument, ReceiptItem, ReceiptKind
+from kiosk.domain.terms import FEE_LABELS, METHOD_LABELS, FeeKind, PaymentMethod, PaymentStatus
+from kiosk.errors import ConfigError
+from kiosk.i18n import N_, translate
+from kiosk.persistence.models import Kiosk, Payment, PaymentItem, Receipt
+from kiosk.services import audit, receipts
+from kiosk.services.receipts import Till
+
+DEFAULT_TZ = "Asia/Shanghai"
+COUNTED = (str(PaymentStatus.SUCCEEDED), str(PaymentStatus.VOIDED))  # money that was taken that day
+CSV_COLUMNS = ("record", "day", "local_time", "reference", "receipt_number", "purpose", "fee_kind", "method", "status",
+               "amount_fen", "amount_yuan", "note")
+
+
+@dataclass(frozen=True)
+class PaymentLine:
+    reference: str
+    local_time: datetime
+    receipt_number: str
+    purpose: str
+    method: str
+    status: str
+    amount_fen: int
+    items: tuple[tuple[str, int], ...]  # (fee kind, fen)
+
+
+@dataclass(frozen=True)
+class VoidLine:
+    receipt_number: str
+    void_receipt_number: str
+    payment_reference: str
+    method: str
+    amount_fen: int
+    reason: str
+    local_time: datetime
+
+
+@dataclass(frozen=True)
+class CreditLine:
+    payment_reference: str
+    method: str
+    status: str
+    credited_fen: int
+
+
+@dataclass(frozen=True)
+class Settlement:
+    site_id: int
+    day: date
+    tz: str
+    start_utc: datetime
+    end_utc: datetime
+    by_kind: tuple[tuple[str, int], ...]  # sorted by kind
+    by_method: tuple[tuple[str, int], ...]  # sorted by method
+    payment_count: int
+    gross_fen: int
+    first_receipt: str  # "" when no receipt was issued that day
+    last_receipt: str
+    receipt_count: int
+    voids: tuple[VoidLine, ...]
+    voided_fen: int
+    credits: tuple[CreditLine, ...]
+    credited_fen: int
+    payments: tuple[PaymentLine, ...]
+
+    @property
+    def net_fen(self) -> int:
+        return self.gross_fen - self.voided_fen
+
+
+def day_bounds(day: date, tz_name: str = DEFAULT_TZ) -> tuple[datetime, datetime, ZoneInfo]:
+    """[start, end) of the local calendar day, in UTC."""
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"unknown time zone {tz_name!r}", key="site.timezone") from exc
+    start = datetime.combine(day, time(0), tz)
+    end = datetime.combine(day + timedelta(days=1), time(0), tz)
+    return start.astimezone(timezone.utc), end.astimezone(timezone.utc), tz
+
+
+def daily_settlement(session: Session, site_id: int, day: date, tz_name: str = DEFAULT_TZ) -> Settlement:
+    start, end, tz = day_bounds(day, tz_name)
+    kiosk_ids = select(Kiosk.id).where(Kiosk.site_id == site_id).scalar_subquery()
+    rows = session.scalars(select(Payment).where(Payment.kiosk_id.in_(kiosk_ids), Payment.completed_at >= start,
+                                                 Payment.completed_at < end).order_by(Payment.completed_at, Payment.id)).all()
+    counted = [p for p in rows if p.status in COUNTED]
+    ids = [p.id for p in counted]
+    items: dict[int, list[tuple[str, int]]] = {}
+    if ids:
+        for item in session.scalars(select(PaymentItem).where(PaymentItem.payment_id.in_(ids)).order_by(PaymentItem.id)):
+            items.setdefault(item.payment_id, []).append((item.fee_kind, item.amount_fen))
+    first_receipts = _first_receipt_numbers(session, ids)
+    lines = tuple(PaymentLine(p.reference, p.completed_at.astimezone(tz), first_receipts.get(p.id, ""), p.purpose,  # type: ignore[union-attr]
+                              p.method, p.status, p.amount_fen, tuple(items.get(p.id, ()))) for p in counted)
+    by_kind: dict[str, int] = {}
+    by_method: dict[str, int] = {}
+    for line in lines:
+        by_method[line.method] = by_method.get(line.method, 0) + line.amount_fen
+        for kind, fen in line.items:
+            by_kind[kind] = by_kind.get(kind, 0) + fen
+    low, high, count = session.execute(select(func.min(Receipt.number), func.max(Receipt.number), func.count())
+                                       .where(Receipt.site_id == site_id, Receipt.issued_at >= start,
+                                              Receipt.issued_at < end)).one()
+    voids = _voids(session, site_id, start, end, tz)
+    credits = tuple(CreditLine(p.reference, p.method, p.status,
+                               p.received_fen - (p.amount_fen if p.status in COUNTED else 0))
+                    for p in rows if p.method in (PaymentMethod.CASH, PaymentMethod.QR)
+                    and p.received_fen > (p.amount_fen if p.status in COUNTED else 0))
+    return Settlement(site_id, day, tz_name, start, end, tuple(sorted(by_kind.items())), tuple(sorted(by_method.items())),
+                      len(lines), sum(line.amount_fen for line in lines),
+                      receipts.format_number(low) if low is not None else "",
+                      receipts.format_number(high) if high is not None else "", int(count), voids,
+                      sum(v.amount_fen for v in voids), credits, sum(c.credited_fen for c in credits), lines)
+
+
+def _first_receipt_numbers(session: Session, payment_ids: list[int]) -> dict[int, str]:
+    if not payment_ids:
+        return {}
+    found: dict[int, str] = {}
+    for pid, number in session.execute(select(Receipt.payment_id, Receipt.number)
+                                       .where(Receipt.payment_id.in_(payment_ids), Receipt.kind != str(ReceiptKind.VOID))
+                                       .order_by(Receipt.number)):
+        found.setdefault(pid, receipts.format_number(number))
+    return found
+
+
+def _voids(session: Session, site_id: int, start: datetime, end: datetime, tz: ZoneInfo) -> tuple[VoidLine, ...]:
+    """Voids performed during the day (the original payment may be from an earlier day)."""
+    void = aliased(Receipt)
+    rows = session.execute(select(Receipt, void, Payment).join(void, void.id == Receipt.void_receipt_id)
+                           .join(Payment, Payment.id == Receipt.payment_id)
+                           .where(Receipt.site_id == site_id, void.issued_at >= start, void.issued_at < end)
+                           .order_by(void.number)).all()
+    return tuple(VoidLine(receipts.format_number(orig.number), receipts.format_number(v.number), pay.reference,
+                          pay.method, pay.amount_fen, orig.void_reason, v.issued_at.astimezone(tz))
+                 for orig, v, pay in rows)
+
+
+def to_csv(report: Settlement) -> str:
+    """Stable columns (CSV_COLUMNS): one row per payment item, then totals, voids and credits; fen and yuan."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    day = report.day.isoformat()
+
+    def row(record: str, amount: int, *, local: str = "", ref: str = "", number: str = "", purpose: str = "",
+            kind: str = "", method: str = "", status: str = "", note: str = "") -> None:
+        writer.writerow((record, day, local, ref, number, purpose, kind, method, status, amount, Money(amount).plain(),
+                         note))
+
+    for p in report.payments:
+        for kind, fen in p.items:
+            row("item", fen, local=p.local_time.strftime("%H:%M:%S"), ref=p.reference, number=p.receipt_number,
+                purpose=p.purpose, kind=kind, method=p.method, status=p.status)
+    for kind, fen in report.by_kind:
+        row("total_kind", fen, kind=kind)
+    for method, fen in report.by_method:
+        row("total_method", fen, method=method)
+    row("total", report.gross_fen, note=f"{report.payment_count} payments; receipts "
+                                         f"{report.first_receipt}-{report.last_receipt}")
+    for v in report.voids:
+        row("void", -v.amount_fen, local=v.local_time.strftime("%H:%M:%S"), ref=v.payment_reference,
+            number=v.void_receipt_number, method=v.method, note=f"voids {v.receipt_number}: {v.reason}")
+    for c in report.credits:
+        row("credit", c.credited_fen, ref=c.payment_reference, method=c.method, status=c.status)
+    row("net", report.net_fen)
+    return out.getvalue()
+
+
+def kind_label(kind: str, language: str) -> str:
+    if kind == "top_up":
+        return translate(N_("Card top-up"), language)
+    try:
+        return translate(FEE_LABELS[FeeKind(kind)], language)
+    except ValueError:
+        return kind
+
+
+def settlement_slip(session: Session, till: Till, report: Settlement, *, language: str,
+                    actor: str) -> tuple[str, ReceiptDocument]:
+    """Print and keep the day's slip (ReceiptKind.SETTLEMENT); returns its number and document."""
+    items = tuple(ReceiptItem(kind_label(kind, language), fen) for kind, fen in report.by_kind)
+
+    def y(fen: int) -> str:
+        return Money(fen).plain()
+
+    fields: tuple[tuple[str, str], ...] = ((translate(N_("Business day"), language), report.day.isoformat()),)
+    fields += tuple((translate(METHOD_LABELS[PaymentMethod(m)], language), y(fen)) for m, fen in report.by_method)
+    fields += ((translate(N_("Payments"), language), str(report.payment_count)),
+               (translate(N_("Receipt numbers"), language),
+                f"{report.first_receipt}-{report.last_receipt}" if report.first_receipt else "-"),
+               (translate(N_("Voids"), language), f"{len(report.voids)} / {y(report.voided_fen)}"),
+               (translate(N_("Credited (no change given)"), language), y(report.credited_fen)),
+               (translate(N_("Net"), language), y(report.net_fen)))
+    notes = tuple(translate(N_("Void {number}: {reason}"), language, number=v.receipt_number, reason=v.reason)
+                  for v in report.voids)
+    receipt, doc = receipts.issue(session, till, kind=ReceiptKind.SETTLEMENT, language=language,
+                                  title=translate(N_("Daily settlement"), language), items=items,
+                                  total_fen=report.gross_fen, fields=fields, notes=notes)
+    audit.record(session, actor, "settlement.printed", report.day.isoformat(), gross_fen=report.gross_fen,
+                 net_fen=report.net_fen, receipt=receipts.format_number(receipt.number))
+    return receipts.format_number(receipt.number), doc

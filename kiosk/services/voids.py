@@ -1,0 +1,129 @@
+"""Voiding a receipt's payment: reversing ledger entries, payment VOIDED, receipt kept and marked, a VOID receipt."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from kiosk.domain.receipt import ReceiptDocument, ReceiptItem, ReceiptKind
+from kiosk.domain.terms import AccountKind, BillStatus, EntryKind, PaymentMethod, PaymentStatus
+from kiosk.errors import InsufficientBalance, InvalidEntry, NotFound, ReceiptAlreadyVoided
+from kiosk.i18n import N_, translate
+from kiosk.persistence.models import (
+    Account,
+    Bill,
+    Booking,
+    JournalEntry,
+    JournalLine,
+    ParkingSpace,
+    Payment,
+    Receipt,
+    utcnow,
+)
+from kiosk.services import audit, ledger, receipts
+from kiosk.services.charges import yuan
+from kiosk.services.parking import add_months
+from kiosk.services.receipts import Till
+
+# What a void takes back: the spending of the money. Notes and QR money that came in (CASH_IN)
+# stay as the household's credit, and a card replacement's balance transfer stands.
+REVERSIBLE = (EntryKind.BILL_PAYMENT, EntryKind.TOP_UP, EntryKind.CARD_FEE, EntryKind.BOOKING_FEE,
+              EntryKind.PARKING_FEE)
+
+
+@dataclass(frozen=True)
+class VoidResult:
+    receipt_number: str  # the voided receipt: its number is kept
+    void_receipt_number: str
+    payment_reference: str
+    amount_fen: int
+    returned_to: str  # "card" or "credit"
+    reversed_entries: tuple[int, ...]
+    document: ReceiptDocument
+
+
+def void_receipt(session: Session, till: Till, *, number: int | str, reason: str, actor: str, language: str,
+                 now: datetime | None = None) -> VoidResult:
+    """Void the payment behind receipt `number` (same site). Raises ReceiptAlreadyVoided the second time,
+    NotFound for an unknown receipt or one without a payment, InsufficientBalance when the value to take
+    back has already been spent (e.g. a top-up spent from the card)."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidEntry("a void needs a reason", field="reason")
+    now = now or utcnow()
+    receipt = session.scalars(select(Receipt).where(Receipt.site_id == till.site_id, Receipt.number == int(number))
+                              .with_for_update()).one_or_none()
+    if receipt is None:
+        raise NotFound(f"receipt {number}")
+    if receipt.voided:
+        raise ReceiptAlreadyVoided(receipts.format_number(receipt.number))
+    payment = session.get(Payment, receipt.payment_id) if receipt.payment_id is not None else None
+    if payment is None or receipt.kind == ReceiptKind.VOID:
+        raise NotFound(f"receipt {number} has no payment to void")
+    if payment.status != PaymentStatus.SUCCEEDED:
+        raise ReceiptAlreadyVoided(f"payment {payment.reference} is {payment.status}")
+    entries = session.scalars(select(JournalEntry).where(JournalEntry.payment_id == payment.id,
+                                                         JournalEntry.kind.in_([str(k) for k in REVERSIBLE]),
+                                                         JournalEntry.reverses_entry_id.is_(None))
+                              .order_by(JournalEntry.id)).all()
+    reversals = [ledger.reverse(session, entry, memo=f"void {receipts.format_number(receipt.number)}: {reason}",
+                                kiosk_id=till.kiosk_id) for entry in entries]
+    _refuse_negative_liabilities(session, [e.id for e in reversals])
+    payment.status = str(PaymentStatus.VOIDED)
+    _undo_effects(session, payment)
+    returned = "card" if payment.method == PaymentMethod.CARD else "credit"
+    original = receipts.document(receipt)
+    notes = (translate(N_("Voided: {reason}"), language, reason=reason),
+             translate(N_("Returned to the card balance.") if returned == "card"
+                       else N_("Returned to your account credit."), language))
+    fields = ((translate(N_("Voided receipt No."), language), receipts.format_number(receipt.number)),
+              (translate(N_("Reference"), language), payment.reference),
+              (translate(N_("Amount returned"), language), yuan(payment.amount_fen)))
+    items = tuple(ReceiptItem(i.label, -i.amount_fen, i.detail) for i in original.items) or (
+        ReceiptItem(original.title, -payment.amount_fen),)
+    void, doc = receipts.issue(session, till, kind=ReceiptKind.VOID, language=language,
+                               title=translate(N_("Void receipt"), language), household_id=receipt.household_id,
+                               household_label=original.household, payment_id=payment.id, items=items,
+                               total_fen=-payment.amount_fen, fields=fields, notes=notes, now=now)
+    receipt.voided, receipt.void_reason, receipt.voided_at, receipt.void_receipt_id = True, reason[:200], now, void.id
+    session.flush()
+    audit.record(session, actor, "receipt.voided", receipts.format_number(receipt.number), reason=reason,
+                 payment=payment.reference, amount_fen=payment.amount_fen,
+                 void_receipt=receipts.format_number(void.number))
+    return VoidResult(receipts.format_number(receipt.number), receipts.format_number(void.number), payment.reference,
+                      payment.amount_fen, returned, tuple(e.id for e in reversals), doc)
+
+
+def _refuse_negative_liabilities(session: Session, entry_ids: list[int]) -> None:
+    """Stored value and credit never go below zero, voids included."""
+    if not entry_ids:
+        return
+    accounts = session.scalars(select(Account).join(JournalLine, JournalLine.account_id == Account.id)
+                               .where(JournalLine.entry_id.in_(entry_ids),
+                                      Account.kind.in_([str(AccountKind.STORED_VALUE), str(AccountKind.CREDIT)]))
+                               .distinct()).all()
+    for acct in accounts:
+        left = ledger.liability_balance(session, ledger.lock(session, acct))
+        if left < 0:
+            raise InsufficientBalance(f"{acct.code} would be {left}", available_fen=left)
+
+
+def _undo_effects(session: Session, payment: Payment) -> None:
+    """What the payment bought goes back: bills open again, booking cancelled, parking date restored."""
+    session.execute(update(Bill).where(Bill.payment_id == payment.id, Bill.status == str(BillStatus.PAID))
+                    .values(status=str(BillStatus.OPEN), payment_id=None).execution_options(synchronize_session=False))
+    session.execute(update(Booking).where(Booking.payment_id == payment.id).values(status="cancelled")
+                    .execution_options(synchronize_session=False))
+    details = json.loads(payment.details or "{}")
+    if payment.purpose == "parking" and "space_id" in details:
+        space = session.get(ParkingSpace, details["space_id"])
+        previous = details.get("previous_paid_until")
+        if space is not None and space.paid_until is not None:
+            if space.paid_until.isoformat() == details.get("paid_until"):  # nothing paid since: put it back
+                space.paid_until = date.fromisoformat(previous) if previous else None
+            else:  # a later payment extended it: take back only this payment's months
+                space.paid_until = add_months(space.paid_until, -int(details.get("months", 0)))
+    session.flush()
