@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import glob
 import os
+import termios
 import time
 from dataclasses import dataclass
 
@@ -14,6 +15,8 @@ from kiosk.errors import DeviceTimeout, DeviceUnavailable
 # The longest a single pyserial read blocks; reads return as soon as bytes arrive, so this only bounds
 # how often a waiting caller re-checks its own deadline.
 _READ_SLICE_S = 0.05
+# What a vanished port raises: pyserial wraps most OS errors, but tcflush/tcsetattr surface as termios.error.
+_IO_ERRORS = (serial.SerialException, OSError, termios.error)
 
 
 class SerialTransport:
@@ -39,7 +42,7 @@ class SerialTransport:
             kwargs["exclusive"] = True  # another process holding the reader is a configuration error
         try:
             self._port = serial.serial_for_url(self.url, **kwargs)
-        except (serial.SerialException, OSError, ValueError) as exc:
+        except (*_IO_ERRORS, ValueError) as exc:
             raise DeviceUnavailable(f"cannot open {self.url}: {exc}", device=self.device) from exc
 
     def close(self) -> None:
@@ -48,7 +51,7 @@ class SerialTransport:
         if port is not None:
             try:
                 port.close()
-            except (serial.SerialException, OSError):
+            except _IO_ERRORS:
                 pass  # the port is gone already; the file descriptor is released either way
 
     def _require(self) -> serial.SerialBase:
@@ -60,7 +63,7 @@ class SerialTransport:
         port = self._require()
         try:
             port.write(data)
-        except (serial.SerialException, OSError) as exc:
+        except _IO_ERRORS as exc:
             raise DeviceUnavailable(f"write to {self.url} failed: {exc}", device=self.device) from exc
 
     def read_some(self, deadline: float) -> bytes:
@@ -77,7 +80,7 @@ class SerialTransport:
                 if first:
                     more = port.in_waiting
                     return first + (port.read(more) if more else b"")
-        except (serial.SerialException, OSError) as exc:
+        except _IO_ERRORS as exc:
             raise DeviceUnavailable(f"read from {self.url} failed: {exc}", device=self.device) from exc
 
     def read_line(self, deadline: float) -> bytes | None:
@@ -101,7 +104,7 @@ class SerialTransport:
         try:
             port.reset_input_buffer()
             self._line_buf.clear()
-        except (serial.SerialException, OSError) as exc:
+        except _IO_ERRORS as exc:
             raise DeviceUnavailable(f"{self.url}: {exc}", device=self.device) from exc
 
     def timeout(self, what: str) -> DeviceTimeout:

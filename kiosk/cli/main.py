@@ -46,6 +46,7 @@ GROUP_MODULES: tuple[str, ...] = (
     "kiosk.cli.db_cmds",
     "kiosk.cli.seed_cmds",
     "kiosk.cli.printer_cmds",
+    "kiosk.cli.reader_cmds",
     "kiosk.cli.cash_cmds",
 )
 

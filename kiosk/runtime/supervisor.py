@@ -161,6 +161,8 @@ class DeviceSupervisor(Generic[D]):
         except self.failure_types as exc:
             self._fail(device, exc)
             return
+        except Exception:  # noqa: BLE001 - a heartbeat bug must not stop the heartbeat
+            log.exception("heartbeat of %s failed", self.name)
         self.worker.submit_after(self.heartbeat_interval, lambda d: self._beat(d, gen))
 
 
