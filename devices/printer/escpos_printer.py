@@ -111,11 +111,13 @@ class EscposReceiptPrinter:
                 self._link.write(data)
             except LinkBroken as exc:
                 raise DeviceUnavailable(f"{self._link.url}: {exc}", device=self.name) from exc
-            except DeviceUnavailable:
-                raise
             if not self._link.can_read:
                 return
-            after = self._status()
+            try:
+                after = self._query()
+            except LinkBroken as exc:  # the job may or may not have reached the paper: keep it
+                raise DeviceUnavailable(f"{self._link.url}: connection lost after sending the job: {exc}",
+                                        device=self.name) from exc
             if not after.online or after.paper is PaperState.OUT or after.cover_open:
                 raise PrinterNotReady(reason=f"stopped during printing: {after.reason}")
 
@@ -126,28 +128,33 @@ class EscposReceiptPrinter:
         return not self._link.can_read and status.online  # file: devices cannot report paper
 
     def _status(self, retry: bool = True) -> PrinterStatus:
+        """Ask the printer; a connection that broke is reopened once (power cycle, reset)."""
+        try:
+            return self._query()
+        except LinkBroken as exc:
+            log.info("printer connection lost (%s); reopening", exc)
+            if retry:
+                return self._status(retry=False)
+            return not_ready(f"connection lost: {exc}")
+
+    def _query(self) -> PrinterStatus:
+        """DLE EOT 1..4 on the current connection. Raises LinkBroken when the connection fails."""
         try:
             self._link.open()
         except DeviceUnavailable as exc:
             return not_ready(f"cannot connect: {exc.detail}")
         if not self._link.can_read:
             return PrinterStatus(online=True, paper=PaperState.UNKNOWN, reason="file device: no status channel")
-        try:
-            self._link.drain()
-            replies: list[int] = []
-            for n in REQUESTS:
-                self._link.write(request(n))
-                value = self._link.read_byte(self.config.status_timeout)
-                if value is None:
-                    self._link.close()  # the next attempt starts from a fresh connection
-                    return not_ready(f"no reply to DLE EOT {n}")
-                if not is_status_byte(value):
-                    self._link.close()
-                    return not_ready(f"garbled reply 0x{value:02x} to DLE EOT {n}")
-                replies.append(value)
-        except LinkBroken as exc:
-            log.info("printer connection lost (%s); reopening", exc)
-            if retry:
-                return self._status(retry=False)
-            return not_ready(f"connection lost: {exc}")
+        self._link.drain()
+        replies: list[int] = []
+        for n in REQUESTS:
+            self._link.write(request(n))
+            value = self._link.read_byte(self.config.status_timeout)
+            if value is None:
+                self._link.close()  # the next attempt starts from a fresh connection
+                return not_ready(f"no reply to DLE EOT {n}")
+            if not is_status_byte(value):
+                self._link.close()
+                return not_ready(f"garbled reply 0x{value:02x} to DLE EOT {n}")
+            replies.append(value)
         return decode(*replies)

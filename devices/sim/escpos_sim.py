@@ -73,6 +73,7 @@ class SimPrinter:
         self._conns: set[socket.socket] = set()
         self._threads: list[threading.Thread] = []
         self._rows_left: int | None = None
+        self._reset_on_job = False
         self._pty_fds: tuple[int, int] | None = None
 
     # -- life cycle ----------------------------------------------------------------------------------
@@ -141,6 +142,11 @@ class SimPrinter:
         with self._lock:
             self._rows_left = rows
 
+    def reset_next_job(self) -> None:
+        """The connection is reset (TCP RST) as soon as the next job's data arrives; nothing prints."""
+        with self._lock:
+            self._reset_on_job = True
+
     def refuse_connections(self, refuse: bool = True) -> None:
         """Close the listening port (connect gets ECONNREFUSED) or open it again on the same port."""
         with self._lock:
@@ -199,6 +205,9 @@ class SimPrinter:
                     if self.state is not SimState.NO_REPLY:
                         reply.append(0x20)
                     continue
+                if self._reset_on_job and op.kind is not OpKind.IGNORED:
+                    self._reset_on_job = False
+                    raise ConnectionAbortedError("fault injection: connection reset during a job")
                 done = self.paper.apply(op)
                 if self._rows_left is not None and len(self.paper.receipt.rows) >= self._rows_left:
                     self._rows_left = None
@@ -251,6 +260,8 @@ class SimPrinter:
                 reply = self.process(parser, data)
                 if reply:
                     conn.sendall(reply)
+        except ConnectionAbortedError:
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with RST
         except OSError:
             pass  # reset by a fault injection or by the host
         finally:
@@ -276,6 +287,9 @@ class SimPrinter:
                 data = os.read(master, 65536)
             except OSError:
                 break
-            reply = self.process(parser, data)
+            try:
+                reply = self.process(parser, data)
+            except ConnectionAbortedError:
+                continue  # a pty cannot be reset: the job is just lost
             if reply:
                 os.write(master, reply)

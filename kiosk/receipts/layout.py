@@ -131,6 +131,8 @@ class _Builder:
         """Label on the left, value on the right; on two or more lines when they do not fit."""
         left = truncate(label, self.columns, self.cs).strip()
         right = printable(value, self.cs).strip()
+        if not left and not right:
+            return
         line = pad_between(left, right, self.columns, self.cs)
         if line is not None:
             self.out.append(TextLine(line, Align.LEFT, bold))

@@ -144,3 +144,13 @@ def test_file_url_in_a_missing_directory_is_unavailable(tmp_path):
     with pytest.raises(DeviceUnavailable):
         driver.open()
     assert not driver.status().online
+
+
+def test_connection_reset_during_a_job_is_reported_and_the_next_job_prints(sim, printer):
+    assert printer.status().ready
+    sim.reset_next_job()
+    with pytest.raises(DeviceUnavailable):
+        printer.print_receipt(sample_receipt())
+    assert sim.records == []
+    printer.print_receipt(sample_receipt())
+    assert len(sim.wait_for_records(1)) == 1
