@@ -15,6 +15,9 @@ def configure_kivy(ui: UiSettings) -> None:
     os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
     # the interrupt clock wakes the loop as soon as a worker posts a result, so idle frames can be rare
     os.environ.setdefault("KIVY_CLOCK", "interrupt")
+    # SDL would turn SIGTERM into a window-close request, which the kiosk ignores outside staff mode;
+    # the app installs its own SIGTERM handler so systemd can still stop it cleanly.
+    os.environ.setdefault("SDL_NO_SIGNAL_HANDLERS", "1")
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "estate-kiosk" / "kivy"
     os.environ.setdefault("KIVY_HOME", str(cache))
     Path(os.environ["KIVY_HOME"]).mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,7 @@ class KioskApp(App):
             is_staff=lambda: self.session.staff is not None,
             language=lambda: self.session.language,
             on_expire=self.navigator.end_session)
+        signal.signal(signal.SIGTERM, lambda *_: Clock.schedule_once(lambda _dt: self.stop()))
         self.refresh_header()
         self.navigator.go("attract")
         if self.ui.test_hook:

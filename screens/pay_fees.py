@@ -26,7 +26,7 @@ def _line(label: str, amount: str) -> LineRow:
 class PayFeesScreen(KioskScreen):
     def render(self, view: Any) -> None:
         step = view.step
-        items = self.ids.items
+        items = self.ids.item_list
         items.clear_widgets()
         if step == "choose":
             for bill in view.bills:

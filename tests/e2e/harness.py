@@ -1,0 +1,143 @@
+"""End-to-end harness: the real kiosk app in a subprocess on Xvfb, driven by xdotool clicks and a test hook."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+WIDTH, HEIGHT = 1280, 800
+
+
+class Xvfb:
+    """Uses $DISPLAY when set, else starts `Xvfb :N` on a free display number and stops it afterwards."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.display = os.environ.get("DISPLAY", "")
+
+    def __enter__(self) -> Xvfb:
+        if self.display:
+            return self
+        for number in range(90, 140):
+            if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
+                break
+        self.display = f":{number}"
+        self.proc = subprocess.Popen(["Xvfb", self.display, "-screen", "0", f"{WIDTH}x{HEIGHT}x24", "-nolisten", "tcp"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not Path(f"/tmp/.X11-unix/X{number}").exists():
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError(f"Xvfb {self.display} did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+class KioskProcess:
+    """`python -m screens` with the test hook; commands go over the hook's Unix socket."""
+
+    def __init__(self, display: str, env: dict[str, str] | None = None, language: str = "zh_Hans") -> None:
+        self.display = display
+        self.tmp = Path(tempfile.mkdtemp(prefix="kiosk-e2e-"))
+        self.sock_path = str(self.tmp / "hook.sock")
+        self.extra_env = env or {}
+        self.language = language
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.started_at = 0.0
+        self._conn: Any = None
+
+    def __enter__(self) -> KioskProcess:
+        env = dict(os.environ, DISPLAY=self.display, KIVY_HOME=str(self.tmp / "kivy"), **self.extra_env)
+        self.started_at = time.monotonic()
+        self.log = open(self.tmp / "app.log", "wb")
+        self.proc = subprocess.Popen([sys.executable, "-m", "screens", "--test-hook", self.sock_path,
+                                      "--language", self.language, "--size", f"{WIDTH}x{HEIGHT}"],
+                                     cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.wait_until(lambda: os.path.exists(self.sock_path), 30, "the test hook socket")
+        self.wait_until(lambda: self.state().get("step") == "ready", 30, "the attract screen")
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.log.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    @property
+    def log_text(self) -> str:
+        return (self.tmp / "app.log").read_text(errors="replace")
+
+    # --- hook ------------------------------------------------------------------------------------
+    def cmd(self, **command: Any) -> dict[str, Any]:
+        if self._conn is None:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(15)
+            sock.connect(self.sock_path)
+            self._conn = sock.makefile("rw", encoding="utf-8")
+        self._conn.write(json.dumps(command) + "\n")
+        self._conn.flush()
+        return json.loads(self._conn.readline())
+
+    def state(self) -> dict[str, Any]:
+        try:
+            return self.cmd(cmd="state")
+        except (OSError, ValueError):
+            self._conn = None
+            return {}
+
+    def wait_until(self, predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise AssertionError(f"kiosk exited ({self.proc.returncode}) waiting for {what}:\n{self.log_text[-3000:]}")
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}; state: {self.state()}")
+
+    def wait_for_text(self, text: str, timeout: float = 10) -> dict[str, Any]:
+        return self.wait_until(lambda: (s := self.state()) and any(text in t for t in s.get("texts", ())) and s,
+                               timeout, f"text {text!r}")
+
+    def wait_for_route(self, route: str, timeout: float = 10) -> dict[str, Any]:
+        return self.wait_until(lambda: (s := self.state()).get("route") == route and s, timeout, f"route {route}")
+
+    # --- real input through X11 ---------------------------------------------------------------------
+    def click(self, text: str) -> None:
+        """Find the widget by its text, then click its centre with xdotool (a real pointer event)."""
+        found = self.wait_until(lambda: (r := self.cmd(cmd="find", text=text)).get("ok") and r, 10, f"button {text!r}")
+        assert not found["disabled"], f"button {text!r} is disabled"
+        self.click_at(found["x"], found["y"])
+
+    def click_at(self, x: int, y: int) -> None:
+        subprocess.run(["xdotool", "mousemove", str(x), str(y), "click", "1"], check=True,
+                       env=dict(os.environ, DISPLAY=self.display), timeout=10)
+
+    def key(self, name: str) -> None:
+        subprocess.run(["xdotool", "key", name], check=True, env=dict(os.environ, DISPLAY=self.display), timeout=10)
+
+    def screenshot(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["import", "-window", "root", "-display", self.display, str(path)], check=True, timeout=30)
+        return path

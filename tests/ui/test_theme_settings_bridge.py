@@ -1,0 +1,133 @@
+"""Window-free UI tests: theme sizes, settings and font errors, the bridge, captions and catalogs."""
+from __future__ import annotations
+
+import ast
+import re
+import threading
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from kiosk.errors import ConfigError, all_error_classes
+from kiosk.i18n import LANGUAGES
+from screens.bridge import UiBridge
+from screens.labels import KV_CAPTIONS
+from screens.theme import ThemeSpec
+from screens.ui_settings import UiSettings, ui_settings_from
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("dpi", [96, 110, 160])
+def test_touch_targets_are_at_least_12_mm_on_the_configured_panel(dpi):
+    spec = ThemeSpec(dpi)
+    assert spec.touch_px / spec.px_per_mm >= 12.0
+
+
+def test_large_text_mode_is_at_least_one_and_a_half_times():
+    normal, large = ThemeSpec(96), ThemeSpec(96, large_text=True)
+    for level in ("s", "m", "l", "xl"):
+        assert large.font_px(level) >= 1.5 * normal.font_px(level) - 1
+
+
+def test_high_contrast_mode_has_strong_text_contrast():
+    def luminance(c):
+        return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+    colors = ThemeSpec(96, high_contrast=True).colors
+    assert abs(luminance(colors["text"]) - luminance(colors["bg"])) > 0.9
+
+
+def test_missing_font_fails_with_the_setting_name(tmp_path):
+    ui = UiSettings(font_path=str(tmp_path / "nope.ttc"))
+    with pytest.raises(ConfigError) as info:
+        ui.check_font()
+    assert "ui.font_path" in str(info.value)
+
+
+def test_settings_come_from_an_object_with_a_ui_section_or_a_mapping(monkeypatch):
+    class Section:
+        idle_timeout_s = 45.0
+        fullscreen = True
+
+    class Settings:
+        ui = Section()
+    assert ui_settings_from(Settings()).idle_timeout_s == 45.0
+    assert ui_settings_from({"default_language": "en"}).default_language == "en"
+    monkeypatch.setenv("KIOSK_UI_MAX_FPS", "30")
+    assert ui_settings_from(None).max_fps == 30
+
+
+def test_idle_warning_shorter_than_20_seconds_is_a_config_error():
+    with pytest.raises(ConfigError):
+        UiSettings(idle_warning_s=5)
+
+
+def test_bridge_runs_posted_work_in_order_in_one_scheduled_drain():
+    scheduled = []
+    bridge = UiBridge(schedule=lambda fn, delay: scheduled.append(fn))
+    out = []
+    threads = [threading.Thread(target=bridge.post, args=(lambda i=i: out.append(i),)) for i in range(5)]
+    for t in threads:
+        t.start()
+        t.join()
+    assert len(scheduled) == 1
+    scheduled[0](0)
+    assert out == [0, 1, 2, 3, 4]
+
+
+def test_bridge_delivers_device_events_to_handlers_on_the_ui_side():
+    scheduled = []
+    bridge = UiBridge(schedule=lambda fn, delay: scheduled.append(fn))
+    seen = []
+    bridge.on_event(seen.append)
+
+    class Bus:
+        def subscribe(self, callback):
+            self.callback = callback
+    bus = Bus()
+    bridge.attach(bus)
+    bus.callback("card")
+    assert seen == []
+    scheduled[0](0)
+    assert seen == ["card"]
+
+
+def test_every_kv_caption_is_listed_for_extraction():
+    used = set()
+    for kv in (ROOT / "screens").glob("*.kv"):
+        used |= set(re.findall(r'root\.tr\("([^"]+)"', kv.read_text(encoding="utf-8")))
+    assert used and used <= set(KV_CAPTIONS)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_catalog_translates_every_ui_and_error_message(language):
+    with open(ROOT / "kiosk" / "locale" / language / "LC_MESSAGES" / "kiosk.po", "rb") as f:
+        catalog = read_po(f)
+    translated = {m.id for m in catalog if m.id and m.string}
+    wanted = {cls.message for cls in all_error_classes()} | set(KV_CAPTIONS) | _msgids_in(ROOT / "kiosk" / "flows") \
+        | _msgids_in(ROOT / "screens")
+    assert wanted - translated == set()
+    assert (ROOT / "kiosk" / "locale" / language / "LC_MESSAGES" / "kiosk.mo").stat().st_size > 1000
+
+
+def _msgids_in(folder: Path) -> set[str]:
+    found = set()
+    for path in folder.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "N_"
+                    and node.args and isinstance(node.args[0], ast.Constant)):
+                found.add(node.args[0].value)
+    return found
+
+
+def test_screens_import_no_devices_serial_or_sqlalchemy_and_flows_no_kivy():
+    banned = {"screens": ("devices", "serial", "sqlalchemy", "escpos"), "kiosk/flows": ("kivy", "serial", "escpos",
+                                                                                    "sqlalchemy", "devices")}
+    for folder, names in banned.items():
+        for path in (ROOT / folder).glob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                modules = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                    [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                for module in modules:
+                    assert module.split(".")[0] not in names, f"{path} imports {module}"
