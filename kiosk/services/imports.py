@@ -103,7 +103,8 @@ def _validate_all(data: bytes | str, columns: tuple[str, ...],
 def import_bills(session: Session, site_id: int, data: bytes | str, *, actor: str) -> ImportResult:
     """Columns BILL_COLUMNS. Each bill goes on the ledger as BILL_ISSUED (Dr receivable:household,
     Cr revenue:kind). A duplicate external_ref (in the file or already imported) is a bad row."""
-    units = dict(session.execute(select(Household.unit_no, Household.id).where(Household.site_id == site_id)).tuples())
+    units = {unit: hh_id for unit, hh_id in
+             session.execute(select(Household.unit_no, Household.id).where(Household.site_id == site_id))}
     seen: set[str] = set()
 
     def parse(row: dict[str, str]) -> _BillRow:

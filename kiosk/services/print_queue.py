@@ -41,8 +41,9 @@ def queued_jobs(session: Session, kiosk_id: int, limit: int = 10) -> tuple[Print
 def _first_jobs(session: Session, receipt_ids: list[int]) -> dict[int, int]:
     if not receipt_ids:
         return {}
-    return dict(session.execute(select(PrintJob.receipt_id, func.min(PrintJob.id))
-                                .where(PrintJob.receipt_id.in_(receipt_ids)).group_by(PrintJob.receipt_id)).tuples())
+    return {receipt_id: first for receipt_id, first in
+            session.execute(select(PrintJob.receipt_id, func.min(PrintJob.id))
+                            .where(PrintJob.receipt_id.in_(receipt_ids)).group_by(PrintJob.receipt_id))}
 
 
 def mark_printed(session: Session, job_id: int, now: datetime | None = None) -> None:
