@@ -293,36 +293,29 @@ class CctalkBillValidator:
         raise failure
 
     def _read_reply(self, port: serial.SerialBase, request: bytes) -> ft.Frame:
+        """Read whole frames (the length is the second byte) until the device's reply arrives.
+
+        A frame identical to the request is the bus echo and is skipped, so no byte is asked for
+        before it can exist and the driver never waits on a read that cannot complete.
+        """
         deadline = time.monotonic() + self.timeout_s
         buffer = bytearray()
-        maybe_echo = True
         while True:
-            if maybe_echo and buffer:
-                n = min(len(buffer), len(request))
-                if buffer[:n] != request[:n]:
-                    maybe_echo = False
-                elif n == len(request):
-                    del buffer[:n]
-                    maybe_echo = False
+            total = ft.frame_length(bytes(buffer))
+            if total is not None and total > 255:
+                raise ft.FrameError(f"length byte {buffer[1]} is impossible")
+            if total is not None and len(buffer) >= total:
+                if bytes(buffer[:total]) == request:
+                    del buffer[:total]
                     self.echo_seen = True
                     continue
-            if not maybe_echo and buffer:
                 frame, used = ft.split_frame(bytes(buffer), self.checksum, source_when_crc=self.address)
-                if frame is not None:
-                    del buffer[:used]
-                    if frame.dest == self.host_address and frame.source == self.address:
-                        return frame
-                    log.debug("ignoring frame for %s from %s", frame.dest, frame.source)
-                    continue
-            need = self._bytes_needed(buffer, request, maybe_echo)
+                assert frame is not None
+                del buffer[:used]
+                if frame.dest == self.host_address and frame.source == self.address:
+                    return frame
+                log.debug("ignoring frame for %s from %s", frame.dest, frame.source)
+                continue
             if time.monotonic() >= deadline:
                 raise DeviceTimeout(f"no reply within {self.timeout_s:.2f} s", device=self.name)
-            chunk = port.read(need)
-            buffer += chunk
-
-    @staticmethod
-    def _bytes_needed(buffer: bytearray, request: bytes, maybe_echo: bool) -> int:
-        if maybe_echo:
-            return max(1, len(request) - len(buffer))
-        total = ft.frame_length(bytes(buffer))
-        return max(1, (total or 2) - len(buffer))
+            buffer += port.read((total or 2) - len(buffer))
