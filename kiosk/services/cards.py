@@ -20,7 +20,6 @@ from kiosk.services.charges import household as get_household
 from kiosk.services.charges import usable_card
 from kiosk.services.payments import mask_unit
 from kiosk.services.receipts import Till
-from kiosk.services.references import new_reference
 
 _UID = re.compile(r"^[0-9A-F]{8}$|^[0-9A-F]{14}$|^[0-9A-F]{20}$")
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from kiosk.domain.receipt import ReceiptDocument
 from kiosk.errors import NotFound
 from kiosk.persistence.models import PrintJob, Receipt, utcnow
-from kiosk.services import receipts
+from kiosk.services import audit, receipts
 
 MAX_ATTEMPTS = 5
 QUEUED, PRINTED, FAILED = "queued", "printed", "failed"
@@ -61,14 +61,20 @@ def mark_failed(session: Session, job_id: int, error: str, max_attempts: int = M
     job.last_error = error[:200]
     job.status = FAILED if job.attempts >= max_attempts else QUEUED
     session.flush()
+    if job.status == FAILED:
+        audit.record(session, f"kiosk:{job.kiosk_id}", "print.failed", str(job.receipt_id), attempts=job.attempts,
+                     error=job.last_error)
     return job.status
 
 
-def requeue_failed(session: Session, kiosk_id: int) -> int:
+def requeue_failed(session: Session, kiosk_id: int, actor: str = "") -> int:
     """Put every failed job of the kiosk back in the queue (after the printer was fixed)."""
     result = session.execute(update(PrintJob).where(PrintJob.kiosk_id == kiosk_id, PrintJob.status == FAILED)
                              .values(status=QUEUED, attempts=0).execution_options(synchronize_session=False))
-    return int(result.rowcount or 0)
+    count = int(result.rowcount or 0)
+    if count:
+        audit.record(session, actor or f"kiosk:{kiosk_id}", "print.requeued", str(kiosk_id), jobs=count)
+    return count
 
 
 def _job(session: Session, job_id: int) -> PrintJob:

@@ -39,7 +39,7 @@ def test_failures_are_retried_then_failed_and_the_payment_stands(factory, mini):
         job = s.scalars(select(PrintJob)).one()
         assert (job.attempts, job.last_error) == (3, "paper out 2")
         assert s.get(Payment, out.payment_id).status == PaymentStatus.SUCCEEDED
-        assert print_queue.requeue_failed(s, mini.till.kiosk_id) == 1
+        assert print_queue.requeue_failed(s, mini.till.kiosk_id, actor="staff:x") == 1
     with unit_of_work(factory) as s:
         assert len(print_queue.queued_jobs(s, mini.till.kiosk_id)) == 1
 
