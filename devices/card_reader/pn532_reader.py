@@ -17,8 +17,8 @@ POLL_RETRIES = 0x10
 class Pn532CardReader:
     """A PN532 on `url` (any pyserial URL). Implements kiosk.ports.CardReader.
 
-    open() wakes the chip (0x55 preamble), puts the SAM in normal mode, sets the passive-activation
-    retry count and reads the firmware version, so a wrong device fails at open with DeviceTimeout.
+    open() wakes the chip (0x55 preamble), puts the SAM in normal mode, switches the RF field on, sets
+    the passive-activation retry count and reads the firmware version, so a wrong device fails at open with DeviceTimeout.
     """
 
     can_write = True
@@ -41,6 +41,7 @@ class Pn532CardReader:
         self.link.reset()
         try:
             self.cmd.sam_configuration()
+            self.cmd.rf_field(True)  # a previous user (libnfc switches it off on close) may have left it off
             self.cmd.rf_max_retries(atr=0xFF, psl=0x01, passive_activation=self.poll_retries)
             self._firmware = self.cmd.get_firmware_version()
         except (DeviceTimeout, ProtocolError) as exc:

@@ -131,7 +131,7 @@ def test_lost_ack_is_tolerated_when_the_response_arrives(sim: SimPn532, reader: 
 
 
 def test_response_later_than_the_timeout_raises_device_timeout(sim: SimPn532, reader: Pn532CardReader) -> None:
-    sim.delay_next_response(3.0)
+    sim.delay_next_response(1.2)
     t = time.monotonic()
     with pytest.raises(DeviceTimeout):
         reader.link.exchange(0x02, timeout=0.3)
