@@ -61,6 +61,7 @@ class KButton(Button):
 
     role = StringProperty("plain")
     key = StringProperty("")
+    wrap = BooleanProperty(True)  # False: one line, the button grows to fit its text
 
 
 class KLabel(Label):

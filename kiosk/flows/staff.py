@@ -6,7 +6,8 @@ from enum import StrEnum
 
 from kiosk import errors
 from kiosk.flows.base import ErrorView, Flow, ProgressView
-from kiosk.flows.records import DeviceHealth, SettlementView, StaffView
+from kiosk.flows.records import (BILL_KIND_LABELS, PAYMENT_METHOD_LABELS, BillKind, DeviceHealth, PaymentMethod,
+                                 SettlementView, StaffView)
 from kiosk.i18n import N_
 
 # The hidden gesture: taps in these screen corners, in this order, within GESTURE_WINDOW_S.
@@ -119,6 +120,9 @@ class StaffHomeView:
 
 DEVICE_NAMES = {"reader": N_("Card reader"), "printer": N_("Receipt printer"), "cash": N_("Banknote acceptor"),
                 "gateway": N_("Payment service")}
+RECEIPT_KIND_LABELS = {"bill_payment": N_("Fee payments"), "top_up": N_("Card top-up"),
+                       "card_replacement": N_("Card replacement fee"), "booking": N_("Service bookings"),
+                       "parking": N_("Parking")}
 STATE_WORDS = {"ok": N_("Working"), "degraded": N_("Degraded"), "down": N_("Not working")}
 
 
@@ -180,12 +184,23 @@ class StaffHomeFlow(Flow):
         self.exit_requested = True
         self.ctx.navigate("exit")
 
+    def _kind_label(self, kind: str) -> str:
+        if kind in BillKind.__members__.values():
+            return self.t(BILL_KIND_LABELS[BillKind(kind)])
+        return self.t(RECEIPT_KIND_LABELS[kind]) if kind in RECEIPT_KIND_LABELS else kind
+
+    def _method_label(self, method: str) -> str:
+        if method in PaymentMethod.__members__.values():
+            return self.t(PAYMENT_METHOD_LABELS[PaymentMethod(method)])
+        return method or "-"
+
     def view(self) -> StaffHomeView:
         s = self.settlement_view
         lines: tuple[tuple[str, str], ...] = ()
         if s is not None:
-            lines = tuple((self.t(N_("Total")) if k == "" else k, self.money(v)) for k, v in s.totals_by_kind)
-            lines += tuple((self.t(N_("By method: {method}"), method=k or "-"), self.money(v)) for k, v in s.totals_by_method)
+            lines = tuple((self._kind_label(k), self.money(v)) for k, v in s.totals_by_kind)
+            lines += tuple((self.t(N_("By method: {method}"), method=self._method_label(k)), self.money(v))
+                           for k, v in s.totals_by_method)
             lines += ((self.t(N_("Receipts")), f"{s.first_receipt} – {s.last_receipt}" if s.first_receipt else "-"),
                       (self.t(N_("Voids")), f"{s.void_count} / {self.money(s.void_total_fen)}"),
                       (self.t(N_("Total")), self.money(s.total_fen)))

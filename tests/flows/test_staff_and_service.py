@@ -75,7 +75,7 @@ def test_settlement_totals_by_kind_and_method(signed_in, fake):
     _type(signed_in.flow, "2468")
     signed_in.flow.settlement()
     lines = dict(signed_in.flow.view().settlement_lines)
-    assert lines["bill_payment"] == "¥42.80" and lines["合计"] == "¥42.80"
+    assert lines["缴费收入"] == "¥42.80" and lines["按支付方式：现金"] == "¥42.80" and lines["合计"] == "¥42.80"
 
 
 def test_feature_whose_device_is_down_says_so(nav, fake):
