@@ -1,13 +1,15 @@
 """Notices, directory, member events, callbacks and direct debit: visibility rules and refusals."""
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
 
 from kiosk.domain.terms import MemberTier
-from kiosk.errors import AlreadyDone, InvalidEntry, NotFound, SlotUnavailable
+from kiosk.errors import AlreadyDone, InvalidEntry, KioskError, NotFound, SlotUnavailable
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import DirectDebitMandate, DirectoryEntry, MemberEvent, Resident
 from kiosk.services import callbacks, direct_debit, directory, member_events, notices
@@ -154,3 +156,21 @@ def test_direct_debit_refuses_unknown_bank_and_bad_numbers(factory, mini, bank, 
 
 def test_luhn_check():
     assert direct_debit.luhn_ok("79927398713") and not direct_debit.luhn_ok("79927398710")
+
+
+def test_two_households_racing_for_the_last_event_place_one_gets_it(factory, mini):
+    with unit_of_work(factory) as s:
+        event_id = _event(s, mini.till.site_id, "last seat", capacity=1)
+    barrier = threading.Barrier(2)
+
+    def attempt(hh):
+        barrier.wait()
+        try:
+            with unit_of_work(factory) as s:
+                return member_events.sign_up(s, event_id=event_id, household_id=hh, actor="unit", now=NOW)
+        except KioskError as exc:
+            return exc
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(attempt, mini.household_ids))
+    assert sorted(type(r).__name__ for r in results) == ["SignupResult", "SlotUnavailable"]
