@@ -162,8 +162,7 @@ def test_cancel_returns_escrow_and_keeps_stacked_money_as_credit(acceptor: FakeC
     session = CashSession(acceptor, 5000, ledger.record)
     session.start()
     feed(session, acceptor, 2000)
-    acceptor.insert_note(1000)
-    acceptor.escrow  # noqa: B018 - the note sits in escrow, session has not polled yet
+    acceptor.insert_note(1000)  # in escrow; the session has not polled it yet
     session.cancel()
     view = session.poll_once()
     assert view.state is CashState.CANCELLED
@@ -263,3 +262,13 @@ def test_views_are_published_on_change(acceptor: FakeCashAcceptor, ledger: Count
     session.start()
     feed(session, acceptor, 1000)
     assert [v.state for v in seen][0] is CashState.ACCEPTING and seen[-1].state is CashState.PAID
+
+
+def test_route_refused_by_the_device_is_a_fault_and_the_note_goes_back(acceptor: FakeCashAcceptor,
+                                                                       ledger: CounterLedger) -> None:
+    session = CashSession(acceptor, 5000, ledger.record)
+    session.start()
+    acceptor.fail_route = True
+    acceptor.insert_note(2000)
+    view = session.poll_once()
+    assert view.state is CashState.FAULT and acceptor.escrow is None and ledger.entries == []
