@@ -13,17 +13,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-hook", default="", help="Unix socket path for the e2e test hook")
     parser.add_argument("--language", default="zh_Hans")
     parser.add_argument("--size", default="1280x800", help="window size WxH")
+    parser.add_argument("--closed", action="store_true", help="demo site closed today (out-of-hours mode)")
     parser.add_argument("--debug", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from kiosk.flows.fake_data import ALL_DAY, closed_today
     from kiosk.flows.fake_services import FakeKioskServices
     from screens.app import run_app
 
     width, height = (int(v) for v in args.size.split("x"))
     settings = {"test_hook": args.test_hook, "default_language": args.language, "width": width, "height": height}
     try:
-        return run_app(FakeKioskServices(), settings)
+        return run_app(FakeKioskServices(hours=closed_today() if args.closed else ALL_DAY), settings)
     except KioskError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return 2

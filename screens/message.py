@@ -14,13 +14,14 @@ Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 
 class MessageScreen(KioskScreen):
     def render(self, view: Any) -> None:
-        details = self.ids.details
+        details, routes = self.ids.details, self.ids.routes
         details.clear_widgets()
+        routes.clear_widgets()
         if view is None:
             return
         for line in view.detail:
-            details.add_widget(KLabel(text=line, level="l"))
+            details.add_widget(KLabel(text=line, level="l", halign="center"))
         for route, label in view.still_available:
-            button = KButton(text=label, key=route, size_hint_y=None)
+            button = KButton(text=label, key=route)
             button.bind(on_release=lambda b: self.act("open", b.key))
-            details.add_widget(button)
+            routes.add_widget(button)

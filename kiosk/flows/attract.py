@@ -106,6 +106,12 @@ class AttractFlow(Flow):
         self.ctx.navigate(key)
 
     # --- view ------------------------------------------------------------------------------
+    def _entry(self, feature: Feature, available: frozenset[Feature]) -> Entry:
+        label = self.t(FEATURE_LABELS[feature])
+        if feature not in available:  # said in words, not only greyed out
+            return Entry(feature.value, f"{label}\n({self.t(N_('Outside service hours'))})", False)
+        return Entry(feature.value, label, feature.value in self.ctx.routes)
+
     def view(self) -> AttractView:
         site = self.ctx.site
         name = site.name(self.language) if site else ""
@@ -125,8 +131,7 @@ class AttractFlow(Flow):
             prompt=self.t(N_("Please tap your card on the reader, or sign in with your unit number")),
             notice=notice,
             notice_position=f"{self.index % len(self.notices) + 1} / {len(self.notices)}" if self.notices else "",
-            entries=tuple(Entry(f.value, self.t(FEATURE_LABELS[f]), f in available and f.value in self.ctx.routes)
-                          for f in PUBLIC_ENTRIES
+            entries=tuple(self._entry(f, available) for f in PUBLIC_ENTRIES
                           if site is None or f in site.features),
             languages=tuple((code, LANGUAGE_NAMES[code]) for code in LANGUAGES),
             language=self.language,

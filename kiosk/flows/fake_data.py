@@ -24,6 +24,12 @@ MALL_HOURS = tuple(
 )
 
 
+def closed_today(today: date | None = None) -> tuple[OpeningHours, ...]:
+    """Mall hours on every weekday except today's, which is closed (to demo out-of-hours mode)."""
+    weekday = (today or date.today()).weekday()
+    return tuple(h for h in MALL_HOURS if h.weekday != weekday)
+
+
 @dataclass
 class FakeHousehold:
     household_id: str

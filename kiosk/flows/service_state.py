@@ -66,7 +66,7 @@ class OutOfHoursFlow(Flow):
     def view(self) -> NoticePageView:
         site = self.ctx.site
         hours = []
-        for slot in site.hours if site else ():
+        for slot in sorted(site.hours if site else (), key=lambda h: h.weekday):
             if slot.closes > slot.opens:
                 hours.append(f"{self.t(WEEKDAYS[slot.weekday])} {slot.opens:%H:%M}–{slot.closes:%H:%M}")
         available = site.available_features(self.ctx.clock()) if site else frozenset()
@@ -75,7 +75,7 @@ class OutOfHoursFlow(Flow):
             self.t(N_("This service is available during service hours:")),
             tuple(hours),
             "",
-            tuple((f.value, self.t(FEATURE_LABELS[f])) for f in Feature if f in available),
+            tuple((f.value, self.t(FEATURE_LABELS[f])) for f in Feature if f in available and f.value in self.ctx.routes),
             self.t(N_("Back to start")))
 
 

@@ -49,7 +49,9 @@ class Xvfb:
 class KioskProcess:
     """`python -m screens` with the test hook; commands go over the hook's Unix socket."""
 
-    def __init__(self, display: str, env: dict[str, str] | None = None, language: str = "zh_Hans") -> None:
+    def __init__(self, display: str, env: dict[str, str] | None = None, language: str = "zh_Hans",
+                 args: tuple[str, ...] = ()) -> None:
+        self.args = args
         self.display = display
         self.tmp = Path(tempfile.mkdtemp(prefix="kiosk-e2e-"))
         self.sock_path = str(self.tmp / "hook.sock")
@@ -64,7 +66,7 @@ class KioskProcess:
         self.started_at = time.monotonic()
         self.log = open(self.tmp / "app.log", "wb")
         self.proc = subprocess.Popen([sys.executable, "-m", "screens", "--test-hook", self.sock_path,
-                                      "--language", self.language, "--size", f"{WIDTH}x{HEIGHT}"],
+                                      "--language", self.language, "--size", f"{WIDTH}x{HEIGHT}", *self.args],
                                      cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self.wait_until(lambda: os.path.exists(self.sock_path), 30, "the test hook socket")
         self.wait_until(lambda: self.state().get("step") == "ready", 30, "the attract screen")
