@@ -50,6 +50,7 @@ class CardWrite:
     """What the card application must write to the card; recorded as a pending CardOperation first."""
 
     operation_id: int
+    kind: str  # "top_up" (write the value) / "issue" (format a new card with this value)
     card_id: int
     uid_hex: str
     old_value_fen: int
@@ -93,8 +94,9 @@ def identify_card(session: Session, uid: str) -> CardIdentity:
 
 
 def issue_card(session: Session, *, household_id: int, uid: str, kind: CardKind, actor: str,
-               resident_id: int | None = None) -> CardIdentity:
-    """Register a new card for a household and open its stored-value account (balance 0)."""
+               resident_id: int | None = None) -> tuple[CardIdentity, CardWrite]:
+    """Register a new card for a household, open its stored-value account (balance 0) and record the
+    pending "issue" write; the caller formats the card with `perform_card_write` after committing."""
     uid_hex = normalize_uid(uid)
     if card_by_uid(session, uid_hex) is not None:
         raise AlreadyDone(f"card {uid_hex} is already registered")
@@ -104,8 +106,9 @@ def issue_card(session: Session, *, household_id: int, uid: str, kind: CardKind,
     session.add(card)
     session.flush()
     ledger.account(session, AccountKind.STORED_VALUE, card_id=card.id)
+    write = record_card_write(session, card, kind="issue", old_value_fen=0, new_value_fen=0)
     audit.record(session, actor, "card.issued", card.card_no, uid=uid_hex, household=hh.unit_no, kind=str(kind))
-    return identify_card(session, uid_hex)
+    return identify_card(session, uid_hex), write
 
 
 def new_card_no(session: Session, hh: Household) -> str:
@@ -178,15 +181,22 @@ def _status_receipt(session: Session, till: Till, card: Card, kind: ReceiptKind,
 # --- the card-write seam ---------------------------------------------------------------------------
 def record_card_write(session: Session, card: Card, *, kind: str, new_value_fen: int, old_value_fen: int,
                       payment_id: int | None = None) -> CardWrite:
-    """A pending CardOperation, written in the caller's transaction before anyone touches the card."""
-    last = session.scalar(select(func.max(CardOperation.new_counter))
-                          .where(CardOperation.card_id == card.id, CardOperation.status == "done"))
-    counter = int(last or 0)
+    """A pending CardOperation, written in the caller's transaction before anyone touches the card.
+
+    Counters follow the card application: issuing writes counter 0, every value write adds one.
+    """
+    if kind == "issue":
+        counter, new_counter = 0, 0
+    else:
+        last = session.scalar(select(func.max(CardOperation.new_counter))
+                              .where(CardOperation.card_id == card.id, CardOperation.status == "done"))
+        counter = int(last or 0)
+        new_counter = counter + 1
     op = CardOperation(card_id=card.id, payment_id=payment_id, kind=kind, old_value_fen=old_value_fen,
-                       new_value_fen=new_value_fen, old_counter=counter, new_counter=counter + 1, status="pending")
+                       new_value_fen=new_value_fen, old_counter=counter, new_counter=new_counter, status="pending")
     session.add(op)
     session.flush()
-    return CardWrite(op.id, card.id, card.uid_hex, old_value_fen, new_value_fen, counter, counter + 1)
+    return CardWrite(op.id, kind, card.id, card.uid_hex, old_value_fen, new_value_fen, counter, new_counter)
 
 
 def resolve_card_write(session: Session, operation_id: int, *, done: bool, actor: str, error: str = "") -> None:
@@ -228,5 +238,21 @@ def pending_card_writes(session: Session, card_id: int) -> tuple[CardWrite, ...]
     card = get_card(session, card_id)
     ops = session.scalars(select(CardOperation).where(CardOperation.card_id == card_id,
                                                       CardOperation.status == "pending").order_by(CardOperation.id))
-    return tuple(CardWrite(o.id, card.id, card.uid_hex, o.old_value_fen, o.new_value_fen, o.old_counter, o.new_counter)
-                 for o in ops)
+    return tuple(CardWrite(o.id, o.kind, card.id, card.uid_hex, o.old_value_fen, o.new_value_fen, o.old_counter,
+                           o.new_counter) for o in ops)
+
+
+@dataclass(frozen=True)
+class LedgerCardState:
+    """What the card should hold according to the server: compare with the card on every tap."""
+
+    card_id: int
+    counter: int  # new_counter of the last write that was done
+    value_fen: int  # stored value on the ledger
+    pending: tuple[CardWrite, ...]
+
+
+def ledger_card_state(session: Session, card_id: int) -> LedgerCardState:
+    last = session.scalar(select(func.max(CardOperation.new_counter))
+                          .where(CardOperation.card_id == card_id, CardOperation.status == "done"))
+    return LedgerCardState(card_id, int(last or 0), card_balance(session, card_id), pending_card_writes(session, card_id))

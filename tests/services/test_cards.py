@@ -60,8 +60,13 @@ def test_unknown_and_malformed_uids_are_refused(factory, mini):
 def test_issuing_a_card_opens_an_empty_stored_value_account_and_refuses_a_known_uid(factory, mini):
     hh, _card = _hh(mini)
     with unit_of_work(factory) as s:
-        new = cards.issue_card(s, household_id=hh, uid="11223344", kind=CardKind.VEHICLE, actor="staff:wang")
+        new, write = cards.issue_card(s, household_id=hh, uid="11223344", kind=CardKind.VEHICLE, actor="staff:wang")
     assert new.balance_fen == 0 and new.kind == CardKind.VEHICLE and new.status == CardStatus.ACTIVE
+    assert (write.kind, write.new_value_fen, write.new_counter) == ("issue", 0, 0)
+    assert cards.perform_card_write(factory, write, lambda _w: None, "staff:wang") == (True, "")
+    with unit_of_work(factory) as s:
+        state = cards.ledger_card_state(s, new.card_id)
+    assert (state.counter, state.value_fen, state.pending) == (0, 0, ())
     with pytest.raises(AlreadyDone):
         with unit_of_work(factory) as s:
             cards.issue_card(s, household_id=hh, uid="11:22:33:44", kind=CardKind.SMART, actor="staff:wang")
@@ -121,7 +126,7 @@ def test_cash_top_up_moves_credit_into_stored_value_and_writes_the_card_after_re
                             move_money=cash(factory, mini.till, 5_000, 5_000), write_card=write)
     assert out.outcome.status is PaymentStatus.SUCCEEDED and out.card_written
     assert (out.balance_before_fen, out.balance_after_fen) == (50_000, 60_000)
-    assert seen[0].new_value_fen == 60_000 and seen[0].new_counter == seen[0].old_counter + 1
+    assert seen[0].new_value_fen == 60_000 and (seen[0].old_counter, seen[0].new_counter) == (0, 1)
     assert [value for _label, value in out.outcome.document.fields][2:] == ["500.00", "600.00"]
     assert _balance(factory, card_id) == 60_000
     with unit_of_work(factory) as s:
@@ -150,6 +155,8 @@ def test_failed_card_write_keeps_the_ledger_truth_and_cancels_the_operation(fact
     assert _balance(factory, card_id) == 51_000
     with unit_of_work(factory) as s:
         assert s.scalars(select(CardOperation.status)).all() == ["cancelled"]
+        state = cards.ledger_card_state(s, card_id)
+    assert (state.counter, state.value_fen) == (0, 51_000)  # the card is reconciled on its next tap
 
 
 def test_top_up_without_enough_money_in_fails_and_keeps_what_arrived_as_credit(factory, mini):
@@ -172,7 +179,7 @@ def test_replacement_charges_the_fee_moves_the_balance_and_blocks_the_old_card_f
                                   new_uid="A1B2C3D4", method=PaymentMethod.CARD, fee_fen=2_000, language="zh_Hans",
                                   write_card=writes.append)
     assert out.outcome.status is PaymentStatus.SUCCEEDED and out.transferred_fen == 48_000 and out.card_written
-    assert writes[0].new_value_fen == 48_000 and writes[0].uid_hex == "A1B2C3D4"
+    assert (writes[0].kind, writes[0].new_value_fen, writes[0].uid_hex) == ("issue", 48_000, "A1B2C3D4")
     assert _balance(factory, old_id) == 0 and _balance(factory, out.new_card_id) == 48_000
     with unit_of_work(factory) as s:
         old = s.get(Card, old_id)
@@ -208,6 +215,8 @@ def test_replacement_paid_in_cash_keeps_the_whole_balance(factory, mini):
                                   move_money=cash(factory, mini.till, 5_000))
     assert out.transferred_fen == 50_000 and not out.card_written  # no writer given
     with unit_of_work(factory) as s:
+        pending = cards.pending_card_writes(s, out.new_card_id)
+        assert [(w.kind, w.new_value_fen) for w in pending] == [("issue", 50_000)]  # left for the next tap
         credit = ledger.account(s, AccountKind.CREDIT, household_id=hh)
         assert ledger.liability_balance(s, credit) == 3_000  # no change given: credited
     assert "credited" in " ".join(out.outcome.document.notes)
