@@ -154,6 +154,17 @@ def _communicate_thru(sim: SimPn532, cmd: int, p: bytes) -> None:
     sim._respond(cmd, bytes([STATUS_TIMEOUT]))
 
 
+def _countdown(sim: SimPn532, fault: str) -> None:
+    """A pending 'remove the card after N more successful operations' fault: count this one."""
+    left = sim._take_fault(fault)
+    if left is None:
+        return
+    if left > 1:
+        sim._faults.append((fault, left - 1))
+    else:
+        sim.remove()
+
+
 def _data_exchange(sim: SimPn532, cmd: int, p: bytes) -> None:
     if len(p) < 2:
         sim._syntax_error()
@@ -171,27 +182,29 @@ def _data_exchange(sim: SimPn532, cmd: int, p: bytes) -> None:
         if op in (0x60, 0x61) and len(rest) == 11:
             sim._air(AIR["auth"])
             card.authenticate("A" if op == 0x60 else "B", rest[0], rest[1:7], rest[7:11])
-            skip = sim._take_fault("remove-after-auth")
-            if skip is not None and skip >= 1:
-                sim._faults.append(("remove-after-auth", skip - 1))
-            elif skip is not None:
-                sim.remove()
+            _countdown(sim, "remove-after-auth")
+            _countdown(sim, "remove-after-ops")
             sim._respond(cmd, b"\x00")
         elif op == 0x30 and len(rest) == 1:
             sim._air(AIR["read"])
-            sim._respond(cmd, b"\x00" + card.read(rest[0]))
+            data = card.read(rest[0])
+            _countdown(sim, "remove-after-ops")
+            sim._respond(cmd, b"\x00" + data)
         elif op == 0xA0 and len(rest) == 17:
             sim._air(AIR["write"])
             card.write(rest[0], rest[1:])
+            _countdown(sim, "remove-after-ops")
             sim._respond(cmd, b"\x00")
         elif op in (0xC0, 0xC1, 0xC2) and len(rest) == 5:
             sim._air(AIR["value"])
             name = {0xC0: "decrement", 0xC1: "increment", 0xC2: "restore"}[op]
             card.value_op(name, rest[0], int.from_bytes(rest[1:5], "little", signed=True))
+            _countdown(sim, "remove-after-ops")
             sim._respond(cmd, b"\x00")
         elif op == 0xB0 and len(rest) == 1:
             sim._air(AIR["transfer"])
             card.transfer(rest[0])
+            _countdown(sim, "remove-after-ops")
             sim._respond(cmd, b"\x00")
         else:
             sim._air(AIR["no-answer"])

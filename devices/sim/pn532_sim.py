@@ -173,7 +173,14 @@ class SimPn532:
 
     def remove_card_after_auth(self, skip: int = 0) -> None:
         """The card leaves right after a successful authentication: the next one, or the one after `skip` more."""
-        self._faults.append(("remove-after-auth", float(skip)))
+        self._faults.append(("remove-after-auth", float(skip + 1)))
+
+    def remove_card_after_ops(self, count: int) -> None:
+        """The card leaves right after `count` more successful card operations (auth, read, write, value op,
+        transfer): lets a test cut a multi-step write at every step."""
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        self._faults.append(("remove-after-ops", float(count)))
 
     def _take_fault(self, name: str) -> float | None:
         with self._lock:

@@ -3,9 +3,10 @@
 Writes go in a fixed order so that a write cut short (card pulled, crash, power cut) can be recognised
 on the next tap from the intent the caller recorded before writing (`expected` image + new value):
 
-    1. sector 2, key B: block 8 := new counter | MAC(new value, new counter)
-    2. sector 1, key B: increment/decrement block 6 by the difference, transfer
-    3. read everything back with key A and compare
+    0. sector 1 then sector 2 with key B: read blocks 4, 5, 6 and 8; the card must be in `expected`'s state
+    1. still in sector 2: block 8 := new counter | MAC(new value, new counter); read it back
+    2. sector 1, key B: increment/decrement block 6 by the difference, transfer; read it back
+    3. the blocks read back must decode to the new state with a valid MAC
 
 After step 1 only, the card is TORN: its MAC block belongs to the new state, its value to the old one.
 `check_write` tells NOT_APPLIED / TORN / APPLIED / CHANGED; `write_value` completes NOT_APPLIED or
@@ -146,27 +147,33 @@ class CardApplication:
             self._with_keys(reader, tag, sector, wipe)
 
     # --- reading ------------------------------------------------------------------------------------
-    def inspect(self, reader: CardReader, tag: Tag) -> CardImage:
-        """Read the card with the reading keys; `mac_ok` says whether it verifies. No write happens.
-
-        Raises CardUnknown (not a card of this site), CardTampered (not decodable), CardRemoved.
-        """
+    def _read_raw(self, reader: CardReader, tag: Tag, key_type: KeyType) -> tuple[bytes, bytes, bytes, bytes]:
+        """Blocks 4, 5, 6 and 8; leaves sector 2 authenticated with `key_type`."""
         try:
-            self._auth(reader, tag, RECORD_SECTOR, KeyType.A)
+            self._auth(reader, tag, RECORD_SECTOR, key_type)
         except CardAuthFailed as exc:
             raise CardUnknown("the card's keys are not this site's") from exc
         head = reader.read_block(RECORD_BLOCK)
         house = reader.read_block(HOUSEHOLD_BLOCK)
         value = reader.read_block(VALUE_BLOCK)
         try:
-            self._auth(reader, tag, COUNTER_SECTOR, KeyType.A)
+            self._auth(reader, tag, COUNTER_SECTOR, key_type)
         except CardAuthFailed as exc:
             raise CardTampered("sector 2 no longer opens with this card's key") from exc
-        counter_block = reader.read_block(COUNTER_BLOCK)
+        return head, house, value, reader.read_block(COUNTER_BLOCK)
+
+    def _decode(self, tag: Tag, raw: tuple[bytes, bytes, bytes, bytes]) -> CardImage:
         try:
-            return decode_card(self.mac_key, tag.uid, head, house, value, counter_block)
+            return decode_card(self.mac_key, tag.uid, *raw)
         except CardFormatError as exc:
             raise CardTampered(str(exc)) from exc
+
+    def inspect(self, reader: CardReader, tag: Tag) -> CardImage:
+        """Read the card with the reading keys; `mac_ok` says whether it verifies. No write happens.
+
+        Raises CardUnknown (not a card of this site), CardTampered (not decodable), CardRemoved.
+        """
+        return self._decode(tag, self._read_raw(reader, tag, KeyType.A))
 
     def read(self, reader: CardReader, tag: Tag) -> CardImage:
         """Read and verify; CardTampered when the MAC or the value block does not check out."""
@@ -210,21 +217,35 @@ class CardApplication:
         return CardTampered(f"card changed since it was read (counter {current.counter}, "
                             f"expected {expected.counter})")
 
-    def _write_state(self, reader: CardReader, tag: Tag, expected: CardImage, value_fen: int,
-                     counter: int, current_value: int, mac_written: bool) -> None:
-        if not mac_written:
-            head, house = encode_record(expected.record)
+    def _probe_for_write(self, reader: CardReader, tag: Tag, expected: CardImage,
+                         new_value_fen: int) -> tuple[WriteState, CardImage, tuple[bytes, bytes, bytes, bytes]]:
+        raw = self._read_raw(reader, tag, KeyType.B)  # the writing key reads too: no extra authentications
+        current = self._decode(tag, raw)
+        state = self.check_write(current, expected, new_value_fen)
+        if state is WriteState.CHANGED:
+            raise self._refuse_changed(current, expected)
+        return state, current, raw
+
+    def _apply(self, reader: CardReader, tag: Tag, raw: tuple[bytes, bytes, bytes, bytes], current: CardImage,
+               value_fen: int, counter: int, *, write_mac: bool) -> CardImage:
+        """Steps 1-3 of the write order. Sector 2 must be authenticated with key B (after _probe_for_write)."""
+        head, house, _value, counter_block = raw
+        if write_mac:
             mac = compute_mac(self.mac_key, tag.uid, head, house, value_fen, counter)
-            self._auth(reader, tag, COUNTER_SECTOR, KeyType.B)
             reader.write_block(COUNTER_BLOCK, encode_counter_block(counter, mac))
-        delta = value_fen - current_value
+            counter_block = reader.read_block(COUNTER_BLOCK)
+        self._auth(reader, tag, RECORD_SECTOR, KeyType.B)
+        delta = value_fen - current.value_fen
+        if delta > 0:
+            reader.increment(VALUE_BLOCK, delta)
+        elif delta < 0:
+            reader.decrement(VALUE_BLOCK, -delta)
         if delta:
-            self._auth(reader, tag, RECORD_SECTOR, KeyType.B)
-            if delta > 0:
-                reader.increment(VALUE_BLOCK, delta)
-            else:
-                reader.decrement(VALUE_BLOCK, -delta)
             reader.transfer(VALUE_BLOCK)
+        after = self._decode(tag, (head, house, reader.read_block(VALUE_BLOCK), counter_block))
+        if not after.mac_ok or after.state != (value_fen, counter) or after.record != current.record:
+            raise CardTampered(f"read-back after write shows value {after.value_fen}, counter {after.counter}")
+        return after
 
     def write_value(self, reader: CardReader, tag: Tag, expected: CardImage, new_value_fen: int) -> CardImage:
         """Set the card from `expected` to `new_value_fen` with counter+1 and a new MAC; verify by reading back.
@@ -238,14 +259,11 @@ class CardApplication:
             raise InvalidAmount(f"card value {new_value_fen!r}")
         if expected.counter >= MAX_COUNTER:
             raise CardError("the card's transaction counter is exhausted; replace the card")
-        state, current = self.probe_write(reader, tag, expected, new_value_fen)
-        new_counter = expected.counter + 1
-        if state is WriteState.CHANGED:
-            raise self._refuse_changed(current, expected)
-        if state is not WriteState.APPLIED:
-            self._write_state(reader, tag, expected, new_value_fen, new_counter, current.value_fen,
-                              mac_written=state is WriteState.TORN)
-        return self._verify(reader, tag, expected, new_value_fen, new_counter)
+        state, current, raw = self._probe_for_write(reader, tag, expected, new_value_fen)
+        if state is WriteState.APPLIED:
+            return current
+        return self._apply(reader, tag, raw, current, new_value_fen, expected.counter + 1,
+                           write_mac=state is WriteState.NOT_APPLIED)
 
     def cancel_write(self, reader: CardReader, tag: Tag, expected: CardImage,
                      new_value_fen: int) -> tuple[WriteState, CardImage]:
@@ -255,21 +273,12 @@ class CardApplication:
         the old value is written with the next counter. APPLIED: nothing is undone (the card holds the
         money; the caller completes the ledger instead). CHANGED raises like write_value.
         """
-        state, current = self.probe_write(reader, tag, expected, new_value_fen)
-        if state is WriteState.CHANGED:
-            raise self._refuse_changed(current, expected)
+        self._require_writer(reader)
+        state, current, raw = self._probe_for_write(reader, tag, expected, new_value_fen)
         if state is not WriteState.TORN:
             return state, current
-        self._require_writer(reader)
-        counter = current.counter + 1
-        self._write_state(reader, tag, expected, expected.value_fen, counter, current.value_fen, mac_written=False)
-        return state, self._verify(reader, tag, expected, expected.value_fen, counter)
-
-    def _verify(self, reader: CardReader, tag: Tag, expected: CardImage, value_fen: int, counter: int) -> CardImage:
-        after = self.inspect(reader, tag)
-        if not after.mac_ok or after.state != (value_fen, counter) or after.record != expected.record:
-            raise CardTampered(f"read-back after write shows value {after.value_fen}, counter {after.counter}")
-        return after
+        return state, self._apply(reader, tag, raw, current, expected.value_fen, current.counter + 1,
+                                  write_mac=True)
 
 
 def check_against_ledger(image: CardImage, ledger_counter: int, ledger_value_fen: int) -> None:

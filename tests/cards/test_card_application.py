@@ -144,16 +144,18 @@ def test_ledger_check_accepts_the_matching_card_and_refuses_others(issued: CardI
 
 
 # --- both sides of every write -------------------------------------------------------------------------
-# write_value authenticates: 1 probe sector 1 (A), 2 probe sector 2 (A), 3 sector 2 (B) -> MAC block,
-# 4 sector 1 (B) -> increment + transfer, 5/6 read back. remove_card_after_auth(skip=n) pulls the card
-# right after authentication number n+1.
-@pytest.mark.parametrize("skip, state", [(0, WriteState.NOT_APPLIED), (1, WriteState.NOT_APPLIED),
-                                         (2, WriteState.NOT_APPLIED), (3, WriteState.TORN),
-                                         (4, WriteState.APPLIED), (5, WriteState.APPLIED)])
+# write_value's card operations, in order: 1 auth sector 1 (B), 2-4 read blocks 4, 5, 6, 5 auth sector 2 (B),
+# 6 read block 8, 7 write block 8 (MAC), 8 read it back, 9 auth sector 1 (B), 10 increment/decrement,
+# 11 transfer, 12 read block 6 back. remove_card_after_ops(k) pulls the card right after operation k.
+STEP_STATES = [(k, WriteState.NOT_APPLIED) for k in range(1, 7)] + \
+              [(k, WriteState.TORN) for k in range(7, 11)] + [(11, WriteState.APPLIED)]
+
+
+@pytest.mark.parametrize("step, state", STEP_STATES)
 def test_top_up_survives_card_removed_at_every_step(app: CardApplication, sim: SimPn532, reader: Pn532CardReader,
                                                     tag: Tag, issued: CardImage, card: VirtualMifareCard,
-                                                    skip: int, state: WriteState) -> None:
-    sim.remove_card_after_auth(skip)
+                                                    step: int, state: WriteState) -> None:
+    sim.remove_card_after_ops(step)
     with pytest.raises(CardRemoved):
         app.write_value(reader, tag, issued, 5000)
     sim.present(card)
@@ -167,16 +169,25 @@ def test_top_up_survives_card_removed_at_every_step(app: CardApplication, sim: S
     assert app.read(reader, again).state == (5000, 1)
 
 
-@pytest.mark.parametrize("skip, state, result", [(2, WriteState.NOT_APPLIED, (8000, 1)),
-                                                 (3, WriteState.TORN, (8000, 3)),
-                                                 (4, WriteState.APPLIED, (3000, 2))])
+def test_a_write_that_completes_is_twelve_card_operations(app: CardApplication, sim: SimPn532,
+                                                          reader: Pn532CardReader, tag: Tag, issued: CardImage,
+                                                          card: VirtualMifareCard) -> None:
+    sim.remove_card_after_ops(12)  # the card leaves only after the final read-back
+    assert app.write_value(reader, tag, issued, 5000).state == (5000, 1)
+    assert sim.card is None
+
+
+@pytest.mark.parametrize("step, state, result", [(6, WriteState.NOT_APPLIED, (8000, 1)),
+                                                 (7, WriteState.TORN, (8000, 3)),
+                                                 (10, WriteState.TORN, (8000, 3)),
+                                                 (11, WriteState.APPLIED, (3000, 2))])
 def test_spend_cut_short_can_be_cancelled_without_losing_value(app: CardApplication, sim: SimPn532,
                                                                reader: Pn532CardReader, tag: Tag,
                                                                issued: CardImage, card: VirtualMifareCard,
-                                                               skip: int, state: WriteState,
+                                                               step: int, state: WriteState,
                                                                result: tuple[int, int]) -> None:
     funded = app.write_value(reader, tag, issued, 8000)
-    sim.remove_card_after_auth(skip)
+    sim.remove_card_after_ops(step)
     with pytest.raises(CardRemoved):
         app.write_value(reader, tag, funded, 3000)
     sim.present(card)
@@ -188,9 +199,24 @@ def test_spend_cut_short_can_be_cancelled_without_losing_value(app: CardApplicat
     assert app.read(reader, again) == after
 
 
+def test_a_cancel_cut_short_can_be_cancelled_again(app: CardApplication, sim: SimPn532, reader: Pn532CardReader,
+                                                   tag: Tag, issued: CardImage, card: VirtualMifareCard) -> None:
+    funded = app.write_value(reader, tag, issued, 8000)
+    sim.remove_card_after_ops(8)  # TORN: MAC of the spend written
+    with pytest.raises(CardRemoved):
+        app.write_value(reader, tag, funded, 3000)
+    sim.present(card)
+    sim.remove_card_after_ops(5)  # the cancel is pulled before it writes anything
+    with pytest.raises(CardRemoved):
+        app.cancel_write(reader, reader.poll(1.0), funded, 3000)  # type: ignore[arg-type]
+    sim.present(card)
+    state, after = app.cancel_write(reader, reader.poll(1.0), funded, 3000)  # type: ignore[arg-type]
+    assert state is WriteState.TORN and after.state == (8000, 3)
+
+
 def test_torn_card_reads_as_tampered_until_resolved(app: CardApplication, sim: SimPn532, reader: Pn532CardReader,
                                                     tag: Tag, issued: CardImage, card: VirtualMifareCard) -> None:
-    sim.remove_card_after_auth(3)
+    sim.remove_card_after_auth(skip=2)  # after the third authentication: MAC written, value not
     with pytest.raises(CardRemoved):
         app.write_value(reader, tag, issued, 5000)
     sim.present(card)
