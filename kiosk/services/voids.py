@@ -16,6 +16,7 @@ from kiosk.persistence.models import (
     Account,
     Bill,
     Booking,
+    Card,
     JournalEntry,
     JournalLine,
     ParkingSpace,
@@ -24,6 +25,7 @@ from kiosk.persistence.models import (
     utcnow,
 )
 from kiosk.services import audit, ledger, receipts
+from kiosk.services.cards import CardWrite, record_card_write
 from kiosk.services.charges import yuan
 from kiosk.services.parking import add_months
 from kiosk.services.receipts import Till
@@ -43,6 +45,7 @@ class VoidResult:
     returned_to: str  # "card" or "credit"
     reversed_entries: tuple[int, ...]
     document: ReceiptDocument
+    card_writes: tuple[CardWrite, ...] = ()  # pending "sync" writes for cards whose value changed
 
 
 def void_receipt(session: Session, till: Till, *, number: int | str, reason: str, actor: str, language: str,
@@ -69,9 +72,11 @@ def void_receipt(session: Session, till: Till, *, number: int | str, reason: str
                                                          JournalEntry.kind.in_([str(k) for k in REVERSIBLE]),
                                                          JournalEntry.reverses_entry_id.is_(None))
                               .order_by(JournalEntry.id)).all()
+    cards_before = _card_values(session, [e.id for e in entries])
     reversals = [ledger.reverse(session, entry, memo=f"void {receipts.format_number(receipt.number)}: {reason}",
                                 kiosk_id=till.kiosk_id) for entry in entries]
     _refuse_negative_liabilities(session, [e.id for e in reversals])
+    writes = _sync_cards(session, payment, cards_before)
     payment.status = str(PaymentStatus.VOIDED)
     _undo_effects(session, payment)
     returned = "card" if payment.method == PaymentMethod.CARD else "credit"
@@ -94,7 +99,30 @@ def void_receipt(session: Session, till: Till, *, number: int | str, reason: str
                  payment=payment.reference, amount_fen=payment.amount_fen,
                  void_receipt=receipts.format_number(void.number))
     return VoidResult(receipts.format_number(receipt.number), receipts.format_number(void.number), payment.reference,
-                      payment.amount_fen, returned, tuple(e.id for e in reversals), doc)
+                      payment.amount_fen, returned, tuple(e.id for e in reversals), doc, writes)
+
+
+def _card_values(session: Session, entry_ids: list[int]) -> dict[int, int]:
+    """Stored value of every card the entries touch, before the void."""
+    if not entry_ids:
+        return {}
+    accounts = session.scalars(select(Account).join(JournalLine, JournalLine.account_id == Account.id)
+                               .where(JournalLine.entry_id.in_(entry_ids),
+                                      Account.kind == str(AccountKind.STORED_VALUE)).distinct()).all()
+    return {a.card_id: ledger.liability_balance(session, a) for a in accounts if a.card_id is not None}
+
+
+def _sync_cards(session: Session, payment: Payment, before: dict[int, int]) -> tuple[CardWrite, ...]:
+    """The card keeps a copy of its value: a void that changes it leaves a pending "sync" write for
+    the card application to apply on the card's next tap."""
+    writes = []
+    for card_id, old_value in sorted(before.items()):
+        new_value = ledger.liability_balance(session, ledger.account(session, AccountKind.STORED_VALUE, card_id=card_id))
+        card = session.get(Card, card_id)
+        if card is not None and new_value != old_value:
+            writes.append(record_card_write(session, card, kind="sync", old_value_fen=old_value,
+                                            new_value_fen=new_value, payment_id=payment.id))
+    return tuple(writes)
 
 
 def _refuse_negative_liabilities(session: Session, entry_ids: list[int]) -> None:

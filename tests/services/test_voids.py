@@ -43,6 +43,9 @@ def test_void_of_a_card_payment_balances_the_ledger_back_and_keeps_the_number(fa
         reversal = s.scalars(select(JournalEntry).where(JournalEntry.kind == str(EntryKind.VOID))).one()
         assert reversal.reverses_entry_id is not None and reversal.payment_id == out.payment_id
     assert result.document.total_fen == -out.amount_fen and "receipt.voided" in audit_actions(factory)
+    # the card's copy of its value is brought back in line on its next tap
+    assert [(w.kind, w.old_value_fen, w.new_value_fen) for w in result.card_writes] == \
+        [("sync", 50_000 - out.amount_fen, 50_000)]
     # the reopened bills can be paid again
     again = payments.pay_bills(factory, mini.till, key="v1b", household_id=hh, bill_ids=mini.bill_ids[hh][:2],
                                method=PaymentMethod.CARD, card_id=mini.card_ids[hh], language="en")
@@ -66,6 +69,7 @@ def test_void_of_a_cash_payment_leaves_the_notes_as_household_credit(factory, mi
     result = _void(factory, mini, int(out.receipt_number))
     assert result.returned_to == "credit"
     assert _balances(factory, mini, hh) == (receivable_before + 10_000, stored, 10_000)
+    assert result.card_writes == ()  # no card value changed
 
 
 def test_void_without_reason_unknown_number_or_no_payment_is_refused(factory, mini):
