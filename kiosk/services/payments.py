@@ -136,6 +136,10 @@ def start_bill_payment(session: Session, till: Till, *, key: str, household_id: 
     if replayed or existing is not None:
         return payment, True
     if method == PaymentMethod.CARD:
+        from kiosk.persistence.models import Card
+        from kiosk.services.charges import usable_card
+
+        usable_card(session.get(Card, card_id) if card_id is not None else None)  # lost/frozen/replaced: refused
         available = ledger.liability_balance(session, source_account(session, payment))
         if available < amount:
             raise InsufficientBalance(f"needs {amount}, has {available}", available_fen=available)

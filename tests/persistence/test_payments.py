@@ -136,3 +136,19 @@ def test_failure_while_moving_money_releases_the_bills(factory, mini):
         bill = s.get(Bill, mini.bill_ids[hh][0])
         assert bill.status == BillStatus.OPEN and bill.payment_id is None
         assert s.scalars(select(Payment.status)).one() == PaymentStatus.FAILED
+
+
+@pytest.mark.parametrize("status, error", [("lost", "CardBlocked"), ("frozen", "CardFrozen"),
+                                           ("replaced", "CardReplaced")])
+def test_a_blocked_card_cannot_pay_bills(factory, mini, status, error):
+    from kiosk.persistence.models import Card
+
+    hh = mini.household_ids[0]
+    with unit_of_work(factory) as s:
+        s.get(Card, mini.card_ids[hh]).status = status
+    with pytest.raises(KioskError) as err:
+        payments.pay_bills(factory, mini.till, key="blocked", household_id=hh, bill_ids=mini.bill_ids[hh][:1],
+                           method=PaymentMethod.CARD, card_id=mini.card_ids[hh], language="en")
+    assert type(err.value).__name__ == error
+    with unit_of_work(factory) as s:
+        assert s.get(Bill, mini.bill_ids[hh][0]).status == BillStatus.OPEN
