@@ -188,6 +188,11 @@ class FrameStream:
     def clear(self) -> None:
         self._buf.clear()
 
+    @property
+    def buffered(self) -> int:
+        """Bytes held that are not yet part of a returned frame."""
+        return len(self._buf)
+
     def next_frame(self) -> Frame | None:
         """The next complete valid frame, or None when more bytes are needed.
 

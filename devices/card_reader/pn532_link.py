@@ -82,6 +82,7 @@ class Pn532Link:
         acked = False
         sends = 0
         nacks = 0
+        response_deadline = 0.0
         while True:
             if not acked:
                 if sends >= MAX_COMMAND_SENDS:

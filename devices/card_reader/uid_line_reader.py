@@ -22,18 +22,22 @@ def parse_uid_line(line: bytes) -> CardUid | None:
 class UidLineCardReader:
     """Implements kiosk.ports.CardReader for readers that only send the UID.
 
-    The reader sends one line per tap (some repeat it while the card stays); poll() returns the tag of
-    the newest line within the timeout. It cannot talk MIFARE: every card operation raises
-    CardWriteUnsupported, so top-up and spending from the card are not offered with this driver.
+    The reader sends one line per tap (some repeat it while the card stays). poll() returns the tag of
+    the newest line; the card counts as present for `hold_s` seconds after its last line, so a reader
+    that repeats the UID gives one CardPresented per tap and CardRemoved `hold_s` after it stops. It
+    cannot talk MIFARE: every card operation raises CardWriteUnsupported, so top-up and spending from
+    the card are not offered with this driver.
     """
 
     can_write = False
 
-    def __init__(self, url: str, baud: int = 9600, *, name: str = "card reader") -> None:
+    def __init__(self, url: str, baud: int = 9600, *, name: str = "card reader", hold_s: float = 1.0) -> None:
         self.name = name
         self.url = url
+        self.hold_s = hold_s
         self.transport = SerialTransport(url, baud, device=name)
         self._tag: Tag | None = None
+        self._seen_at = 0.0
 
     def open(self) -> None:
         self.transport.open()
@@ -47,16 +51,26 @@ class UidLineCardReader:
         return "UID line reader (identification only)"
 
     def poll(self, timeout: float) -> Tag | None:
-        deadline = time.monotonic() + max(0.0, timeout)
+        now = time.monotonic()
+        held = self._tag is not None and now - self._seen_at < self.hold_s
+        # A held card is reported at once; otherwise wait up to `timeout` for a line.
+        deadline = now if held else now + max(0.0, timeout)
+        newest: CardUid | None = None
         while True:
             line = self.transport.read_line(deadline)
             if line is None:
-                self._tag = None
-                return None
+                break
             uid = parse_uid_line(line)
             if uid is not None:
-                self._tag = Tag(uid)
-                return self._tag
+                newest = uid
+                deadline = time.monotonic()  # got one: only drain what is already waiting
+        if newest is not None:
+            if self._tag is None or self._tag.uid != newest:
+                self._tag = Tag(newest)
+            self._seen_at = time.monotonic()
+        elif self._tag is not None and time.monotonic() - self._seen_at >= self.hold_s:
+            self._tag = None
+        return self._tag
 
     def release(self) -> None:
         self._tag = None

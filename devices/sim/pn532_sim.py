@@ -25,12 +25,13 @@ from devices.card_reader.pn532_frames import (
     ACK,
     ERROR_FRAME,
     HOST_TO_CHIP,
+    Frame,
     FrameKind,
     FrameStream,
     build_response,
 )
-from devices.sim.mifare_card import CardRefused, VirtualMifareCard
-from devices.sim.pn532_ops import AIR, FIRMWARE, SimRegisters
+from devices.sim.mifare_card import VirtualMifareCard
+from devices.sim.pn532_ops import SimRegisters, execute
 
 log = logging.getLogger(__name__)
 
@@ -255,7 +256,7 @@ class SimPn532:
                 continue
             if not chunk:
                 continue
-            if not stream._buf:  # noqa: SLF001 - first byte of a new frame: pacing starts here
+            if not stream.buffered:  # first byte of a new frame: its transmission time starts here
                 rx_started = time.monotonic()
             stream.feed(chunk)
             while True:
@@ -272,7 +273,7 @@ class SimPn532:
                 except Exception:  # noqa: BLE001 - the simulator must keep running for the test
                     log.exception("simulator failed on %r", frame)
 
-    def _handle(self, frame) -> None:  # type: ignore[no-untyped-def]
+    def _handle(self, frame: Frame) -> None:
         if frame.kind is FrameKind.NACK:
             if self._last_response:
                 self._send(self._last_response)
@@ -284,7 +285,6 @@ class SimPn532:
         self.stats.commands += 1
         if self._take_fault("drop-ack") is None:
             self._send(ACK)
-        from devices.sim.pn532_ops import execute
         execute(self, frame.command, frame.payload)
 
     def _syntax_error(self) -> None:
@@ -318,5 +318,3 @@ class SimPn532:
         data = os.read(fd, 4096)
         return ACK in data or bool(data)
 
-
-__all__ = ["SimPn532", "SimStats", "VirtualMifareCard", "CardRefused", "AIR", "FIRMWARE"]

@@ -6,10 +6,9 @@ import os
 import signal
 import sys
 import threading
-import time
 from typing import Any
 
-from kiosk.errors import ConfigError, KioskError
+from kiosk.errors import ConfigError
 
 EXIT_NO_CARD = 7  # same as a CardError (kiosk.cli.main.EXIT_CARD)
 MASTER_KEY_ENV = "KIOSK_CARD_MASTER_KEY"
@@ -170,9 +169,6 @@ def _sim(args: argparse.Namespace) -> int:
             pass
     except KeyboardInterrupt:
         pass
-    except KioskError:
-        raise
     finally:
         sim.stop()
-    time.sleep(0)  # let print buffers flush before exit
     return 0

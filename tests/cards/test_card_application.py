@@ -1,8 +1,6 @@
 """CardApplication through the real PN532 driver and the simulator: issue, verified reads, writes cut short."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from devices.card_reader.pn532_reader import Pn532CardReader

@@ -171,3 +171,9 @@ def test_port_is_opened_exclusively(sim: SimPn532, reader: Pn532CardReader) -> N
     other = Pn532CardReader(sim.path)
     with pytest.raises(DeviceUnavailable):
         other.open()
+
+
+def test_extended_frames_cross_the_wire_both_ways(reader: Pn532CardReader) -> None:
+    # Diagnose 0x00 (communication line test) echoes its data: 300 bytes need extended frames each way.
+    payload = bytes([0x00]) + bytes(range(256)) + bytes(43)
+    assert reader.link.exchange(0x00, payload) == payload

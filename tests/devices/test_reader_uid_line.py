@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -24,7 +25,7 @@ def line_port() -> Iterator[tuple[int, str]]:
 
 @pytest.fixture
 def line_reader(line_port: tuple[int, str]) -> Iterator[UidLineCardReader]:
-    r = UidLineCardReader(line_port[1])
+    r = UidLineCardReader(line_port[1], hold_s=0.3)
     r.open()
     yield r
     r.close()
@@ -49,7 +50,22 @@ def test_poll_returns_the_tag_of_a_line(line_port: tuple[int, str], line_reader:
     threading.Timer(0.05, os.write, args=(line_port[0], b"noise\r\n04A1B2C3\r\n")).start()
     tag = line_reader.poll(2.0)
     assert tag is not None and tag.uid.hex == "04A1B2C3"
-    assert line_reader.poll(0.1) is None
+    assert line_reader.poll(0.1) == tag  # still held
+    time.sleep(0.35)
+    assert line_reader.poll(0.1) is None  # no line for longer than hold_s: the card is gone
+
+
+def test_a_repeated_uid_keeps_the_card_present(line_port: tuple[int, str], line_reader: UidLineCardReader) -> None:
+    os.write(line_port[0], b"04A1B2C3\r\n")
+    first = line_reader.poll(1.0)
+    for _ in range(4):
+        time.sleep(0.15)
+        os.write(line_port[0], b"04A1B2C3\r\n")
+        assert line_reader.poll(0.1) == first
+    os.write(line_port[0], b"04112233445566\r\n")
+    time.sleep(0.05)  # the pty hands bytes over asynchronously; a held poll does not wait
+    swapped = line_reader.poll(0.1)
+    assert swapped is not None and swapped.uid.hex == "04112233445566"
 
 
 def test_a_line_split_across_reads_is_assembled(line_port: tuple[int, str], line_reader: UidLineCardReader) -> None:
