@@ -13,6 +13,7 @@ from kiosk.errors import (
     CardError,
     ConfigError,
     DeviceError,
+    ImportFileError,
     KioskError,
     PaymentError,
     StorageError,
@@ -28,10 +29,12 @@ EXIT_RULE = 5
 EXIT_AUTH = 6
 EXIT_CARD = 7
 EXIT_PAYMENT = 8
+EXIT_BAD_FILE = 9  # an import file with bad rows (nothing imported)
 EXIT_INTERRUPTED = 130
 
 _EXIT_BY_ERROR: tuple[tuple[type[KioskError], int], ...] = (
     (ConfigError, EXIT_CONFIG),
+    (ImportFileError, EXIT_BAD_FILE),
     (StorageError, EXIT_STORAGE),
     (DeviceError, EXIT_DEVICE),
     (CardError, EXIT_CARD),
@@ -45,6 +48,7 @@ _EXIT_BY_ERROR: tuple[tuple[type[KioskError], int], ...] = (
 GROUP_MODULES: tuple[str, ...] = (
     "kiosk.cli.db_cmds",
     "kiosk.cli.seed_cmds",
+    "kiosk.cli.admin_cmds",
     "kiosk.cli.printer_cmds",
     "kiosk.cli.reader_cmds",
     "kiosk.cli.cash_cmds",
