@@ -47,6 +47,11 @@ STATUS_RELEASED = 0x29
 STATUS_CARD_GONE = 0x2B
 _GONE = {STATUS_TIMEOUT, STATUS_WRONG_CONTEXT, STATUS_RELEASED, STATUS_CARD_GONE, 0x02, 0x03, 0x05}
 
+# SetSerialBaudrate codes (PN532 user manual 7.2.8)
+BAUD_CODES = {9600: 0x00, 19200: 0x01, 38400: 0x02, 57600: 0x03, 115200: 0x04, 230400: 0x05, 460800: 0x06,
+              921600: 0x07, 1288000: 0x08}
+POWER_UP_BAUD = 115200
+
 RF_ITEM_FIELD = 0x01
 RF_ITEM_TIMINGS = 0x02
 RF_ITEM_MAX_RETRIES = 0x05
@@ -129,6 +134,12 @@ class Pn532Commands:
 
     def get_firmware_version(self) -> FirmwareVersion:
         return parse_firmware_version(self.link.exchange(Cmd.GET_FIRMWARE_VERSION))
+
+    def set_serial_baudrate(self, baud: int) -> None:
+        """Ask the chip to change speed; it switches once the host ACKs the response (the caller sends it)."""
+        if baud not in BAUD_CODES:
+            raise ValueError(f"the PN532 cannot run at {baud} baud; choose one of {sorted(BAUD_CODES)}")
+        self.link.exchange(Cmd.SET_SERIAL_BAUDRATE, bytes([BAUD_CODES[baud]]))
 
     def sam_configuration(self, mode: int = 0x01, timeout_50ms: int = 0x14, use_irq: bool = False) -> None:
         self.link.exchange(Cmd.SAM_CONFIGURATION, bytes([mode, timeout_50ms, 1 if use_irq else 0]))

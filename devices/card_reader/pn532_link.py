@@ -51,6 +51,7 @@ class Pn532Link:
         self.asleep = True  # the chip starts in LowVBat; the first frame goes after a wake-up preamble
         self.frames_rejected = 0
         self.resends = 0
+        self.max_sends = MAX_COMMAND_SENDS
 
     def reset(self) -> None:
         self._stream.clear()
@@ -85,7 +86,7 @@ class Pn532Link:
         response_deadline = 0.0
         while True:
             if not acked:
-                if sends >= MAX_COMMAND_SENDS:
+                if sends >= self.max_sends:
                     raise DeviceTimeout(f"no ACK for command 0x{command:02X} after {sends} sends",
                                         device=self.transport.device)
                 self._stream.clear()

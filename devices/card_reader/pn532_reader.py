@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import time
 
-from devices.card_reader.pn532_commands import FirmwareVersion, MifareCmd, Pn532Commands
-from devices.card_reader.pn532_link import Pn532Link
+from devices.card_reader.pn532_commands import BAUD_CODES, POWER_UP_BAUD, FirmwareVersion, MifareCmd, Pn532Commands
+from devices.card_reader.pn532_frames import ACK
+from devices.card_reader.pn532_link import MAX_COMMAND_SENDS, Pn532Link
 from devices.card_reader.transport import SerialTransport
 from kiosk.errors import CardRemoved, DeviceTimeout, ProtocolError
 from kiosk.ports import CardUid, KeyType, Tag
@@ -19,6 +20,10 @@ class Pn532CardReader:
 
     open() wakes the chip (0x55 preamble), puts the SAM in normal mode, switches the RF field on, sets
     the passive-activation retry count and reads the firmware version, so a wrong device fails at open with DeviceTimeout.
+
+    `baud` is the working speed. The chip starts at 115200 after power-up and keeps a speed set with
+    SetSerialBaudrate until it loses power, so open() first tries `baud` (the chip is still there from
+    an earlier run), then 115200, then every other PN532 speed once, and switches the chip to `baud`.
     """
 
     can_write = True
@@ -27,6 +32,7 @@ class Pn532CardReader:
                  poll_retries: int = POLL_RETRIES) -> None:
         self.name = name
         self.url = url
+        self._baud = baud
         self.transport = SerialTransport(url, baud, device=name)
         self.link = Pn532Link(self.transport)
         self.cmd = Pn532Commands(self.link)
@@ -37,19 +43,46 @@ class Pn532CardReader:
 
     # --- lifecycle ----------------------------------------------------------------------------------
     def open(self) -> None:
+        if self.baud not in BAUD_CODES:
+            raise ValueError(f"the PN532 cannot run at {self.baud} baud; choose one of {sorted(BAUD_CODES)}")
         self.transport.open()
-        self.link.reset()
+        likely = [self.baud] if self.baud == POWER_UP_BAUD else [self.baud, POWER_UP_BAUD]
+        # A chip switched by someone else keeps that speed until power-off: look for it, one try each.
+        others = [rate for rate in BAUD_CODES if rate not in likely]
+        failure: DeviceTimeout | ProtocolError | None = None
         try:
-            self.cmd.sam_configuration()
-            self.cmd.rf_field(True)  # a previous user (libnfc switches it off on close) may have left it off
-            self.cmd.rf_max_retries(atr=0xFF, psl=0x01, passive_activation=self.poll_retries)
-            self._firmware = self.cmd.get_firmware_version()
-        except (DeviceTimeout, ProtocolError) as exc:
-            self.transport.close()
-            raise type(exc)(f"no PN532 answered on {self.url}: {exc.detail}", device=self.name) from exc
+            for i, speed in enumerate(likely + others):
+                self.link.max_sends = MAX_COMMAND_SENDS if i < len(likely) else 1
+                try:
+                    self._configure(speed)
+                    return
+                except (DeviceTimeout, ProtocolError) as exc:
+                    failure = exc
+                finally:
+                    self.link.max_sends = MAX_COMMAND_SENDS
         except BaseException:
             self.transport.close()
             raise
+        self.transport.close()
+        assert failure is not None
+        raise type(failure)(f"no PN532 answered on {self.url} at any speed: {failure.detail}",
+                            device=self.name) from failure
+
+    @property
+    def baud(self) -> int:
+        return self._baud
+
+    def _configure(self, speed: int) -> None:
+        self.transport.set_baud(speed)
+        self.link.reset()
+        self.cmd.sam_configuration()  # the first frame carries the wake-up preamble
+        if speed != self.baud:
+            self.cmd.set_serial_baudrate(self.baud)
+            self.transport.write(ACK)  # the chip switches when it sees this ACK
+            self.transport.set_baud(self.baud)
+        self.cmd.rf_field(True)  # a previous user (libnfc switches it off on close) may have left it off
+        self.cmd.rf_max_retries(atr=0xFF, psl=0x01, passive_activation=self.poll_retries)
+        self._firmware = self.cmd.get_firmware_version()
 
     def close(self) -> None:
         self._tg, self._tag = 0, None

@@ -59,6 +59,16 @@ class SerialTransport:
             raise DeviceUnavailable(f"{self.url} is not open", device=self.device)
         return self._port
 
+    def set_baud(self, baud: int) -> None:
+        """Change the line speed of the open port (after draining what was written at the old speed)."""
+        port = self._require()
+        try:
+            port.flush()
+            port.baudrate = baud
+        except (*_IO_ERRORS, ValueError) as exc:
+            raise DeviceUnavailable(f"cannot set {self.url} to {baud} baud: {exc}", device=self.device) from exc
+        self.baud = baud
+
     def write(self, data: bytes) -> None:
         port = self._require()
         try:

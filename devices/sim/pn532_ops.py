@@ -93,7 +93,7 @@ def _baudrate(sim: SimPn532, cmd: int, p: bytes) -> None:
         sim._syntax_error()
         return
     sim._respond(cmd)
-    sim.baud = rates[p[0]]
+    sim._pending_baud = rates[p[0]]  # switches when the host ACKs this response
 
 
 def _power_down(sim: SimPn532, cmd: int, p: bytes) -> None:

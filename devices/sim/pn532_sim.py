@@ -16,6 +16,7 @@ import os
 import select
 import shutil
 import tempfile
+import termios
 import threading
 import time
 import tty
@@ -36,6 +37,10 @@ from devices.sim.pn532_ops import SimRegisters, execute
 log = logging.getLogger(__name__)
 
 
+_TERMIOS_SPEEDS = {rate: getattr(termios, f"B{rate}") for rate in
+                   (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600) if hasattr(termios, f"B{rate}")}
+
+
 @dataclass
 class SimStats:
     bytes_in: int = 0
@@ -51,7 +56,10 @@ class SimPn532:
     """A PN532 (HSU) with one optional card in its field."""
 
     def __init__(self, baud: int = 115200, *, pace: bool = True, attempt_s: float = 0.001) -> None:
+        self.power_up_baud = baud  # a PN532's HSU starts at 115200; SetSerialBaudrate changes it until power-off
         self.baud = baud
+        self._pending_baud: int | None = None
+        self.garbled_chunks = 0  # bytes that arrived while the host's line speed differed from the chip's
         self.pace = pace
         self.attempt_s = attempt_s  # time of one passive-activation attempt with no card
         self._dir = tempfile.mkdtemp(prefix="kiosk-sim-pn532-")
@@ -107,6 +115,10 @@ class SimPn532:
             os.symlink(self.pty_path, tmp)
             os.replace(tmp, self.path)
             self._line_free = 0.0
+            # Plugging in is a power cycle: the chip starts over at its power-up speed with the field on.
+            self.baud, self._pending_baud = self.power_up_baud, None
+            self.field_on, self.max_retries, self._selected = True, 0xFF, None
+            self.registers = SimRegisters()
             self._plugged.set()
 
     def _unplug(self) -> None:
@@ -256,6 +268,10 @@ class SimPn532:
                 continue
             if not chunk:
                 continue
+            if not self._host_speed_matches():
+                self.garbled_chunks += 1  # at the wrong speed the chip sees only framing errors
+                stream.clear()
+                continue
             if not stream.buffered:  # first byte of a new frame: its transmission time starts here
                 rx_started = time.monotonic()
             stream.feed(chunk)
@@ -273,7 +289,26 @@ class SimPn532:
                 except Exception:  # noqa: BLE001 - the simulator must keep running for the test
                     log.exception("simulator failed on %r", frame)
 
+    def _host_speed_matches(self) -> bool:
+        """Whether the host side of the pty is set to the chip's current baud rate (termios is shared)."""
+        rates = [self.baud] if self._pending_baud is None else [self.baud, self._pending_baud]
+        wanted = [_TERMIOS_SPEEDS.get(rate) for rate in rates]
+        if None in wanted or self._slave < 0:
+            return True  # a non-standard rate: termios cannot show it, so do not judge
+        try:
+            attrs = termios.tcgetattr(self._slave)
+        except termios.error:
+            return True
+        # While a switch is pending the host may already have changed speed after writing its ACK at the
+        # old one; the pty cannot tell when bytes were written, so both speeds pass.
+        return attrs[5] in wanted
+
     def _handle(self, frame: Frame) -> None:
+        if frame.kind is FrameKind.ACK and self._pending_baud is not None:
+            # SetSerialBaudrate takes effect when the host acknowledges the response.
+            self.baud, self._pending_baud = self._pending_baud, None
+            self._line_free = 0.0
+            return
         if frame.kind is FrameKind.NACK:
             if self._last_response:
                 self._send(self._last_response)

@@ -177,3 +177,66 @@ def test_extended_frames_cross_the_wire_both_ways(reader: Pn532CardReader) -> No
     # Diagnose 0x00 (communication line test) echoes its data: 300 bytes need extended frames each way.
     payload = bytes([0x00]) + bytes(range(256)) + bytes(43)
     assert reader.link.exchange(0x00, payload) == payload
+
+
+# --- line speeds ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("baud", [9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600])
+def test_every_line_speed_reads_a_card(sim: SimPn532, card: VirtualMifareCard, baud: int) -> None:
+    sim.present(card)
+    r = Pn532CardReader(sim.path, baud)
+    r.open()
+    try:
+        assert sim.baud == baud and r.transport.baud == baud
+        tag = r.poll(1.0)
+        assert tag is not None and tag.uid.raw == UID4
+        r.authenticate(4, KeyType.A, FF)
+        assert r.read_block(4) == bytes(16)
+    finally:
+        r.close()
+
+
+def test_a_chip_left_at_the_working_speed_is_found_there_at_once(sim: SimPn532) -> None:
+    first = Pn532CardReader(sim.path, 460800)
+    first.open()
+    first.close()
+    again = Pn532CardReader(sim.path, 460800)
+    t = time.monotonic()
+    again.open()
+    assert time.monotonic() - t < 0.1  # no detour through 115200
+    again.close()
+
+
+def test_a_chip_left_at_another_speed_is_found_and_switched(sim: SimPn532) -> None:
+    other = Pn532CardReader(sim.path, 921600)
+    other.open()
+    other.close()
+    r = Pn532CardReader(sim.path, 115200)
+    r.open()
+    assert sim.baud == 115200 and r.firmware_version().startswith("PN532")
+    r.close()
+
+
+def test_wrong_speed_bytes_never_reach_the_chip(sim: SimPn532) -> None:
+    sim.baud = 921600  # as if switched earlier; the host below only tries 115200 first
+    r = Pn532CardReader(sim.path, 115200)
+    r.open()
+    assert sim.garbled_chunks >= 1  # the first attempt at 115200 was noise to the chip
+    assert sim.baud == 115200
+    r.close()
+
+
+def test_power_cycle_by_replug_brings_the_chip_back_to_115200(sim: SimPn532) -> None:
+    r = Pn532CardReader(sim.path, 921600)
+    r.open()
+    r.close()
+    sim.unplug()
+    sim.replug()
+    assert sim.baud == 115200
+    r.open()
+    assert sim.baud == 921600
+    r.close()
+
+
+def test_an_impossible_speed_is_refused_before_touching_the_port() -> None:
+    with pytest.raises(ValueError, match="cannot run at 12345"):
+        Pn532CardReader("/dev/does-not-exist", 12345).open()
