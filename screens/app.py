@@ -24,6 +24,7 @@ SCREENS: dict[str, tuple[str, str]] = {
     "message": ("screens.message", "MessageScreen"),
     "staff_unlock": ("screens.staff_unlock", "StaffUnlockScreen"),
     "staff_home": ("screens.staff_home", "StaffHomeScreen"),
+    "steps": ("screens.steps", "StepsScreen"),
 }
 
 

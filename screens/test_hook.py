@@ -9,6 +9,7 @@ Enabled only when ui.test_hook names a socket path. Commands (one JSON object pe
   {"cmd": "go", "route": "notices"}     navigate (screenshots script)
   {"cmd": "language", "code": "en"}     switch language
   {"cmd": "inspect", "attr": "printed"} an attribute of the services object (fake services in phase 1)
+  {"cmd": "flips"}                      wall times of frames drawn after route changes (benchmark)
   {"cmd": "raise"}                      raise an unexpected error on the UI thread (last-resort test)
 """
 from __future__ import annotations
@@ -131,6 +132,8 @@ class TestHook:
         if cmd == "language":
             app.set_language(command["code"])
             return {"ok": True}
+        if cmd == "flips":
+            return {"ok": True, "route_flips": app.route_flips, "first_frame_at": app.first_frame_at}
         if cmd == "inspect":
             return {"ok": True, "value": getattr(app.services, command["attr"])}
         return {"ok": False, "error": f"unknown command {cmd!r}"}

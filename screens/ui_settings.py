@@ -28,7 +28,7 @@ class UiSettings:
     idle_timeout_s: float = 60.0
     idle_warning_s: float = 20.0
     staff_idle_timeout_s: float = 120.0
-    notice_cycle_s: float = 8.0
+    notice_cycle_s: float = 12.0  # each change redraws the window (~40 ms of software GL)
     default_language: str = "zh_Hans"
     large_text: bool = False
     high_contrast: bool = False

@@ -109,7 +109,8 @@ class AttractFlow(Flow):
     def _entry(self, feature: Feature, available: frozenset[Feature]) -> Entry:
         label = self.t(FEATURE_LABELS[feature])
         if feature not in available:  # said in words, not only greyed out
-            return Entry(feature.value, f"{label}\n({self.t(N_('Outside service hours'))})", False)
+            reason = self.t(N_("Outside service hours"))
+            return Entry(feature.value, f"{label}\n({reason})", False)
         return Entry(feature.value, label, feature.value in self.ctx.routes)
 
     def view(self) -> AttractView:

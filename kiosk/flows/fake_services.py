@@ -206,8 +206,10 @@ class FakeKioskServices:
         self._enter("household_summary")
         with self._lock:
             household = self._household(household_id)
-            card = next((c for c in self.cards.values() if c.household_id == household_id
-                         and c.status in (CardStatus.ACTIVE, CardStatus.FROZEN)), None)
+            rank = {CardStatus.ACTIVE: 0, CardStatus.FROZEN: 1, CardStatus.LOST: 2}
+            mine = sorted((c for c in self.cards.values() if c.household_id == household_id and c.status in rank),
+                          key=lambda c: rank[c.status])
+            card = mine[0] if mine else None  # the card the household uses, else the one to replace
             bills = tuple(sorted(household.bills.values(), key=lambda b: (b.due_date, b.bill_id)))
             return HouseholdSummary(household_id, household.unit_label, household.tier, bills,
                                     card.uid if card else None, card.balance_fen if card else None,

@@ -7,12 +7,14 @@ from enum import StrEnum
 
 from kiosk.flows.attract import AttractFlow
 from kiosk.flows.base import Flow
+from kiosk.flows.cards import CardLossFlow, TopUpFlow
 from kiosk.flows.household import HouseholdFlow
 from kiosk.flows.identify import IdentifyFlow
 from kiosk.flows.pay_fees import PayFeesFlow
 from kiosk.flows.public_info import CallbackFlow, DirectoryFlow, MemberEventsFlow, NoticesFlow
 from kiosk.flows.records import Feature
 from kiosk.flows.service_state import GoodbyeFlow, OutOfHoursFlow, OutOfServiceFlow
+from kiosk.flows.services_flows import BookingFlow, DirectDebitFlow, ParkingFlow, RecordsFlow
 from kiosk.flows.staff import StaffHomeFlow, StaffUnlockFlow
 
 
@@ -38,6 +40,12 @@ ROUTES: Mapping[str, Route] = {r.name: r for r in (
     Route("identify", "identify", IdentifyFlow, personal=True),
     Route("household", "household", HouseholdFlow, Role.RESIDENT, personal=True),
     Route("pay_fees", "pay_fees", PayFeesFlow, Role.RESIDENT, Feature.PAY_FEES, personal=True),
+    Route("top_up", "steps", TopUpFlow, Role.RESIDENT, Feature.TOP_UP, personal=True),
+    Route("card_loss", "steps", CardLossFlow, Role.RESIDENT, Feature.CARD_LOSS, personal=True),
+    Route("bookings", "steps", BookingFlow, Role.RESIDENT, Feature.BOOKINGS, personal=True),
+    Route("parking", "steps", ParkingFlow, Role.RESIDENT, Feature.PARKING, personal=True),
+    Route("direct_debit", "steps", DirectDebitFlow, Role.RESIDENT, Feature.DIRECT_DEBIT, personal=True),
+    Route("records", "steps", RecordsFlow, Role.RESIDENT, Feature.RECORDS, personal=True),
     Route("notices", "info_list", NoticesFlow, feature=Feature.NOTICES),
     Route("directory", "info_list", DirectoryFlow, feature=Feature.DIRECTORY),
     Route("member_events", "info_list", MemberEventsFlow, feature=Feature.MEMBER_EVENTS),

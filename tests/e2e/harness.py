@@ -128,7 +128,20 @@ class KioskProcess:
     # --- real input through X11 ---------------------------------------------------------------------
     def click(self, text: str) -> None:
         """Find the widget by its text, then click its centre with xdotool (a real pointer event)."""
-        found = self.wait_until(lambda: (r := self.cmd(cmd="find", text=text)).get("ok") and r, 10, f"button {text!r}")
+        last: dict[str, Any] = {}
+
+        def settled() -> dict[str, Any] | None:
+            """The same position twice in a row: the layout has finished moving after a load."""
+            nonlocal last
+            found = self.cmd(cmd="find", text=text)
+            if not found.get("ok") or "loading" in str(self.state().get("step")):
+                last = {}
+                return None
+            same = last and (last["x"], last["y"]) == (found["x"], found["y"])
+            last = found
+            return found if same else None
+
+        found = self.wait_until(settled, 10, f"button {text!r}")
         assert not found["disabled"], f"button {text!r} is disabled"
         self.click_at(found["x"], found["y"])
 

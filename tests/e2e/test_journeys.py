@@ -115,3 +115,52 @@ def test_idle_frame_rate_drops_after_input_stops(kiosk):
     kiosk.click("公告通知")
     kiosk.wait_for_route("notices")
     assert kiosk.wait_until(lambda: kiosk.state()["fps"] <= 12, 10, "idle frame rate")
+
+
+def test_top_up_by_cash(kiosk):
+    kiosk.cmd(cmd="card", uid="A1B2C3D4")
+    kiosk.wait_for_route("household")
+    kiosk.click("卡充值")
+    kiosk.wait_for_text("请选择充值金额")
+    kiosk.click("¥100.00")
+    kiosk.click("现金")
+    kiosk.wait_for_text("本机不找零")
+    kiosk.click("确认支付")
+    state = kiosk.wait_for_text("充值成功")
+    assert "¥300.00" in state["texts"]
+    assert kiosk.cmd(cmd="inspect", attr="cash_box_fen")["value"] == 10000
+
+
+def test_report_loss_then_replace_the_card(kiosk):
+    kiosk.cmd(cmd="card", uid="A1B2C3D4")
+    kiosk.wait_for_route("household")
+    kiosk.click("挂失与补卡")
+    kiosk.wait_for_text("请选择办理事项")
+    kiosk.click("挂失")
+    kiosk.wait_for_text("卡片将立即在所有地方停用")
+    kiosk.click("确认")
+    kiosk.wait_for_text("办理完成")
+    kiosk.click("完成")
+    kiosk.wait_for_route("goodbye")
+    kiosk.click("返回首页")
+    kiosk.cmd(cmd="card", uid="A1B2C3D4")
+    kiosk.wait_for_text("此卡已挂失停用")
+    kiosk.click("使用数字键盘")
+    for key in "1-0302":
+        kiosk.click(key)
+    kiosk.click("下一步")
+    for key in "1234":
+        kiosk.click(key)
+    kiosk.click("下一步")
+    kiosk.wait_for_route("household")
+    kiosk.click("挂失与补卡")
+    kiosk.click("补卡")
+    kiosk.wait_for_text("请将新卡放到读卡区")
+    kiosk.cmd(cmd="card", uid="55667788")
+    kiosk.click("扫码支付")
+    kiosk.wait_for_text("¥20.00")
+    kiosk.click("确认")
+    state = kiosk.wait_for_text("办理完成")
+    assert "¥200.00" in state["texts"]  # the balance moved to the new card
+    kiosk.click("完成")
+    kiosk.wait_for_route("household")

@@ -1,0 +1,167 @@
+"""Card journeys: top up stored value; report loss, unfreeze, replace a card (fee, new card, balance moved)."""
+from __future__ import annotations
+
+from typing import Any
+
+from kiosk.flows.records import CardActionResult, CardStatus, PaymentMethod, TopUpResult
+from kiosk.flows.steps import Option, StepFlow, StepView
+from kiosk.i18n import N_
+
+
+class TopUpFlow(StepFlow):
+    """amount -> method -> confirm (no change for cash) -> paying -> done with balance before/after."""
+
+    route = "top_up"
+    title = N_("Top up card")
+
+    def __init__(self, ctx, **params: Any) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(ctx, **params)
+        self.amount = 0
+        self.result: TopUpResult | None = None
+
+    def loaded(self) -> None:
+        s = self.summary
+        self.step = "amount" if s is not None and s.card_uid and s.card_status is CardStatus.ACTIVE else "no_card"
+
+    def choose(self, key: str) -> None:
+        if self.step == "amount" and key.isdigit():
+            self.amount = int(key)
+            self.go_step("method")
+        elif self.step == "method":
+            self.pick_method(key, self.amount, allow_card=False)
+
+    def primary(self) -> None:
+        if self.step in ("confirm", "uncertain") and self.summary is not None and self.summary.card_uid:
+            uid, amount, method, language = self.summary.card_uid, self.amount, self.method, self.language
+            assert method is not None
+            self.pay("top_up", lambda key: self.services.top_up(uid, amount, method, key, language), self._done)
+        elif self.step == "done":
+            self.ctx.navigate("household")
+
+    def _done(self, result: TopUpResult) -> None:
+        self.result = result
+
+    def view(self) -> StepView:
+        amounts = self.ctx.site.top_up_amounts_fen if self.ctx.site else (5000, 10000, 20000, 50000)
+        prompts = {"loading": N_("Loading, please wait"), "no_card": N_("Needs an active card"),
+                   "amount": N_("How much would you like to add?"), "method": N_("How would you like to pay?"),
+                   "confirm": N_("Please check and confirm"), "paying": N_("Paying, please wait"),
+                   "uncertain": N_("We are not sure the payment finished"), "done": N_("Top-up complete. Thank you!"),
+                   "failed": N_("Sorry, the payment did not go through")}
+        options: tuple[Option, ...] = ()
+        lines: tuple[tuple[str, str], ...] = ()
+        if self.step == "amount":
+            options = tuple(Option(str(a), self.money(a)) for a in amounts)
+        elif self.step == "method":
+            options = self.method_options(self.amount, allow_card=False)
+        if self.step in ("confirm", "paying", "uncertain"):
+            lines = ((self.t(N_("Top up card")), self.money(self.amount)), self.method_line())
+            if self.method is PaymentMethod.CASH:
+                lines += (("", self.t(N_("No change is given. Any amount above the total is credited to your "
+                                         "household account."))),)
+        if self.step == "done" and self.result is not None:
+            r = self.result
+            lines = ((self.t(N_("Card balance before")), self.money(r.balance_before_fen)),
+                     (self.t(N_("Card balance after")), self.money(r.balance_after_fen)),
+                     (self.t(N_("Receipt number")), r.receipt_number))
+        primary = {"confirm": N_("Confirm and pay"), "uncertain": N_("Check again"), "done": N_("Done")}.get(self.step, "")
+        return self.base_view(self.t(prompts.get(self.step, "")), options=options, lines=lines,
+                              primary=self.t(primary) if primary else "")
+
+
+class CardLossFlow(StepFlow):
+    """Report a card lost (blocked at once), unfreeze a found card, or replace it with a new one."""
+
+    route = "card_loss"
+    title = N_("Card loss and replacement")
+
+    def __init__(self, ctx, **params: Any) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(ctx, **params)
+        self.action = ""
+        self.new_uid = ""
+        self.result: CardActionResult | None = None
+
+    def loaded(self) -> None:
+        self.step = "menu" if self.summary is not None and self.summary.card_uid else "no_card"
+
+    def _menu(self) -> tuple[Option, ...]:
+        status = self.summary.card_status if self.summary else None
+        return (
+            Option("lost", self.t(N_("Report card lost")), status in (CardStatus.ACTIVE, CardStatus.FROZEN),
+                   reason="" if status in (CardStatus.ACTIVE, CardStatus.FROZEN) else self.t(N_("Already reported"))),
+            Option("unfreeze", self.t(N_("Unfreeze card")), status is CardStatus.FROZEN,
+                   reason="" if status is CardStatus.FROZEN else self.t(N_("The card is not frozen"))),
+            Option("replace", self.t(N_("Replace card")), True),
+        )
+
+    def choose(self, key: str) -> None:
+        if self.step == "menu" and any(o.key == key and o.enabled for o in self._menu()):
+            self.action = key
+            self.go_step("tap_new" if key == "replace" else "confirm")
+        elif self.step == "method":
+            fee = self.ctx.site.card_replacement_fee_fen if self.ctx.site else 0
+            self.pick_method(key, fee, allow_card=False)
+
+    def card_tapped(self, card_uid: str) -> None:
+        """The new card on the reader (replacement)."""
+        if self.step == "tap_new" and self.summary is not None and card_uid != self.summary.card_uid:
+            self.new_uid = card_uid.upper()
+            self.go_step("method")
+
+    def primary(self) -> None:
+        s = self.summary
+        if s is None or s.card_uid is None:
+            return
+        household, uid, language = s.household_id, s.card_uid, self.language
+        if self.step == "confirm" and self.action == "lost":
+            self.pay("report_card_lost", lambda _key: self.services.report_card_lost(household, uid, language), self._done)
+        elif self.step == "confirm" and self.action == "unfreeze":
+            self.pay("unfreeze_card", lambda _key: self.services.unfreeze_card(household, uid, language), self._done)
+        elif self.step in ("confirm", "uncertain") and self.action == "replace" and self.method is not None:
+            new, method = self.new_uid, self.method
+            self.pay("replace_card", lambda key: self.services.replace_card(household, uid, new, method, key, language),
+                     self._done)
+        elif self.step == "done":
+            self.ctx.navigate("goodbye" if self.action == "lost" else "household")
+
+    def _done(self, result: CardActionResult) -> None:
+        self.result = result
+
+    def view(self) -> StepView:
+        fee = self.ctx.site.card_replacement_fee_fen if self.ctx.site else 0
+        prompts = {"loading": N_("Loading, please wait"), "no_card": N_("No card is linked to this household."),
+                   "menu": N_("What would you like to do?"), "tap_new": N_("Please place the new card on the reader"),
+                   "method": N_("How would you like to pay?"), "confirm": N_("Please check and confirm"),
+                   "paying": N_("Please wait"), "uncertain": N_("We are not sure the payment finished"),
+                   "done": N_("Done. Thank you!"), "failed": N_("Sorry, this could not be done")}
+        options: tuple[Option, ...] = ()
+        lines: tuple[tuple[str, str], ...] = ()
+        if self.step == "menu":
+            options = self._menu()
+        elif self.step == "method":
+            options = self.method_options(fee, allow_card=False)
+        uid = self.summary.card_uid if self.summary else ""
+        if self.step in ("confirm", "paying", "uncertain"):
+            action = {"lost": N_("Report card lost"), "unfreeze": N_("Unfreeze card"),
+                      "replace": N_("Replace card")}[self.action]
+            lines = ((self.t(N_("Card number")), _masked(uid or "")), (self.t(N_("Action")), self.t(action)))
+            if self.action == "lost":
+                lines += (("", self.t(N_("The card is blocked at once, everywhere."))),)
+            if self.action == "replace":
+                lines += ((self.t(N_("New card")), _masked(self.new_uid)),
+                          (self.t(N_("Card replacement fee")), self.money(fee)), self.method_line(),
+                          ("", self.t(N_("The balance moves to the new card; the old card stays blocked."))))
+        if self.step == "done" and self.result is not None:
+            r = self.result
+            lines = ((self.t(N_("Card number")), _masked(r.card_uid)),)
+            if r.balance_fen is not None:
+                lines += ((self.t(N_("Card balance")), self.money(r.balance_fen)),)
+            if r.receipt_number:
+                lines += ((self.t(N_("Receipt number")), r.receipt_number),)
+        primary = {"confirm": N_("Confirm"), "uncertain": N_("Check again"), "done": N_("Done")}.get(self.step, "")
+        return self.base_view(self.t(prompts.get(self.step, "")), options=options, lines=lines,
+                              primary=self.t(primary) if primary else "")
+
+
+def _masked(uid: str) -> str:
+    return f"****{uid[-4:]}" if len(uid) > 4 else uid

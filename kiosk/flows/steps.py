@@ -1,0 +1,161 @@
+"""Shared shape of the phase-2 journeys: one generic step view, and the pay-with-a-method sub-steps."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kiosk import errors
+from kiosk.flows.base import ErrorView, Flow, ProgressView
+from kiosk.flows.records import PAYMENT_METHOD_LABELS, HouseholdSummary, PaymentMethod
+from kiosk.i18n import N_
+
+METHOD_DEVICES = {PaymentMethod.CASH: "cash", PaymentMethod.QR: "gateway"}
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str
+    label: str
+    enabled: bool = True
+    selected: bool = False
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class StepView:
+    """What the generic step screen shows; any field may be empty."""
+
+    step: str
+    title: str
+    prompt: str
+    options: tuple[Option, ...] = ()
+    lines: tuple[tuple[str, str], ...] = ()
+    entry: str = ""
+    keypad: bool = False
+    primary: str = ""  # caption of the main button; empty: none
+    primary_enabled: bool = True
+    message: str = ""
+    progress: ProgressView | None = None
+    error: ErrorView | None = None
+
+
+class StepFlow(Flow):
+    """A journey of simple steps. Screens call choose(key), key(char), primary(), back(), cancel()."""
+
+    title = ""
+
+    def __init__(self, ctx, **params: Any) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(ctx, **params)
+        self.step = "loading"
+        self.error: ErrorView | None = None
+        self.summary: HouseholdSummary | None = None
+        self.method: PaymentMethod | None = None
+        self.key_ = ""
+        self.history: list[str] = []
+
+    # --- common plumbing ------------------------------------------------------------------------
+    def start(self) -> None:
+        identity = self.session.identity
+        if identity is None:
+            self.ctx.navigate("identify", then=self.route)
+            return
+        self.step = "loading"
+        self.call("household_summary", lambda: self.services.household_summary(identity.household_id),
+                  self._summary_loaded, self.fail)
+        self.changed()
+
+    def _summary_loaded(self, summary: HouseholdSummary) -> None:
+        self.summary = summary
+        self.loaded()
+
+    def loaded(self) -> None:
+        """First step after the household summary arrived."""
+
+    def go_step(self, step: str) -> None:
+        self.history.append(self.step)
+        self.step, self.error = step, None
+        self.changed()
+
+    def fail(self, exc: errors.KioskError) -> None:
+        self.step = "failed"
+        self.error = self.error_view(exc, N_("Please try again, or ask staff for help."))
+
+    def back(self) -> None:
+        while self.history:
+            previous = self.history.pop()
+            if previous not in ("loading", "paying", "sending"):
+                self.step, self.error = previous, None
+                self.changed()
+                return
+        self.ctx.navigate("household")
+
+    def choose(self, key: str) -> None:
+        raise TypeError(f"{type(self).__name__} has no options at step {self.step}")
+
+    def key(self, char: str) -> None:
+        """Keypad input; steps without a keypad ignore it."""
+
+    def primary(self) -> None:
+        """The main button of the step."""
+
+    # --- paying with a method -----------------------------------------------------------------
+    def method_options(self, amount_fen: int, allow_card: bool) -> tuple[Option, ...]:
+        options = []
+        for method in PaymentMethod:
+            if method is PaymentMethod.CARD_BALANCE and not allow_card:
+                continue
+            enabled, reason = True, ""
+            device = METHOD_DEVICES.get(method)
+            if device and self.ctx.status is not None and self.ctx.status.device_down(device):
+                enabled, reason = False, self.t(N_("Temporarily unavailable"))
+            elif method is PaymentMethod.CARD_BALANCE and (self.summary is None or self.summary.card_uid is None
+                                                          or (self.summary.card_balance_fen or 0) < amount_fen):
+                enabled, reason = False, self.t(N_("Balance not enough"))
+            options.append(Option(method.value, self.t(PAYMENT_METHOD_LABELS[method]), enabled,
+                                  method is self.method, reason))
+        return tuple(options)
+
+    def pick_method(self, key: str, amount_fen: int, allow_card: bool) -> bool:
+        option = next((o for o in self.method_options(amount_fen, allow_card) if o.key == key), None)
+        if option is None or not option.enabled:
+            return False
+        self.method = PaymentMethod(key)
+        self.key_ = self.session.new_key(self.route)
+        self.go_step("confirm")
+        return True
+
+    def pay(self, label: str, fn: Callable[[str], Any], on_done: Callable[[Any], None]) -> None:
+        """Run a money call with this journey's idempotency key; timeout or cancel leaves 'uncertain'."""
+        key = self.key_
+        self.history.append(self.step)
+        self.step, self.error = "paying", None
+
+        def failed(exc: errors.KioskError) -> None:
+            if isinstance(exc, errors.RequestTimedOut):
+                self.step = "uncertain"
+                self.error = self.error_view(exc, N_("Tap Check again: you will never be charged twice."))
+            else:
+                self.step = "failed"
+                self.error = self.error_view(exc, N_("Nothing was charged. Please try again, or ask staff for help."))
+
+        def done(result: Any) -> None:
+            self.step = "done"
+            on_done(result)
+
+        self.call(label, lambda: fn(key), done, failed, timeout_s=self.ctx.payment_timeout_s,
+                  on_cancel=lambda: setattr(self, "step", "uncertain"))
+        self.changed()
+
+    def progress(self) -> ProgressView | None:
+        if self.step == "loading":
+            return ProgressView(self.t(N_("Loading, please wait")))
+        if self.step in ("paying", "sending"):
+            return ProgressView(self.t(N_("Please wait")))
+        return None
+
+    def method_line(self) -> tuple[str, str]:
+        return (self.t(N_("Payment method")), self.t(PAYMENT_METHOD_LABELS[self.method]) if self.method else "")
+
+    def base_view(self, prompt: str, **fields: Any) -> StepView:
+        return StepView(self.step, self.t(self.title), prompt, progress=self.progress(), error=self.error, **fields)

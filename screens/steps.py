@@ -1,0 +1,38 @@
+"""Generic step screen for the phase-2 journeys: options as buttons, detail lines, keypad, main button."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kivy.lang import Builder
+
+from screens.base import KioskScreen
+from screens.pay_fees import LineRow
+from screens.widgets import KButton
+
+Builder.load_file(str(Path(__file__).with_suffix(".kv")))
+
+
+class StepsScreen(KioskScreen):
+    def render(self, view: Any) -> None:
+        options = self.ids.options
+        options.clear_widgets()
+        for option in view.options:
+            text = option.label + (f"\n({option.reason})" if option.reason else "")
+            button = KButton(text=text, key=option.key, disabled=not option.enabled,
+                             role="primary" if option.selected else "plain")
+            button.bind(on_release=lambda b: self.act("choose", b.key))
+            options.add_widget(button)
+        lines = self.ids.lines
+        lines.clear_widgets()
+        for label, value in view.lines:
+            row = LineRow()
+            row.ids.label.text, row.ids.amount.text = label, value
+            if not label:  # a note across the whole line
+                row.ids.label.size_hint_x, row.ids.amount.size_hint_x = 0.0, 1.0
+                row.ids.amount.halign = "left"
+            lines.add_widget(row)
+        keypad = self.ids.keypad
+        keypad.handler = lambda key: self.act("key", key)
+        keypad.language = self.language
+        self.ids.error.show(view.error, self.language)
