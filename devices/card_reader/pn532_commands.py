@@ -124,6 +124,7 @@ def check_status(status: int, what: str, *, auth: bool = False) -> None:
 
 class CommandLink(Protocol):
     def exchange(self, command: int, params: bytes = b"", timeout: float = 1.0) -> bytes: ...
+    def exchange_or_abort(self, command: int, params: bytes, timeout: float) -> bytes | None: ...
 
 
 class Pn532Commands:
@@ -154,6 +155,12 @@ class Pn532Commands:
     def in_list_passive_target_a(self, max_targets: int = 1, timeout: float = 1.0) -> list[PassiveTarget]:
         data = self.link.exchange(Cmd.IN_LIST_PASSIVE_TARGET, bytes([max_targets, BRTY_ISO14443A]), timeout)
         return parse_passive_targets_a(data)
+
+    def wait_passive_target_a(self, timeout: float) -> list[PassiveTarget]:
+        """InListPassiveTarget that may wait for a card (MxRtyPassiveActivation 0xFF); cancelled after
+        `timeout` seconds with a host ACK, which gives an empty list."""
+        data = self.link.exchange_or_abort(Cmd.IN_LIST_PASSIVE_TARGET, bytes([1, BRTY_ISO14443A]), timeout)
+        return [] if data is None else parse_passive_targets_a(data)
 
     def in_data_exchange(self, tg: int, data: bytes, what: str, *, auth: bool = False,
                          timeout: float = 1.0) -> bytes:

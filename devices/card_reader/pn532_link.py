@@ -73,6 +73,16 @@ class Pn532Link:
 
     def exchange(self, command: int, params: bytes = b"", timeout: float = 1.0) -> bytes:
         """Send `command` with `params`, return the response parameters (after the response code)."""
+        result = self._exchange(command, params, timeout, abort_on_timeout=False)
+        assert result is not None
+        return result
+
+    def exchange_or_abort(self, command: int, params: bytes, timeout: float) -> bytes | None:
+        """For commands that wait for an event (InListPassiveTarget with infinite retries): if no response
+        comes within `timeout` after the ACK, cancel the command with a host ACK and return None."""
+        return self._exchange(command, params, timeout, abort_on_timeout=True)
+
+    def _exchange(self, command: int, params: bytes, timeout: float, *, abort_on_timeout: bool) -> bytes | None:
         frame = build_command(command, params)
         if self.asleep:
             frame = WAKEUP_PREAMBLE + frame
@@ -101,6 +111,9 @@ class Pn532Link:
             if got is None:
                 if not acked:
                     continue  # command lost: send it again
+                if abort_on_timeout and nacks == 0:
+                    self.transport.write(ACK)  # nothing happened in time: cancel the waiting command
+                    return None
                 if nacks < MAX_NACKS:
                     nacks += 1
                     self.transport.write(NACK)

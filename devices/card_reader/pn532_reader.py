@@ -10,9 +10,10 @@ from devices.card_reader.transport import SerialTransport
 from kiosk.errors import CardRemoved, DeviceTimeout, ProtocolError
 from kiosk.ports import CardUid, KeyType, Tag
 
-# Passive-activation retries per InListPassiveTarget: one poll slice of the chip; poll() loops slices
-# until its own deadline, so no sleep is ever needed and a card is seen within one slice.
-POLL_RETRIES = 0x10
+# MxRtyPassiveActivation 0xFF (the chip's power-up default): InListPassiveTarget waits until a card is in
+# the field, and poll() cancels it with a host ACK at its deadline. A card is reported as soon as the chip
+# selects it, the line is quiet while the field is empty, and nothing depends on the chip's retry timing.
+POLL_RETRIES = 0xFF
 
 
 class Pn532CardReader:
@@ -100,17 +101,22 @@ class Pn532CardReader:
 
     def poll(self, timeout: float) -> Tag | None:
         """The card in the field, selected, or None if none appears within `timeout` seconds."""
-        deadline = time.monotonic() + max(0.0, timeout)
         self._tg, self._tag = 0, None
-        while True:
-            targets = self.cmd.in_list_passive_target_a(1, timeout=1.0)
-            if targets:
-                t = targets[0]
-                self._tg = t.tg
-                self._tag = Tag(CardUid(t.uid), atqa=t.atqa, sak=t.sak)
-                return self._tag
-            if time.monotonic() >= deadline:
-                return None
+        # Leave room for the response frame itself (at 9600 baud it alone takes ~25 ms).
+        wait = max(timeout, 40 * 10 / self.transport.baud + 0.005)
+        if self.poll_retries == 0xFF:
+            targets = self.cmd.wait_passive_target_a(wait)
+        else:
+            deadline = time.monotonic() + wait
+            while not (targets := self.cmd.in_list_passive_target_a(1, timeout=1.0)):
+                if time.monotonic() >= deadline:
+                    break
+        if not targets:
+            return None
+        t = targets[0]
+        self._tg = t.tg
+        self._tag = Tag(CardUid(t.uid), atqa=t.atqa, sak=t.sak)
+        return self._tag
 
     def release(self) -> None:
         if self._tg:

@@ -59,6 +59,10 @@ class SimPn532:
         self.power_up_baud = baud  # a PN532's HSU starts at 115200; SetSerialBaudrate changes it until power-off
         self.baud = baud
         self._pending_baud: int | None = None
+        self._rx_pending = bytearray()
+        self._generation = 0  # bumps on every plug-in (power cycle)
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
         self.garbled_chunks = 0  # bytes that arrived while the host's line speed differed from the chip's
         self.pace = pace
         self.attempt_s = attempt_s  # time of one passive-activation attempt with no card
@@ -97,6 +101,11 @@ class SimPn532:
         if self._thread is not None:
             self._thread.join(5)
         self._unplug()
+        for fd in (self._wake_r, self._wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
         shutil.rmtree(self._dir, ignore_errors=True)
 
     def __enter__(self) -> SimPn532:
@@ -115,15 +124,18 @@ class SimPn532:
             os.symlink(self.pty_path, tmp)
             os.replace(tmp, self.path)
             self._line_free = 0.0
+            self._generation += 1
             # Plugging in is a power cycle: the chip starts over at its power-up speed with the field on.
             self.baud, self._pending_baud = self.power_up_baud, None
             self.field_on, self.max_retries, self._selected = True, 0xFF, None
             self.registers = SimRegisters()
+            self._rx_pending = bytearray()
             self._plugged.set()
 
     def _unplug(self) -> None:
         with self._lock:
             self._plugged.clear()
+            self._generation += 1
             for fd in (self._master, self._slave):
                 if fd >= 0:
                     os.close(fd)
@@ -153,6 +165,10 @@ class SimPn532:
             card.reset()
             self.card_presented_at = time.monotonic()
             self._card_cv.notify_all()
+        try:
+            os.write(self._wake_w, b"!")
+        except (BlockingIOError, OSError):
+            pass  # the pipe is full of wake-ups already, or the simulator has stopped
 
     def remove(self) -> VirtualMifareCard | None:
         with self._card_cv:
@@ -258,14 +274,17 @@ class SimPn532:
             fd = self._master
             if fd < 0:
                 continue
-            try:
-                ready, _, _ = select.select([fd], [], [], 0.05)
-                if not ready:
+            if self._rx_pending:  # bytes that arrived behind an abort ACK
+                chunk, self._rx_pending = bytes(self._rx_pending), bytearray()
+            else:
+                try:
+                    ready, _, _ = select.select([fd], [], [], 0.05)
+                    if not ready:
+                        continue
+                    chunk = os.read(fd, 4096)
+                except (OSError, ValueError):
+                    stream.clear()
                     continue
-                chunk = os.read(fd, 4096)
-            except (OSError, ValueError):
-                stream.clear()
-                continue
             if not chunk:
                 continue
             if not self._host_speed_matches():
@@ -328,28 +347,48 @@ class SimPn532:
 
     # --- used by pn532_ops --------------------------------------------------------------------------
     def _wait_for_card(self, limit: float | None) -> VirtualMifareCard | None:
-        """Wait for a card up to `limit` seconds (None: until one comes or the host aborts with ACK)."""
+        """Wait for a card up to `limit` seconds (None: until one comes or the host aborts with ACK).
+
+        Sleeps in select() on the port and on a wake-up pipe that present() writes to, so both a card
+        arriving and a host ACK are noticed at once.
+        """
         end = None if limit is None else time.monotonic() + limit
+        generation = self._generation
         while True:
-            with self._card_cv:
-                if self._card is not None:
-                    return self._card
-                slice_s = 0.01 if end is None else min(0.01, end - time.monotonic())
-                if slice_s <= 0:
-                    return None
-                self._card_cv.wait(slice_s)
-                if self._card is not None:
-                    return self._card
-            if end is None and (self._stop.is_set() or self._host_aborted()):
+            if self._card is not None:
+                return self._card
+            if self._stop.is_set() or generation != self._generation:
+                return None  # stopping, or the power went: the command is gone with it
+            wait = 0.05 if end is None else end - time.monotonic()
+            if wait <= 0:
+                return None
+            fds = [self._wake_r] + ([self._master] if end is None and self._master >= 0 else [])
+            try:
+                ready, _, _ = select.select(fds, [], [], min(wait, 0.05))
+            except (OSError, ValueError):
+                return None
+            if self._wake_r in ready:
+                os.read(self._wake_r, 4096)
+            if end is None and self._master in ready and self._host_aborted():
                 return None
 
     def _host_aborted(self) -> bool:
         fd = self._master
         if fd < 0:
             return True
-        ready, _, _ = select.select([fd], [], [], 0)
-        if not ready:
-            return False
-        data = os.read(fd, 4096)
-        return ACK in data or bool(data)
+        try:
+            ready, _, _ = select.select([fd], [], [], 0)
+            if not ready:
+                return False
+            data = os.read(fd, 4096)
+        except (OSError, ValueError):
+            return True
+        at = data.find(ACK)
+        if at < 0:
+            # Not an ACK: a host that gave up on us and sent a new command. Stop waiting, handle it next.
+            self._rx_pending += data
+            return True
+        self.stats.bytes_in += len(ACK)
+        self._rx_pending += data[at + len(ACK):]  # e.g. the next command, sent right behind the ACK
+        return True
 

@@ -240,3 +240,28 @@ def test_power_cycle_by_replug_brings_the_chip_back_to_115200(sim: SimPn532) -> 
 def test_an_impossible_speed_is_refused_before_touching_the_port() -> None:
     with pytest.raises(ValueError, match="cannot run at 12345"):
         Pn532CardReader("/dev/does-not-exist", 12345).open()
+
+
+# --- how poll waits -------------------------------------------------------------------------------------
+def test_waiting_for_a_card_is_one_command_cancelled_by_an_ack(sim: SimPn532, reader: Pn532CardReader,
+                                                                card: VirtualMifareCard) -> None:
+    sim.reset_stats()
+    assert reader.poll(0.3) is None
+    assert sim.stats.commands == 1  # the line stays quiet while the field is empty
+    sim.present(card)
+    tag = reader.poll(0.3)  # the cancelled command left nothing behind that could confuse this one
+    assert tag is not None and tag.uid.raw == UID4
+
+
+def test_finite_retries_poll_in_slices(sim: SimPn532, card: VirtualMifareCard) -> None:
+    r = Pn532CardReader(sim.path, poll_retries=0x10)
+    r.open()
+    try:
+        sim.reset_stats()
+        assert r.poll(0.2) is None
+        assert sim.stats.commands > 1
+        sim.present(card)
+        tag = r.poll(0.5)
+        assert tag is not None and tag.uid.raw == UID4
+    finally:
+        r.close()
