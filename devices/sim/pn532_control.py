@@ -3,7 +3,7 @@
     present N|UID|FILE   put card N (index in the card file), the card with that UID, or a JSON card in the field
     remove               take the card away
     swap N|UID|FILE      remove and present another card at once
-    drop command|ack|response, corrupt, delay SECONDS, remove-after-auth [SKIP]    one-shot faults
+    drop command|ack|response, corrupt [command|response], delay SECONDS, remove-after-auth [SKIP]    one-shot faults
     unplug, replug       pull / reconnect the cable (the device path disappears / comes back)
     save FILE            write the cards (with what the kiosk wrote on them) to a card file
     status               one line: plugged, card in the field, byte counts
@@ -65,6 +65,9 @@ class SimController:
                 self.sim.drop_next(args[0])
                 return f"ok drop next {args[0]}"
             if cmd == "corrupt":
+                if args and args[0] == "command":
+                    self.sim.corrupt_next_command()
+                    return "ok corrupt next command"
                 self.sim.corrupt_next_response()
                 return "ok corrupt next response"
             if cmd == "delay" and args:

@@ -6,7 +6,8 @@ per operation, so timings measured against it have a meaningful floor. A stable 
 follows the pty across unplug/replug the way /dev/serial/by-id links follow a USB adapter.
 
 Control from tests: present(card), remove(), swap(card), and one-shot faults: drop_next(kind),
-corrupt_next_response(), delay_next_response(s), remove_card_after_auth(), unplug(), replug().
+corrupt_next_response(), corrupt_next_command(), delay_next_response(s), remove_card_after_auth(skip),
+remove_card_after_ops(n), unplug(), replug().
 `stats` counts bytes both ways and on-air time since reset_stats().
 """
 from __future__ import annotations
@@ -197,6 +198,10 @@ class SimPn532:
     def corrupt_next_response(self) -> None:
         self._faults.append(("corrupt-response", 0.0))
 
+    def corrupt_next_command(self) -> None:
+        """The next command frame arrives with a bit flipped: its checksum fails, so the chip ignores it."""
+        self._faults.append(("corrupt-command", 0.0))
+
     def delay_next_response(self, seconds: float) -> None:
         self._faults.append(("delay-response", float(seconds)))
 
@@ -293,6 +298,10 @@ class SimPn532:
                 continue
             if not stream.buffered:  # first byte of a new frame: its transmission time starts here
                 rx_started = time.monotonic()
+            if len(chunk) > 8 and self._take_fault("corrupt-command") is not None:
+                noisy = bytearray(chunk)
+                noisy[-2] ^= 0x04  # the last frame's DCS
+                chunk = bytes(noisy)
             stream.feed(chunk)
             while True:
                 frame = stream.next_frame()

@@ -124,6 +124,12 @@ def test_lost_command_is_sent_again(sim: SimPn532, reader: Pn532CardReader) -> N
     assert reader.link.resends == 1
 
 
+def test_corrupt_command_is_ignored_by_the_chip_and_sent_again(sim: SimPn532, reader: Pn532CardReader) -> None:
+    sim.corrupt_next_command()
+    assert reader.cmd.get_firmware_version().ic == 0x32
+    assert reader.link.resends == 1
+
+
 def test_lost_ack_is_tolerated_when_the_response_arrives(sim: SimPn532, reader: Pn532CardReader) -> None:
     sim.drop_next("ack")
     assert reader.cmd.get_firmware_version().ic == 0x32
