@@ -23,10 +23,12 @@ log = logging.getLogger(__name__)
 ACK_TIMEOUT_S = 0.1
 MAX_COMMAND_SENDS = 3  # first send + resends when no ACK came
 MAX_NACKS = 3  # how often we ask the chip to resend a garbled or lost response
+_GARBLED = Frame(FrameKind.ERROR, tfi=-1)  # stands for "a frame came but failed its checks"
 
 
 class ByteTransport(Protocol):
     device: str
+    baud: int
 
     def write(self, data: bytes) -> None: ...
     def read_some(self, deadline: float) -> bytes: ...
@@ -63,7 +65,7 @@ class Pn532Link:
             bad = self._stream.take_rejected()
             if bad:
                 self.frames_rejected += bad
-                return Frame(FrameKind.ERROR, tfi=-1)  # a corrupt frame: the caller decides NACK
+                return _GARBLED  # a corrupt frame: the caller decides to NACK
             if frame is not None:
                 return frame
             chunk = self.transport.read_some(deadline)
@@ -104,7 +106,8 @@ class Pn532Link:
                 sends += 1
                 if sends > 1:
                     self.resends += 1
-                deadline = time.monotonic() + ACK_TIMEOUT_S
+                # The ACK can only come after the whole frame has gone out (276 ms for 265 bytes at 9600).
+                deadline = time.monotonic() + ACK_TIMEOUT_S + len(frame) * 10 / self.transport.baud
             else:
                 deadline = response_deadline
             got = self._next_frame(deadline)
@@ -129,7 +132,7 @@ class Pn532Link:
             if got.kind is FrameKind.NACK:
                 continue  # the chip never NACKs the host; treat as line noise
             if got.kind is FrameKind.ERROR:
-                if got.tfi == -1:  # garbled frame
+                if got is _GARBLED:
                     if not acked:
                         acked = True  # something came back: assume the command arrived and ask again
                         response_deadline = time.monotonic() + timeout

@@ -271,3 +271,14 @@ def test_finite_retries_poll_in_slices(sim: SimPn532, card: VirtualMifareCard) -
         assert tag is not None and tag.uid.raw == UID4
     finally:
         r.close()
+
+
+def test_a_long_frame_at_9600_baud_is_not_resent_while_it_is_still_on_the_wire(sim: SimPn532) -> None:
+    r = Pn532CardReader(sim.path, 9600)
+    r.open()
+    try:
+        payload = bytes([0x00]) + bytes(range(250))  # ~260 bytes: 270 ms on the wire before the ACK
+        assert r.link.exchange(0x00, payload, timeout=2.0) == payload
+        assert r.link.resends == 0
+    finally:
+        r.close()
