@@ -126,12 +126,11 @@ class KioskProcess:
         return self.wait_until(lambda: (s := self.state()).get("route") == route and s, timeout, f"route {route}")
 
     # --- real input through X11 ---------------------------------------------------------------------
-    def click(self, text: str) -> None:
-        """Find the widget by its text, then click its centre with xdotool (a real pointer event)."""
+    def wait_layout(self, text: str) -> dict[str, Any]:
+        """Wait until the widget showing `text` stops moving (layout passes finished)."""
         last: dict[str, Any] = {}
 
         def settled() -> dict[str, Any] | None:
-            """The same position twice in a row: the layout has finished moving after a load."""
             nonlocal last
             found = self.cmd(cmd="find", text=text)
             if not found.get("ok") or "loading" in str(self.state().get("step")):
@@ -141,7 +140,11 @@ class KioskProcess:
             last = found
             return found if same else None
 
-        found = self.wait_until(settled, 10, f"button {text!r}")
+        return self.wait_until(settled, 10, f"widget {text!r} in place")
+
+    def click(self, text: str) -> None:
+        """Find the widget by its text, then click its centre with xdotool (a real pointer event)."""
+        found = self.wait_layout(text)
         assert not found["disabled"], f"button {text!r} is disabled"
         self.click_at(found["x"], found["y"])
 

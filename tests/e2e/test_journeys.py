@@ -49,6 +49,8 @@ def test_unit_and_pin_sign_in_with_the_on_screen_keypad(kiosk):
 
 
 def test_staff_gesture_pin_settlement_and_exit(kiosk):
+    kiosk.wait_for_text("您好，翠湖花园")
+    kiosk.wait_layout("EN")
     for x in (20, 1260, 20, 1260):  # hidden corners: top-left, top-right, top-left, top-right
         kiosk.click_at(x, 20)
     kiosk.wait_for_route("staff_unlock")
