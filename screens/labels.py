@@ -9,5 +9,6 @@ KV_CAPTIONS = (
     N_("Payment method"), N_("Card balance"), N_("Bills due"), N_("Send"), N_("Sign in"),
     N_("Print settlement"), N_("Show settlement"), N_("Put out of service"), N_("Put back in service"),
     N_("Lock"), N_("Exit to desktop"), N_("Refresh"), N_("Devices"), N_("Daily settlement"),
-    N_("Items"), N_("Receipt number"), N_("Back to start"),
+    N_("Items"), N_("Receipt number"), N_("Back to start"), N_("Shift handover"), N_("Callback requests"),
+    N_("Manage notices"),
 )

@@ -16,6 +16,7 @@ from kiosk.flows.records import Feature
 from kiosk.flows.service_state import GoodbyeFlow, OutOfHoursFlow, OutOfServiceFlow
 from kiosk.flows.services_flows import BookingFlow, DirectDebitFlow, ParkingFlow, RecordsFlow
 from kiosk.flows.staff import StaffHomeFlow, StaffUnlockFlow
+from kiosk.flows.staff_tools import CallbacksFlow, HandoverFlow, NoticesAdminFlow
 
 
 class Role(StrEnum):
@@ -55,6 +56,9 @@ ROUTES: Mapping[str, Route] = {r.name: r for r in (
     Route("goodbye", "message", GoodbyeFlow, always=True),
     Route("staff_unlock", "staff_unlock", StaffUnlockFlow, personal=True, always=True),
     Route("staff_home", "staff_home", StaffHomeFlow, Role.STAFF, personal=True, always=True),
+    Route("staff_handover", "steps", HandoverFlow, Role.STAFF, personal=True, always=True),
+    Route("staff_callbacks", "steps", CallbacksFlow, Role.STAFF, personal=True, always=True),
+    Route("staff_notices", "steps", NoticesAdminFlow, Role.STAFF, personal=True, always=True),
     Route("exit", "message", None, Role.STAFF, always=True),
 )}
 

@@ -175,6 +175,10 @@ class StaffHomeFlow(Flow):
     def _settled(self, view: SettlementView) -> None:
         self.settlement_view, self.step = view, StaffStep.SETTLEMENT
 
+    def open(self, route: str) -> None:
+        """Staff tools: staff_handover, staff_callbacks, staff_notices."""
+        self.ctx.navigate(route)
+
     def lock(self) -> None:
         """Leave maintenance mode (also what the 2-minute idle timer does)."""
         self.session.staff = None

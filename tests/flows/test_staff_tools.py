@@ -1,0 +1,54 @@
+"""Staff tools: shift handover with cash count, callbacks list, notice withdrawal; staff-only routes."""
+from __future__ import annotations
+
+
+def _staff(nav) -> None:
+    nav.go("staff_unlock")
+    for d in "2468":
+        nav.flow.key(d)
+    nav.flow.submit()
+    assert nav.route.name == "staff_home"
+
+
+def test_handover_compares_counted_cash_with_the_records(signed_in, fake):
+    signed_in.go("top_up")
+    signed_in.flow.choose("10000")
+    signed_in.flow.choose("cash")
+    signed_in.flow.primary()
+    _staff(signed_in)
+    signed_in.flow.open("staff_handover")
+    flow = signed_in.flow
+    for d in "090":  # a leading zero is ignored
+        flow.key(d)
+    assert flow.view().entry == "¥90.00"
+    flow.primary()
+    flow.primary()
+    lines = dict(flow.view().lines)
+    assert lines["应有现金"] == "¥100.00" and lines["实点现金"] == "¥90.00" and lines["差额"] == "-¥10.00"
+    assert "实点现金与记录不符。" in lines[""] and fake.cash_box_fen == 0
+
+
+def test_callback_marked_done_leaves_the_open_list(nav, fake):
+    fake.request_callback("13800138000", "Repairs", "zh_Hans")
+    _staff(nav)
+    nav.go("staff_callbacks")
+    (option,) = nav.flow.view().options
+    assert option.label.startswith("报修 · 138****8000")
+    nav.flow.choose(option.key)
+    assert nav.flow.view().options == () and ("S1", f"callback done {option.key}") in fake.audit
+
+
+def test_withdrawn_notice_is_no_longer_shown_to_residents(nav, fake):
+    _staff(nav)
+    nav.go("staff_notices")
+    nav.flow.choose("N1")
+    assert "N1" not in [o.key for o in nav.flow.view().options]
+    nav.flow.back()
+    nav.flow.lock()
+    nav.go("notices")
+    assert "N1" not in [r.key for r in nav.flow.view().rows]
+
+
+def test_staff_tools_need_a_staff_sign_in(signed_in):
+    signed_in.go("staff_handover")
+    assert signed_in.route.name == "staff_unlock"
