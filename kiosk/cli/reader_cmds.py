@@ -145,13 +145,13 @@ def _sim(args: argparse.Namespace) -> int:
         cards = load_cards(args.cards) if args.cards else []
     except (OSError, ValueError, KeyError) as exc:
         raise ConfigError(f"--cards {args.cards}: {exc}", key="--cards") from exc
-    stop = threading.Event()
 
     def on_signal(_signo: int, _frame: object) -> None:
-        stop.set()
+        raise KeyboardInterrupt  # unwinds the main thread out of signal.pause() into the cleanup below
     signal.signal(signal.SIGTERM, on_signal)
-    sim = SimPn532(baud=args.baud).start()
+    sim = SimPn532(baud=args.baud)
     try:
+        sim.start()
         control = SimController(sim, cards)
         if cards and not args.no_card:
             sim.present(cards[0])
@@ -165,8 +165,8 @@ def _sim(args: argparse.Namespace) -> int:
                 if answer:
                     print(answer, flush=True)
         threading.Thread(target=commands, name="sim-reader-stdin", daemon=True).start()
-        while not stop.wait(0.5):
-            pass
+        while True:
+            signal.pause()  # runs until SIGTERM / SIGINT; closing stdin does not stop the simulator
     except KeyboardInterrupt:
         pass
     finally:
