@@ -66,6 +66,9 @@ class KioskApp(App):
         Builder.load_file(str(HERE / "widgets.kv"))
         Builder.load_file(str(HERE / "app.kv"))
         self._load_screen_class = load_screen_class
+        from screens.speech import Speaker
+
+        self.speaker = Speaker(self.ui.speech, self.ui.speech_command)
         self.bridge = UiBridge()
         self.bridge.attach(self.event_bus)
         self.bridge.on_event(self.on_device_event)
@@ -126,6 +129,9 @@ class KioskApp(App):
         screen.bind_flow(flow)
         if flow is not None:
             flow.subscribe(lambda _view: self.refresh_header())
+            if self.speaker.active:
+                flow.subscribe(lambda view: self.speaker.say(
+                    getattr(view, "prompt", "") or getattr(view, "greeting", ""), self.session.language))
         self.manager.current = route.screen
         self._route_changed = True
         self.refresh_header()
@@ -177,5 +183,6 @@ class KioskApp(App):
 
     def on_stop(self) -> None:
         self.runner.shutdown()
+        self.speaker.close()
         if getattr(self, "test_hook", None) is not None:
             self.test_hook.close()

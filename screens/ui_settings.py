@@ -33,6 +33,8 @@ class UiSettings:
     large_text: bool = False
     high_contrast: bool = False
     call_timeout_s: float = 20.0
+    speech: bool = False  # spoken prompts through espeak-ng when it is installed
+    speech_command: str = "espeak-ng"
     test_hook: str = ""  # path of a Unix socket for the e2e test hook; empty: off
 
     def __post_init__(self) -> None:

@@ -131,3 +131,28 @@ def test_screens_import_no_devices_serial_or_sqlalchemy_and_flows_no_kivy():
                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
                 for module in modules:
                     assert module.split(".")[0] not in names, f"{path} imports {module}"
+
+
+def test_spoken_prompts_call_the_speech_program_once_per_new_prompt(tmp_path):
+    from screens.speech import Speaker
+
+    log = tmp_path / "said.txt"
+    program = tmp_path / "fake-espeak"
+    program.write_text(f"#!/bin/sh\necho \"$@\" >> {log}\n")
+    program.chmod(0o755)
+    speaker = Speaker(True, str(program))
+    speaker.say("请刷卡", "zh_Hans")
+    speaker.say("请刷卡", "zh_Hans")  # the same prompt is not repeated
+    speaker.say("Please tap your card", "en")
+    speaker.close()
+    speaker.proc.wait(5)
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert lines[-1] == "-v en Please tap your card" and len(lines) <= 2
+
+
+def test_speech_is_off_when_the_program_is_missing():
+    from screens.speech import Speaker
+
+    speaker = Speaker(True, "no-such-espeak-program")
+    assert not speaker.active
+    speaker.say("x", "en")

@@ -1,0 +1,160 @@
+"""Staff, settlement, notices admin, callbacks admin and health for FakeKioskServices (same in-memory state)."""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import replace
+from datetime import date, timedelta
+from typing import Any
+
+from kiosk import errors
+from kiosk.flows import fake_data as data
+from kiosk.flows.records import (
+    CallbackView, DeviceHealth, HandoverView, NoticeDraft, ServiceStatus, SettlementView, StaffView, VoidResult,
+)
+
+MAX_PIN_FAILURES = 5
+LOCK_MINUTES = 15
+
+
+class FakeStaffMixin:
+    """Needs the attributes FakeKioskServices sets up (staff, receipts, notices, callbacks, devices ...)."""
+
+    staff: dict[str, data.FakeStaff]
+    receipts: dict[str, dict[str, Any]]
+    notices: list[data.FakeNotice]
+    callbacks: dict[str, CallbackView]
+    devices: dict[str, DeviceHealth]
+    audit: list[tuple[str, str]]
+    cash_box_fen: int
+    out_of_service_reason: str | None
+    _lock: Any
+
+    def _enter(self, method: str) -> None: ...  # provided by FakeKioskServices
+    def now(self) -> Any: ...
+    def _next(self, prefix: str) -> str: ...
+    def _receipt(self, household: str | None, kind: str, amount: int, method: str, note: str) -> str: ...
+
+    # --- staff ----------------------------------------------------------------------------------
+    def staff_sign_in(self, pin: str, card_uid: str | None = None) -> StaffView:
+        self._enter("staff_sign_in")
+        with self._lock:
+            now = self.now()
+            for member in self.staff.values():
+                if member.locked_until and now < member.locked_until:
+                    raise errors.AccountLocked(until=member.locked_until.strftime("%H:%M"))
+            match = next((m for m in self.staff.values() if m.pin == pin), None)
+            if match is None:
+                # the fake tracks failures per kiosk (no name typed): lock every account after 5
+                failures = max(m.failed for m in self.staff.values()) + 1
+                for member in self.staff.values():
+                    member.failed = failures
+                    if failures >= MAX_PIN_FAILURES:
+                        member.locked_until = now + timedelta(minutes=LOCK_MINUTES)
+                if failures >= MAX_PIN_FAILURES:
+                    self.audit.append(("-", "staff locked"))
+                    raise errors.AccountLocked(until=(now + timedelta(minutes=LOCK_MINUTES)).strftime("%H:%M"))
+                raise errors.WrongPin(remaining=MAX_PIN_FAILURES - failures)
+            for member in self.staff.values():
+                member.failed, member.locked_until = 0, None
+            self.audit.append((match.staff_id, "sign in"))
+            return StaffView(match.staff_id, match.name, match.role)
+
+    def _staff(self, staff_id: str, action: str) -> None:
+        if staff_id not in self.staff:
+            raise errors.PermissionDenied(staff_id)
+        self.audit.append((staff_id, action))
+
+    def settlement(self, staff_id: str, day: date, print_slip: bool = False) -> SettlementView:
+        self._enter("settlement")
+        with self._lock:
+            self._staff(staff_id, f"settlement {day}")
+            rows = [(n, r) for n, r in sorted(self.receipts.items()) if r["when"].date() == day and r["amount"]]
+            by_kind: dict[str, int] = {}
+            by_method: dict[str, int] = {}
+            voids = [r for _, r in rows if r["voided"]]
+            for _, r in rows:
+                if not r["voided"]:
+                    by_kind[r["kind"]] = by_kind.get(r["kind"], 0) + r["amount"]
+                    by_method[r["method"]] = by_method.get(r["method"], 0) + r["amount"]
+            out = io.StringIO()
+            writer = csv.writer(out)
+            writer.writerow(["receipt", "kind", "method", "amount_fen", "voided"])
+            for number, r in rows:
+                writer.writerow([number, r["kind"], r["method"], r["amount"], int(r["voided"])])
+            view = SettlementView(day, tuple(sorted(by_kind.items())), tuple(sorted(by_method.items())),
+                                  rows[0][0] if rows else "", rows[-1][0] if rows else "",
+                                  len(voids), sum(r["amount"] for r in voids), out.getvalue())
+            if print_slip:
+                self._receipt(None, "settlement", 0, "", str(day))
+            return view
+
+    def shift_handover(self, staff_id: str, counted_cash_fen: int) -> HandoverView:
+        self._enter("shift_handover")
+        with self._lock:
+            self._staff(staff_id, f"handover counted={counted_cash_fen}")
+            number = self._receipt(None, "shift_handover", 0, "", staff_id)
+            view = HandoverView(self._next("SH"), self.cash_box_fen, counted_cash_fen, number)
+            self.cash_box_fen = 0
+            return view
+
+    def void_receipt(self, staff_id: str, receipt_number: str, reason: str) -> VoidResult:
+        self._enter("void_receipt")
+        with self._lock:
+            self._staff(staff_id, f"void {receipt_number}: {reason}")
+            receipt = self.receipts.get(receipt_number)
+            if receipt is None:
+                raise errors.NotFound(receipt_number)
+            if receipt["voided"]:
+                raise errors.ReceiptAlreadyVoided(receipt_number)
+            receipt["voided"] = True
+            return VoidResult(receipt_number, self._receipt(None, "void", 0, "", receipt_number))
+
+    def list_notices(self, staff_id: str) -> tuple[NoticeDraft, ...]:
+        self._enter("list_notices")
+        return tuple(NoticeDraft(n.category, n.titles, n.bodies, n.publish_at, n.expires_at, n.pinned, n.tiers,
+                                 n.notice_id) for n in self.notices)
+
+    def save_notice(self, staff_id: str, draft: NoticeDraft) -> str:
+        self._enter("save_notice")
+        with self._lock:
+            self._staff(staff_id, "save notice")
+            notice_id = draft.notice_id or self._next("N")
+            self.notices = [n for n in self.notices if n.notice_id != notice_id]
+            self.notices.append(data.FakeNotice(notice_id, draft.category, dict(draft.titles), dict(draft.bodies),
+                                                draft.publish_at, draft.expires_at, draft.pinned, draft.tiers))
+            return notice_id
+
+    def withdraw_notice(self, staff_id: str, notice_id: str) -> None:
+        self._enter("withdraw_notice")
+        with self._lock:
+            self._staff(staff_id, f"withdraw notice {notice_id}")
+            self.notices = [n for n in self.notices if n.notice_id != notice_id]
+
+    def list_callbacks(self, staff_id: str, open_only: bool = True) -> tuple[CallbackView, ...]:
+        self._enter("list_callbacks")
+        return tuple(c for c in self.callbacks.values() if not (open_only and c.done))
+
+    def mark_callback_done(self, staff_id: str, callback_id: str) -> None:
+        self._enter("mark_callback_done")
+        with self._lock:
+            self._staff(staff_id, f"callback done {callback_id}")
+            if callback_id not in self.callbacks:
+                raise errors.NotFound(callback_id)
+            self.callbacks[callback_id] = replace(self.callbacks[callback_id], done=True)
+
+    def set_out_of_service(self, staff_id: str, reason: str | None) -> None:
+        self._enter("set_out_of_service")
+        with self._lock:
+            self._staff(staff_id, f"out of service: {reason}")
+            self.out_of_service_reason = reason
+
+    # --- health ----------------------------------------------------------------------------------
+    def service_status(self) -> ServiceStatus:
+        self._enter("service_status")
+        return ServiceStatus(self.out_of_service_reason is not None, self.out_of_service_reason or "",
+                             tuple(self.devices.values()))
+
+    def device_health(self) -> tuple[DeviceHealth, ...]:
+        self._enter("device_health")
+        return tuple(self.devices.values())
