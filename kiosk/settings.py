@@ -90,6 +90,18 @@ class PaymentSettings:
 
 
 @dataclass(frozen=True)
+class BookingSettings:
+    capacity_per_slot: int
+    fees_fen: dict[str, int]  # booking kind -> installation fee
+
+
+@dataclass(frozen=True)
+class DirectDebitSettings:
+    banks: dict[str, str]  # bank code -> name shown on screen and receipt
+    require_luhn: bool
+
+
+@dataclass(frozen=True)
 class ReaderSettings:
     driver: str
     url: str
@@ -145,6 +157,8 @@ class Settings:
     database: DatabaseSettings
     ui: UiSettings
     payments: PaymentSettings
+    bookings: BookingSettings
+    direct_debit: DirectDebitSettings
     devices: DeviceSettings
     data_dir: Path = field(default=Path("."))
     sources: tuple[str, ...] = ()
@@ -192,6 +206,10 @@ def _check_layer(data: dict[str, Any], cls: type, path: str, source: Path) -> No
 
 def _type_ok(value: Any, expected: Any) -> bool:
     origin = typing.get_origin(expected)
+    if origin is dict:
+        key_type, value_type = typing.get_args(expected)
+        return isinstance(value, dict) and all(_type_ok(k, key_type) and _type_ok(v, value_type)
+                                               for k, v in value.items())
     if origin is tuple:
         inner = typing.get_args(expected)[0]
         return isinstance(value, list) and all(_type_ok(v, inner) for v in value)
@@ -209,6 +227,8 @@ def _type_ok(value: Any, expected: Any) -> bool:
 def _type_name(expected: Any) -> str:
     if typing.get_origin(expected) is tuple:
         return f"a list of {_type_name(typing.get_args(expected)[0])}"
+    if typing.get_origin(expected) is dict:
+        return f"a table of {_type_name(typing.get_args(expected)[1])}"
     return {int: "an integer", bool: "true or false", str: "a string"}.get(expected, str(expected))
 
 
@@ -234,6 +254,8 @@ def _build(cls: type, data: dict[str, Any], path: str) -> Any:
             kwargs[f.name] = _build(expected, value, dotted)  # type: ignore[arg-type]
         elif typing.get_origin(expected) is tuple:
             kwargs[f.name] = tuple(value)
+        elif typing.get_origin(expected) is dict:
+            kwargs[f.name] = dict(value)
         else:
             kwargs[f.name] = value
     return cls(**kwargs)
@@ -256,6 +278,11 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(key="'devices.printer.encoding' must be gb18030 or big5")
     if any(a <= 0 for a in settings.payments.top_up_amounts_fen):
         raise ConfigError(key="'payments.top_up_amounts_fen' must be positive amounts in fen")
+    from kiosk.domain.terms import BookingKind
+
+    unknown_kinds = set(settings.bookings.fees_fen) - {str(k) for k in BookingKind}
+    if unknown_kinds:
+        raise ConfigError(key=f"'bookings.fees_fen' has unknown kind(s) {sorted(unknown_kinds)}")
     try:
         from zoneinfo import ZoneInfo
 
@@ -284,8 +311,9 @@ def load(data_dir: Path, site_file: str | None = None, *, db_url: str | None = N
     settings: Settings = _build(Settings, merged, "")
     _validate(settings)
     secrets_ = load_secrets(data_dir) if with_secrets else None
-    return Settings(settings.site, settings.database, settings.ui, settings.payments, settings.devices,
-                    data_dir=data_dir, sources=tuple(str(p) for p in layers), secrets=secrets_)
+    from dataclasses import replace
+
+    return replace(settings, data_dir=data_dir, sources=tuple(str(p) for p in layers), secrets=secrets_)
 
 
 def load_secrets(data_dir: Path) -> Secrets:

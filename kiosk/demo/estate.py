@@ -168,10 +168,11 @@ def _due(period: str) -> date:
 def _seed_parking(session: Session, till: Till, households: list[Household], rng: random.Random) -> None:
     for n in range(24):
         zone = "A" if n < 12 else "B"
-        if n < 6:
+        # vehicle-card households (every 4th, from the second) own or rent the first spaces
+        if n < 6 and n * 4 + 1 < len(households):
             state, holder = "owned", households[n * 4 + 1]
-        elif n < 12:
-            state, holder = "rented", households[(n - 6) * 4 + 1]
+        elif 6 <= n < 12 and (n - 6) * 4 + 3 < len(households):
+            state, holder = "rented", households[(n - 6) * 4 + 3]
         else:
             state, holder = "free", None
         session.add(ParkingSpace(site_id=till.site_id, code=f"{zone}-{n + 1:03d}", zone=zone, state=state,

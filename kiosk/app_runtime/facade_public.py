@@ -1,0 +1,69 @@
+"""The facade's public half: site info, notices, directory, events, callbacks, identification."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from kiosk.app_runtime import mapping
+from kiosk.flows import records as r
+from kiosk.persistence.db import unit_of_work
+from kiosk.services import callbacks, cards, directory, households, member_events, notices
+
+if TYPE_CHECKING:
+    from kiosk.app_runtime.runtime import KioskRuntime
+
+ALL_FEATURES = frozenset(r.Feature)
+
+
+def _utc(now: datetime) -> datetime:
+    return now if now.tzinfo else now.astimezone(timezone.utc)
+
+
+class PublicFacade:
+    rt: KioskRuntime
+
+    def site_info(self) -> r.SiteInfo:
+        s = self.rt.settings
+        features = set(ALL_FEATURES)
+        if self.rt.devices.reader is None:
+            features -= {r.Feature.TOP_UP}
+        return r.SiteInfo(
+            site_id=s.site.code, kiosk_id=s.site.kiosk_code, names=s.site.names(), hours=mapping.opening_hours(s),
+            features=frozenset(features),
+            out_of_hours_features=frozenset(r.Feature(f) for f in s.site.hours.out_of_hours_features),
+            card_replacement_fee_fen=s.payments.card_replacement_fee_fen,
+            top_up_amounts_fen=s.payments.top_up_amounts_fen)
+
+    def current_notices(self, tier: str | None, language: str, now: datetime) -> tuple[r.NoticeView, ...]:
+        with unit_of_work(self.rt.db.factory) as s:
+            views = notices.current_notices(s, self.rt.till.site_id, tier, language, _utc(now))
+        return tuple(mapping.notice(v) for v in views)
+
+    def directory(self, language: str) -> tuple[r.DirectoryEntry, ...]:
+        with unit_of_work(self.rt.db.factory) as s:
+            lines = directory.public_directory(s, self.rt.till.site_id, language)
+        return tuple(r.DirectoryEntry(line.name, line.phone) for line in lines)
+
+    def member_events(self, tier: str | None, language: str, now: datetime) -> tuple[r.MemberEventView, ...]:
+        with unit_of_work(self.rt.db.factory) as s:
+            events = member_events.visible_events(s, self.rt.till.site_id, tier, language, _utc(now))
+        return tuple(r.MemberEventView(str(e.event_id), e.title, e.starts_at, "", e.capacity - e.taken)
+                     for e in events)
+
+    def request_callback(self, phone: str, topic: str, language: str) -> str:
+        with unit_of_work(self.rt.db.factory) as s:
+            view = callbacks.request_callback(s, self.rt.till, phone=phone, topic=topic, language=language)
+        return view.reference
+
+    def identify_card(self, card_uid: str) -> r.Identity:
+        station = self.rt.card_station
+        if station is not None:  # verifies the card's own data against the ledger and repairs interrupted writes
+            station.check_tap(card_uid)
+        with unit_of_work(self.rt.db.factory) as s:
+            ident = cards.identify_card(s, card_uid)
+            tier = households.household_tier(s, ident.household_id)
+        return r.Identity(str(ident.household_id), ident.unit_masked, tier, ident.uid_hex, r.CardStatus(ident.status))
+
+    def identify_unit(self, unit: str, pin: str) -> r.Identity:
+        ident = households.identify_by_pin(self.rt.db.factory, self.rt.till.site_id, unit.strip(), pin)
+        return r.Identity(str(ident.household_id), ident.unit_masked, ident.tier)

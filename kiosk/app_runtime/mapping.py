@@ -1,0 +1,53 @@
+"""Translate between the services' results and the flows' view records (ids become strings)."""
+from __future__ import annotations
+
+from datetime import time
+
+from kiosk.domain.terms import FeeKind, PaymentMethod as CoreMethod
+from kiosk.flows import records as r
+from kiosk.services import households, notices
+from kiosk.settings import WEEKDAYS, Settings
+
+BILL_KINDS: dict[str, r.BillKind] = {
+    FeeKind.MANAGEMENT: r.BillKind.PROPERTY, FeeKind.WATER: r.BillKind.WATER,
+    FeeKind.ELECTRICITY: r.BillKind.ELECTRICITY, FeeKind.GAS: r.BillKind.GAS, FeeKind.RENT: r.BillKind.RENT,
+    FeeKind.PARKING: r.BillKind.PARKING, FeeKind.PERMIT: r.BillKind.CERTIFICATE, FeeKind.SERVICE: r.BillKind.SERVICE,
+}
+METHODS: dict[r.PaymentMethod, CoreMethod] = {
+    r.PaymentMethod.CARD_BALANCE: CoreMethod.CARD, r.PaymentMethod.CASH: CoreMethod.CASH,
+    r.PaymentMethod.QR: CoreMethod.QR,
+}
+
+
+def core_method(method: r.PaymentMethod | str) -> CoreMethod:
+    return METHODS[r.PaymentMethod(method)]
+
+
+def opening_hours(settings: Settings) -> tuple[r.OpeningHours, ...]:
+    out = []
+    for day, name in enumerate(WEEKDAYS):
+        window = settings.site.hours.window(day)
+        if window is None:
+            continue
+        opens, closes = window
+        out.append(r.OpeningHours(day, time(opens // 60, opens % 60),
+                                  time(23, 59, 59) if closes >= 24 * 60 else time(closes // 60, closes % 60)))
+    return tuple(out)
+
+
+def bill(view: households.BillView) -> r.BillView:
+    return r.BillView(str(view.bill_id), BILL_KINDS[view.kind], view.period, view.amount_fen, view.due_date)
+
+
+def notice(view: notices.NoticeView) -> r.NoticeView:
+    return r.NoticeView(str(view.notice_id), view.category, view.title, view.body, view.publish_at, view.expire_at,
+                        view.pinned)
+
+
+def receipt_number(number: str) -> int:
+    digits = number.rsplit("-", 1)[-1].strip()
+    if not digits.isdigit():
+        from kiosk.errors import NotFound
+
+        raise NotFound(f"receipt {number!r}")
+    return int(digits)

@@ -1,0 +1,124 @@
+"""KioskRuntime: one running kiosk — settings, database, devices under supervision, money movers."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from kiosk.app_runtime.devices import AttachedDevices
+from kiosk.app_runtime.facade_household import HouseholdFacade
+from kiosk.app_runtime.facade_public import PublicFacade
+from kiosk.app_runtime.facade_staff import StaffFacade
+from kiosk.bootstrap import Database
+from kiosk.domain.terms import PaymentMethod
+from kiosk.errors import DeviceUnavailable
+from kiosk.flows import records as r
+from kiosk.payments.control import PaymentControl
+from kiosk.persistence.models import Payment
+from kiosk.runtime.events import DeviceHealth, EventBus
+from kiosk.runtime.supervisor import DeviceSupervisor
+from kiosk.runtime.worker import DeviceWorker
+from kiosk.services.receipts import Till
+from kiosk.settings import Settings
+
+log = logging.getLogger(__name__)
+MoveMoney = Callable[[Payment], None]
+
+HEALTH: dict[DeviceHealth, r.DeviceState] = {
+    DeviceHealth.AVAILABLE: r.DeviceState.OK, DeviceHealth.STARTING: r.DeviceState.DEGRADED,
+    DeviceHealth.UNAVAILABLE: r.DeviceState.DOWN, DeviceHealth.STOPPED: r.DeviceState.DOWN,
+}
+
+
+class KioskRuntime:
+    """Owns everything that runs; `services` is the KioskServices facade the screens are given."""
+
+    def __init__(self, settings: Settings, db: Database, till: Till, devices: AttachedDevices,
+                 bus: EventBus | None = None) -> None:
+        self.settings = settings
+        self.db = db
+        self.till = till
+        self.devices = devices
+        self.bus = bus or EventBus()
+        self.supervisors: dict[str, DeviceSupervisor[Any]] = {}
+        for name in ("reader", "printer", "cash"):
+            device = getattr(devices, name)
+            if device is not None:
+                self.supervisors[name] = DeviceSupervisor(DeviceWorker(name, device), self.bus)
+        # Filled in by the wiring as each part is attached (see kiosk.app_runtime.wiring).
+        self.card_station: Any = None
+        self.cash_collector: Any = None
+        self.qr_collector: Any = None
+        self.spooler: Any = None
+        self.booking_fees = dict(settings.bookings.fees_fen)
+        self.booking_capacity = settings.bookings.capacity_per_slot
+        self.banks = dict(settings.direct_debit.banks)
+        self.services = RuntimeKioskServices(self)
+        self._stoppers: list[Callable[[], None]] = []
+
+    # --- life cycle ------------------------------------------------------------------------
+    def start(self) -> None:
+        for sup in self.supervisors.values():
+            sup.start()
+
+    def on_stop(self, fn: Callable[[], None]) -> None:
+        self._stoppers.append(fn)
+
+    def stop(self) -> None:
+        for fn in reversed(self._stoppers):
+            try:
+                fn()
+            except Exception:  # a stop must finish whatever one part does
+                log.exception("stopping %s failed", fn)
+        for sup in self.supervisors.values():
+            sup.stop()
+        self.db.engine.dispose()
+
+    # --- what the facade needs ---------------------------------------------------------------
+    def local_now(self) -> datetime:
+        return datetime.now(ZoneInfo(self.settings.site.timezone))
+
+    def local_today(self) -> date:
+        return self.local_now().date()
+
+    def money_mover(self, method: PaymentMethod, control: PaymentControl, card_uid: str | None) -> MoveMoney | None:
+        """What runs between a payment's intent and its settlement, per method."""
+        if method is PaymentMethod.CARD:
+            return self.card_station.spend_mover(card_uid, control) if self.card_station and card_uid else None
+        if method is PaymentMethod.CASH:
+            if self.cash_collector is None:
+                raise DeviceUnavailable(device="cash")
+            return lambda payment: self.cash_collector.collect(payment.id, control)
+        if self.qr_collector is None:
+            raise DeviceUnavailable(device="gateway")
+        return lambda payment: self.qr_collector.collect(payment.id, control)
+
+    def card_writer(self, control: PaymentControl) -> Any:
+        return self.card_station.write_card(control) if self.card_station else None
+
+    def receipt_issued(self) -> None:
+        if self.spooler is not None:
+            self.spooler.kick()
+
+    def device_health(self) -> tuple[r.DeviceHealth, ...]:
+        out = []
+        for name in ("reader", "printer", "cash"):
+            sup = self.supervisors.get(name)
+            if sup is None:
+                out.append(r.DeviceHealth(name, r.DeviceState.DOWN, "not attached"))
+            else:
+                out.append(r.DeviceHealth(name, HEALTH[sup.health], sup.reason))
+        gateway_ok = self.devices.gateway is not None
+        out.append(r.DeviceHealth("gateway", r.DeviceState.OK if gateway_ok else r.DeviceState.DOWN,
+                                  "" if gateway_ok else "not attached"))
+        return tuple(out)
+
+
+class RuntimeKioskServices(PublicFacade, HouseholdFacade, StaffFacade):
+    """The real KioskServices: every call is one or more units of work on the database, and the
+    money-moving ones drive the devices through the runtime."""
+
+    def __init__(self, rt: KioskRuntime) -> None:
+        self.rt = rt
