@@ -49,7 +49,9 @@ class KioskApp(App):
     def __init__(self, services: Any, ui: UiSettings, event_bus: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.services, self.ui, self.event_bus = services, ui, event_bus
-        self.session = Session(default_language=ui.default_language, language=ui.default_language)
+        self.session = Session(default_language=ui.default_language, language=ui.default_language,
+                               large_text=ui.large_text, high_contrast=ui.high_contrast,
+                               default_large_text=ui.large_text, default_high_contrast=ui.high_contrast)
         self.first_frame_at: float | None = None
         self.screens: dict[str, Any] = {}
         self.gesture = GestureDetector()
@@ -86,7 +88,7 @@ class KioskApp(App):
         self.idle = IdleController(
             IdlePolicy(self.ui.idle_timeout_s, self.ui.idle_warning_s, self.ui.staff_idle_timeout_s),
             applies=lambda: bool(self.navigator.route and (self.navigator.route.personal or self.session.identity
-                                                            or self.session.staff)),
+                                                            or self.session.staff or self.session.customised)),
             is_staff=lambda: self.session.staff is not None,
             language=lambda: self.session.language,
             on_expire=self.navigator.end_session)
@@ -126,6 +128,7 @@ class KioskApp(App):
             screen = self._load_screen_class(route.screen)(name=route.screen)
             self.screens[route.screen] = screen
             self.manager.add_widget(screen)
+        self.theme.set_modes(self.session.large_text, self.session.high_contrast)  # a wipe restores the defaults
         screen.bind_flow(flow)
         if flow is not None:
             flow.subscribe(lambda _view: self.refresh_header())
@@ -152,18 +155,20 @@ class KioskApp(App):
         if language in LANGUAGES:
             self.navigator.set_language(language)
             self.refresh_header()
+            self.idle.touch()
 
     def toggle_large_text(self) -> None:
         self.session.large_text = not self.session.large_text
         self.theme.set_modes(self.session.large_text, self.session.high_contrast)
+        self.idle.touch()
 
     def toggle_contrast(self) -> None:
         self.session.high_contrast = not self.session.high_contrast
         self.theme.set_modes(self.session.large_text, self.session.high_contrast)
+        self.idle.touch()
 
     def start_over(self) -> None:
         self.navigator.end_session()
-        self.theme.set_modes(self.ui.large_text, self.ui.high_contrast)
 
     def corner_tap(self, corner: str) -> None:
         if self.gesture.tap(corner, time.monotonic()):

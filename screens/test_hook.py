@@ -109,6 +109,7 @@ class TestHook:
             return {"ok": True, "route": route.name if route else "", "screen": app.manager.current,
                     "texts": widget_texts(app.root_widget), "idle_warning": app.idle.warning_visible,
                     "fps": app.governor.current_fps, "language": app.session.language,
+                    "large_text": bool(app.theme.large_text), "high_contrast": bool(app.theme.high_contrast),
                     "identified": app.session.identity is not None, "staff": app.session.staff is not None,
                     "step": str(getattr(getattr(app.navigator.flow, "view", lambda: None)(), "step", ""))}
         if cmd in ("find", "tap"):

@@ -18,6 +18,8 @@ class Session:
     staff: StaffView | None = None
     large_text: bool = False
     high_contrast: bool = False
+    default_large_text: bool = False  # the site's configured modes, restored by wipe()
+    default_high_contrast: bool = False
     session_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     generation: int = 0  # bumps on every wipe, so late results of an old session are dropped
 
@@ -34,10 +36,16 @@ class Session:
         self.language = self.default_language
         self.identity = None
         self.staff = None
-        self.large_text = False
-        self.high_contrast = False
+        self.large_text = self.default_large_text
+        self.high_contrast = self.default_high_contrast
         self.session_id = uuid.uuid4().hex
         self.generation += 1
+
+    @property
+    def customised(self) -> bool:
+        """True when the visitor changed something the next visitor should not inherit."""
+        return (self.language != self.default_language or self.large_text != self.default_large_text
+                or self.high_contrast != self.default_high_contrast)
 
     @property
     def tier(self) -> str | None:

@@ -166,3 +166,14 @@ def test_report_loss_then_replace_the_card(kiosk):
     assert "¥200.00" in state["texts"]  # the balance moved to the new card
     kiosk.click("完成")
     kiosk.wait_for_route("household")
+
+
+def test_idle_on_the_attract_screen_resets_language_and_large_text(kiosk):
+    kiosk.click("EN")
+    kiosk.click("Large text")
+    assert kiosk.wait_for_text("Hello, Green Lake Garden")["large_text"]
+    kiosk.cmd(cmd="age", seconds=61)
+    kiosk.wait_for_text("Are you still there?")
+    kiosk.cmd(cmd="age", seconds=20)
+    state = kiosk.wait_for_text("您好，翠湖花园")
+    assert state["language"] == "zh_Hans" and not state["idle_warning"] and not state["large_text"]
