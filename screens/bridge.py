@@ -1,6 +1,7 @@
 """UiBridge: the one way work from other threads (service calls, device events) reaches the Kivy thread."""
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 from collections import deque
@@ -49,6 +50,15 @@ class UiBridge:
         self.post(lambda: [handler(event) for handler in list(self._handlers)] and None)
 
     def attach(self, event_bus: Any) -> None:
-        """Subscribe to an event bus with a `subscribe(callback)` method (the devices' bus)."""
-        if event_bus is not None:
+        """Subscribe to the devices' event bus: `subscribe(event_type, callback)` (kiosk.runtime.events,
+        all events via `object`) or a plain `subscribe(callback)`."""
+        if event_bus is None:
+            return
+        try:
+            params = inspect.signature(event_bus.subscribe).parameters
+        except (TypeError, ValueError):
+            params = {}
+        if len(params) >= 2:
+            event_bus.subscribe(object, self.publish)
+        else:
             event_bus.subscribe(self.publish)

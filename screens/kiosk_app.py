@@ -176,8 +176,13 @@ class KioskApp(App):
 
     # --- devices --------------------------------------------------------------------------------
     def on_device_event(self, event: Any) -> None:
-        """Card taps from the reader worker (already on the UI thread via the bridge)."""
-        uid = getattr(event, "card_uid", None) or getattr(getattr(event, "uid", None), "hex", None)
+        """Device events, already on the UI thread via the bridge: card taps and health changes."""
+        health = getattr(event, "health", None)
+        if health is not None and hasattr(event, "device"):
+            self.navigator.device_changed(str(event.device), str(health), str(getattr(event, "reason", "")))
+            return
+        uid = getattr(event, "card_uid", None) or getattr(getattr(event, "uid", None), "hex", None) \
+            or getattr(getattr(getattr(event, "tag", None), "uid", None), "hex", None)
         if uid is None:
             return
         flow = self.navigator.flow

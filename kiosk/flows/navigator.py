@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 from kiosk.flows.base import Flow, FlowContext
 from kiosk.flows.facade import KioskServices
-from kiosk.flows.records import Feature
+from kiosk.flows.records import DeviceHealth, DeviceState, Feature, ServiceStatus
 from kiosk.flows.routes import PENDING_FEATURES, ROUTES, Role, Route
 from kiosk.flows.runner import Runner
 from kiosk.flows.session import Session
@@ -123,6 +124,15 @@ class Navigator:
         """After an unexpected error: wipe and show the out-of-service page with the reference."""
         self.session.wipe()
         self.go("out_of_service", reference=reference)
+
+    def device_changed(self, device: str, health: str, reason: str = "") -> None:
+        """A device worker reported its health ('available', 'starting', 'unavailable', 'stopped')."""
+        state = {"available": DeviceState.OK, "starting": DeviceState.DEGRADED}.get(health, DeviceState.DOWN)
+        status = self.ctx.status or ServiceStatus(False)
+        devices = tuple(d for d in status.devices if d.device != device) + (DeviceHealth(device, state, reason),)
+        self.ctx.status = replace(status, devices=devices)
+        if self.flow is not None:
+            self.flow.changed()
 
     @staticmethod
     def pending_features() -> frozenset[Feature]:

@@ -106,3 +106,12 @@ def test_unexpected_error_recovery_wipes_and_shows_reference(signed_in):
     signed_in.recover("AB12CD34")
     assert signed_in.session.identity is None and signed_in.route.name == "out_of_service"
     assert signed_in.flow.view().reference == "AB12CD34"
+
+
+def test_device_going_down_at_runtime_switches_its_features_off(nav):
+    nav.device_changed("reader", "unavailable", "unplugged")
+    nav.flow.card_tapped("A1B2C3D4")
+    top_up = next(a for a in nav.flow.view().actions if a.key == Feature.TOP_UP.value)
+    assert not top_up.enabled
+    nav.device_changed("reader", "available")
+    assert next(a for a in nav.flow.view().actions if a.key == Feature.TOP_UP.value).enabled

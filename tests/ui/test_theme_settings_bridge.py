@@ -156,3 +156,20 @@ def test_speech_is_off_when_the_program_is_missing():
     speaker = Speaker(True, "no-such-espeak-program")
     assert not speaker.active
     speaker.say("x", "en")
+
+
+def test_bridge_subscribes_to_a_typed_event_bus_for_every_event():
+    scheduled = []
+    bridge = UiBridge(schedule=lambda fn, delay: scheduled.append(fn))
+    seen = []
+    bridge.on_event(seen.append)
+
+    class TypedBus:
+        def subscribe(self, event_type, callback):
+            self.event_type, self.callback = event_type, callback
+    bus = TypedBus()
+    bridge.attach(bus)
+    assert bus.event_type is object
+    bus.callback("tap")
+    scheduled[0](0)
+    assert seen == ["tap"]
