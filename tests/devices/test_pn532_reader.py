@@ -53,7 +53,7 @@ def test_a_card_presented_during_a_poll_is_seen_without_waiting_for_the_timeout(
     t = time.monotonic()
     tag = reader.poll(5.0)
     assert tag is not None
-    assert time.monotonic() - t < 0.2
+    assert time.monotonic() - t < 1.0  # seen when it arrived (0.1 s), not at the 5 s deadline
 
 
 def test_read_write_and_value_operations(sim: SimPn532, reader: Pn532CardReader, card: VirtualMifareCard) -> None:
@@ -208,7 +208,7 @@ def test_a_chip_left_at_the_working_speed_is_found_there_at_once(sim: SimPn532) 
     again = Pn532CardReader(sim.path, 460800)
     t = time.monotonic()
     again.open()
-    assert time.monotonic() - t < 0.1  # no detour through 115200
+    assert time.monotonic() - t < 0.25  # no detour through 115200 (that alone costs 0.3 s of ACK timeouts)
     again.close()
 
 

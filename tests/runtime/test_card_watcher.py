@@ -32,7 +32,7 @@ def test_tap_hold_and_remove(sim: SimPn532, bus: EventBus) -> None:
     t = time.monotonic()
     ev = rec.next()
     assert isinstance(ev, CardPresented) and ev.tag.uid.hex == "04A1B2C3"
-    assert time.monotonic() - t < 0.3
+    assert time.monotonic() - t < 1.0
     time.sleep(0.3)  # the card stays: no new events
     assert rec.events.empty()
     sim.remove()
