@@ -91,6 +91,16 @@ class PaymentControl:
         with self._lock:
             return self._consent
 
+    def consent_answer(self, timeout: float) -> bool | None:
+        """Like wait_for_consent, but None while the person has not answered yet (so a caller can
+        keep polling the device between short waits); False once cancelled."""
+        if not self._answer.wait(timeout):
+            return None
+        if self.cancelled:
+            return False
+        with self._lock:
+            return self._consent
+
     # --- for the screen ------------------------------------------------------------------
     def cancel(self) -> None:
         self._cancel.set()

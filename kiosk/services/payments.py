@@ -21,8 +21,9 @@ from kiosk.domain.receipt import ReceiptDocument, ReceiptItem, ReceiptKind
 from kiosk.domain.terms import FEE_LABELS, METHOD_LABELS, AccountKind, BillStatus, EntryKind, FeeKind, PaymentMethod, PaymentPurpose, PaymentStatus
 from kiosk.errors import BillAlreadyPaid, BillNotFound, IdempotencyConflict, InsufficientBalance, InvalidAmount, NotFound
 from kiosk.i18n import N_, translate
-from kiosk.persistence.db import unit_of_work
-from kiosk.persistence.models import Bill, CashEventRecord, Household, Payment, PaymentItem, utcnow
+from kiosk.persistence.db import insert_ignoring_conflict, unit_of_work
+from kiosk.persistence.models import (Account, Bill, CashEventRecord, Household, JournalEntry, Payment, PaymentItem,
+                                      utcnow)
 from kiosk.services import audit, ledger, receipts
 from kiosk.services.references import new_reference
 from kiosk.services.receipts import Till
@@ -100,14 +101,79 @@ def record_cash_in(session: Session, till: Till, payment: Payment, *, counter: i
     return payment.received_fen
 
 
-def record_gateway_paid(session: Session, till: Till, payment: Payment, amount_fen: int, gateway_txn: str) -> None:
-    """The QR gateway says the order is paid: the money is the household's credit until settled."""
+def record_gateway_paid(session: Session, till: Till, payment: Payment, amount_fen: int, gateway_txn: str) -> bool:
+    """The QR gateway says the order is paid: the money is the household's credit until settled.
+
+    Idempotent on `gateway_txn`: a second call for the same transaction posts nothing and
+    returns False (duplicate notifications, a query racing a notification, a restart).
+    """
+    memo = f"gateway {gateway_txn}"[:200]
+    if _gateway_entry(session, payment.id, memo) is not None:
+        return False
     clearing = ledger.account(session, AccountKind.GATEWAY_CLEARING)
     credit = ledger.account(session, AccountKind.CREDIT, household_id=payment.household_id)
     ledger.transfer(session, EntryKind.CASH_IN, clearing, credit, amount_fen, payment_id=payment.id,
-                    kiosk_id=till.kiosk_id, memo=f"gateway {gateway_txn}"[:200])
+                    kiosk_id=till.kiosk_id, memo=memo)
     payment.received_fen += amount_fen
     session.flush()
+    return True
+
+
+def record_gateway_refund(session: Session, till: Till, payment: Payment, amount_fen: int, gateway_txn: str,
+                          refund_id: str) -> bool:
+    """A gateway payment that landed after the kiosk gave up was refunded: both movements on the ledger
+    (in through the clearing account, straight back out), so the books match the gateway's records.
+    Idempotent on `refund_id`."""
+    memo = f"gateway refund {refund_id}"[:200]
+    if _gateway_entry(session, payment.id, memo) is not None:
+        return False
+    clearing = ledger.account(session, AccountKind.GATEWAY_CLEARING)
+    credit = ledger.account(session, AccountKind.CREDIT, household_id=payment.household_id)
+    if _gateway_entry(session, payment.id, f"gateway {gateway_txn}"[:200]) is None:
+        ledger.transfer(session, EntryKind.CASH_IN, clearing, credit, amount_fen, payment_id=payment.id,
+                        kiosk_id=till.kiosk_id, memo=f"gateway {gateway_txn}"[:200])
+    ledger.transfer(session, EntryKind.REFUND, credit, clearing, amount_fen, payment_id=payment.id,
+                    kiosk_id=till.kiosk_id, memo=memo)
+    audit.record(session, f"kiosk:{till.kiosk_code}", "payment.late_refunded", payment.reference,
+                 amount_fen=amount_fen, gateway_txn=gateway_txn, refund_id=refund_id)
+    return True
+
+
+def _gateway_entry(session: Session, payment_id: int, memo: str) -> JournalEntry | None:
+    return session.scalars(select(JournalEntry).where(JournalEntry.payment_id == payment_id,
+                                                      JournalEntry.memo == memo)).first()
+
+
+# --- banknotes nobody's payment was waiting for ----------------------------------------------------
+SUSPENSE_KIND = "suspense"  # an account kind of its own: cash in the box that belongs to no payment yet
+
+
+def suspense_account(session: Session, kiosk_id: int) -> Account:
+    """Where a note stacked outside any payment is held until staff assign it (liability)."""
+    code = f"{SUSPENSE_KIND}:kiosk:{kiosk_id}"
+    found = session.scalars(select(Account).where(Account.code == code)).one_or_none()
+    if found is not None:
+        return found
+    insert_ignoring_conflict(session, Account, code=code, kind=SUSPENSE_KIND, kiosk_id=kiosk_id)
+    return session.scalars(select(Account).where(Account.code == code)).one()
+
+
+def record_unattributed_cash_in(session: Session, till: Till, *, counter: int, value_fen: int, detail: str = "") -> None:
+    """A stacked note no open payment owns: into the cash box, held in the kiosk's suspense account,
+    with the validator's counter, and an audit row staff see — in one transaction."""
+    session.add(CashEventRecord(kiosk_id=till.kiosk_id, counter=counter, kind="unattributed", value_fen=value_fen,
+                                payment_id=None))
+    box = ledger.account(session, AccountKind.CASH_BOX, kiosk_id=till.kiosk_id)
+    ledger.transfer(session, EntryKind.CASH_IN, box, suspense_account(session, till.kiosk_id), value_fen,
+                    kiosk_id=till.kiosk_id, memo=f"unattributed note {counter}")
+    audit.record(session, f"kiosk:{till.kiosk_code}", "cash.unattributed", f"counter {counter}",
+                 value_fen=value_fen, detail=detail)
+    session.flush()
+
+
+def unattributed_cash_fen(session: Session, kiosk_id: int) -> int:
+    """Cash held in the kiosk's suspense account (for the staff screen and the handover)."""
+    return ledger.liability_balance(session, suspense_account(session, kiosk_id))
 
 
 def source_account(session: Session, payment: Payment):  # type: ignore[no-untyped-def]
