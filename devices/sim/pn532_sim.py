@@ -216,6 +216,11 @@ class SimPn532:
             raise ValueError("count must be at least 1")
         self._faults.append(("remove-after-ops", float(count)))
 
+    def clear_faults(self) -> None:
+        """Forget every fault that has not fired yet."""
+        with self._lock:
+            self._faults.clear()
+
     def _take_fault(self, name: str) -> float | None:
         with self._lock:
             for i, (f, arg) in enumerate(self._faults):

@@ -263,3 +263,31 @@ def test_the_kiosk_uses_key_b_to_add_value_because_key_a_cannot(app: CardApplica
     reader.authenticate(7, KeyType.A, keys.key_a)
     with pytest.raises(CardAuthFailed):
         reader.increment(VALUE_BLOCK, 100)
+
+
+def test_top_ups_and_spends_pulled_at_random_steps_are_never_applied_twice_or_lost(
+        app: CardApplication, sim: SimPn532, reader: Pn532CardReader, tag: Tag, issued: CardImage,
+        card: VirtualMifareCard) -> None:
+    import random
+    rng = random.Random(20261128)
+    ledger = issued  # what the kiosk's ledger believes the card holds
+    for _ in range(25):
+        new_value = max(0, ledger.value_fen + rng.choice([-1, 1]) * rng.randint(1, 5000))
+        attempts = 0
+        while True:  # the intent stays open until the card holds it; each retry is a new tap
+            attempts += 1
+            if attempts < 4 and rng.random() < 0.7:
+                sim.remove_card_after_ops(rng.randint(1, 12))
+            try:
+                ledger = app.write_value(reader, tag, ledger, new_value)
+                break
+            except CardRemoved:
+                sim.present(card)
+                again = reader.poll(1.0)
+                assert again is not None
+                tag = again
+        sim.clear_faults()  # an unused pull-out must not leak into the next intent
+        assert ledger.state == (new_value, ledger.counter)
+    final = app.read(reader, reader.poll(1.0))  # type: ignore[arg-type]
+    assert final == ledger
+    assert final.counter == 25  # exactly one counter step per intent, however often it was retried
