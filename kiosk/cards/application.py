@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from kiosk.cards.access_bits import trailer
-from kiosk.cards.keys import TRANSPORT_KEY, CardKeys, derive_mac_key
+from kiosk.cards.keys import MIN_SECRET_BYTES, TRANSPORT_KEY, CardKeys, derive_mac_key
 from kiosk.cards.layout import (
     COUNTER_BLOCK,
     COUNTER_SECTOR,
@@ -72,7 +72,9 @@ class CardApplication:
 
     def __init__(self, master_key: bytes, mac_key: bytes | None = None) -> None:
         self.keys = CardKeys(master_key)
-        self.mac_key = bytes(mac_key) if mac_key else derive_mac_key(master_key)
+        if mac_key is not None and len(mac_key) < MIN_SECRET_BYTES:
+            raise ValueError(f"the card MAC key must be at least {MIN_SECRET_BYTES} bytes")
+        self.mac_key = bytes(mac_key) if mac_key is not None else derive_mac_key(master_key)
 
     # --- helpers ------------------------------------------------------------------------------------
     @staticmethod

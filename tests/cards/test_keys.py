@@ -42,3 +42,12 @@ def test_short_master_secret_is_refused() -> None:
 def test_sector_keys_pair() -> None:
     keys = CardKeys(MASTER).sector(CardUid.from_hex("04A1B2C3"), 1)
     assert keys.key_a != keys.key_b
+
+
+def test_card_application_refuses_short_secrets() -> None:
+    from kiosk.cards import CardApplication
+    with pytest.raises(ValueError):
+        CardApplication(MASTER, b"short")
+    with pytest.raises(ValueError):
+        CardApplication(b"short")
+    assert CardApplication(MASTER).mac_key == derive_mac_key(MASTER)
