@@ -83,3 +83,30 @@ def test_unplugged_reader_reports_the_card_removed(sim: SimPn532, bus: EventBus)
     assert rec.next(3).tag.uid.hex == "04A1B2C3"  # type: ignore[attr-defined]
     watcher.stop()
     sup.stop()
+
+
+def test_a_tap_read_through_the_worker_gives_the_balance(sim: SimPn532, bus: EventBus) -> None:
+    """The wiring the kiosk uses: CardPresented -> submit a card job -> verified image on the future."""
+    import queue
+
+    from kiosk.cards import CardApplication, CardKind, CardRecord
+    app = CardApplication(bytes(range(16)))
+    card = VirtualMifareCard(bytes.fromhex("04A1B2C3"))
+    setup = Pn532CardReader(sim.path)
+    setup.open()
+    sim.present(card)
+    tag = setup.poll(1.0)
+    assert tag is not None
+    app.write_value(setup, tag, app.issue(setup, tag, CardRecord(7, CardKind.SMART, "B-9")), 4321)
+    setup.close()
+    sim.remove()
+
+    sup, watcher = _start(sim, bus)
+    results: queue.Queue[object] = queue.Queue()
+    bus.subscribe(CardPresented, lambda e: results.put(sup.submit(lambda r: app.read(r, e.tag))))
+    sim.present(card)
+    future = results.get(timeout=2)
+    image = future.result(timeout=2)  # type: ignore[attr-defined]
+    assert image.value_fen == 4321 and image.counter == 1 and image.record.household_ref == "B-9"
+    watcher.stop()
+    sup.stop()
