@@ -2,8 +2,9 @@
 
 publish() calls each subscriber synchronously on the publishing thread, in subscription order; a
 subscriber that raises is logged and does not stop the others. Subscribers must be quick and must not
-block (the UI bridge, for instance, only schedules a callback on the Kivy clock). Subscribing to a base
-class receives its subclasses too.
+block (the UI bridge, for instance, only schedules a callback on the Kivy clock). Device events are
+published on the device's worker thread: a subscriber may submit() a job there but must never wait for
+its result, or the worker waits on itself. Subscribing to a base class receives its subclasses too.
 """
 from __future__ import annotations
 
