@@ -117,3 +117,23 @@ def qr(gateway, factory, mini, notifications) -> QrCollector:
     collector = QrCollector(gateway, factory, mini.till, timeout_s=5.0, backoff=Backoff(0.1, 1.5, 0.5))
     notifications.target = collector.handle_notification
     return collector
+
+
+def feed_notes(screen: Screen, cash_sim: SimBillValidator, *yuan: int, start_fen: int = 0) -> None:
+    """The person inserts each note once the screen shows the total received so far (after the notice)."""
+    total = start_fen
+    for note in yuan:
+        screen.on(lambda p, at=total: p.stage is Stage.INSERT_NOTES and p.message != p.notice and p.can_cancel
+                  and p.received_fen == at, lambda _p, note=note: cash_sim.insert_note(note))
+        total += note * 100
+
+
+def pay_code(gateway_sim: SimGateway, notify: str = "once"):
+    """The person scans the code on screen and pays (as the screen shows it)."""
+    def scan(progress: PaymentProgress) -> None:
+        gateway_sim.pay(progress.code_url.rsplit("/", 1)[-1], notify=notify, delay_s=0)
+    return scan
+
+
+def showing_code(progress: PaymentProgress) -> bool:
+    return progress.stage is Stage.SCAN_QR and bool(progress.code_url) and progress.can_cancel
