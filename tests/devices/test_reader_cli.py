@@ -17,6 +17,17 @@ from kiosk.cli.main import main
 MASTER_HEX = "00112233445566778899AABBCCDDEEFF"
 
 
+def _stop(proc: subprocess.Popen[str]) -> None:
+    """SIGTERM and wait; a simulator that does not stop in time fails the test and is killed, never left."""
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+        raise
+
+
 def test_probe_prints_firmware_then_the_uid(sim: SimPn532, card: VirtualMifareCard,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     sim.present(card)
@@ -110,8 +121,7 @@ def test_sim_reader_prints_its_path_first_and_obeys_commands(tmp_path) -> None: 
         assert r.poll(1.0) is not None
         r.close()
     finally:
-        proc.terminate()
-        proc.wait(5)
+        _stop(proc)
     assert proc.returncode == 0
     assert not os.path.exists(os.path.dirname(path))
 
@@ -125,5 +135,4 @@ def test_sim_reader_keeps_running_when_stdin_is_closed() -> None:
         time.sleep(0.5)
         assert proc.poll() is None and os.path.exists(path)
     finally:
-        proc.terminate()
-        proc.wait(5)
+        _stop(proc)
