@@ -90,10 +90,10 @@ class KioskRuntime:
         if method is PaymentMethod.CASH:
             if self.cash_collector is None:
                 raise DeviceUnavailable(device="cash")
-            return lambda payment: self.cash_collector.collect(payment.id, control)
+            return self.cash_collector.as_move_money(control)
         if self.qr_collector is None:
             raise DeviceUnavailable(device="gateway")
-        return lambda payment: self.qr_collector.collect(payment.id, control)
+        return self.qr_collector.as_move_money(control)
 
     def card_writer(self, control: PaymentControl) -> Any:
         return self.card_station.write_card(control) if self.card_station else None

@@ -1,0 +1,57 @@
+"""`kiosk demo`: every device simulated at the wire level, in this process, on ptys and loopback ports."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from kiosk.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DemoSimulators:
+    """The simulated reader (pty), printer (TCP, PNGs into the data dir), banknote validator (pty)
+    and QR gateway (HTTP on 127.0.0.1). The real drivers talk to them exactly as to hardware."""
+
+    data_dir: Path
+    gateway_secret: str
+    reader: Any = None
+    printer: Any = None
+    cash: Any = None
+    gateway: Any = None
+    urls: dict[str, str] = field(default_factory=dict)
+
+    def start(self) -> DemoSimulators:
+        from devices.sim.cctalk_sim import SimBillValidator
+        from devices.sim.escpos_sim import SimPrinter
+        from devices.sim.gateway_sim import SimGateway
+        from devices.sim.pn532_sim import SimPn532
+
+        self.reader = SimPn532().start()
+        self.printer = SimPrinter(self.data_dir / "printer-sim", port=0).start()
+        self.cash = SimBillValidator()
+        cash_path = self.cash.start()
+        self.gateway = SimGateway(self.gateway_secret, port=0)
+        self.urls = {"reader": self.reader.path, "printer": self.printer.url, "cash": cash_path,
+                     "gateway": self.gateway.start()}
+        return self
+
+    def stop(self) -> None:
+        for sim in (self.gateway, self.cash, self.printer, self.reader):
+            if sim is not None:
+                try:
+                    sim.stop()
+                except Exception:
+                    log.exception("stopping %s", type(sim).__name__)
+
+    def settings_for(self, settings: Settings) -> Settings:
+        """The same settings with every device pointed at its simulator."""
+        d = settings.devices
+        return replace(settings, devices=replace(
+            d, reader=replace(d.reader, driver="pn532", url=self.urls["reader"]),
+            printer=replace(d.printer, driver="escpos", url=self.urls["printer"]),
+            cash=replace(d.cash, driver="cctalk", url=self.urls["cash"], enabled=True),
+            gateway=replace(d.gateway, driver="sandbox", url=self.urls["gateway"])))

@@ -1,0 +1,89 @@
+"""Assemble a KioskRuntime from settings: devices, collectors, the card station, the print spooler."""
+from __future__ import annotations
+
+import logging
+import threading
+
+from kiosk.app_runtime.devices import build_devices
+from kiosk.app_runtime.runtime import KioskRuntime
+from kiosk.bootstrap import Database, ensure_till
+from kiosk.payments.cash_collector import CashCollector
+from kiosk.payments.qr_collector import QrCollector
+from kiosk.runtime.events import EventBus
+from kiosk.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def build_runtime(settings: Settings, db: Database, bus: EventBus | None = None) -> KioskRuntime:
+    """Everything the kiosk runs, not yet started. Unknown drivers fail here, naming the setting."""
+    from devices.gateway.notify_listener import NotificationListener
+
+    till = ensure_till(db, settings)
+    holder: dict[str, QrCollector] = {}
+
+    def on_notification(body: bytes, headers) -> None:  # type: ignore[no-untyped-def]
+        if "qr" in holder:
+            holder["qr"].handle_notification(body, headers)
+
+    listener = NotificationListener(on_notification) if settings.devices.gateway.url else None
+    devices = build_devices(settings, notify_url=listener.url if listener else "")
+    rt = KioskRuntime(settings, db, till, devices, bus)
+    if "cash" in rt.supervisors:
+        rt.cash_collector = CashCollector(rt.supervisors["cash"], db.factory, till)
+    if devices.gateway is not None:
+        rt.qr_collector = holder["qr"] = QrCollector(devices.gateway, db.factory, till,
+                                                     timeout_s=settings.devices.gateway.order_timeout_s)
+    if listener is not None:
+        listener.start()
+        rt.on_stop(listener.stop)
+    _attach_card_station(rt)
+    _attach_spooler(rt)
+    return rt
+
+
+def _attach_card_station(rt: KioskRuntime) -> None:
+    """The card station needs a reader that can write MIFARE Classic and the site's card keys."""
+    reader = rt.supervisors.get("reader")
+    if reader is None or rt.settings.secrets is None:
+        return
+    try:
+        from kiosk.cards.station import CardStation
+    except ImportError:  # the station lands with the card integration; until then taps identify by UID
+        return
+    rt.card_station = CardStation.from_runtime(rt)
+
+
+def _attach_spooler(rt: KioskRuntime) -> None:
+    printer = rt.supervisors.get("printer")
+    if printer is None:
+        return
+    try:
+        from kiosk.printing.spooler import PrintSpooler
+    except ImportError:
+        return
+    rt.spooler = PrintSpooler(printer, rt.db.factory, rt.till.kiosk_id, rt.bus)
+
+
+def start_runtime(rt: KioskRuntime) -> None:
+    """Start devices, then recover money that arrived while the kiosk was down, off the UI thread."""
+    rt.start()
+    if rt.spooler is not None:
+        rt.spooler.start()
+        rt.on_stop(rt.spooler.stop)
+
+    def recover() -> None:
+        for name, collector in (("cash", rt.cash_collector), ("qr", rt.qr_collector)):
+            if collector is None:
+                continue
+            try:
+                if name == "cash" and not rt.supervisors["cash"].wait_available(5.0):
+                    log.warning("cash acceptor not available at start; recovery runs with the next payment")
+                    continue
+                done = collector.recover()
+                if done:
+                    log.warning("%s recovery settled %d item(s) left from before the restart", name, len(done))
+            except Exception:
+                log.exception("%s recovery failed; it is retried with the next payment", name)
+
+    threading.Thread(target=recover, name="start-up-recovery", daemon=True).start()
