@@ -52,3 +52,5 @@ class PayFeesScreen(KioskScreen):
                 button.bind(on_release=lambda b: self.act("choose_method", b.key))
                 methods.add_widget(button)
         self.ids.error.show(view.error, self.language)
+        self.ids.payment.handler = lambda accept: self.act("answer_overpay", accept)
+        self.ids.payment.show(view.payment, self.language)

@@ -39,6 +39,14 @@ class Speaker:
         self.proc = subprocess.Popen([self.path, "-v", voice, text], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
 
+    def finish(self, timeout: float = 10.0) -> None:
+        """Let the prompts already asked for be spoken to the end (e.g. a goodbye before exiting)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-speech")
+        if self.proc is not None:
+            self.proc.wait(timeout)
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True)

@@ -36,3 +36,5 @@ class StepsScreen(KioskScreen):
         keypad.handler = lambda key: self.act("key", key)
         keypad.language = self.language
         self.ids.error.show(view.error, self.language)
+        self.ids.payment.handler = lambda accept: self.act("answer_overpay", accept)
+        self.ids.payment.show(view.payment, self.language)

@@ -9,6 +9,7 @@ Enabled only when ui.test_hook names a socket path. Commands (one JSON object pe
   {"cmd": "go", "route": "notices"}     navigate (screenshots script)
   {"cmd": "language", "code": "en"}     switch language
   {"cmd": "inspect", "attr": "printed"} an attribute of the services object (fake services in phase 1)
+  {"cmd": "hold", "method": "money"}    fake services: hold a call (or the money wait) until "release"
   {"cmd": "flips"}                      wall times of frames drawn after route changes (benchmark)
   {"cmd": "raise"}                      raise an unexpected error on the UI thread (last-resort test)
 """
@@ -58,6 +59,7 @@ class TestHook:
         self.server.bind(path)
         self.server.listen(4)
         self.closed = False
+        self.holds: dict[str, threading.Event] = {}
         threading.Thread(target=self._serve, name="kiosk-test-hook", daemon=True).start()
 
     def close(self) -> None:
@@ -132,6 +134,12 @@ class TestHook:
             return {"ok": True}
         if cmd == "language":
             app.set_language(command["code"])
+            return {"ok": True}
+        if cmd == "hold":  # fake services only: block `method` ("money": the wait for notes / QR scan)
+            self.holds[command["method"]] = app.services.hold(command["method"])
+            return {"ok": True}
+        if cmd == "release":
+            self.holds.pop(command["method"]).set()
             return {"ok": True}
         if cmd == "flips":
             return {"ok": True, "route_flips": app.route_flips, "first_frame_at": app.first_frame_at}

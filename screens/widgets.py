@@ -147,6 +147,40 @@ class QrImage(Image):
         self.texture = qr_texture(value) if value else None
 
 
+class PaymentPanel(BoxLayout):
+    """While money moves: what to do, due/received, the QR code to scan, overpay accept/decline."""
+
+    text = StringProperty("")
+    notice = StringProperty("")
+    qr = StringProperty("")
+    overpay = BooleanProperty(False)
+    accept_label = StringProperty("")
+    decline_label = StringProperty("")
+    handler = ObjectProperty(None, allownone=True)  # handler(accept: bool) for the overpay answer
+
+    def show(self, payment: object | None, language: str) -> None:
+        lines = self.ids.lines
+        lines.clear_widgets()
+        if payment is None:
+            self.text = self.notice = self.qr = ""
+            self.overpay = False
+            self.opacity, self.size_hint_y, self.height = 0, None, 0
+            return
+        self.text = getattr(payment, "text", "")
+        self.notice = getattr(payment, "notice", "")
+        self.qr = getattr(payment, "qr", "")
+        self.overpay = bool(getattr(payment, "overpay", False))
+        self.accept_label = translate(N_("Accept"), language)
+        self.decline_label = translate(N_("Return the note"), language)
+        for label, value in getattr(payment, "lines", ()):
+            lines.add_widget(KLabel(text=f"{label}: {value}", level="l"))
+        self.opacity, self.size_hint_y = 1, 1
+
+    def answer(self, accept: bool) -> None:
+        if self.handler is not None:
+            self.handler(accept)
+
+
 def bind_rows(container: object, rows: list[object], make: Callable[[object], object]) -> None:
     """Replace the container's children with one widget per row (rows are flow view records)."""
     container.clear_widgets()  # type: ignore[attr-defined]

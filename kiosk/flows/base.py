@@ -14,11 +14,12 @@ from kiosk.flows.records import ServiceStatus, SiteInfo
 from kiosk.flows.runner import Job, Runner
 from kiosk.flows.session import Session
 from kiosk.i18n import N_, format_date, format_datetime, format_money, translate
+from kiosk.payments.control import PaymentControl, PaymentProgress, Stage
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CALL_TIMEOUT_S = 20.0
-PAYMENT_TIMEOUT_S = 90.0
+PAYMENT_TIMEOUT_S = 300.0  # a person inserting notes or scanning a code; progress is shown meanwhile
 
 Navigate = Callable[..., None]
 
@@ -36,6 +37,18 @@ class ErrorView:
 @dataclass(frozen=True)
 class ProgressView:
     text: str
+    can_cancel: bool = True
+
+
+@dataclass(frozen=True)
+class PaymentView:
+    """What the person must do while money moves: a message, due/received, a QR code, overpay consent."""
+
+    text: str
+    lines: tuple[tuple[str, str], ...] = ()
+    notice: str = ""
+    qr: str = ""  # what the QR code encodes (SCAN_QR)
+    overpay: bool = False  # show accept / decline buttons
     can_cancel: bool = True
 
 
@@ -63,6 +76,8 @@ class Flow:
         self.ctx = ctx
         self.params = params
         self.job: Job | None = None
+        self.control: PaymentControl | None = None
+        self.payment_progress: PaymentProgress | None = None
         self.closed = False
         self._listeners: list[Callable[[Any], None]] = []
 
@@ -149,9 +164,49 @@ class Flow:
         return self.job
 
     def cancel(self) -> None:
-        """The cancel button of a progress view."""
+        """The cancel button of a progress view. A payment is asked to stop (the mover answers with
+        PaymentCancelled and keeps any money already in as credit); other calls are dropped."""
+        if self.control is not None and self.job is not None and not self.job.finished:
+            self.control.cancel()
+            return
         if self.job is not None:
             self.job.cancel()
+
+    # --- payments in progress -----------------------------------------------------------------
+    def new_payment_control(self) -> PaymentControl:
+        """A control for the next money call; its progress reaches `payment_view()` on the UI thread."""
+        generation = self.session.generation
+
+        def on_progress(progress: PaymentProgress) -> None:
+            def show() -> None:
+                if not self.closed and generation == self.session.generation and control is self.control:
+                    self.payment_progress = progress
+                    self.changed()
+            self.ctx.runner.post(show)
+
+        control = PaymentControl(on_progress)
+        self.control, self.payment_progress = control, None
+        return control
+
+    def answer_overpay(self, accept: bool) -> None:
+        if self.control is not None:
+            self.control.answer_overpay(accept)
+
+    def payment_view(self) -> PaymentView | None:
+        p = self.payment_progress
+        if p is None or self.job is None or self.job.finished:
+            return None
+        try:
+            text = self.t(p.text_id, **{k: (self.money(v) if isinstance(v, int) else v) for k, v in p.params})
+        except (KeyError, IndexError):
+            text = self.t(p.text_id)
+        lines: tuple[tuple[str, str], ...] = ()
+        if p.due_fen:
+            lines = ((self.t(N_("Amount due")), self.money(p.due_fen)),)
+            if p.stage in (Stage.INSERT_NOTES, Stage.CONFIRM_OVERPAY, Stage.FINISHING):
+                lines += ((self.t(N_("Received")), self.money(p.received_fen)),)
+        return PaymentView(text, lines, self.t(p.notice) if p.notice else "", p.code_url if p.stage is Stage.SCAN_QR else "",
+                           p.stage is Stage.CONFIRM_OVERPAY, p.can_cancel)
 
 
 def new_reference() -> str:

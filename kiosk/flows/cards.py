@@ -34,7 +34,8 @@ class TopUpFlow(StepFlow):
         if self.step in ("confirm", "uncertain") and self.summary is not None and self.summary.card_uid:
             uid, amount, method, language = self.summary.card_uid, self.amount, self.method, self.language
             assert method is not None
-            self.pay("top_up", lambda key: self.services.top_up(uid, amount, method, key, language), self._done)
+            self.pay("top_up", lambda key, control: self.services.top_up(uid, amount, method, key, language,
+                                                                         control=control), self._done)
         elif self.step == "done":
             self.ctx.navigate("household")
 
@@ -114,12 +115,15 @@ class CardLossFlow(StepFlow):
             return
         household, uid, language = s.household_id, s.card_uid, self.language
         if self.step == "confirm" and self.action == "lost":
-            self.pay("report_card_lost", lambda _key: self.services.report_card_lost(household, uid, language), self._done)
+            self.pay("report_card_lost", lambda _key, _control: self.services.report_card_lost(household, uid, language),
+                     self._done)
         elif self.step == "confirm" and self.action == "unfreeze":
-            self.pay("unfreeze_card", lambda _key: self.services.unfreeze_card(household, uid, language), self._done)
+            self.pay("unfreeze_card", lambda _key, _control: self.services.unfreeze_card(household, uid, language),
+                     self._done)
         elif self.step in ("confirm", "uncertain") and self.action == "replace" and self.method is not None:
             new, method = self.new_uid, self.method
-            self.pay("replace_card", lambda key: self.services.replace_card(household, uid, new, method, key, language),
+            self.pay("replace_card", lambda key, control: self.services.replace_card(
+                household, uid, new, method, key, language, control=control),
                      self._done)
         elif self.step == "done":
             self.ctx.navigate("goodbye" if self.action == "lost" else "household")

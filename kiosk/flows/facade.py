@@ -5,7 +5,9 @@ Rules for implementers (the real one lives next to kiosk/services, the fake in f
 - every method may block (database, devices, gateway): flows call them on a worker thread;
 - failures raise `kiosk.errors.KioskError` subclasses only (the UI shows `user_message(language)`);
 - methods that move money take an `idempotency_key`: a retry with the same key returns the first
-  outcome and never charges twice (flows reuse the key after a timeout or cancel);
+  outcome and never charges twice (flows reuse the key after a timeout or cancel), and an optional
+  `control` (kiosk.payments.control.PaymentControl): the mover reports what the person must do
+  (insert notes, scan the QR code, hold the card) and checks `control.cancelled`;
 - `language` is the customer's language for anything rendered (receipts, notices).
 """
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Protocol, runtime_checkable
 
+from kiosk.payments.control import PaymentControl
 from kiosk.flows.records import (
     BankOption,
     BookingOption,
@@ -73,13 +76,14 @@ class KioskServices(Protocol):
 
     # --- money -------------------------------------------------------------------------------
     def pay_bills(self, household_id: str, bill_ids: tuple[str, ...], method: PaymentMethod,
-                  idempotency_key: str, language: str, card_uid: str | None = None) -> PaymentResult:
+                  idempotency_key: str, language: str, card_uid: str | None = None,
+                  control: PaymentControl | None = None) -> PaymentResult:
         """Pay the chosen bills. Raises BillAlreadyPaid, BillNotFound, InsufficientBalance,
         PaymentError/GatewayError, DeviceError; prints the receipt (PrinterNotReady is reported
         in the result's receipt, never loses the payment)."""
 
     def top_up(self, card_uid: str, amount_fen: int, method: PaymentMethod,
-               idempotency_key: str, language: str) -> TopUpResult:
+               idempotency_key: str, language: str, control: PaymentControl | None = None) -> TopUpResult:
         """Add stored value to a card. Raises InvalidAmount, CardError, PaymentError."""
 
     # --- cards -------------------------------------------------------------------------------
@@ -90,7 +94,7 @@ class KioskServices(Protocol):
         """Make a frozen (found) card usable again. Raises CardBlocked when it is reported lost."""
 
     def replace_card(self, household_id: str, old_card_uid: str, new_card_uid: str, method: PaymentMethod,
-                     idempotency_key: str, language: str) -> CardActionResult:
+                     idempotency_key: str, language: str, control: PaymentControl | None = None) -> CardActionResult:
         """Charge the replacement fee, move the balance to the new card, keep the old one blocked."""
 
     # --- bookings, parking, direct debit -----------------------------------------------------
@@ -99,7 +103,7 @@ class KioskServices(Protocol):
     def booking_slots(self, kind: str, first_day: date, days: int) -> tuple[BookingSlot, ...]: ...
 
     def book(self, household_id: str, slot_id: str, method: PaymentMethod, idempotency_key: str,
-             language: str) -> BookingResult:
+             language: str, control: PaymentControl | None = None) -> BookingResult:
         """Raises SlotUnavailable when someone took the slot first."""
 
     def parking_spaces(self, household_id: str) -> tuple[ParkingSpaceView, ...]:
@@ -108,7 +112,7 @@ class KioskServices(Protocol):
     def free_parking_spaces(self) -> tuple[ParkingSpaceView, ...]: ...
 
     def pay_parking(self, household_id: str, space_id: str, months: int, method: PaymentMethod,
-                    idempotency_key: str, language: str) -> ParkingResult: ...
+                    idempotency_key: str, language: str, control: PaymentControl | None = None) -> ParkingResult: ...
 
     def apply_parking(self, household_id: str, space_id: str, mode: str, language: str) -> ParkingResult:
         """mode is 'rent' or 'buy'; returns an application reference for staff."""

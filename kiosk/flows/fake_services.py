@@ -9,6 +9,7 @@ from typing import Any
 from kiosk import errors
 from kiosk.flows import fake_data as data
 from kiosk.flows.fake_staff import FakeStaffMixin
+from kiosk.payments.control import PaymentControl, PaymentProgress, Stage
 from kiosk.flows.records import (
     BankOption, BookingOption, BookingResult, BookingSlot, CallbackView, CardActionResult, CardStatus,
     DeviceHealth, DeviceState, DirectoryEntry, HouseholdSummary, Identity, MandateResult, MemberEventView,
@@ -114,8 +115,26 @@ class FakeKioskServices(FakeStaffMixin):
             raise errors.CardUnknown(card_uid)
         return card
 
-    def _take_payment(self, method: PaymentMethod, amount: int, card_uid: str | None) -> int | None:
-        """Moves `amount` by `method`; returns the card balance after for card payments."""
+    def _take_payment(self, method: PaymentMethod, amount: int, card_uid: str | None,
+                      control: PaymentControl | None = None) -> int | None:
+        """Moves `amount` by `method`, telling `control` what the person must do; returns the card
+        balance after for card payments. Cash arrives as one note; QR shows a code then pays."""
+        if control is not None and method is not PaymentMethod.CARD_BALANCE:
+            if method is PaymentMethod.CASH:
+                control.report(PaymentProgress(Stage.INSERT_NOTES, due_fen=amount,
+                                               notice="No change is given. Any amount above the total is "
+                                                      "credited to your household account."))
+            else:
+                control.report(PaymentProgress(Stage.SCAN_QR, due_fen=amount, expires_in_s=120,
+                                               code_url=f"https://pay.example/qr/{self._next('Q')}"))
+            gate = self._holds.get("money")
+            if gate is not None:
+                while not gate.wait(0.05):
+                    if control.cancelled:
+                        break
+            if control.cancelled:
+                raise errors.PaymentCancelled()
+            control.report(PaymentProgress(Stage.FINISHING, due_fen=amount, received_fen=amount, can_cancel=False))
         if method is PaymentMethod.CARD_BALANCE:
             card = self.cards.get(card_uid or "")
             if card is None or card.status is not CardStatus.ACTIVE:
@@ -212,7 +231,8 @@ class FakeKioskServices(FakeStaffMixin):
 
     # --- money ---------------------------------------------------------------------------------
     def pay_bills(self, household_id: str, bill_ids: tuple[str, ...], method: PaymentMethod,
-                  idempotency_key: str, language: str, card_uid: str | None = None) -> PaymentResult:
+                  idempotency_key: str, language: str, card_uid: str | None = None,
+                  control: PaymentControl | None = None) -> PaymentResult:
         self._enter("pay_bills")
         with self._lock:
             signature = ("pay_bills", household_id, tuple(sorted(bill_ids)), method)
@@ -227,7 +247,7 @@ class FakeKioskServices(FakeStaffMixin):
                     paid = any(r["kind"] == "bill_payment" and bill_id in r.get("bills", ()) for r in self.receipts.values())
                     raise errors.BillAlreadyPaid(bill_id) if paid else errors.BillNotFound(bill_id)
             amount = sum(household.bills[b].amount_fen for b in bill_ids)
-            balance_after = self._take_payment(method, amount, card_uid)
+            balance_after = self._take_payment(method, amount, card_uid, control)
             for bill_id in bill_ids:
                 del household.bills[bill_id]
             number = self._receipt(household_id, "bill_payment", amount, method, ", ".join(bill_ids))
@@ -237,7 +257,7 @@ class FakeKioskServices(FakeStaffMixin):
             return result
 
     def top_up(self, card_uid: str, amount_fen: int, method: PaymentMethod,
-               idempotency_key: str, language: str) -> TopUpResult:
+               idempotency_key: str, language: str, control: PaymentControl | None = None) -> TopUpResult:
         self._enter("top_up")
         with self._lock:
             signature = ("top_up", card_uid, amount_fen, method)
@@ -251,7 +271,7 @@ class FakeKioskServices(FakeStaffMixin):
             card = self.cards.get(card_uid)
             if card is None or card.status is not CardStatus.ACTIVE:
                 raise errors.CardUnknown(card_uid)
-            self._take_payment(method, amount_fen, None)
+            self._take_payment(method, amount_fen, None, control)
             before = card.balance_fen
             card.balance_fen += amount_fen
             number = self._receipt(card.household_id, "top_up", amount_fen, method, card_uid)
@@ -283,7 +303,7 @@ class FakeKioskServices(FakeStaffMixin):
             return CardActionResult(card_uid, card.status, number, 0, card.balance_fen)
 
     def replace_card(self, household_id: str, old_card_uid: str, new_card_uid: str, method: PaymentMethod,
-                     idempotency_key: str, language: str) -> CardActionResult:
+                     idempotency_key: str, language: str, control: PaymentControl | None = None) -> CardActionResult:
         self._enter("replace_card")
         with self._lock:
             signature = ("replace_card", household_id, old_card_uid, new_card_uid, method)
@@ -294,7 +314,7 @@ class FakeKioskServices(FakeStaffMixin):
             if new_card_uid in self.cards:
                 raise errors.CardError(new_card_uid)
             fee = self.site.card_replacement_fee_fen
-            self._take_payment(method, fee, None)
+            self._take_payment(method, fee, None, control)
             balance, old.balance_fen, old.status = old.balance_fen, 0, CardStatus.REPLACED
             self.cards[new_card_uid] = data.FakeCard(new_card_uid, household_id, CardStatus.ACTIVE, balance)
             number = self._receipt(household_id, "card_replacement", fee, method, f"{old_card_uid}->{new_card_uid}")
@@ -320,7 +340,7 @@ class FakeKioskServices(FakeStaffMixin):
         return tuple(slots)
 
     def book(self, household_id: str, slot_id: str, method: PaymentMethod, idempotency_key: str,
-             language: str) -> BookingResult:
+             language: str, control: PaymentControl | None = None) -> BookingResult:
         self._enter("book")
         with self._lock:
             signature = ("book", household_id, slot_id, method)
@@ -333,7 +353,7 @@ class FakeKioskServices(FakeStaffMixin):
             fee = next((o.fee_fen for o in data.demo_booking_options() if o.kind == kind), None)
             if fee is None:
                 raise errors.NotFound(slot_id)
-            self._take_payment(method, fee, None)
+            self._take_payment(method, fee, None, control)
             start = datetime.strptime(stamp, "%Y%m%d%H")
             ticket = self._next("T")
             self.booked_slots[slot_id] = ticket
@@ -351,7 +371,7 @@ class FakeKioskServices(FakeStaffMixin):
         return tuple(space for space, holder in self.parking.values() if holder is None)
 
     def pay_parking(self, household_id: str, space_id: str, months: int, method: PaymentMethod,
-                    idempotency_key: str, language: str) -> ParkingResult:
+                    idempotency_key: str, language: str, control: PaymentControl | None = None) -> ParkingResult:
         self._enter("pay_parking")
         with self._lock:
             signature = ("pay_parking", household_id, space_id, months, method)
@@ -362,7 +382,7 @@ class FakeKioskServices(FakeStaffMixin):
             if space is None or holder != household_id or months <= 0:
                 raise errors.NotFound(space_id)
             amount = space.monthly_rent_fen * months
-            self._take_payment(method, amount, None)
+            self._take_payment(method, amount, None, control)
             number = self._receipt(household_id, "parking", amount, method, space.label)
             result = ParkingResult(self._next("PK"), number, amount)
             self.outcomes[idempotency_key] = (signature, result)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from kiosk import errors
-from kiosk.flows.base import ErrorView, Flow, ProgressView
+from kiosk.flows.base import ErrorView, Flow, PaymentView, ProgressView
 from kiosk.flows.records import (BILL_KIND_LABELS, PAYMENT_METHOD_LABELS, CardStatus, HouseholdSummary,
                                  PaymentMethod, PaymentResult)
 from kiosk.i18n import N_
@@ -56,6 +56,7 @@ class PayView:
     result_lines: tuple[tuple[str, str], ...]
     progress: ProgressView | None
     error: ErrorView | None
+    payment: PaymentView | None = None  # what to do while money moves (insert notes, scan the code)
 
 
 class PayFeesFlow(Flow):
@@ -155,8 +156,10 @@ class PayFeesFlow(Flow):
         bills = tuple(b.bill_id for b in summary.bills if b.bill_id in self.selected)
         language = self.language
         self.step, self.error = PayStep.PAYING, None
+        control = self.new_payment_control()
         self.call("pay_bills",
-                  lambda: self.services.pay_bills(summary.household_id, bills, method, key, language, summary.card_uid),
+                  lambda: self.services.pay_bills(summary.household_id, bills, method, key, language, summary.card_uid,
+                                                  control=control),
                   self._paid, self._pay_failed, timeout_s=self.ctx.payment_timeout_s, on_cancel=self._uncertain)
         self.changed()
 
@@ -169,8 +172,9 @@ class PayFeesFlow(Flow):
             self.error = self.error_view(exc, N_("Tap Check again: you will never be charged twice."))
             return
         self.step = PayStep.FAILED
-        self.error = self.error_view(exc, N_("Nothing was charged. Please try again, or ask staff for help."),
-                                     reference=self.key.rsplit(":", 1)[-1].upper())
+        hint = N_("Anything already paid is kept as credit on your account.") if isinstance(
+            exc, errors.PaymentCancelled) else N_("Nothing was charged. Please try again, or ask staff for help.")
+        self.error = self.error_view(exc, hint, reference=self.key.rsplit(":", 1)[-1].upper())
 
     def _uncertain(self) -> None:
         self.step = PayStep.UNCERTAIN
@@ -217,4 +221,5 @@ class PayFeesFlow(Flow):
             result_lines=result_lines,
             progress=ProgressView(self.t(N_("Paying, please wait"))) if self.step is PayStep.PAYING else None,
             error=self.error,
+            payment=self.payment_view(),
         )

@@ -53,6 +53,9 @@ class Job:
 
 
 class Runner(Protocol):
+    def post(self, fn: Callable[[], None]) -> None:
+        """Run `fn` on the UI thread (used for progress reported by a worker)."""
+
     def submit(self, label: str, fn: Callable[[], Any], on_done: Callable[[Any], None],
                on_error: Callable[[KioskError], None], timeout_s: float,
                on_cancel: Callable[[], None] | None = None) -> Job: ...
@@ -63,6 +66,7 @@ class InlineRunner:
 
     def __init__(self, defer: bool = False) -> None:
         self.defer = defer
+        self.post: Callable[[Callable[[], None]], None] = lambda fn: fn()
         self.pending: list[tuple[Job, Callable[[], None], Callable[[KioskError], None]]] = []
 
     def submit(self, label: str, fn: Callable[[], Any], on_done: Callable[[Any], None],
@@ -104,6 +108,7 @@ class ThreadRunner:
 
     def __init__(self, post: Post, max_workers: int = 2) -> None:
         self._post = post
+        self.post = post
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="kiosk-call")
 
     def submit(self, label: str, fn: Callable[[], Any], on_done: Callable[[Any], None],

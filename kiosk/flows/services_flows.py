@@ -63,7 +63,8 @@ class BookingFlow(StepFlow):
     def primary(self) -> None:
         if self.step in ("confirm", "uncertain") and self.summary and self.slot and self.method:
             household, slot, method, language = self.summary.household_id, self.slot.slot_id, self.method, self.language
-            self.pay("book", lambda key: self.services.book(household, slot, method, key, language),
+            self.pay("book", lambda key, control: self.services.book(household, slot, method, key, language,
+                                                                     control=control),
                      lambda r: setattr(self, "result", r))
         elif self.step == "done":
             self.ctx.navigate("household")
@@ -148,11 +149,11 @@ class ParkingFlow(StepFlow):
         household, space, language = self.summary.household_id, self.space.space_id, self.language
         if self.step in ("confirm", "uncertain") and self.method:
             months, method = self.months, self.method
-            self.pay("pay_parking", lambda key: self.services.pay_parking(household, space, months, method, key,
-                                                                           language), self._done)
+            self.pay("pay_parking", lambda key, control: self.services.pay_parking(household, space, months, method, key,
+                                                                                    language, control=control), self._done)
         elif self.step == "confirm_apply":
             mode = self.mode
-            self.pay("apply_parking", lambda _key: self.services.apply_parking(household, space, mode, language),
+            self.pay("apply_parking", lambda _key, _control: self.services.apply_parking(household, space, mode, language),
                      self._done)
         elif self.step == "done":
             self.ctx.navigate("household")
@@ -244,7 +245,8 @@ class DirectDebitFlow(StepFlow):
             household, bank, account, language = self.summary.household_id, self.bank.bank_code, self.account, \
                 self.language
             self.pay("sign_direct_debit",
-                     lambda _key: self.services.sign_direct_debit(household, bank, account, language), self._done)
+                     lambda _key, _control: self.services.sign_direct_debit(household, bank, account, language),
+                     self._done)
         elif self.step in ("done", "failed"):
             self.ctx.navigate("household")
 

@@ -65,7 +65,7 @@ class HandoverFlow(StaffStepFlow):
             self.go_step("confirm")
         elif self.step == "confirm":
             staff_id, fen = self.staff_id, int(self.counted) * 100
-            self.pay("shift_handover", lambda _key: self.services.shift_handover(staff_id, fen),
+            self.pay("shift_handover", lambda _key, _control: self.services.shift_handover(staff_id, fen),
                      lambda r: setattr(self, "result", r))
         elif self.step in ("done", "failed"):
             self.ctx.navigate("staff_home")

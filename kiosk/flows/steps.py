@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kiosk import errors
-from kiosk.flows.base import ErrorView, Flow, ProgressView
+from kiosk.flows.base import ErrorView, Flow, PaymentView, ProgressView
 from kiosk.flows.records import PAYMENT_METHOD_LABELS, HouseholdSummary, PaymentMethod
 from kiosk.i18n import N_
 
@@ -38,6 +38,7 @@ class StepView:
     message: str = ""
     progress: ProgressView | None = None
     error: ErrorView | None = None
+    payment: PaymentView | None = None
 
 
 class StepFlow(Flow):
@@ -125,9 +126,10 @@ class StepFlow(Flow):
         self.go_step("confirm")
         return True
 
-    def pay(self, label: str, fn: Callable[[str], Any], on_done: Callable[[Any], None]) -> None:
-        """Run a money call with this journey's idempotency key; timeout or cancel leaves 'uncertain'."""
+    def pay(self, label: str, fn: Callable[[str, Any], Any], on_done: Callable[[Any], None]) -> None:
+        """Run `fn(idempotency_key, payment_control)` on the worker; timeout leaves 'uncertain'."""
         key = self.key_
+        control = self.new_payment_control()
         self.history.append(self.step)
         self.step, self.error = "paying", None
 
@@ -137,13 +139,15 @@ class StepFlow(Flow):
                 self.error = self.error_view(exc, N_("Tap Check again: you will never be charged twice."))
             else:
                 self.step = "failed"
-                self.error = self.error_view(exc, N_("Nothing was charged. Please try again, or ask staff for help."))
+                hint = N_("Anything already paid is kept as credit on your account.") if isinstance(
+                    exc, errors.PaymentCancelled) else N_("Nothing was charged. Please try again, or ask staff for help.")
+                self.error = self.error_view(exc, hint)
 
         def done(result: Any) -> None:
             self.step = "done"
             on_done(result)
 
-        self.call(label, lambda: fn(key), done, failed, timeout_s=self.ctx.payment_timeout_s,
+        self.call(label, lambda: fn(key, control), done, failed, timeout_s=self.ctx.payment_timeout_s,
                   on_cancel=lambda: setattr(self, "step", "uncertain"))
         self.changed()
 
@@ -158,4 +162,5 @@ class StepFlow(Flow):
         return (self.t(N_("Payment method")), self.t(PAYMENT_METHOD_LABELS[self.method]) if self.method else "")
 
     def base_view(self, prompt: str, **fields: Any) -> StepView:
-        return StepView(self.step, self.t(self.title), prompt, progress=self.progress(), error=self.error, **fields)
+        return StepView(self.step, self.t(self.title), prompt, progress=self.progress(), error=self.error,
+                        payment=self.payment_view(), **fields)

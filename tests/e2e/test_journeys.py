@@ -177,3 +177,33 @@ def test_idle_on_the_attract_screen_resets_language_and_large_text(kiosk):
     kiosk.cmd(cmd="age", seconds=20)
     state = kiosk.wait_for_text("您好，翠湖花园")
     assert state["language"] == "zh_Hans" and not state["idle_warning"] and not state["large_text"]
+
+
+def test_qr_payment_shows_a_scannable_code_until_the_gateway_answers(kiosk):
+    kiosk.cmd(cmd="card", uid="A1B2C3D4")
+    kiosk.wait_for_route("household")
+    kiosk.click("缴费")
+    kiosk.click("扫码支付")
+    kiosk.click("下一步")
+    kiosk.cmd(cmd="hold", method="money")
+    kiosk.click("确认支付")
+    state = kiosk.wait_for_text("请用手机扫描二维码支付。")
+    assert "应付金额: ¥819.30" in state["texts"]
+    kiosk.cmd(cmd="release", method="money")
+    state = kiosk.wait_for_text("支付成功，谢谢！")
+    assert "请用手机扫描二维码支付。" not in state["texts"]
+
+
+def test_cancel_while_waiting_for_banknotes(kiosk):
+    kiosk.cmd(cmd="card", uid="A1B2C3D4")
+    kiosk.wait_for_route("household")
+    kiosk.click("缴费")
+    kiosk.click("现金")
+    kiosk.click("下一步")
+    kiosk.cmd(cmd="hold", method="money")
+    kiosk.click("确认支付")
+    kiosk.wait_for_text("请投入纸币。")
+    kiosk.click("取消")
+    state = kiosk.wait_for_text("支付已取消。")
+    assert any("E7001" in t for t in state["texts"])
+    assert kiosk.cmd(cmd="inspect", attr="cash_box_fen")["value"] == 0

@@ -111,7 +111,7 @@ def test_retry_with_same_key_never_charges_twice(signed_in, fake):
     assert flow.result == first and fake.cards["A1B2C3D4"].balance_fen == 3070 and len(fake.printed) == 1
 
 
-def test_cancel_while_paying_drops_the_late_result(fake):
+def _deferred_pay_page(fake):
     runner = InlineRunner(defer=True)
     nav = Navigator(fake, Session(), runner, clock=lambda: NOW)
     nav.go("attract")
@@ -121,13 +121,58 @@ def test_cancel_while_paying_drops_the_late_result(fake):
     runner.run_pending()
     nav.go("pay_fees")
     runner.run_pending()
+    return nav, runner
+
+
+def test_cancel_while_inserting_cash_stops_the_payment_and_charges_nothing(fake):
+    nav, runner = _deferred_pay_page(fake)
     flow = nav.flow
-    _choose_water_and_power(flow)
+    flow.select_all(False)
+    flow.toggle("B102")
+    flow.choose_method("cash")
+    flow.next()
     flow.confirm()
-    flow.cancel()
-    assert flow.view().step is PayStep.UNCERTAIN
-    runner.run_pending()  # the service finishes after the user cancelled
-    assert flow.view().step is PayStep.UNCERTAIN  # the late result is not shown as success
+    flow.cancel()  # asks the money mover to stop; the flow waits for its answer
+    assert flow.view().step is PayStep.PAYING
+    runner.run_pending()
+    view = flow.view()
+    assert view.step is PayStep.FAILED and view.error.code == errors.PaymentCancelled.code
+    assert "余额" in view.error.hint and "B102" in fake.households["H1"].bills and fake.cash_box_fen == 0
+
+
+def test_qr_payment_shows_the_code_while_waiting_for_the_gateway(fake):
+    import threading
+
+    nav, runner = _deferred_pay_page(fake)
+    flow = nav.flow
+    flow.select_all(False)
+    flow.toggle("B103")
+    flow.choose_method("qr")
+    flow.next()
+    flow.confirm()
+    gate = fake.hold("money")
+    worker = threading.Thread(target=runner.run_pending)
+    worker.start()
+    deadline = threading.Event()
+    while flow.payment_progress is None and not deadline.wait(0.01):
+        pass
+    shown = flow.view().payment
+    assert shown.qr.startswith("https://pay.example/qr/") and ("应付金额", "¥126.50") in shown.lines
+    assert shown.text == "请用手机扫描二维码支付。" and shown.can_cancel
+    gate.set()
+    worker.join(5)
+    assert flow.view().step is PayStep.DONE and flow.view().payment is None
+
+
+def test_cancel_of_a_plain_call_drops_its_late_result(fake):
+    runner = InlineRunner(defer=True)
+    nav = Navigator(fake, Session(), runner, clock=lambda: NOW)
+    nav.go("attract")
+    runner.run_pending()
+    nav.flow.card_tapped("A1B2C3D4")
+    nav.flow.cancel()
+    runner.run_pending()  # the identify answer arrives after the person cancelled
+    assert nav.route.name == "identify" and nav.session.identity is None
 
 
 def test_back_from_confirm_returns_to_choice_keeping_selection(signed_in):
