@@ -33,6 +33,7 @@ from devices.card_reader.pn532_frames import (
     build_response,
 )
 from devices.sim.mifare_card import VirtualMifareCard
+from devices.sim.pn532_faults import FaultInjection
 from devices.sim.pn532_ops import SimRegisters, execute
 
 log = logging.getLogger(__name__)
@@ -53,10 +54,11 @@ class SimStats:
         return (self.bytes_in + self.bytes_out) * 10 / baud + self.air_s
 
 
-class SimPn532:
+class SimPn532(FaultInjection):
     """A PN532 (HSU) with one optional card in its field."""
 
     def __init__(self, baud: int = 115200, *, pace: bool = True, attempt_s: float = 0.001) -> None:
+        super().__init__()  # self._lock, self._faults
         self.power_up_baud = baud  # a PN532's HSU starts at 115200; SetSerialBaudrate changes it until power-off
         self.baud = baud
         self._pending_baud: int | None = None
@@ -72,7 +74,6 @@ class SimPn532:
         self.pty_path = ""
         self._master = -1
         self._slave = -1
-        self._lock = threading.RLock()
         self._card_cv = threading.Condition(self._lock)
         self._card: VirtualMifareCard | None = None
         self._selected: VirtualMifareCard | None = None
@@ -86,7 +87,6 @@ class SimPn532:
         self.max_retries = 0xFF
         self.field_on = True
         self.stats = SimStats()
-        self._faults: list[tuple[str, float]] = []
         self.card_presented_at = 0.0
 
     # --- lifecycle ----------------------------------------------------------------------------------
@@ -187,47 +187,6 @@ class SimPn532:
     @property
     def card(self) -> VirtualMifareCard | None:
         return self._card
-
-    # --- faults (one-shot, in order of arrival) -----------------------------------------------------
-    def drop_next(self, kind: str = "response") -> None:
-        """kind: 'command' (never reaches the chip), 'ack' or 'response' (lost on the way back)."""
-        if kind not in ("command", "ack", "response"):
-            raise ValueError(kind)
-        self._faults.append((f"drop-{kind}", 0.0))
-
-    def corrupt_next_response(self) -> None:
-        self._faults.append(("corrupt-response", 0.0))
-
-    def corrupt_next_command(self) -> None:
-        """The next command frame arrives with a bit flipped: its checksum fails, so the chip ignores it."""
-        self._faults.append(("corrupt-command", 0.0))
-
-    def delay_next_response(self, seconds: float) -> None:
-        self._faults.append(("delay-response", float(seconds)))
-
-    def remove_card_after_auth(self, skip: int = 0) -> None:
-        """The card leaves right after a successful authentication: the next one, or the one after `skip` more."""
-        self._faults.append(("remove-after-auth", float(skip + 1)))
-
-    def remove_card_after_ops(self, count: int) -> None:
-        """The card leaves right after `count` more successful card operations (auth, read, write, value op,
-        transfer): lets a test cut a multi-step write at every step."""
-        if count < 1:
-            raise ValueError("count must be at least 1")
-        self._faults.append(("remove-after-ops", float(count)))
-
-    def clear_faults(self) -> None:
-        """Forget every fault that has not fired yet."""
-        with self._lock:
-            self._faults.clear()
-
-    def _take_fault(self, name: str) -> float | None:
-        with self._lock:
-            for i, (f, arg) in enumerate(self._faults):
-                if f == name:
-                    del self._faults[i]
-                    return arg
-        return None
 
     def reset_stats(self) -> None:
         with self._lock:
