@@ -135,12 +135,16 @@ class CashCollector:
             self._marker("baseline", tap.counter, None)
             self._run(self._device().return_escrow)
             return credited
+        written = baseline  # the counter of the newest record
         for event in events:
             if event.kind is CashEventKind.STACKED:
                 credited.append(self._credit_recovered(event, owner))
             elif event.kind in (CashEventKind.RESET, CashEventKind.ERROR):
                 self._staff_alert(event)
-        if events and events[-1].kind is not CashEventKind.STACKED:
+            else:
+                continue
+            written = event.counter
+        if tap.counter != written:
             # Move the baseline past events that were not money; an open session keeps its owner.
             self._marker("session" if owner is not None else "checkpoint", tap.counter, owner)
         self._run(self._device().return_escrow)
