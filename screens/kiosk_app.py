@@ -63,7 +63,11 @@ class KioskApp(App):
 
         self.title = "Estate kiosk"
         register_font(self.ui)
-        self.theme = ThemeState(self.ui.screen_dpi)
+        from kivy.core.window import Window
+
+        from screens.ui_settings import panel_dpi
+
+        self.theme = ThemeState(panel_dpi(self.ui, Window.width))
         self.theme.set_modes(self.ui.large_text, self.ui.high_contrast)
         Builder.load_file(str(HERE / "widgets.kv"))
         Builder.load_file(str(HERE / "app.kv"))

@@ -19,6 +19,7 @@ class UiSettings:
     width: int = 1280
     height: int = 800
     screen_dpi: float = 96.0  # of the real panel; touch targets are sized in millimetres from it
+    screen_width_mm: float = 0.0  # when set, the DPI is computed from the window's pixel width at start
     fullscreen: bool = False
     borderless: bool = True
     show_cursor: bool = False
@@ -52,19 +53,37 @@ class UiSettings:
         return path
 
 
+# names used by kiosk.settings.UiSettings (the site's [ui] table) -> ours
+ALIASES = {"language": "default_language", "spoken_prompts": "speech"}
+
+
 def ui_settings_from(obj: Any) -> UiSettings:
     """Build UiSettings from `obj.ui` (or `obj`), a mapping, or None; KIOSK_UI_* env vars override for tests."""
     source = getattr(obj, "ui", obj)
+    names = {f.name for f in fields(UiSettings)}
     values: dict[str, Any] = {}
+    if isinstance(source, dict):
+        items = dict(source)
+    elif source is not None:
+        items = {n: getattr(source, n) for n in (*names, *ALIASES) if hasattr(source, n)}
+    else:
+        items = {}
+    for name, value in items.items():
+        name = ALIASES.get(name, name)
+        if name in names:
+            values[name] = value
     for f in fields(UiSettings):
-        if isinstance(source, dict) and f.name in source:
-            values[f.name] = source[f.name]
-        elif source is not None and not isinstance(source, dict) and hasattr(source, f.name):
-            values[f.name] = getattr(source, f.name)
         env = os.environ.get(f"KIOSK_UI_{f.name.upper()}")
         if env is not None:
             values[f.name] = _coerce(env, f.type)
     return UiSettings(**values)
+
+
+def panel_dpi(ui: UiSettings, window_width_px: int) -> float:
+    """The panel's DPI: from its physical width when configured, else `screen_dpi`."""
+    if ui.screen_width_mm > 0 and window_width_px > 0:
+        return window_width_px / (ui.screen_width_mm / 25.4)
+    return ui.screen_dpi
 
 
 def _coerce(text: str, kind: Any) -> Any:

@@ -173,3 +173,28 @@ def test_bridge_subscribes_to_a_typed_event_bus_for_every_event():
     bus.callback("tap")
     scheduled[0](0)
     assert seen == ["tap"]
+
+
+def test_site_ui_table_names_are_understood_and_dpi_comes_from_the_panel_width():
+    from screens.ui_settings import panel_dpi
+
+    class SiteUi:  # the shape of kiosk.settings.UiSettings
+        language = "zh_Hant"
+        fullscreen = True
+        borderless = True
+        show_cursor = False
+        idle_timeout_s = 90
+        idle_warning_s = 25
+        font_path = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+        screen_width_mm = 476
+        large_text = False
+        high_contrast = True
+        max_fps = 30
+        spoken_prompts = True
+
+    class Settings:
+        ui = SiteUi()
+    ui = ui_settings_from(Settings())
+    assert (ui.default_language, ui.speech, ui.idle_timeout_s, ui.max_fps) == ("zh_Hant", True, 90, 30)
+    assert round(panel_dpi(ui, 1920)) == 102  # a 21.5" 1920x1080 panel
+    assert ThemeSpec(panel_dpi(ui, 1920)).touch_px == 49
