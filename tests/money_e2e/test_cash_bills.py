@@ -142,3 +142,12 @@ def test_a_stray_note_between_payments_goes_to_suspense_not_to_the_next_payment(
         assert s.get(Payment, out.payment_id).received_fen == 10_000
         assert payments.unattributed_cash_fen(s, mini.till.kiosk_id) == 2000
     assert credit_of(factory, mini.household_ids[0]) == 0
+
+
+def test_nobody_inserting_anything_ends_the_payment_on_its_own(factory, mini, validator, cash_sim, screen):
+    from kiosk.payments.cash_collector import MSG_IDLE, CashCollector
+
+    idle = CashCollector(validator, factory, mini.till, poll_interval_s=0.05, idle_timeout_s=0.3)
+    with pytest.raises(PaymentCancelled):
+        pay(mini, factory, idle, screen)
+    assert screen.seen[-1].message == MSG_IDLE and not cash_sim.master_enabled

@@ -160,3 +160,14 @@ def test_queries_failing_for_a_while_still_find_the_payment(factory, mini, qr, g
     screen.on(scanned, pay_while_down)
     out = pay(mini, factory, qr, screen)
     assert out.status is PaymentStatus.SUCCEEDED and records(factory)[0][1] == "paid"
+
+
+def test_recording_the_same_gateway_transaction_twice_posts_once(factory, mini):
+    hh = mini.household_ids[0]
+    with unit_of_work(factory) as s:
+        payment, _ = payments.start_bill_payment(s, mini.till, key="txn", household_id=hh,
+                                                 bill_ids=mini.bill_ids[hh][:1], method=PaymentMethod.QR)
+        assert payments.record_gateway_paid(s, mini.till, payment, 10_000, "SANDBOX1") is True
+        assert payments.record_gateway_paid(s, mini.till, payment, 10_000, "SANDBOX1") is False
+        assert payment.received_fen == 10_000
+    assert clearing(factory) == 10_000
