@@ -68,6 +68,13 @@ def _attach_spooler(rt: KioskRuntime) -> None:
 def start_runtime(rt: KioskRuntime) -> None:
     """Start devices, then recover money that arrived while the kiosk was down, off the UI thread."""
     rt.start()
+    reader = rt.supervisors.get("reader")
+    if reader is not None:  # taps reach the screens as CardPresented / CardRemovedEvent on the bus
+        from kiosk.runtime.card_watcher import CardWatcher
+
+        watcher = CardWatcher(reader, rt.bus)
+        watcher.start()
+        rt.on_stop(watcher.stop)
     if rt.spooler is not None:
         rt.spooler.start()
         rt.on_stop(rt.spooler.stop)
