@@ -125,6 +125,7 @@ class SimPrinter:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind((self.host, self.port))
         listener.listen(8)
+        listener.setblocking(False)  # accept() runs under the lock and must never wait
         self.port = listener.getsockname()[1]
         with self._lock:
             self._listener = listener
@@ -165,11 +166,7 @@ class SimPrinter:
         with self._lock:
             conns, self._conns = list(self._conns), set()
         for conn in conns:
-            try:
-                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                conn.close()
-            except OSError:
-                pass
+            _rst(conn)
 
     def power_cycle(self) -> None:
         """Connections die, modes return to power-on defaults, paper is loaded, state is OK."""
@@ -239,17 +236,21 @@ class SimPrinter:
                 ready, _, _ = select.select([listener], [], [], POLL_S)
                 if not ready:
                     continue
-                conn, _ = listener.accept()
-            except (OSError, ValueError):  # the listener was closed to refuse connections
+                # accept and register under the lock: a reset or refusal cannot slip in between and
+                # miss a connection that was accepted but not yet in _conns
+                with self._lock:
+                    if self._listener is not listener:
+                        continue
+                    conn, _ = listener.accept()
+                    self._conns.add(conn)
+            except (OSError, ValueError):  # refused meanwhile, or nothing left to accept (non-blocking)
                 continue
-            with self._lock:
-                self._conns.add(conn)
             self._spawn(self._serve, "sim-printer-conn", conn)
 
     def _serve(self, conn: socket.socket) -> None:
         parser = EscposParser()
-        conn.settimeout(POLL_S)
         try:
+            conn.settimeout(POLL_S)  # inside the try: a reset may close the socket before this thread runs
             while not self._stop.is_set():
                 try:
                     data = conn.recv(65536)
@@ -293,3 +294,12 @@ class SimPrinter:
                 continue  # a pty cannot be reset: the job is just lost
             if reply:
                 os.write(master, reply)
+
+
+def _rst(conn: socket.socket) -> None:
+    """Close with a TCP reset (SO_LINGER 0), as a pulled cable or a power cycle looks to the host."""
+    try:
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
+    except OSError:
+        pass
