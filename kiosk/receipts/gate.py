@@ -42,12 +42,16 @@ def printer_gate(status: PrinterStatus | None) -> PrintGate:
     A printer whose connection has no status channel (a `file:` device) reports online with
     paper UNKNOWN: it is let through (OK) with a detail saying the paper was not checked.
     """
-    if status is None or not status.online:
-        return PrintGate(GateDecision.CANNOT_PRINT, REASON_OFFLINE, status.reason if status else "")
+    if status is None:
+        return PrintGate(GateDecision.CANNOT_PRINT, REASON_OFFLINE, "")
+    # A printer stopped by an open cover or at paper end also reports itself offline (DLE EOT 1
+    # bit 3): name the cause staff can fix rather than "not responding".
     if status.cover_open:
         return PrintGate(GateDecision.CANNOT_PRINT, REASON_COVER_OPEN, status.reason)
     if status.paper is PaperState.OUT:
         return PrintGate(GateDecision.CANNOT_PRINT, REASON_PAPER_OUT, status.reason)
+    if not status.online:
+        return PrintGate(GateDecision.CANNOT_PRINT, REASON_OFFLINE, status.reason)
     if status.paper is PaperState.NEAR_END:
         return PrintGate(GateDecision.NEAR_END, REASON_PAPER_NEAR_END, status.reason)
     if status.paper is PaperState.UNKNOWN:

@@ -21,6 +21,10 @@ from kiosk.receipts.gate import (
     (PrinterStatus(True, PaperState.OK, cover_open=True), GateDecision.CANNOT_PRINT, REASON_COVER_OPEN),
     (PrinterStatus(False, PaperState.UNKNOWN, reason="no reply"), GateDecision.CANNOT_PRINT, REASON_OFFLINE),
     (None, GateDecision.CANNOT_PRINT, REASON_OFFLINE),
+    # stopped at paper end / by the cover: the printer also says offline; the cause is what staff fix
+    (PrinterStatus(False, PaperState.OUT, reason="paper out"), GateDecision.CANNOT_PRINT, REASON_PAPER_OUT),
+    (PrinterStatus(False, PaperState.OK, cover_open=True), GateDecision.CANNOT_PRINT, REASON_COVER_OPEN),
+    (PrinterStatus(False, PaperState.NEAR_END, reason="offline"), GateDecision.CANNOT_PRINT, REASON_OFFLINE),
 ])
 def test_gate_decides_from_status(status, decision, reason):
     gate = printer_gate(status)
