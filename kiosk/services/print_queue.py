@@ -1,7 +1,7 @@
 """The print queue a printer worker drains: queued jobs per kiosk, marked printed or failed; payments untouched."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.domain.receipt import ReceiptDocument
 from kiosk.errors import NotFound
+from kiosk.i18n import N_, translate
 from kiosk.persistence.models import PrintJob, Receipt, utcnow
 from kiosk.services import audit, receipts
 
@@ -24,7 +25,8 @@ class PrintJobView:
     attempts: int
     last_error: str
     is_copy: bool
-    document: ReceiptDocument
+    document: ReceiptDocument  # as issued; print `printable_document(view)`, which marks copies
+    copy_no: int = 0  # 0 for the receipt's first job, n for the n-th job queued after it (a reprint)
 
 
 def queued_jobs(session: Session, kiosk_id: int, limit: int = 10) -> tuple[PrintJobView, ...]:
@@ -34,8 +36,19 @@ def queued_jobs(session: Session, kiosk_id: int, limit: int = 10) -> tuple[Print
                            .where(PrintJob.kiosk_id == kiosk_id, PrintJob.status == QUEUED)
                            .order_by(PrintJob.id).limit(limit)).all()
     firsts = _first_jobs(session, [r.id for _j, r in rows])
+    earlier = _earlier_jobs(session, [job.id for job, _r in rows])
     return tuple(PrintJobView(job.id, r.id, receipts.format_number(r.number), job.attempts, job.last_error,
-                              firsts.get(r.id) != job.id, receipts.document(r)) for job, r in rows)
+                              firsts.get(r.id) != job.id, receipts.document(r), earlier.get(job.id, 0))
+                 for job, r in rows)
+
+
+def printable_document(job: PrintJobView) -> ReceiptDocument:
+    """What the printer prints for a job: the stored document, a copy marked "Reprint no. n"."""
+    if not job.is_copy:
+        return job.document
+    doc = job.document
+    note = translate(N_("Reprint no. {count}"), doc.language, count=max(job.copy_no, 1))
+    return replace(doc, notes=doc.notes + (note,))
 
 
 def _first_jobs(session: Session, receipt_ids: list[int]) -> dict[int, int]:
@@ -44,6 +57,17 @@ def _first_jobs(session: Session, receipt_ids: list[int]) -> dict[int, int]:
     return {receipt_id: first for receipt_id, first in
             session.execute(select(PrintJob.receipt_id, func.min(PrintJob.id))
                             .where(PrintJob.receipt_id.in_(receipt_ids)).group_by(PrintJob.receipt_id))}
+
+
+def _earlier_jobs(session: Session, job_ids: list[int]) -> dict[int, int]:
+    """For each job, how many jobs of the same receipt were queued before it (its copy number)."""
+    if not job_ids:
+        return {}
+    other = PrintJob.__table__.alias("earlier")
+    query = (select(PrintJob.id, func.count(other.c.id)).join(other, (other.c.receipt_id == PrintJob.receipt_id)
+                                                              & (other.c.id < PrintJob.id), isouter=True)
+             .where(PrintJob.id.in_(job_ids)).group_by(PrintJob.id))
+    return {job_id: int(count) for job_id, count in session.execute(query)}
 
 
 def mark_printed(session: Session, job_id: int, now: datetime | None = None) -> None:
