@@ -154,9 +154,9 @@ class QrCollector:
         self._update(qr.order_id, only_if=("pending",), state=final, closed_at=utcnow())
         control.report(PaymentProgress(Stage.SCAN_QR, amount, received, message=view.message,
                                        params=tuple(view.params), can_cancel=False))
-        if qr.state is QrState.CANCELLED:
+        if qr.state is QrState.CANCELLED or (final == "closed" and control.cancelled):
             raise PaymentCancelled(f"{reference}: order {qr.order_id} closed", reference=reference)
-        if qr.state is QrState.EXPIRED:
+        if qr.state is QrState.EXPIRED or final == "closed":
             raise PaymentExpired(f"{reference}: order {qr.order_id} expired and closed", reference=reference)
         raise GatewayError(f"order {qr.order_id}: close not confirmed ({qr.state})", reference=qr.order_id)
 

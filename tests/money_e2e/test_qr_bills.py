@@ -171,3 +171,38 @@ def test_recording_the_same_gateway_transaction_twice_posts_once(factory, mini):
         assert payments.record_gateway_paid(s, mini.till, payment, 10_000, "SANDBOX1") is False
         assert payment.received_fen == 10_000
     assert clearing(factory) == 10_000
+
+
+def test_cancel_while_the_gateway_is_briefly_down_retries_the_close_before_telling_the_person(factory, mini, qr,
+                                                                                              gateway_sim, screen):
+    def cancel_during_outage(_p):
+        gateway_sim.fail_requests = 2
+        screen.control.cancel()
+    screen.on(scanned, cancel_during_outage)
+    with pytest.raises(PaymentCancelled):
+        pay(mini, factory, qr, screen)
+    (oid, state, _), = records(factory)
+    assert state == "closed" and gateway_sim.orders[oid].state == "closed"
+
+
+def test_cancel_while_the_gateway_stays_down_leaves_the_order_for_recover(factory, mini, gateway, gateway_sim,
+                                                                          notifications, screen):
+    from kiosk.payments.qr_collector import QrCollector
+    from kiosk.payments.qr_session import Backoff
+
+    qr = QrCollector(gateway, factory, mini.till, timeout_s=5, backoff=Backoff(0.1, 1.5, 0.2), close_grace_s=0.5)
+    notifications.target = qr.handle_notification
+
+    def cancel_during_outage(_p):
+        gateway_sim.fail_requests = 1000
+        screen.control.cancel()
+    screen.on(scanned, cancel_during_outage)
+    with pytest.raises(GatewayError):
+        pay(mini, factory, qr, screen)
+    (oid, state, _), = records(factory)
+    assert state == "given_up" and dict(screen.seen[-1].params)["reference"] == oid
+    gateway_sim.fail_requests = 0
+    gateway_sim.accept_late_payments = True
+    gateway_sim.pay(oid, notify="never")  # the person paid anyway during the outage
+    assert [(o.order_id, o.state) for o in qr.recover()] == [(oid, "refunded")]
+    assert clearing(factory) == 0 and gateway_sim.orders[oid].state == "refunded"
