@@ -1,6 +1,7 @@
 """PNG preview of a ReceiptDocument without a printer: the real ESC/POS bytes drawn by the simulator's renderer."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
@@ -42,3 +43,11 @@ def render_preview(doc: ReceiptDocument, columns: int, out_path: str | Path, enc
     out.parent.mkdir(parents=True, exist_ok=True)
     preview_image(doc, columns, encoding, paper_dots, font_path).save(out)
     return out
+
+
+def previewer(columns: int = 48, encoding: str = "gb18030", paper_dots: int | None = None,
+              font_path: str = DEFAULT_FONT) -> Callable[[ReceiptDocument, Path], Path]:
+    """`render_preview` bound to the printer's settings: the `preview` callable kiosk.printing takes."""
+    def preview(doc: ReceiptDocument, out_path: Path) -> Path:
+        return render_preview(doc, columns, out_path, encoding, paper_dots, font_path)
+    return preview

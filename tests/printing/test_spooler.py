@@ -1,0 +1,174 @@
+"""PrintSpooler with the real driver against SimPrinter over TCP: receipts print, failures wait, nothing prints twice."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from devices.sim.escpos_sim import SimState
+from kiosk.domain.terms import PaymentStatus
+from kiosk.persistence.db import unit_of_work
+from kiosk.persistence.models import AuditEntry, DeviceEvent, Payment
+from kiosk.printing import PrinterCondition, PrinterStatusChanged, ReceiptPrinted, StaffAlert
+from kiosk.receipts.gate import GateDecision
+from tests.printing.conftest import eventually
+
+
+def _device_events(rig) -> list[tuple[str, str]]:
+    with unit_of_work(rig.factory) as s:
+        return [(e.device, e.kind) for e in s.scalars(select(DeviceEvent).order_by(DeviceEvent.id))]
+
+
+def _has_line(record: dict, text: str) -> bool:
+    return any(text in line for line in record["lines"])
+
+
+def test_a_paid_receipt_prints_and_its_job_is_marked_printed(make_rig):
+    rig = make_rig()
+    out = rig.pay()
+    rig.spooler.kick()
+    [record] = rig.sim.wait_for_records(1)
+    assert record["complete"] and _has_line(record, out.receipt_number)
+    event = rig.events.wait(ReceiptPrinted)
+    assert (event.receipt_number, event.is_copy) == (out.receipt_number, False)
+    assert eventually(lambda: rig.jobs() == [("printed", 1, "")])
+
+
+def test_queued_jobs_print_in_the_order_they_were_queued(make_rig):
+    rig = make_rig()
+    numbers = [rig.pay(bill_index=n).receipt_number for n in range(3)]
+    rig.spooler.kick()
+    records = rig.sim.wait_for_records(3)
+    assert [next(n for n in numbers if _has_line(r, n)) for r in records] == numbers
+    assert eventually(lambda: [j[0] for j in rig.jobs()] == ["printed"] * 3)
+
+
+def test_paper_running_out_mid_job_keeps_the_job_queued_and_prints_it_once_paper_is_back(make_rig):
+    rig = make_rig()
+    rig.sim.paper_out_after(8)
+    out = rig.pay()
+    rig.spooler.kick()
+    [partial] = rig.sim.wait_for_records(1)
+    assert not partial["complete"]
+    status, attempts, error = eventually(lambda: next((j for j in rig.jobs() if j[1] == 1), None))
+    assert status == "queued" and "during printing" in error
+    rig.events.wait(StaffAlert, kind=PrinterCondition.PAPER_OUT, cleared=False)
+    rig.steps_pass(3)  # the printer says "paper out": nothing is sent and no attempt is counted
+    assert rig.jobs() == [("queued", 1, error)] and len(rig.sim.records) == 1
+
+    rig.sim.set_state(SimState.OK)  # paper loaded; no restart, no kick: the timer finds it
+    records = rig.sim.wait_for_records(2)
+    assert records[1]["complete"] and _has_line(records[1], out.receipt_number)
+    assert eventually(lambda: rig.jobs() == [("printed", 2, error)])
+    rig.events.wait(StaffAlert, kind=PrinterCondition.PAPER_OUT, cleared=True)
+    rig.steps_pass(3)
+    assert len(rig.sim.records) == 2  # printed once: no duplicate
+    with unit_of_work(rig.factory) as s:
+        assert s.get(Payment, out.payment_id).status == PaymentStatus.SUCCEEDED
+
+
+def test_an_unplugged_printer_keeps_jobs_waiting_and_prints_them_when_plugged_back(make_rig):
+    rig = make_rig()
+    rig.sim.refuse_connections()
+    rig.sim.reset_connections()  # the cable is out: the open connection dies too
+    out = rig.pay()
+    rig.spooler.kick()
+    alert = rig.events.wait(StaffAlert, kind=PrinterCondition.OFFLINE)
+    assert "cannot connect" in alert.detail
+    assert not rig.events.of(PrinterStatusChanged)[-1].status.online
+    rig.steps_pass(3)
+    assert rig.jobs() == [("queued", 0, "")] and rig.sim.records == []  # nothing sent, nothing counted
+    assert rig.spooler.gate().decision is GateDecision.CANNOT_PRINT
+
+    rig.sim.refuse_connections(False)
+    [record] = rig.sim.wait_for_records(1)
+    assert _has_line(record, out.receipt_number)
+    assert eventually(lambda: rig.jobs() == [("printed", 1, "")])
+    assert ("printer", "offline") in _device_events(rig) and ("printer", "ready") in _device_events(rig)
+
+
+def test_a_connection_reset_during_a_job_reopens_the_printer_and_prints_the_job(make_rig):
+    rig = make_rig()
+    opened = rig.supervisor.open_count
+    rig.sim.reset_next_job()
+    out = rig.pay()
+    rig.spooler.kick()
+    [record] = rig.sim.wait_for_records(1)
+    assert record["complete"] and _has_line(record, out.receipt_number)
+    assert eventually(lambda: rig.jobs()[0][0] == "printed")
+    status, attempts, error = rig.jobs()[0]
+    assert attempts == 2 and "connection" in error
+    assert rig.supervisor.open_count > opened  # the supervisor closed and reopened it
+
+
+def test_payment_commits_while_the_printer_is_down_from_the_start(sim, make_rig):
+    sim.refuse_connections()
+    rig = make_rig(wait_open=False)
+    eventually(lambda: rig.supervisor.health == "unavailable", 3, "printer unavailable")
+    gate = rig.spooler.gate()
+    assert gate.decision is GateDecision.CANNOT_PRINT and not gate.can_print
+    out = rig.pay()  # the user chose to continue without a receipt
+    with unit_of_work(rig.factory) as s:
+        assert s.get(Payment, out.payment_id).status == PaymentStatus.SUCCEEDED
+    rig.spooler.kick()
+    rig.steps_pass(3)
+    assert rig.jobs() == [("queued", 0, "")]
+
+    sim.refuse_connections(False)  # the supervisor reopens it; AVAILABLE kicks the spooler
+    [record] = sim.wait_for_records(1, timeout=5)
+    assert _has_line(record, out.receipt_number)
+    assert eventually(lambda: rig.jobs() == [("printed", 1, "")])
+
+
+def test_paper_near_end_records_one_event_and_one_alert_and_still_prints(make_rig):
+    rig = make_rig()
+    rig.sim.set_state(SimState.NEAR_END)
+    alert = rig.events.wait(StaffAlert, kind=PrinterCondition.PAPER_NEAR_END)
+    assert alert.message == "The receipt printer paper is running low." and "near end" in alert.detail
+    rig.steps_pass(3)
+    assert _device_events(rig) == [("printer", "paper_near_end")]
+    assert len(rig.events.of(StaffAlert)) == 1
+    out = rig.pay()
+    rig.spooler.kick()
+    assert _has_line(rig.sim.wait_for_records(1)[0], out.receipt_number)
+
+    rig.sim.set_state(SimState.OK)  # paper loaded
+    assert rig.events.wait(StaffAlert, cleared=True).kind is PrinterCondition.PAPER_NEAR_END
+    assert eventually(lambda: _device_events(rig) == [("printer", "paper_near_end"), ("printer", "ready")])
+
+
+def test_a_reprint_prints_a_copy_marked_as_such_with_the_same_number(make_rig):
+    rig = make_rig()
+    out = rig.pay()
+    rig.spooler.kick()
+    [original] = rig.sim.wait_for_records(1)
+    assert not _has_line(original, "Reprint")
+    eventually(lambda: rig.jobs() == [("printed", 1, "")])
+
+    copy = rig.spooler.reprint(out.receipt_number, actor="staff:1")
+    assert copy.number == out.receipt_number and copy.notes[-1] == "Reprint no. 1"
+    records = rig.sim.wait_for_records(2)
+    assert _has_line(records[1], "Reprint no. 1") and _has_line(records[1], out.receipt_number)
+    printed = rig.events.wait(ReceiptPrinted, is_copy=True)
+    assert printed.receipt_number == out.receipt_number
+    rig.spooler.reprint(int(out.receipt_number))
+    assert _has_line(rig.sim.wait_for_records(3)[2], "Reprint no. 2")
+    with unit_of_work(rig.factory) as s:
+        actors = [a.actor for a in s.scalars(select(AuditEntry).where(AuditEntry.action == "receipt.reprint"))]
+    assert actors == ["staff:1", f"kiosk:{rig.mini.till.kiosk_id}"]
+
+
+def test_a_job_that_keeps_failing_is_given_up_and_the_next_one_prints(make_rig):
+    rig = make_rig(max_attempts=2)
+    rig.sim.paper_out_after(4)
+    first = rig.pay(bill_index=0)
+    second = rig.pay(bill_index=1)
+    rig.spooler.kick()
+    rig.sim.wait_for_records(1)
+    eventually(lambda: rig.jobs()[0][1] == 1)
+    rig.sim.paper_out_after(4)
+    rig.sim.set_state(SimState.OK)
+    eventually(lambda: rig.jobs()[0][0] == "failed", what="first job given up")
+    rig.sim.set_state(SimState.OK)
+    records = rig.sim.wait_for_records(3)
+    assert _has_line(records[2], second.receipt_number) and records[2]["complete"]
+    assert eventually(lambda: [j[0] for j in rig.jobs()] == ["failed", "printed"])
+    assert not any(r["complete"] and _has_line(r, first.receipt_number) for r in records)
