@@ -1,4 +1,5 @@
-"""Stored value on cards: top-up (household credit -> card) and card replacement (fee, balance transfer)."""
+"""Stored value on cards: top-up (household credit -> card, final once the card is verified) and card
+replacement (fee, balance transfer)."""
 from __future__ import annotations
 
 import json
@@ -11,7 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.domain.receipt import ReceiptItem, ReceiptKind
 from kiosk.domain.terms import FEE_LABELS, AccountKind, CardStatus, EntryKind, FeeKind, PaymentMethod, PaymentPurpose
-from kiosk.errors import AlreadyDone, CardReplaced, CardUnknown, InsufficientBalance, InvalidAmount, InvalidEntry
+from kiosk.errors import (AlreadyDone, CardError, CardRemoved, CardReplaced, CardUnknown, CardWritePending,
+                          InsufficientBalance, InvalidAmount, InvalidEntry, NotFound)
 from kiosk.i18n import N_, translate
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Card, CardOperation, Payment, PaymentItem, utcnow
@@ -25,6 +27,7 @@ from kiosk.services.cards import (
     normalize_uid,
     perform_card_write,
     record_card_write,
+    resolve_card_write,
 )
 from kiosk.services.charges import FeeLine, actor_of, usable_card, yuan
 from kiosk.services.payments import PaymentOutcome, mask_unit
@@ -67,7 +70,7 @@ def start_top_up(session: Session, till: Till, *, key: str, card_id: int, amount
     card = usable_card(session.get(Card, card_id))
     payment, replayed = payments.record_intent(session, till, key=key, purpose=PaymentPurpose.TOP_UP, method=method,
                                                amount_fen=amount_fen, household_id=card.household_id,
-                                               card_id=card.id, details={"card_id": card.id})
+                                               card_id=card.id, details={"card_id": card.id, "language": language})
     if not replayed:
         session.add(PaymentItem(payment_id=payment.id, fee_kind=TOP_UP_FEE,
                                 label=translate(N_("Card top-up"), language)[:120], amount_fen=amount_fen))
@@ -75,21 +78,46 @@ def start_top_up(session: Session, till: Till, *, key: str, card_id: int, amount
     return payment, replayed
 
 
-def settle_top_up(session: Session, till: Till, payment: Payment, language: str,
-                  now: datetime | None = None) -> TopUpResult:
-    """Household credit (where the cash or QR money arrived) -> the card's stored value; a pending
-    card write and a receipt with the balance before and after, in one transaction."""
+def prepare_top_up(session: Session, payment: Payment) -> CardWrite:
+    """The money has arrived as the household's credit: record the pending card write (old and new value,
+    counters) before the card is touched. Nothing is spent yet: the ledger entry waits for the card."""
+    card = usable_card(session.get(Card, payment.card_id))
+    credit = ledger.account(session, AccountKind.CREDIT, household_id=payment.household_id)
+    available = ledger.liability_balance(session, credit)
+    if available < payment.amount_fen:
+        raise InsufficientBalance(f"needs {payment.amount_fen}, has {available}", available_fen=available)
+    before = ledger.liability_balance(session, ledger.account(session, AccountKind.STORED_VALUE, card_id=card.id))
+    return record_card_write(session, card, kind="top_up", old_value_fen=before,
+                             new_value_fen=before + payment.amount_fen, payment_id=payment.id)
+
+
+def open_top_up_write(session: Session, payment: Payment) -> CardWrite | None:
+    """The pending card write of an unfinished top-up (the money came in, the card was not verified yet)."""
+    op = session.scalars(select(CardOperation).where(CardOperation.payment_id == payment.id,
+                                                     CardOperation.status == "pending")).first()
+    if op is None:
+        return None
+    card = get_card(session, op.card_id)
+    return CardWrite(op.id, op.kind, card.id, card.uid_hex, op.old_value_fen, op.new_value_fen, op.old_counter,
+                     op.new_counter)
+
+
+def settle_top_up(session: Session, till: Till, payment: Payment, operation_id: int, language: str, *,
+                  card_verified: bool, now: datetime | None = None) -> TopUpResult:
+    """Household credit -> the card's stored value, the receipt with the balance before and after, and the
+    card write marked done when the card was verified, in one transaction. Without verification (no
+    writer) the write stays pending and the card is brought up to date on its next tap."""
     if payment.status != "intent":
         return top_up_result(session, payment)
-    card = usable_card(session.get(Card, payment.card_id))
+    card = get_card(session, payment.card_id)
     credit = ledger.account(session, AccountKind.CREDIT, household_id=payment.household_id)
     stored = ledger.account(session, AccountKind.STORED_VALUE, card_id=card.id)
     before = ledger.liability_balance(session, stored)
     ledger.spend_liability(session, EntryKind.TOP_UP, credit, stored, payment.amount_fen, payment_id=payment.id,
                            kiosk_id=till.kiosk_id, memo=payment.reference)
     after = before + payment.amount_fen
-    write = record_card_write(session, card, kind="top_up", old_value_fen=before, new_value_fen=after,
-                              payment_id=payment.id)
+    if card_verified:
+        resolve_card_write(session, operation_id, done=True, actor=actor_of(till))
     hh = charges.household(session, card.household_id)
     fields = ((translate(N_("Reference"), language), payment.reference),
               (translate(N_("Card number"), language), card.card_no),
@@ -100,7 +128,21 @@ def settle_top_up(session: Session, till: Till, payment: Payment, language: str,
                           items=(ReceiptItem(translate(N_("Card top-up"), language), payment.amount_fen),),
                           household_label=mask_unit(hh.unit_no), fields=fields,
                           notes=payments.credit_notes(session, payment, language), now=now)
-    return TopUpResult(out, card.id, before, after, write=write)
+    op = session.get(CardOperation, operation_id)
+    return TopUpResult(out, card.id, before, after, card_written=card_verified,
+                       write=CardWrite(op.id, op.kind, card.id, card.uid_hex, op.old_value_fen, op.new_value_fen,
+                                       op.old_counter, op.new_counter))
+
+
+def cancel_top_up(session: Session, till: Till, payment: Payment, operation_id: int, code: str) -> None:
+    """The card will not take the value (refused, or given up at its next tap): the write is cancelled, the
+    payment too, and the money stays on the household's account as credit."""
+    resolve_card_write(session, operation_id, done=False, actor=actor_of(till), error=code)
+    payments.fail(session, till, payment, code, cancelled=True)
+
+
+def payment_language(payment: Payment) -> str:
+    return str(json.loads(payment.details or "{}").get("language", "zh_Hans"))
 
 
 def top_up_result(session: Session, payment: Payment) -> TopUpResult:
@@ -115,26 +157,65 @@ def top_up_result(session: Session, payment: Payment) -> TopUpResult:
 def top_up(factory: sessionmaker[Session], till: Till, *, key: str, card_uid: str, amount_fen: int,
            method: PaymentMethod, language: str, move_money: Callable[[Payment], None] | None = None,
            write_card: WriteCard | None = None) -> TopUpResult:
-    """The whole top-up: intent -> money arrives (move_money) -> settle -> write the card.
+    """The whole top-up: intent -> money arrives as credit (move_money) -> pending card write recorded ->
+    the card written and read back (write_card) -> only then the ledger entry, receipt and done write.
 
-    `move_money` takes the notes / waits for the QR gateway (payments.record_cash_in /
-    record_gateway_paid); `write_card` is the card application's writer, called after the pending
-    CardOperation is committed.
+    If the card leaves and does not come back (CardWritePending / CardRemoved from the writer) the intent
+    and the write stay open with the money as the household's credit; the next tap of the card completes
+    it (`kiosk.cards.station`). A card refused while writing (tampered, rolled back) cancels the top-up,
+    the money staying as credit. Without a writer the ledger is settled and the card follows on its next
+    tap. A retry with the same key resumes an open top-up and never adds the value twice.
     """
     with unit_of_work(factory) as session:
-        card = card_by_uid(session, card_uid)
-        card_id = usable_card(card).id
-    result = charges.run(
-        factory, till,
-        start=lambda s: start_top_up(s, till, key=key, card_id=card_id, amount_fen=amount_fen, method=method,
-                                     language=language),
-        settle=lambda s, p: settle_top_up(s, till, p, language),
-        replay=top_up_result, move_money=move_money)
-    if result.write is None or result.outcome.replayed:
-        return result
-    written, error = perform_card_write(factory, result.write, write_card, actor_of(till))
-    return TopUpResult(result.outcome, result.card_id, result.balance_before_fen, result.balance_after_fen,
-                       written, error, result.write)
+        card_id = usable_card(card_by_uid(session, card_uid)).id
+    with unit_of_work(factory) as session:
+        payment, replayed = start_top_up(session, till, key=key, card_id=card_id, amount_fen=amount_fen,
+                                         method=method, language=language)
+        if replayed and payment.status != "intent":
+            return top_up_result(session, payment)
+        payment_id = payment.id
+        write = open_top_up_write(session, payment) if replayed else None
+    if write is None:
+        if move_money is not None:
+            try:
+                move_money(payment)
+            except Exception as exc:
+                with unit_of_work(factory) as session:
+                    payments.fail(session, till, _payment(session, payment_id), getattr(exc, "code", "E0000"))
+                raise
+        with unit_of_work(factory) as session:
+            write = prepare_top_up(session, _payment(session, payment_id))
+    if write_card is not None:
+        try:
+            write_card(write)
+        except (CardWritePending, CardRemoved) as exc:
+            with unit_of_work(factory) as session:
+                reference = _payment(session, payment_id).reference
+                audit.record(session, actor_of(till), "card.write_pending", reference, operation=write.operation_id)
+            if isinstance(exc, CardWritePending):
+                raise
+            raise CardWritePending(f"operation {write.operation_id}", reference=reference) from exc
+        except CardError as exc:
+            with unit_of_work(factory) as session:
+                cancel_top_up(session, till, _payment(session, payment_id), write.operation_id, exc.code)
+            raise
+    with unit_of_work(factory) as session:
+        return settle_top_up(session, till, _payment(session, payment_id), write.operation_id, language,
+                             card_verified=write_card is not None)
+
+
+def complete_top_up(factory: sessionmaker[Session], till: Till, payment_id: int, operation_id: int) -> TopUpResult:
+    """The card was found holding an open top-up (or it was re-applied) at a later tap: settle it now."""
+    with unit_of_work(factory) as session:
+        payment = _payment(session, payment_id)
+        return settle_top_up(session, till, payment, operation_id, payment_language(payment), card_verified=True)
+
+
+def _payment(session: Session, payment_id: int) -> Payment:
+    payment = session.get(Payment, payment_id)
+    if payment is None:
+        raise NotFound(f"payment {payment_id}")
+    return payment
 
 
 # --- replacement -----------------------------------------------------------------------------------

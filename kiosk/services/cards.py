@@ -214,23 +214,63 @@ def resolve_card_write(session: Session, operation_id: int, *, done: bool, actor
 
 def perform_card_write(factory: sessionmaker[Session], write: CardWrite, write_card: WriteCard | None,
                        actor: str) -> tuple[bool, str]:
-    """Run the card application's write and record its outcome; returns (written, error code).
+    """Run the card application's write for a write the ledger already made final (issue, replacement)
+    and record its outcome; returns (written, error code).
 
-    The ledger is the truth: a failed write leaves the card's copy stale, to be reconciled on the
-    next tap, and the operation is marked cancelled.
+    The ledger is the truth: a failed write leaves the operation pending, so the card is written
+    (issued) on its next tap; the failure is in the audit log.
     """
     if write_card is None:
         return False, ""
     try:
         write_card(write)
     except Exception as exc:  # noqa: BLE001 - any failure of the writer is recorded, never lost
-        code = getattr(exc, "code", type(exc).__name__)
+        code = str(getattr(exc, "code", type(exc).__name__))
         with unit_of_work(factory) as session:
-            resolve_card_write(session, write.operation_id, done=False, actor=actor, error=str(code))
-        return False, str(code)
+            audit.record(session, actor, "card.write_failed", str(write.card_id), operation=write.operation_id,
+                         error=code)
+        return False, code
     with unit_of_work(factory) as session:
         resolve_card_write(session, write.operation_id, done=True, actor=actor)
     return True, ""
+
+
+def record_card_sync(session: Session, card_id: int, *, old_value_fen: int, value_fen: int, old_counter: int,
+                     counter: int, actor: str, reason: str) -> None:
+    """A write that only put the card back in step with the ledger (a cancelled write's MAC, a value given
+    back): recorded as done so that the ledger's counter follows the card's."""
+    op = CardOperation(card_id=card_id, kind="sync", old_value_fen=old_value_fen, new_value_fen=value_fen,
+                       old_counter=old_counter, new_counter=counter, status="done", resolved_at=utcnow())
+    session.add(op)
+    session.flush()
+    audit.record(session, actor, "card.synced", str(card_id), operation=op.id, value_fen=value_fen,
+                 counter=counter, reason=reason[:120])
+
+
+def flag_card(session: Session, card_id: int, reason: str, actor: str) -> None:
+    """A card refused for tampering or rollback: the reason stays on the card for staff, with an audit row."""
+    card = get_card(session, card_id)
+    card.flagged_reason = reason[:200]
+    session.flush()
+    audit.record(session, actor, "card.flagged", card.card_no, uid=card.uid_hex, reason=reason[:200])
+
+
+@dataclass(frozen=True)
+class CardFacts:
+    """What the card's own record must say (for issuing and for checking a tapped card)."""
+
+    card_id: int
+    uid_hex: str
+    card_no: str
+    kind: str  # CardKind
+    status: str  # CardStatus
+    household_ref: str  # the household's unit number
+    issue_seq: int
+
+
+def card_facts(session: Session, card: Card) -> CardFacts:
+    hh = get_household(session, card.household_id)
+    return CardFacts(card.id, card.uid_hex, card.card_no, card.kind, card.status, hh.unit_no, card.issue_seq)
 
 
 def pending_card_writes(session: Session, card_id: int) -> tuple[CardWrite, ...]:

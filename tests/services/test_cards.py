@@ -5,8 +5,8 @@ import pytest
 from sqlalchemy import select
 
 from kiosk.domain.terms import AccountKind, CardKind, CardStatus, EntryKind, PaymentMethod, PaymentStatus
-from kiosk.errors import (AlreadyDone, CardBlocked, CardFrozen, CardRemoved, CardReplaced, CardUnknown,
-                          InsufficientBalance, InvalidEntry)
+from kiosk.errors import (AlreadyDone, CardBlocked, CardFrozen, CardRemoved, CardReplaced, CardTampered, CardUnknown,
+                          CardWritePending, InsufficientBalance, InvalidEntry)
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Card, CardOperation, JournalEntry, Payment, Receipt
 from kiosk.services import audit, card_value, cards, ledger
@@ -112,13 +112,15 @@ def test_another_households_card_cannot_be_reported(factory, mini):
                               language="en")
 
 
-def test_cash_top_up_moves_credit_into_stored_value_and_writes_the_card_after_recording(factory, mini):
+def test_cash_top_up_is_final_on_the_ledger_only_after_the_card_is_written(factory, mini):
     _hh_id, card_id = _hh(mini)
     seen: list[cards.CardWrite] = []
 
     def write(w):
-        with unit_of_work(factory) as s:  # the operation is committed as pending before the write
+        with unit_of_work(factory) as s:  # the operation is committed as pending before the write,
             assert s.get(CardOperation, w.operation_id).status == "pending"
+            assert cards.card_balance(s, card_id) == 50_000  # and the ledger waits for the verified card
+            assert s.scalars(select(Payment.status)).one() == "intent"
         seen.append(w)
 
     out = card_value.top_up(factory, mini.till, key="t1", card_uid=_uid(factory, card_id), amount_fen=10_000,
@@ -142,21 +144,59 @@ def test_top_up_replay_with_same_key_does_not_add_value_twice(factory, mini):
     assert _balance(factory, card_id) == 52_000
 
 
-def test_failed_card_write_keeps_the_ledger_truth_and_cancels_the_operation(factory, mini):
-    _hh_id, card_id = _hh(mini)
+def test_card_pulled_during_top_up_keeps_the_intent_open_and_the_money_as_credit(factory, mini):
+    hh, card_id = _hh(mini)
 
     def pulled(_w):
         raise CardRemoved()
 
+    with pytest.raises(CardWritePending) as info:
+        card_value.top_up(factory, mini.till, key="t3", card_uid=_uid(factory, card_id), amount_fen=1_000,
+                          method=PaymentMethod.CASH, language="en", move_money=cash(factory, mini.till, 1_000),
+                          write_card=pulled)
+    assert info.value.params["reference"].startswith("P")
+    assert _balance(factory, card_id) == 50_000  # nothing final before the card is verified
+    with unit_of_work(factory) as s:
+        assert s.scalars(select(CardOperation.status)).all() == ["pending"]
+        assert s.scalars(select(Payment.status)).one() == "intent"
+        assert ledger.liability_balance(s, ledger.account(s, AccountKind.CREDIT, household_id=hh)) == 1_000
+        state = cards.ledger_card_state(s, card_id)
+    assert (state.counter, state.value_fen, len(state.pending)) == (0, 50_000, 1)
+    # the same key later (the card back on the reader) resumes the open write: no second payment, value once
+    seen = []
     out = card_value.top_up(factory, mini.till, key="t3", card_uid=_uid(factory, card_id), amount_fen=1_000,
                             method=PaymentMethod.CASH, language="en", move_money=cash(factory, mini.till, 1_000),
-                            write_card=pulled)
-    assert not out.card_written and out.write_error == CardRemoved.code
+                            write_card=seen.append)
+    assert out.outcome.status is PaymentStatus.SUCCEEDED and out.card_written and len(seen) == 1
+    assert seen[0].operation_id == state.pending[0].operation_id
     assert _balance(factory, card_id) == 51_000
+
+
+def test_card_refused_while_writing_cancels_the_top_up_and_keeps_the_money_as_credit(factory, mini):
+    hh, card_id = _hh(mini)
+
+    def refused(_w):
+        raise CardTampered()
+
+    with pytest.raises(CardTampered):
+        card_value.top_up(factory, mini.till, key="t5", card_uid=_uid(factory, card_id), amount_fen=1_000,
+                          method=PaymentMethod.CASH, language="en", move_money=cash(factory, mini.till, 1_000),
+                          write_card=refused)
+    assert _balance(factory, card_id) == 50_000
     with unit_of_work(factory) as s:
         assert s.scalars(select(CardOperation.status)).all() == ["cancelled"]
-        state = cards.ledger_card_state(s, card_id)
-    assert (state.counter, state.value_fen) == (0, 51_000)  # the card is reconciled on its next tap
+        assert s.scalars(select(Payment.status)).one() == "cancelled"
+        assert ledger.liability_balance(s, ledger.account(s, AccountKind.CREDIT, household_id=hh)) == 1_000
+
+
+def test_top_up_without_a_writer_settles_and_leaves_the_card_write_for_the_next_tap(factory, mini):
+    _hh_id, card_id = _hh(mini)
+    out = card_value.top_up(factory, mini.till, key="t6", card_uid=_uid(factory, card_id), amount_fen=1_000,
+                            method=PaymentMethod.CASH, language="en", move_money=cash(factory, mini.till, 1_000))
+    assert out.outcome.status is PaymentStatus.SUCCEEDED and not out.card_written
+    assert _balance(factory, card_id) == 51_000
+    with unit_of_work(factory) as s:
+        assert [(w.kind, w.new_value_fen) for w in cards.pending_card_writes(s, card_id)] == [("top_up", 51_000)]
 
 
 def test_top_up_without_enough_money_in_fails_and_keeps_what_arrived_as_credit(factory, mini):
