@@ -1,4 +1,4 @@
-"""`kiosk devices probe printer`, `kiosk printer test|sample`, `kiosk sim printer`: the receipt printer from the command line."""
+"""`kiosk devices probe printer`, `kiosk printer test|sample|queue|requeue|spool`, `kiosk sim printer`: the receipt printer from the command line."""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +7,7 @@ import sys
 import threading
 from pathlib import Path
 
-from kiosk.cli.common import settings_from
+from kiosk.cli.common import database_from, settings_from
 from kiosk.domain.receipt import ReceiptKind
 
 EXIT_NOT_READY = 4  # same as a DeviceError (kiosk.cli.main.EXIT_DEVICE)
@@ -38,6 +38,20 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     s.add_argument("--encoding", default="gb18030", choices=("gb18030", "big5"))
     s.add_argument("--out", required=True, help="PNG file to write")
     s.set_defaults(handler=_sample)
+
+    q = printer.add_parser("queue", help="this kiosk's receipts waiting for the printer, failed jobs, and the "
+                                         "printer's latest conditions", parents=[common])
+    q.add_argument("--limit", type=int, default=50)
+    q.set_defaults(handler=_queue)
+    r = printer.add_parser("requeue", help="put this kiosk's failed print jobs back in the queue", parents=[common])
+    r.set_defaults(handler=_requeue)
+    sp = printer.add_parser("spool", help="print this kiosk's queued receipts now (the kiosk app does this itself); "
+                                          "exit 4 when some could not be printed", parents=[common])
+    _printer_options(sp)
+    sp.add_argument("--timeout", type=float, default=60.0, help="give up after this many seconds")
+    sp.add_argument("--follow", action="store_true", help="keep printing new jobs until Ctrl-C")
+    sp.add_argument("--interval", type=float, default=2.0, help="with --follow: seconds between queue checks")
+    sp.set_defaults(handler=_spool)
 
     sim = subgroup(sub, common, "sim", "wire-level device simulators")
     m = sim.add_parser("printer", help="an ESC/POS printer on TCP (and a pty) that saves every receipt as PNG + JSON",
@@ -105,6 +119,80 @@ def _sample(args: argparse.Namespace) -> int:
 
     out = render_preview(sample_receipt(ReceiptKind(args.kind), args.lang), args.columns, args.out, args.encoding)
     print(f"wrote {out}")
+    return 0
+
+
+def _queue(args: argparse.Namespace) -> int:
+    from kiosk import bootstrap
+    from kiosk.persistence.db import unit_of_work
+    from kiosk.printing import alerts
+    from kiosk.services import print_queue
+
+    settings, db = database_from(args)
+    till = bootstrap.ensure_till(db, settings)
+    with unit_of_work(db.factory) as session:
+        counts = print_queue.count_by_status(session, till.kiosk_id)
+        jobs = print_queue.waiting_jobs(session, till.kiosk_id, args.limit)
+        events = alerts.recent(session, till.kiosk_id, limit=5)
+    print(f"kiosk {till.kiosk_code}: {counts['queued']} queued, {counts['failed']} failed, "
+          f"{counts['printed']} printed")
+    for job in jobs:
+        error = f"  last error: {job.last_error}" if job.last_error else ""
+        print(f"  job {job.job_id}  receipt {job.receipt_number}  {job.status}  attempts {job.attempts}{error}")
+    for event in events:
+        print(f"  printer {event.condition} at {event.at:%Y-%m-%d %H:%M:%S}Z" + (f" ({event.detail})" if event.detail else ""))
+    return 0
+
+
+def _requeue(args: argparse.Namespace) -> int:
+    from kiosk import bootstrap
+    from kiosk.persistence.db import unit_of_work
+    from kiosk.services import print_queue
+
+    settings, db = database_from(args)
+    till = bootstrap.ensure_till(db, settings)
+    with unit_of_work(db.factory) as session:
+        count = print_queue.requeue_failed(session, till.kiosk_id, actor="office")
+    print(f"{count} failed job(s) queued again")
+    return 0
+
+
+def _spool(args: argparse.Namespace) -> int:
+    from kiosk import bootstrap
+    from kiosk.printing import PrintSpooler, ReceiptPrinted, StaffAlert
+    from kiosk.runtime import DeviceSupervisor, DeviceWorker, EventBus
+
+    settings, db = database_from(args)
+    till = bootstrap.ensure_till(db, settings)
+    url, printer = _build(args)
+    bus = EventBus()
+    bus.subscribe(ReceiptPrinted, lambda e: print(f"receipt {e.receipt_number} printed"
+                                                  + (" (copy)" if e.is_copy else ""), flush=True))
+    bus.subscribe(StaffAlert, lambda e: print(f"printer {url}: " + (f"{e.kind} cleared" if e.cleared else
+                                                                    f"{e.kind}: {e.detail}"), flush=True))
+    supervisor = DeviceSupervisor(DeviceWorker("printer", printer), bus, backoff_cap=1.0)
+    spooler = PrintSpooler(supervisor, db.factory, till.kiosk_id, bus, interval=args.interval)
+    supervisor.start()
+    spooler.start()
+    try:
+        supervisor.wait_available(min(args.timeout, 5.0))
+        if args.follow:
+            signal.signal(signal.SIGTERM, _interrupt)
+            print(f"printing kiosk {till.kiosk_code}'s receipts on {url}; Ctrl-C stops", flush=True)
+            try:
+                threading.Event().wait()
+            except KeyboardInterrupt:
+                pass
+        left = spooler.drain(args.timeout)
+        gate = spooler.gate()
+    finally:
+        spooler.stop()
+        supervisor.stop()
+    if left:
+        print(f"printer {url}: NOT READY: {left} receipt(s) still queued"
+              + (f" ({gate.detail})" if gate.detail else ""))
+        return EXIT_NOT_READY
+    print(f"printer {url}: queue empty")
     return 0
 
 

@@ -29,8 +29,9 @@ from kiosk.domain.receipt import ReceiptDocument
 from kiosk.errors import DeviceTimeout, DeviceUnavailable, KioskError, NotFound, PrinterNotReady
 from kiosk.i18n import N_
 from kiosk.persistence.db import unit_of_work
-from kiosk.persistence.models import DeviceEvent, Kiosk
+from kiosk.persistence.models import Kiosk
 from kiosk.ports import PaperState, PrinterStatus, ReceiptPrinter
+from kiosk.printing import alerts
 from kiosk.printing.events import PrinterCondition, PrinterStatusChanged, ReceiptPrinted, StaffAlert, condition_of
 from kiosk.printing.preview import parse_number
 from kiosk.receipts import gate as gates
@@ -166,6 +167,24 @@ class PrintSpooler:
         self.kick()
         return doc
 
+    def drain(self, timeout: float = 60.0) -> int:
+        """Print queued jobs now and wait: returns how many are still queued when the queue is empty (0),
+        the printer cannot print, a job failed, or `timeout` passed. For the command line and tests;
+        the kiosk itself just kicks. Call it after `start()`, never on the printer's worker."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                if not self.supervisor.worker.submit(self._step).result(left):
+                    break
+            except (FutureTimeout, KioskError, RuntimeError):
+                break
+        return self.queued()
+
+    def queued(self) -> int:
+        """Jobs of this kiosk waiting for the printer."""
+        with unit_of_work(self.factory) as session:
+            return print_queue.count_by_status(session, self.kiosk_id)[print_queue.QUEUED]
+
     # --- on the worker -------------------------------------------------------------------------------
     def _kicked_step(self, printer: ReceiptPrinter) -> None:
         with self._lock:
@@ -178,19 +197,22 @@ class PrintSpooler:
         self.supervisor.worker.submit_after(self.interval, lambda p: self._tick(p, gen))
         self._step(printer)
 
-    def _step(self, printer: ReceiptPrinter) -> None:
+    def _step(self, printer: ReceiptPrinter) -> bool:
+        """Look at the printer and print the oldest job if it can; True when a job was printed."""
         try:
             if not self._running or not self.supervisor.available:
-                return
+                return False
             self._mark_unmarked()
             status = self._observe(printer.status())
             if not printer_gate(status).can_print:
-                return  # nothing sent, no attempt counted: the timer or the health event comes back
+                return False  # nothing sent, no attempt counted: the timer or the health event comes back
             job = self._next_job()
             if job is None:
-                return
-            if self._print(printer, job):
-                self.kick()  # the next job, behind any gate check already waiting
+                return False
+            if not self._print(printer, job):
+                return False
+            self.kick()  # the next job, behind any gate check already waiting
+            return True
         finally:
             self.steps += 1
 
@@ -277,17 +299,14 @@ class PrintSpooler:
         if new is PrinterCondition.READY:
             assert old is not None
             alert = StaffAlert(self.name, old, READY_AGAIN, status.reason, cleared=True)
-            kind = str(PrinterCondition.READY)
         else:
             alert = StaffAlert(self.name, new, ALERT_MESSAGES[new], status.reason)
-            kind = str(new)
-        log.log(logging.INFO if alert.cleared else logging.WARNING, "%s: %s %s", self.name, kind, status.reason)
+        log.log(logging.INFO if alert.cleared else logging.WARNING, "%s: %s %s", self.name, new, status.reason)
         try:
             with unit_of_work(self.factory) as session:
-                session.add(DeviceEvent(kiosk_id=self.kiosk_id, device=self.name[:16], kind=kind,
-                                        detail=status.reason[:300]))
+                alerts.record(session, self.kiosk_id, self.name, new, status.reason)
         except Exception:  # noqa: BLE001 - the alert still reaches the screens
-            log.exception("could not record printer event %s", kind)
+            log.exception("could not record printer condition %s", new)
         self.bus.publish(alert)
 
     def _site(self, session: Session) -> int:

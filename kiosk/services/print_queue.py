@@ -106,3 +106,33 @@ def _job(session: Session, job_id: int) -> PrintJob:
     if job is None:
         raise NotFound(f"print job {job_id}")
     return job
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    """One line of the staff / technician view of a kiosk's print queue."""
+
+    job_id: int
+    receipt_number: str
+    status: str
+    attempts: int
+    last_error: str
+    created_at: datetime
+
+
+def waiting_jobs(session: Session, kiosk_id: int, limit: int = 50) -> tuple[JobSummary, ...]:
+    """Jobs not printed yet (queued, then failed ones staff may requeue), oldest first."""
+    rows = session.execute(select(PrintJob, Receipt.number).join(Receipt, Receipt.id == PrintJob.receipt_id)
+                           .where(PrintJob.kiosk_id == kiosk_id, PrintJob.status.in_([QUEUED, FAILED]))
+                           .order_by(PrintJob.status.desc(), PrintJob.id).limit(limit)).all()
+    return tuple(JobSummary(job.id, receipts.format_number(number), job.status, job.attempts, job.last_error,
+                            job.created_at) for job, number in rows)
+
+
+def count_by_status(session: Session, kiosk_id: int) -> dict[str, int]:
+    """{"queued": n, "printed": n, "failed": n} for the kiosk (statuses with no job are 0)."""
+    counts = {QUEUED: 0, PRINTED: 0, FAILED: 0}
+    for status, n in session.execute(select(PrintJob.status, func.count()).where(PrintJob.kiosk_id == kiosk_id)
+                                     .group_by(PrintJob.status)):
+        counts[status] = int(n)
+    return counts

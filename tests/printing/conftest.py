@@ -134,3 +134,4 @@ def make_rig(sim: SimPrinter, factory: sessionmaker[Session], mini: estate.MiniE
     for rig in rigs:
         rig.spooler.stop()
         rig.supervisor.stop()
+

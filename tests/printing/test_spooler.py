@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from devices.sim.escpos_sim import SimState
-from kiosk.domain.terms import PaymentStatus
+from kiosk.domain.terms import PaymentMethod, PaymentStatus
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import AuditEntry, DeviceEvent, Payment
-from kiosk.printing import PrinterCondition, PrinterStatusChanged, ReceiptPrinted, StaffAlert
+from kiosk.printing import PrinterCondition, PrinterStatusChanged, ReceiptPrinted, StaffAlert, alerts
 from kiosk.receipts.gate import GateDecision
+from kiosk.services import payments, print_queue
 from tests.printing.conftest import eventually
 
 
@@ -126,6 +128,8 @@ def test_paper_near_end_records_one_event_and_one_alert_and_still_prints(make_ri
     rig.steps_pass(3)
     assert _device_events(rig) == [("printer", "paper_near_end")]
     assert len(rig.events.of(StaffAlert)) == 1
+    with unit_of_work(rig.factory) as s:  # what staff mode shows, also after a restart
+        assert alerts.current(s, rig.mini.till.kiosk_id).condition is PrinterCondition.PAPER_NEAR_END
     out = rig.pay()
     rig.spooler.kick()
     assert _has_line(rig.sim.wait_for_records(1)[0], out.receipt_number)
@@ -133,6 +137,10 @@ def test_paper_near_end_records_one_event_and_one_alert_and_still_prints(make_ri
     rig.sim.set_state(SimState.OK)  # paper loaded
     assert rig.events.wait(StaffAlert, cleared=True).kind is PrinterCondition.PAPER_NEAR_END
     assert eventually(lambda: _device_events(rig) == [("printer", "paper_near_end"), ("printer", "ready")])
+    with unit_of_work(rig.factory) as s:
+        assert alerts.current(s, rig.mini.till.kiosk_id) is None
+        assert [e.condition for e in alerts.recent(s, rig.mini.till.kiosk_id)] == [PrinterCondition.READY,
+                                                                                     PrinterCondition.PAPER_NEAR_END]
 
 
 def test_a_reprint_prints_a_copy_marked_as_such_with_the_same_number(make_rig):
@@ -172,3 +180,44 @@ def test_a_job_that_keeps_failing_is_given_up_and_the_next_one_prints(make_rig):
     assert _has_line(records[2], second.receipt_number) and records[2]["complete"]
     assert eventually(lambda: [j[0] for j in rig.jobs()] == ["failed", "printed"])
     assert not any(r["complete"] and _has_line(r, first.receipt_number) for r in records)
+
+
+def test_jobs_queued_while_the_kiosk_was_off_print_when_the_spooler_starts(factory, mini, make_rig):
+    hh = mini.household_ids[1]
+    out = payments.pay_bills(factory, mini.till, key="before-start", household_id=hh, bill_ids=mini.bill_ids[hh][:1],
+                             method=PaymentMethod.CARD, card_id=mini.card_ids[hh], language="zh_Hans")
+    rig = make_rig(interval=30)  # no timer help: start() itself looks at the queue
+    assert rig.spooler.drain(10) == 0
+    [record] = rig.sim.wait_for_records(1)
+    assert _has_line(record, out.receipt_number)
+
+
+def test_a_receipt_printed_while_the_database_is_away_is_marked_later_and_never_printed_twice(make_rig, monkeypatch):
+    real = print_queue.mark_printed
+    failures = []
+
+    def flaky(session, job_id, now=None):
+        if not failures:
+            failures.append(job_id)
+            raise OperationalError("UPDATE print_jobs", {}, Exception("database is locked"))
+        return real(session, job_id, now)
+
+    monkeypatch.setattr(print_queue, "mark_printed", flaky)
+    rig = make_rig()
+    out = rig.pay()
+    rig.spooler.kick()
+    [record] = rig.sim.wait_for_records(1)
+    assert _has_line(record, out.receipt_number)
+    assert eventually(lambda: rig.jobs() == [("printed", 1, "")])
+    rig.steps_pass(3)
+    assert len(rig.sim.records) == 1 and failures
+
+
+def test_drain_reports_what_is_left_when_the_printer_cannot_print(make_rig):
+    rig = make_rig(interval=30)
+    rig.pay(bill_index=0)
+    rig.pay(bill_index=1)
+    rig.sim.set_state(SimState.COVER_OPEN)
+    assert rig.spooler.drain(5) == 2 and rig.sim.records == []
+    rig.sim.set_state(SimState.OK)
+    assert rig.spooler.drain(5) == 0 and len(rig.sim.wait_for_records(2)) == 2
