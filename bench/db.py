@@ -72,7 +72,7 @@ def bench_commits(url: str, n: int) -> tuple[list[float], list[float]]:
         from kiosk.domain.terms import AccountKind, EntryKind
         from kiosk.services import ledger
 
-        box = ledger.account(s, AccountKind.CASH_BOX, kiosk_id=till.kiosk_id)
+        box = ledger.account(s, AccountKind.OPENING)
         for card_id in cards.values():
             ledger.transfer(s, EntryKind.TOP_UP, box, ledger.account(s, AccountKind.STORED_VALUE, card_id=card_id),
                             10_000_000)

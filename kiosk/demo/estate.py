@@ -78,7 +78,8 @@ def seed(session: Session, till: Till, *, now: datetime | None = None, household
     session.flush()
     tiers = [MemberTier.ORDINARY] * 5 + [MemberTier.SILVER] * 3 + [MemberTier.GOLD] * 2 + [MemberTier.INSTITUTIONAL]
     pin_hash = hash_pin(DEMO_HOUSEHOLD_PIN)  # one scrypt for all demo households
-    box = ledger.account(session, AccountKind.CASH_BOX, kiosk_id=till.kiosk_id)
+    # Card values and the history's top-ups come from the previous system, not this kiosk's cash box.
+    opening = ledger.account(session, AccountKind.OPENING)
     card_count = bill_count = paid_count = 0
     samples: list[tuple[str, str, str]] = []
     hh_rows: list[Household] = []
@@ -102,7 +103,7 @@ def seed(session: Session, till: Till, *, now: datetime | None = None, household
             session.flush()
             card_count += 1
             value = rng.choice((5_000, 12_000, 30_000, 50_000, 88_800, 120_000))
-            ledger.transfer(session, EntryKind.TOP_UP, box, ledger.account(session, AccountKind.STORED_VALUE,
+            ledger.transfer(session, EntryKind.TOP_UP, opening, ledger.account(session, AccountKind.STORED_VALUE,
                                                                           card_id=card.id), value,
                             kiosk_id=till.kiosk_id, memo="opening balance")
             if len(samples) < 6:
@@ -136,7 +137,7 @@ def seed(session: Session, till: Till, *, now: datetime | None = None, household
         sv = ledger.account(session, AccountKind.STORED_VALUE, card_id=card.id)
         total = sum(b.amount_fen for b in oldest)
         if ledger.liability_balance(session, sv) < total:
-            ledger.transfer(session, EntryKind.TOP_UP, box, sv, total, kiosk_id=till.kiosk_id, memo="demo top-up")
+            ledger.transfer(session, EntryKind.TOP_UP, opening, sv, total, kiosk_id=till.kiosk_id, memo="demo top-up")
         payment, _ = payments.start_bill_payment(session, till, key=f"demo-history-{hh.id}", household_id=hh.id,
                                                  bill_ids=[b.id for b in oldest], method=PaymentMethod.CARD,
                                                  card_id=card.id)

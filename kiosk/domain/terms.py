@@ -116,6 +116,7 @@ class AccountKind(StrEnum):
     CASH_BOX = "cash_box"  # asset: banknotes in a kiosk's acceptor box
     GATEWAY_CLEARING = "gateway_clearing"  # asset: QR money held by the gateway
     REVENUE = "revenue"  # income per fee kind
+    OPENING = "opening"  # equity: balances taken over from the estate's previous system
 
 
 class EntryKind(StrEnum):

@@ -55,6 +55,6 @@ def build(session: Session, households: int = 2, bills_each: int = 3, card_value
         card_ids[hh.id] = card.id
         if card_value_fen:
             sv = ledger.account(session, AccountKind.STORED_VALUE, card_id=card.id)
-            box = ledger.account(session, AccountKind.CASH_BOX, kiosk_id=kiosk.id)
-            ledger.transfer(session, EntryKind.TOP_UP, box, sv, card_value_fen)
+            opening = ledger.account(session, AccountKind.OPENING)
+            ledger.transfer(session, EntryKind.TOP_UP, opening, sv, card_value_fen)
     return MiniEstate(till, hh_ids, bill_ids, card_ids)
