@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from kiosk.domain.terms import AccountKind, BillStatus, BookingKind, PaymentMethod, PaymentStatus
+from kiosk.domain.terms import AccountKind, BillStatus, BookingKind, EntryKind, PaymentMethod, PaymentStatus
 from kiosk.errors import InsufficientBalance, PaymentCancelled
 from kiosk.payments.control import Stage
 from kiosk.persistence.db import unit_of_work
@@ -110,10 +110,10 @@ def test_card_balance_pays_bills_when_enough(factory, mini):
 
 def test_card_balance_not_enough_is_refused_before_anything_moves(factory, mini):
     hh = mini.household_ids[0]
-    with unit_of_work(factory) as s:  # spend most of the card first
+    with unit_of_work(factory) as s:  # most of the card was spent on a paid service earlier
         sv = ledger.account(s, AccountKind.STORED_VALUE, card_id=mini.card_ids[hh])
-        ledger.spend_liability(s, ledger.EntryKind.TOP_UP, sv, ledger.account(s, AccountKind.CASH_BOX,
-                                                                              kiosk_id=mini.till.kiosk_id), 45_000)
+        ledger.spend_liability(s, EntryKind.BILL_PAYMENT, sv,
+                               ledger.account(s, AccountKind.REVENUE, fee_kind="service"), 45_000)
     with pytest.raises(InsufficientBalance):
         payments.pay_bills(factory, mini.till, key="card-short", household_id=hh, bill_ids=mini.bill_ids[hh][:1],
                            method=PaymentMethod.CARD, card_id=mini.card_ids[hh], language="en")
