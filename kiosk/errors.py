@@ -168,6 +168,17 @@ class CardWriteUnsupported(CardError):
     message = N_("This card reader can only identify cards; top-up is not available.")
 
 
+class CardWritePending(CardError):
+    code = "E4010"
+    message = N_("The card left the reader before it was written. Your money is safe: tap the same card "
+                 "again to finish. Reference: {reference}.")
+
+
+class NoCardPresented(CardError):
+    code = "E4011"
+    message = N_("No card was placed on the reader in time.")
+
+
 # --- staff -----------------------------------------------------------------------------------
 class AuthError(KioskError):
     code = "E5000"

@@ -107,8 +107,10 @@ class CardApplication:
         return fn(KeyType.B)
 
     # --- issuance -----------------------------------------------------------------------------------
-    def issue(self, reader: CardReader, tag: Tag, record: CardRecord, value_fen: int = 0) -> CardImage:
-        """Format a blank card (or finish a half-issued one) for `record` with `value_fen`, counter 0.
+    def issue(self, reader: CardReader, tag: Tag, record: CardRecord, value_fen: int = 0, *,
+              counter: int = 0) -> CardImage:
+        """Format a blank card (or finish a half-issued one) for `record` with `value_fen` and `counter`
+        (0 for a new card; a ledger's counter when a card is re-created, e.g. the demo's virtual cards).
 
         Transport keys are replaced by diversified keys and the kiosk's access bits in sectors 1 and 2.
         The result is read back with the new keys and returned.
@@ -116,8 +118,9 @@ class CardApplication:
         self._require_writer(reader)
         if not 0 <= value_fen <= VALUE_MAX:
             raise InvalidAmount(f"value {value_fen}")
+        if not 0 <= counter < MAX_COUNTER:
+            raise CardError(f"counter {counter} out of range")
         head, house = encode_record(record)
-        counter = 0
         mac = compute_mac(self.mac_key, tag.uid, head, house, value_fen, counter)
         for sector, data in ((RECORD_SECTOR, {RECORD_BLOCK: head, HOUSEHOLD_BLOCK: house,
                                               VALUE_BLOCK: encode_value_block(value_fen, VALUE_BLOCK)}),

@@ -1,0 +1,172 @@
+"""The ledger side of a tap: which open card writes a card has, what each must become, and the bookkeeping
+once the card says where it stands (the device side is kiosk.cards.station).
+
+An open write is a pending CardOperation. Its goal is APPLY (the card must end holding the new value)
+or UNDO (the card must end holding the old value, and the payment does not complete):
+
+| write | payment | card holds it | goal |
+|-------|---------|---------------|------|
+| issue | any | - | APPLY (the ledger is already final) |
+| any | none / succeeded | - | APPLY (the card follows the ledger) |
+| any | failed / cancelled / voided | - | UNDO (the money never moved on the ledger) |
+| top_up | intent | either | APPLY (completed, or re-applied) and settled if the household's credit still covers it, else UNDO (the value taken back off the card): cancelled, the money kept as credit |
+| spend | intent, bills | yes | APPLY, then the bills are settled |
+| spend | intent, other purposes | yes | UNDO (their settlement belongs to their own use case) |
+| spend | intent | no | UNDO: the payment is cancelled, its bills released |
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from kiosk.cards.layout import HOUSEHOLD_MAX_BYTES, MAX_CARD_NUMBER, MAX_ISSUE_SEQ, CardKind, CardRecord
+from kiosk.domain.terms import AccountKind, PaymentPurpose, PaymentStatus
+from kiosk.errors import CardBlocked, CardReplaced, CardUnknown, InsufficientBalance, NotFound
+from kiosk.persistence.db import unit_of_work
+from kiosk.persistence.models import CardOperation, Payment
+from kiosk.services import card_value, cards, ledger, payments
+from kiosk.services.cards import CardFacts, CardWrite
+from kiosk.services.receipts import Till
+
+
+class Goal(StrEnum):
+    APPLY = "apply"
+    UNDO = "undo"
+
+
+@dataclass(frozen=True)
+class OpenWrite:
+    write: CardWrite
+    payment_id: int | None
+    payment_status: str
+    purpose: str
+
+
+def card_record(facts: CardFacts) -> CardRecord:
+    """The record a card of the ledger must carry: the digits of its printed number (or its id), its
+    kind, the household's unit number (up to 16 UTF-8 bytes) and its issue sequence."""
+    digits = "".join(ch for ch in facts.card_no if ch.isdigit())
+    number = int(digits) if digits and 0 < int(digits) <= MAX_CARD_NUMBER else facts.card_id
+    ref = facts.household_ref.encode("utf-8")[:HOUSEHOLD_MAX_BYTES].decode("utf-8", "ignore") or "-"
+    return CardRecord(number, CardKind(facts.kind), ref, min(facts.issue_seq, MAX_ISSUE_SEQ))
+
+
+def tapped_card(factory: sessionmaker[Session], uid_hex: str) -> CardFacts:
+    """The ledger's card for a UID; unknown, lost and replaced cards are refused before the card is read.
+    (Frozen cards are verified like any other; identification refuses them afterwards.)"""
+    with unit_of_work(factory) as session:
+        card = cards.card_by_uid(session, uid_hex)
+        if card is None:
+            raise CardUnknown(uid_hex)
+        if card.status == "replaced":
+            raise CardReplaced(card.card_no)
+        if card.status == "lost":
+            raise CardBlocked(card.card_no)
+        return cards.card_facts(session, card)
+
+
+def open_writes(factory: sessionmaker[Session], card_id: int) -> tuple[OpenWrite, ...]:
+    with unit_of_work(factory) as session:
+        out = []
+        for w in cards.pending_card_writes(session, card_id):
+            op = session.get(CardOperation, w.operation_id)
+            pay = session.get(Payment, op.payment_id) if op and op.payment_id else None
+            out.append(OpenWrite(w, pay.id if pay else None, pay.status if pay else "", pay.purpose if pay else ""))
+        return tuple(out)
+
+
+def goal_for(factory: sessionmaker[Session], ow: OpenWrite, card_holds_it: bool) -> Goal:
+    if ow.write.kind == "issue" or ow.payment_id is None or ow.payment_status == PaymentStatus.SUCCEEDED:
+        return Goal.APPLY
+    if ow.payment_status != PaymentStatus.INTENT:
+        return Goal.UNDO
+    if ow.write.kind == "top_up":  # applied on the card or not, the ledger must be able to fund it
+        with unit_of_work(factory) as session:
+            pay = session.get(Payment, ow.payment_id)
+            credit = ledger.account(session, AccountKind.CREDIT, household_id=pay.household_id)
+            return Goal.APPLY if ledger.liability_balance(session, credit) >= pay.amount_fen else Goal.UNDO
+    if card_holds_it and ow.purpose == PaymentPurpose.BILLS:
+        return Goal.APPLY
+    return Goal.UNDO
+
+
+def finish(factory: sessionmaker[Session], till: Till, ow: OpenWrite, goal: Goal, *, card_counter: int,
+           card_value_fen: int, language: str, actor: str) -> None:
+    """Record what the card now holds for an open write brought to its goal (one transaction)."""
+    w = ow.write
+    if goal is Goal.APPLY and w.kind == "top_up" and ow.payment_status == PaymentStatus.INTENT:
+        card_value.complete_top_up(factory, till, ow.payment_id or 0, w.operation_id)
+        return
+    with unit_of_work(factory) as session:
+        pay = session.get(Payment, ow.payment_id) if ow.payment_id else None
+        if goal is Goal.APPLY:
+            cards.resolve_card_write(session, w.operation_id, done=True, actor=actor)
+            if pay is not None and pay.status == PaymentStatus.INTENT and w.kind == "spend":
+                payments.settle_bill_payment(session, till, pay, language)
+            return
+        cards.resolve_card_write(session, w.operation_id, done=False, actor=actor, error="undone at tap")
+        if card_counter != w.old_counter:  # a torn MAC was replaced or the value given back: counter moved on
+            cards.record_card_sync(session, w.card_id, old_value_fen=w.new_value_fen, value_fen=card_value_fen,
+                                   old_counter=w.new_counter, counter=card_counter, actor=actor,
+                                   reason=f"operation {w.operation_id} undone")
+        if pay is not None and pay.status == PaymentStatus.INTENT:
+            if w.kind == "top_up":
+                card_value.cancel_top_up(session, till, pay, w.operation_id, "E4010")
+            else:
+                payments.fail(session, till, pay, "E4010", cancelled=True)
+
+
+def record_spend(factory: sessionmaker[Session], payment_id: int, card_id: int) -> tuple[CardWrite, str]:
+    """The pending card write of a card payment, tied to it; reuses the one already open for the payment.
+    Returns (write, payment reference)."""
+    with unit_of_work(factory) as session:
+        pay = session.get(Payment, payment_id)
+        if pay is None:
+            raise NotFound(f"payment {payment_id}")
+        op = session.scalars(select(CardOperation).where(CardOperation.payment_id == payment_id,
+                                                         CardOperation.status == "pending")).first()
+        card = cards.get_card(session, card_id)
+        if op is not None:
+            w = CardWrite(op.id, op.kind, card.id, card.uid_hex, op.old_value_fen, op.new_value_fen,
+                          op.old_counter, op.new_counter)
+            return w, pay.reference
+        value = cards.card_balance(session, card_id)
+        if value < pay.amount_fen:
+            raise InsufficientBalance(f"needs {pay.amount_fen}, has {value}", available_fen=value)
+        w = cards.record_card_write(session, card, kind="spend", old_value_fen=value,
+                                    new_value_fen=value - pay.amount_fen, payment_id=payment_id)
+        return w, pay.reference
+
+
+def payment_reference(factory: sessionmaker[Session], operation_id: int) -> str:
+    """What the person is told to show staff for an unfinished write: its payment's reference."""
+    with unit_of_work(factory) as session:
+        op = session.get(CardOperation, operation_id)
+        pay = session.get(Payment, op.payment_id) if op is not None and op.payment_id else None
+        return pay.reference if pay is not None else f"card operation {operation_id}"
+
+
+def payment_state(factory: sessionmaker[Session], payment_id: int) -> tuple[str, str]:
+    with unit_of_work(factory) as session:
+        pay = session.get(Payment, payment_id)
+        if pay is None:
+            raise NotFound(f"payment {payment_id}")
+        return pay.status, pay.reference
+
+
+def ledger_state(factory: sessionmaker[Session], card_id: int) -> cards.LedgerCardState:
+    with unit_of_work(factory) as session:
+        return cards.ledger_card_state(session, card_id)
+
+
+def flag(factory: sessionmaker[Session], card_id: int, reason: str, actor: str) -> None:
+    with unit_of_work(factory) as session:
+        cards.flag_card(session, card_id, reason, actor)
+
+
+def mark_done(factory: sessionmaker[Session], operation_id: int, actor: str) -> None:
+    with unit_of_work(factory) as session:
+        cards.resolve_card_write(session, operation_id, done=True, actor=actor)
