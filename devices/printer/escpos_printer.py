@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from devices.printer.encoder import encode_layout, fit_logo
 from devices.printer.link import DEVICE, EscposLink, LinkBroken
 from devices.printer.status import REQUESTS, decode, is_status_byte, not_ready, request
-from devices.printer.url import parse_printer_url
+from devices.printer.url import LinkKind, parse_printer_url
 from kiosk.domain.receipt import ReceiptDocument
 from kiosk.errors import ConfigError, DeviceUnavailable, PrinterNotReady
 from kiosk.ports import PaperState, PrinterStatus
@@ -114,7 +114,7 @@ class EscposReceiptPrinter:
             if not self._link.can_read:
                 return
             try:
-                after = self._query()
+                after = self._query(first_wait=self._wire_time(len(data)))
             except LinkBroken as exc:  # the job may or may not have reached the paper: keep it
                 raise DeviceUnavailable(f"{self._link.url}: connection lost after sending the job: {exc}",
                                         device=self.name) from exc
@@ -137,8 +137,15 @@ class EscposReceiptPrinter:
                 return self._status(retry=False)
             return not_ready(f"connection lost: {exc}")
 
-    def _query(self) -> PrinterStatus:
-        """DLE EOT 1..4 on the current connection. Raises LinkBroken when the connection fails."""
+    def _wire_time(self, size: int) -> float:
+        """Seconds `size` bytes need on a serial line (8N1: 10 bits a byte), with a 25 % margin. A status
+        request sent after a job waits behind it: at 9600 baud a 1 KB receipt takes about 1 s."""
+        url = self._link.url
+        return size * 10 / url.baud * 1.25 if url.kind is LinkKind.SERIAL and url.baud > 0 else 0.0
+
+    def _query(self, first_wait: float = 0.0) -> PrinterStatus:
+        """DLE EOT 1..4 on the current connection; the first reply may take `first_wait` seconds more
+        (a job still crossing the wire). Raises LinkBroken when the connection fails."""
         try:
             self._link.open()
         except DeviceUnavailable as exc:
@@ -149,7 +156,7 @@ class EscposReceiptPrinter:
         replies: list[int] = []
         for n in REQUESTS:
             self._link.write(request(n))
-            value = self._link.read_byte(self.config.status_timeout)
+            value = self._link.read_byte(self.config.status_timeout + (first_wait if n == REQUESTS[0] else 0.0))
             if value is None:
                 self._link.close()  # the next attempt starts from a fresh connection
                 return not_ready(f"no reply to DLE EOT {n}")

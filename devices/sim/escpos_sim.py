@@ -46,13 +46,15 @@ class SimPrinter:
 
     Fault injection: `set_state` (any SimState, scripted from tests or the CLI's stdin),
     `paper_out_after(rows)` (paper ends in the middle of the next job), `refuse_connections`,
-    `reset_connections` (TCP RST), `power_cycle`.
+    `reset_connections` (TCP RST), `power_cycle`. `wire_baud` makes every byte take its time on a
+    serial line of that speed before the printer sees it, so a status request sent right behind a
+    job is answered only once the job has crossed the wire, as on a real 9600-baud printer.
     """
 
     def __init__(self, out_dir: Path | str, host: str = "127.0.0.1", port: int = 9100, pty: bool = False,
                  state: SimState | str = SimState.OK, encoding: str = "gb18030", chinese_default: bool = True,
                  paper_dots: int = 576, font_path: str = DEFAULT_FONT, profile: str = "default",
-                 on_receipt: Callable[[dict], None] | None = None) -> None:
+                 on_receipt: Callable[[dict], None] | None = None, wire_baud: int | None = None) -> None:
         self.out_dir = Path(out_dir)
         self.host, self.port = host, port
         self.want_pty = pty
@@ -60,6 +62,7 @@ class SimPrinter:
         self.paper_dots = paper_dots
         self.font_path = font_path
         self.on_receipt = on_receipt
+        self.wire_baud = wire_baud  # when set, bytes take their 8N1 time on a wire this fast (10 bits a byte)
         self._paper_args = dict(paper_dots=paper_dots, chinese_default=chinese_default, encoding=encoding,
                                 profile=profile)
         self.paper = Paper(**self._paper_args)
@@ -188,6 +191,11 @@ class SimPrinter:
             return list(self.records[:count])
 
     # -- the printer ---------------------------------------------------------------------------------
+    def _wire(self, data: bytes) -> None:
+        """The time `data` spends on the emulated serial line (nothing without `wire_baud`)."""
+        if self.wire_baud:
+            self._stop.wait(len(data) * 10 / self.wire_baud)
+
     def process(self, parser: EscposParser, data: bytes) -> bytes:
         """Bytes from the host in; bytes to send back (status replies) out."""
         reply = bytearray()
@@ -258,6 +266,7 @@ class SimPrinter:
                     continue
                 if not data:
                     break
+                self._wire(data)
                 reply = self.process(parser, data)
                 if reply:
                     conn.sendall(reply)
@@ -288,6 +297,7 @@ class SimPrinter:
                 data = os.read(master, 65536)
             except OSError:
                 break
+            self._wire(data)
             try:
                 reply = self.process(parser, data)
             except ConnectionAbortedError:

@@ -66,6 +66,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     m.add_argument("--no-chinese-default", action="store_true",
                    help="power up in code-page mode (Chinese text then needs FS &)")
     m.add_argument("--font", default="/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", help="CJK font for the PNGs")
+    m.add_argument("--wire-baud", type=int, default=0,
+                   help="bytes take their time on a serial line this fast (e.g. 9600), as on a real printer")
     m.set_defaults(handler=_sim)
 
 
@@ -206,6 +208,7 @@ def _sim(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else settings_from(args, with_secrets=False).data_dir / "printer-sim"
     sim = SimPrinter(out, host=args.host, port=args.port, pty=args.pty, state=args.state, encoding=args.encoding,
                      chinese_default=not args.no_chinese_default, paper_dots=args.dots, font_path=args.font,
+                     wire_baud=args.wire_baud or None,
                      on_receipt=lambda r: print(f"receipt {r.get('sequence')}: {out / str(r.get('png', '-'))} "
                                                 f"({len(r.get('lines', []))} lines"
                                                 f"{'' if r.get('complete', True) else ', INCOMPLETE'})", flush=True))

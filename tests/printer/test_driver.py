@@ -154,3 +154,22 @@ def test_connection_reset_during_a_job_is_reported_and_the_next_job_prints(sim, 
     assert sim.records == []
     printer.print_receipt(sample_receipt())
     assert len(sim.wait_for_records(1)) == 1
+
+
+def test_a_job_at_9600_baud_is_not_mistaken_for_a_printer_that_stopped(tmp_path):
+    """The status request after a job queues behind the job's bytes on a slow line; its reply comes
+    only when the job has crossed the wire. That wait is not "no reply": the job printed once."""
+    from devices.sim.escpos_sim import SimPrinter
+
+    doc = sample_receipt(ReceiptKind.BILL_PAYMENT, "zh_Hans")
+    with SimPrinter(tmp_path / "slow", port=0, pty=True, wire_baud=9600) as slow:
+        driver = build_receipt_printer("escpos", f"serial:{slow.pty_path}?baud=9600", status_timeout=0.3)
+        try:
+            assert len(driver.render(doc)) * 10 / 9600 > 0.3  # longer on the wire than one status wait
+            started = time.monotonic()
+            driver.print_receipt(doc)
+            took = time.monotonic() - started
+        finally:
+            driver.close()
+        [record] = slow.wait_for_records(1)
+    assert record["complete"] and took >= len(driver.render(doc)) * 10 / 9600 * 0.9
