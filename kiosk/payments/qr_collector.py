@@ -33,10 +33,8 @@ from kiosk.payments.qr_session import (
     Backoff,
     LateAction,
     LatePayment,
-    QrPayment,
     QrSession,
     QrState,
-    QrView,
     refund_late_payment,
     settle_open_order,
 )
@@ -325,4 +323,4 @@ def _locked_record(session: Session, order_id: str) -> GatewayOrderRecord:
     return record
 
 
-__all__ = ["OPEN_STATES", "OrderSettlement", "QrCollector", "QrPayment", "QrView"]
+__all__ = ["MONEY_STATES", "OPEN_STATES", "OrderSettlement", "QrCollector"]

@@ -1,8 +1,6 @@
 """Paying bills with banknotes through the real ccTalk driver and the pty simulator, on a real database."""
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy import select
 
