@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from kiosk.app_runtime import mapping
+from kiosk.app_runtime.facade_staff_tools import StaffToolsFacade
+from kiosk.app_runtime.facade_technician import TechnicianFacade
 from kiosk.domain.terms import StaffRole
 from kiosk.errors import PermissionDenied
 from kiosk.flows import records as r
@@ -20,7 +22,9 @@ if TYPE_CHECKING:
 LANGUAGE_FOR_SLIPS = "zh_Hans"
 
 
-class StaffFacade:
+class StaffFacade(StaffToolsFacade, TechnicianFacade):
+    """Staff calls; the receipts/import/printer-check tools and the technician calls come with it."""
+
     rt: KioskRuntime
 
     def staff_sign_in(self, pin: str, card_uid: str | None = None) -> r.StaffView:

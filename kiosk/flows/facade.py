@@ -44,6 +44,17 @@ from kiosk.flows.records import (
     TopUpResult,
     VoidResult,
 )
+from kiosk.flows.tool_records import (
+    DeviceChoice,
+    DeviceOptions,
+    DeviceTestResult,
+    ImportFile,
+    ImportOutcome,
+    PrinterGateView,
+    ReceiptSummary,
+    SavedConfig,
+    SerialPortView,
+)
 
 
 @runtime_checkable
@@ -154,6 +165,43 @@ class KioskServices(Protocol):
 
     def set_out_of_service(self, staff_id: str, reason: str | None) -> None:
         """reason None puts the kiosk back in service."""
+
+    # --- staff: receipts, bill import ------------------------------------------------------------
+    def receipts_of_day(self, staff_id: str, day: date) -> tuple[ReceiptSummary, ...]:
+        """Every receipt the site issued on `day` (local), newest first."""
+
+    def find_receipt(self, staff_id: str, receipt_number: str) -> ReceiptSummary:
+        """One receipt by its 8-digit number. Raises NotFound."""
+
+    def receipt_png(self, staff_id: str, receipt_number: str) -> str:
+        """Path of a PNG of the receipt as the printer prints it (the original). Raises NotFound."""
+
+    def staff_reprint(self, staff_id: str, receipt_number: str) -> None:
+        """Queue a copy of any receipt (marked as a reprint); audited."""
+
+    def import_files(self, staff_id: str) -> tuple[ImportFile, ...]:
+        """CSV files on removable drives (USB sticks) the kiosk can import bills from."""
+
+    def import_bills(self, staff_id: str, path: str) -> ImportOutcome:
+        """Import one CSV chosen from import_files(); one bad row and nothing is imported (problems listed)."""
+
+    # --- printer check before money ------------------------------------------------------------
+    def printer_gate(self) -> PrinterGateView:
+        """Can a receipt be printed now? Never raises: no printer is can_print False with a reason."""
+
+    # --- technician -------------------------------------------------------------------------------
+    def serial_ports(self) -> tuple[SerialPortView, ...]: ...
+
+    def device_options(self) -> tuple[DeviceOptions, ...]:
+        """Reader, printer, cash acceptor: the running choice, the drivers and speeds available."""
+
+    def test_device(self, staff_id: str, choice: DeviceChoice, timeout_s: float = 10.0) -> DeviceTestResult:
+        """Test for real: reader firmware and a card UID, printer status and a test print,
+        validator identification. Never raises for a device fault: the result says what failed."""
+
+    def save_device_config(self, staff_id: str, choices: tuple[DeviceChoice, ...]) -> SavedConfig:
+        """Write the technician file atomically, keeping the previous one as last-known-good;
+        the new devices are used from the next start."""
 
     # --- health --------------------------------------------------------------------------------
     def service_status(self) -> ServiceStatus:

@@ -9,6 +9,7 @@ from typing import Any
 from kiosk import errors
 from kiosk.flows import fake_data as data
 from kiosk.flows.fake_staff import FakeStaffMixin
+from kiosk.flows.fake_tools import FakeToolsMixin
 from kiosk.payments.control import PaymentControl, PaymentProgress, Stage
 from kiosk.flows.records import (
     BankOption, BookingOption, BookingResult, BookingSlot, CallbackView, CardActionResult, CardStatus,
@@ -17,7 +18,7 @@ from kiosk.flows.records import (
     SiteInfo, TopUpResult,
 )
 
-class FakeKioskServices(FakeStaffMixin):
+class FakeKioskServices(FakeStaffMixin, FakeToolsMixin):
     """Faithful in-memory implementation. Test hooks: `fail(method, error)`, `hold(method)`, `calls`."""
 
     def __init__(self, now: datetime | None = None, hours: tuple[OpeningHours, ...] = data.ALL_DAY) -> None:
@@ -51,6 +52,7 @@ class FakeKioskServices(FakeStaffMixin):
         self._faults: dict[str, errors.KioskError] = {}
         self._holds: dict[str, threading.Event] = {}
         self.calls: list[str] = []
+        self._init_tools()
 
     # --- test hooks ---------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -87,7 +89,7 @@ class FakeKioskServices(FakeStaffMixin):
 
     def _receipt(self, household: str | None, kind: str, amount: int, method: str, note: str) -> str:
         self._receipt_seq += 1
-        number = f"{self.site.site_id}-{self._receipt_seq:08d}"
+        number = f"{self._receipt_seq:08d}"  # 8 digits, site-wide, as the real till numbers them
         self.receipts[number] = {"household": household, "kind": kind, "amount": amount, "method": method,
                                  "voided": False, "when": self.now()}
         if household:

@@ -123,3 +123,132 @@ def test_staff_unlock_settlement_void_and_out_of_service(rt, factory):
     assert not svc.service_status().out_of_service
     health = {d.device: d.state for d in svc.device_health()}
     assert health["printer"] is r.DeviceState.DOWN
+
+
+# --- staff tools, printer check, technician ------------------------------------------------------------
+def _paid_receipt(rt, factory, key="k-tools"):
+    uid, hh = _resident_card(factory)
+    bill = rt.services.household_summary(hh).bills[0]
+    return rt.services.pay_bills(hh, (bill.bill_id,), r.PaymentMethod.CARD_BALANCE, key, "zh_Hans", card_uid=uid)
+
+
+def test_without_a_printer_the_gate_says_so_before_money(rt):
+    gate = rt.services.printer_gate()
+    assert not gate.can_print and gate.reason == "This kiosk has no receipt printer."
+
+
+def test_staff_list_find_view_and_reprint_receipts_by_eight_digit_number(rt, factory):
+    paid = _paid_receipt(rt, factory)
+    assert len(paid.receipt_number) == 8 and paid.receipt_number.isdigit()
+    who = rt.services.staff_sign_in("246810")
+    today = rt.services.receipts_of_day(who.staff_id, rt.local_today())
+    assert today[0].receipt_number == paid.receipt_number and today[0].amount_fen == paid.amount_fen
+    assert today[0].method == "card" and today[0].unit_label == "1-0101"
+    assert rt.services.find_receipt(who.staff_id, paid.receipt_number).kind == "bill_payment"
+    png = rt.services.receipt_png(who.staff_id, paid.receipt_number)
+    assert png.endswith(".png") and open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    rt.services.staff_reprint(who.staff_id, paid.receipt_number)
+    with unit_of_work(factory) as s:
+        assert s.scalars(select(Receipt).where(Receipt.number == int(paid.receipt_number))).one().reprint_count == 1
+    with pytest.raises(NotFound):
+        rt.services.find_receipt(who.staff_id, "99999999")
+
+
+def test_bill_import_only_from_a_csv_on_a_removable_drive(rt, tmp_path):
+    usb = tmp_path / "media" / "kiosk" / "OFFICE"
+    usb.mkdir(parents=True)
+    good = usb / "bills.csv"
+    good.write_text("unit_no,kind,period,amount,due_date,external_ref\n"
+                    "1-0101,water,2026-12,45.60,2026-12-31,EXT-1\n2-0102,gas,2026-12,12.00,2026-12-31,EXT-2\n")
+    bad = usb / "bad.csv"
+    bad.write_text("unit_no,kind,period,amount,due_date,external_ref\n9-9999,water,2026-12,1.00,2026-12-31,EXT-9\n")
+    rt.services.usb_roots = (str(tmp_path / "media"),)
+    who = rt.services.staff_sign_in("246810")
+    files = rt.services.import_files(who.staff_id)
+    assert [f.name for f in files] == ["bad.csv", "bills.csv"]
+    outcome = rt.services.import_bills(who.staff_id, str(good))
+    assert (outcome.count, outcome.total_fen, outcome.problems) == (2, 5760, ())
+    refused = rt.services.import_bills(who.staff_id, str(bad))
+    assert refused.count == 0 and refused.problems[0][0] == 2 and "9-9999" in refused.problems[0][1]
+    again = rt.services.import_bills(who.staff_id, str(good))
+    assert again.count == 0 and again.problems
+    from kiosk.errors import PermissionDenied
+
+    elsewhere = tmp_path / "elsewhere.csv"
+    elsewhere.write_text(good.read_text())
+    with pytest.raises(PermissionDenied):
+        rt.services.import_bills(who.staff_id, str(elsewhere))
+
+
+def test_only_technicians_test_devices_and_save_the_file(rt):
+    from kiosk.errors import PermissionDenied
+    from kiosk.flows.tool_records import DeviceChoice
+
+    staff = rt.services.staff_sign_in("246810")
+    with pytest.raises(PermissionDenied):
+        rt.services.save_device_config(staff.staff_id, (DeviceChoice("reader", "pn532", "/dev/ttyUSB0", 115200),))
+    tech = rt.services.staff_sign_in("135790")
+    options = {o.current.device: o for o in rt.services.device_options()}
+    assert set(options) == {"reader", "printer", "cash"} and "pn532" in options["reader"].drivers
+    assert 115200 in options["reader"].speeds
+    result = rt.services.test_device(tech.staff_id, DeviceChoice("reader", "pn532", "/nonexistent/tty", 115200),
+                                     timeout_s=1)
+    assert not result.ok and result.error_code.startswith("E6")
+    assert all(p.device.startswith("/dev/") for p in rt.services.serial_ports())
+
+
+def test_technician_file_is_saved_atomically_and_the_last_good_one_comes_back(tmp_path):
+    from kiosk.app_runtime import technician_config as tc
+    from kiosk.flows.tool_records import DeviceChoice
+
+    data = tmp_path / "data"
+    first = tc.save(data, (DeviceChoice("reader", "pn532", "/dev/ttyUSB0", 115200),))
+    assert first.last_good_path == "" and tc.is_pending(data)
+    tc.confirm_started(data)  # the first file started: proven
+    assert not tc.is_pending(data)
+    second = tc.save(data, (DeviceChoice("printer", "escpos", "socket://10.0.0.5:9100"),))
+    assert second.last_good_path
+    saved = tc.read(data)["devices"]
+    assert saved["reader"] == {"driver": "pn532", "url": "/dev/ttyUSB0", "baud": 115200}  # kept
+    assert saved["printer"]["url"] == "socket://10.0.0.5:9100"
+    tc.save(data, (DeviceChoice("cash", "cctalk", "/dev/ttyUSB9"),))  # not started yet: last-good stays the proven one
+    assert tc.restore_last_good(data)
+    restored = tc.read(data)["devices"]
+    assert "printer" not in restored and restored["reader"]["url"] == "/dev/ttyUSB0"
+    assert not tc.restore_last_good(data)  # nothing pending any more
+    assert not list(data.glob(".*.tmp"))
+    settings_mod.load(data)  # the kiosk's settings loader reads the file
+
+
+def test_a_first_technician_file_that_fails_is_removed(tmp_path):
+    from kiosk.app_runtime import technician_config as tc
+    from kiosk.flows.tool_records import DeviceChoice
+
+    data = tmp_path / "data"
+    tc.save(data, (DeviceChoice("reader", "nosuchdriver", "/dev/ttyUSB0", 115200),))
+    assert tc.restore_last_good(data)
+    assert not (data / "technician.toml").exists()
+
+
+def test_devices_are_tested_for_real_on_the_simulators(rt, tmp_path):
+    from devices.sim.mifare_card import VirtualMifareCard
+    from kiosk.app_runtime.demo import DemoSimulators
+    from kiosk.flows.tool_records import DeviceChoice
+
+    sims = DemoSimulators(tmp_path / "sims", "secret").start()
+    try:
+        tech = rt.services.staff_sign_in("135790")
+        sims.reader.present(VirtualMifareCard(bytes.fromhex("0A0B0C0D")))
+        reader = rt.services.test_device(tech.staff_id, DeviceChoice("reader", "pn532", sims.urls["reader"], 115200), 3)
+        assert reader.ok, reader.error_text
+        lines = dict(reader.lines)
+        assert lines["Card UID"] == "0A0B0C0D" and lines["Firmware"]
+        printer = rt.services.test_device(tech.staff_id, DeviceChoice("printer", "escpos", sims.urls["printer"]), 5)
+        assert printer.ok, printer.error_text
+        printed = list((tmp_path / "sims" / "printer-sim").glob("*.json"))
+        assert printed and any("Test print" in p.read_text(encoding="utf-8") for p in printed)
+        cash = rt.services.test_device(tech.staff_id, DeviceChoice("cash", "cctalk", sims.urls["cash"]), 5)
+        assert cash.ok, cash.error_text
+        assert "¥100" in dict(cash.lines)["Notes accepted"]
+    finally:
+        sims.stop()

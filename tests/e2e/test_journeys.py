@@ -22,8 +22,8 @@ def test_pay_bills_from_card_balance(kiosk):
     assert "水费 2026-10" in state["texts"] and "¥169.30" in state["texts"]
     kiosk.click("确认支付")
     state = kiosk.wait_for_text("支付成功，谢谢！")
-    assert "GL01-00000001" in state["texts"] and "¥30.70" in state["texts"]
-    assert kiosk.cmd(cmd="inspect", attr="printed")["value"] == ["GL01-00000001"]
+    assert "00000001" in state["texts"] and "¥30.70" in state["texts"]
+    assert kiosk.cmd(cmd="inspect", attr="printed")["value"] == ["00000001"]
 
 
 def test_lost_card_is_refused_on_screen_with_code_and_hint(kiosk):

@@ -1,0 +1,93 @@
+"""DemoControls: what the touch demo panel of `kiosk demo` does to the simulators — cards on the reader,
+banknotes into the validator, "scanning" the open QR order. Calls block briefly; the panel calls them
+off the UI thread."""
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from typing import Any
+
+from sqlalchemy import select
+
+from kiosk.flows.tool_records import DemoCard
+from kiosk.persistence.db import unit_of_work
+from kiosk.persistence.models import Card, Household, StaffUser
+
+log = logging.getLogger(__name__)
+NOTES_YUAN = (1, 5, 10, 20, 50, 100)
+
+
+class DemoControls:
+    """Wraps DemoSimulators (after provision_demo_cards filled `sims.cards`) and the runtime's database."""
+
+    def __init__(self, sims: Any, rt: Any) -> None:
+        self.sims = sims
+        self.rt = rt
+        self._lock = threading.Lock()
+        self.notes_yuan = NOTES_YUAN
+
+    @property
+    def _cards(self) -> dict[str, Any]:
+        cards = getattr(self.sims, "cards", None)
+        if cards is None:
+            cards = self.sims.cards = {}
+        return cards
+
+    def cards(self) -> tuple[DemoCard, ...]:
+        """Every simulated card, labelled with its unit and kind (or staff name), in a stable order."""
+        labels: dict[str, str] = {}
+        with unit_of_work(self.rt.db.factory) as s:
+            for uid, kind, status, unit in s.execute(select(Card.uid_hex, Card.kind, Card.status, Household.unit_no)
+                                                     .join(Household, Card.household_id == Household.id)):
+                labels[uid] = f"{unit} {kind}" + ("" if status == "active" else f" ({status})")
+            for uid, name in s.execute(select(StaffUser.card_uid_hex, StaffUser.name)
+                                       .where(StaffUser.card_uid_hex.is_not(None))):
+                if uid:
+                    labels[uid] = f"staff {name}"
+        out = [DemoCard(uid, labels.get(uid, "blank card")) for uid in self._cards]
+        return tuple(sorted(out, key=lambda c: (c.label.startswith("blank"), c.label, c.uid)))
+
+    def present(self, uid: str) -> None:
+        """Place the card on the simulated reader (taking off whatever lay there)."""
+        card = self._cards.get(uid.upper())
+        if card is None:
+            raise KeyError(uid)
+        with self._lock:
+            self.sims.reader.remove()
+            self.sims.reader.present(card)
+
+    def remove(self) -> None:
+        with self._lock:
+            self.sims.reader.remove()
+
+    def on_reader(self) -> str:
+        card = self.sims.reader.card
+        return card.uid.hex().upper() if card is not None else ""
+
+    def new_blank_card(self) -> DemoCard:
+        """A factory-fresh card (for replacing a lost one), kept with the others."""
+        from devices.sim.mifare_card import VirtualMifareCard
+
+        while True:
+            uid = "B" + secrets.token_hex(4).upper()[1:]
+            if uid not in self._cards:
+                break
+        self._cards[uid] = VirtualMifareCard(bytes.fromhex(uid))
+        return DemoCard(uid, "blank card")
+
+    def insert_note(self, yuan: int) -> str:
+        """One banknote into the validator; returns what it did ("stacked", "escrow", "rejected" ...)."""
+        return str(self.sims.cash.insert_note(int(yuan)))
+
+    def open_qr_orders(self) -> tuple[str, ...]:
+        return tuple(o.order_id for o in list(self.sims.gateway.orders.values()) if o.state == "pending")
+
+    def pay_open_qr(self) -> bool:
+        """"Scan" the newest open QR order with a phone: the gateway marks it paid and notifies the kiosk."""
+        pending = [o for o in list(self.sims.gateway.orders.values()) if o.state == "pending"]
+        if not pending:
+            return False
+        order = max(pending, key=lambda o: o.created_at)
+        self.sims.gateway.pay(order.order_id, notify="once", delay_s=0)
+        return True

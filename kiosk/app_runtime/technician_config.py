@@ -1,0 +1,118 @@
+"""The technician's device file: atomic save, last-known-good kept, restored when a new file fails to start.
+
+Files in the data directory:
+- `technician.toml`            the override layer `kiosk.settings.load` reads last;
+- `technician.last-good.toml`  the file the kiosk last started with successfully;
+- `technician.pending`         present while the current file has never started successfully.
+
+Life cycle: `save()` writes the new file (temp file, fsync, rename). When the current file is proven
+(no pending marker) it becomes the last-good copy first; a second save before any start keeps the
+older proven copy. At start the CLI calls `restore_last_good()` when building or starting the devices
+failed while a file is pending, and `confirm_started()` once every configured device opened.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import tomllib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from kiosk.errors import ConfigError
+from kiosk.flows.tool_records import DEVICES, DeviceChoice, SavedConfig
+from kiosk.settings import LAST_GOOD_FILE, TECHNICIAN_FILE
+
+log = logging.getLogger(__name__)
+PENDING_FILE = "technician.pending"
+
+
+def paths(data_dir: Path) -> tuple[Path, Path, Path]:
+    d = Path(data_dir)
+    return d / TECHNICIAN_FILE, d / LAST_GOOD_FILE, d / PENDING_FILE
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def read(data_dir: Path) -> dict[str, Any]:
+    current, _, _ = paths(data_dir)
+    if not current.exists():
+        return {}
+    try:
+        return tomllib.loads(current.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(key=f"{current}: {exc}") from exc
+
+
+def merged(existing: dict[str, Any], choices: Iterable[DeviceChoice]) -> dict[str, Any]:
+    """The technician file with each chosen device's driver, url (and baud for the reader) replaced;
+    other keys the file had (printer columns, cash address ...) are kept."""
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in existing.items()}
+    devices = {k: dict(v) for k, v in out.get("devices", {}).items()}
+    for c in choices:
+        if c.device not in DEVICES:
+            raise ConfigError(key=f"devices.{c.device}")
+        section = devices.setdefault(c.device, {})
+        section["driver"], section["url"] = c.driver, c.url
+        if c.device == "reader" and c.baud:
+            section["baud"] = int(c.baud)
+        if c.device == "cash":
+            section["enabled"] = bool(c.url)
+    out["devices"] = devices
+    return out
+
+
+def save(data_dir: Path, choices: Iterable[DeviceChoice]) -> SavedConfig:
+    """Write the new technician file atomically; the proven previous file becomes last-known-good."""
+    current, last_good, pending = paths(data_dir)
+    current.parent.mkdir(parents=True, exist_ok=True)
+    new = tomli_w.dumps(merged(read(data_dir), choices)).encode("utf-8")
+    if current.exists() and not pending.exists():
+        _atomic_write(last_good, current.read_bytes())
+    _atomic_write(pending, b"technician.toml has not started yet\n")
+    _atomic_write(current, new)
+    log.info("technician file saved: %s (last good: %s)", current, last_good if last_good.exists() else "none")
+    return SavedConfig(str(current), str(last_good) if last_good.exists() else "")
+
+
+def is_pending(data_dir: Path) -> bool:
+    return paths(data_dir)[2].exists()
+
+
+def restore_last_good(data_dir: Path) -> bool:
+    """After a failed start with a pending technician file: put the last-good file back (or remove the
+    new file when there was none, back to the site configuration). Returns whether anything changed."""
+    current, last_good, pending = paths(data_dir)
+    if not pending.exists():
+        return False
+    if last_good.exists():
+        _atomic_write(current, last_good.read_bytes())
+        log.warning("the new technician file did not start; %s restored", last_good.name)
+    else:
+        current.unlink(missing_ok=True)
+        log.warning("the new technician file did not start; removed (no last-good file), site configuration used")
+    pending.unlink(missing_ok=True)
+    return True
+
+
+def confirm_started(data_dir: Path) -> None:
+    """Every configured device opened with the current file: it is proven (the next save keeps it)."""
+    current, last_good, pending = paths(data_dir)
+    if pending.exists():
+        pending.unlink()
+        if current.exists():
+            _atomic_write(last_good, current.read_bytes())
