@@ -74,7 +74,14 @@ class EscposLink:
         try:
             printer.close()
         except Exception:  # closing a dead connection may fail in any way; it is gone either way
-            pass
+            # (python-escpos's Serial.close flushes first, which fails on a vanished port and leaves
+            # the port open; its __del__ would then fail again later). Close the port itself.
+            device, printer._device = getattr(printer, "_device", None), False
+            try:
+                if device:
+                    device.close()
+            except Exception:  # noqa: BLE001 - nothing more can be done for a port that is gone
+                pass
 
     def write(self, data: bytes) -> None:
         printer = self.open()

@@ -123,6 +123,11 @@ class PrintSpooler:
     def condition(self) -> PrinterCondition | None:
         return self._condition
 
+    @property
+    def printing(self) -> bool:
+        """A job is on its way to the paper right now."""
+        return self._printing_since is not None
+
     # --- what the rest of the kiosk calls --------------------------------------------------------------
     def kick(self) -> None:
         """Print queued jobs now (returns at once; printing happens on the printer's worker)."""

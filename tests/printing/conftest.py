@@ -116,17 +116,21 @@ def eventually(check: Callable[[], object], timeout: float = 5.0, what: str = "c
 def make_rig(sim: SimPrinter, factory: sessionmaker[Session], mini: estate.MiniEstate) -> Iterator[Callable[..., Rig]]:
     rigs: list[Rig] = []
 
-    def make(interval: float = 0.1, wait_open: bool = True, **options: object) -> Rig:
+    def make(interval: float = 0.1, wait_open: bool = True, printer: SimPrinter | None = None, url: str = "",
+             **options: object) -> Rig:
+        """A started supervisor + spooler on `url` (default: the TCP port of `printer`, default `sim`)."""
+        printer = printer or sim
         bus = EventBus()
         events = Events(bus)
-        driver = build_receipt_printer("escpos", sim.url, columns=48, width_dots=576, status_timeout=0.3, timeout=2.0)
+        driver = build_receipt_printer("escpos", url or printer.url, columns=48, width_dots=576, status_timeout=0.3,
+                                       timeout=2.0)
         supervisor = DeviceSupervisor(DeviceWorker("printer", driver), bus, backoff_cap=0.2)
         spooler = PrintSpooler(supervisor, factory, mini.till.kiosk_id, bus, interval=interval, **options)
         supervisor.start()
         spooler.start()
         if wait_open:
             assert supervisor.wait_available(3)
-        rig = Rig(sim, factory, mini, bus, events, supervisor, spooler)
+        rig = Rig(printer, factory, mini, bus, events, supervisor, spooler)
         rigs.append(rig)
         return rig
 

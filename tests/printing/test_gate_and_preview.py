@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from devices.printer.preview import previewer
-from devices.sim.escpos_sim import SimState
+from devices.sim.escpos_sim import SimPrinter, SimState
 from kiosk.errors import NotFound
 from kiosk.persistence.db import unit_of_work
 from kiosk.printing import receipt_preview
@@ -118,3 +118,19 @@ def test_kiosk_printing_talks_to_the_port_only():
             offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in {"devices", "escpos", "serial",
                                                                                       "kivy", "screens"}]
     assert offenders == []
+
+
+def test_gate_answers_from_the_status_seen_just_before_a_receipt_still_printing_at_9600_baud(tmp_path, make_rig):
+    with SimPrinter(tmp_path / "slow", port=0, pty=True, wire_baud=9600) as slow:
+        rig = make_rig(interval=30, printer=slow, url=f"serial:{slow.pty_path}?baud=9600")
+        rig.pay()
+        rig.spooler.kick()
+        started = time.monotonic()
+        while not rig.spooler.printing:  # about 1.5 s on the wire from here
+            assert time.monotonic() - started < 3
+            time.sleep(0.01)
+        asked = time.monotonic()
+        gate = rig.spooler.gate(timeout=0.3)
+        assert gate.decision is GateDecision.OK and time.monotonic() - asked < 0.5
+        assert rig.spooler.printing  # answered while the job was still going out
+        assert slow.wait_for_records(1)[0]["complete"]
