@@ -221,7 +221,8 @@ class CardStation:
                 return  # an open write of this very payment was found on the card and settled it
             if status != "intent":
                 raise PaymentError(f"payment {reference} is {status}", reference=reference)
-            self._verified(facts)
+            # no separate read: write_value's first step reads the card and refuses it unless it holds exactly
+            # what the ledger says (MAC, record, value, counter) - the same check as a tap, 6 card operations less
             write, reference = reconcile.record_spend(self.factory, payment.id, facts.card_id)
             self._write(facts, write, control, reference)
 
