@@ -197,8 +197,13 @@ class CashCollector:
         assert self._tap is not None
         tap = self._tap
         self._marker("session", tap.counter, payment_id)
-        received = _Run(self, payment_id, amount, received_before, control, tap).go(reference)
-        # Only after a clean end: every event up to this counter was handled and its note recorded.
+        try:
+            received = _Run(self, payment_id, amount, received_before, control, tap).go(reference)
+        except (PaymentCancelled, CashAcceptorFault):
+            self._marker("session_end", tap.counter, payment_id)
+            raise
+        # Only after an orderly end (paid, cancelled, a reported fault): every event up to this counter
+        # was handled and its note recorded. Any other failure leaves the window open for recover().
         self._marker("session_end", tap.counter, payment_id)
         return received
 

@@ -149,3 +149,14 @@ def test_nobody_inserting_anything_ends_the_payment_on_its_own(factory, mini, va
     with pytest.raises(PaymentCancelled):
         pay(mini, factory, idle, screen)
     assert screen.seen[-1].message == MSG_IDLE and not cash_sim.master_enabled
+
+
+def test_a_cancelled_session_is_closed_on_record_so_later_strays_are_not_its_own(factory, mini, cash, cash_sim,
+                                                                                  screen, validator):
+    screen.on(lambda p: p.stage is Stage.INSERT_NOTES and p.message != p.notice and p.can_cancel,
+              lambda _p: screen.control.cancel())
+    with pytest.raises(PaymentCancelled):
+        pay(mini, factory, cash, screen)
+    with unit_of_work(factory) as s:
+        last = s.scalars(select(CashEventRecord).order_by(CashEventRecord.id.desc())).first()
+        assert (last.kind, last.counter) == ("session_end", cash_sim.counter)
