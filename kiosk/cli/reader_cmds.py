@@ -1,8 +1,8 @@
-"""`kiosk devices list|probe reader`, `kiosk card read`, `kiosk sim reader`: the IC card reader from the command line."""
+"""`kiosk devices list|probe reader`, `kiosk card read|issue`, `kiosk sim reader`: the IC card reader from the command line."""
 from __future__ import annotations
 
 import argparse
-import os
+import getpass
 import signal
 import sys
 import threading
@@ -11,8 +11,6 @@ from typing import Any
 from kiosk.errors import ConfigError
 
 EXIT_NO_CARD = 7  # same as a CardError (kiosk.cli.main.EXIT_CARD)
-MASTER_KEY_ENV = "KIOSK_CARD_MASTER_KEY"
-MAC_KEY_ENV = "KIOSK_CARD_MAC_KEY"
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -31,10 +29,18 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
     card = subgroup(sub, common, "card", "IC card tools")
     r = card.add_parser("read", help="read a card: record, value, counter and MAC status "
-                                     f"(secrets from ${MASTER_KEY_ENV}, hex)", parents=[common])
+                                     "(keys from the data directory's secrets.toml)", parents=[common])
     _reader_options(r)
     r.add_argument("--wait", type=float, default=5.0, help="seconds to wait for a card (default 5)")
     r.set_defaults(handler=_card_read)
+    i = card.add_parser("issue", help="issue a blank card to a household (staff PIN from the terminal "
+                                      "without echo, or the first line of stdin)", parents=[common])
+    _reader_options(i)
+    i.add_argument("--household", required=True, help="the household's unit number, e.g. 1-0101")
+    i.add_argument("--kind", required=True, choices=("resident", "smart", "vehicle"))
+    i.add_argument("--staff", help="staff user name (default: whoever has the PIN, as at the kiosk)")
+    i.add_argument("--wait", type=float, default=10.0, help="seconds to wait for the card (default 10)")
+    i.set_defaults(handler=_card_issue)
 
     sim = subgroup(sub, common, "sim", "wire-level device simulators")
     s = sim.add_parser("reader", help="a PN532 with MIFARE cards on a pseudo-terminal; prints its path first, "
@@ -90,31 +96,28 @@ def _probe(args: argparse.Namespace) -> int:
         reader.close()
 
 
-def card_secrets_from_env() -> tuple[bytes, bytes | None]:
-    """(master key, MAC key or None to derive it) from the environment; ConfigError names the variable."""
-    def key(name: str) -> bytes | None:
-        text = os.environ.get(name, "").strip()
-        if not text:
-            return None
-        try:
-            value = bytes.fromhex(text)
-        except ValueError:
-            raise ConfigError(f"${name} is not hex", key=name) from None
-        if len(value) < 16:
-            raise ConfigError(f"${name} must be at least 16 bytes", key=name)
-        return value
+def card_application(args: argparse.Namespace) -> Any:
+    """The site's CardApplication with the secrets in the data directory's secrets.toml (never the
+    environment). A data directory without secrets.toml is refused rather than given fresh random keys."""
+    from kiosk import settings as settings_mod
+    from kiosk.cards import CardApplication
+    from kiosk.cli.common import settings_from
 
-    master = key(MASTER_KEY_ENV)
-    if master is None:
-        raise ConfigError(f"set ${MASTER_KEY_ENV} to the site's card master key (hex)", key=MASTER_KEY_ENV)
-    return master, key(MAC_KEY_ENV)
+    secrets_file = settings_mod.resolve_data_dir(args.data_dir) / settings_mod.SECRETS_FILE
+    if not secrets_file.exists():
+        raise ConfigError(f"{secrets_file} not found: start the kiosk once in this data directory or copy "
+                          "the site's secrets.toml there", key=str(secrets_file))
+    secrets = settings_from(args).secrets
+    assert secrets is not None
+    try:
+        return CardApplication(bytes.fromhex(secrets.card_master_key), bytes.fromhex(secrets.card_mac_key))
+    except ValueError as exc:
+        raise ConfigError(f"{secrets_file}: card keys must be hex of at least 16 bytes",
+                          key="secrets.card_master_key") from exc
 
 
 def _card_read(args: argparse.Namespace) -> int:
-    from kiosk.cards import CardApplication
-
-    master, mac = card_secrets_from_env()
-    app = CardApplication(master, mac)
+    app = card_application(args)
     reader = _open_reader(args)
     try:
         tag = _wait_card(reader, args.wait)
@@ -132,6 +135,73 @@ def _card_read(args: argparse.Namespace) -> int:
         print(f"counter:      {image.counter}")
         print(f"MAC:          {'ok' if image.mac_ok else 'MISMATCH (card refused)'}")
         return 0 if image.mac_ok else EXIT_NO_CARD
+    finally:
+        reader.close()
+
+
+def read_pin() -> str:
+    """The staff PIN: without echo at a terminal, else the first line of stdin (scripts, tests)."""
+    if sys.stdin.isatty():
+        return getpass.getpass("staff PIN: ")
+    return sys.stdin.readline().strip()
+
+
+def _card_issue(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from kiosk.bootstrap import ensure_till
+    from kiosk.cards import reconcile
+    from kiosk.cli.common import database_from
+    from kiosk.domain.terms import CardKind
+    from kiosk.errors import AlreadyDone, CardRemoved, NotFound
+    from kiosk.persistence.db import unit_of_work
+    from kiosk.persistence.models import Household
+    from kiosk.services import cards, staff, staff_unlock
+
+    app = card_application(args)
+    pin = read_pin()
+    settings, db = database_from(args)
+    till = ensure_till(db, settings)
+    who = staff.sign_in(db.factory, args.staff, pin) if args.staff else staff_unlock.unlock(db.factory, till, pin)
+    actor = f"staff:{who.name}"
+    with unit_of_work(db.factory) as session:
+        hh = session.scalars(select(Household).where(Household.site_id == till.site_id,
+                                                     Household.unit_no == args.household)).one_or_none()
+        if hh is None:
+            raise NotFound(f"household {args.household}")
+        household_id = hh.id
+    reader = _open_reader(args)
+    try:
+        tag = _wait_card(reader, args.wait)
+        if tag is None:
+            print(f"kiosk: no card was presented within {args.wait:g} s", file=sys.stderr)
+            return EXIT_NO_CARD
+        with unit_of_work(db.factory) as session:
+            known = cards.card_by_uid(session, tag.uid.hex)
+            if known is None:
+                _ident, write = cards.issue_card(session, household_id=household_id, uid=tag.uid.hex,
+                                                 kind=CardKind(args.kind), actor=actor)
+            else:  # re-running on a card whose issue was cut short finishes it; anything else is refused
+                pending = [w for w in cards.pending_card_writes(session, known.id) if w.kind == "issue"]
+                if known.household_id != household_id or not pending:
+                    raise AlreadyDone(f"card {tag.uid.hex} is already registered ({known.card_no})")
+                write = pending[0]
+            facts = cards.card_facts(session, cards.get_card(session, write.card_id))
+
+        def issue(_w: cards.CardWrite) -> None:
+            again = reader.poll(0.5)
+            if again is None or again.uid != tag.uid:
+                raise CardRemoved("the card left before it was issued")
+            app.issue(reader, again, reconcile.card_record(facts), write.new_value_fen)
+
+        written, error = cards.perform_card_write(db.factory, write, issue, actor)
+        if not written:
+            print(f"kiosk: card {tag.uid.hex} registered as {facts.card_no} but not written ({error}); "
+                  "run the command again with the same card", file=sys.stderr)
+            return EXIT_NO_CARD
+        print(f"issued card {facts.card_no} (uid {tag.uid.hex}, {facts.kind}) to household {args.household} "
+              f"by {who.name}")
+        return 0
     finally:
         reader.close()
 
