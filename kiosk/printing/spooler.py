@@ -6,8 +6,9 @@ How it runs (everything that touches the printer or the queue runs as jobs on th
   open, offline, ready again); if the printer can print, it prints the oldest queued job of this kiosk,
   marks it printed, and queues the next step behind whatever else waits on the worker (gate checks);
 - steps come from `kick()` (after a unit of work that queued a receipt), from a timer every `interval`
-  seconds (which also finds jobs queued by other processes, e.g. `kiosk receipt reprint`), and from the
-  supervisor's health returning to AVAILABLE;
+  seconds while the printer can print and every `recheck` seconds while it cannot (it also finds jobs
+  queued by other processes, e.g. `kiosk receipt reprint`), and from the supervisor's health returning
+  to AVAILABLE;
 - a printer that cannot print (paper out, offline, no reply, connection refused) is not sent the job: it
   stays queued, with no attempt counted, and prints on the first step that finds the printer ready;
 - a job that fails once sent (paper ran out mid-job, connection lost) is marked as a failed attempt with
@@ -60,16 +61,17 @@ class PrintSpooler:
     `gate` and `reprint` from any thread except the printer's own worker (`gate` works there too)."""
 
     def __init__(self, printer: DeviceSupervisor[ReceiptPrinter], factory: sessionmaker[Session], kiosk_id: int,
-                 bus: EventBus, *, interval: float = 5.0, gate_timeout: float = 2.0, busy_grace: float = 15.0,
-                 max_attempts: int = print_queue.MAX_ATTEMPTS) -> None:
-        if interval <= 0 or gate_timeout <= 0:
-            raise ValueError("interval and gate_timeout are positive seconds")
+                 bus: EventBus, *, interval: float = 5.0, recheck: float = 1.0, gate_timeout: float = 2.0,
+                 busy_grace: float = 15.0, max_attempts: int = print_queue.MAX_ATTEMPTS) -> None:
+        if interval <= 0 or recheck <= 0 or gate_timeout <= 0:
+            raise ValueError("interval, recheck and gate_timeout are positive seconds")
         self.supervisor = printer
         self.factory = factory
         self.kiosk_id = kiosk_id
         self.bus = bus
         self.name = printer.name
-        self.interval = interval
+        self.interval = interval  # timer while the printer is ready
+        self.recheck = min(recheck, interval)  # timer while it cannot print: paper loaded -> printing within this
         self.gate_timeout = gate_timeout
         self.busy_grace = busy_grace  # how old a status may be to answer the gate while a job prints
         self.max_attempts = max_attempts
@@ -98,7 +100,7 @@ class PrintSpooler:
             self._generation += 1
             gen = self._generation
         self._unsubscribe = self.bus.subscribe(DeviceHealthChanged, self._on_health)
-        self.supervisor.worker.submit_after(self.interval, lambda p: self._tick(p, gen))
+        self.supervisor.worker.submit_after(self.recheck, lambda p: self._tick(p, gen))
         self.kick()
 
     def stop(self) -> None:
@@ -199,8 +201,12 @@ class PrintSpooler:
     def _tick(self, printer: ReceiptPrinter, gen: int) -> None:
         if gen != self._generation:
             return
-        self.supervisor.worker.submit_after(self.interval, lambda p: self._tick(p, gen))
-        self._step(printer)
+        try:
+            self._step(printer)
+        finally:
+            ready = self._condition is PrinterCondition.READY or self._condition is PrinterCondition.PAPER_NEAR_END
+            self.supervisor.worker.submit_after(self.interval if ready else self.recheck,
+                                                lambda p: self._tick(p, gen))
 
     def _step(self, printer: ReceiptPrinter) -> bool:
         """Look at the printer and print the oldest job if it can; True when a job was printed."""
