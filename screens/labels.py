@@ -10,5 +10,7 @@ KV_CAPTIONS = (
     N_("Print settlement"), N_("Show settlement"), N_("Put out of service"), N_("Put back in service"),
     N_("Lock"), N_("Exit to desktop"), N_("Refresh"), N_("Devices"), N_("Daily settlement"),
     N_("Items"), N_("Receipt number"), N_("Back to start"), N_("Shift handover"), N_("Callback requests"),
-    N_("Manage notices"), N_("Accept"), N_("Return the note"),
+    N_("Manage notices"), N_("Accept"), N_("Return the note"), N_("Receipts"), N_("Import bills"),
+    N_("Device setup"), N_("Demo"), N_("Cards"), N_("Take the card off"), N_("Insert a note"),
+    N_("Scan the QR code"), N_("New blank card"),
 )

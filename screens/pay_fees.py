@@ -18,8 +18,12 @@ class LineRow(BoxLayout):
 
 
 def _line(label: str, amount: str) -> LineRow:
+    """A label/amount row; an empty label makes the value a note across the whole line."""
     row = LineRow()
     row.ids.label.text, row.ids.amount.text = label, amount
+    if not label:
+        row.ids.label.size_hint_x, row.ids.amount.size_hint_x = 0.0, 1.0
+        row.ids.amount.halign = "left"
     return row
 
 

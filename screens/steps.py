@@ -7,7 +7,7 @@ from typing import Any
 from kivy.lang import Builder
 
 from screens.base import KioskScreen
-from screens.pay_fees import LineRow
+from screens.pay_fees import _line
 from screens.widgets import KButton
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
@@ -26,12 +26,7 @@ class StepsScreen(KioskScreen):
         lines = self.ids.lines
         lines.clear_widgets()
         for label, value in view.lines:
-            row = LineRow()
-            row.ids.label.text, row.ids.amount.text = label, value
-            if not label:  # a note across the whole line
-                row.ids.label.size_hint_x, row.ids.amount.size_hint_x = 0.0, 1.0
-                row.ids.amount.halign = "left"
-            lines.add_widget(row)
+            lines.add_widget(_line(label, value))
         keypad = self.ids.keypad
         keypad.handler = lambda key: self.act("key", key)
         keypad.language = self.language

@@ -13,6 +13,7 @@ from kiosk.flows.facade import KioskServices
 from kiosk.flows.records import ServiceStatus, SiteInfo
 from kiosk.flows.runner import Job, Runner
 from kiosk.flows.session import Session
+from kiosk.flows.tool_records import PrinterGateView
 from kiosk.i18n import N_, format_date, format_datetime, format_money, translate
 from kiosk.payments.control import PaymentControl, PaymentProgress, Stage
 
@@ -80,6 +81,8 @@ class Flow:
         self.payment_progress: PaymentProgress | None = None
         self.closed = False
         self._listeners: list[Callable[[Any], None]] = []
+        self.gate: PrinterGateView | None = None  # the printer check made before a confirm step
+        self.gate_checking = False
 
     # --- plumbing ------------------------------------------------------------------------------
     @property
@@ -172,6 +175,42 @@ class Flow:
         if self.job is not None:
             self.job.cancel()
 
+    # --- the printer check before money ---------------------------------------------------------
+    def check_printer(self) -> None:
+        """Ask whether a receipt can be printed, on the way to a confirm step that takes money; the
+        confirm button waits for the answer, and a printer that cannot print is said BEFORE paying."""
+        self.gate, self.gate_checking = None, True
+
+        def gated(gate: PrinterGateView) -> None:
+            self.gate, self.gate_checking = gate, False
+
+        def failed(exc: KioskError) -> None:
+            self.gate, self.gate_checking = PrinterGateView(False, NO_ANSWER, True, exc.code), False
+
+        self.call("printer_gate", self.services.printer_gate, gated, failed)
+
+    @property
+    def paper_receipt(self) -> bool:
+        return self.gate is None or self.gate.can_print
+
+    def printer_lines(self, step: str) -> tuple[tuple[str, str], ...]:
+        """Notes across the line: while checking, the printer's trouble before paying, the later print after."""
+        if step == "confirm" and self.gate_checking:
+            return (("", self.t(N_("Checking the receipt printer, please wait"))),)
+        if self.paper_receipt:
+            return ()
+        if step == "confirm":
+            return (("", self.t(self.gate.reason or NO_ANSWER)),
+                    ("", self.t(N_("You can continue without a paper receipt: the receipt number is shown on "
+                                   "screen and the receipt is printed later. Or tap Back to cancel."))))
+        if step == "done":
+            return (("", self.t(N_("Please note the receipt number: the receipt is printed when the printer "
+                                   "is ready, or ask staff."))),)
+        return ()
+
+    def confirm_caption(self, caption: str) -> str:
+        return caption if self.paper_receipt else self.t(N_("Pay without a paper receipt"))
+
     # --- payments in progress -----------------------------------------------------------------
     def new_payment_control(self) -> PaymentControl:
         """A control for the next money call; its progress reaches `payment_view()` on the UI thread."""
@@ -214,4 +253,5 @@ def new_reference() -> str:
     return uuid.uuid4().hex[:8].upper()
 
 
+NO_ANSWER = N_("The receipt printer is not responding.")
 PLEASE_TRY_AGAIN = N_("Please try again, or ask staff for help.")

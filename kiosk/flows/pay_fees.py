@@ -57,6 +57,8 @@ class PayView:
     progress: ProgressView | None
     error: ErrorView | None
     payment: PaymentView | None = None  # what to do while money moves (insert notes, scan the code)
+    confirm_caption: str = ""  # "Confirm and pay", or "Pay without a paper receipt" when the printer cannot print
+    confirm_enabled: bool = True  # False while the printer is being checked
 
 
 class PayFeesFlow(Flow):
@@ -138,6 +140,7 @@ class PayFeesFlow(Flow):
         if self.step is PayStep.CHOOSE and self.selected and self.method is not None:
             self.step = PayStep.CONFIRM
             self.key = self.session.new_key("pay_bills")
+            self.check_printer()
             self.changed()
 
     def back(self) -> None:
@@ -199,6 +202,8 @@ class PayFeesFlow(Flow):
             PayStep.UNCERTAIN: N_("We are not sure the payment finished"),
         }
         confirm_lines = tuple((c.label, c.amount) for c in bills if c.selected)
+        if self.step is PayStep.CONFIRM:
+            confirm_lines += self.printer_lines("confirm")
         result_lines: tuple[tuple[str, str], ...] = ()
         if self.result is not None:
             r = self.result
@@ -206,6 +211,7 @@ class PayFeesFlow(Flow):
                             (self.t(N_("Receipt number")), r.receipt_number))
             if r.balance_after_fen is not None:
                 result_lines += ((self.t(N_("Card balance")), self.money(r.balance_after_fen)),)
+            result_lines += self.printer_lines("done")
         return PayView(
             step=self.step,
             title=self.t(N_("Pay fees")),
@@ -222,4 +228,7 @@ class PayFeesFlow(Flow):
             progress=ProgressView(self.t(N_("Paying, please wait"))) if self.step is PayStep.PAYING else None,
             error=self.error,
             payment=self.payment_view(),
+            confirm_caption=self.confirm_caption(self.t(N_("Confirm and pay"))) if self.step is PayStep.CONFIRM
+            else self.t(N_("Check again")),
+            confirm_enabled=not (self.step is PayStep.CONFIRM and self.gate_checking),
         )

@@ -7,7 +7,7 @@ from enum import StrEnum
 from kiosk import errors
 from kiosk.flows.base import ErrorView, Flow, ProgressView
 from kiosk.flows.records import (BILL_KIND_LABELS, PAYMENT_METHOD_LABELS, BillKind, DeviceHealth, PaymentMethod,
-                                 SettlementView, StaffView)
+                                 SettlementView, StaffRole, StaffView)
 from kiosk.i18n import N_
 
 # The hidden gesture: taps in these screen corners, in this order, within GESTURE_WINDOW_S.
@@ -56,7 +56,14 @@ class StaffUnlockFlow(Flow):
         super().__init__(ctx, **params)
         self.step = UnlockStep.PIN
         self.pin = ""
+        self.card_uid: str | None = None  # a staff card tapped on this screen
         self.error: ErrorView | None = None
+
+    def card_tapped(self, uid: str) -> None:
+        """A card on the reader while the staff PIN page shows is a staff card: sign in with card + PIN."""
+        if self.step is UnlockStep.PIN:
+            self.card_uid, self.error = uid, None
+            self.changed()
 
     def key(self, char: str) -> None:
         if self.step is not UnlockStep.PIN:
@@ -72,8 +79,8 @@ class StaffUnlockFlow(Flow):
     def submit(self) -> None:
         if self.step is not UnlockStep.PIN or len(self.pin) < 4:
             return
-        pin, self.pin, self.step, self.error = self.pin, "", UnlockStep.CHECKING, None
-        self.call("staff_sign_in", lambda: self.services.staff_sign_in(pin), self._signed_in, self._refused)
+        pin, card, self.pin, self.step, self.error = self.pin, self.card_uid, "", UnlockStep.CHECKING, None
+        self.call("staff_sign_in", lambda: self.services.staff_sign_in(pin, card), self._signed_in, self._refused)
         self.changed()
 
     def _signed_in(self, staff: StaffView) -> None:
@@ -91,7 +98,8 @@ class StaffUnlockFlow(Flow):
     def view(self) -> StaffUnlockView:
         return StaffUnlockView(
             self.step, self.t(N_("Staff sign-in")),
-            self.t(N_("Enter your staff PIN")) if self.step is not UnlockStep.LOCKED else self.t(N_("Sign-in is locked")),
+            self.t(N_("Sign-in is locked")) if self.step is UnlockStep.LOCKED else
+            self.t(N_("Staff card read. Enter your PIN")) if self.card_uid else self.t(N_("Enter your staff PIN")),
             "●" * len(self.pin), self.step is UnlockStep.PIN and len(self.pin) >= 4,
             ProgressView(self.t(N_("Checking, please wait")), False) if self.step is UnlockStep.CHECKING else None,
             self.error)
@@ -116,6 +124,7 @@ class StaffHomeView:
     message: str
     progress: ProgressView | None
     error: ErrorView | None
+    technician: bool = False  # device setup is offered to technicians and admins
 
 
 DEVICE_NAMES = {"reader": N_("Card reader"), "printer": N_("Receipt printer"), "cash": N_("Banknote acceptor"),
@@ -176,7 +185,7 @@ class StaffHomeFlow(Flow):
         self.settlement_view, self.step = view, StaffStep.SETTLEMENT
 
     def open(self, route: str) -> None:
-        """Staff tools: staff_handover, staff_callbacks, staff_notices."""
+        """Staff tools: staff_handover, staff_callbacks, staff_notices, staff_receipts, staff_import, staff_devices."""
         self.ctx.navigate(route)
 
     def lock(self) -> None:
@@ -217,4 +226,4 @@ class StaffHomeFlow(Flow):
             self.t(N_("Kiosk is out of service")) if self.out_of_service else self.t(N_("Kiosk is in service")),
             lines, self.message,
             ProgressView(self.t(N_("Loading, please wait")), False) if self.step is StaffStep.LOADING else None,
-            self.error)
+            self.error, bool(staff and staff.role in (StaffRole.TECHNICIAN, StaffRole.ADMIN)))

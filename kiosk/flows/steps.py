@@ -39,6 +39,7 @@ class StepView:
     progress: ProgressView | None = None
     error: ErrorView | None = None
     payment: PaymentView | None = None
+    image: str = ""  # a PNG to show (staff receipt viewer)
 
 
 class StepFlow(Flow):
@@ -124,6 +125,7 @@ class StepFlow(Flow):
         self.method = PaymentMethod(key)
         self.key_ = self.session.new_key(self.route)
         self.go_step("confirm")
+        self.check_printer()
         return True
 
     def pay(self, label: str, fn: Callable[[str, Any], Any], on_done: Callable[[Any], None]) -> None:
@@ -162,5 +164,10 @@ class StepFlow(Flow):
         return (self.t(N_("Payment method")), self.t(PAYMENT_METHOD_LABELS[self.method]) if self.method else "")
 
     def base_view(self, prompt: str, **fields: Any) -> StepView:
+        if self.method is not None and self.step in ("confirm", "done"):  # a paying journey: the printer check
+            fields["lines"] = tuple(fields.get("lines", ())) + self.printer_lines(self.step)
+            if self.step == "confirm":
+                fields["primary"] = self.confirm_caption(fields.get("primary", ""))
+                fields["primary_enabled"] = fields.get("primary_enabled", True) and not self.gate_checking
         return StepView(self.step, self.t(self.title), prompt, progress=self.progress(), error=self.error,
                         payment=self.payment_view(), **fields)
