@@ -117,6 +117,7 @@ class AccountKind(StrEnum):
     GATEWAY_CLEARING = "gateway_clearing"  # asset: QR money held by the gateway
     REVENUE = "revenue"  # income per fee kind
     OPENING = "opening"  # equity: balances taken over from the estate's previous system
+    SUSPENSE = "suspense"  # liability: money a kiosk received that no payment claims yet (staff resolve it)
 
 
 class EntryKind(StrEnum):

@@ -25,7 +25,7 @@ def _code(kind: AccountKind, household_id: int | None, card_id: int | None, kios
         return f"{kind}:household:{household_id}"
     if kind is AccountKind.STORED_VALUE:
         return f"{kind}:card:{card_id}"
-    if kind is AccountKind.CASH_BOX:
+    if kind is AccountKind.CASH_BOX or kind is AccountKind.SUSPENSE:
         return f"{kind}:kiosk:{kiosk_id}"
     if kind is AccountKind.REVENUE:
         return f"{kind}:{fee_kind}"

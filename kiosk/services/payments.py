@@ -21,7 +21,7 @@ from kiosk.domain.receipt import ReceiptDocument, ReceiptItem, ReceiptKind
 from kiosk.domain.terms import FEE_LABELS, METHOD_LABELS, AccountKind, BillStatus, EntryKind, FeeKind, PaymentMethod, PaymentPurpose, PaymentStatus
 from kiosk.errors import BillAlreadyPaid, BillNotFound, IdempotencyConflict, InsufficientBalance, InvalidAmount, NotFound
 from kiosk.i18n import N_, translate
-from kiosk.persistence.db import insert_ignoring_conflict, unit_of_work
+from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import (Account, Bill, CashEventRecord, Household, JournalEntry, Payment, PaymentItem,
                                       utcnow)
 from kiosk.services import audit, ledger, receipts
@@ -145,17 +145,9 @@ def _gateway_entry(session: Session, payment_id: int, memo: str) -> JournalEntry
 
 
 # --- banknotes nobody's payment was waiting for ----------------------------------------------------
-SUSPENSE_KIND = "suspense"  # an account kind of its own: cash in the box that belongs to no payment yet
-
-
 def suspense_account(session: Session, kiosk_id: int) -> Account:
     """Where a note stacked outside any payment is held until staff assign it (liability)."""
-    code = f"{SUSPENSE_KIND}:kiosk:{kiosk_id}"
-    found = session.scalars(select(Account).where(Account.code == code)).one_or_none()
-    if found is not None:
-        return found
-    insert_ignoring_conflict(session, Account, code=code, kind=SUSPENSE_KIND, kiosk_id=kiosk_id)
-    return session.scalars(select(Account).where(Account.code == code)).one()
+    return ledger.account(session, AccountKind.SUSPENSE, kiosk_id=kiosk_id)
 
 
 def record_unattributed_cash_in(session: Session, till: Till, *, counter: int, value_fen: int, detail: str = "") -> None:

@@ -1,6 +1,7 @@
 """Fresh migrated databases for tests: a SQLite file, or a PostgreSQL database cloned from a template."""
 from __future__ import annotations
 
+import atexit
 import os
 import uuid
 from collections.abc import Iterator
@@ -13,7 +14,8 @@ from kiosk.persistence import schema
 from kiosk.persistence.db import make_engine
 
 PG_ENV = "KIOSK_TEST_PG_URL"  # e.g. postgresql+psycopg://postgres@127.0.0.1:55432/postgres
-TEMPLATE = "kiosk_test_template"
+# One migrated template per pytest process: two test runs against one server never drop each other's.
+TEMPLATE = f"kiosk_test_template_{os.getpid()}"
 _template_ready = False
 
 
@@ -38,6 +40,16 @@ def _ensure_template(admin_url: str) -> None:
     schema.upgrade(engine)
     engine.dispose()
     _template_ready = True
+    atexit.register(_drop_template, admin_url)
+
+
+def _drop_template(admin_url: str) -> None:
+    admin = _admin_engine(admin_url)
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)"))
+    finally:
+        admin.dispose()
 
 
 def _with_db(url: str, name: str) -> str:
