@@ -257,6 +257,11 @@ class GatewayError(PaymentError):
     message = N_("The payment service is not reachable. Please try another method.")
 
 
+class PaymentAbandoned(PaymentError):
+    code = "E7005"
+    message = N_("The payment was not finished before the kiosk restarted. Money received is kept as account credit.")
+
+
 class BadSignature(PaymentError):
     code = "E7004"
     message = N_("A payment notification failed its signature check.")

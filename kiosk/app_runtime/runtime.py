@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
@@ -57,6 +58,7 @@ class KioskRuntime:
         self.banks = dict(settings.direct_debit.banks)
         self.services = RuntimeKioskServices(self)
         self._stoppers: list[Callable[[], None]] = []
+        self.recovered = threading.Event()  # set once start-up recovery has run
 
     # --- life cycle ------------------------------------------------------------------------
     def start(self) -> None:

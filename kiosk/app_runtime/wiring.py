@@ -10,6 +10,8 @@ from kiosk.bootstrap import Database, ensure_till
 from kiosk.payments.cash_collector import CashCollector
 from kiosk.payments.qr_collector import QrCollector
 from kiosk.runtime.events import EventBus
+from kiosk.persistence.models import utcnow
+from kiosk.services.abandoned import release_abandoned_intents
 from kiosk.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -79,6 +81,8 @@ def start_runtime(rt: KioskRuntime) -> None:
         rt.spooler.start()
         rt.on_stop(rt.spooler.stop)
 
+    started = utcnow()
+
     def recover() -> None:
         for name, collector in (("cash", rt.cash_collector), ("qr", rt.qr_collector)):
             if collector is None:
@@ -92,5 +96,10 @@ def start_runtime(rt: KioskRuntime) -> None:
                     log.warning("%s recovery settled %d item(s) left from before the restart", name, len(done))
             except Exception:
                 log.exception("%s recovery failed; it is retried with the next payment", name)
+        released = release_abandoned_intents(rt.db.factory, rt.till, started_before=started)
+        if released:
+            log.warning("released %d payment(s) left unfinished before the restart: %s", len(released),
+                        ", ".join(released))
+        rt.recovered.set()
 
     threading.Thread(target=recover, name="start-up-recovery", daemon=True).start()

@@ -103,3 +103,30 @@ def test_device_health_reports_every_simulated_device(kiosk):
     health = {d.device: d.state for d in rt.services.device_health()}
     assert health == {"reader": r.DeviceState.OK, "printer": r.DeviceState.OK, "cash": r.DeviceState.OK,
                       "gateway": r.DeviceState.OK}
+
+
+def test_restart_releases_a_payment_left_unfinished_and_keeps_its_money(engine, factory, db_url, tmp_path):
+    from kiosk.domain.terms import PaymentMethod
+    from kiosk.persistence.models import Bill, Payment
+    from kiosk.services import payments
+
+    s = settings_mod.load(tmp_path / "data", db_url=db_url)
+    db = bootstrap.Database(engine, factory, db_url)
+    till = bootstrap.ensure_till(db, s)
+    with unit_of_work(factory) as session:
+        estate.seed(session, till, households=4)
+        hh = session.scalars(select(Household).where(Household.unit_no == "2-0102")).one().id
+        bill = session.scalars(select(Bill).where(Bill.household_id == hh, Bill.status == "open")).first()
+        payment, _ = payments.start_bill_payment(session, till, key="left-open", household_id=hh,
+                                                 bill_ids=[bill.id], method=PaymentMethod.CASH)
+        payments.record_cash_in(session, till, payment, counter=1, value_fen=2_000)  # one note, then the crash
+        payment_id, bill_id = payment.id, bill.id
+    rt = build_runtime(s, db)  # no devices attached: only the release runs
+    start_runtime(rt)
+    assert rt.recovered.wait(20)
+    rt.stop()
+    with unit_of_work(factory) as session:
+        assert session.get(Payment, payment_id).failure_code == "E7005"
+        assert session.get(Bill, bill_id).status == "open"
+        credit = ledger.account(session, AccountKind.CREDIT, household_id=hh)
+        assert ledger.liability_balance(session, credit) == 2_000
