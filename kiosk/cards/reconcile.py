@@ -78,6 +78,38 @@ def open_writes(factory: sessionmaker[Session], card_id: int) -> tuple[OpenWrite
         return tuple(out)
 
 
+def orphaned_spend(factory: sessionmaker[Session], card_id: int) -> OpenWrite | None:
+    """The card's last done write, if it is a payment from the card whose payment never settled: the kiosk
+    stopped between the verified write and the settlement, or the settlement was refused afterwards.
+    The card holds less than the ledger; the payment is then settled or the value given back."""
+    with unit_of_work(factory) as session:
+        op = session.scalars(select(CardOperation).where(CardOperation.card_id == card_id,
+                                                         CardOperation.status == "done")
+                             .order_by(CardOperation.new_counter.desc(), CardOperation.id.desc())).first()
+        if op is None or op.kind != "spend" or op.payment_id is None:
+            return None
+        pay = session.get(Payment, op.payment_id)
+        if pay is None or pay.status == PaymentStatus.SUCCEEDED:
+            return None
+        card = cards.get_card(session, card_id)
+        w = CardWrite(op.id, op.kind, card.id, card.uid_hex, op.old_value_fen, op.new_value_fen, op.old_counter,
+                      op.new_counter)
+        return OpenWrite(w, pay.id, pay.status, pay.purpose)
+
+
+def give_up_payment(factory: sessionmaker[Session], till: Till, ow: OpenWrite, code: str) -> OpenWrite:
+    """The payment cannot be settled after all (its settlement was refused): fail it; the card gets its
+    value back. Returns the open write as it now stands."""
+    with unit_of_work(factory) as session:
+        pay = session.get(Payment, ow.payment_id)
+        if pay is not None:
+            payments.fail(session, till, pay, code)
+            status = pay.status
+        else:
+            status = ""
+    return OpenWrite(ow.write, ow.payment_id, status, ow.purpose)
+
+
 def goal_for(factory: sessionmaker[Session], ow: OpenWrite, card_holds_it: bool) -> Goal:
     if ow.write.kind == "issue" or ow.payment_id is None or ow.payment_status == PaymentStatus.SUCCEEDED:
         return Goal.APPLY

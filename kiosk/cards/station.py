@@ -19,7 +19,7 @@ from kiosk.cards import reconcile
 from kiosk.cards.application import CardApplication, WriteState, check_against_ledger
 from kiosk.cards.layout import CardImage
 from kiosk.cards.reconcile import Goal, OpenWrite
-from kiosk.errors import (CardAuthFailed, CardError, CardRemoved, CardRolledBack, CardTampered, CardUnknown,
+from kiosk.errors import (BusinessRuleError, CardAuthFailed, CardError, CardRemoved, CardRolledBack, CardTampered, CardUnknown,
                           CardWritePending, CardWriteUnsupported, DeviceTimeout, DeviceUnavailable, NoCardPresented,
                           PaymentCancelled, PaymentError)
 from kiosk.i18n import N_
@@ -153,10 +153,14 @@ class CardStation:
     # --- open writes ---------------------------------------------------------------------------
     def resolve_open_writes(self, facts: CardFacts, control: PaymentControl | None,
                             skip_operation: int | None = None) -> None:
-        """Bring every pending write of this card (card pulled, crash, power cut) to its goal, once."""
+        """Bring every pending write of this card (card pulled, crash, power cut) to its goal, once; then a
+        verified payment the kiosk never settled (it stopped in between) is settled or given back."""
         for ow in reconcile.open_writes(self.factory, facts.card_id):
             if ow.write.operation_id != skip_operation:
                 self._resolve(facts, ow, control)
+        orphan = reconcile.orphaned_spend(self.factory, facts.card_id)
+        if orphan is not None:
+            self._settle_or_undo(facts, orphan, reconcile.goal_for(self.factory, orphan, True), control)
 
     def _resolve(self, facts: CardFacts, ow: OpenWrite, control: PaymentControl | None) -> None:
         w = ow.write
@@ -175,13 +179,36 @@ class CardStation:
         if state is WriteState.CHANGED:
             raise self._refuse(facts, self._changed(current, expected))
         goal = reconcile.goal_for(self.factory, ow, state is WriteState.APPLIED)
-        try:
-            after = self._on_card(facts.uid_hex, lambda r, tag: self._to_goal(r, tag, expected, w, goal),
-                                  control, reference)
-        except (CardTampered, CardRolledBack) as exc:
-            raise self._refuse(facts, exc) from None
+        after = self._card_to(facts, expected, w, goal, control, reference)
+        if goal is Goal.APPLY and w.kind == "spend":
+            self._settle_or_undo(facts, ow, goal, control)
+            return
         reconcile.finish(self.factory, self.till, ow, goal, card_counter=after.counter,
                          card_value_fen=after.value_fen, language=self.language, actor=self.actor)
+
+    def _card_to(self, facts: CardFacts, expected: CardImage, w: CardWrite, goal: Goal,
+                 control: PaymentControl | None, reference: str) -> CardImage:
+        try:
+            return self._on_card(facts.uid_hex, lambda r, tag: self._to_goal(r, tag, expected, w, goal),
+                                 control, reference)
+        except (CardTampered, CardRolledBack) as exc:
+            raise self._refuse(facts, exc) from None
+
+    def _settle_or_undo(self, facts: CardFacts, ow: OpenWrite, goal: Goal, control: PaymentControl | None) -> None:
+        """A card payment whose value is off the card: settle it, or — if it will not settle (cancelled,
+        failed, or its settlement is refused now) — give the value back to the card."""
+        w = ow.write
+        if goal is Goal.APPLY:
+            try:
+                reconcile.finish(self.factory, self.till, ow, Goal.APPLY, card_counter=w.new_counter,
+                                 card_value_fen=w.new_value_fen, language=self.language, actor=self.actor)
+                return
+            except BusinessRuleError as exc:  # e.g. the bills were paid otherwise meanwhile
+                ow = reconcile.give_up_payment(self.factory, self.till, ow, exc.code)
+        expected = self._expected(facts, w.old_value_fen, w.old_counter)
+        back = self._card_to(facts, expected, w, Goal.UNDO, control, f"operation {w.operation_id}")
+        reconcile.finish(self.factory, self.till, ow, Goal.UNDO, card_counter=back.counter,
+                         card_value_fen=back.value_fen, language=self.language, actor=self.actor)
 
     def _to_goal(self, reader: CardReader, tag: Tag, expected: CardImage, w: CardWrite, goal: Goal) -> CardImage:
         if goal is Goal.APPLY:

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from kiosk.domain.terms import BillStatus, PaymentMethod, PaymentStatus
-from kiosk.errors import CardWritePending
+from kiosk.errors import BillAlreadyPaid, CardWritePending
 from kiosk.payments.control import Stage
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Bill, CardOperation, Payment
@@ -105,3 +105,51 @@ def test_kiosk_dying_mid_payment_completes_or_cancels_it_at_the_next_tap(desk, s
     else:
         assert status == "cancelled" and bill_statuses(desk) == [BillStatus.OPEN]
         assert desk.ledger() == (50_000, 0, 0) and desk.read(uid).state == (50_000, 0)
+
+
+def test_kiosk_dying_between_the_verified_write_and_the_settlement_settles_at_the_next_tap(desk, screen):
+    uid = desk.uid()
+    desk.present(uid)
+    mover = desk.station.spend_mover(uid, screen.control)
+
+    def write_then_die(payment):  # type: ignore[no-untyped-def]
+        mover(payment)
+        raise KeyboardInterrupt  # the process goes away before the settlement
+
+    hh = desk.mini.household_ids[0]
+    with pytest.raises(KeyboardInterrupt):
+        payments.pay_bills(desk.factory, desk.mini.till, key="die", household_id=hh,
+                           bill_ids=desk.mini.bill_ids[hh][:1], method=PaymentMethod.CARD, language="en",
+                           card_id=desk.card_id(), move_money=write_then_die)
+    assert desk.read(uid).state == (40_000, 1) and desk.ledger() == (50_000, 1, 0)
+    desk.present(uid)
+    desk.station.check_tap(uid)  # not "tampered": the payment the card already made is settled
+    assert desk.ledger() == (40_000, 1, 0) and bill_statuses(desk) == [BillStatus.PAID]
+    desk.present(uid)
+    desk.station.check_tap(uid)
+
+
+def test_payment_whose_settlement_is_refused_after_the_write_gives_the_value_back_at_the_next_tap(desk, screen):
+    uid = desk.uid()
+    hh = desk.mini.household_ids[0]
+    bill_id = desk.mini.bill_ids[hh][0]
+    desk.present(uid)
+    mover = desk.station.spend_mover(uid, screen.control)
+
+    def write_then_lose_the_bill(payment):  # type: ignore[no-untyped-def]
+        mover(payment)
+        with unit_of_work(desk.factory) as s:  # staff settle the bill at the counter meanwhile
+            s.get(Bill, bill_id).status = str(BillStatus.PAID)
+            s.get(Bill, bill_id).payment_id = None
+
+    with pytest.raises(BillAlreadyPaid):
+        payments.pay_bills(desk.factory, desk.mini.till, key="lost-bill", household_id=hh, bill_ids=[bill_id],
+                           method=PaymentMethod.CARD, language="en", card_id=desk.card_id(),
+                           move_money=write_then_lose_the_bill)
+    assert desk.read(uid).state == (40_000, 1)
+    desk.present(uid)
+    desk.station.check_tap(uid)
+    image = desk.read(uid)
+    assert image.mac_ok and image.state == (50_000, 2) and desk.ledger() == (50_000, 2, 0)
+    with unit_of_work(desk.factory) as s:
+        assert s.scalars(select(Payment.status).where(Payment.idempotency_key == "lost-bill")).one() == "failed"
