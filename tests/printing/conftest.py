@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -79,7 +79,6 @@ class Rig:
     events: Events
     supervisor: DeviceSupervisor
     spooler: PrintSpooler
-    _keys: list[str] = field(default_factory=list)
 
     def pay(self, bill_index: int = 0, household: int = 0, language: str = "en") -> payments.PaymentOutcome:
         """A bill paid from the household's card; its receipt is queued in the payment's transaction."""

@@ -1,6 +1,8 @@
 """PrintSpooler with the real driver against SimPrinter over TCP: receipts print, failures wait, nothing prints twice."""
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -262,3 +264,35 @@ def test_a_power_cycled_printer_prints_the_next_receipt_without_a_restart(make_r
     records = rig.sim.wait_for_records(2)
     assert _has_line(records[0], first.receipt_number) and _has_line(records[1], second.receipt_number)
     assert eventually(lambda: [j[:2] for j in rig.jobs()] == [("printed", 1), ("printed", 1)])
+
+
+def test_receipts_paid_on_several_threads_while_screens_ask_the_gate_each_print_exactly_once(make_rig):
+    rig = make_rig(interval=30)  # only kicks: no timer to paper over a lost one
+    numbers: list[str] = []
+    gates: list[GateDecision] = []
+    stop = threading.Event()
+
+    def pay(household: int) -> None:
+        for bill in range(3):
+            numbers.append(rig.pay(bill_index=bill, household=household).receipt_number)
+            rig.spooler.kick()
+
+    def ask() -> None:
+        while not stop.is_set():
+            gates.append(rig.spooler.gate(timeout=2).decision)
+
+    asker = threading.Thread(target=ask)
+    asker.start()
+    payers = [threading.Thread(target=pay, args=(h,)) for h in (0, 1)]
+    for t in payers:
+        t.start()
+    for t in payers:
+        t.join(30)
+    records = rig.sim.wait_for_records(6, timeout=15)
+    stop.set()
+    asker.join(5)
+    printed = sorted(n for r in records for n in numbers if _has_line(r, n))
+    assert printed == sorted(numbers) and len(set(numbers)) == 6
+    assert eventually(lambda: rig.jobs() == [("printed", 1, "")] * 6)
+    assert gates and set(gates) == {GateDecision.OK}
+    assert rig.spooler.drain(5) == 0 and len(rig.sim.records) == 6  # one more look finds nothing to print
