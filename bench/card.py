@@ -1,7 +1,10 @@
 """Card reader benchmark: tap-to-UID, tap-to-verified-balance, tap-to-verified-top-up on the paced PN532
 simulator, each against its wire floor; and libnfc's nfc-list against our own open-to-UID.
 
-    .venv/bin/python bench/card.py [--taps 200] [--baud 115200] [--libnfc-runs 10]
+    .venv/bin/python bench/card.py [--taps 200] [--baud 115200] [--libnfc-runs 10] [--station-runs 100]
+
+The last table times the card desk as the kiosk runs it (CardStation over the reader worker, ledger on
+SQLite): a tap's check, and a whole top-up whose ledger entry waits for the verified card.
 
 One run prints one table. The floor of a measurement is what the wire and the card cannot go below:
 bytes exchanged after the card appeared x 10 bits / baud, plus the card's on-air times (select 3 ms,
@@ -135,11 +138,75 @@ def time_open_to_uid(sim: SimPn532, runs: int, baud: int) -> list[float]:
     return times
 
 
+def time_station(runs: int, baud: int) -> tuple[list[float], list[float]]:
+    """The card desk as the kiosk runs it: reader worker + CardStation + the ledger on SQLite (fsync on).
+    Returns (check_tap seconds, whole top-up seconds: intent, money in, card written and verified, ledger)."""
+    import tempfile
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from kiosk import bootstrap, settings as settings_mod
+    from kiosk.cards import reconcile
+    from kiosk.cards.station import CardStation
+    from kiosk.demo import estate
+    from kiosk.domain.terms import PaymentMethod
+    from kiosk.payments.control import PaymentControl
+    from kiosk.persistence.db import unit_of_work
+    from kiosk.persistence.models import Card, Payment
+    from kiosk.runtime.events import EventBus
+    from kiosk.runtime.supervisor import DeviceSupervisor
+    from kiosk.runtime.worker import DeviceWorker
+    from kiosk.services import card_value, cards, payments
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-card-"))
+    settings = settings_mod.load(tmp / "data")
+    db = bootstrap.open_database(settings)
+    till = bootstrap.ensure_till(db, settings)
+    with unit_of_work(db.factory) as session:
+        estate.seed(session, till, households=2)
+        card = session.scalars(select(Card).order_by(Card.id)).first()
+        facts = cards.card_facts(session, card)
+        value = cards.card_balance(session, card.id)
+    app = CardApplication(bytes.fromhex(settings.secrets.card_master_key),
+                          bytes.fromhex(settings.secrets.card_mac_key))
+    checks: list[float] = []
+    top_ups: list[float] = []
+    with SimPn532(baud=baud) as sim:
+        virtual = VirtualMifareCard(bytes.fromhex(facts.uid_hex))
+        sim.present(virtual)
+        sup = DeviceSupervisor(DeviceWorker("reader", Pn532CardReader(sim.path, baud)), EventBus())
+        sup.start()
+        try:
+            sup.wait_available(5)
+            sup.submit(lambda r: app.issue(r, r.poll(1.0), reconcile.card_record(facts), value)).result(5)
+            station = CardStation(sup, db.factory, till, app)
+            for n in range(runs):
+                t0 = time.perf_counter()
+                station.check_tap(facts.uid_hex)
+                checks.append(time.perf_counter() - t0)
+
+                def paid(p: Payment, n: int = n) -> None:
+                    with unit_of_work(db.factory) as session:
+                        payments.record_gateway_paid(session, till, session.get(Payment, p.id), 100, f"bench-{n}")
+                t0 = time.perf_counter()
+                card_value.top_up(db.factory, till, key=f"bench-{n}", card_uid=facts.uid_hex, amount_fen=100,
+                                  method=PaymentMethod.QR, language="en", move_money=paid,
+                                  write_card=station.write_card(PaymentControl()))
+                top_ups.append(time.perf_counter() - t0)
+        finally:
+            sup.stop()
+            db.engine.dispose()
+            shutil.rmtree(tmp, ignore_errors=True)
+    return checks, top_ups
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--taps", type=int, default=200)
     ap.add_argument("--baud", type=int, default=115200)
     ap.add_argument("--libnfc-runs", type=int, default=10)
+    ap.add_argument("--station-runs", type=int, default=100, help="card-desk runs with the ledger (0: skip)")
     args = ap.parse_args(argv)
 
     taps = run_taps(args.taps, args.baud)
@@ -182,6 +249,13 @@ def main(argv: list[str] | None = None) -> int:
         met = o50 <= l50
         ok &= met
         print(f"ratio ours / nfc-list: {o50 / l50:.2f}  (target <= 1: {'met' if met else 'MISSED'})")
+    if args.station_runs:
+        checks, top_ups = time_station(args.station_runs, args.baud)
+        print()
+        print(f"{'card desk with the ledger (SQLite)':38} {'p50 ms':>8} {'p95 ms':>8}  runs")
+        for label, values in (("check_tap: open writes, verify vs ledger", checks),
+                              ("top-up: intent..card verified..ledger", top_ups)):
+            print(f"{label:38} {pct(values, 50) * ms:8.1f} {pct(values, 95) * ms:8.1f}  {len(values)}")
     return 0 if ok else 1
 
 
