@@ -302,9 +302,26 @@ class PrintSpooler:
         if previous is None or (previous.online, previous.paper, previous.cover_open) != \
                 (status.online, status.paper, status.cover_open):
             self.bus.publish(PrinterStatusChanged(self.name, status))
-        if condition is not old and not (old is None and condition is PrinterCondition.READY):
-            self._alert(old, condition, status)
+        if condition is not old:
+            if old is None and condition is PrinterCondition.READY:
+                self._clear_standing(status)
+            else:
+                self._alert(old, condition, status)
         return status
+
+    def _clear_standing(self, status: PrinterStatus) -> None:
+        """First status after start is ready: an alert left standing in the database from before the
+        restart (paper loaded while the kiosk was off) is cleared, so staff mode does not show it."""
+        try:
+            with unit_of_work(self.factory) as session:
+                standing = alerts.current(session, self.kiosk_id)
+                if standing is not None:
+                    alerts.record(session, self.kiosk_id, self.name, PrinterCondition.READY, status.reason)
+        except Exception:  # noqa: BLE001 - staff mode may show an old alert; printing goes on
+            log.exception("could not look up the printer's standing alert")
+            return
+        if standing is not None:
+            self.bus.publish(StaffAlert(self.name, standing.condition, READY_AGAIN, status.reason, cleared=True))
 
     def _alert(self, old: PrinterCondition | None, new: PrinterCondition, status: PrinterStatus) -> None:
         if new is PrinterCondition.READY:

@@ -296,3 +296,20 @@ def test_receipts_paid_on_several_threads_while_screens_ask_the_gate_each_print_
     assert eventually(lambda: rig.jobs() == [("printed", 1, "")] * 6)
     assert gates and set(gates) == {GateDecision.OK}
     assert rig.spooler.drain(5) == 0 and len(rig.sim.records) == 6  # one more look finds nothing to print
+
+
+def test_an_alert_left_standing_before_a_restart_is_cleared_when_the_printer_starts_ready(factory, mini, make_rig):
+    with unit_of_work(factory) as s:
+        alerts.record(s, mini.till.kiosk_id, "printer", PrinterCondition.PAPER_OUT, "paper out")
+    rig = make_rig()
+    cleared = rig.events.wait(StaffAlert, cleared=True)
+    assert cleared.kind is PrinterCondition.PAPER_OUT
+    with unit_of_work(factory) as s:
+        assert alerts.current(s, mini.till.kiosk_id) is None
+    assert _device_events(rig) == [("printer", "paper_out"), ("printer", "ready")]
+
+
+def test_a_kiosk_that_starts_ready_with_no_standing_alert_records_nothing(make_rig):
+    rig = make_rig()
+    rig.steps_pass(2)
+    assert _device_events(rig) == [] and rig.events.of(StaffAlert) == []
