@@ -60,10 +60,8 @@ def _attach_spooler(rt: KioskRuntime) -> None:
     printer = rt.supervisors.get("printer")
     if printer is None:
         return
-    try:
-        from kiosk.printing.spooler import PrintSpooler
-    except ImportError:
-        return
+    from kiosk.printing.spooler import PrintSpooler
+
     rt.spooler = PrintSpooler(printer, rt.db.factory, rt.till.kiosk_id, rt.bus)
 
 

@@ -6,7 +6,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from kiosk.demo.notices import DEMO_NOTICES, window
@@ -29,6 +29,7 @@ from kiosk.persistence.models import (
     MemberEvent,
     Notice,
     ParkingSpace,
+    PrintJob,
     Resident,
     StaffUser,
     utcnow,
@@ -143,6 +144,9 @@ def seed(session: Session, till: Till, *, now: datetime | None = None, household
                                                  card_id=card.id)
         payments.settle_bill_payment(session, till, payment, "zh_Hans", now=now - timedelta(days=25))
         paid_count += len(oldest)
+    # Those receipts were printed back then: nothing of the history waits in the print queue.
+    session.execute(update(PrintJob).where(PrintJob.status == "queued")
+                    .values(status="printed", printed_at=now - timedelta(days=25)))
     _seed_parking(session, till, hh_rows, rng)
     notices = _seed_notices(session, till, now)
     _seed_directory(session, till)

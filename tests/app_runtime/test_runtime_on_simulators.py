@@ -130,3 +130,19 @@ def test_restart_releases_a_payment_left_unfinished_and_keeps_its_money(engine, 
         assert session.get(Bill, bill_id).status == "open"
         credit = ledger.account(session, AccountKind.CREDIT, household_id=hh)
         assert ledger.liability_balance(session, credit) == 2_000
+
+
+def test_a_paid_receipt_comes_out_of_the_simulated_printer(kiosk, factory):
+    import json
+    import time
+
+    rt, sims = kiosk
+    hh = _household(factory, "1-0101")
+    summary = rt.services.household_summary(hh)
+    result = rt.services.report_card_lost(hh, summary.card_uid, "zh_Hans")  # a receipt with no card I/O
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not sims.printer.records:
+        time.sleep(0.1)
+    assert len(sims.printer.records) == 1, "the demo history must not be printed again"
+    text = json.dumps(sims.printer.records[0], ensure_ascii=False)
+    assert result.receipt_number in text and "和悦花园" in text
