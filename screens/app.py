@@ -28,20 +28,21 @@ SCREENS: dict[str, tuple[str, str]] = {
 }
 
 
-def run_app(services: Any, settings: Any = None, event_bus: Any = None) -> int:
-    """Open the kiosk window on `services` (a KioskServices); returns when staff exit to the desktop."""
+def run_app(services: Any, settings: Any = None, event_bus: Any = None, demo: Any = None) -> int:
+    """Open the kiosk window on `services` (a KioskServices); returns when staff exit to the desktop.
+    `demo` (a kiosk.app_runtime.demo_controls.DemoControls, `kiosk demo` only) adds the demo bar."""
     ui = ui_settings_from(settings)
     configure_kivy(ui)
-    app = build_app(services, ui, event_bus)
+    app = build_app(services, ui, event_bus, demo)
     app.run()
     return 0
 
 
-def build_app(services: Any, ui: UiSettings, event_bus: Any = None) -> Any:
+def build_app(services: Any, ui: UiSettings, event_bus: Any = None, demo: Any = None) -> Any:
     """Create the KioskApp without running it (screen tests use this after configure_kivy)."""
     from screens.kiosk_app import KioskApp
 
-    return KioskApp(services=services, ui=ui, event_bus=event_bus)
+    return KioskApp(services=services, ui=ui, event_bus=event_bus, demo=demo)
 
 
 def load_screen_class(screen: str) -> type:

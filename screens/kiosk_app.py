@@ -46,9 +46,11 @@ class KioskRoot(BoxLayout):
 class KioskApp(App):
     theme = ObjectProperty(None)
 
-    def __init__(self, services: Any, ui: UiSettings, event_bus: Any = None, **kwargs: Any) -> None:
+    def __init__(self, services: Any, ui: UiSettings, event_bus: Any = None, demo: Any = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.services, self.ui, self.event_bus = services, ui, event_bus
+        self.services, self.ui, self.event_bus, self.demo = services, ui, event_bus, demo
+        self.demo_bar: Any = None
         self.session = Session(default_language=ui.default_language, language=ui.default_language,
                                large_text=ui.large_text, high_contrast=ui.high_contrast,
                                default_large_text=ui.large_text, default_high_contrast=ui.high_contrast)
@@ -97,6 +99,11 @@ class KioskApp(App):
             language=lambda: self.session.language,
             on_expire=self.navigator.end_session)
         signal.signal(signal.SIGTERM, lambda *_: Clock.schedule_once(lambda _dt: self.stop()))
+        if self.demo is not None:  # `kiosk demo`: cards, notes and QR scans by touch
+            from screens.demo_panel import DemoBar
+
+            self.demo_bar = DemoBar(self.demo, lambda: self.session.language)
+            self.root_widget.add_widget(self.demo_bar)
         self.refresh_header()
         self.navigator.go("attract")
         if self.ui.test_hook:
@@ -153,6 +160,8 @@ class KioskApp(App):
         root.start_over = translate(N_("Start over"), language)
         root.text_label = translate(N_("Large text"), language)
         root.contrast_label = translate(N_("High contrast"), language)
+        if self.demo_bar is not None:
+            self.demo_bar.refresh_language()
 
     # --- header actions -------------------------------------------------------------------------
     def set_language(self, language: str) -> None:
@@ -190,8 +199,11 @@ class KioskApp(App):
         if uid is None:
             return
         flow = self.navigator.flow
+        identity = self.session.identity
         if flow is not None and hasattr(flow, "card_tapped"):
             flow.card_tapped(str(uid))
+        elif identity is not None and (identity.card_uid or "").upper() == str(uid).upper():
+            return  # the signed-in card seen again (the reader re-selected it after a card operation)
         elif self.navigator.route is not None and self.navigator.route.name != "staff_home":
             self.navigator.go("identify", card_uid=str(uid))
 

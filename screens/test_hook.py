@@ -149,5 +149,6 @@ class TestHook:
 
     def _find(self, text: str) -> Any:
         candidates = [w for w in visible_widgets(self.app.root_widget) if isinstance(w, Label) and text in w.text]
-        buttons = [w for w in candidates if isinstance(w, Button)]
-        return (buttons or candidates or [None])[0]
+        exact = [w for w in candidates if w.text.strip() == text]  # "1" is the key, not "¥100"
+        buttons = [w for w in exact or candidates if isinstance(w, Button)]
+        return (buttons or exact or candidates or [None])[0]

@@ -47,7 +47,7 @@ class Xvfb:
 
 
 class KioskProcess:
-    """`python -m screens` with the test hook; commands go over the hook's Unix socket."""
+    """`python -m screens` (fake services) with the test hook; commands go over the hook's Unix socket."""
 
     def __init__(self, display: str, env: dict[str, str] | None = None, language: str = "zh_Hans",
                  args: tuple[str, ...] = ()) -> None:
@@ -63,14 +63,21 @@ class KioskProcess:
 
     def __enter__(self) -> KioskProcess:
         env = dict(os.environ, DISPLAY=self.display, KIVY_HOME=str(self.tmp / "kivy"), **self.extra_env)
+        env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
         self.started_at = time.monotonic()
         self.log = open(self.tmp / "app.log", "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "screens", "--test-hook", self.sock_path,
-                                      "--language", self.language, "--size", f"{WIDTH}x{HEIGHT}", *self.args],
-                                     cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        self.wait_until(lambda: os.path.exists(self.sock_path), 30, "the test hook socket")
+        self.proc = subprocess.Popen(self.command(), cwd=ROOT, env=self.environment(env), stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        self.wait_until(lambda: os.path.exists(self.sock_path), 60, "the test hook socket")
         self.wait_until(lambda: self.state().get("step") == "ready", 30, "the attract screen")
         return self
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "screens", "--test-hook", self.sock_path, "--language", self.language,
+                "--size", f"{WIDTH}x{HEIGHT}", *self.args]
+
+    def environment(self, env: dict[str, str]) -> dict[str, str]:
+        return env
 
     def __exit__(self, *_exc: object) -> None:
         if self._conn is not None:
@@ -159,3 +166,32 @@ class KioskProcess:
         path.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(["import", "-window", "root", "-display", self.display, str(path)], check=True, timeout=30)
         return path
+
+
+class RealKioskProcess(KioskProcess):
+    """The assembled kiosk (tests/e2e/real_app.py): real runtime, simulators, a fresh database in `data_dir`."""
+
+    def __init__(self, display: str, data_dir: Path, db_url: str | None = None, language: str = "zh_Hans",
+                 env: dict[str, str] | None = None) -> None:
+        super().__init__(display, env, language)
+        self.data_dir = data_dir
+        self.db_url = db_url
+
+    def command(self) -> list[str]:
+        extra = ["--db-url", self.db_url] if self.db_url else []
+        return [sys.executable, "-m", "tests.e2e.real_app", "--data-dir", str(self.data_dir), *extra]
+
+    def environment(self, env: dict[str, str]) -> dict[str, str]:
+        return dict(env, KIOSK_UI_TEST_HOOK=self.sock_path, KIOSK_UI_LANGUAGE=self.language,
+                    KIOSK_UI_DEFAULT_LANGUAGE=self.language, KIOSK_UI_WIDTH=str(WIDTH), KIOSK_UI_HEIGHT=str(HEIGHT),
+                    KIOSK_UI_FULLSCREEN="0")
+
+    def receipts(self) -> list[dict[str, Any]]:
+        """What the simulated printer printed: one JSON record per cut, oldest first."""
+        folder = self.data_dir / "printer-sim"
+        return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))] \
+            if folder.exists() else []
+
+    def wait_for_receipt(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 20) -> dict[str, Any]:
+        return self.wait_until(lambda: next((r for r in self.receipts() if predicate(r)), None), timeout,
+                               "a printed receipt")

@@ -1,0 +1,232 @@
+"""Whole journeys on the REAL runtime: real drivers on the wire-level simulators, a fresh database, real X11
+clicks (cards and banknotes through the demo bar). Each asserts on the database, the ledger and the
+simulated printer's receipt records (JSON under <data dir>/printer-sim/)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from kiosk import bootstrap
+from kiosk.app_runtime import mapping
+from kiosk.domain.terms import AccountKind
+from kiosk.flows.records import BILL_KIND_LABELS
+from kiosk.i18n import translate
+from kiosk.persistence.db import make_engine, make_session_factory, unit_of_work
+from kiosk.persistence.models import AuditEntry, Bill, Card, Household, Payment, Receipt
+from kiosk.services import cards as card_service, households, ledger
+from kiosk.services.staff_unlock import OPENED
+from tests.e2e.harness import RealKioskProcess
+
+pytestmark = pytest.mark.xvfb
+RECEIPT_NO = re.compile(r"^\d{8}$")
+
+
+@pytest.fixture
+def real(display, tmp_path):
+    with RealKioskProcess(display, tmp_path / "data") as app:
+        app.wait_for_text("您好，和悦花园", 30)
+        yield app
+
+
+class Db:
+    """The kiosk's own database, read from the test process."""
+
+    def __init__(self, data_dir: Path) -> None:
+        settings = bootstrap.load_settings(data_dir, None, None, True)
+        self.engine = make_engine(bootstrap.database_url(settings))
+        self.factory = make_session_factory(self.engine)
+
+    def household(self, unit: str) -> Household:
+        with unit_of_work(self.factory) as s:
+            hh = s.scalars(select(Household).where(Household.unit_no == unit)).one()
+            s.expunge(hh)
+            return hh
+
+    def card(self, unit: str, kind: str = "resident") -> tuple[int, str, str]:
+        with unit_of_work(self.factory) as s:
+            hh = s.scalars(select(Household).where(Household.unit_no == unit)).one()
+            c = s.scalars(select(Card).where(Card.household_id == hh.id, Card.kind == kind)).one()
+            return c.id, c.uid_hex, c.status
+
+    def balance(self, card_id: int) -> int:
+        with unit_of_work(self.factory) as s:
+            return card_service.card_balance(s, card_id)
+
+    def assert_ledger_balanced(self) -> None:
+        with unit_of_work(self.factory) as s:
+            assert ledger.unbalanced_entries(s) == []
+
+    def receipt(self, number: str) -> Receipt:
+        with unit_of_work(self.factory) as s:
+            row = s.scalars(select(Receipt).where(Receipt.number == int(number))).one()
+            s.expunge(row)
+            return row
+
+
+def _tap_card(app: RealKioskProcess, label: str) -> None:
+    """Through the demo bar, by touch: Cards -> the card (it lies on the simulated reader until taken off)."""
+    app.click("卡务")
+    app.click(label)
+
+
+def _receipt_number(state: dict) -> str:
+    texts = state["texts"]
+    i = texts.index("收据号")
+    return next(t for t in texts[i - 1:i + 2] if RECEIPT_NO.match(t))
+
+
+def test_pay_bills_from_card_balance(real):
+    db = Db(real.data_dir)
+    hh = db.household("1-0101")
+    card_id, uid, _ = db.card("1-0101")
+    before = db.balance(card_id)
+    with unit_of_work(db.factory) as s:
+        bills = [mapping.bill(b) for b in households.household_summary(s, hh.id).bills]
+    keep, total = [], 0
+    for b in sorted(bills, key=lambda b: b.amount_fen):
+        if total + b.amount_fen <= before:
+            keep.append(b)
+            total += b.amount_fen
+    assert keep, "the demo card cannot pay any bill"
+    _tap_card(real, "1-0101 resident")
+    real.wait_for_route("household")
+    real.click("缴费")
+    real.wait_for_text("请选择要缴的账单和支付方式")
+    for b in bills:
+        if b not in keep:
+            real.click(f"{translate(BILL_KIND_LABELS[b.kind], 'zh_Hans')} {b.period}")
+    real.click("卡内余额")
+    real.click("下一步")
+    state = real.wait_for_text("确认支付")
+    assert "请核对并确认" in state["texts"]
+    real.click("确认支付")
+    state = real.wait_for_text("支付成功，谢谢！", 60)
+    number = _receipt_number(state)
+    assert db.balance(card_id) == before - total
+    with unit_of_work(db.factory) as s:
+        for b in keep:
+            assert s.get(Bill, int(b.bill_id)).status == "paid"
+        receipt = s.scalars(select(Receipt).where(Receipt.number == int(number))).one()
+        payment = s.get(Payment, receipt.payment_id)
+        assert (payment.method, payment.amount_fen, receipt.household_id) == ("card", total, hh.id)
+    db.assert_ledger_balanced()
+    printed = real.wait_for_receipt(lambda r: any(number in line for line in r["lines"]))
+    assert printed["complete"] and not printed["errors"]
+    assert any(f"{total // 100}.{total % 100:02d}" in line for line in printed["lines"])
+
+
+def test_top_up_with_banknotes(real):
+    db = Db(real.data_dir)
+    card_id, uid, _ = db.card("2-0102")
+    before = db.balance(card_id)
+    _tap_card(real, "2-0102 resident")
+    real.wait_for_route("household")
+    real.click("充值")
+    real.click("¥100.00")
+    real.click("现金")
+    real.wait_for_text("不找零", 10)
+    real.click("确认支付")
+    real.wait_for_text("请投入纸币", 20)
+    real.click("¥100")
+    state = real.wait_for_text("充值成功", 60)
+    number = _receipt_number(state)
+    assert db.balance(card_id) == before + 10_000
+    with unit_of_work(db.factory) as s:
+        box = ledger.account(s, AccountKind.CASH_BOX, kiosk_id=db.receipt(number).kiosk_id)
+        assert ledger.balance(s, box) == 10_000
+    db.assert_ledger_balanced()
+    printed = real.wait_for_receipt(lambda r: any(number in line for line in r["lines"]))
+    assert any("100.00" in line for line in printed["lines"])
+
+
+def test_report_loss_then_replace_the_card(real):
+    db = Db(real.data_dir)
+    old_id, old_uid, _ = db.card("3-0103")
+    balance = db.balance(old_id)
+    _tap_card(real, "3-0103 resident")
+    real.wait_for_route("household")
+    real.click("挂失")
+    real.click("挂失")  # the menu's "Report card lost"
+    real.wait_for_text("请核对并确认")
+    real.click("确认")
+    real.wait_for_text("完成，谢谢！", 30)
+    assert db.card("3-0103")[2] == "lost"
+    real.click("取走卡片")  # the resident takes the blocked card off before leaving
+    real.wait_for_text("off")
+    real.click("完成")
+    real.wait_for_route("goodbye")  # reporting a loss ends the session
+    real.click("返回首页")
+    real.click("用房号和密码登录")  # the card is blocked: sign in with unit number and PIN
+    real.click("使用数字键盘")
+    for key in "3-0103":
+        real.click(key)
+    real.click("下一步")
+    real.wait_for_text("请输入密码")
+    for key in "123456":
+        real.click(key)
+    real.click("下一步")
+    real.wait_for_route("household")
+    real.click("挂失")
+    real.click("补卡")
+    real.wait_for_text("请将新卡放到读卡区")
+    real.click("卡务")
+    real.click("新空白卡")
+    real.click("现金")
+    real.wait_for_text("确认")
+    real.click("确认")
+    real.wait_for_text("请投入纸币", 20)
+    real.click("¥20")
+    state = real.wait_for_text("完成，谢谢！", 60)
+    number = _receipt_number(state)
+    with unit_of_work(db.factory) as s:
+        hh = s.scalars(select(Household).where(Household.unit_no == "3-0103")).one()
+        cards = {c.uid_hex: c for c in s.scalars(select(Card).where(Card.household_id == hh.id,
+                                                                     Card.kind == "resident"))}
+        assert cards[old_uid].status in ("lost", "replaced")
+        (new,) = [c for u, c in cards.items() if u != old_uid]
+        assert new.status == "active" and card_service.card_balance(s, new.id) == balance
+        assert card_service.card_balance(s, old_id) == 0
+    db.assert_ledger_balanced()
+    real.wait_for_receipt(lambda r: any(number in line for line in r["lines"]))
+
+
+def test_staff_sign_in_settlement_and_exit(real):
+    db = Db(real.data_dir)
+    real.wait_layout("EN")
+    for x in (20, 1260, 20, 1260):  # hidden corners
+        real.click_at(x, 20)
+    real.wait_for_route("staff_unlock")
+    for key in "246810":
+        real.click(key)
+    real.click("登录")
+    real.wait_for_route("staff_home")
+    real.click("查看日结")
+    real.wait_for_text("合计")
+    real.click("打印日结")
+    slip = real.wait_for_receipt(lambda r: any("日结" in line for line in r["lines"]), 30)
+    assert slip["complete"]
+    with unit_of_work(db.factory) as s:
+        actions = set(s.scalars(select(AuditEntry.action)))
+    assert {OPENED, "settlement.viewed", "settlement.printed"} <= actions
+    real.click("退出到桌面")
+    assert real.proc.wait(30) == 0
+
+
+def test_idle_timeout_wipes_the_session(real):
+    db = Db(real.data_dir)
+    with unit_of_work(db.factory) as s:
+        receipts_before = len(s.scalars(select(Receipt.id)).all())
+    _tap_card(real, "1-0101 resident")
+    real.wait_for_route("household")
+    real.cmd(cmd="age", seconds=61)
+    state = real.wait_for_text("您还在吗？")
+    assert state["idle_warning"] and any("秒后结束" in t for t in state["texts"])
+    real.cmd(cmd="age", seconds=21)
+    state = real.wait_for_route("attract")
+    assert not state["identified"] and not any("1-01" in t for t in state["texts"])
+    with unit_of_work(db.factory) as s:
+        assert len(s.scalars(select(Receipt.id)).all()) == receipts_before  # nothing happened on the account
+    assert not any("欢迎回家" in t or "¥" in t and "." in t for t in state["texts"])  # no balance, no bills
