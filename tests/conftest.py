@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -13,6 +14,14 @@ from kiosk.persistence.db import make_engine, make_session_factory
 from tests.support.databases import database, pg_admin_url
 
 BACKENDS = ["sqlite", "postgres"]
+
+# Property tests: HYPOTHESIS_PROFILE=ci (what scripts/test uses) runs 10,000 examples per property;
+# "long" 200,000 for a soak; "dev" (default) 300 for a quick local run.
+_SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large]
+settings.register_profile("dev", max_examples=300, deadline=None)
+settings.register_profile("ci", max_examples=10_000, deadline=None, suppress_health_check=_SLOW_OK)
+settings.register_profile("long", max_examples=200_000, deadline=None, suppress_health_check=_SLOW_OK)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -1,19 +1,12 @@
-"""Fixtures for the ccTalk tests: a simulator on a pty and a driver opened on it; hypothesis profiles."""
+"""Fixtures for the ccTalk tests: a simulator on a pty and a driver opened on it."""
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
-from hypothesis import HealthCheck, settings
 
 from devices.cash.cctalk_bill_validator import CctalkBillValidator
 from devices.sim.cctalk_sim import SimBillValidator
-
-settings.register_profile("ci", max_examples=10_000, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("dev", max_examples=300, deadline=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 @pytest.fixture

@@ -1,21 +1,15 @@
 """Fixtures: the sandbox gateway simulator, a client for it, and a notification listener feeding a queue."""
 from __future__ import annotations
 
-import os
 import queue
 from collections.abc import Iterator, Mapping
 
 import pytest
-from hypothesis import HealthCheck, settings
 
 from devices.gateway.notify_listener import NotificationListener
 from devices.gateway.sandbox import SandboxGateway
 from devices.sim.gateway_sim import SimGateway
 
-settings.register_profile("ci", max_examples=10_000, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("dev", max_examples=300, deadline=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 SECRET = "test-shared-secret"
 

@@ -1,17 +1,10 @@
 """Shared helpers for payment-session tests: a ledger stand-in that records each stacked note once."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
-from hypothesis import HealthCheck, settings
 
 from kiosk.ports import CashEvent
-
-settings.register_profile("ci", max_examples=10_000, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("dev", max_examples=300, deadline=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 @dataclass
