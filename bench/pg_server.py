@@ -14,8 +14,17 @@ def _as_postgres(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @contextmanager
-def temporary_server(port: int = 55471) -> Iterator[str]:
+def temporary_server(port: int | None = None) -> Iterator[str]:
+    port = port or free_port()
     bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
     if not bins:
         raise SystemExit("PostgreSQL is not installed (apt-get install postgresql), or pass --pg-url")

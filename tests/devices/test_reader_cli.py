@@ -58,33 +58,6 @@ def test_probe_with_an_unknown_driver_names_the_setting(capsys: pytest.CaptureFi
     assert "devices.reader.driver" in capsys.readouterr().err
 
 
-def test_card_read_prints_record_value_counter_and_mac(sim: SimPn532, card: VirtualMifareCard,
-                                                       monkeypatch: pytest.MonkeyPatch,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
-    sim.present(card)
-    app = CardApplication(bytes.fromhex(MASTER_HEX))
-    r = Pn532CardReader(sim.path)
-    r.open()
-    tag = r.poll(1.0)
-    assert tag is not None
-    app.write_value(r, tag, app.issue(r, tag, CardRecord(31000012, CardKind.VEHICLE, "3-2-1502")), 12345)
-    r.close()
-    monkeypatch.setenv("KIOSK_CARD_MASTER_KEY", MASTER_HEX)
-    monkeypatch.delenv("KIOSK_CARD_MAC_KEY", raising=False)
-    assert main(["card", "read", "--port", sim.path, "--wait", "1"]) == 0
-    out = capsys.readouterr().out
-    for line in ("card number:  31000012", "kind:         vehicle", "household:    3-2-1502",
-                 "value:        123.45 (12345 fen)", "counter:      1", "MAC:          ok"):
-        assert line in out
-
-
-def test_card_read_without_the_master_key_names_the_variable(sim: SimPn532, monkeypatch: pytest.MonkeyPatch,
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.delenv("KIOSK_CARD_MASTER_KEY", raising=False)
-    assert main(["card", "read", "--port", sim.path]) == 2
-    assert "KIOSK_CARD_MASTER_KEY" in capsys.readouterr().err
-
-
 def test_devices_list_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["devices", "list"]) == 0
     assert capsys.readouterr().out.strip()
