@@ -11,7 +11,6 @@ import pytest
 from devices.card_reader.pn532_reader import Pn532CardReader
 from devices.sim.mifare_card import VirtualMifareCard
 from devices.sim.pn532_sim import SimPn532
-from kiosk.cards import CardApplication, CardKind, CardRecord
 from kiosk.cli.main import main
 
 MASTER_HEX = "00112233445566778899AABBCCDDEEFF"
