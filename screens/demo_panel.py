@@ -89,7 +89,8 @@ class DemoBar(BoxLayout):
         self.language = language
         self.buttons: dict[str, KButton] = {}
         for key, action in (("cards", self.open_cards), ("off", lambda: self._run(self.controls.remove, "off")),
-                            ("qr", lambda: self._run(self.controls.pay_open_qr, "qr"))):
+                            ("qr", lambda: self._run(self.controls.pay_open_qr, "qr")),
+                            ("paper", self.toggle_paper)):
             self._button(key, action)
         for yuan in getattr(controls, "notes_yuan", (10, 20, 50, 100)):
             if yuan >= 10:
@@ -109,6 +110,20 @@ class DemoBar(BoxLayout):
         self.buttons["cards"].text = t("Cards")
         self.buttons["off"].text = t("Take the card off")
         self.buttons["qr"].text = t("Scan the QR code")
+        self.buttons["paper"].text = t("Load paper") if self.paper_out else t("Paper runs out")
+
+    @property
+    def paper_out(self) -> bool:
+        return getattr(self.controls, "printer_state", "ok") == "out"
+
+    def toggle_paper(self) -> None:
+        state = "ok" if self.paper_out else "out"
+
+        def work() -> str:
+            result = self.controls.set_printer(state)
+            Clock.schedule_once(lambda _dt: self.refresh_language())
+            return result
+        self._run(work, "paper")
 
     def _run(self, fn: Callable[[], Any], what: str) -> None:
         def work() -> None:

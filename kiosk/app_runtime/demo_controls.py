@@ -80,6 +80,15 @@ class DemoControls:
         """One banknote into the validator; returns what it did ("stacked", "escrow", "rejected" ...)."""
         return str(self.sims.cash.insert_note(int(yuan)))
 
+    @property
+    def printer_state(self) -> str:
+        return str(self.sims.printer.state)
+
+    def set_printer(self, state: str) -> str:
+        """Printer faults for showing the check before money: "ok", "near_end", "out", "cover_open", "offline"."""
+        self.sims.printer.set_state(state)
+        return state
+
     def open_qr_orders(self) -> tuple[str, ...]:
         return tuple(o.order_id for o in list(self.sims.gateway.orders.values()) if o.state == "pending")
 

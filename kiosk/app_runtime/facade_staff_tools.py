@@ -61,8 +61,9 @@ class StaffToolsFacade:
             if pay_ids else {}
         return tuple(self._summary(r, units, methods) for r in rows)
 
-    def receipts_of_day(self, staff_id: str, day: date) -> tuple[ReceiptSummary, ...]:
+    def receipts_of_day(self, staff_id: str, day: date | None = None) -> tuple[ReceiptSummary, ...]:
         who = self._staff(staff_id)
+        day = day or self.rt.local_today()
         tz = ZoneInfo(self.rt.settings.site.timezone)
         start = datetime.combine(day, time.min, tz).astimezone(timezone.utc)
         with unit_of_work(self.rt.db.factory) as s:

@@ -167,8 +167,8 @@ class KioskServices(Protocol):
         """reason None puts the kiosk back in service."""
 
     # --- staff: receipts, bill import ------------------------------------------------------------
-    def receipts_of_day(self, staff_id: str, day: date) -> tuple[ReceiptSummary, ...]:
-        """Every receipt the site issued on `day` (local), newest first."""
+    def receipts_of_day(self, staff_id: str, day: date | None = None) -> tuple[ReceiptSummary, ...]:
+        """Every receipt the site issued on `day` (the site's calendar; None: today at the site), newest first."""
 
     def find_receipt(self, staff_id: str, receipt_number: str) -> ReceiptSummary:
         """One receipt by its 8-digit number. Raises NotFound."""

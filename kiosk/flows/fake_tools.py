@@ -60,8 +60,9 @@ class FakeToolsMixin:
         return ReceiptSummary(number, r["when"], r["kind"], r["amount"], r["method"], r["voided"],
                               r["household"] or "")
 
-    def receipts_of_day(self, staff_id: str, day: date) -> tuple[ReceiptSummary, ...]:
+    def receipts_of_day(self, staff_id: str, day: date | None = None) -> tuple[ReceiptSummary, ...]:
         self._enter("receipts_of_day")
+        day = day or self.now().date()
         with self._lock:
             self._staff(staff_id, "list receipts")
             return tuple(self._summary(n) for n in sorted(self.receipts, reverse=True)

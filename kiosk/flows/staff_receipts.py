@@ -37,9 +37,9 @@ class ReceiptsFlow(StaffStepFlow):
         self.void_number = ""
 
     def loaded(self) -> None:
-        staff_id, day = self.staff_id, self.ctx.clock().date()
-        self.step = "loading"
-        self.call("receipts_of_day", lambda: self.services.receipts_of_day(staff_id, day), self._listed, self.fail)
+        staff_id = self.staff_id
+        self.step = "loading"  # "today" is the site's day, which the services know (the kiosk's clock may differ)
+        self.call("receipts_of_day", lambda: self.services.receipts_of_day(staff_id), self._listed, self.fail)
 
     def _listed(self, receipts: tuple[ReceiptSummary, ...]) -> None:
         self.receipts, self.step = receipts, "list"

@@ -230,3 +230,108 @@ def test_idle_timeout_wipes_the_session(real):
     with unit_of_work(db.factory) as s:
         assert len(s.scalars(select(Receipt.id)).all()) == receipts_before  # nothing happened on the account
     assert not any("欢迎回家" in t or "¥" in t and "." in t for t in state["texts"])  # no balance, no bills
+
+
+def _affordable_bill(db: Db, unit: str):
+    hh = db.household(unit)
+    card_id, _uid, _ = db.card(unit)
+    with unit_of_work(db.factory) as s:
+        bills = [mapping.bill(b) for b in households.household_summary(s, hh.id).bills]
+    return bills, min(bills, key=lambda b: b.amount_fen), card_id
+
+
+def _pay_one_bill_by_card(real: RealKioskProcess, bills, keep) -> None:
+    real.click("缴费")
+    real.wait_for_text("请选择要缴的账单和支付方式")
+    for b in bills:
+        if b != keep:
+            real.click(f"{translate(BILL_KIND_LABELS[b.kind], 'zh_Hans')} {b.period}")
+    real.click("卡内余额")
+    real.click("下一步")
+
+
+def test_printer_out_of_paper_is_said_before_paying_and_the_receipt_prints_when_paper_is_back(real):
+    db = Db(real.data_dir)
+    bills, bill, card_id = _affordable_bill(db, "2-0102")
+    real.click("纸张用完")  # demo bar: the simulated printer runs out of paper
+    real.wait_for_text("装入纸张")
+    _tap_card(real, "2-0102 resident")
+    real.wait_for_route("household")
+    _pay_one_bill_by_card(real, bills, bill)
+    state = real.wait_for_text("无纸质收据，继续支付", 20)  # said BEFORE paying
+    assert "小票打印机缺纸。" in state["texts"]
+    with unit_of_work(db.factory) as s:
+        assert s.get(Bill, int(bill.bill_id)).status == "open"
+    real.click("无纸质收据，继续支付")
+    state = real.wait_for_text("支付成功，谢谢！", 60)
+    number = _receipt_number(state)
+    assert any("打印机恢复后会补打收据" in t for t in state["texts"])
+    with unit_of_work(db.factory) as s:
+        assert s.get(Bill, int(bill.bill_id)).status == "paid"
+    db.assert_ledger_balanced()
+    assert not any(number in line for r in real.receipts() for line in r["lines"])
+    real.click("装入纸张")
+    printed = real.wait_for_receipt(lambda r: any(number in line for line in r["lines"]), 40)
+    assert printed["complete"]
+
+
+def test_staff_view_and_void_a_receipt_of_today(real):
+    db = Db(real.data_dir)
+    bills, bill, card_id = _affordable_bill(db, "1-0101")
+    before = db.balance(card_id)
+    _tap_card(real, "1-0101 resident")
+    real.wait_for_route("household")
+    _pay_one_bill_by_card(real, bills, bill)
+    real.click("确认支付")
+    number = _receipt_number(real.wait_for_text("支付成功，谢谢！", 60))
+    real.click("取走卡片")
+    real.click("重新开始")
+    real.wait_for_route("attract")
+    real.wait_layout("EN")
+    for x in (20, 1260, 20, 1260):
+        real.click_at(x, 20)
+    real.wait_for_route("staff_unlock")
+    for key in "246810":
+        real.click(key)
+    real.click("登录")
+    real.wait_for_route("staff_home")
+    real.click("收据")
+    real.click(number)
+    real.wait_for_text("作废")
+    previews = real.wait_until(lambda: list((real.data_dir / "receipt-previews").glob(f"*{number}.png")), 20,
+                               "the receipt PNG")
+    assert previews[0].read_bytes()[:4] == b"\x89PNG"
+    real.click("作废")
+    real.click("缴错账单")
+    real.click("作废收据")
+    state = real.wait_for_text("收据已作废，正在打印作废单。", 30)
+    void_no = state["texts"][state["texts"].index("作废单号") - 1]
+    assert RECEIPT_NO.match(void_no) and int(void_no) > int(number)
+    assert db.receipt(number).voided
+    with unit_of_work(db.factory) as s:
+        assert s.get(Bill, int(bill.bill_id)).status == "open"  # the void gives the bill back
+    assert db.balance(card_id) == before  # and the money back to the card's account
+    db.assert_ledger_balanced()
+    real.wait_for_receipt(lambda r: any(void_no in line for line in r["lines"]), 30)
+
+
+def test_technician_tests_the_printer_for_real_and_saves_the_file(real):
+    real.wait_layout("EN")
+    for x in (20, 1260, 20, 1260):
+        real.click_at(x, 20)
+    for key in "135790":
+        real.click(key)
+    real.click("登录")
+    real.wait_for_route("staff_home")
+    real.click("设备设置")
+    real.click("小票打印机")
+    real.click("escpos")
+    state = real.wait_for_text("请选择端口")
+    url = next((t for t in state["texts"] if t.startswith("tcp://") or t.startswith("socket://")), str(state))
+    real.click(url.split("\n")[0])
+    real.click("立即测试")
+    real.wait_for_text("工作正常。", 30)
+    real.wait_for_receipt(lambda r: any("Test print" in line for line in r["lines"]), 20)
+    real.click("使用此设置")
+    real.wait_for_text("点按设备进行更改或测试")
+    assert "没有更改。" in real.state()["texts"]  # the same setting as running: nothing to save
