@@ -34,8 +34,8 @@ def real(display, tmp_path):
 class Db:
     """The kiosk's own database, read from the test process."""
 
-    def __init__(self, data_dir: Path) -> None:
-        settings = bootstrap.load_settings(data_dir, None, None, True)
+    def __init__(self, data_dir: Path, db_url: str | None = None) -> None:
+        settings = bootstrap.load_settings(data_dir, None, db_url, True)
         self.engine = make_engine(bootstrap.database_url(settings))
         self.factory = make_session_factory(self.engine)
 
@@ -335,3 +335,24 @@ def test_technician_tests_the_printer_for_real_and_saves_the_file(real):
     real.click("使用此设置")
     real.wait_for_text("点按设备进行更改或测试")
     assert "没有更改。" in real.state()["texts"]  # the same setting as running: nothing to save
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_pay_bills_from_card_balance_on_postgresql(display, tmp_path, db_url):
+    """The same kiosk with its database on a PostgreSQL server (many kiosks sharing one estate)."""
+    with RealKioskProcess(display, tmp_path / "data", db_url=db_url) as real:
+        real.wait_for_text("您好，和悦花园", 30)
+        db = Db(real.data_dir, db_url)
+        bills, bill, card_id = _affordable_bill(db, "1-0101")
+        before = db.balance(card_id)
+        _tap_card(real, "1-0101 resident")
+        real.wait_for_route("household")
+        _pay_one_bill_by_card(real, bills, bill)
+        real.click("确认支付")
+        number = _receipt_number(real.wait_for_text("支付成功，谢谢！", 60))
+        assert db.balance(card_id) == before - bill.amount_fen
+        with unit_of_work(db.factory) as s:
+            assert s.get(Bill, int(bill.bill_id)).status == "paid"
+        db.assert_ledger_balanced()
+        real.wait_for_receipt(lambda r: any(number in line for line in r["lines"]))
+        db.engine.dispose()
