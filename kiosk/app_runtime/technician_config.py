@@ -7,17 +7,19 @@ Files in the data directory:
 
 Life cycle: `save()` writes the new file (temp file, fsync, rename). When the current file is proven
 (no pending marker) it becomes the last-good copy first; a second save before any start keeps the
-older proven copy. At start the CLI calls `restore_last_good()` when building or starting the devices
-failed while a file is pending, and `confirm_started()` once every configured device opened.
+older proven copy. At start the CLI wraps building and starting the runtime in `start_with_fallback()`:
+`restore_last_good()` when that failed while a file is pending, `confirm_started()` once every
+configured device opened.
 """
 from __future__ import annotations
 
 import logging
 import os
+import time
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import tomli_w
 
@@ -27,6 +29,7 @@ from kiosk.settings import LAST_GOOD_FILE, TECHNICIAN_FILE
 
 log = logging.getLogger(__name__)
 PENDING_FILE = "technician.pending"
+T = TypeVar("T")
 
 
 def paths(data_dir: Path) -> tuple[Path, Path, Path]:
@@ -116,3 +119,33 @@ def confirm_started(data_dir: Path) -> None:
         pending.unlink()
         if current.exists():
             _atomic_write(last_good, current.read_bytes())
+
+
+def devices_opened(rt: Any, timeout_s: float = 15.0) -> bool:
+    """Did every configured device (reader, printer, cash acceptor) open within `timeout_s`?"""
+    deadline = time.monotonic() + timeout_s
+    return all(sup.wait_available(max(0.0, deadline - time.monotonic())) for sup in rt.supervisors.values())
+
+
+def start_with_fallback(data_dir: Path, start: Callable[[], T], opened: Callable[[T], bool],
+                        stop: Callable[[T], None]) -> T:
+    """Start the kiosk; with a technician file that never started before, a start that raises (unknown
+    driver, bad option) or whose devices do not open puts the last-good file back and starts once more.
+    A start that works proves the file (`confirm_started`). Errors of a proven configuration propagate."""
+    pending = is_pending(data_dir)
+    try:
+        started = start()
+    except Exception:
+        if not (pending and restore_last_good(data_dir)):
+            raise
+        log.exception("the kiosk did not start with the new technician file; starting with the last good one")
+        return start()
+    if not pending:
+        return started
+    if opened(started):
+        confirm_started(data_dir)
+        return started
+    log.error("a device did not open with the new technician file; starting with the last good one")
+    stop(started)
+    restore_last_good(data_dir)
+    return start()

@@ -252,3 +252,34 @@ def test_devices_are_tested_for_real_on_the_simulators(rt, tmp_path):
         assert "¥100" in dict(cash.lines)["Notes accepted"]
     finally:
         sims.stop()
+
+
+def test_a_start_that_fails_with_a_new_file_falls_back_to_the_last_good_one(tmp_path):
+    from kiosk.app_runtime import technician_config as tc
+    from kiosk.errors import DriverNotFound
+    from kiosk.flows.tool_records import DeviceChoice
+
+    data = tmp_path / "data"
+    tc.save(data, (DeviceChoice("reader", "pn532", "/dev/ttyUSB0", 115200),))
+    tc.confirm_started(data)
+    tc.save(data, (DeviceChoice("reader", "nosuchdriver", "/dev/ttyUSB0", 115200),))
+    stopped = []
+
+    def start():
+        driver = tc.read(data)["devices"]["reader"]["driver"]
+        if driver != "pn532":
+            raise DriverNotFound(driver=driver, key="devices.reader.driver")
+        return driver
+
+    assert tc.start_with_fallback(data, start, lambda _rt: True, stopped.append) == "pn532"
+    assert not tc.is_pending(data) and stopped == []
+    tc.save(data, (DeviceChoice("reader", "pn532", "/dev/ttyUSB7", 115200),))  # starts, but the port is dead
+    rt = tc.start_with_fallback(data, lambda: tc.read(data)["devices"]["reader"]["url"],
+                                lambda url: url != "/dev/ttyUSB7", stopped.append)
+    assert rt == "/dev/ttyUSB0" and stopped == ["/dev/ttyUSB7"]
+    def broken():
+        raise DriverNotFound(driver="x", key="devices.reader.driver")
+
+    with pytest.raises(DriverNotFound):  # a proven configuration that fails is not "restored" away
+        tc.start_with_fallback(data, broken, lambda _rt: True, stopped.append)
+    assert tc.read(data)["devices"]["reader"]["url"] == "/dev/ttyUSB0"
