@@ -8,19 +8,10 @@ from kiosk.flows import records as r
 from kiosk.services import households, notices
 from kiosk.settings import WEEKDAYS, Settings
 
-BILL_KINDS: dict[str, r.BillKind] = {
-    FeeKind.MANAGEMENT: r.BillKind.PROPERTY, FeeKind.WATER: r.BillKind.WATER,
-    FeeKind.ELECTRICITY: r.BillKind.ELECTRICITY, FeeKind.GAS: r.BillKind.GAS, FeeKind.RENT: r.BillKind.RENT,
-    FeeKind.PARKING: r.BillKind.PARKING, FeeKind.PERMIT: r.BillKind.CERTIFICATE, FeeKind.SERVICE: r.BillKind.SERVICE,
-}
-METHODS: dict[r.PaymentMethod, CoreMethod] = {
-    r.PaymentMethod.CARD_BALANCE: CoreMethod.CARD, r.PaymentMethod.CASH: CoreMethod.CASH,
-    r.PaymentMethod.QR: CoreMethod.QR,
-}
-
 
 def core_method(method: r.PaymentMethod | str) -> CoreMethod:
-    return METHODS[r.PaymentMethod(method)]
+    """A method a person chose (same values as the core's; CREDIT is never chosen on screen)."""
+    return CoreMethod(r.PaymentMethod(method).value)
 
 
 def opening_hours(settings: Settings) -> tuple[r.OpeningHours, ...]:
@@ -36,7 +27,7 @@ def opening_hours(settings: Settings) -> tuple[r.OpeningHours, ...]:
 
 
 def bill(view: households.BillView) -> r.BillView:
-    return r.BillView(str(view.bill_id), BILL_KINDS[view.kind], view.period, view.amount_fen, view.due_date)
+    return r.BillView(str(view.bill_id), FeeKind(view.kind), view.period, view.amount_fen, view.due_date)
 
 
 def notice(view: notices.NoticeView) -> r.NoticeView:

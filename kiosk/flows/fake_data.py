@@ -86,7 +86,7 @@ def demo_households(today: date) -> dict[str, FakeHousehold]:
     due = today + timedelta(days=10)
     h1 = FakeHousehold("H1", "1-0302", "1栋-**02", "gold", "1234")
     for bill in (
-        BillView("B101", BillKind.PROPERTY, "2026-10", 35000, due),
+        BillView("B101", BillKind.MANAGEMENT, "2026-10", 35000, due),
         BillView("B102", BillKind.WATER, "2026-10", 4280, due),
         BillView("B103", BillKind.ELECTRICITY, "2026-10", 12650, due),
         BillView("B104", BillKind.PARKING, "2026-10", 30000, due),

@@ -5,7 +5,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from enum import StrEnum
 
+from kiosk.domain.terms import CardStatus, FeeKind, StaffRole
 from kiosk.i18n import N_
+
+# One vocabulary with the core (kiosk.domain.terms): card states, staff roles and fee kinds ARE the core
+# enums; the flows' PaymentMethod lists only what a person can choose, with the core's values.
+BillKind = FeeKind
 
 
 class Feature(StrEnum):
@@ -40,7 +45,10 @@ FEATURE_LABELS: dict[Feature, str] = {
 
 
 class PaymentMethod(StrEnum):
-    CARD_BALANCE = "card_balance"
+    """The methods a person picks on screen; values equal kiosk.domain.terms.PaymentMethod's (which also has
+    CREDIT, applied by the services, never chosen)."""
+
+    CARD_BALANCE = "card"
     CASH = "cash"
     QR = "qr"
 
@@ -52,40 +60,18 @@ PAYMENT_METHOD_LABELS: dict[PaymentMethod, str] = {
 }
 
 
-class BillKind(StrEnum):
-    PROPERTY = "property"
-    WATER = "water"
-    ELECTRICITY = "electricity"
-    GAS = "gas"
-    RENT = "rent"
-    PARKING = "parking"
-    CERTIFICATE = "certificate"
-    SERVICE = "service"
-
-
-BILL_KIND_LABELS: dict[BillKind, str] = {
-    BillKind.PROPERTY: N_("Property management fee"),
+BILL_KIND_LABELS: dict[FeeKind, str] = {
+    BillKind.MANAGEMENT: N_("Property management fee"),
     BillKind.WATER: N_("Water"),
     BillKind.ELECTRICITY: N_("Electricity"),
     BillKind.GAS: N_("Gas"),
     BillKind.RENT: N_("Rent"),
     BillKind.PARKING: N_("Parking rent"),
-    BillKind.CERTIFICATE: N_("Certificate fee"),
+    BillKind.PERMIT: N_("Certificate fee"),
     BillKind.SERVICE: N_("Paid service"),
+    BillKind.CARD_FEE: N_("Card replacement fee"),
+    BillKind.BOOKING: N_("Service bookings"),
 }
-
-
-class CardStatus(StrEnum):
-    ACTIVE = "active"
-    LOST = "lost"
-    FROZEN = "frozen"
-    REPLACED = "replaced"
-
-
-class StaffRole(StrEnum):
-    STAFF = "staff"
-    TECHNICIAN = "technician"
-    ADMIN = "admin"
 
 
 class DeviceState(StrEnum):

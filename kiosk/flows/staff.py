@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from kiosk import errors
+from kiosk.domain.terms import METHOD_LABELS, PaymentMethod as CoreMethod
 from kiosk.flows.base import ErrorView, Flow, ProgressView
 from kiosk.flows.records import (BILL_KIND_LABELS, PAYMENT_METHOD_LABELS, BillKind, DeviceHealth, PaymentMethod,
                                  SettlementView, StaffRole, StaffView)
@@ -135,6 +137,15 @@ RECEIPT_KIND_LABELS = {"bill_payment": N_("Fee payments"), "top_up": N_("Card to
 STATE_WORDS = {"ok": N_("Working"), "degraded": N_("Degraded"), "down": N_("Not working")}
 
 
+def method_label(method: str, t: Any) -> str:
+    """A core payment method value ("card", "cash", "qr", "credit") in the person's words."""
+    if method in PaymentMethod.__members__.values():
+        return t(PAYMENT_METHOD_LABELS[PaymentMethod(method)])
+    if method in CoreMethod.__members__.values():
+        return t(METHOD_LABELS[CoreMethod(method)])
+    return method or "-"
+
+
 class StaffHomeFlow(Flow):
     route = "staff_home"
 
@@ -203,9 +214,7 @@ class StaffHomeFlow(Flow):
         return self.t(RECEIPT_KIND_LABELS[kind]) if kind in RECEIPT_KIND_LABELS else kind
 
     def _method_label(self, method: str) -> str:
-        if method in PaymentMethod.__members__.values():
-            return self.t(PAYMENT_METHOD_LABELS[PaymentMethod(method)])
-        return method or "-"
+        return method_label(method, self.t)
 
     def view(self) -> StaffHomeView:
         s = self.settlement_view

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kiosk.flows.records import PAYMENT_METHOD_LABELS, PaymentMethod
-from kiosk.flows.staff import RECEIPT_KIND_LABELS
+from kiosk.flows.staff import RECEIPT_KIND_LABELS, method_label
 from kiosk.flows.staff_tools import StaffStepFlow
 from kiosk.flows.steps import Option, StepView
 from kiosk.flows.tool_records import ImportFile, ImportOutcome, ReceiptSummary
@@ -14,7 +13,6 @@ from kiosk.i18n import N_
 NUMBER_DIGITS = 8
 VOID_REASONS = {"wrong_bill": N_("Wrong bill paid"), "duplicate": N_("Paid twice"),
                 "customer": N_("Customer asked to cancel"), "test": N_("Test transaction")}
-CORE_METHODS = {"card": PaymentMethod.CARD_BALANCE, "cash": PaymentMethod.CASH, "qr": PaymentMethod.QR}
 MORE_KINDS = {"void": N_("Void"), "top_up": N_("Card top-up"), "card_loss": N_("Card loss"),
               "card_unfreeze": N_("Card unfrozen"), "direct_debit": N_("Direct debit"),
               "shift_handover": N_("Shift handover"), "settlement": N_("Daily settlement"), "callback": N_("Callback")}
@@ -114,8 +112,7 @@ class ReceiptsFlow(StaffStepFlow):
         return self.t(label) if label else kind
 
     def _method(self, method: str) -> str:
-        m = CORE_METHODS.get(method)
-        return self.t(PAYMENT_METHOD_LABELS[m]) if m else (method or "-")
+        return method_label(method, self.t)
 
     def _label(self, r: ReceiptSummary) -> str:
         parts = [r.receipt_number, r.issued_at.astimezone().strftime("%H:%M"), self._kind(r.kind), self.money(r.amount_fen)]

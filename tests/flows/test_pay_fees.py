@@ -15,7 +15,7 @@ def _choose_water_and_power(flow) -> None:
     flow.select_all(False)
     flow.toggle("B102")
     flow.toggle("B103")
-    flow.choose_method("card_balance")
+    flow.choose_method("card")
     flow.next()
 
 
@@ -29,7 +29,7 @@ def test_all_bills_are_preselected_and_card_balance_refused_when_short(signed_in
     signed_in.go("pay_fees")
     view = signed_in.flow.view()
     assert view.step is PayStep.CHOOSE and view.all_selected and view.total == "¥819.30"
-    card = next(m for m in view.methods if m.method == "card_balance")
+    card = next(m for m in view.methods if m.method == "card")
     assert not card.enabled and card.reason == "余额不足"
 
 

@@ -27,7 +27,7 @@ def test_top_up_by_cash_warns_no_change_and_shows_balance_before_and_after(signe
     flow = signed_in.flow
     assert flow.view().step == "amount" and [o.label for o in flow.view().options][:2] == ["¥50.00", "¥100.00"]
     flow.choose("10000")
-    assert "card_balance" not in [o.key for o in flow.view().options]  # top-up cannot spend the card itself
+    assert "card" not in [o.key for o in flow.view().options]  # top-up cannot spend the card itself
     flow.choose("cash")
     view = flow.view()
     assert view.step == "confirm" and ("", "本机不找零，超出应付金额的部分将存入您的住户账户。") in view.lines

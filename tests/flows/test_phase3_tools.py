@@ -21,7 +21,7 @@ def _to_confirm(nav) -> None:
     nav.go("pay_fees")
     nav.flow.select_all(False)
     nav.flow.toggle(min(nav.flow.summary.bills, key=lambda b: b.amount_fen).bill_id)
-    nav.flow.choose_method("card_balance")
+    nav.flow.choose_method("card")
     nav.flow.next()
 
 
