@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.domain.receipt import ReceiptDocument, ReceiptItem, ReceiptKind
 from kiosk.domain.terms import FEE_LABELS, METHOD_LABELS, AccountKind, BillStatus, EntryKind, FeeKind, PaymentMethod, PaymentPurpose, PaymentStatus
-from kiosk.errors import BillAlreadyPaid, BillNotFound, IdempotencyConflict, InsufficientBalance, InvalidAmount, NotFound
+from kiosk.errors import BillAlreadyPaid, BillNotFound, CardWritePending, IdempotencyConflict, InsufficientBalance, InvalidAmount, NotFound
 from kiosk.i18n import N_, translate
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import (Account, Bill, CashEventRecord, Household, JournalEntry, Payment, PaymentItem,
@@ -312,6 +312,8 @@ def pay_bills(factory: sessionmaker[Session], till: Till, *, key: str, household
     if move_money is not None:
         try:
             move_money(payment)
+        except CardWritePending:
+            raise  # the card may hold the payment already: the station settles or cancels it at the next tap
         except Exception as exc:
             with unit_of_work(factory) as session:
                 code = getattr(exc, "code", "E0000")
