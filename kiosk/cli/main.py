@@ -48,6 +48,7 @@ _EXIT_BY_ERROR: tuple[tuple[type[KioskError], int], ...] = (
 GROUP_MODULES: tuple[str, ...] = (
     "kiosk.cli.db_cmds",
     "kiosk.cli.seed_cmds",
+    "kiosk.cli.app_cmds",
     "kiosk.cli.admin_cmds",
     "kiosk.cli.printer_cmds",
     "kiosk.cli.reader_cmds",

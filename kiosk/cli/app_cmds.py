@@ -1,0 +1,69 @@
+"""`kiosk run` (real hardware from settings) and `kiosk demo` (simulated devices, demo estate)."""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from dataclasses import replace
+
+from kiosk.cli.common import settings_from
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    for name, help_text in (("run", "start the kiosk on the devices in the configuration"),
+                            ("demo", "start the kiosk on simulated devices; seeds the demo estate on first run")):
+        p = sub.add_parser(name, help=help_text, parents=[common])
+        p.add_argument("--language", choices=("zh_Hans", "zh_Hant", "en"), help="start in this language")
+        p.add_argument("--windowed", action="store_true", help="a window instead of full screen")
+        p.add_argument("--no-window", action="store_true",
+                       help="run devices and services without the touchscreen (for soak tests and servers)")
+        p.set_defaults(handler=_run, demo=name == "demo")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from kiosk import bootstrap
+    from kiosk.app_runtime.wiring import build_runtime, start_runtime
+
+    if args.no_window:  # block before any thread starts so every thread inherits the mask
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    settings = settings_from(args)
+    if args.language or args.windowed:
+        ui = settings.ui
+        settings = replace(settings, ui=replace(ui, language=args.language or ui.language,
+                                                fullscreen=ui.fullscreen and not args.windowed,
+                                                borderless=ui.borderless and not args.windowed))
+    db = bootstrap.open_database(settings)
+    sims = None
+    if args.demo:
+        from kiosk.app_runtime.demo import DemoSimulators
+        from kiosk.cli.seed_cmds import print_report, seed_if_empty
+
+        report = seed_if_empty(settings, db)
+        if report is not None:
+            print_report(report)
+        assert settings.secrets is not None
+        sims = DemoSimulators(settings.data_dir, settings.secrets.gateway_secret).start()
+        settings = sims.settings_for(settings)
+        print("simulated devices: " + ", ".join(f"{k} {v}" for k, v in sims.urls.items()), flush=True)
+        print(f"printed receipts: {settings.data_dir / 'printer-sim'}", flush=True)
+    rt = build_runtime(settings, db)
+    if sims is not None:
+        rt.on_stop(sims.stop)
+        from kiosk.app_runtime.demo_cards import provision_demo_cards
+
+        provision_demo_cards(rt, sims)
+    start_runtime(rt)
+    try:
+        if args.no_window:
+            print("kiosk running without a window; Ctrl-C stops it", flush=True)
+            signal.sigwait({signal.SIGINT, signal.SIGTERM})
+            return 0
+        from screens.app import run_app
+
+        return run_app(rt.services, settings, rt.bus)
+    finally:
+        rt.stop()
+        sys.stdout.flush()
