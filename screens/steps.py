@@ -27,6 +27,7 @@ class StepsScreen(KioskScreen):
         lines.clear_widgets()
         for label, value in view.lines:
             lines.add_widget(_line(label, value))
+        self.ids.lines_scroll.scroll_y = 1  # new lines start at the top, whatever the previous step scrolled
         keypad = self.ids.keypad
         keypad.handler = lambda key: self.act("key", key)
         keypad.language = self.language

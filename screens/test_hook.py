@@ -123,6 +123,10 @@ class TestHook:
                 widget.dispatch("on_press")
                 widget.dispatch("on_release")
             return {"ok": True, "x": round(x), "y": round(Window.height - y), "disabled": widget.disabled}
+        if cmd == "layout":  # where every visible text is: equal twice in a row means the layout settled
+            return {"ok": True, "labels": [[w.text, *(round(v) for v in w.to_window(*w.pos)), round(w.width),
+                                            round(w.height)] for w in visible_widgets(app.root_widget)
+                                           if isinstance(w, Label) and w.text]}
         if cmd == "card":
             app.on_device_event(SimpleNamespace(card_uid=command["uid"]))
             return {"ok": True}

@@ -44,8 +44,9 @@ class StaffFacade(StaffToolsFacade, TechnicianFacade):
             staff.require_role(view, *roles)
         return view
 
-    def settlement(self, staff_id: str, day: date, print_slip: bool = False) -> r.SettlementView:
+    def settlement(self, staff_id: str, day: date | None = None, print_slip: bool = False) -> r.SettlementView:
         who = self._staff(staff_id)
+        day = day or self.rt.local_today()
         with unit_of_work(self.rt.db.factory) as s:
             report = settlement.daily_settlement(s, self.rt.till.site_id, day, self.rt.settings.site.timezone)
             if print_slip:

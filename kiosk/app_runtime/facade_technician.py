@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from kiosk.app_runtime.runtime import KioskRuntime
 
 log = logging.getLogger(__name__)
+PAPER_WORDS = {"ok": N_("Paper loaded"), "near_end": N_("Running low"), "out": N_("Out of paper"), "unknown": N_("Unknown")}
 SPEEDS = {"reader": (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600), "printer": (), "cash": (9600,)}
 
 
@@ -122,7 +123,7 @@ class TechnicianFacade:
     def _test_printer(self, printer: Any, timeout_s: float) -> tuple[tuple[str, str], ...]:
         status = printer.status()
         lines: tuple[tuple[str, str], ...] = (
-            (N_("Online"), N_("Yes") if status.online else N_("No")), (N_("Paper"), str(status.paper)),
+            (N_("Online"), N_("Yes") if status.online else N_("No")), (N_("Paper"), PAPER_WORDS.get(str(status.paper), str(status.paper))),
             (N_("Cover open"), N_("Yes") if status.cover_open else N_("No")))
         if not status.ready:
             from kiosk.errors import PrinterNotReady

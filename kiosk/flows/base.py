@@ -193,20 +193,21 @@ class Flow:
     def paper_receipt(self) -> bool:
         return self.gate is None or self.gate.can_print
 
-    def printer_lines(self, step: str) -> tuple[tuple[str, str], ...]:
-        """Notes across the line: while checking, the printer's trouble before paying, the later print after."""
+    def printer_notice(self, step: str) -> str:
+        """Shown under the prompt (never at the end of a long list): while checking, the printer's trouble
+        before paying, and after paying that the receipt prints later. "[ ! ]" so it is not colour alone."""
         if step == "confirm" and self.gate_checking:
-            return (("", self.t(N_("Checking the receipt printer, please wait"))),)
+            return self.t(N_("Checking the receipt printer, please wait"))
         if self.paper_receipt:
-            return ()
+            return ""
         if step == "confirm":
-            return (("", self.t(self.gate.reason or NO_ANSWER)),
-                    ("", self.t(N_("You can continue without a paper receipt: the receipt number is shown on "
-                                   "screen and the receipt is printed later. Or tap Back to cancel."))))
+            return "[ ! ] " + self.t(self.gate.reason or NO_ANSWER) + "\n" + self.t(N_(
+                "You can continue without a paper receipt: the receipt number is shown on screen and the receipt "
+                "is printed later. Or tap Back to cancel."))
         if step == "done":
-            return (("", self.t(N_("Please note the receipt number: the receipt is printed when the printer "
-                                   "is ready, or ask staff."))),)
-        return ()
+            return "[ ! ] " + self.t(N_("Please note the receipt number: the receipt is printed when the printer "
+                                        "is ready, or ask staff."))
+        return ""
 
     def confirm_caption(self, caption: str) -> str:
         return caption if self.paper_receipt else self.t(N_("Pay without a paper receipt"))

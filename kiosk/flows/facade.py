@@ -147,7 +147,8 @@ class KioskServices(Protocol):
     def staff_sign_in(self, pin: str, card_uid: str | None = None) -> StaffView:
         """Raises WrongPin(remaining=n) and, after 5 wrong PINs, AccountLocked(until=...)."""
 
-    def settlement(self, staff_id: str, day: date, print_slip: bool = False) -> SettlementView: ...
+    def settlement(self, staff_id: str, day: date | None = None, print_slip: bool = False) -> SettlementView:
+        """The daily settlement of `day` (the site's calendar; None: today at the site)."""
 
     def shift_handover(self, staff_id: str, counted_cash_fen: int) -> HandoverView: ...
 

@@ -65,8 +65,9 @@ class FakeStaffMixin:
             raise errors.PermissionDenied(staff_id)
         self.audit.append((staff_id, action))
 
-    def settlement(self, staff_id: str, day: date, print_slip: bool = False) -> SettlementView:
+    def settlement(self, staff_id: str, day: date | None = None, print_slip: bool = False) -> SettlementView:
         self._enter("settlement")
+        day = day or self.now().date()
         with self._lock:
             self._staff(staff_id, f"settlement {day}")
             rows = [(n, r) for n, r in sorted(self.receipts.items()) if r["when"].date() == day and r["amount"]]

@@ -59,6 +59,7 @@ class PayView:
     payment: PaymentView | None = None  # what to do while money moves (insert notes, scan the code)
     confirm_caption: str = ""  # "Confirm and pay", or "Pay without a paper receipt" when the printer cannot print
     confirm_enabled: bool = True  # False while the printer is being checked
+    notice: str = ""  # the printer check's warning (before paying) or "printed later" (after)
 
 
 class PayFeesFlow(Flow):
@@ -202,8 +203,6 @@ class PayFeesFlow(Flow):
             PayStep.UNCERTAIN: N_("We are not sure the payment finished"),
         }
         confirm_lines = tuple((c.label, c.amount) for c in bills if c.selected)
-        if self.step is PayStep.CONFIRM:
-            confirm_lines += self.printer_lines("confirm")
         result_lines: tuple[tuple[str, str], ...] = ()
         if self.result is not None:
             r = self.result
@@ -211,7 +210,6 @@ class PayFeesFlow(Flow):
                             (self.t(N_("Receipt number")), r.receipt_number))
             if r.balance_after_fen is not None:
                 result_lines += ((self.t(N_("Card balance")), self.money(r.balance_after_fen)),)
-            result_lines += self.printer_lines("done")
         return PayView(
             step=self.step,
             title=self.t(N_("Pay fees")),
@@ -231,4 +229,5 @@ class PayFeesFlow(Flow):
             confirm_caption=self.confirm_caption(self.t(N_("Confirm and pay"))) if self.step is PayStep.CONFIRM
             else self.t(N_("Check again")),
             confirm_enabled=not (self.step is PayStep.CONFIRM and self.gate_checking),
+            notice=self.printer_notice(self.step.value),
         )

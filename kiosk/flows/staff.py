@@ -187,9 +187,10 @@ class StaffHomeFlow(Flow):
                   lambda _: self.refresh(), self._failed)
 
     def settlement(self, print_slip: bool = False) -> None:
-        staff_id, day = self.staff_id, self.ctx.clock().date()
+        staff_id = self.staff_id  # "today" is the site's day, which the services know (the kiosk's clock may differ)
         self.step = StaffStep.LOADING
-        self.call("settlement", lambda: self.services.settlement(staff_id, day, print_slip), self._settled, self._failed)
+        self.call("settlement", lambda: self.services.settlement(staff_id, None, print_slip), self._settled,
+                  self._failed)
         self.changed()
 
     def _settled(self, view: SettlementView) -> None:

@@ -124,7 +124,7 @@ class ReceiptsFlow(StaffStepFlow):
 
     def view(self) -> StepView:
         prompts = {"loading": N_("Loading, please wait"), "list": N_("Today's receipts. Tap one to see it"),
-                   "number": N_("Enter the 8-digit receipt number"), "receipt": N_("Receipt"),
+                   "number": N_("Enter the 8-digit receipt number"), "receipt": N_("Receipt {number}"),
                    "void_reason": N_("Why is this receipt voided?"),
                    "void_confirm": N_("Please check and confirm"), "sending": N_("Please wait"),
                    "done": N_("The receipt is voided. The void slip is printing."),
@@ -146,6 +146,8 @@ class ReceiptsFlow(StaffStepFlow):
                 options = (Option("reprint", self.t(N_("Reprint"))),
                            Option("void", self.t(N_("Void")), self._voidable,
                                   reason="" if self._voidable else self.t(N_("Cannot be voided"))))
+            if self.step == "receipt" and self.image:  # the picture of the receipt says it all, larger
+                lines = lines[-1:] if r.voided else ()
             if self.step == "void_confirm":
                 lines += ((self.t(N_("Reason")), self.t(VOID_REASONS[self.reason])),)
             if self.step == "done":
@@ -154,7 +156,8 @@ class ReceiptsFlow(StaffStepFlow):
             options = tuple(Option(k, self.t(v)) for k, v in VOID_REASONS.items())
         primary = {"list": N_("Find by number"), "number": N_("Find"), "void_confirm": N_("Void receipt"),
                    "done": N_("Done"), "failed": N_("Back to the list")}.get(self.step, "")
-        return self.base_view(self.t(prompts.get(self.step, "")), options=options, lines=lines,
+        number = self.receipt.receipt_number if self.receipt else ""
+        return self.base_view(self.t(prompts.get(self.step, ""), number=number), options=options, lines=lines,
                               entry=self.number, keypad=self.step == "number", message=self.message,
                               image=self.image if self.step == "receipt" else "",
                               primary=self.t(primary) if primary else "",

@@ -165,7 +165,8 @@ class StepFlow(Flow):
 
     def base_view(self, prompt: str, **fields: Any) -> StepView:
         if self.method is not None and self.step in ("confirm", "done"):  # a paying journey: the printer check
-            fields["lines"] = tuple(fields.get("lines", ())) + self.printer_lines(self.step)
+            notice = self.printer_notice(self.step)
+            fields["message"] = "\n".join(m for m in (fields.get("message", ""), notice) if m)
             if self.step == "confirm":
                 fields["primary"] = self.confirm_caption(fields.get("primary", ""))
                 fields["primary_enabled"] = fields.get("primary_enabled", True) and not self.gate_checking
