@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from kiosk.errors import AlreadyDone, InvalidEntry, NotFound
 from kiosk.i18n import N_, translate
 from kiosk.persistence.models import CallbackRequest, utcnow
-from kiosk.services import audit
+from kiosk.domain.receipt import ReceiptKind
+from kiosk.services import audit, receipts
 from kiosk.services.charges import actor_of
 from kiosk.services.receipts import Till
 from kiosk.services.references import new_reference
@@ -66,7 +67,17 @@ def request_callback(session: Session, till: Till, *, phone: str, topic: str, no
     session.add(row)
     session.flush()
     audit.record(session, actor_of(till), "callback.requested", row.reference, topic=topic)
-    return _view(row, language)
+    view = _view(row, language)
+    # A slip the person keeps: the reference to quote when staff call back, the number masked.
+    digits = row.phone
+    masked = digits[:3] + "*" * max(len(digits) - 7, 0) + digits[-4:] if len(digits) > 7 else digits
+    receipts.issue(session, till, kind=ReceiptKind.CALLBACK, language=language,
+                   title=translate(N_("Callback request"), language), household_id=household_id,
+                   fields=((translate(N_("Reference"), language), row.reference),
+                           (translate(N_("Topic"), language), view.topic_label),
+                           (translate(N_("Phone"), language), masked)),
+                   notes=(translate(N_("Our staff will call you back during service hours."), language),))
+    return view
 
 
 def open_callbacks(session: Session, site_id: int, language: str, include_done: bool = False) -> tuple[CallbackView, ...]:

@@ -174,3 +174,21 @@ def test_two_households_racing_for_the_last_event_place_one_gets_it(factory, min
     with ThreadPoolExecutor(2) as pool:
         results = list(pool.map(attempt, mini.household_ids))
     assert sorted(type(r).__name__ for r in results) == ["SignupResult", "SlotUnavailable"]
+
+
+def test_callback_request_prints_a_slip_with_its_reference_and_a_masked_phone(factory, mini):
+    from sqlalchemy import select
+
+    from kiosk.domain.receipt import ReceiptKind
+    from kiosk.persistence.models import PrintJob, Receipt
+    from kiosk.services import receipts
+
+    with unit_of_work(factory) as s:
+        req = callbacks.request_callback(s, mini.till, phone="13800138000", topic="repair", language="zh_Hans")
+    with unit_of_work(factory) as s:
+        row = s.scalars(select(Receipt).where(Receipt.kind == str(ReceiptKind.CALLBACK))).one()
+        doc = receipts.document(row)
+        assert s.scalars(select(PrintJob.status).where(PrintJob.receipt_id == row.id)).one() == "queued"
+    values = dict(doc.fields)
+    assert req.reference in values.values() and "138****8000" in values.values()
+    assert "13800138000" not in doc.to_json()
