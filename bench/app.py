@@ -1,6 +1,9 @@
 """Touchscreen app benchmark vs a minimal Kivy app started the same way in the same run (one table).
 
-Run: .venv/bin/python bench/app.py [--idle 60] [--taps 24]   (uses $DISPLAY or starts Xvfb; not part of pytest)
+Run: .venv/bin/python bench/app.py [--idle 60] [--taps 24] [--fake]   (uses $DISPLAY or starts Xvfb; not pytest)
+The kiosk is the REAL one (tests/e2e/real_app.py: runtime, wire-level simulators in the same process, demo
+estate in SQLite), started once beforehand to seed its database, then measured on a second, ordinary start;
+--fake measures `python -m screens` on FakeKioskServices instead.
 Figures: cold start to the first attract frame, PSS/RSS of the process tree after the idle period,
 CPU used during the idle period (percent of one core), touch-to-next-screen p50/p95 (xdotool click
 to the first frame drawn after the screen changed, wall clock on both sides).
@@ -75,9 +78,10 @@ def wait_line(proc: subprocess.Popen[str], prefix: str, timeout: float) -> float
     raise RuntimeError(f"no {prefix} within {timeout} s")
 
 
-def start(cmd: list[str], display: str, tmp: Path) -> tuple[subprocess.Popen[str], float]:
+def start(cmd: list[str], display: str, tmp: Path, hook_path: str = "") -> tuple[subprocess.Popen[str], float]:
     env = dict(os.environ, DISPLAY=display, KIVY_HOME=str(tmp / "kivy"), KIOSK_REPORT_FIRST_FRAME="1",
-               BENCH_WIDTH=str(WIDTH), BENCH_HEIGHT=str(HEIGHT))
+               BENCH_WIDTH=str(WIDTH), BENCH_HEIGHT=str(HEIGHT), KIOSK_UI_TEST_HOOK=hook_path,
+               KIOSK_UI_WIDTH=str(WIDTH), KIOSK_UI_HEIGHT=str(HEIGHT), KIOSK_UI_FULLSCREEN="0")
     t0 = time.time()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     first = wait_line(proc, "FIRST_FRAME", 60)
@@ -149,6 +153,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--idle", type=float, default=60.0)
     parser.add_argument("--taps", type=int, default=24)
+    parser.add_argument("--fake", action="store_true", help="the kiosk on FakeKioskServices (phase 1-2 figures)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-app-"))
     hook_path = str(tmp / "hook.sock")
@@ -157,11 +162,16 @@ def main() -> int:
     with Xvfb() as x:
         # one app at a time, so PSS is not shared between the two and neither steals the other's CPU
         for name in ("minimal", "kiosk"):
-            if name == "kiosk":
+            if name == "kiosk" and args.fake:
                 cmd = [sys.executable, "-m", "screens", "--test-hook", hook_path, "--size", f"{WIDTH}x{HEIGHT}"]
+            elif name == "kiosk":
+                cmd = [sys.executable, "-m", "tests.e2e.real_app", "--data-dir", str(tmp / "data")]
+                first, _ = start(cmd, x.display, tmp, str(tmp / "seed.sock"))  # seeds the estate, issues cards
+                first.terminate()
+                first.wait(30)
             else:
                 cmd = [sys.executable, str(ROOT / "bench" / "minimal_app.py")]
-            proc, start_s = start(cmd, x.display, tmp)
+            proc, start_s = start(cmd, x.display, tmp, hook_path if name == "kiosk" else "")
             try:
                 hook = Hook(hook_path) if name == "kiosk" else None
                 time.sleep(3)  # settle (the kiosk drops to its idle frame rate after 2 s without input)
@@ -190,7 +200,8 @@ def main() -> int:
         ratio = k[key] / m[key] if m[key] else float("inf")
         print(f"| {label} | {fmt.format(k[key])} | {fmt.format(m[key])} | {ratio:.2f}x | {target} |")
     print(f"\n{args.taps} taps each; Xvfb {WIDTH}x{HEIGHT}, software GL (llvmpipe); "
-          f"kiosk on FakeKioskServices; {os.cpu_count()} CPUs shared with other work.")
+          f"kiosk on {'FakeKioskServices' if args.fake else 'the real runtime with in-process simulators'}; "
+          f"{os.cpu_count()} CPUs shared with other work.")
     return 0
 
 
