@@ -30,13 +30,12 @@ def test_printer_out_of_paper_is_said_before_paying_and_payment_can_go_on_withou
     _to_confirm(signed_in)
     view = signed_in.flow.view()
     assert view.step == "confirm" and view.confirm_caption == "无纸质收据，继续支付"
-    notes = [amount for label, amount in view.confirm_lines if not label]
-    assert notes[0] == "小票打印机缺纸。" and "收据号" in notes[1]
+    assert view.notice.startswith("[ ! ] 小票打印机缺纸。\n") and "收据号" in view.notice
     assert fake.calls.index("printer_gate") < len(fake.calls) and "pay_bills" not in fake.calls
     signed_in.flow.confirm()
     done = signed_in.flow.view()
     assert done.step == "done" and done.receipt_number == "00000001"
-    assert any("打印机恢复" in value for label, value in done.result_lines if not label)
+    assert "打印机恢复" in done.notice
     assert fake.alerts == ["out"]
 
 
@@ -51,7 +50,7 @@ def test_paper_near_end_pays_as_usual_and_alerts_staff(signed_in, fake):
     fake.paper = "near_end"
     _to_confirm(signed_in)
     view = signed_in.flow.view()
-    assert view.confirm_caption == "确认支付" and not [1 for label, _ in view.confirm_lines if not label]
+    assert view.confirm_caption == "确认支付" and view.notice == ""
     assert fake.alerts == ["near_end"]
 
 
@@ -62,7 +61,7 @@ def test_step_journeys_check_the_printer_before_their_confirm_step(signed_in, fa
     signed_in.flow.choose("cash")
     view = signed_in.flow.view()
     assert view.step == "confirm" and view.primary == "无纸质收据，继续支付"
-    assert any(value == "小票打印机无响应。" for label, value in view.lines if not label)
+    assert "小票打印机无响应。" in view.message
 
 
 def test_a_staff_card_tapped_on_the_pin_page_signs_in_with_card_and_pin(nav, fake):
@@ -108,7 +107,7 @@ def test_staff_find_a_receipt_by_its_eight_digit_number_on_the_keypad(signed_in,
     for d in "1":
         flow.key(d)
     flow.primary()
-    assert flow.view().step == "receipt" and dict(flow.view().lines)["收据号"] == "00000001"
+    assert flow.view().step == "receipt" and flow.view().prompt == "收据 00000001" and flow.view().image
     flow.back()
     flow.back()
     flow.primary()
