@@ -72,7 +72,9 @@ def start_runtime(rt: KioskRuntime) -> None:
     if reader is not None:  # taps reach the screens as CardPresented / CardRemovedEvent on the bus
         from kiosk.runtime.card_watcher import CardWatcher
 
-        watcher = CardWatcher(reader, rt.bus)
+        # The chip waits for a card itself (answering the moment one arrives); a longer poll only
+        # means fewer cancel-and-relist round trips while nobody is at the kiosk.
+        watcher = CardWatcher(reader, rt.bus, poll_timeout=0.5)
         watcher.start()
         rt.on_stop(watcher.stop)
     if rt.spooler is not None:

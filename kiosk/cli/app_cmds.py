@@ -5,9 +5,11 @@ import argparse
 import logging
 import signal
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Any
 
 from kiosk.cli.common import settings_from
+from kiosk.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -23,18 +25,29 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         p.set_defaults(handler=_run, demo=name == "demo")
 
 
-def _run(args: argparse.Namespace) -> int:
-    from kiosk import bootstrap
-    from kiosk.app_runtime.wiring import build_runtime, start_runtime
+@dataclass
+class Started:
+    settings: Settings
+    runtime: Any
+    sims: Any = None
 
-    if args.no_window:  # block before any thread starts so every thread inherits the mask
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+
+def _settings(args: argparse.Namespace) -> Settings:
     settings = settings_from(args)
     if args.language or args.windowed:
         ui = settings.ui
         settings = replace(settings, ui=replace(ui, language=args.language or ui.language,
                                                 fullscreen=ui.fullscreen and not args.windowed,
                                                 borderless=ui.borderless and not args.windowed))
+    return settings
+
+
+def _start(args: argparse.Namespace) -> Started:
+    """Settings (a bad technician file already fails here), database, devices, runtime — started."""
+    from kiosk import bootstrap
+    from kiosk.app_runtime.wiring import build_runtime, start_runtime
+
+    settings = _settings(args)
     db = bootstrap.open_database(settings)
     sims = None
     if args.demo:
@@ -49,13 +62,32 @@ def _run(args: argparse.Namespace) -> int:
         settings = sims.settings_for(settings)
         print("simulated devices: " + ", ".join(f"{k} {v}" for k, v in sims.urls.items()), flush=True)
         print(f"printed receipts: {settings.data_dir / 'printer-sim'}", flush=True)
-    rt = build_runtime(settings, db)
+    try:
+        rt = build_runtime(settings, db)
+    except BaseException:
+        if sims is not None:
+            sims.stop()
+        raise
     if sims is not None:
         rt.on_stop(sims.stop)
         from kiosk.app_runtime.demo_cards import provision_demo_cards
 
         provision_demo_cards(rt, sims)
     start_runtime(rt)
+    return Started(settings, rt, sims)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from kiosk.app_runtime import technician_config
+    from kiosk.settings import resolve_data_dir
+
+    if args.no_window:  # block before any thread starts so every thread inherits the mask
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    # A technician file that has never started is proven by this start, or replaced by the last good one.
+    started = technician_config.start_with_fallback(
+        resolve_data_dir(args.data_dir), lambda: _start(args),
+        lambda s: technician_config.devices_opened(s.runtime, 15), lambda s: s.runtime.stop())
+    rt = started.runtime
     try:
         if args.no_window:
             print("kiosk running without a window; Ctrl-C stops it", flush=True)
@@ -63,7 +95,12 @@ def _run(args: argparse.Namespace) -> int:
             return 0
         from screens.app import run_app
 
-        return run_app(rt.services, settings, rt.bus)
+        demo = None
+        if started.sims is not None:
+            from kiosk.app_runtime.demo_controls import DemoControls
+
+            demo = DemoControls(started.sims, rt)
+        return run_app(rt.services, started.settings, rt.bus, demo)
     finally:
         rt.stop()
         sys.stdout.flush()
