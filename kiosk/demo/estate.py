@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from kiosk.demo.notices import DEMO_NOTICES, window
 from kiosk.domain.terms import (
-    BILLABLE_FEES,
     AccountKind,
     CardKind,
     EntryKind,

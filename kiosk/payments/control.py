@@ -73,7 +73,8 @@ class PaymentControl:
     def report(self, progress: PaymentProgress) -> None:
         with self._lock:
             self.last = progress
-            self._answer.clear() if progress.stage is Stage.CONFIRM_OVERPAY else None
+            if progress.stage is Stage.CONFIRM_OVERPAY:  # a new question: forget the last answer
+                self._answer.clear()
         if self._on_progress is not None:
             self._on_progress(progress)
 

@@ -17,13 +17,14 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from kiosk.domain.money import Money
 from kiosk.domain.receipt import ReceiptDocument, ReceiptItem, ReceiptKind
 from kiosk.domain.terms import FEE_LABELS, METHOD_LABELS, AccountKind, BillStatus, EntryKind, FeeKind, PaymentMethod, PaymentPurpose, PaymentStatus
 from kiosk.errors import BillAlreadyPaid, BillNotFound, CardWritePending, IdempotencyConflict, InsufficientBalance, InvalidAmount, NotFound
 from kiosk.i18n import N_, translate
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import (Account, Bill, CashEventRecord, Household, JournalEntry, Payment, PaymentItem,
-                                      utcnow)
+                                      Receipt, utcnow)
 from kiosk.services import audit, ledger, receipts
 from kiosk.services.references import new_reference
 from kiosk.services.receipts import Till
@@ -286,8 +287,6 @@ def fail(session: Session, till: Till, payment: Payment, code: str, *, cancelled
 
 
 def outcome(session: Session, payment: Payment, replayed: bool = False) -> PaymentOutcome:
-    from kiosk.persistence.models import Receipt
-
     receipt = session.scalars(select(Receipt).where(Receipt.payment_id == payment.id).order_by(Receipt.id)).first()
     return PaymentOutcome(payment.id, payment.reference, PaymentStatus(payment.status), payment.amount_fen,
                           receipts.format_number(receipt.number) if receipt else "",
@@ -331,6 +330,4 @@ def _get(session: Session, payment_id: int) -> Payment:
 
 
 def _yuan(fen: int) -> str:
-    from kiosk.domain.money import Money
-
     return Money(fen).plain()

@@ -1,37 +1,9 @@
-"""Fixtures for card-application tests: a PN532 simulator, a reader, an application."""
+"""Fixtures for card-application tests: a PN532 simulator, a reader, a card, an application."""
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import pytest
 
-from devices.card_reader.pn532_reader import Pn532CardReader
-from devices.sim.mifare_card import VirtualMifareCard
-from devices.sim.pn532_sim import SimPn532
-
-
-UID4 = bytes.fromhex("04A1B2C3")
-UID7 = bytes.fromhex("04112233445566")
-
-
-@pytest.fixture
-def sim() -> Iterator[SimPn532]:
-    with SimPn532() as s:
-        yield s
-
-
-@pytest.fixture
-def reader(sim: SimPn532) -> Iterator[Pn532CardReader]:
-    r = Pn532CardReader(sim.path)
-    r.open()
-    yield r
-    r.close()
-
-
-@pytest.fixture
-def card() -> VirtualMifareCard:
-    return VirtualMifareCard(UID4)
-
+from tests.support.pn532 import UID4, UID7, card, reader, sim  # noqa: F401  (fixtures and constants)
 
 MASTER = bytes.fromhex("00112233445566778899AABBCCDDEEFF")
 MAC_KEY = bytes(range(32))

@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from sqlalchemy import text
+
 
 from kiosk.persistence.db import unit_of_work
 from kiosk.services import audit

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import delete, select, text, update
-from sqlalchemy.exc import DatabaseError
+
 
 from kiosk.domain.terms import AccountKind, EntryKind
 from kiosk.errors import InsufficientBalance, InvalidAmount, StorageError
