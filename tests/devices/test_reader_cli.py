@@ -13,8 +13,6 @@ from devices.sim.mifare_card import VirtualMifareCard
 from devices.sim.pn532_sim import SimPn532
 from kiosk.cli.main import main
 
-MASTER_HEX = "00112233445566778899AABBCCDDEEFF"
-
 
 def _stop(proc: subprocess.Popen[str]) -> None:
     """SIGTERM and wait; a simulator that does not stop in time fails the test and is killed, never left."""
