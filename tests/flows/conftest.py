@@ -35,3 +35,18 @@ def signed_in(nav: Navigator) -> Navigator:
     nav.flow.card_tapped("A1B2C3D4")
     assert nav.route.name == "household"
     return nav
+
+
+def deferred_journey(fake: FakeKioskServices, route: str) -> tuple[Navigator, InlineRunner]:
+    """A card-signed-in navigator on `route` whose service calls wait until the test runs them,
+    so a test can let a call time out (`runner.expire_pending()`)."""
+    runner = InlineRunner(defer=True)
+    nav = Navigator(fake, Session(), runner, clock=lambda: NOW)
+    nav.go("attract")
+    runner.run_pending()
+    nav.flow.card_tapped("A1B2C3D4")
+    runner.run_pending()
+    runner.run_pending()
+    nav.go(route)
+    runner.run_pending()
+    return nav, runner

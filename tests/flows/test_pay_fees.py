@@ -8,7 +8,7 @@ from kiosk.flows.records import DeviceState
 from kiosk.flows.runner import InlineRunner
 from kiosk.flows.session import Session
 
-from tests.flows.conftest import NOW
+from tests.flows.conftest import NOW, deferred_journey
 
 
 def _choose_water_and_power(flow) -> None:
@@ -78,15 +78,7 @@ def test_cash_method_is_off_when_the_acceptor_is_down(fake):
 
 
 def test_timeout_while_paying_offers_check_again_with_the_same_key(fake):
-    runner = InlineRunner(defer=True)
-    nav = Navigator(fake, Session(), runner, clock=lambda: NOW)
-    nav.go("attract")
-    runner.run_pending()
-    nav.flow.card_tapped("A1B2C3D4")
-    runner.run_pending()
-    runner.run_pending()
-    nav.go("pay_fees")
-    runner.run_pending()
+    nav, runner = deferred_journey(fake, "pay_fees")
     flow = nav.flow
     _choose_water_and_power(flow)
     key = flow.key
@@ -111,21 +103,8 @@ def test_retry_with_same_key_never_charges_twice(signed_in, fake):
     assert flow.result == first and fake.cards["A1B2C3D4"].balance_fen == 3070 and len(fake.printed) == 1
 
 
-def _deferred_pay_page(fake):
-    runner = InlineRunner(defer=True)
-    nav = Navigator(fake, Session(), runner, clock=lambda: NOW)
-    nav.go("attract")
-    runner.run_pending()
-    nav.flow.card_tapped("A1B2C3D4")
-    runner.run_pending()
-    runner.run_pending()
-    nav.go("pay_fees")
-    runner.run_pending()
-    return nav, runner
-
-
 def test_cancel_while_inserting_cash_stops_the_payment_and_charges_nothing(fake):
-    nav, runner = _deferred_pay_page(fake)
+    nav, runner = deferred_journey(fake, "pay_fees")
     flow = nav.flow
     flow.select_all(False)
     flow.toggle("B102")
@@ -143,7 +122,7 @@ def test_cancel_while_inserting_cash_stops_the_payment_and_charges_nothing(fake)
 def test_qr_payment_shows_the_code_while_waiting_for_the_gateway(fake):
     import threading
 
-    nav, runner = _deferred_pay_page(fake)
+    nav, runner = deferred_journey(fake, "pay_fees")
     flow = nav.flow
     flow.select_all(False)
     flow.toggle("B103")

@@ -2,12 +2,9 @@
 from __future__ import annotations
 
 from kiosk import errors
-from kiosk.flows.navigator import Navigator
 from kiosk.flows.records import CardStatus, DeviceState
-from kiosk.flows.runner import InlineRunner
-from kiosk.flows.session import Session
 
-from tests.flows.conftest import NOW
+from tests.flows.conftest import deferred_journey
 
 
 def _sign_in_unit(nav, unit: str, pin: str) -> None:
@@ -192,15 +189,7 @@ def test_back_walks_the_steps_then_returns_home(signed_in):
 
 
 def test_phase2_payment_timeout_then_check_again_uses_the_same_key(fake):
-    runner = InlineRunner(defer=True)
-    nav = Navigator(fake, Session(), runner, clock=lambda: NOW)
-    nav.go("attract")
-    runner.run_pending()
-    nav.flow.card_tapped("A1B2C3D4")
-    runner.run_pending()
-    runner.run_pending()
-    nav.go("top_up")
-    runner.run_pending()
+    nav, runner = deferred_journey(fake, "top_up")
     flow = nav.flow
     flow.choose("5000")
     flow.choose("qr")
