@@ -25,10 +25,7 @@ class Database:
     url: str
 
 
-def load_settings(data_dir: str | None, config: str | None, db_url: str | None = None,
-                  with_secrets: bool = True) -> Settings:
-    directory = settings_mod.resolve_data_dir(data_dir)
-    return settings_mod.load(directory, config, db_url=db_url, with_secrets=with_secrets)
+load_settings = settings_mod.load_for
 
 
 def database_url(settings: Settings) -> str:

@@ -278,6 +278,11 @@ class RequestTimedOut(UiError):
     message = N_("This is taking too long. Please try again.")
 
 
+class KioskStarting(UiError):
+    code = "E8003"
+    message = N_("The kiosk is still starting. Please try again in a moment.")
+
+
 class UnexpectedFailure(UiError):
     code = "E8002"
     message = N_("Something went wrong (reference {reference}). Please show this to staff.")

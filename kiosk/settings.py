@@ -291,6 +291,12 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(key=f"'site.timezone' {settings.site.timezone!r} is not a known time zone") from exc
 
 
+def load_for(data_dir: str | None, site_file: str | None, db_url: str | None = None,
+             with_secrets: bool = True) -> Settings:
+    """Settings as the command line names them: a --data-dir (or None for the default) and a --config."""
+    return load(resolve_data_dir(data_dir), site_file, db_url=db_url, with_secrets=with_secrets)
+
+
 def load(data_dir: Path, site_file: str | None = None, *, db_url: str | None = None,
          with_secrets: bool = True) -> Settings:
     """Packaged defaults -> site file (--config or KIOSK_CONFIG) -> technician overrides."""

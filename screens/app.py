@@ -28,21 +28,23 @@ SCREENS: dict[str, tuple[str, str]] = {
 }
 
 
-def run_app(services: Any, settings: Any = None, event_bus: Any = None, demo: Any = None) -> int:
+def run_app(services: Any, settings: Any = None, event_bus: Any = None, demo: Any = None,
+            startup: Any = None) -> int:
     """Open the kiosk window on `services` (a KioskServices); returns when staff exit to the desktop.
-    `demo` (a kiosk.app_runtime.demo_controls.DemoControls, `kiosk demo` only) adds the demo bar."""
+    `demo` (a kiosk.app_runtime.demo_controls.DemoControls, `kiosk demo` only) adds the demo bar.
+    `startup` (a kiosk.flows.starting.BackgroundStart) starts the runtime once the window has drawn."""
     ui = ui_settings_from(settings)
     configure_kivy(ui)
-    app = build_app(services, ui, event_bus, demo)
+    app = build_app(services, ui, event_bus, demo, startup)
     app.run()
     return 0
 
 
-def build_app(services: Any, ui: UiSettings, event_bus: Any = None, demo: Any = None) -> Any:
+def build_app(services: Any, ui: UiSettings, event_bus: Any = None, demo: Any = None, startup: Any = None) -> Any:
     """Create the KioskApp without running it (screen tests use this after configure_kivy)."""
     from screens.kiosk_app import KioskApp
 
-    return KioskApp(services=services, ui=ui, event_bus=event_bus, demo=demo)
+    return KioskApp(services=services, ui=ui, event_bus=event_bus, demo=demo, startup=startup)
 
 
 def load_screen_class(screen: str) -> type:

@@ -21,6 +21,7 @@ from kiosk.flows.routes import Route
 from kiosk.flows.runner import ThreadRunner
 from kiosk.flows.session import Session
 from kiosk.flows.staff import GestureDetector
+from kiosk.flows.starting import ServicesFailed, ServicesReady
 from kiosk.i18n import LANGUAGES, N_, translate
 from screens import last_resort
 from screens.boot import register_font
@@ -47,14 +48,16 @@ class KioskApp(App):
     theme = ObjectProperty(None)
 
     def __init__(self, services: Any, ui: UiSettings, event_bus: Any = None, demo: Any = None,
-                 **kwargs: Any) -> None:
+                 startup: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.services, self.ui, self.event_bus, self.demo = services, ui, event_bus, demo
+        self.startup = startup  # a kiosk.flows.starting.BackgroundStart, begun once the window has drawn
         self.demo_bar: Any = None
         self.session = Session(default_language=ui.default_language, language=ui.default_language,
                                large_text=ui.large_text, high_contrast=ui.high_contrast,
                                default_large_text=ui.large_text, default_high_contrast=ui.high_contrast)
         self.first_frame_at: float | None = None
+        self.services_ready_at: float | None = None if startup is not None else time.time()
         self.screens: dict[str, Any] = {}
         self.gesture = GestureDetector()
 
@@ -99,17 +102,14 @@ class KioskApp(App):
             language=lambda: self.session.language,
             on_expire=self.navigator.end_session)
         signal.signal(signal.SIGTERM, lambda *_: Clock.schedule_once(lambda _dt: self.stop()))
-        if self.demo is not None:  # `kiosk demo`: cards, notes and QR scans by touch
-            from screens.demo_panel import DemoBar
-
-            self.demo_bar = DemoBar(self.demo, lambda: self.session.language)
-            self.root_widget.add_widget(self.demo_bar)
+        self._add_demo_bar()
         self.refresh_header()
         self.navigator.go("attract")
         if self.ui.test_hook:
             from screens.test_hook import TestHook
 
             self.test_hook = TestHook(self, self.ui.test_hook)
+        self._start_scheduled = False
         self.route_flips: list[float] = []  # wall times of the first frame drawn after each route change
         self._route_changed = False
         from kivy.core.window import Window
@@ -117,14 +117,27 @@ class KioskApp(App):
         Window.bind(on_flip=self._on_flip)
         return self.root_widget
 
+    def _add_demo_bar(self) -> None:
+        if self.demo is not None and self.demo_bar is None:  # `kiosk demo`: cards, notes and QR scans by touch
+            from screens.demo_panel import DemoBar
+
+            self.demo_bar = DemoBar(self.demo, lambda: self.session.language)
+            self.root_widget.add_widget(self.demo_bar)
+
     def _on_flip(self, *_args: Any) -> None:
-        """Frame bookkeeping for the benchmark: first attract frame, and route-change frames."""
+        """Frame bookkeeping: the start behind the window, the first attract frame, route-change frames."""
+        if self.startup is not None and not self._start_scheduled:
+            # the runtime starts once the attract content is on screen, or shortly after the first frame
+            # when there is none to show yet; before that it would only slow the first frame down
+            self._start_scheduled = True
+            Clock.schedule_once(lambda _dt: self.startup.begin(), 0.3)
         if self.first_frame_at is None and self.navigator.flow is not None \
                 and getattr(self.navigator.flow.view(), "step", "") == "ready":
             self.first_frame_at = time.time()
             log.info("first attract frame at %.3f", self.first_frame_at)
-            if os.environ.get("KIOSK_REPORT_FIRST_FRAME"):
-                print(f"FIRST_FRAME {self.first_frame_at:.6f}", flush=True)
+            self._report("FIRST_FRAME", self.first_frame_at)
+            if self.startup is not None:
+                self.startup.begin()
         if self._route_changed:
             self._route_changed = False
             self.route_flips.append(time.time())
@@ -188,8 +201,36 @@ class KioskApp(App):
             self.navigator.go("staff_unlock")
 
     # --- devices --------------------------------------------------------------------------------
+    def _report(self, what: str, at: float) -> None:
+        if os.environ.get("KIOSK_REPORT_FIRST_FRAME"):  # bench/app.py reads these lines
+            print(f"{what} {at:.6f}", flush=True)
+
+    def on_services_ready(self, event: ServicesReady) -> None:
+        """The runtime behind the window is up: fresh attract content, the demo bar, the header."""
+        self.services_ready_at = time.time()
+        log.info("services ready")
+        self._report("SERVICES_READY", self.services_ready_at)
+        if event.demo is not None:
+            self.demo = event.demo
+            self._add_demo_bar()
+        flow = self.navigator.flow
+        if self.navigator.route is not None and self.navigator.route.name == "attract" and hasattr(flow, "reload"):
+            flow.reload()
+        self.refresh_header()
+
+    def on_start_failed(self, event: ServicesFailed) -> None:
+        """The kiosk could not start (the command that started it reports why, with its exit code)."""
+        log.error("the kiosk failed to start: %s", event.message)
+        self.stop()
+
     def on_device_event(self, event: Any) -> None:
         """Device events, already on the UI thread via the bridge: card taps and health changes."""
+        if isinstance(event, ServicesReady):
+            self.on_services_ready(event)
+            return
+        if isinstance(event, ServicesFailed):
+            self.on_start_failed(event)
+            return
         health = getattr(event, "health", None)
         if health is not None and hasattr(event, "device"):
             self.navigator.device_changed(str(event.device), str(health), str(getattr(event, "reason", "")))

@@ -113,6 +113,7 @@ class TestHook:
                     "fps": app.governor.current_fps, "language": app.session.language,
                     "large_text": bool(app.theme.large_text), "high_contrast": bool(app.theme.high_contrast),
                     "identified": app.session.identity is not None, "staff": app.session.staff is not None,
+                    "services_ready": app.services_ready_at is not None,
                     "step": str(getattr(getattr(app.navigator.flow, "view", lambda: None)(), "step", ""))}
         if cmd in ("find", "tap"):
             widget = self._find(command["text"])

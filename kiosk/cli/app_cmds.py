@@ -5,6 +5,7 @@ import argparse
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -42,7 +43,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def _start(args: argparse.Namespace) -> Started:
+def _start(args: argparse.Namespace, bus: Any = None) -> Started:
     """Settings (a bad technician file already fails here), database, devices, runtime — started."""
     from kiosk import bootstrap
     from kiosk.app_runtime.wiring import build_runtime, start_runtime
@@ -63,7 +64,7 @@ def _start(args: argparse.Namespace) -> Started:
         print("simulated devices: " + ", ".join(f"{k} {v}" for k, v in sims.urls.items()), flush=True)
         print(f"printed receipts: {settings.data_dir / 'printer-sim'}", flush=True)
     try:
-        rt = build_runtime(settings, db)
+        rt = build_runtime(settings, db, bus)
     except BaseException:
         if sims is not None:
             sims.stop()
@@ -77,30 +78,57 @@ def _start(args: argparse.Namespace) -> Started:
     return Started(settings, rt, sims)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _start_proven(args: argparse.Namespace, bus: Any = None) -> Started:
+    """A technician file that has never started is proven by this start, or replaced by the last good one."""
     from kiosk.app_runtime import technician_config
     from kiosk.settings import resolve_data_dir
 
-    if args.no_window:  # block before any thread starts so every thread inherits the mask
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    # A technician file that has never started is proven by this start, or replaced by the last good one.
-    started = technician_config.start_with_fallback(
-        resolve_data_dir(args.data_dir), lambda: _start(args),
+    return technician_config.start_with_fallback(
+        resolve_data_dir(args.data_dir), lambda: _start(args, bus),
         lambda s: technician_config.devices_opened(s.runtime, 15), lambda s: s.runtime.stop())
-    rt = started.runtime
+
+
+def demo_controls(started: Started) -> Any:
+    if started.sims is None:
+        return None
+    from kiosk.app_runtime.demo_controls import DemoControls
+
+    return DemoControls(started.sims, started.runtime)
+
+
+def run_in_window(settings: Settings, start: Callable[[Any], Started]) -> int:
+    """Open the window on the attract screen first, then `start(bus)` the runtime behind it.
+
+    The window greets people from the last known attract content while the database and devices open
+    (see kiosk/flows/starting.py). A start that fails closes the window and is raised here, so the
+    command exits with the error's code, as it would without a window."""
+    from kiosk.flows.attract_snapshot import AttractSnapshot, snapshot_path
+    from kiosk.flows.starting import BackgroundStart, StartingServices
+    from kiosk.runtime.events import EventBus
+    from screens.app import run_app
+
+    bus = EventBus()
+    services = StartingServices(AttractSnapshot(snapshot_path(settings.data_dir)))
+    startup: BackgroundStart[Started] = BackgroundStart(lambda: start(bus), services, bus,
+                                                        lambda s: s.runtime.services, demo_controls)
     try:
-        if args.no_window:
-            print("kiosk running without a window; Ctrl-C stops it", flush=True)
-            signal.sigwait({signal.SIGINT, signal.SIGTERM})
-            return 0
-        from screens.app import run_app
+        return run_app(services, settings, bus, None, startup)
+    finally:
+        started = startup.finish()  # raises the start's failure, if it failed
+        if started is not None:
+            started.runtime.stop()
+        sys.stdout.flush()
 
-        demo = None
-        if started.sims is not None:
-            from kiosk.app_runtime.demo_controls import DemoControls
 
-            demo = DemoControls(started.sims, rt)
-        return run_app(rt.services, started.settings, rt.bus, demo)
+def _run(args: argparse.Namespace) -> int:
+    if not args.no_window:
+        return run_in_window(_settings(args), lambda bus: _start_proven(args, bus))  # bad config: exit 2 here
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})  # before any thread starts
+    rt = _start_proven(args).runtime
+    try:
+        print("kiosk running without a window; Ctrl-C stops it", flush=True)
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        return 0
     finally:
         rt.stop()
         sys.stdout.flush()

@@ -177,6 +177,11 @@ class RealKioskProcess(KioskProcess):
         self.data_dir = data_dir
         self.db_url = db_url
 
+    def __enter__(self) -> RealKioskProcess:
+        super().__enter__()  # the attract screen: from the last known content on a second start
+        self.wait_until(lambda: self.state().get("services_ready"), 60, "the runtime behind the window")
+        return self
+
     def command(self) -> list[str]:
         extra = ["--db-url", self.db_url] if self.db_url else []
         return [sys.executable, "-m", "tests.e2e.real_app", "--data-dir", str(self.data_dir), *extra]

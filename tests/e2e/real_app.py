@@ -16,34 +16,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--households", type=int, default=12)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from kiosk import bootstrap
-    from kiosk.app_runtime.demo import DemoSimulators
-    from kiosk.app_runtime.demo_cards import provision_demo_cards
-    from kiosk.app_runtime.demo_controls import DemoControls
-    from kiosk.app_runtime.wiring import build_runtime, start_runtime
-    from kiosk.demo import estate
-    from kiosk.persistence.db import unit_of_work
-    from screens.app import run_app
+    from kiosk import settings as settings_mod
+    from kiosk.cli.app_cmds import Started, run_in_window
 
-    settings = bootstrap.load_settings(args.data_dir, None, args.db_url, True)
-    db = bootstrap.open_database(settings)
-    till = bootstrap.ensure_till(db, settings)
-    with unit_of_work(db.factory) as session:
-        if not estate.already_seeded(session, till.site_id):
-            estate.seed(session, till, households=args.households)
-    assert settings.secrets is not None
-    sims = DemoSimulators(settings.data_dir, settings.secrets.gateway_secret).start()
-    settings = sims.settings_for(settings)
-    rt = build_runtime(settings, db)
-    rt.on_stop(sims.stop)
-    provision_demo_cards(rt, sims)
-    start_runtime(rt)
-    print(f"REAL_APP_READY {settings.data_dir}", flush=True)
-    try:
-        return run_app(rt.services, settings, rt.bus, DemoControls(sims, rt))
-    finally:
-        rt.stop()
+    settings = settings_mod.load_for(str(args.data_dir), None, args.db_url, True)
 
+    def start(bus: object) -> Started:
+        from kiosk import bootstrap
+        from kiosk.app_runtime.demo import DemoSimulators
+        from kiosk.app_runtime.demo_cards import provision_demo_cards
+        from kiosk.app_runtime.wiring import build_runtime, start_runtime
+        from kiosk.demo import estate
+        from kiosk.persistence.db import unit_of_work
+
+        db = bootstrap.open_database(settings)
+        till = bootstrap.ensure_till(db, settings)
+        with unit_of_work(db.factory) as session:
+            if not estate.already_seeded(session, till.site_id):
+                estate.seed(session, till, households=args.households)
+        assert settings.secrets is not None
+        sims = DemoSimulators(settings.data_dir, settings.secrets.gateway_secret).start()
+        rt = build_runtime(sims.settings_for(settings), db, bus)  # type: ignore[arg-type]
+        rt.on_stop(sims.stop)
+        provision_demo_cards(rt, sims)
+        start_runtime(rt)
+        print(f"REAL_APP_READY {settings.data_dir}", flush=True)
+        return Started(rt.settings, rt, sims)
+
+    # the window opens first and the runtime starts behind it, exactly as `kiosk demo` does
+    return run_in_window(settings, start)
 
 if __name__ == "__main__":
     sys.exit(main())
