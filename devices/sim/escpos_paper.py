@@ -86,6 +86,7 @@ class PrintedReceipt:
 @lru_cache(maxsize=64)
 def codepage_map(profile: str, number: int) -> dict[int, str] | None:
     """Bytes 0x80-0xFF of code page `number` in a python-escpos profile, from escpos-printer-db."""
+    import devices.printer  # noqa: F401  (where escpos keeps its capabilities pickle)
     from escpos.capabilities import CAPABILITIES
 
     pages = CAPABILITIES["profiles"].get(profile, CAPABILITIES["profiles"]["default"]).get("codePages", {})
