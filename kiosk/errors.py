@@ -200,6 +200,13 @@ class PermissionDenied(AuthError):
     message = N_("You are not allowed to do this.")
 
 
+class StaffCardTapped(AuthError):
+    """A staff card where a resident's card was expected: not a refusal, the way to the staff PIN pad."""
+
+    code = "E5004"
+    message = N_("This is a staff card. Please enter your staff PIN.")
+
+
 # --- devices ---------------------------------------------------------------------------------
 class DeviceError(KioskError):
     code = "E6000"

@@ -8,12 +8,12 @@ from sqlalchemy import select
 
 from kiosk.app_runtime import mapping
 from kiosk.domain.terms import BookingKind, PaymentMethod as CoreMethod
-from kiosk.errors import InvalidAmount, NotFound
+from kiosk.errors import AlreadyDone, InvalidAmount, NotFound
 from kiosk.flows import records as r
 from kiosk.payments.control import PaymentControl
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Card, Receipt
-from kiosk.services import bookings, card_value, cards, charges, direct_debit, households, member_events, parking, payments, receipts
+from kiosk.services import bookings, card_value, cards, charges, direct_debit, households, member_events, parking, payments, receipts, staff
 
 if TYPE_CHECKING:
     from kiosk.app_runtime.runtime import KioskRuntime
@@ -108,6 +108,9 @@ class HouseholdFacade:
 
     def replace_card(self, household_id: str, old_card_uid: str, new_card_uid: str, method: r.PaymentMethod,
                      idempotency_key: str, language: str, control: PaymentControl | None = None) -> r.CardActionResult:
+        with unit_of_work(self.rt.db.factory) as s:  # a staff badge must not become a resident's card
+            if staff.staff_card_holder(s, new_card_uid) is not None:
+                raise AlreadyDone(f"card {new_card_uid} is a staff card")
         core = mapping.core_method(method)
         control = control or PaymentControl()
         fee = self.rt.settings.payments.card_replacement_fee_fen

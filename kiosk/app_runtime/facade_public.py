@@ -5,9 +5,10 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from kiosk.app_runtime import mapping
+from kiosk.errors import StaffCardTapped
 from kiosk.flows import records as r
 from kiosk.persistence.db import unit_of_work
-from kiosk.services import callbacks, cards, directory, households, member_events, notices
+from kiosk.services import callbacks, cards, directory, households, member_events, notices, staff
 
 if TYPE_CHECKING:
     from kiosk.app_runtime.runtime import KioskRuntime
@@ -56,6 +57,9 @@ class PublicFacade:
         return view.reference
 
     def identify_card(self, card_uid: str) -> r.Identity:
+        with unit_of_work(self.rt.db.factory) as s:  # a staff badge carries no card application: never read it
+            if staff.staff_card_holder(s, card_uid) is not None:
+                raise StaffCardTapped(card_uid)
         station = self.rt.card_station
         if station is not None:  # verifies the card's own data against the ledger and repairs interrupted writes
             station.check_tap(card_uid)

@@ -77,7 +77,8 @@ class KioskServices(Protocol):
 
     # --- identification --------------------------------------------------------------------
     def identify_card(self, card_uid: str) -> Identity:
-        """Raises CardUnknown, CardBlocked (lost), CardFrozen, CardReplaced."""
+        """Raises CardUnknown, CardBlocked (lost), CardFrozen, CardReplaced; StaffCardTapped for an active
+        staff user's card (never read as a value card: the identify flow opens the staff PIN pad)."""
 
     def identify_unit(self, unit: str, pin: str) -> Identity:
         """Raises NotFound (unknown unit), WrongPin(remaining=n), AccountLocked(until=...)."""

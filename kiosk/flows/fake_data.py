@@ -57,6 +57,7 @@ class FakeStaff:
     pin: str
     failed: int = 0
     locked_until: datetime | None = None
+    card_uid: str | None = None  # a staff card (UID hex), for card + PIN sign-in
 
 
 @dataclass
@@ -111,7 +112,7 @@ def demo_cards() -> dict[str, FakeCard]:
 
 def demo_staff() -> dict[str, FakeStaff]:
     return {
-        "S1": FakeStaff("S1", "王芳", StaffRole.STAFF, "2468"),
+        "S1": FakeStaff("S1", "王芳", StaffRole.STAFF, "2468", card_uid="5A5A5A5A"),
         "T1": FakeStaff("T1", "李强", StaffRole.TECHNICIAN, "1357"),
     }
 

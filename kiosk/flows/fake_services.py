@@ -193,6 +193,8 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin):
     def identify_card(self, card_uid: str) -> Identity:
         self._enter("identify_card")
         with self._lock:
+            if any(m.card_uid == card_uid.upper() for m in self.staff.values()):
+                raise errors.StaffCardTapped(card_uid)
             card = self.cards.get(card_uid.upper())
             if card is None:
                 raise errors.CardUnknown(card_uid)

@@ -38,6 +38,8 @@ class FakeStaffMixin:
     # --- staff ----------------------------------------------------------------------------------
     def staff_sign_in(self, pin: str, card_uid: str | None = None) -> StaffView:
         self._enter("staff_sign_in")
+        if card_uid:
+            return self._card_sign_in(card_uid.upper(), pin)
         with self._lock:
             now = self.now()
             for member in self.staff.values():
@@ -59,6 +61,26 @@ class FakeStaffMixin:
                 member.failed, member.locked_until = 0, None
             self.audit.append((match.staff_id, "sign in"))
             return StaffView(match.staff_id, match.name, match.role)
+
+    def _card_sign_in(self, card_uid: str, pin: str) -> StaffView:
+        """Staff card + PIN: the card names the account, so failures count (and lock) that account only."""
+        with self._lock:
+            now = self.now()
+            member = next((m for m in self.staff.values() if m.card_uid == card_uid), None)
+            if member is None:
+                raise errors.AuthError(f"no staff card {card_uid}")
+            if member.locked_until and now < member.locked_until:
+                raise errors.AccountLocked(until=member.locked_until.strftime("%H:%M"))
+            if member.pin != pin:
+                member.failed += 1
+                if member.failed >= MAX_PIN_FAILURES:
+                    member.locked_until = now + timedelta(minutes=LOCK_MINUTES)
+                    self.audit.append((member.staff_id, "staff locked"))
+                    raise errors.AccountLocked(until=member.locked_until.strftime("%H:%M"))
+                raise errors.WrongPin(remaining=MAX_PIN_FAILURES - member.failed)
+            member.failed, member.locked_until = 0, None
+            self.audit.append((member.staff_id, "sign in by card"))
+            return StaffView(member.staff_id, member.name, member.role)
 
     def _staff(self, staff_id: str, action: str) -> None:
         if staff_id not in self.staff:

@@ -1,4 +1,5 @@
-"""Identify journey: a card tap, or unit number then PIN on the keypad; refused cards say why and what to do."""
+"""Identify journey: a card tap, or unit number then PIN on the keypad; refused cards say why and what to do;
+a staff card goes on to the staff PIN pad."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -64,8 +65,16 @@ class IdentifyFlow(Flow):
         if self.step is IdentifyStep.CHECKING:
             return
         self.step, self.error = IdentifyStep.CHECKING, None
-        self.call("identify_card", lambda: self.services.identify_card(card_uid), self._identified, self._refused)
+        self.call("identify_card", lambda: self.services.identify_card(card_uid), self._identified,
+                  lambda exc: self._card_refused(card_uid, exc))
         self.changed()
+
+    def _card_refused(self, card_uid: str, exc: errors.KioskError) -> None:
+        if isinstance(exc, errors.StaffCardTapped):  # a staff badge: straight to the staff PIN pad, card read
+            self.step = IdentifyStep.CHOOSE
+            self.ctx.navigate("staff_unlock", card_uid=card_uid)
+            return
+        self._refused(exc)
 
     # --- keypad ---------------------------------------------------------------------------------
     def use_keypad(self) -> None:

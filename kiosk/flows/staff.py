@@ -1,4 +1,5 @@
-"""Staff journeys: unlock with a PIN (hidden gesture first), then maintenance home: devices, settlement, service."""
+"""Staff journeys: unlock with a staff card or the hidden gesture, then a PIN; maintenance home: devices, settlement,
+service."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -54,11 +55,11 @@ class StaffUnlockView:
 class StaffUnlockFlow(Flow):
     route = "staff_unlock"
 
-    def __init__(self, ctx, **params) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, ctx, card_uid: str | None = None, **params) -> None:  # type: ignore[no-untyped-def]
         super().__init__(ctx, **params)
         self.step = UnlockStep.PIN
         self.pin = ""
-        self.card_uid: str | None = None  # a staff card tapped on this screen
+        self.card_uid: str | None = card_uid  # a staff card tapped here, or on the attract screen before
         self.error: ErrorView | None = None
 
     def card_tapped(self, uid: str) -> None:

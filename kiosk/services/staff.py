@@ -102,6 +102,17 @@ def sign_in_by_card(factory: sessionmaker[Session], card_uid: str, pin: str, now
     return _sign_in(factory, select(StaffUser).where(StaffUser.card_uid_hex == uid), pin, now, f"card {uid}")
 
 
+def staff_card_holder(session: Session, card_uid: str) -> StaffView | None:
+    """The active staff user whose staff card has this UID, or None (a resident's card, an unknown card)."""
+    try:
+        uid = normalize_uid(card_uid)
+    except InvalidEntry:
+        return None
+    user = session.scalars(select(StaffUser).where(StaffUser.card_uid_hex == uid,
+                                                   StaffUser.active.is_(True))).one_or_none()
+    return None if user is None else _view(user)
+
+
 def _sign_in(factory: sessionmaker[Session], query, pin: str, now: datetime | None, who: str) -> StaffView:  # type: ignore[no-untyped-def]
     now = now or utcnow()
     with unit_of_work(factory) as session:  # the attempt is committed before any error is raised
