@@ -139,7 +139,7 @@ class DemoBar(BoxLayout):
     def open_cards(self) -> None:
         view = DemoCards(close_text=translate("Back", self.language()))
         grid = view.ids.grid
-        cards = self.controls.cards()
+        cards = self.controls.cards(self.language())  # staff cards labelled in the kiosk's language
         blank = KButton(text=translate("New blank card", self.language()))
         blank.bind(on_release=lambda _b: (view.dismiss(), self._run(
             lambda: self.controls.present(self.controls.new_blank_card().uid), "blank")))

@@ -1,6 +1,7 @@
 """`kiosk demo`'s IC cards: a virtual MIFARE card for every card in the database, issued through the real
 PN532 driver against the simulated reader with the value and counter the ledger expects, kept in
-<data dir>/demo-cards.json so the next start loads them instead of issuing them again."""
+<data dir>/demo-cards.json so the next start loads them instead of issuing them again; and a staff badge for
+every staff user with a staff card (only its UID is read: a factory-blank card, never issued)."""
 from __future__ import annotations
 
 import json
@@ -14,8 +15,9 @@ from sqlalchemy import select
 from kiosk.cards import reconcile
 from kiosk.cards.application import CardApplication
 from kiosk.cards.layout import CardFormatError, decode_card
+from kiosk.demo.estate import ensure_demo_staff_cards
 from kiosk.persistence.db import unit_of_work
-from kiosk.persistence.models import Card
+from kiosk.persistence.models import Card, StaffUser
 from kiosk.ports import CardReader, CardUid
 from kiosk.services import cards as card_service
 
@@ -80,7 +82,12 @@ def provision_demo_cards(rt: Any, sims: Any) -> dict[str, Any]:
     saved = load_card_images(path)
     out: dict[str, Any] = {}
     todo: list[tuple[card_service.CardFacts, int, int]] = []
+    badges: list[str] = []
     with unit_of_work(rt.db.factory) as session:
+        if ensure_demo_staff_cards(session):  # a demo database seeded before the staff had cards
+            log.info("demo staff were given their staff cards")
+        badges = [uid for uid in session.scalars(select(StaffUser.card_uid_hex).where(
+            StaffUser.card_uid_hex.is_not(None)).order_by(StaffUser.id)) if uid and len(uid) in (8, 14)]
         for card in session.scalars(select(Card).order_by(Card.id)):
             if len(card.uid_hex) not in (8, 14):
                 log.warning("card %s: a %d-byte UID cannot be simulated", card.card_no, len(card.uid_hex) // 2)
@@ -97,11 +104,14 @@ def provision_demo_cards(rt: Any, sims: Any) -> dict[str, Any]:
         for facts, _value, _counter in todo:
             out[facts.uid_hex] = VirtualMifareCard(bytes.fromhex(facts.uid_hex))
         _issue_all(rt, sims, app, todo, out)
+    for uid in badges:  # a staff badge carries no card application: kept as saved, or factory-blank
+        if uid not in out:
+            out[uid] = saved.get(uid) or VirtualMifareCard(bytes.fromhex(uid))
     sims.cards = out
     save_card_images(path, out)
     rt.on_stop(lambda: save_card_images(path, out))
-    log.info("demo cards: %d loaded, %d issued in %.0f ms", len(out) - len(todo), len(todo),
-             (time.monotonic() - started) * 1000)
+    log.info("demo cards: %d loaded, %d issued, %d staff cards in %.0f ms", len(out) - len(todo) - len(badges),
+             len(todo), len(badges), (time.monotonic() - started) * 1000)
     return out
 
 

@@ -11,11 +11,14 @@ from typing import Any
 from sqlalchemy import select
 
 from kiosk.flows.tool_records import DemoCard
+from kiosk.i18n import N_, translate
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Card, Household, StaffUser
 
 log = logging.getLogger(__name__)
 NOTES_YUAN = (1, 5, 10, 20, 50, 100)
+STAFF_CARD_LABEL = N_("Staff card {name}")
+BLANK_CARD_LABEL = N_("Blank card")
 
 
 class DemoControls:
@@ -34,19 +37,21 @@ class DemoControls:
             cards = self.sims.cards = {}
         return cards
 
-    def cards(self) -> tuple[DemoCard, ...]:
-        """Every simulated card, labelled with its unit and kind (or staff name), in a stable order."""
-        labels: dict[str, str] = {}
+    def cards(self, language: str = "en") -> tuple[DemoCard, ...]:
+        """Every simulated card in a stable order: residents' cards ("<unit> <kind>", as the database names
+        them), then staff cards ("Staff card <name>", in `language`), then blank cards."""
+        labels: dict[str, tuple[int, str]] = {}
         with unit_of_work(self.rt.db.factory) as s:
             for uid, kind, status, unit in s.execute(select(Card.uid_hex, Card.kind, Card.status, Household.unit_no)
                                                      .join(Household, Card.household_id == Household.id)):
-                labels[uid] = f"{unit} {kind}" + ("" if status == "active" else f" ({status})")
+                labels[uid] = (0, f"{unit} {kind}" + ("" if status == "active" else f" ({status})"))
             for uid, name in s.execute(select(StaffUser.card_uid_hex, StaffUser.name)
                                        .where(StaffUser.card_uid_hex.is_not(None))):
                 if uid:
-                    labels[uid] = f"staff {name}"
-        out = [DemoCard(uid, labels.get(uid, "blank card")) for uid in self._cards]
-        return tuple(sorted(out, key=lambda c: (c.label.startswith("blank"), c.label, c.uid)))
+                    labels[uid] = (1, translate(STAFF_CARD_LABEL, language, name=name))
+        blank = (2, translate(BLANK_CARD_LABEL, language))
+        ordered = sorted(((labels.get(uid, blank), uid) for uid in self._cards), key=lambda item: (item[0], item[1]))
+        return tuple(DemoCard(uid, label) for (_group, label), uid in ordered)
 
     def present(self, uid: str) -> None:
         """Place the card on the simulated reader (taking off whatever lay there)."""
@@ -74,7 +79,7 @@ class DemoControls:
             if uid not in self._cards:
                 break
         self._cards[uid] = VirtualMifareCard(bytes.fromhex(uid))
-        return DemoCard(uid, "blank card")
+        return DemoCard(uid, BLANK_CARD_LABEL)
 
     def insert_note(self, yuan: int) -> str:
         """One banknote into the validator; returns what it did ("stacked", "escrow", "rejected" ...)."""

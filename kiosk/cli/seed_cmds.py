@@ -28,9 +28,9 @@ def seed_if_empty(settings, db) -> object | None:  # type: ignore[no-untyped-def
 def print_report(report) -> None:  # type: ignore[no-untyped-def]
     print(f"demo estate: {report.households} households, {report.cards} cards, {report.bills} bills "
           f"({report.paid_bills} paid), {report.notices} notices")
-    print("staff sign-in (name / role / PIN):")
-    for name, role, pin in report.staff:
-        print(f"  {name:8} {role:11} {pin}")
+    print("staff sign-in (name / role / PIN / staff card UID; tap the card, then the PIN):")
+    for name, role, pin, card_uid in report.staff:
+        print(f"  {name:8} {role:11} {pin}  {card_uid}")
     print(f"household PIN for unit sign-in: {report.household_pin}")
     print("sample cards (UID / kind / unit):")
     for uid, kind, unit in report.sample_cards:

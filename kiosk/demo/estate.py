@@ -1,5 +1,6 @@
 """Seed a believable demo estate: buildings, ~40 households across member tiers, cards of every
-kind with stored value, three months of bills (some paid), notices, parking, directory, events, staff."""
+kind with stored value, three months of bills (some paid), notices, parking, directory, events, staff
+with their staff cards."""
 from __future__ import annotations
 
 import random
@@ -37,8 +38,11 @@ from kiosk.services import ledger, payments
 from kiosk.services.pins import hash_pin
 from kiosk.services.receipts import Till
 
-DEMO_STAFF = (("staff01", StaffRole.STAFF, "246810"), ("tech01", StaffRole.TECHNICIAN, "135790"),
-              ("admin01", StaffRole.ADMIN, "975312"))
+# (name, role, PIN, staff card UID): the badges are 4-byte MIFARE UIDs starting 5A, apart from the residents'
+# cards (D..., see demo_card_uid) and the demo bar's blank cards (B...).
+DEMO_STAFF = (("staff01", StaffRole.STAFF, "246810", "5AFF0001"),
+              ("tech01", StaffRole.TECHNICIAN, "135790", "5AFF0002"),
+              ("admin01", StaffRole.ADMIN, "975312", "5AFF0003"))
 DEMO_HOUSEHOLD_PIN = "123456"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
@@ -53,7 +57,7 @@ class SeedReport:
     bills: int
     paid_bills: int
     notices: int
-    staff: tuple[tuple[str, str, str], ...]
+    staff: tuple[tuple[str, str, str, str], ...]  # (name, role, PIN, staff card UID)
     household_pin: str
     sample_cards: tuple[tuple[str, str, str], ...]  # (uid, kind, unit)
 
@@ -150,11 +154,26 @@ def seed(session: Session, till: Till, *, now: datetime | None = None, household
     notices = _seed_notices(session, till, now)
     _seed_directory(session, till)
     _seed_events(session, till, now)
-    for name, role, pin in DEMO_STAFF:
-        session.add(StaffUser(name=name, role=str(role), pin_hash=hash_pin(pin)))
+    for name, role, pin, card_uid in DEMO_STAFF:
+        session.add(StaffUser(name=name, role=str(role), pin_hash=hash_pin(pin), card_uid_hex=card_uid))
     session.flush()
     return SeedReport(len(hh_rows), card_count, bill_count, paid_count, notices,
-                      tuple((n, str(r), p) for n, r, p in DEMO_STAFF), DEMO_HOUSEHOLD_PIN, tuple(samples))
+                      tuple((n, str(r), p, c) for n, r, p, c in DEMO_STAFF), DEMO_HOUSEHOLD_PIN, tuple(samples))
+
+
+def ensure_demo_staff_cards(session: Session) -> int:
+    """Give the demo staff users their staff cards in a demo database seeded before they had any (only users
+    named as in DEMO_STAFF, without a card, and only a UID nobody else holds). Returns how many were given."""
+    given = 0
+    for name, _role, _pin, card_uid in DEMO_STAFF:
+        user = session.scalars(select(StaffUser).where(StaffUser.name == name)).one_or_none()
+        taken = session.scalars(select(StaffUser.id).where(StaffUser.card_uid_hex == card_uid)).first() is not None \
+            or session.scalars(select(Card.id).where(Card.uid_hex == card_uid)).first() is not None
+        if user is not None and user.card_uid_hex is None and not taken:
+            user.card_uid_hex = card_uid
+            given += 1
+    session.flush()
+    return given
 
 
 def _month(now: datetime, back: int) -> str:
