@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kiosk.errors import KioskError, StaffCardTapped
 from kiosk.flows.base import Flow
 from kiosk.flows.records import FEATURE_LABELS, Feature
 from kiosk.i18n import N_
@@ -33,6 +34,22 @@ class OutOfServiceFlow(Flow):
 
     def back(self) -> None:
         self.ctx.navigate("attract")
+
+    def card_tapped(self, card_uid: str) -> None:
+        """With the whole kiosk out of service only a staff badge does anything: it opens the staff PIN pad,
+        so staff can switch the kiosk back on without the hidden gesture; other cards are ignored. With one
+        feature off (or after an error) a card signs in as anywhere else."""
+        if self.feature or self.reference:
+            identity = self.session.identity
+            if identity is None or (identity.card_uid or "").upper() != card_uid.upper():
+                self.ctx.navigate("identify", card_uid=card_uid)
+            return
+
+        def refused(exc: KioskError) -> None:
+            if isinstance(exc, StaffCardTapped):
+                self.ctx.navigate("staff_unlock", card_uid=card_uid)
+
+        self.call("staff card", lambda: self.services.identify_card(card_uid), lambda _identity: None, refused)
 
     def view(self) -> NoticePageView:
         status = self.ctx.status

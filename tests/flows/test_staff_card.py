@@ -77,3 +77,25 @@ def test_staff_card_tapped_on_the_staff_pin_pad_is_read(nav):
 def test_resident_card_still_signs_in_the_household(nav):
     nav.flow.card_tapped("A1B2C3D4")
     assert nav.route.name == "household" and nav.session.staff is None
+
+
+def _switched_off(nav, fake):  # type: ignore[no-untyped-def]
+    nav.go("staff_unlock")
+    _type(nav.flow, "2468")
+    nav.flow.toggle_service()
+    nav.flow.lock()
+    assert nav.route.name == "out_of_service" and nav.session.staff is None
+
+
+def test_staff_card_on_the_out_of_service_page_opens_the_pin_pad(nav, fake):
+    _switched_off(nav, fake)
+    nav.flow.card_tapped(STAFF_CARD)
+    assert nav.route.name == "staff_unlock" and nav.flow.card_uid == STAFF_CARD
+    _type(nav.flow, "2468")
+    assert nav.route.name == "staff_home"
+
+
+def test_resident_card_on_the_out_of_service_page_signs_nobody_in(nav, fake):
+    _switched_off(nav, fake)
+    nav.flow.card_tapped("A1B2C3D4")
+    assert nav.route.name == "out_of_service" and nav.session.identity is None
