@@ -4,9 +4,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.settings import Settings
+
+if TYPE_CHECKING:
+    from kiosk.app_runtime.runtime import KioskRuntime
+    from kiosk.bootstrap import Database
+    from kiosk.runtime.events import EventBus
 
 log = logging.getLogger(__name__)
 
@@ -55,3 +60,23 @@ class DemoSimulators:
             printer=replace(d.printer, driver="escpos", url=self.urls["printer"]),
             cash=replace(d.cash, driver="cctalk", url=self.urls["cash"], enabled=True),
             gateway=replace(d.gateway, driver="sandbox", url=self.urls["gateway"])))
+
+
+def start_demo_runtime(settings: Settings, db: Database,
+                       bus: EventBus | None = None) -> tuple[KioskRuntime, DemoSimulators]:
+    """The runtime on freshly started simulators (stopped with it), the demo cards on the simulated
+    reader, started: what `kiosk demo`, the e2e app and the demo tests run."""
+    from kiosk.app_runtime.demo_cards import provision_demo_cards
+    from kiosk.app_runtime.wiring import build_runtime, start_runtime
+
+    assert settings.secrets is not None
+    sims = DemoSimulators(settings.data_dir, settings.secrets.gateway_secret).start()
+    try:
+        rt = build_runtime(sims.settings_for(settings), db, bus)
+    except BaseException:
+        sims.stop()
+        raise
+    rt.on_stop(sims.stop)
+    provision_demo_cards(rt, sims)
+    start_runtime(rt)
+    return rt, sims

@@ -50,32 +50,20 @@ def _start(args: argparse.Namespace, bus: Any = None) -> Started:
 
     settings = _settings(args)
     db = bootstrap.open_database(settings)
-    sims = None
     if args.demo:
-        from kiosk.app_runtime.demo import DemoSimulators
+        from kiosk.app_runtime.demo import start_demo_runtime
         from kiosk.cli.seed_cmds import print_report, seed_if_empty
 
         report = seed_if_empty(settings, db)
         if report is not None:
             print_report(report)
-        assert settings.secrets is not None
-        sims = DemoSimulators(settings.data_dir, settings.secrets.gateway_secret).start()
-        settings = sims.settings_for(settings)
+        rt, sims = start_demo_runtime(settings, db, bus)
         print("simulated devices: " + ", ".join(f"{k} {v}" for k, v in sims.urls.items()), flush=True)
         print(f"printed receipts: {settings.data_dir / 'printer-sim'}", flush=True)
-    try:
-        rt = build_runtime(settings, db, bus)
-    except BaseException:
-        if sims is not None:
-            sims.stop()
-        raise
-    if sims is not None:
-        rt.on_stop(sims.stop)
-        from kiosk.app_runtime.demo_cards import provision_demo_cards
-
-        provision_demo_cards(rt, sims)
+        return Started(rt.settings, rt, sims)
+    rt = build_runtime(settings, db, bus)
     start_runtime(rt)
-    return Started(settings, rt, sims)
+    return Started(settings, rt)
 
 
 def _start_proven(args: argparse.Namespace, bus: Any = None) -> Started:

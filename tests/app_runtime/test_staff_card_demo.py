@@ -10,10 +10,8 @@ import pytest
 from sqlalchemy import select, update
 
 from kiosk import bootstrap, errors, settings as settings_mod
-from kiosk.app_runtime.demo import DemoSimulators
-from kiosk.app_runtime.demo_cards import provision_demo_cards
+from kiosk.app_runtime.demo import start_demo_runtime
 from kiosk.app_runtime.demo_controls import DemoControls
-from kiosk.app_runtime.wiring import build_runtime, start_runtime
 from kiosk.cli.seed_cmds import print_report
 from kiosk.demo import estate
 from kiosk.flows import records as r
@@ -43,11 +41,7 @@ def site(engine, factory, db_url, tmp_path):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def demo(site):  # type: ignore[no-untyped-def]
     settings, db, _report = site
-    sims = DemoSimulators(settings.data_dir, settings.secrets.gateway_secret).start()
-    rt = build_runtime(sims.settings_for(settings), db)
-    rt.on_stop(sims.stop)
-    provision_demo_cards(rt, sims)
-    start_runtime(rt)
+    rt, sims = start_demo_runtime(settings, db)
     assert rt.supervisors["reader"].wait_available(10)
     yield rt, sims
     rt.stop()
@@ -153,12 +147,8 @@ def test_a_demo_database_seeded_before_staff_cards_gets_them_at_the_next_demo_st
     settings, db, _report = site
     with unit_of_work(factory) as s:
         s.execute(update(StaffUser).values(card_uid_hex=None))
-    sims = DemoSimulators(settings.data_dir, settings.secrets.gateway_secret).start()
-    rt = build_runtime(sims.settings_for(settings), db)
-    rt.on_stop(sims.stop)
+    rt, sims = start_demo_runtime(settings, db)
     try:
-        provision_demo_cards(rt, sims)
-        start_runtime(rt)
         with unit_of_work(factory) as s:
             given = {name: uid for name, uid in s.execute(select(StaffUser.name, StaffUser.card_uid_hex))}
         assert given == {"staff01": STAFF01, "tech01": TECH01, "admin01": "5AFF0003"}

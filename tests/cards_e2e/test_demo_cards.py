@@ -8,9 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from kiosk import bootstrap, settings as settings_mod
-from kiosk.app_runtime.demo import DemoSimulators
-from kiosk.app_runtime.demo_cards import cards_path, provision_demo_cards
-from kiosk.app_runtime.wiring import build_runtime, start_runtime
+from kiosk.app_runtime.demo import start_demo_runtime
+from kiosk.app_runtime.demo_cards import cards_path
 from kiosk.demo import estate
 from kiosk.flows import records as r
 from kiosk.payments.control import PaymentControl
@@ -20,11 +19,7 @@ from kiosk.services import cards
 
 
 def start(settings, db):  # type: ignore[no-untyped-def]
-    sims = DemoSimulators(settings.data_dir, settings.secrets.gateway_secret).start()
-    rt = build_runtime(sims.settings_for(settings), db)
-    rt.on_stop(sims.stop)
-    provision_demo_cards(rt, sims)
-    start_runtime(rt)
+    rt, sims = start_demo_runtime(settings, db)
     assert rt.supervisors["reader"].wait_available(10)
     return rt, sims
 

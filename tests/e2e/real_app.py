@@ -23,9 +23,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def start(bus: object) -> Started:
         from kiosk import bootstrap
-        from kiosk.app_runtime.demo import DemoSimulators
-        from kiosk.app_runtime.demo_cards import provision_demo_cards
-        from kiosk.app_runtime.wiring import build_runtime, start_runtime
+        from kiosk.app_runtime.demo import start_demo_runtime
         from kiosk.demo import estate
         from kiosk.persistence.db import unit_of_work
 
@@ -34,12 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         with unit_of_work(db.factory) as session:
             if not estate.already_seeded(session, till.site_id):
                 estate.seed(session, till, households=args.households)
-        assert settings.secrets is not None
-        sims = DemoSimulators(settings.data_dir, settings.secrets.gateway_secret).start()
-        rt = build_runtime(sims.settings_for(settings), db, bus)  # type: ignore[arg-type]
-        rt.on_stop(sims.stop)
-        provision_demo_cards(rt, sims)
-        start_runtime(rt)
+        rt, sims = start_demo_runtime(settings, db, bus)  # type: ignore[arg-type]
         print(f"REAL_APP_READY {settings.data_dir}", flush=True)
         return Started(rt.settings, rt, sims)
 
