@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.harness import HEIGHT, WIDTH, Xvfb  # noqa: E402
+from tests.e2e.harness import HEIGHT, OPEN_ALL_DAY, WIDTH, Xvfb  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -121,7 +121,10 @@ def wait_line(proc: subprocess.Popen[str], prefix: str, timeout: float) -> float
 
 
 def start(cmd: list[str], display: str, tmp: Path, hook_path: str = "") -> tuple[subprocess.Popen[str], float]:
+    site = tmp / "open-all-day.toml"  # the taps reach the same screens whatever the time of day
+    site.write_text(OPEN_ALL_DAY, encoding="utf-8")
     env = dict(os.environ, DISPLAY=display, KIVY_HOME=str(tmp / "kivy"), KIOSK_REPORT_FIRST_FRAME="1",
+               KIOSK_CONFIG=str(site),
                BENCH_WIDTH=str(WIDTH), BENCH_HEIGHT=str(HEIGHT), KIOSK_UI_TEST_HOOK=hook_path,
                KIOSK_UI_WIDTH=str(WIDTH), KIOSK_UI_HEIGHT=str(HEIGHT), KIOSK_UI_FULLSCREEN="0")
     t0 = time.time()
@@ -162,7 +165,7 @@ class DeviceSimulators:
     def config(self) -> Path:
         """A site file that points the kiosk at the simulators (what a technician's file does for hardware)."""
         path = self.data_dir / "bench-devices.toml"
-        path.write_text("".join(f'[devices.{name}]\nurl = "{url}"\n' for name, url in self.urls.items()),
+        path.write_text(OPEN_ALL_DAY + "".join(f'[devices.{name}]\nurl = "{url}"\n' for name, url in self.urls.items()),
                         encoding="utf-8")
         return path
 

@@ -15,6 +15,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 WIDTH, HEIGHT = 1280, 800
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# site hours for a kiosk under test: journeys must not depend on the time of day the suite runs at
+OPEN_ALL_DAY = "[site.hours]\n" + "".join(f'{d} = "00:00-24:00"\n' for d in WEEKDAYS)
 
 
 class Xvfb:
@@ -187,6 +190,10 @@ class RealKioskProcess(KioskProcess):
         return [sys.executable, "-m", "tests.e2e.real_app", "--data-dir", str(self.data_dir), *extra]
 
     def environment(self, env: dict[str, str]) -> dict[str, str]:
+        if "KIOSK_CONFIG" not in env:  # a test about hours passes its own site file
+            site = self.tmp / "open-all-day.toml"
+            site.write_text(OPEN_ALL_DAY, encoding="utf-8")
+            env = dict(env, KIOSK_CONFIG=str(site))
         return dict(env, KIOSK_UI_TEST_HOOK=self.sock_path, KIOSK_UI_LANGUAGE=self.language,
                     KIOSK_UI_DEFAULT_LANGUAGE=self.language, KIOSK_UI_WIDTH=str(WIDTH), KIOSK_UI_HEIGHT=str(HEIGHT),
                     KIOSK_UI_FULLSCREEN="0")
