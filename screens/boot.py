@@ -37,6 +37,19 @@ def configure_kivy(ui: UiSettings) -> None:
     Config.set("kivy", "pause_on_minimize", "0")
     Config.set("kivy", "keyboard_mode", "system")
     Config.set("input", "mouse", "mouse,disable_multitouch")
+    pin_clock_resolution()
+
+
+# Kivy's clock does not sleep when the next event is due within 1/(3 * current fps): it spins. At the
+# idle 2 fps that would be the last 0.3 s before every scheduled event, one core busy. Linux sleeps to
+# well under a millisecond, so the clock's resolution is pinned at 2 ms whatever the frame rate.
+CLOCK_RESOLUTION_S = 0.002
+
+
+def pin_clock_resolution() -> None:
+    from kivy.clock import Clock
+
+    Clock.get_resolution = lambda: CLOCK_RESOLUTION_S  # read by ClockBaseInterruptBehavior.idle (kivy/clock.py)
 
 
 def register_font(ui: UiSettings) -> None:

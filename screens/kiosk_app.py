@@ -91,7 +91,11 @@ class KioskApp(App):
         self.manager.transition = NoTransition()
         self.handler = last_resort.install(self.navigator.recover)
         self.guard = WindowGuard(lambda: self.session.staff is not None)
-        self.governor = FrameRateGovernor(self.ui.max_fps, self.ui.idle_fps, self.ui.active_window_s)
+        from screens.input_wake import InputWake
+
+        self.input_wake = InputWake.start(Window, Clock.schedule_once)
+        idle_fps = self.ui.idle_fps if self.input_wake is not None else self.ui.idle_poll_fps
+        self.governor = FrameRateGovernor(self.ui.max_fps, idle_fps, self.ui.active_window_s)
         from screens.idle_timer import IdleController
 
         self.idle = IdleController(
@@ -249,6 +253,8 @@ class KioskApp(App):
             self.navigator.go("identify", card_uid=str(uid))
 
     def on_stop(self) -> None:
+        if getattr(self, "input_wake", None) is not None:
+            self.input_wake.stop()
         self.runner.shutdown()
         self.speaker.close()
         if getattr(self, "test_hook", None) is not None:

@@ -29,7 +29,8 @@ class FrameRateGovernor:
 
     Kivy only redraws when a canvas changed; what costs CPU when idle is waking up for every frame
     (60 per second by default). The interrupt clock (KIVY_CLOCK=interrupt) still wakes at once for
-    work posted from other threads.
+    work posted from other threads and for scheduled events, and `screens.input_wake` wakes it for
+    input on X11, so there idle frames only guard against a missed wake-up.
     """
 
     def __init__(self, max_fps: int, idle_fps: int, active_window_s: float) -> None:

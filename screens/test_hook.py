@@ -110,7 +110,9 @@ class TestHook:
             route = app.navigator.route
             return {"ok": True, "route": route.name if route else "", "screen": app.manager.current,
                     "texts": widget_texts(app.root_widget), "idle_warning": app.idle.warning_visible,
-                    "fps": app.governor.current_fps, "language": app.session.language,
+                    "fps": app.governor.current_fps,
+                    "input_wakes": app.input_wake.wakes if app.input_wake is not None else None,
+                    "language": app.session.language,
                     "large_text": bool(app.theme.large_text), "high_contrast": bool(app.theme.high_contrast),
                     "identified": app.session.identity is not None, "staff": app.session.staff is not None,
                     "services_ready": app.services_ready_at is not None,

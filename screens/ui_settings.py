@@ -24,7 +24,8 @@ class UiSettings:
     borderless: bool = True
     show_cursor: bool = False
     max_fps: int = 60  # while the user is interacting
-    idle_fps: int = 12  # after `active_window_s` without input or animation
+    idle_fps: int = 2  # after `active_window_s` without input, where input wakes the loop (X11)
+    idle_poll_fps: int = 12  # the same where it can't (Wayland, KMS/DRM): idle frames poll for touches
     active_window_s: float = 2.0
     idle_timeout_s: float = 60.0
     idle_warning_s: float = 20.0
@@ -41,8 +42,8 @@ class UiSettings:
     def __post_init__(self) -> None:
         if self.idle_warning_s < 20:
             raise ConfigError("ui.idle_warning_s must be >= 20", key="ui.idle_warning_s")
-        if self.idle_fps <= 0 or self.max_fps <= 0:
-            raise ConfigError("frame rates must be positive", key="ui.max_fps / ui.idle_fps")
+        if min(self.idle_fps, self.idle_poll_fps, self.max_fps) <= 0:
+            raise ConfigError("frame rates must be positive", key="ui.max_fps / ui.idle_fps / ui.idle_poll_fps")
 
     def check_font(self) -> Path:
         """The font file; a missing one fails at start with the setting's name."""
