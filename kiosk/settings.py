@@ -106,6 +106,8 @@ class ReaderSettings:
     driver: str
     url: str
     baud: int
+    poll_ms: int = 500  # how long one "wait for a card" asks the chip to wait
+    removal_grace_ms: int = 300  # a card is reported gone only after this long without answering
 
 
 @dataclass(frozen=True)
@@ -274,6 +276,9 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(key=f"'payments.methods' has unknown method(s) {sorted(unknown)}")
     if settings.ui.idle_warning_s < 20 or settings.ui.idle_timeout_s <= settings.ui.idle_warning_s:
         raise ConfigError(key="'ui.idle_warning_s' must be >= 20 and below 'ui.idle_timeout_s'")
+    reader = settings.devices.reader
+    if not 50 <= reader.poll_ms <= 5000 or not 0 <= reader.removal_grace_ms <= 2000:
+        raise ConfigError(key="'devices.reader.poll_ms' must be 50-5000 and 'devices.reader.removal_grace_ms' 0-2000")
     if settings.devices.printer.encoding not in ("gb18030", "big5"):
         raise ConfigError(key="'devices.printer.encoding' must be gb18030 or big5")
     if any(a <= 0 for a in settings.payments.top_up_amounts_fen):

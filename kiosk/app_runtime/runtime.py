@@ -50,6 +50,7 @@ class KioskRuntime:
                 self.supervisors[name] = DeviceSupervisor(DeviceWorker(name, device), self.bus)
         # Filled in by the wiring as each part is attached (see kiosk.app_runtime.wiring).
         self.card_station: Any = None
+        self.card_watcher: Any = None
         self.cash_collector: Any = None
         self.qr_collector: Any = None
         self.spooler: Any = None

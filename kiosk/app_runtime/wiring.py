@@ -74,7 +74,10 @@ def start_runtime(rt: KioskRuntime) -> None:
 
         # The chip waits for a card itself (answering the moment one arrives); a longer poll only
         # means fewer cancel-and-relist round trips while nobody is at the kiosk.
-        watcher = CardWatcher(reader, rt.bus, poll_timeout=0.5)
+        timing = rt.settings.devices.reader
+        watcher = CardWatcher(reader, rt.bus, poll_timeout=timing.poll_ms / 1000,
+                              removal_grace=timing.removal_grace_ms / 1000)
+        rt.card_watcher = watcher
         watcher.start()
         rt.on_stop(watcher.stop)
     if rt.spooler is not None:

@@ -146,3 +146,20 @@ def test_a_paid_receipt_comes_out_of_the_simulated_printer(kiosk, factory):
     assert len(sims.printer.records) == 1, "the demo history must not be printed again"
     text = json.dumps(sims.printer.records[0], ensure_ascii=False)
     assert result.receipt_number in text and "和悦花园" in text
+
+
+def test_card_watcher_timing_comes_from_the_reader_settings(engine, factory, db_url, tmp_path):
+    site = tmp_path / "site.toml"
+    site.write_text("[devices.reader]\npoll_ms = 200\nremoval_grace_ms = 0\n", encoding="utf-8")
+    s = settings_mod.load(tmp_path / "data", str(site), db_url=db_url)
+    db = bootstrap.Database(engine, factory, db_url)
+    bootstrap.ensure_till(db, s)
+    sims = DemoSimulators(s.data_dir, s.secrets.gateway_secret).start()
+    rt = build_runtime(sims.settings_for(s), db)
+    rt.on_stop(sims.stop)
+    start_runtime(rt)
+    try:
+        watcher = rt.card_watcher
+        assert (watcher.poll_timeout, watcher.removal_grace) == (0.2, 0.0)
+    finally:
+        rt.stop()

@@ -30,6 +30,8 @@ def test_site_file_then_technician_file_override_key_by_key(tmp_path):
     ("[site.hours]\nmon = \"9-5\"\n", ["site.hours.mon"]),
     ("[ui\n", ["site.toml"]),
     ("[payments]\nmethods = [\"cheque\"]\n", ["payments.methods"]),
+    ("[devices.reader]\nremoval_grace_ms = 5000\n", ["devices.reader.removal_grace_ms", "0-2000"]),
+    ("[devices.reader]\npoll_ms = 0.5\n", ["devices.reader.poll_ms", "integer"]),
 ])
 def test_bad_site_file_names_the_file_and_key(tmp_path, content, words):
     site = tmp_path / "site.toml"
