@@ -80,6 +80,8 @@ class UiSettings:
     high_contrast: bool
     max_fps: int
     spoken_prompts: bool
+    idle_fps: int = 2  # when nobody touches it; input wakes the window at once on X11
+    idle_poll_fps: int = 12  # the same without X11, where idle frames poll for touches
 
 
 @dataclass(frozen=True)
@@ -276,6 +278,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(key=f"'payments.methods' has unknown method(s) {sorted(unknown)}")
     if settings.ui.idle_warning_s < 20 or settings.ui.idle_timeout_s <= settings.ui.idle_warning_s:
         raise ConfigError(key="'ui.idle_warning_s' must be >= 20 and below 'ui.idle_timeout_s'")
+    if min(settings.ui.max_fps, settings.ui.idle_fps, settings.ui.idle_poll_fps) <= 0:
+        raise ConfigError(key="'ui.max_fps', 'ui.idle_fps' and 'ui.idle_poll_fps' must be positive")
     reader = settings.devices.reader
     if not 50 <= reader.poll_ms <= 5000 or not 0 <= reader.removal_grace_ms <= 2000:
         raise ConfigError(key="'devices.reader.poll_ms' must be 50-5000 and 'devices.reader.removal_grace_ms' 0-2000")

@@ -198,3 +198,13 @@ def test_site_ui_table_names_are_understood_and_dpi_comes_from_the_panel_width()
     assert (ui.default_language, ui.speech, ui.idle_timeout_s, ui.max_fps) == ("zh_Hant", True, 90, 30)
     assert round(panel_dpi(ui, 1920)) == 102  # a 21.5" 1920x1080 panel
     assert ThemeSpec(panel_dpi(ui, 1920)).touch_px == 49
+
+
+def test_the_site_file_sets_the_idle_frame_rates(tmp_path):
+    from kiosk import settings as settings_mod
+
+    site = tmp_path / "site.toml"
+    site.write_text("[ui]\nidle_fps = 4\nidle_poll_fps = 15\n", encoding="utf-8")
+    ui = ui_settings_from(settings_mod.load(tmp_path / "data", str(site), with_secrets=False))
+    assert (ui.idle_fps, ui.idle_poll_fps) == (4, 15)
+    assert ui_settings_from(settings_mod.load(tmp_path / "data", with_secrets=False)).idle_fps == 2

@@ -30,6 +30,7 @@ def test_site_file_then_technician_file_override_key_by_key(tmp_path):
     ("[site.hours]\nmon = \"9-5\"\n", ["site.hours.mon"]),
     ("[ui\n", ["site.toml"]),
     ("[payments]\nmethods = [\"cheque\"]\n", ["payments.methods"]),
+    ("[ui]\nidle_fps = 0\n", ["ui.idle_fps", "positive"]),
     ("[devices.reader]\nremoval_grace_ms = 5000\n", ["devices.reader.removal_grace_ms", "0-2000"]),
     ("[devices.reader]\npoll_ms = 0.5\n", ["devices.reader.poll_ms", "integer"]),
 ])
