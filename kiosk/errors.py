@@ -179,6 +179,13 @@ class NoCardPresented(CardError):
     message = N_("No card was placed on the reader in time.")
 
 
+class CardForeignKeys(CardError):
+    """A registered card whose sectors do not open with this site's keys: it cannot be rewritten."""
+
+    code = "E4012"
+    message = N_("This card does not open with this site's keys and cannot be repaired. Please replace the card.")
+
+
 # --- staff -----------------------------------------------------------------------------------
 class AuthError(KioskError):
     code = "E5000"

@@ -165,6 +165,8 @@ class CardStation:
     def _resolve(self, facts: CardFacts, ow: OpenWrite, control: PaymentControl | None) -> None:
         w = ow.write
         reference = f"operation {w.operation_id}"
+        if w.kind == "repair":  # a staff repair cut short: only a staff repair finishes it; the card stays flagged
+            raise CardTampered(f"the staff repair (operation {w.operation_id}) of this card is unfinished")
         if w.kind == "issue":
             self._on_card(facts.uid_hex, lambda r, tag: self._issue(r, tag, facts, w.new_value_fen), control, reference)
             reconcile.finish(self.factory, self.till, ow, Goal.APPLY, card_counter=0, card_value_fen=w.new_value_fen,
