@@ -44,6 +44,7 @@ from kiosk.flows.records import (
     TopUpResult,
     VoidResult,
 )
+from kiosk.flows.repair_records import CardCheckView, CardRepairResult, FlaggedCardView
 from kiosk.flows.tool_records import (
     DeviceChoice,
     DeviceOptions,
@@ -186,6 +187,20 @@ class KioskServices(Protocol):
 
     def import_bills(self, staff_id: str, path: str) -> ImportOutcome:
         """Import one CSV chosen from import_files(); one bad row and nothing is imported (problems listed)."""
+
+    # --- staff: repair of flagged cards -----------------------------------------------------------
+    def flagged_cards(self, staff_id: str) -> tuple[FlaggedCardView, ...]:
+        """Cards refused for tampering or rollback, newest flag first (unit masked); audited."""
+
+    def check_card(self, staff_id: str, card_uid: str) -> CardCheckView:
+        """Read the card on the reader next to the ledger; nothing is written; audited. Raises CardUnknown,
+        CardBlocked (lost), CardReplaced, CardForeignKeys (replace the card), CardRemoved, CardWriteUnsupported."""
+
+    def repair_card(self, staff_id: str, card_uid: str, control: PaymentControl | None = None) -> CardRepairResult:
+        """Rewrite the card from the ledger (value = ledger balance, counter moved forward), open writes resolved
+        as the ledger says, the flag cleared, audited with the staff member. The same errors as check_card, and
+        CardWritePending when the card left and did not come back (a retry finishes it), AlreadyDone when the
+        card agrees with the ledger and is not flagged. `control` shows "put the card back" and can cancel."""
 
     # --- printer check before money ------------------------------------------------------------
     def printer_gate(self) -> PrinterGateView:

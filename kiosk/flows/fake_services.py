@@ -8,6 +8,7 @@ from typing import Any
 
 from kiosk import errors
 from kiosk.flows import fake_data as data
+from kiosk.flows.fake_card_repair import FakeCardRepairMixin
 from kiosk.flows.fake_staff import FakeStaffMixin
 from kiosk.flows.fake_tools import FakeToolsMixin
 from kiosk.payments.control import PaymentControl, PaymentProgress, Stage
@@ -18,7 +19,7 @@ from kiosk.flows.records import (
     SiteInfo, TopUpResult,
 )
 
-class FakeKioskServices(FakeStaffMixin, FakeToolsMixin):
+class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin):
     """Faithful in-memory implementation. Test hooks: `fail(method, error)`, `hold(method)`, `calls`."""
 
     def __init__(self, now: datetime | None = None, hours: tuple[OpeningHours, ...] = data.ALL_DAY) -> None:
@@ -53,6 +54,7 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin):
         self._holds: dict[str, threading.Event] = {}
         self.calls: list[str] = []
         self._init_tools()
+        self._init_card_repair()
 
     # --- test hooks ---------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -205,6 +207,7 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin):
             household = self.households[card.household_id]
             if card.status is CardStatus.FROZEN:
                 raise errors.CardFrozen(card_uid)
+            self.refuse_flagged(card.uid)
             return Identity(household.household_id, household.unit_label, household.tier, card.uid, card.status)
 
     def identify_unit(self, unit: str, pin: str) -> Identity:

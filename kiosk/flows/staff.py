@@ -198,7 +198,8 @@ class StaffHomeFlow(Flow):
         self.settlement_view, self.step = view, StaffStep.SETTLEMENT
 
     def open(self, route: str) -> None:
-        """Staff tools: staff_handover, staff_callbacks, staff_notices, staff_receipts, staff_import, staff_devices."""
+        """Staff tools: staff_handover, staff_callbacks, staff_notices, staff_receipts, staff_import, staff_cards,
+        staff_devices."""
         self.ctx.navigate(route)
 
     def lock(self) -> None:
