@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from kiosk.cards import reconcile
 from kiosk.cards.application import CardApplication, trailer_block
-from kiosk.cards.layout import (COUNTER_BLOCK, COUNTER_SECTOR, HOUSEHOLD_BLOCK, MAX_COUNTER, RECORD_BLOCK, RECORD_SECTOR,
-                                VALUE_BLOCK, CardFormatError, CardRecord, compute_mac, decode_card,
+from kiosk.cards.layout import (COUNTER_BLOCK, COUNTER_SECTOR, HOUSEHOLD_BLOCK, MAX_COUNTER, RECORD_BLOCK,
+                                RECORD_SECTOR, VALUE_BLOCK, CardFormatError, CardRecord, compute_mac, decode_card,
                                 decode_counter_block, decode_record, encode_counter_block, encode_record)
 from kiosk.cards.station import CardStation
 from kiosk.cards.value_block import ValueBlockError, decode_value_block, encode_value_block

@@ -144,9 +144,8 @@ class CardRepairFlow(StaffStepFlow):
     def _flagged_lines(self) -> tuple[tuple[str, str], ...]:
         if not self.flagged:
             return (("", self.t(N_("No card is flagged."))),)
-        return tuple((f"{f.unit_masked} · {f.card_no}",
-                      f"{self._kind(f.kind)} · {f.reason}" + (f" · {self.when(f.flagged_at)}" if f.flagged_at else ""))
-                     for f in self.flagged)
+        return tuple((f"{f.unit_masked} · {f.card_no}", " · ".join(
+            [self._kind(f.kind), f.reason] + ([self.when(f.flagged_at)] if f.flagged_at else []))) for f in self.flagged)
 
     def _card_lines(self, c: CardCheckView) -> tuple[tuple[str, str], ...]:
         lines = ((self.t(N_("Card number")), c.card_no), (self.t(N_("Unit")), c.unit_masked),
