@@ -42,13 +42,21 @@ def queued_jobs(session: Session, kiosk_id: int, limit: int = 10) -> tuple[Print
                  for job, r in rows)
 
 
+RETRY_NOTE = N_("Printed again after an interrupted attempt: an earlier copy with this number may exist.")
+
+
 def printable_document(job: PrintJobView) -> ReceiptDocument:
-    """What the printer prints for a job: the stored document, a copy marked "Reprint no. n"."""
-    if not job.is_copy:
-        return job.document
+    """What the printer prints for a job: the stored document; a copy is marked "Reprint no. n", and a job
+    sent before without success says so, because that attempt may have reached the paper (a connection
+    lost before the printer's reply, paper running out mid-job): a clerk who finds two slips with one
+    number can tell which is the retry."""
     doc = job.document
-    note = translate(N_("Reprint no. {count}"), doc.language, count=max(job.copy_no, 1))
-    return replace(doc, notes=doc.notes + (note,))
+    notes = doc.notes
+    if job.is_copy:
+        notes += (translate(N_("Reprint no. {count}"), doc.language, count=max(job.copy_no, 1)),)
+    if job.attempts:
+        notes += (translate(RETRY_NOTE, doc.language),)
+    return doc if notes == doc.notes else replace(doc, notes=notes)
 
 
 def _first_jobs(session: Session, receipt_ids: list[int]) -> dict[int, int]:

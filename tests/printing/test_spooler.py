@@ -62,6 +62,8 @@ def test_paper_running_out_mid_job_keeps_the_job_queued_and_prints_it_once_paper
     rig.sim.set_state(SimState.OK)  # paper loaded; no restart, no kick: the timer finds it
     records = rig.sim.wait_for_records(2)
     assert records[1]["complete"] and _has_line(records[1], out.receipt_number)
+    assert _has_line(records[1], "Printed again after an interrupted attempt")  # the clerk can tell the retry
+    assert not _has_line(records[0], "Printed again")
     assert eventually(lambda: rig.jobs() == [("printed", 2, error)])
     rig.events.wait(StaffAlert, kind=PrinterCondition.PAPER_OUT, cleared=True)
     rig.steps_pass(3)
@@ -98,6 +100,7 @@ def test_a_connection_reset_during_a_job_reopens_the_printer_and_prints_the_job(
     rig.spooler.kick()
     [record] = rig.sim.wait_for_records(1)
     assert record["complete"] and _has_line(record, out.receipt_number)
+    assert _has_line(record, "Printed again after an interrupted attempt")  # the reset one may have printed
     assert eventually(lambda: rig.jobs()[0][0] == "printed")
     status, attempts, error = rig.jobs()[0]
     assert attempts == 2 and "connection" in error
