@@ -36,6 +36,10 @@ HINTS: tuple[tuple[type[errors.KioskError], str], ...] = (
     (errors.CardWriteUnsupported, N_("Check the card reader under Devices on the maintenance page.")),
 )
 
+# what a flag's code means, in the staff's language; the stored detail (English, technical) follows it
+FLAG_CODES = {errors.CardTampered.code: N_("data failed the security check"),
+              errors.CardRolledBack.code: N_("restored to an older copy")}
+
 
 class CardRepairFlow(StaffStepFlow):
     """Flagged cards; tap one to see the card next to the ledger; rewrite it from the ledger."""
@@ -138,6 +142,15 @@ class CardRepairFlow(StaffStepFlow):
         return self.t(N_("{amount} · counter {counter}"), amount=self.money(value_fen),
                       counter="-" if counter is None else counter)
 
+    def _reason(self, reason: str) -> str:
+        """"E4005 MAC does not match" -> "E4005 data failed the security check (MAC does not match)"."""
+        if not reason:
+            return self.t(N_("Not flagged"))
+        code, _, detail = reason.partition(" ")
+        if code not in FLAG_CODES:
+            return reason
+        return f"{code} {self.t(FLAG_CODES[code])}" + (f" ({detail})" if detail else "")
+
     def _yes_no(self, ok: bool, yes: str, no: str) -> str:
         return self.t(yes) if ok else FAILED + self.t(no)
 
@@ -145,12 +158,12 @@ class CardRepairFlow(StaffStepFlow):
         if not self.flagged:
             return (("", self.t(N_("No card is flagged."))),)
         return tuple((f"{f.unit_masked} · {f.card_no}", " · ".join(
-            [self._kind(f.kind), f.reason] + ([self.when(f.flagged_at)] if f.flagged_at else []))) for f in self.flagged)
+            [self._kind(f.kind), self._reason(f.reason)] + ([self.when(f.flagged_at)] if f.flagged_at else []))) for f in self.flagged)
 
     def _card_lines(self, c: CardCheckView) -> tuple[tuple[str, str], ...]:
         lines = ((self.t(N_("Card number")), c.card_no), (self.t(N_("Unit")), c.unit_masked),
                  (self.t(N_("Card kind")), self._kind(c.kind)),
-                 (self.t(N_("Flag reason")), c.flag_reason or self.t(N_("Not flagged"))),
+                 (self.t(N_("Flag reason")), self._reason(c.flag_reason)),
                  (self.t(N_("On the card")), self._state(c.card_value_fen, c.card_counter)),
                  (self.t(N_("Security check (MAC)")), self._yes_no(c.mac_ok, N_("Passed"), N_("Failed"))),
                  (self.t(N_("Card record")), self._yes_no(c.record_matches, N_("Matches the ledger"),
@@ -189,7 +202,7 @@ class CardRepairFlow(StaffStepFlow):
             prompt = self.t(N_("Card repaired: balance {amount}"), amount=self.money(r.balance_fen))
             lines = ((self.t(N_("Card number")), r.card_no), (self.t(N_("Card balance")), self.money(r.balance_fen)),
                      (self.t(N_("Counter")), f"{r.old_counter} → {r.new_counter}"),
-                     (self.t(N_("Flag reason")), r.flag_reason or self.t(N_("Not flagged"))),
+                     (self.t(N_("Flag reason")), self._reason(r.flag_reason)),
                      ("", self.t(N_("The card can be used again."))))
             if r.resolved_writes:
                 lines += ((self.t(N_("Unfinished card writes")), str(r.resolved_writes)),)

@@ -39,7 +39,7 @@ def test_staff_rewrite_a_flagged_card_from_the_ledger_by_touch(real):  # type: i
     real.wait_for_route("staff_home")
     real.click("卡片修复")
     real.wait_for_route("staff_cards")
-    real.wait_for_text("E4005 MAC does not match")
+    real.wait_for_text("E4005 卡内数据未通过安全校验 (MAC does not match")
     _tap_card(real, "1-0101 resident")
     real.wait_for_text("按账本重写", 20)
     assert real.state()["route"] == "staff_cards"  # the tap came to the repair page, not to a resident sign-in

@@ -29,7 +29,7 @@ def test_flagged_cards_are_listed_with_unit_masked_number_kind_reason_and_time(n
     view = nav.flow.view()
     assert view.step == "list" and view.title == "卡片修复"
     ((label, value),) = view.lines
-    assert label.startswith("3栋-**08 · 0001-") and "住户卡 · E4005" in value
+    assert label.startswith("3栋-**08 · 0001-") and "住户卡 · E4005 卡内数据未通过安全校验 (card holds 9900 fen" in value
     assert ("S1", "list flagged cards") in fake.audit
 
 
@@ -40,7 +40,7 @@ def test_tapped_card_is_checked_repaired_and_then_accepted_at_a_resident_tap(nav
     assert view.step == "card" and view.primary == "按账本重写"
     lines = dict(view.lines)
     assert lines["卡内"] == "¥99.00 · 计数 4" and lines["账本"] == "¥15.00 · 计数 4"
-    assert lines["标记原因"].startswith("E4005") and lines["安全校验（MAC）"] == "通过"
+    assert lines["标记原因"].startswith("E4005 卡内数据未通过安全校验") and lines["安全校验（MAC）"] == "通过"
     nav.flow.primary()
     assert nav.flow.view().step == "confirm" and dict(nav.flow.view().lines)["卡将存有"] == "¥15.00"
     nav.flow.primary()
