@@ -197,13 +197,7 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin):
         with self._lock:
             if any(m.card_uid == card_uid.upper() for m in self.staff.values()):
                 raise errors.StaffCardTapped(card_uid)
-            card = self.cards.get(card_uid.upper())
-            if card is None:
-                raise errors.CardUnknown(card_uid)
-            if card.status is CardStatus.LOST:
-                raise errors.CardBlocked(card_uid)
-            if card.status is CardStatus.REPLACED:
-                raise errors.CardReplaced(card_uid)
+            card = self._usable(card_uid)  # unknown, lost and replaced cards refused
             household = self.households[card.household_id]
             if card.status is CardStatus.FROZEN:
                 raise errors.CardFrozen(card_uid)

@@ -10,10 +10,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from kiosk import bootstrap, settings as settings_mod
-from kiosk.app_runtime.demo import start_demo_runtime
 from kiosk.app_runtime.demo_controls import DemoControls
-from kiosk.demo import estate
 from kiosk.flows.navigator import Navigator
 from kiosk.flows.runner import InlineRunner
 from kiosk.flows.session import Session
@@ -21,19 +18,15 @@ from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import AuditEntry, Card
 from kiosk.runtime.events import CardPresented, CardRemovedEvent
 from kiosk.services import cards
+from tests.support.demo_site import seeded_site, start_demo
 
 STAFF01 = "5AFF0001"
 
 
 @pytest.fixture
 def demo(engine, factory, db_url, tmp_path):  # type: ignore[no-untyped-def]
-    s = settings_mod.load(tmp_path / "data", db_url=db_url)
-    db = bootstrap.Database(engine, factory, db_url)
-    till = bootstrap.ensure_till(db, s)
-    with unit_of_work(factory) as session:
-        estate.seed(session, till, households=3)
-    rt, sims = start_demo_runtime(s, db)
-    assert rt.supervisors["reader"].wait_available(10)
+    s, db, _till, _report = seeded_site(engine, factory, db_url, tmp_path / "data", households=3)
+    rt, sims = start_demo(s, db)
     yield rt, sims
     rt.stop()
 

@@ -17,15 +17,12 @@ from kiosk.payments.control import PaymentControl, Stage
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Household
 from kiosk.services import ledger
+from tests.support.demo_site import seeded_site
 
 
 @pytest.fixture
 def kiosk(engine, factory, db_url, tmp_path):
-    s = settings_mod.load(tmp_path / "data", db_url=db_url)
-    db = bootstrap.Database(engine, factory, db_url)
-    till = bootstrap.ensure_till(db, s)
-    with unit_of_work(factory) as session:
-        estate.seed(session, till, households=8)
+    s, db, _till, _report = seeded_site(engine, factory, db_url, tmp_path / "data", households=8)
     sims = DemoSimulators(s.data_dir, s.secrets.gateway_secret).start()
     rt = build_runtime(sims.settings_for(s), db)
     rt.on_stop(sims.stop)

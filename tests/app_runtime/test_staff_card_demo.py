@@ -9,11 +9,10 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select, update
 
-from kiosk import bootstrap, errors, settings as settings_mod
+from kiosk import errors
 from kiosk.app_runtime.demo import start_demo_runtime
 from kiosk.app_runtime.demo_controls import DemoControls
 from kiosk.cli.seed_cmds import print_report
-from kiosk.demo import estate
 from kiosk.flows import records as r
 from kiosk.flows.navigator import Navigator
 from kiosk.flows.runner import InlineRunner
@@ -24,25 +23,21 @@ from kiosk.payments.control import PaymentControl
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Card, StaffUser
 from kiosk.runtime.events import CardPresented
+from tests.support.demo_site import seeded_site, start_demo
 
 STAFF01, TECH01 = "5AFF0001", "5AFF0002"
 
 
 @pytest.fixture
 def site(engine, factory, db_url, tmp_path):  # type: ignore[no-untyped-def]
-    s = settings_mod.load(tmp_path / "data", db_url=db_url)
-    db = bootstrap.Database(engine, factory, db_url)
-    till = bootstrap.ensure_till(db, s)
-    with unit_of_work(factory) as session:
-        report = estate.seed(session, till, households=3)
+    s, db, _till, report = seeded_site(engine, factory, db_url, tmp_path / "data", households=3)
     return s, db, report
 
 
 @pytest.fixture
 def demo(site):  # type: ignore[no-untyped-def]
     settings, db, _report = site
-    rt, sims = start_demo_runtime(settings, db)
-    assert rt.supervisors["reader"].wait_available(10)
+    rt, sims = start_demo(settings, db)
     yield rt, sims
     rt.stop()
 

@@ -7,30 +7,18 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from kiosk import bootstrap, settings as settings_mod
-from kiosk.app_runtime.demo import start_demo_runtime
 from kiosk.app_runtime.demo_cards import cards_path
-from kiosk.demo import estate
 from kiosk.flows import records as r
 from kiosk.payments.control import PaymentControl
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Card, StaffUser
 from kiosk.services import cards
-
-
-def start(settings, db):  # type: ignore[no-untyped-def]
-    rt, sims = start_demo_runtime(settings, db)
-    assert rt.supervisors["reader"].wait_available(10)
-    return rt, sims
+from tests.support.demo_site import seeded_site, start_demo
 
 
 @pytest.fixture
 def site(engine, factory, db_url, tmp_path):  # type: ignore[no-untyped-def]
-    s = settings_mod.load(tmp_path / "data", db_url=db_url)
-    db = bootstrap.Database(engine, factory, db_url)
-    till = bootstrap.ensure_till(db, s)
-    with unit_of_work(factory) as session:
-        estate.seed(session, till, households=6)
+    s, db, _till, _report = seeded_site(engine, factory, db_url, tmp_path / "data", households=6)
     return s, db
 
 
@@ -42,7 +30,7 @@ def test_demo_cards_are_issued_once_saved_and_then_identified_and_charged(site, 
         richest = max(s.scalars(select(Card).where(Card.status == "active")),
                       key=lambda c: cards.card_balance(s, c.id))
         uid, card_id, household_id = richest.uid_hex, richest.id, richest.household_id
-    rt, sims = start(settings, db)
+    rt, sims = start_demo(settings, db)
     try:
         assert len(sims.cards) == total and cards_path(settings.data_dir).exists()
         sims.reader.present(sims.cards[uid])
@@ -62,7 +50,7 @@ def test_demo_cards_are_issued_once_saved_and_then_identified_and_charged(site, 
     saved = json.loads(cards_path(settings.data_dir).read_text())["cards"]
     assert {c["uid"] for c in saved} == set(sims.cards)
     # the next start loads the images (with the payment on the card) instead of issuing them again
-    rt, sims = start(settings, db)
+    rt, sims = start_demo(settings, db)
     try:
         assert all(card.operations == 0 for card in sims.cards.values())  # loaded, none issued again
         sims.reader.present(sims.cards[uid])
@@ -75,14 +63,14 @@ def test_a_saved_image_that_no_longer_matches_the_ledger_is_issued_again(site, f
     settings, db = site
     with unit_of_work(factory) as s:
         uid = s.scalars(select(Card.uid_hex).where(Card.status == "active").order_by(Card.id)).first()
-    rt, sims = start(settings, db)
+    rt, sims = start_demo(settings, db)
     rt.stop()
     path = cards_path(settings.data_dir)
     data = json.loads(path.read_text())
     victim = next(c for c in data["cards"] if c["uid"] == uid)
     victim["blocks"][8] = "00" * 16  # counter and MAC gone: the file is stale or damaged
     path.write_text(json.dumps(data))
-    rt, sims = start(settings, db)
+    rt, sims = start_demo(settings, db)
     try:
         sims.reader.present(sims.cards[uid])
         rt.card_station.check_tap(uid)  # verified against the ledger: issued again, not loaded broken

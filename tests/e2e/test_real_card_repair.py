@@ -11,7 +11,7 @@ from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import AuditEntry, Card, CardOperation
 from kiosk.services import cards as card_service
 from tests.e2e.harness import RealKioskProcess
-from tests.e2e.test_real_journeys import Db, _tap_card
+from tests.e2e.test_real_journeys import Db, _staff_sign_in, _tap_card
 
 pytestmark = pytest.mark.xvfb
 
@@ -29,14 +29,7 @@ def test_staff_rewrite_a_flagged_card_from_the_ledger_by_touch(real):  # type: i
     balance = db.balance(card_id)
     with unit_of_work(db.factory) as s:  # as the card station flags a card whose MAC failed at a tap
         card_service.flag_card(s, card_id, "E4005 MAC does not match the card's contents", "kiosk:K01")
-    real.wait_layout("EN")
-    for x in (20, 1260, 20, 1260):  # hidden corners
-        real.click_at(x, 20)
-    real.wait_for_route("staff_unlock")
-    for key in "246810":
-        real.click(key)
-    real.click("登录")
-    real.wait_for_route("staff_home")
+    _staff_sign_in(real)
     real.click("卡片修复")
     real.wait_for_route("staff_cards")
     real.wait_for_text("E4005 卡内数据未通过安全校验 (MAC does not match")

@@ -72,6 +72,18 @@ def _tap_card(app: RealKioskProcess, label: str) -> None:
     app.click(label)
 
 
+def _staff_sign_in(app: RealKioskProcess, pin: str = "246810") -> None:
+    """The hidden gesture (top-left, top-right, top-left, top-right), then the PIN on the keypad."""
+    app.wait_layout("EN")
+    for x in (20, 1260, 20, 1260):  # hidden corners
+        app.click_at(x, 20)
+    app.wait_for_route("staff_unlock")
+    for key in pin:
+        app.click(key)
+    app.click("登录")
+    app.wait_for_route("staff_home")
+
+
 def _receipt_number(state: dict) -> str:
     texts = state["texts"]
     i = texts.index("收据号")
@@ -197,14 +209,7 @@ def test_report_loss_then_replace_the_card(real):
 
 def test_staff_sign_in_settlement_and_exit(real):
     db = Db(real.data_dir)
-    real.wait_layout("EN")
-    for x in (20, 1260, 20, 1260):  # hidden corners
-        real.click_at(x, 20)
-    real.wait_for_route("staff_unlock")
-    for key in "246810":
-        real.click(key)
-    real.click("登录")
-    real.wait_for_route("staff_home")
+    _staff_sign_in(real)
     real.click("查看日结")
     real.wait_for_text("合计")
     real.click("打印日结")
@@ -291,14 +296,7 @@ def test_staff_view_and_void_a_receipt_of_today(real):
     real.click("取走卡片")
     real.click("重新开始")
     real.wait_for_route("attract")
-    real.wait_layout("EN")
-    for x in (20, 1260, 20, 1260):
-        real.click_at(x, 20)
-    real.wait_for_route("staff_unlock")
-    for key in "246810":
-        real.click(key)
-    real.click("登录")
-    real.wait_for_route("staff_home")
+    _staff_sign_in(real)
     real.click("收据")
     real.click(number)
     real.wait_for_text("作废")
@@ -320,13 +318,7 @@ def test_staff_view_and_void_a_receipt_of_today(real):
 
 
 def test_technician_tests_the_printer_for_real_and_saves_the_file(real):
-    real.wait_layout("EN")
-    for x in (20, 1260, 20, 1260):
-        real.click_at(x, 20)
-    for key in "135790":
-        real.click(key)
-    real.click("登录")
-    real.wait_for_route("staff_home")
+    _staff_sign_in(real, "135790")
     real.click("设备设置")
     real.click("小票打印机")
     real.click("escpos")
