@@ -93,7 +93,7 @@ class Rig:
         with unit_of_work(self.factory) as s:
             return [(j.status, j.attempts, j.last_error) for j in s.scalars(select(PrintJob).order_by(PrintJob.id))]
 
-    def steps_pass(self, count: int = 3, timeout: float = 5.0) -> None:
+    def steps_pass(self, count: int = 3, timeout: float = 10.0) -> None:
         """Wait until the spooler has finished `count` more steps (timer ticks or kicks)."""
         target = self.spooler.steps + count
         eventually(lambda: self.spooler.steps >= target, timeout, f"{count} spooler steps")
@@ -116,13 +116,15 @@ def make_rig(sim: SimPrinter, factory: sessionmaker[Session], mini: estate.MiniE
     rigs: list[Rig] = []
 
     def make(interval: float = 0.1, wait_open: bool = True, printer: SimPrinter | None = None, url: str = "",
-             **options: object) -> Rig:
+             status_timeout: float = 0.8, **options: object) -> Rig:
         """A started supervisor + spooler on `url` (default: the TCP port of `printer`, default `sim`)."""
         printer = printer or sim
         bus = EventBus()
         events = Events(bus)
-        driver = build_receipt_printer("escpos", url or printer.url, columns=48, width_dots=576, status_timeout=0.3,
-                                       timeout=2.0)
+        # status_timeout: the simulator runs in the test process and renders each job before it answers the
+        # status after it; on a loaded CI machine 0.3 s was not always enough and a printed job was retried
+        driver = build_receipt_printer("escpos", url or printer.url, columns=48, width_dots=576,
+                                       status_timeout=status_timeout, timeout=2.0)
         supervisor = DeviceSupervisor(DeviceWorker("printer", driver), bus, backoff_cap=0.2)
         spooler = PrintSpooler(supervisor, factory, mini.till.kiosk_id, bus, interval=interval, **options)
         supervisor.start()

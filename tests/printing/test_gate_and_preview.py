@@ -35,7 +35,9 @@ ROOT = Path(__file__).resolve().parents[2]
     (SimState.NO_REPLY, GateDecision.CANNOT_PRINT, REASON_OFFLINE),
 ])
 def test_gate_reads_a_fresh_status_from_the_printer(make_rig, state, decision, reason):
-    rig = make_rig(interval=30)  # no timer step in between: the gate's own status request decides
+    # no timer step in between: the gate's own status request decides; a short status timeout, so that a
+    # printer not answering is told within the gate's 1.5 s
+    rig = make_rig(interval=30, status_timeout=0.3)
     rig.sim.set_state(state)
     started = time.monotonic()
     gate = rig.spooler.gate(timeout=1.5)
