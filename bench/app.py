@@ -7,7 +7,7 @@ Kiosks measured, each against the same minimal app (a label and two buttons in t
         hardware would be: their CPU is the devices', not the kiosk's;
   demo  tests/e2e/real_app.py, what `kiosk demo` assembles: the same runtime with the simulators in the
         kiosk's own process (their CPU counted);
-  fake  `python -m screens` on FakeKioskServices (the window alone).
+  fake  `python -m tests.support.fake_app` on FakeKioskServices (the window alone).
 Each real kiosk is started once beforehand to seed its database and issue the demo cards, then measured
 on an ordinary second start.
 Figures: cold start to the first attract frame, start to the runtime being ready behind the window,
@@ -125,7 +125,7 @@ def start(cmd: list[str], display: str, tmp: Path, hook_path: str = "") -> tuple
     site.write_text(OPEN_ALL_DAY, encoding="utf-8")
     env = dict(os.environ, DISPLAY=display, KIVY_HOME=str(tmp / "kivy"), KIOSK_REPORT_FIRST_FRAME="1",
                KIOSK_CONFIG=str(site),
-               BENCH_WIDTH=str(WIDTH), BENCH_HEIGHT=str(HEIGHT), KIOSK_UI_TEST_HOOK=hook_path,
+               BENCH_WIDTH=str(WIDTH), BENCH_HEIGHT=str(HEIGHT), KIOSK_TEST_HOOK=hook_path,
                KIOSK_UI_WIDTH=str(WIDTH), KIOSK_UI_HEIGHT=str(HEIGHT), KIOSK_UI_FULLSCREEN="0")
     t0 = time.time()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -240,7 +240,7 @@ Measured = tuple[float, float, tuple[int, int], float, list[float]]  # start, re
 
 KIOSKS = {"run": "`kiosk run` on the simulators in separate processes",
           "demo": "`kiosk demo` (tests/e2e/real_app.py), simulators in the kiosk's process",
-          "fake": "`python -m screens` on FakeKioskServices"}
+          "fake": "`python -m tests.support.fake_app` on FakeKioskServices"}
 
 
 def measure(proc: subprocess.Popen[str], start_s: float, hook: Hook | None, display: str, idle: float,
@@ -264,7 +264,7 @@ def run_one(name: str, display: str, tmp: Path, idle: float, taps: int) -> Measu
         proc, start_s = start([sys.executable, str(ROOT / "bench" / "minimal_app.py")], display, tmp)
         return stop_after(proc, lambda: measure(proc, start_s, None, display, idle, taps, False))
     if name == "fake":
-        cmd = [sys.executable, "-m", "screens", "--test-hook", hook_path, "--size", f"{WIDTH}x{HEIGHT}"]
+        cmd = [sys.executable, "-m", "tests.support.fake_app", "--test-hook", hook_path, "--size", f"{WIDTH}x{HEIGHT}"]
         proc, start_s = start(cmd, display, tmp, hook_path)
         return stop_after(proc, lambda: measure(proc, start_s, Hook(hook_path), display, idle, taps, False))
     demo = [sys.executable, "-m", "tests.e2e.real_app", "--data-dir", str(data)]
@@ -276,7 +276,7 @@ def run_one(name: str, display: str, tmp: Path, idle: float, taps: int) -> Measu
         proc, start_s = start(demo, display, tmp, hook_path)
         return stop_after(proc, lambda: measure(proc, start_s, Hook(hook_path), display, idle, taps, True))
     with DeviceSimulators(data) as sims:
-        cmd = [sys.executable, "-m", "kiosk", "run", "--data-dir", str(data), "--config", str(sims.config()),
+        cmd = [sys.executable, "-m", "tests.support.hooked_kiosk", "run", "--data-dir", str(data), "--config", str(sims.config()),
                "--windowed", "--language", "zh_Hans"]
         proc, start_s = start(cmd, display, tmp, hook_path)
         return stop_after(proc, lambda: measure(proc, start_s, Hook(hook_path), display, idle, taps, True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib
 import logging
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from screens.boot import configure_kivy, register_font
@@ -12,6 +13,11 @@ from screens.ui_settings import UiSettings, ui_settings_from
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
+
+# Called with the KioskApp once its window is built. The product registers nothing; the e2e tests' window hook
+# and the app benchmark attach here from outside (tests/support/hook_install.py). Kivy-free, so that an embedder
+# can register before the kiosk configures Kivy.
+BUILT_LISTENERS: list[Callable[[Any], None]] = []
 
 # Route screen name -> (module in screens/, class name). One .py + .kv per screen.
 SCREENS: dict[str, tuple[str, str]] = {
@@ -52,4 +58,4 @@ def load_screen_class(screen: str) -> type:
     return getattr(importlib.import_module(module), name)
 
 
-__all__ = ["run_app", "build_app", "SCREENS", "load_screen_class", "register_font"]
+__all__ = ["BUILT_LISTENERS", "run_app", "build_app", "SCREENS", "load_screen_class", "register_font"]

@@ -109,10 +109,10 @@ class KioskApp(App):
         self._add_demo_bar()
         self.refresh_header()
         self.navigator.go("attract")
-        if self.ui.test_hook:
-            from screens.test_hook import TestHook
+        from screens.app import BUILT_LISTENERS
 
-            self.test_hook = TestHook(self, self.ui.test_hook)
+        for listener in BUILT_LISTENERS:
+            listener(self)
         self._start_scheduled = False
         self.route_flips: list[float] = []  # wall times of the first frame drawn after each route change
         self._route_changed = False
@@ -257,5 +257,3 @@ class KioskApp(App):
             self.input_wake.stop()
         self.runner.shutdown()
         self.speaker.close()
-        if getattr(self, "test_hook", None) is not None:
-            self.test_hook.close()

@@ -37,7 +37,6 @@ class UiSettings:
     call_timeout_s: float = 20.0
     speech: bool = False  # spoken prompts through espeak-ng when it is installed
     speech_command: str = "espeak-ng"
-    test_hook: str = ""  # path of a Unix socket for the e2e test hook; empty: off
 
     def __post_init__(self) -> None:
         if self.idle_warning_s < 20:

@@ -1,6 +1,6 @@
 """KioskServices: the only door from flows to the core; plain records in and out, errors from kiosk.errors.
 
-Rules for implementers (the real one lives next to kiosk/services, the fake in fake_services.py):
+Rules for implementers (the real one lives next to kiosk/services, the in-memory test double in tests/support/fakes/services.py):
 - every amount is integer fen; every record is a frozen dataclass from kiosk.flows.records;
 - every method may block (database, devices, gateway): flows call them on a worker thread;
 - failures raise `kiosk.errors.KioskError` subclasses only (the UI shows `user_message(language)`);

@@ -50,7 +50,7 @@ class Xvfb:
 
 
 class KioskProcess:
-    """`python -m screens` (fake services) with the test hook; commands go over the hook's Unix socket."""
+    """`python -m tests.support.fake_app` (fake services) with the test hook; commands go over the hook's Unix socket."""
 
     def __init__(self, display: str, env: dict[str, str] | None = None, language: str = "zh_Hans",
                  args: tuple[str, ...] = ()) -> None:
@@ -76,7 +76,7 @@ class KioskProcess:
         return self
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "screens", "--test-hook", self.sock_path, "--language", self.language,
+        return [sys.executable, "-m", "tests.support.fake_app", "--test-hook", self.sock_path, "--language", self.language,
                 "--size", f"{WIDTH}x{HEIGHT}", *self.args]
 
     def environment(self, env: dict[str, str]) -> dict[str, str]:
@@ -194,7 +194,7 @@ class RealKioskProcess(KioskProcess):
             site = self.tmp / "open-all-day.toml"
             site.write_text(OPEN_ALL_DAY, encoding="utf-8")
             env = dict(env, KIOSK_CONFIG=str(site))
-        return dict(env, KIOSK_UI_TEST_HOOK=self.sock_path, KIOSK_UI_LANGUAGE=self.language,
+        return dict(env, KIOSK_TEST_HOOK=self.sock_path, KIOSK_UI_LANGUAGE=self.language,
                     KIOSK_UI_DEFAULT_LANGUAGE=self.language, KIOSK_UI_WIDTH=str(WIDTH), KIOSK_UI_HEIGHT=str(HEIGHT),
                     KIOSK_UI_FULLSCREEN="0")
 

@@ -1,6 +1,6 @@
 """`python -m tests.e2e.real_app`: the kiosk exactly as `kiosk demo` assembles it — real drivers on the
 wire-level simulators, the demo estate in a fresh database, the card station, the print spooler — with
-the demo bar and the e2e test hook (KIOSK_UI_TEST_HOOK). The e2e tests start it in a subprocess."""
+the demo bar and the e2e window hook (KIOSK_TEST_HOOK). The e2e tests start it in a subprocess."""
 from __future__ import annotations
 
 import argparse
@@ -18,6 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from kiosk import settings as settings_mod
     from kiosk.cli.app_cmds import Started, run_in_window
+    from tests.support.hook_install import install_from_env
+
+    install_from_env()
 
     settings = settings_mod.load_for(str(args.data_dir), None, args.db_url, True)
 

@@ -5,7 +5,7 @@ from datetime import datetime
 
 import pytest
 
-from kiosk.flows.fake_services import FakeKioskServices
+from tests.support.fakes.services import FakeKioskServices
 from kiosk.flows.navigator import Navigator
 from kiosk.flows.runner import InlineRunner
 from kiosk.flows.session import Session

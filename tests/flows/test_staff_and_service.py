@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from kiosk import errors
-from kiosk.flows.fake_data import MALL_HOURS
-from kiosk.flows.fake_services import FakeKioskServices
+from tests.support.fakes.data import MALL_HOURS
+from tests.support.fakes.services import FakeKioskServices
 from kiosk.flows.navigator import Navigator
 from kiosk.flows.records import DeviceState, Feature
 from kiosk.flows.runner import InlineRunner

@@ -3,7 +3,7 @@ rewritten after a confirmation; cancel, timeout, reader failure and a pulled car
 from __future__ import annotations
 
 from kiosk import errors
-from kiosk.flows.fake_card_repair import FLAGGED_DEMO_UID, FakeCardData
+from tests.support.fakes.card_repair import FLAGGED_DEMO_UID, FakeCardData
 from kiosk.flows.navigator import Navigator
 from kiosk.flows.runner import InlineRunner
 from kiosk.flows.session import Session

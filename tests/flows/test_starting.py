@@ -11,7 +11,7 @@ import pytest
 
 from kiosk.errors import KioskStarting, StorageError
 from kiosk.flows.attract_snapshot import AttractSnapshot, decode, encode
-from kiosk.flows.fake_services import FakeKioskServices
+from tests.support.fakes.services import FakeKioskServices
 from kiosk.flows.navigator import Navigator
 from kiosk.flows.records import NoticeView, ServiceStatus
 from kiosk.flows.runner import InlineRunner

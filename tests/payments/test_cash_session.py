@@ -20,7 +20,7 @@ from kiosk.payments.cash_session import (
     OverpayPolicy,
     acceptable_notes,
 )
-from kiosk.payments.fakes import FakeCashAcceptor
+from tests.support.fakes.payments import FakeCashAcceptor
 from kiosk.ports import CashEventKind
 
 from .conftest import CounterLedger

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from kiosk.errors import BadSignature, GatewayError
-from kiosk.payments.fakes import FakePaymentGateway
+from tests.support.fakes.payments import FakePaymentGateway
 from kiosk.payments.qr_session import (
     MSG_UNCONFIRMED,
     Backoff,

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kiosk import errors
-from kiosk.flows import fake_data as data
+from tests.support.fakes import data
 from kiosk.flows.records import CardStatus
 from kiosk.flows.repair_records import CardCheckView, CardRepairResult, FlaggedCardView
 from kiosk.payments.control import PaymentControl

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from kiosk import errors
-from kiosk.flows import fake_data as data
+from tests.support.fakes import data
 from kiosk.flows.records import (
     CallbackView, DeviceHealth, HandoverView, NoticeDraft, ServiceStatus, SettlementView, StaffView, VoidResult,
 )

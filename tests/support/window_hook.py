@@ -1,6 +1,7 @@
-"""Test hook for end-to-end tests: JSON commands over a Unix socket, executed on the UI thread.
+"""Window hook for end-to-end tests and the app benchmark: JSON commands over a Unix socket, run on the UI thread.
 
-Enabled only when ui.test_hook names a socket path. Commands (one JSON object per line, one reply):
+Never part of the product: a test entry point calls `tests.support.hook_install.install(path)` (or
+`install_from_env()`, KIOSK_TEST_HOOK) before the window opens; the hook attaches through `screens.app.BUILT_LISTENERS`. Commands (one JSON object per line, one reply):
   {"cmd": "state"}                      route, screen, visible texts, idle warning, frame rate
   {"cmd": "find", "text": "..."}        centre of the first visible button/label containing text, X11 coords
   {"cmd": "tap", "text": "..."}         press and release that button in-app (when xdotool is not used)
@@ -50,7 +51,7 @@ def widget_texts(root: Any) -> list[str]:
     return [w.text for w in visible_widgets(root) if isinstance(w, Label) and w.text]
 
 
-class TestHook:
+class WindowHook:
     def __init__(self, app: Any, path: str) -> None:
         self.app, self.path = app, path
         if os.path.exists(path):
@@ -159,3 +160,4 @@ class TestHook:
         exact = [w for w in candidates if w.text.strip() == text]  # "1" is the key, not "¥100"
         buttons = [w for w in exact or candidates if isinstance(w, Button)]
         return (buttons or exact or candidates or [None])[0]
+

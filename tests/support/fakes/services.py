@@ -7,10 +7,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from kiosk import errors
-from kiosk.flows import fake_data as data
-from kiosk.flows.fake_card_repair import FakeCardRepairMixin
-from kiosk.flows.fake_staff import FakeStaffMixin
-from kiosk.flows.fake_tools import FakeToolsMixin
+from tests.support.fakes import data
+from tests.support.fakes.card_repair import FakeCardRepairMixin
+from tests.support.fakes.staff import FakeStaffMixin
+from tests.support.fakes.tools import FakeToolsMixin
 from kiosk.payments.control import PaymentControl, PaymentProgress, Stage
 from kiosk.flows.records import (
     BankOption, BookingOption, BookingResult, BookingSlot, CallbackView, CardActionResult, CardStatus,
