@@ -35,7 +35,7 @@ class HouseholdFacade:
         return r.HouseholdSummary(str(view.household_id), view.unit_masked, view.tier,
                                   tuple(mapping.bill(b) for b in view.bills),
                                   uids[card.card_id] if card else None, card.balance_fen if card else None,
-                                  r.CardStatus(card.status) if card else None)
+                                  r.CardStatus(card.status) if card else None, credit_fen=view.credit_fen)
 
     def _card_id(self, uid: str | None) -> int | None:
         if not uid:

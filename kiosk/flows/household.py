@@ -48,6 +48,8 @@ class HouseholdView:
     actions: tuple[Action, ...]
     progress: ProgressView | None
     error: ErrorView | None
+    credit: str = ""  # the household's account credit ("" when there is none)
+    credit_note: str = ""  # what credit is and what it can do
 
 
 class HouseholdFlow(Flow):
@@ -121,4 +123,7 @@ class HouseholdFlow(Flow):
             actions=tuple(self._action(f) for f in QUICK_ACTIONS),
             progress=ProgressView(self.t(N_("Loading, please wait"))) if self.step is HouseholdStep.LOADING else None,
             error=self.error,
+            credit=self.money(s.credit_fen) if s is not None and s.credit_fen > 0 else "",
+            credit_note=self.t(N_("Account credit pays bills and fees, or tops up your card."))
+            if s is not None and s.credit_fen > 0 else "",
         )

@@ -154,6 +154,7 @@ class HouseholdSummary:
     card_uid: str | None = None
     card_balance_fen: int | None = None
     card_status: CardStatus | None = None
+    credit_fen: int = 0  # the household's account credit (banknote overpayments, refunds): pays, or moves to a card
 
     @property
     def total_due_fen(self) -> int:

@@ -228,7 +228,7 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin):
             bills = tuple(sorted(household.bills.values(), key=lambda b: (b.due_date, b.bill_id)))
             return HouseholdSummary(household_id, household.unit_label, household.tier, bills,
                                     card.uid if card else None, card.balance_fen if card else None,
-                                    card.status if card else None)
+                                    card.status if card else None, credit_fen=household.credit_fen)
 
     # --- money ---------------------------------------------------------------------------------
     def pay_bills(self, household_id: str, bill_ids: tuple[str, ...], method: PaymentMethod,
