@@ -70,6 +70,11 @@ class KLabel(Label):
     level = StringProperty("m")
 
 
+class EntryField(Label):
+    """What a keypad has typed, in a box whose height is fixed by the font, never by the text: an empty field
+    takes the same room as a full one, so the keys under it never move when the first key is pressed."""
+
+
 class ErrorBox(BoxLayout):
     """An error as a boxed title word + code + text + what to do: never by colour alone."""
 
@@ -77,18 +82,18 @@ class ErrorBox(BoxLayout):
     text = StringProperty("")
     hint = StringProperty("")
     heading = StringProperty("")
+    shown = BooleanProperty(False)  # the kv rule sizes the box from this: no room taken while there is no error
 
     def show(self, error: object | None, language: str) -> None:
         if error is None:
             self.code = self.text = self.hint = self.heading = ""
-            self.opacity, self.height, self.size_hint_y = 0, 0, None
+            self.shown = False
             return
         self.heading = translate(N_("Error"), language)
         self.code = getattr(error, "code", "")
         self.text = getattr(error, "text", str(error))
         self.hint = getattr(error, "hint", "")
-        self.opacity = 1
-        self.height = self.minimum_height
+        self.shown = True
 
 
 KEYPAD_KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "clear", "0", "back")
