@@ -46,14 +46,28 @@ def format_money(fen: int, language: str = DEFAULT_LANGUAGE) -> str:
 
 
 def format_date(value: date, language: str = DEFAULT_LANGUAGE) -> str:
-    """A date the way the language writes it: '2026年10月3日', '3 Oct 2026'."""
+    """A date the way the language writes it: '2026年10月3日', '3 Oct 2026'. An instant (datetime) gives the
+    site's local day (kiosk.domain.site_clock), whatever the machine's TZ."""
     from babel.dates import format_date as babel_format_date
 
+    if isinstance(value, datetime):
+        value = _site_wall(value).date()
     return babel_format_date(value, "medium", locale=BABEL_LOCALES[language])
 
 
-def format_datetime(value: datetime, language: str = DEFAULT_LANGUAGE) -> str:
-    """Date as format_date plus a 24-hour time: '2026年10月3日 14:05'."""
-    from babel.dates import format_time
+def format_time(value: datetime, language: str = DEFAULT_LANGUAGE) -> str:
+    """A 24-hour time on the site's wall clock: '14:05'."""
+    from babel.dates import format_time as babel_format_time
 
-    return f"{format_date(value, language)} {format_time(value, 'HH:mm', locale=BABEL_LOCALES[language])}"
+    return babel_format_time(_site_wall(value).time(), "HH:mm", locale=BABEL_LOCALES[language])
+
+
+def format_datetime(value: datetime, language: str = DEFAULT_LANGUAGE) -> str:
+    """Date as format_date plus a 24-hour time, on the site's wall clock: '2026年10月3日 14:05'."""
+    return f"{format_date(value, language)} {format_time(value, language)}"
+
+
+def _site_wall(value: datetime) -> datetime:
+    from kiosk.domain.site_clock import to_site  # imported late: kiosk.errors imports this module
+
+    return to_site(value)

@@ -292,12 +292,9 @@ def _validate(settings: Settings) -> None:
     unknown_kinds = set(settings.bookings.fees_fen) - {str(k) for k in BookingKind}
     if unknown_kinds:
         raise ConfigError(key=f"'bookings.fees_fen' has unknown kind(s) {sorted(unknown_kinds)}")
-    try:
-        from zoneinfo import ZoneInfo
+    from kiosk.domain.site_clock import zone_named
 
-        ZoneInfo(settings.site.timezone)
-    except Exception as exc:  # ZoneInfoNotFoundError, ValueError
-        raise ConfigError(key=f"'site.timezone' {settings.site.timezone!r} is not a known time zone") from exc
+    zone_named(settings.site.timezone)  # an unknown name is a ConfigError naming 'site.timezone'
 
 
 def load_for(data_dir: str | None, site_file: str | None, db_url: str | None = None,
@@ -325,6 +322,9 @@ def load(data_dir: Path, site_file: str | None = None, *, db_url: str | None = N
         merged = _merge(merged, {"database": {"url": db_url}})
     settings: Settings = _build(Settings, merged, "")
     _validate(settings)
+    from kiosk.domain import site_clock
+
+    site_clock.use_zone(settings.site.timezone)  # the one clock of this process: see kiosk.domain.site_clock
     secrets_ = load_secrets(data_dir) if with_secrets else None
     from dataclasses import replace
 

@@ -57,3 +57,13 @@ def engine(db_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def factory(engine: Engine) -> sessionmaker[Session]:
     return make_session_factory(engine)
+
+
+@pytest.fixture(autouse=True)
+def _site_zone_restored() -> Iterator[None]:
+    """Loading settings sets the process's site zone (kiosk.domain.site_clock); each test starts from the default."""
+    from kiosk.domain import site_clock
+
+    site_clock.use_zone(site_clock.DEFAULT_ZONE)
+    yield
+    site_clock.use_zone(site_clock.DEFAULT_ZONE)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from kiosk.domain import site_clock
 from kiosk.domain.terms import StaffRole
 from kiosk.errors import ImportFileError, PermissionDenied
 from kiosk.flows.tool_records import ImportFile, ImportOutcome, PrinterGateView, ReceiptSummary
@@ -64,12 +64,11 @@ class StaffToolsFacade:
     def receipts_of_day(self, staff_id: str, day: date | None = None) -> tuple[ReceiptSummary, ...]:
         who = self._staff(staff_id)
         day = day or self.rt.local_today()
-        tz = ZoneInfo(self.rt.settings.site.timezone)
-        start = datetime.combine(day, time.min, tz).astimezone(timezone.utc)
+        start, end = site_clock.day_bounds(day)
         with unit_of_work(self.rt.db.factory) as s:
             rows = list(s.scalars(select(Receipt).where(Receipt.site_id == self.rt.till.site_id,
                                                         Receipt.issued_at >= start,
-                                                        Receipt.issued_at < start + timedelta(days=1))
+                                                        Receipt.issued_at < end)
                                   .order_by(Receipt.number.desc())))
             out = self._summaries(s, rows)
             audit.record(s, f"staff:{who.name}", "receipts.listed", day.isoformat(), count=len(out))

@@ -6,13 +6,13 @@ import threading
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from kiosk.app_runtime.devices import AttachedDevices
 from kiosk.app_runtime.facade_household import HouseholdFacade
 from kiosk.app_runtime.facade_public import PublicFacade
 from kiosk.app_runtime.facade_staff import StaffFacade
 from kiosk.bootstrap import Database
+from kiosk.domain import site_clock
 from kiosk.domain.terms import PaymentMethod
 from kiosk.errors import DeviceUnavailable
 from kiosk.flows import records as r
@@ -39,6 +39,7 @@ class KioskRuntime:
     def __init__(self, settings: Settings, db: Database, till: Till, devices: AttachedDevices,
                  bus: EventBus | None = None) -> None:
         self.settings = settings
+        site_clock.use_zone(settings.site.timezone)  # settings built without `load` (tests) set it here
         self.db = db
         self.till = till
         self.devices = devices
@@ -81,10 +82,10 @@ class KioskRuntime:
 
     # --- what the facade needs ---------------------------------------------------------------
     def local_now(self) -> datetime:
-        return datetime.now(ZoneInfo(self.settings.site.timezone))
+        return site_clock.site_now()
 
     def local_today(self) -> date:
-        return self.local_now().date()
+        return site_clock.site_today()
 
     def money_mover(self, method: PaymentMethod, control: PaymentControl, card_uid: str | None) -> MoveMoney | None:
         """What runs between a payment's intent and its settlement, per method."""

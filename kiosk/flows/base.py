@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
+from kiosk.domain.site_clock import site_now
 from kiosk.errors import KioskError
 from kiosk.flows.facade import KioskServices
 from kiosk.flows.records import ServiceStatus, SiteInfo
@@ -59,7 +60,7 @@ class FlowContext:
     session: Session
     runner: Runner
     navigate: Navigate  # navigate(route_name, **params)
-    clock: Callable[[], datetime] = datetime.now
+    clock: Callable[[], datetime] = site_now  # the site's wall clock (aware), whatever the machine's TZ
     call_timeout_s: float = DEFAULT_CALL_TIMEOUT_S
     payment_timeout_s: float = PAYMENT_TIMEOUT_S
     site: SiteInfo | None = None  # cached by the attract flow, read by the navigator

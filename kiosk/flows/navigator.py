@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from kiosk.domain.site_clock import site_now
 from kiosk.flows.base import Flow, FlowContext
 from kiosk.flows.facade import KioskServices
 from kiosk.flows.records import DeviceHealth, DeviceState, Feature, ServiceStatus
@@ -23,7 +24,7 @@ class Navigator:
     """Owns the current route and flow. All calls happen on the UI thread."""
 
     def __init__(self, services: KioskServices, session: Session, runner: Runner,
-                 routes: Mapping[str, Route] = ROUTES, clock: Callable[[], datetime] = datetime.now,
+                 routes: Mapping[str, Route] = ROUTES, clock: Callable[[], datetime] = site_now,
                  call_timeout_s: float | None = None) -> None:
         self.routes = routes
         self.ctx = FlowContext(services, session, runner, self.go, clock, routes=frozenset(routes))

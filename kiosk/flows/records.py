@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from enum import StrEnum
 
+from kiosk.domain.site_clock import to_site
 from kiosk.domain.terms import CardStatus, FeeKind, StaffRole
 from kiosk.i18n import N_
 
@@ -104,9 +105,10 @@ class SiteInfo:
         return self.names.get(language) or next(iter(self.names.values()), "")
 
     def is_open(self, now: datetime) -> bool:
-        """True when `now` (local wall time) falls in the hours configured for its weekday."""
+        """True when `now`, on the site's wall clock (kiosk.domain.site_clock), falls in the hours of its weekday."""
+        local = to_site(now)
         for slot in self.hours:
-            if slot.weekday == now.weekday() and slot.opens <= now.time() < slot.closes:
+            if slot.weekday == local.weekday() and slot.opens <= local.time() < slot.closes:
                 return True
         return False
 

@@ -8,7 +8,7 @@ from kiosk.flows.staff import RECEIPT_KIND_LABELS, method_label
 from kiosk.flows.staff_tools import StaffStepFlow
 from kiosk.flows.steps import Option, StepView
 from kiosk.flows.tool_records import ImportFile, ImportOutcome, ReceiptSummary
-from kiosk.i18n import N_
+from kiosk.i18n import N_, format_time
 
 NUMBER_DIGITS = 8
 VOID_REASONS = {"wrong_bill": N_("Wrong bill paid"), "duplicate": N_("Paid twice"),
@@ -115,7 +115,7 @@ class ReceiptsFlow(StaffStepFlow):
         return method_label(method, self.t)
 
     def _label(self, r: ReceiptSummary) -> str:
-        parts = [r.receipt_number, r.issued_at.astimezone().strftime("%H:%M"), self._kind(r.kind), self.money(r.amount_fen)]
+        parts = [r.receipt_number, format_time(r.issued_at, self.language), self._kind(r.kind), self.money(r.amount_fen)]
         if r.unit_label:
             parts.append(r.unit_label)
         if r.voided:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from kiosk.domain.money import Money
+from kiosk.domain.site_clock import wall_text
 from kiosk.domain.receipt import ReceiptDocument, ReceiptItem
 from kiosk.i18n import N_, translate
 from kiosk.receipts.text import (
@@ -167,7 +168,7 @@ def layout_receipt(doc: ReceiptDocument, columns: int = 42, charset_name: str = 
     b.heading(doc.title)
     b.rule()
     b.row(_caption(doc, "number"), doc.number)
-    b.row(_caption(doc, "time"), doc.issued_at.strftime("%Y-%m-%d %H:%M:%S"))
+    b.row(_caption(doc, "time"), wall_text(doc.issued_at, "%Y-%m-%d %H:%M:%S"))
     b.row(_caption(doc, "kiosk"), doc.kiosk_id)
     if doc.household.strip():
         b.row(_caption(doc, "household"), truncate(doc.household, columns // 2, cs))

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from kiosk.domain.site_clock import wall_text
 from kiosk.errors import AccountLocked, InvalidEntry, WrongPin
 
 MAX_ATTEMPTS = 5
@@ -68,4 +69,4 @@ def attempt(pin: str, stored: str, failed: int, locked_until: datetime | None, n
 
 
 def _hhmm(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+    return wall_text(moment, "%H:%M")  # the site's wall clock, as the person at the kiosk reads it

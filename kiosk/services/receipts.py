@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kiosk.domain.site_clock import to_site
 from kiosk.domain.receipt import ReceiptDocument, ReceiptItem, ReceiptKind
 from kiosk.errors import NotFound
 from kiosk.i18n import N_, translate
@@ -71,7 +72,7 @@ def issue(session: Session, till: Till, *, kind: ReceiptKind, language: str, tit
     text_number = format_number(number)
     doc = ReceiptDocument(
         kind=kind, number=text_number, site_name=till.site_name(language), kiosk_id=till.kiosk_code,
-        issued_at=now, language=language, title=title, household=household_label, items=items,
+        issued_at=to_site(now), language=language, title=title, household=household_label, items=items,
         total_fen=total_fen, total_label=translate(CAPTIONS["total"], language), payment_method=payment_method,
         fields=fields, notes=notes,
         qr_url=till.receipt_qr_template.format(number=text_number, site=till.site_id) if till.receipt_qr_template else "",

@@ -4,22 +4,22 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
+from kiosk.domain import site_clock
 from kiosk.domain.money import Money
 from kiosk.domain.receipt import ReceiptDocument, ReceiptItem, ReceiptKind
 from kiosk.domain.terms import FEE_LABELS, METHOD_LABELS, FeeKind, PaymentMethod, PaymentStatus
-from kiosk.errors import ConfigError
 from kiosk.i18n import N_, translate
 from kiosk.persistence.models import Kiosk, Payment, PaymentItem, Receipt
 from kiosk.services import audit, receipts
 from kiosk.services.receipts import Till
 
-DEFAULT_TZ = "Asia/Shanghai"
+DEFAULT_TZ = site_clock.DEFAULT_ZONE
 COUNTED = (str(PaymentStatus.SUCCEEDED), str(PaymentStatus.VOIDED))  # money that was taken that day
 CSV_COLUMNS = ("record", "day", "local_time", "reference", "receipt_number", "purpose", "fee_kind", "method", "status",
                "amount_fen", "amount_yuan", "note")
@@ -82,14 +82,10 @@ class Settlement:
 
 
 def day_bounds(day: date, tz_name: str = DEFAULT_TZ) -> tuple[datetime, datetime, ZoneInfo]:
-    """[start, end) of the local calendar day, in UTC."""
-    try:
-        tz = ZoneInfo(tz_name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"unknown time zone {tz_name!r}", key="site.timezone") from exc
-    start = datetime.combine(day, time(0), tz)
-    end = datetime.combine(day + timedelta(days=1), time(0), tz)
-    return start.astimezone(timezone.utc), end.astimezone(timezone.utc), tz
+    """[start, end) of the site's local calendar day, in UTC (kiosk.domain.site_clock.day_bounds)."""
+    tz = site_clock.zone_named(tz_name)
+    start, end = site_clock.day_bounds(day, tz)
+    return start, end, tz
 
 
 def daily_settlement(session: Session, site_id: int, day: date, tz_name: str = DEFAULT_TZ) -> Settlement:
@@ -164,7 +160,7 @@ def to_csv(report: Settlement) -> str:
 
     for p in report.payments:
         for kind, fen in p.items:
-            row("item", fen, local=p.local_time.strftime("%H:%M:%S"), ref=p.reference, number=p.receipt_number,
+            row("item", fen, local=p.local_time.isoformat(timespec="seconds"), ref=p.reference, number=p.receipt_number,
                 purpose=p.purpose, kind=kind, method=p.method, status=p.status)
     for kind, fen in report.by_kind:
         row("total_kind", fen, kind=kind)
@@ -173,7 +169,7 @@ def to_csv(report: Settlement) -> str:
     row("total", report.gross_fen, note=f"{report.payment_count} payments; receipts "
                                          f"{report.first_receipt}-{report.last_receipt}")
     for v in report.voids:
-        row("void", -v.amount_fen, local=v.local_time.strftime("%H:%M:%S"), ref=v.payment_reference,
+        row("void", -v.amount_fen, local=v.local_time.isoformat(timespec="seconds"), ref=v.payment_reference,
             number=v.void_receipt_number, method=v.method, note=f"voids {v.receipt_number}: {v.reason}")
     for c in report.credits:
         row("credit", c.credited_fen, ref=c.payment_reference, method=c.method, status=c.status)

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from kiosk.domain.site_clock import wall_text
 from kiosk.errors import AccountLocked, WrongPin
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import AuditEntry, StaffUser, utcnow
@@ -45,7 +46,7 @@ def unlock(factory: sessionmaker[Session], till: Till, pin: str, now: datetime |
     with unit_of_work(factory) as session:
         failed, until = _state(session, till, now)
         if until is not None:
-            raise AccountLocked(until=until.strftime("%H:%M UTC"), until_at=until)
+            raise AccountLocked(until=wall_text(until, "%H:%M"), until_at=until)
         users = session.scalars(select(StaffUser).where(StaffUser.active.is_(True)).order_by(StaffUser.id)).all()
         match = next((u.name for u in users if pins.verify_pin(pin, u.pin_hash)), None)
         subject = f"kiosk:{till.kiosk_code}"
@@ -53,7 +54,7 @@ def unlock(factory: sessionmaker[Session], till: Till, pin: str, now: datetime |
             failed += 1
             if failed >= pins.MAX_ATTEMPTS:
                 audit.record(session, subject, LOCKED, subject, failed=failed)
-                error: Exception = AccountLocked(until=(now + pins.LOCK_FOR).strftime("%H:%M UTC"),
+                error: Exception = AccountLocked(until=wall_text(now + pins.LOCK_FOR, "%H:%M"),
                                                  until_at=now + pins.LOCK_FOR)
             else:
                 audit.record(session, subject, REFUSED, subject, failed=failed)

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from kiosk import errors
+from kiosk.domain.site_clock import site_now, to_site
 from tests.support.fakes import data
 from tests.support.fakes.card_repair import FakeCardRepairMixin
 from tests.support.fakes.staff import FakeStaffMixin
@@ -58,7 +59,7 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin):
 
     # --- test hooks ---------------------------------------------------------------------------
     def now(self) -> datetime:
-        return self._now or datetime.now()
+        return self._now or _wall(site_now())
 
     def set_now(self, now: datetime) -> None:
         self._now = now
@@ -162,6 +163,7 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin):
 
     def current_notices(self, tier: str | None, language: str, now: datetime) -> tuple[NoticeView, ...]:
         self._enter("current_notices")
+        now = _wall(now)
         with self._lock:
             shown = [n for n in self.notices
                      if n.publish_at <= now and (n.expires_at is None or now < n.expires_at)
@@ -176,6 +178,7 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin):
 
     def member_events(self, tier: str | None, language: str, now: datetime) -> tuple[MemberEventView, ...]:
         self._enter("member_events")
+        now = _wall(now)
         with self._lock:
             return tuple(ev for ev, tiers in self.events.values()
                          if ev.starts_at > now and (not tiers or (tier is not None and tier in tiers)))
@@ -443,3 +446,8 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin):
             self.events[event_id] = (replace(event, seats_left=event.seats_left - 1), tiers)
             self.sign_ups.add((household_id, event_id))
             return f"EV-{event_id}-{household_id}"
+
+
+def _wall(moment: datetime) -> datetime:
+    """The fake keeps naive site wall times; an aware instant from a flow's clock is brought onto them."""
+    return to_site(moment).replace(tzinfo=None) if moment.tzinfo is not None else moment

@@ -1,0 +1,85 @@
+"""One clock for the whole kiosk: instants are UTC; whatever a person reads, and whatever depends on the local
+day or hour (service hours, "today", the settlement day), is in the site's time zone (`site.timezone`), never
+the machine's `TZ`.
+
+The process uses one site zone, set once from the settings (`use_zone`, called by `kiosk.settings.load`).
+Every other module asks here: `now_utc()` for an instant to store, `site_now()` / `site_today()` for the
+local wall clock, `to_site()` before showing or printing an instant, `day_bounds()` for a local day as a UTC
+range, `iso()` for exports (ISO 8601 with the offset).
+
+A naive datetime is taken as the site's wall time (tests and fixed clocks use them); an aware one is converted.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from kiosk.errors import ConfigError
+
+DEFAULT_ZONE = "Asia/Shanghai"
+UTC = timezone.utc
+
+_zone: ZoneInfo = ZoneInfo(DEFAULT_ZONE)
+
+
+def zone_named(name: str) -> ZoneInfo:
+    """The IANA zone called `name`; an unknown name is a configuration error naming `site.timezone`."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+        raise ConfigError(key=f"'site.timezone' {name!r} is not a known time zone") from exc
+
+
+def use_zone(name: str) -> ZoneInfo:
+    """Make `name` the site zone of this process (done once when the settings are loaded)."""
+    global _zone
+    _zone = zone_named(name)
+    return _zone
+
+
+def site_zone() -> ZoneInfo:
+    return _zone
+
+
+def now_utc() -> datetime:
+    """The instant to store: timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def site_now() -> datetime:
+    """The site's wall clock now (aware, in the site zone): the default clock of flows."""
+    return now_utc().astimezone(_zone)
+
+
+def to_site(value: datetime, zone: ZoneInfo | None = None) -> datetime:
+    """`value` as the site's wall time (aware). A naive value is already the site's wall time."""
+    zone = zone or _zone
+    return value.replace(tzinfo=zone) if value.tzinfo is None else value.astimezone(zone)
+
+
+def to_utc(value: datetime, zone: ZoneInfo | None = None) -> datetime:
+    """`value` as an aware UTC instant. A naive value is read as the site's wall time."""
+    return to_site(value, zone).astimezone(UTC)
+
+
+def site_today(now: datetime | None = None) -> date:
+    """The site's calendar day at `now` (default: now)."""
+    return to_site(now if now is not None else now_utc()).date()
+
+
+def day_bounds(day: date, zone: ZoneInfo | None = None) -> tuple[datetime, datetime]:
+    """[start, end) of the site's local `day` as UTC instants (23 or 25 hours long on a DST change)."""
+    zone = zone or _zone
+    start = datetime.combine(day, time.min, zone)
+    end = datetime.combine(day + timedelta(days=1), time.min, zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def iso(value: datetime, timespec: str = "seconds") -> str:
+    """ISO 8601 in the site zone with its offset, e.g. '2026-10-03T14:05:00+08:00' (CSV, JSON, CLI)."""
+    return to_site(value).isoformat(timespec=timespec)
+
+
+def wall_text(value: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """`value` on the site's wall clock, strftime-formatted (receipts, slips, CLI tables)."""
+    return to_site(value).strftime(fmt)
