@@ -12,7 +12,7 @@ from kiosk.errors import AlreadyDone, InvalidAmount, NotFound
 from kiosk.flows import records as r
 from kiosk.payments.control import PaymentControl
 from kiosk.persistence.db import unit_of_work
-from kiosk.persistence.models import Card, Receipt
+from kiosk.persistence.models import Receipt
 from kiosk.services import bookings, card_value, cards, charges, direct_debit, households, member_events, parking, payments, receipts, staff
 
 if TYPE_CHECKING:
@@ -28,14 +28,13 @@ class HouseholdFacade:
     def household_summary(self, household_id: str) -> r.HouseholdSummary:
         with unit_of_work(self.rt.db.factory) as s:
             view = households.household_summary(s, int(household_id), today=self.rt.local_today())
-            uids = {c.id: c.uid_hex for c in s.scalars(select(Card).where(Card.household_id == int(household_id)))}
-        rank = {"active": 0, "frozen": 1, "lost": 2}
-        usable = sorted((c for c in view.cards if c.status in rank), key=lambda c: (rank[c.status], c.card_id))
-        card = usable[0] if usable else None
-        return r.HouseholdSummary(str(view.household_id), view.unit_masked, view.tier,
-                                  tuple(mapping.bill(b) for b in view.bills),
-                                  uids[card.card_id] if card else None, card.balance_fen if card else None,
-                                  r.CardStatus(card.status) if card else None, credit_fen=view.credit_fen)
+        cards = tuple(mapping.card(c) for c in view.cards)
+        summary = r.HouseholdSummary(str(view.household_id), view.unit_masked, view.tier,
+                                     tuple(mapping.bill(b) for b in view.bills), credit_fen=view.credit_fen,
+                                     cards=cards)
+        rank = {r.CardStatus.ACTIVE: 0, r.CardStatus.FROZEN: 1, r.CardStatus.LOST: 2}
+        usable = sorted((c for c in cards if c.status in rank), key=lambda c: rank[c.status])
+        return summary.acting_on(usable[0] if usable else None)
 
     def _card_id(self, uid: str | None) -> int | None:
         if not uid:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from kiosk.domain.terms import FeeKind, PaymentMethod as CoreMethod
+from kiosk.domain.terms import CardKind, CardStatus, FeeKind, PaymentMethod as CoreMethod
 from kiosk.flows import records as r
 from kiosk.services import households, notices
 from kiosk.settings import WEEKDAYS, Settings
@@ -28,6 +28,11 @@ def opening_hours(settings: Settings) -> tuple[r.OpeningHours, ...]:
 
 def bill(view: households.BillView) -> r.BillView:
     return r.BillView(str(view.bill_id), FeeKind(view.kind), view.period, view.amount_fen, view.due_date)
+
+
+def card(view: households.CardBalance) -> r.CardView:
+    return r.CardView(view.uid_hex, CardKind(view.kind), CardStatus(view.status), view.balance_fen, view.plate,
+                      view.frozen_by_staff)
 
 
 def notice(view: notices.NoticeView) -> r.NoticeView:

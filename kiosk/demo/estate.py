@@ -67,6 +67,12 @@ def demo_card_uid(household_index: int, kind_index: int) -> str:
     return f"D{kind_index:01X}{household_index:06X}"[:8]
 
 
+def demo_plate(household_index: int) -> str:
+    """A believable, deterministic Shenzhen plate for a demo vehicle card (no random draw: the seed's
+    sequence stays as it was)."""
+    return f"粤B·{(household_index * 7919 + 1234) % 100000:05d}"
+
+
 def already_seeded(session: Session, site_id: int) -> bool:
     return bool(session.scalar(select(func.count()).select_from(Household).where(Household.site_id == site_id)))
 
@@ -102,7 +108,7 @@ def seed(session: Session, till: Till, *, now: datetime | None = None, household
         for k, kind in enumerate(kinds):
             uid = demo_card_uid(i, k)
             card = Card(uid_hex=uid, card_no=f"{till.site_id:02d}{i:04d}{k}", kind=str(kind), household_id=hh.id,
-                        issued_at=now - timedelta(days=200))
+                        issued_at=now - timedelta(days=200), plate=demo_plate(i) if kind is CardKind.VEHICLE else "")
             session.add(card)
             session.flush()
             card_count += 1

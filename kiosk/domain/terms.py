@@ -88,10 +88,18 @@ CARD_KIND_LABELS: dict[CardKind, str] = {
 
 
 class CardStatus(StrEnum):
-    ACTIVE = "active"
-    LOST = "lost"  # 挂失: blocked everywhere at once
-    FROZEN = "frozen"  # can be unfrozen (解挂) by the holder
-    REPLACED = "replaced"  # 补卡: the old card stays blocked for ever
+    ACTIVE = "active"  # 正常
+    LOST = "lost"  # 挂失: blocked everywhere at once; lifted (解挂) by tapping that card + the household PIN, or staff
+    FROZEN = "frozen"  # 临时冻结: a temporary block asked for by the resident or set by staff; lifted the same way
+    REPLACED = "replaced"  # 补卡: a replacement was issued; the old card stays blocked for ever
+
+
+CARD_STATUS_LABELS: dict[CardStatus, str] = {
+    CardStatus.ACTIVE: N_("In use"),
+    CardStatus.LOST: N_("Reported lost"),
+    CardStatus.FROZEN: N_("Frozen"),
+    CardStatus.REPLACED: N_("Replaced, no longer valid"),
+}
 
 
 class MemberTier(StrEnum):

@@ -1,12 +1,12 @@
 """Plain frozen view records exchanged between flows and KioskServices (integer fen, no ORM objects)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from enum import StrEnum
 
 from kiosk.domain.site_clock import to_site
-from kiosk.domain.terms import CardStatus, FeeKind, StaffRole
+from kiosk.domain.terms import CARD_KIND_LABELS, CARD_STATUS_LABELS, CardKind, CardStatus, FeeKind, StaffRole  # noqa: F401
 from kiosk.i18n import N_
 
 # One vocabulary with the core (kiosk.domain.terms): card states, staff roles and fee kinds ARE the core
@@ -148,7 +148,31 @@ class BillView:
 
 
 @dataclass(frozen=True)
+class CardView:
+    """One card of the household as the resident sees it on the card picker (ledger balance)."""
+
+    card_uid: str
+    kind: CardKind
+    status: CardStatus
+    balance_fen: int
+    plate: str = ""  # vehicle IC cards: the plate of the car
+    frozen_by_staff: bool = False  # a staff freeze is lifted by staff only
+
+    @property
+    def last_digits(self) -> str:
+        return self.card_uid[-4:]
+
+    @property
+    def usable(self) -> bool:
+        return self.status is CardStatus.ACTIVE
+
+
+@dataclass(frozen=True)
 class HouseholdSummary:
+    """The household and its cards. `card_uid`, `card_balance_fen` and `card_status` describe THE card the
+    current journey acts on: the tapped card, the one the resident picked, or the household's only card
+    (`acting_on`); None while no card is chosen (several cards after a unit + PIN sign-in)."""
+
     household_id: str
     unit_label: str
     tier: str
@@ -157,10 +181,26 @@ class HouseholdSummary:
     card_balance_fen: int | None = None
     card_status: CardStatus | None = None
     credit_fen: int = 0  # the household's account credit (banknote overpayments, refunds): pays, or moves to a card
+    cards: tuple[CardView, ...] = ()  # every card of the household that is not replaced, oldest first
 
     @property
     def total_due_fen(self) -> int:
         return sum(b.amount_fen for b in self.bills)
+
+    def card(self, card_uid: str | None) -> CardView | None:
+        uid = (card_uid or "").upper()
+        return next((c for c in self.cards if c.card_uid.upper() == uid), None) if uid else None
+
+    @property
+    def acting_card(self) -> CardView | None:
+        return self.card(self.card_uid)
+
+    def acting_on(self, card: CardView | str | None) -> HouseholdSummary:
+        """The same summary, acting on `card` (a card of this household, or None for no card)."""
+        view = self.card(card) if isinstance(card, str) else card
+        if view is None:
+            return replace(self, card_uid=None, card_balance_fen=None, card_status=None)
+        return replace(self, card_uid=view.card_uid, card_balance_fen=view.balance_fen, card_status=view.status)
 
 
 @dataclass(frozen=True)

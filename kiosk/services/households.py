@@ -37,6 +37,9 @@ class CardBalance:
     kind: str  # CardKind
     status: str  # CardStatus
     balance_fen: int  # ledger truth
+    uid_hex: str = ""
+    plate: str = ""  # vehicle IC cards
+    frozen_by_staff: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,8 +90,8 @@ def household_summary(session: Session, household_id: int, language: str = "zh_H
     bills = outstanding_bills(session, household_id, language, today)
     cards = session.scalars(select(Card).where(Card.household_id == household_id).order_by(Card.id)).all()
     views = tuple(CardBalance(c.id, c.card_no, c.kind, c.status, ledger.liability_balance(
-        session, ledger.account(session, AccountKind.STORED_VALUE, card_id=c.id)))
-        for c in cards if c.status != CardStatus.REPLACED)
+        session, ledger.account(session, AccountKind.STORED_VALUE, card_id=c.id)), c.uid_hex, c.plate or "",
+        bool(c.frozen_by_staff)) for c in cards if c.status != CardStatus.REPLACED)
     credit = ledger.liability_balance(session, ledger.account(session, AccountKind.CREDIT, household_id=household_id))
     return HouseholdSummary(hh.id, hh.unit_no, mask_unit(hh.unit_no), hh.holder_name,
                             household_tier(session, household_id), bills, sum(b.amount_fen for b in bills), views,

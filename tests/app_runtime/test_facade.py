@@ -279,3 +279,23 @@ def test_a_start_that_fails_with_a_new_file_falls_back_to_the_last_good_one(tmp_
     with pytest.raises(DriverNotFound):  # a proven configuration that fails is not "restored" away
         tc.start_with_fallback(data, broken, lambda _rt: True, stopped.append)
     assert tc.read(data)["devices"]["reader"]["url"] == "/dev/ttyUSB0"
+
+
+def test_summary_carries_every_card_of_the_household_with_kind_state_balance_and_plate(rt, factory):
+    from kiosk.demo.estate import demo_plate
+    from kiosk.persistence.models import Household
+    from kiosk.services import cards as card_service
+
+    with unit_of_work(factory) as s:  # 1-0402 is the demo's household with a resident, a smart and a vehicle card
+        hh = s.scalars(select(Household).where(Household.unit_no == "1-0402")).one()
+        rows = s.scalars(select(Card).where(Card.household_id == hh.id).order_by(Card.id)).all()
+        expected = [(c.uid_hex, c.kind, card_service.card_balance(s, c.id)) for c in rows]
+        rows[1].status = "lost"
+    summary = rt.services.household_summary(str(hh.id))
+    assert [(c.card_uid, c.kind, c.balance_fen) for c in summary.cards] == expected
+    assert [c.kind for c in summary.cards] == [r.CardKind.RESIDENT, r.CardKind.SMART, r.CardKind.VEHICLE]
+    assert [c.status for c in summary.cards] == [r.CardStatus.ACTIVE, r.CardStatus.LOST, r.CardStatus.ACTIVE]
+    assert summary.cards[2].plate == demo_plate(9) and summary.cards[0].plate == ""
+    chosen = summary.acting_on(summary.cards[2].card_uid)
+    assert (chosen.card_uid, chosen.card_balance_fen, chosen.card_status) == (expected[2][0], expected[2][2],
+                                                                              r.CardStatus.ACTIVE)

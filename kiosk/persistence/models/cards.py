@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiosk.persistence.models.base import PK, Base, Fen, IdMixin, UtcDateTime, utcnow
@@ -22,6 +22,9 @@ class Card(IdMixin, Base):
     flagged_reason: Mapped[str] = mapped_column(String(200), default="")  # tamper / rollback, for staff
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     status_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # who froze it: a card frozen by staff is unfrozen by staff only; the resident's own freeze by the resident
+    frozen_by_staff: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    plate: Mapped[str] = mapped_column(String(16), default="", server_default="")  # vehicle IC cards: the plate
 
 
 class CardOperation(IdMixin, Base):

@@ -9,6 +9,7 @@ from kiosk.flows.records import (
     BillKind,
     BillView,
     BookingOption,
+    CardKind,
     CardStatus,
     DirectoryEntry,
     Feature,
@@ -47,6 +48,9 @@ class FakeCard:
     household_id: str
     status: CardStatus
     balance_fen: int
+    kind: CardKind = CardKind.RESIDENT
+    plate: str = ""
+    frozen_by_staff: bool = False
 
 
 @dataclass

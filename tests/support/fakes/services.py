@@ -14,7 +14,7 @@ from tests.support.fakes.staff import FakeStaffMixin
 from tests.support.fakes.tools import FakeToolsMixin
 from kiosk.payments.control import PaymentControl, PaymentProgress, Stage
 from kiosk.flows.records import (
-    BankOption, BookingOption, BookingResult, BookingSlot, CallbackView, CardActionResult, CardStatus,
+    BankOption, BookingOption, BookingResult, BookingSlot, CallbackView, CardActionResult, CardStatus, CardView,
     DeviceHealth, DeviceState, DirectoryEntry, HouseholdSummary, Identity, MandateResult, MemberEventView,
     NoticeView, OpeningHours, ParkingResult, ParkingSpaceView, PaymentMethod, PaymentResult, RecordEntry,
     SiteInfo, TopUpResult,
@@ -229,9 +229,12 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin):
                           key=lambda c: rank[c.status])
             card = mine[0] if mine else None  # the card the household uses, else the one to replace
             bills = tuple(sorted(household.bills.values(), key=lambda b: (b.due_date, b.bill_id)))
-            return HouseholdSummary(household_id, household.unit_label, household.tier, bills,
-                                    card.uid if card else None, card.balance_fen if card else None,
-                                    card.status if card else None, credit_fen=household.credit_fen)
+            views = tuple(CardView(c.uid, c.kind, c.status, c.balance_fen, c.plate, c.frozen_by_staff)
+                          for c in self.cards.values()
+                          if c.household_id == household_id and c.status is not CardStatus.REPLACED)
+            summary = HouseholdSummary(household_id, household.unit_label, household.tier, bills,
+                                       credit_fen=household.credit_fen, cards=views)
+            return summary.acting_on(card.uid if card else None)
 
     # --- money ---------------------------------------------------------------------------------
     def pay_bills(self, household_id: str, bill_ids: tuple[str, ...], method: PaymentMethod,
