@@ -12,8 +12,7 @@ from kiosk.errors import AlreadyDone, InvalidAmount, NotFound
 from kiosk.flows import records as r
 from kiosk.payments.control import PaymentControl
 from kiosk.persistence.db import unit_of_work
-from kiosk.persistence.models import Receipt
-from kiosk.services import bookings, card_value, cards, charges, direct_debit, households, member_events, parking, payments, receipts, staff
+from kiosk.services import bookings, card_value, cards, charges, direct_debit, history, households, member_events, parking, payments, receipts, staff
 
 if TYPE_CHECKING:
     from kiosk.app_runtime.runtime import KioskRuntime
@@ -204,16 +203,15 @@ class HouseholdFacade:
         return r.MandateResult(res.reference, res.bank_code, res.account_masked)
 
     # --- records ------------------------------------------------------------------------------
-    def my_records(self, household_id: str, language: str, limit: int = 20) -> tuple[r.RecordEntry, ...]:
+    def my_records(self, household_id: str, language: str, offset: int = 0, limit: int = 8) -> r.RecordsPage:
         with unit_of_work(self.rt.db.factory) as s:
-            rows = s.scalars(select(Receipt).where(Receipt.household_id == int(household_id))
-                             .order_by(Receipt.number.desc()).limit(limit)).all()
-            out = []
-            for row in rows:
-                doc = receipts.document(row)
-                out.append(r.RecordEntry(row.issued_at, row.kind, doc.title + (" ✕" if row.voided else ""),
-                                         doc.total_fen or 0, receipts.format_number(row.number)))
-        return tuple(out)
+            page = history.household_history(s, int(household_id), language, offset=offset, limit=limit)
+        return r.RecordsPage(tuple(mapping.record(row) for row in page.rows), page.offset, page.limit, page.total)
+
+    def record_detail(self, household_id: str, record_id: str, language: str) -> r.RecordDetail:
+        with unit_of_work(self.rt.db.factory) as s:
+            d = history.history_detail(s, int(household_id), record_id, language)
+        return r.RecordDetail(mapping.record(d.row), d.title, d.method, d.fields, d.notes, d.reprint_count)
 
     def reprint(self, receipt_number: str, household_id: str | None = None) -> None:
         number = mapping.receipt_number(receipt_number)

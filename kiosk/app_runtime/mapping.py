@@ -5,7 +5,7 @@ from datetime import time
 
 from kiosk.domain.terms import CardKind, CardStatus, FeeKind, PaymentMethod as CoreMethod
 from kiosk.flows import records as r
-from kiosk.services import households, notices
+from kiosk.services import history, households, notices
 from kiosk.settings import WEEKDAYS, Settings
 
 
@@ -47,3 +47,11 @@ def receipt_number(number: str) -> int:
 
         raise NotFound(f"receipt {number!r}")
     return int(digits)
+
+
+def record(row: history.HistoryRow) -> r.RecordEntry:
+    return r.RecordEntry(row.record_id, row.when, row.kind,
+                         tuple(r.RecordItem(i.label, i.amount_fen, i.detail) for i in row.items), row.amount_fen,
+                         row.receipt_number, row.voided,
+                         tuple(r.CardMovement(m.card_kind, m.card_no[-4:], m.change_fen, m.balance_after_fen)
+                               for m in row.moves))

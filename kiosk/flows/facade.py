@@ -36,7 +36,8 @@ from kiosk.flows.records import (
     ParkingSpaceView,
     PaymentMethod,
     PaymentResult,
-    RecordEntry,
+    RecordDetail,
+    RecordsPage,
     ServiceStatus,
     SettlementView,
     SiteInfo,
@@ -137,7 +138,11 @@ class KioskServices(Protocol):
         """The full account number is never stored or returned in clear."""
 
     # --- records -------------------------------------------------------------------------------
-    def my_records(self, household_id: str, language: str, limit: int = 20) -> tuple[RecordEntry, ...]: ...
+    def my_records(self, household_id: str, language: str, offset: int = 0, limit: int = 8) -> RecordsPage:
+        """The household's receipts and card movements (with each card's balance after), newest first."""
+
+    def record_detail(self, household_id: str, record_id: str, language: str) -> RecordDetail:
+        """Every line of one record of the household. Raises NotFound for another household's record."""
 
     def reprint(self, receipt_number: str, household_id: str | None = None) -> None:
         """Print a copy (marked as such). household_id limits residents to their own receipts."""

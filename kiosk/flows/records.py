@@ -283,12 +283,62 @@ class MandateResult:
 
 
 @dataclass(frozen=True)
+class CardMovement:
+    """Value onto (positive) or off (negative) one of the household's cards, with its balance after."""
+
+    card_kind: str  # CardKind value
+    card_tail: str  # last digits of the card number
+    change_fen: int
+    balance_after_fen: int
+
+    @property
+    def balance_before_fen(self) -> int:
+        return self.balance_after_fen - self.change_fen
+
+
+@dataclass(frozen=True)
+class RecordItem:
+    label: str  # already in the resident's language (or as the receipt printed it)
+    amount_fen: int
+    detail: str = ""  # period, slot ...
+
+
+@dataclass(frozen=True)
 class RecordEntry:
+    """One row of My records: a receipt (what was paid, and the card movement it made) or a card movement alone."""
+
+    record_id: str
     when: datetime
-    kind: str
-    description: str
+    kind: str  # receipt kind (bill_payment, top_up ...) or card_opening / card_<entry kind>
+    items: tuple[RecordItem, ...]
     amount_fen: int
     receipt_number: str = ""
+    voided: bool = False
+    card_moves: tuple[CardMovement, ...] = ()
+
+
+@dataclass(frozen=True)
+class RecordsPage:
+    entries: tuple[RecordEntry, ...]
+    offset: int
+    limit: int
+    total: int
+
+    @property
+    def has_more(self) -> bool:
+        return self.offset + len(self.entries) < self.total
+
+
+@dataclass(frozen=True)
+class RecordDetail:
+    """Every line of one record: the receipt as printed (title, items, method, fields) and the card movement."""
+
+    entry: RecordEntry
+    title: str = ""
+    method: str = ""
+    fields: tuple[tuple[str, str], ...] = ()
+    notes: tuple[str, ...] = ()
+    reprint_count: int = 0
 
 
 @dataclass(frozen=True)

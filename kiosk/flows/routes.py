@@ -10,11 +10,12 @@ from kiosk.flows.base import Flow
 from kiosk.flows.cards import CardLossFlow, TopUpFlow
 from kiosk.flows.household import HouseholdFlow
 from kiosk.flows.identify import IdentifyFlow
+from kiosk.flows.my_records import RecordsFlow
 from kiosk.flows.pay_fees import PayFeesFlow
 from kiosk.flows.public_info import CallbackFlow, DirectoryFlow, MemberEventsFlow, NoticesFlow
 from kiosk.flows.records import Feature
 from kiosk.flows.service_state import GoodbyeFlow, OutOfHoursFlow, OutOfServiceFlow
-from kiosk.flows.services_flows import BookingFlow, DirectDebitFlow, ParkingFlow, RecordsFlow
+from kiosk.flows.services_flows import BookingFlow, DirectDebitFlow, ParkingFlow
 from kiosk.flows.staff import StaffHomeFlow, StaffUnlockFlow
 from kiosk.flows.staff_cards import CardRepairFlow
 from kiosk.flows.staff_receipts import ImportBillsFlow, ReceiptsFlow

@@ -1,11 +1,11 @@
-"""Bookings, parking, direct debit and my-records journeys, in the generic step shape."""
+"""Bookings, parking and direct debit journeys, in the generic step shape (My records: kiosk/flows/my_records.py)."""
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
 from kiosk.flows.records import BankOption, BookingOption, BookingResult, BookingSlot, MandateResult, ParkingResult
-from kiosk.flows.records import ParkingSpaceView, RecordEntry
+from kiosk.flows.records import ParkingSpaceView
 from kiosk.flows.steps import Option, StepFlow, StepView
 from kiosk.i18n import N_
 
@@ -276,44 +276,3 @@ class DirectDebitFlow(StepFlow):
         return self.base_view(self.t(prompt), options=options, lines=lines, entry=self.masked(),
                               keypad=self.step == "account", primary=self.t(primary) if primary else "",
                               primary_enabled=self.step != "account" or 12 <= len(self.account) <= 19)
-
-
-class RecordsFlow(StepFlow):
-    """The household's payments and card transactions; reprint a receipt."""
-
-    route = "records"
-    title = N_("My records")
-
-    def __init__(self, ctx, **params: Any) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(ctx, **params)
-        self.entries: tuple[RecordEntry, ...] = ()
-        self.message = ""
-
-    def loaded(self) -> None:
-        household, language = self.summary.household_id if self.summary else "", self.language
-        self.step = "loading"
-        self.call("my_records", lambda: self.services.my_records(household, language), self._entries, self.fail)
-
-    def _entries(self, entries: tuple[RecordEntry, ...]) -> None:
-        self.entries, self.step = entries, "list"
-
-    def choose(self, key: str) -> None:
-        if self.step == "list" and self.summary is not None:
-            household = self.summary.household_id
-            self.message = ""
-            self.call("reprint", lambda: self.services.reprint(key, household), lambda _r: self._printed(key),
-                      self._reprint_failed)
-
-    def _printed(self, number: str) -> None:
-        self.message = self.t(N_("A copy of receipt {number} is printing."), number=number)
-
-    def _reprint_failed(self, exc: Any) -> None:
-        self.error = self.error_view(exc, N_("Please try again, or ask staff for help."))
-
-    def view(self) -> StepView:
-        reprint = self.t(N_("Reprint"))
-        options = tuple(Option(e.receipt_number, f"{self.when(e.when)}  {self.money(e.amount_fen)}  "
-                               f"{e.receipt_number}  · {reprint}") for e in self.entries if e.receipt_number)
-        prompt = N_("No records yet.") if self.step == "list" and not self.entries else \
-            N_("Your recent payments") if self.step == "list" else PROMPTS.get(self.step, "")
-        return self.base_view(self.t(prompt), options=options, message=self.message)

@@ -58,7 +58,11 @@ def test_tap_then_pay_all_bills_from_card_balance(rt, factory):
     with pytest.raises(BillAlreadyPaid):
         svc.pay_bills(hh, bills[:1], r.PaymentMethod.CARD_BALANCE, "key-2", "zh_Hans", card_uid=uid)
     records = svc.my_records(hh, "zh_Hans")
-    assert records[0].receipt_number == result.receipt_number
+    newest = records.entries[0]
+    assert newest.receipt_number == result.receipt_number and len(newest.items) == 2
+    assert [(m.change_fen, m.balance_after_fen) for m in newest.card_moves] == [(-due, before - due)]
+    detail = svc.record_detail(hh, newest.record_id, "zh_Hans")
+    assert detail.method == "卡内余额" and detail.entry.card_moves[0].balance_before_fen == before
     svc.reprint(result.receipt_number, hh)
     with unit_of_work(factory) as s:
         row = s.scalars(select(Receipt).where(Receipt.number == int(result.receipt_number))).one()

@@ -155,29 +155,6 @@ def test_direct_debit_needs_at_least_12_digits(signed_in):
     assert flow.view().step == "account"
 
 
-def test_records_list_payments_and_reprint(signed_in, fake):
-    signed_in.go("top_up")
-    signed_in.flow.choose("5000")
-    signed_in.flow.choose("qr")
-    signed_in.flow.primary()
-    signed_in.go("records")
-    flow = signed_in.flow
-    (entry,) = flow.view().options
-    flow.choose(entry.key)
-    assert fake.printed == [entry.key, entry.key] and entry.key in flow.view().message
-
-
-def test_reprint_with_printer_down_says_why(signed_in, fake):
-    signed_in.go("top_up")
-    signed_in.flow.choose("5000")
-    signed_in.flow.choose("qr")
-    signed_in.flow.primary()
-    fake.set_device("printer", DeviceState.DOWN, "out of paper")
-    signed_in.go("records")
-    signed_in.flow.choose(signed_in.flow.view().options[0].key)
-    assert signed_in.flow.view().error.code == errors.PrinterNotReady.code
-
-
 def test_back_walks_the_steps_then_returns_home(signed_in):
     signed_in.go("top_up")
     flow = signed_in.flow

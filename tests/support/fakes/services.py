@@ -17,7 +17,7 @@ from kiosk.flows.records import (
     BankOption, BookingOption, BookingResult, BookingSlot, CallbackView, CardActionResult, CardStatus, CardView,
     DeviceHealth, DeviceState, DirectoryEntry, HouseholdSummary, Identity, MandateResult, MemberEventView,
     NoticeView, OpeningHours, ParkingResult, ParkingSpaceView, PaymentMethod, PaymentResult, RecordEntry,
-    SiteInfo, TopUpResult,
+    CardMovement, RecordDetail, RecordItem, RecordsPage, SiteInfo, TopUpResult,
 )
 
 class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin):
@@ -96,7 +96,8 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin):
         self.receipts[number] = {"household": household, "kind": kind, "amount": amount, "method": method,
                                  "voided": False, "when": self.now()}
         if household:
-            self.records.setdefault(household, []).insert(0, RecordEntry(self.now(), kind, note, amount, number))
+            self.records.setdefault(household, []).insert(0, RecordEntry(
+                f"R{number}", self.now(), kind, (RecordItem(note, amount),), amount, number))
         self.printed.append(number)
         return number
 
@@ -282,6 +283,9 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin):
             before = card.balance_fen
             card.balance_fen += amount_fen
             number = self._receipt(card.household_id, "top_up", amount_fen, method, card_uid)
+            latest = self.records[card.household_id][0]  # the top-up's row shows the card and its balance after
+            self.records[card.household_id][0] = replace(latest, card_moves=(
+                CardMovement("resident", card_uid[-4:], amount_fen, card.balance_fen),))
             result = TopUpResult(number, before, card.balance_fen)
             self.outcomes[idempotency_key] = (signature, result)
             return result
@@ -423,9 +427,18 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin):
             return result
 
     # --- records ---------------------------------------------------------------------------------
-    def my_records(self, household_id: str, language: str, limit: int = 20) -> tuple[RecordEntry, ...]:
+    def my_records(self, household_id: str, language: str, offset: int = 0, limit: int = 8) -> RecordsPage:
         self._enter("my_records")
-        return tuple(self.records.get(household_id, [])[:limit])
+        rows = self.records.get(household_id, [])
+        return RecordsPage(tuple(rows[offset:offset + limit]), offset, limit, len(rows))
+
+    def record_detail(self, household_id: str, record_id: str, language: str) -> RecordDetail:
+        self._enter("record_detail")
+        entry = next((e for e in self.records.get(household_id, []) if e.record_id == record_id), None)
+        if entry is None:
+            raise errors.NotFound(record_id)
+        method = self.receipts.get(entry.receipt_number, {}).get("method", "")
+        return RecordDetail(entry, entry.kind, str(method), (("Reference", f"REF-{entry.receipt_number}"),))
 
     def reprint(self, receipt_number: str, household_id: str | None = None) -> None:
         self._enter("reprint")

@@ -1,0 +1,89 @@
+"""My records on the flow: rows say what was paid and the card's balance after; a row opens every line; a copy
+is printed only after a confirm; long histories page (Kivy-free, on the in-memory services)."""
+from __future__ import annotations
+
+from kiosk import errors
+from kiosk.flows.my_records import PAGE_SIZE
+from kiosk.flows.records import DeviceState
+
+
+def _top_up(nav, amount: str = "5000") -> None:
+    nav.go("top_up")
+    nav.flow.choose(amount)
+    nav.flow.choose("qr")
+    nav.flow.primary()
+    assert nav.flow.view().step == "done"
+
+
+def test_a_top_up_row_shows_the_card_and_its_balance_after(signed_in, fake):
+    _top_up(signed_in)
+    signed_in.go("records")
+    (row,) = signed_in.flow.view().options
+    assert "卡充值" in row.label and "¥50.00" in row.label
+    assert "住户卡 ···C3D4 +¥50.00，余额 ¥250.00" in row.label
+
+
+def test_a_row_opens_every_line_and_the_card_before_and_after(signed_in, fake):
+    _top_up(signed_in)
+    signed_in.go("records")
+    flow = signed_in.flow
+    flow.choose(flow.view().options[0].key)
+    view = flow.view()
+    lines = dict(view.lines)
+    assert view.step == "detail" and lines["收据号"] == "00000001" and lines["合计"] == "¥50.00"
+    assert lines["卡片"] == "住户卡 ···C3D4" and lines["卡上金额变动"] == "+¥50.00"
+    assert lines["变动前余额"] == "¥200.00" and lines["变动后余额"] == "¥250.00" and lines["Reference"] == "REF-00000001"
+    assert [o.key for o in view.options] == ["reprint"] and fake.printed == ["00000001"]
+
+
+def test_reprint_prints_only_after_the_confirm(signed_in, fake):
+    _top_up(signed_in)
+    signed_in.go("records")
+    flow = signed_in.flow
+    flow.choose(flow.view().options[0].key)
+    flow.choose("reprint")
+    assert flow.view().step == "reprint_confirm" and fake.printed == ["00000001"]
+    flow.back()  # changed their mind: nothing printed, back on the detail
+    assert flow.view().step == "detail" and fake.printed == ["00000001"]
+    flow.choose("reprint")
+    flow.primary()
+    view = flow.view()
+    assert fake.printed == ["00000001", "00000001"] and view.step == "detail" and "00000001" in view.message
+
+
+def test_reprint_with_printer_down_says_why(signed_in, fake):
+    _top_up(signed_in)
+    fake.set_device("printer", DeviceState.DOWN, "out of paper")
+    signed_in.go("records")
+    flow = signed_in.flow
+    flow.choose(flow.view().options[0].key)
+    flow.choose("reprint")
+    flow.primary()
+    assert flow.view().error.code == errors.PrinterNotReady.code and fake.printed == ["00000001"]
+
+
+def test_long_histories_page_with_previous_and_next(signed_in, fake):
+    for _ in range(PAGE_SIZE + 2):
+        _top_up(signed_in)
+    signed_in.go("records")
+    flow = signed_in.flow
+    keys = [o.key for o in flow.view().options]
+    assert len(keys) == PAGE_SIZE + 2 and keys[-2:] == ["previous", "next"]
+    assert not flow.view().options[-2].enabled and "第 1 页，共 2 页" in flow.view().prompt
+    assert keys[0] == "R00000010"  # newest first
+    flow.choose("next")
+    view = flow.view()
+    assert [o.key for o in view.options] == ["R00000002", "R00000001", "previous", "next"]
+    assert not view.options[-1].enabled and fake.calls.count("my_records") == 2
+    flow.choose(view.options[0].key)
+    flow.back()  # back from a detail keeps the page
+    assert [o.key for o in flow.view().options][:2] == ["R00000002", "R00000001"]
+    flow.choose("previous")
+    assert flow.view().options[0].key == "R00000010"
+    flow.back()
+    assert signed_in.route.name == "household"
+
+
+def test_no_records_says_so(signed_in):
+    signed_in.go("records")
+    assert signed_in.flow.view().options == () and signed_in.flow.view().prompt == "暂无记录。"
