@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from kiosk.errors import KioskError
 from kiosk.flows.base import ErrorView, Flow
+from kiosk.flows.hours import opens_again, sign_in_offered, week_lines
 from kiosk.flows.records import FEATURE_LABELS, Feature, NoticeView, ServiceStatus, SiteInfo
 from kiosk.i18n import LANGUAGES, N_
 
@@ -35,6 +36,16 @@ class NoticeCard:
 
 
 @dataclass(frozen=True)
+class ClosedNotice:
+    """Out of hours, the first thing on the page: closed, when it opens again, the hours, what still works."""
+
+    title: str
+    opens_again: str
+    hours: tuple[str, ...]
+    still_available: str
+
+
+@dataclass(frozen=True)
 class AttractView:
     step: AttractStep
     greeting: str
@@ -45,8 +56,9 @@ class AttractView:
     languages: tuple[tuple[str, str], ...]  # (code, own name)
     language: str
     hours_note: str
-    sign_in_label: str = ""
+    sign_in_label: str = ""  # empty: no sign-in is offered (nothing that needs one is open)
     error: ErrorView | None = None
+    closed: ClosedNotice | None = None
 
 
 class AttractFlow(Flow):
@@ -123,13 +135,24 @@ class AttractFlow(Flow):
             n = self.notices[self.index % len(self.notices)]
             title = f"[{self.t(N_('Pinned'))}] {n.title}" if n.pinned else n.title
             notice = NoticeCard(title, n.body, self.when(n.posted_at), n.pinned)
-        hours_note = ""
+        hours_note, closed = "", None
         if site is not None and not site.is_open(now):
             hours_note = self.t(N_("Outside service hours: only some services are available."))
+            still = [self.t(FEATURE_LABELS[f]) for f in Feature if f in available and f.value in self.ctx.routes]
+            closed = ClosedNotice(
+                self.t(N_("The service centre is closed now")), opens_again(site, now, self.t),
+                (self.t(N_("Service hours:")),) + week_lines(site, self.t),
+                self.t(N_("Still available: {features}"), features=self.t(N_(", ")).join(still)) if still else
+                self.t(N_("Please come back during service hours.")))
+        sign_in = sign_in_offered(site, now)
+        if sign_in:
+            prompt = self.t(N_("Please tap your card on the reader, or sign in with your unit number"))
+        else:
+            prompt = self.t(N_("Available now:"))
         return AttractView(
             step=self.step,
             greeting=self.t(N_("Hello, {site}"), site=name) if name else self.t(N_("Hello")),
-            prompt=self.t(N_("Please tap your card on the reader, or sign in with your unit number")),
+            prompt=prompt,
             notice=notice,
             notice_position=f"{self.index % len(self.notices) + 1} / {len(self.notices)}" if self.notices else "",
             entries=tuple(self._entry(f, available) for f in PUBLIC_ENTRIES
@@ -137,6 +160,7 @@ class AttractFlow(Flow):
             languages=tuple((code, LANGUAGE_NAMES[code]) for code in LANGUAGES),
             language=self.language,
             hours_note=hours_note,
-            sign_in_label=self.t(N_("Sign in with unit number and PIN")),
+            sign_in_label=self.t(N_("Sign in with unit number and PIN")) if sign_in else "",
             error=self.error,
+            closed=closed,
         )

@@ -10,6 +10,7 @@ from typing import Any
 from kiosk.domain.site_clock import site_now
 from kiosk.flows.base import Flow, FlowContext
 from kiosk.flows.facade import KioskServices
+from kiosk.flows.hours import sign_in_offered
 from kiosk.flows.records import DeviceHealth, DeviceState, Feature, ServiceStatus
 from kiosk.flows.routes import PENDING_FEATURES, ROUTES, Role, Route
 from kiosk.flows.runner import Runner
@@ -83,6 +84,15 @@ class Navigator:
         if status is not None and status.out_of_service and not route.always:
             params.clear()
             return self.routes["out_of_service"]
+        closed = self._closed_for_sign_in(route, params)
+        if closed is not None:  # out of hours no PIN is asked for a service that is closed
+            card_uid = params.get("card_uid")
+            params.clear()
+            if closed:
+                params["feature"] = closed
+            if card_uid:
+                params["card_uid"] = card_uid  # a staff badge tapped out of hours still opens the staff PIN pad
+            return self.routes["out_of_hours"]
         if route.role is Role.RESIDENT and self.session.identity is None:
             params.clear()
             params["then"] = name
@@ -101,6 +111,24 @@ class Navigator:
                 params["feature"] = feature.value
                 return self.routes["out_of_service"]
         return route
+
+    def _closed_for_sign_in(self, route: Route, params: dict[str, Any]) -> str | None:
+        """When `route` would ask for a sign-in that leads to nothing open now: the closed feature's name ('' for
+        the household page, i.e. every personal feature closed); None when the sign-in may go ahead."""
+        site = self.ctx.site
+        if site is None or self.session.identity is not None:
+            return None
+        if route.name == "identify":
+            then = self.routes.get(str(params.get("then", "household")))
+        elif route.role is Role.RESIDENT:
+            then = route
+        else:
+            return None
+        now = self.ctx.clock()
+        wanted = then.feature if then is not None else None
+        if wanted is not None:
+            return None if wanted in site.available_features(now) else wanted.value
+        return None if sign_in_offered(site, now) else ""
 
     def can_open(self, name: str) -> bool:
         return name in self.routes

@@ -5,11 +5,9 @@ from dataclasses import dataclass
 
 from kiosk.errors import KioskError, StaffCardTapped
 from kiosk.flows.base import Flow
+from kiosk.flows.hours import opens_again, week_lines
 from kiosk.flows.records import FEATURE_LABELS, Feature
 from kiosk.i18n import N_
-
-WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"),
-            N_("Sunday"))
 
 
 @dataclass(frozen=True)
@@ -68,11 +66,27 @@ class OutOfServiceFlow(Flow):
 
 
 class OutOfHoursFlow(Flow):
+    """The service is closed: says so first, then when it opens again, the week's hours and what still works.
+    Reached from a closed feature, or from a sign-in (card tap or keypad) while nothing that needs one is open:
+    no PIN is asked for a closed service. A staff badge tapped here opens the staff PIN pad."""
+
     route = "out_of_hours"
 
-    def __init__(self, ctx, feature: str = "", **params) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, ctx, feature: str = "", card_uid: str = "", **params) -> None:  # type: ignore[no-untyped-def]
         super().__init__(ctx, **params)
         self.feature = feature
+        self._card_uid = card_uid
+
+    def start(self) -> None:
+        if self._card_uid:  # the card that brought us here: only a staff badge does anything
+            self.card_tapped(self._card_uid)
+
+    def card_tapped(self, card_uid: str) -> None:
+        def refused(exc: KioskError) -> None:
+            if isinstance(exc, StaffCardTapped):
+                self.ctx.navigate("staff_unlock", card_uid=card_uid)
+
+        self.call("staff card", lambda: self.services.identify_card(card_uid), lambda _identity: None, refused)
 
     def open(self, route: str) -> None:
         self.ctx.navigate(route)
@@ -81,19 +95,23 @@ class OutOfHoursFlow(Flow):
         self.ctx.navigate("attract")
 
     def view(self) -> NoticePageView:
-        site = self.ctx.site
-        hours = []
-        for slot in sorted(site.hours if site else (), key=lambda h: h.weekday):
-            if slot.closes > slot.opens:
-                hours.append(f"{self.t(WEEKDAYS[slot.weekday])} {slot.opens:%H:%M}–{slot.closes:%H:%M}")
-        available = site.available_features(self.ctx.clock()) if site else frozenset()
-        return NoticePageView(
-            self.t(N_("Outside service hours")),
-            self.t(N_("This service is available during service hours:")),
-            tuple(hours),
-            "",
-            tuple((f.value, self.t(FEATURE_LABELS[f])) for f in Feature if f in available and f.value in self.ctx.routes),
-            self.t(N_("Back to start")))
+        site, now = self.ctx.site, self.ctx.clock()
+        if self.feature:
+            label = self.t(FEATURE_LABELS[Feature(self.feature)])
+            reason = self.t(N_("{feature} is available during service hours."), feature=label)
+        else:
+            reason = self.t(N_("The service centre is closed now."))
+        detail: tuple[str, ...] = ()
+        if site is not None:
+            again = opens_again(site, now, self.t)
+            detail = ((again,) if again else ()) + (self.t(N_("Service hours:")),) + week_lines(site, self.t)
+        available = site.available_features(now) if site else frozenset()
+        still = tuple((f.value, self.t(FEATURE_LABELS[f])) for f in Feature
+                      if f in available and f.value in self.ctx.routes)
+        if still:
+            detail += (self.t(N_("Available now:")),)
+        return NoticePageView(self.t(N_("Outside service hours")), reason, detail, "", still,
+                              self.t(N_("Back to start")))
 
 
 class GoodbyeFlow(Flow):

@@ -97,7 +97,7 @@ def test_out_of_hours_allows_only_what_the_site_enables():
     nav.go("callback")
     assert nav.route.name == "out_of_hours"
     page = nav.flow.view()
-    assert "星期日 09:30–22:30" in page.detail and ("notices", "公告通知") in page.still_available
+    assert "星期六–星期日 09:30–22:30" in page.detail and ("notices", "公告通知") in page.still_available
     nav.go("notices")
     assert nav.route.name == "notices"
 
