@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, time
 
+from kiosk.domain.site_clock import to_site
 from kiosk.flows.records import Feature, SiteInfo
 from kiosk.i18n import N_
 
@@ -41,8 +42,9 @@ def week_lines(site: SiteInfo, t: Translate) -> tuple[str, ...]:
 
 
 def next_opening(site: SiteInfo, now: datetime) -> tuple[int, int, time] | None:
-    """(days from today, weekday, opening time) of the next opening after `now` (the site's wall time), within
-    a week; None when the site has no hours at all."""
+    """(days from today, weekday, opening time) of the next opening after `now`, on the site's wall clock
+    (kiosk.domain.site_clock), within a week; None when the site has no hours at all."""
+    now = to_site(now)
     for ahead in range(8):
         weekday = (now.weekday() + ahead) % 7
         for opens, _closes in _day_hours(site, weekday):

@@ -102,3 +102,14 @@ def test_sign_in_stays_offered_when_the_site_keeps_a_personal_feature_open_out_o
 
 def test_personal_features_are_exactly_the_routes_that_need_a_resident():
     assert PERSONAL_FEATURES == {r.feature for r in ROUTES.values() if r.role is Role.RESIDENT and r.feature}
+
+
+def test_next_opening_is_read_on_the_site_clock_whatever_zone_the_instant_comes_in():
+    from datetime import timezone
+
+    from kiosk.flows.hours import next_opening
+    from tests.support.fakes.data import demo_site
+
+    site = demo_site(MALL_HOURS)
+    sunday_night_utc = datetime(2026, 11, 1, 15, 15, tzinfo=timezone.utc)  # 23:15 in Asia/Shanghai
+    assert next_opening(site, sunday_night_utc)[:2] == (1, 0)  # tomorrow, Monday
