@@ -61,9 +61,11 @@ def factory(engine: Engine) -> sessionmaker[Session]:
 
 @pytest.fixture(autouse=True)
 def _site_zone_restored() -> Iterator[None]:
-    """Loading settings sets the process's site zone (kiosk.domain.site_clock); each test starts from the default."""
+    """Loading settings sets the process's site zone (kiosk.domain.site_clock); each test starts from the default
+    zone and the real clock."""
     from kiosk.domain import site_clock
 
     site_clock.use_zone(site_clock.DEFAULT_ZONE)
     yield
     site_clock.use_zone(site_clock.DEFAULT_ZONE)
+    site_clock.use_source(None)

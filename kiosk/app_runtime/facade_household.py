@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from kiosk.app_runtime import mapping
+from kiosk.domain import site_clock
 from kiosk.domain.terms import BookingKind, PaymentMethod as CoreMethod
 from kiosk.errors import AlreadyDone, InvalidAmount, NotFound
 from kiosk.flows import records as r
@@ -131,7 +132,7 @@ class HouseholdFacade:
         out = []
         for v in views:
             start_h, end_h = PERIOD_HOURS[v.period]
-            start = datetime(v.slot_date.year, v.slot_date.month, v.slot_date.day, start_h)
+            start = datetime(v.slot_date.year, v.slot_date.month, v.slot_date.day, start_h, tzinfo=site_clock.site_zone())
             out.append(r.BookingSlot(f"{kind}:{v.slot_date.isoformat()}:{v.period}", kind, start,
                                      start + timedelta(hours=end_h - start_h), v.taken < v.capacity))
         return tuple(out)

@@ -1,10 +1,11 @@
 """The facade's public half: site info, notices, directory, events, callbacks, identification."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from kiosk.app_runtime import mapping
+from kiosk.domain import site_clock
 from kiosk.errors import StaffCardTapped
 from kiosk.flows import records as r
 from kiosk.persistence.db import unit_of_work
@@ -17,7 +18,7 @@ ALL_FEATURES = frozenset(r.Feature)
 
 
 def _utc(now: datetime) -> datetime:
-    return now if now.tzinfo else now.astimezone(timezone.utc)
+    return site_clock.to_utc(now)  # a naive time is the site's wall time, never the machine's
 
 
 class PublicFacade:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from kiosk.app_runtime import technician_config
+from kiosk.domain import site_clock
 from kiosk.domain.receipt import ReceiptDocument, ReceiptKind
 from kiosk.domain.terms import StaffRole
 from kiosk.errors import ConfigError, KioskError
@@ -130,11 +130,11 @@ class TechnicianFacade:
 
             raise PrinterNotReady(reason=status.reason or str(status.paper))
         s = self.rt.settings
-        now = datetime.now(timezone.utc)
+        now = site_clock.site_now()
         printer.print_receipt(ReceiptDocument(
             kind=ReceiptKind.TEST, number="TEST", site_name=s.site.names().get("zh_Hans", s.site.code),
             kiosk_id=s.site.kiosk_code, issued_at=now, language="zh_Hans", title="打印测试 / Test print",
-            fields=(("Driver", "ok"), ("Time", now.strftime("%Y-%m-%d %H:%M:%S UTC")))))
+            fields=(("Driver", "ok"), ("Time", site_clock.iso(now)))))
         return lines + ((N_("Test print"), N_("Sent")),)
 
     @staticmethod

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from kiosk.cli.common import database_from
+from kiosk.domain.site_clock import iso
 from kiosk.errors import ConfigError, ImportFileError, InvalidEntry
 
 OFFICE = "cli:office"
@@ -103,7 +104,8 @@ def _settlement(args: argparse.Namespace) -> int:
     for method, fen in report.by_method:
         print(f"    {method:14} {Money(fen).plain():>12}")
     for void in report.voids:
-        print(f"  void {void}")
+        print(f"  void {void.void_receipt_number} of {void.receipt_number} at {iso(void.local_time)}: "
+              f"{void.method} {Money(void.amount_fen).plain()} ({void.reason})")
     if args.csv:
         args.csv.write_text(settlement.to_csv(report), encoding="utf-8")
         print(f"  CSV written to {args.csv}")

@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 from kiosk.cli.common import database_from, settings_from
+from kiosk.domain.site_clock import iso
 from kiosk.domain.receipt import ReceiptKind
 
 EXIT_NOT_READY = 4  # same as a DeviceError (kiosk.cli.main.EXIT_DEVICE)
@@ -142,7 +143,7 @@ def _queue(args: argparse.Namespace) -> int:
         error = f"  last error: {job.last_error}" if job.last_error else ""
         print(f"  job {job.job_id}  receipt {job.receipt_number}  {job.status}  attempts {job.attempts}{error}")
     for event in events:
-        print(f"  printer {event.condition} at {event.at:%Y-%m-%d %H:%M:%S}Z" + (f" ({event.detail})" if event.detail else ""))
+        print(f"  printer {event.condition} at {iso(event.at)}" + (f" ({event.detail})" if event.detail else ""))
     return 0
 
 

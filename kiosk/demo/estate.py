@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from kiosk.demo.notices import DEMO_NOTICES, window
+from kiosk.domain.site_clock import site_today, to_site, to_utc
 from kiosk.domain.terms import (
     AccountKind,
     CardKind,
@@ -183,7 +184,8 @@ def ensure_demo_staff_cards(session: Session) -> int:
 
 
 def _month(now: datetime, back: int) -> str:
-    year, month = now.year, now.month - back
+    local = to_site(now)
+    year, month = local.year, local.month - back
     while month <= 0:
         year, month = year - 1, month + 12
     return f"{year:04d}-{month:02d}"
@@ -244,6 +246,6 @@ def _seed_events(session: Session, till: Till, now: datetime) -> None:
             ("银卡会员观影日", "銀卡會員觀影日", "Silver members' film day", 12, 30, "silver")]
     for hans, hant, en, days, capacity, tier in rows:
         session.add(MemberEvent(site_id=till.site_id, title_zh_hans=hans, title_zh_hant=hant, title_en=en,
-                                starts_at=(now + timedelta(days=days)).replace(hour=2, minute=0, second=0, microsecond=0),
+                                starts_at=to_utc(datetime.combine(site_today(now) + timedelta(days=days), time(10))),  # 10:00 at the site
                                 capacity=capacity, audience_tier=tier))
     session.flush()

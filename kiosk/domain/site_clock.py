@@ -11,6 +11,7 @@ A naive datetime is taken as the site's wall time (tests and fixed clocks use th
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -20,6 +21,7 @@ DEFAULT_ZONE = "Asia/Shanghai"
 UTC = timezone.utc
 
 _zone: ZoneInfo = ZoneInfo(DEFAULT_ZONE)
+_source: Callable[[], datetime] | None = None  # a fixed clock (use_source); None = the real one
 
 
 def zone_named(name: str) -> ZoneInfo:
@@ -41,9 +43,17 @@ def site_zone() -> ZoneInfo:
     return _zone
 
 
+def use_source(source: Callable[[], datetime] | None) -> None:
+    """Let `source` (returning aware instants) stand for the real clock, e.g. a fixed instant in a journey
+    test; None goes back to the real clock. Every 'now' of the kiosk (stored, shown, compared) follows it."""
+    global _source
+    _source = source
+
+
 def now_utc() -> datetime:
-    """The instant to store: timezone-aware UTC."""
-    return datetime.now(UTC)
+    """The instant to store: timezone-aware UTC. Every stored 'now' comes from here
+    (kiosk.persistence.models.utcnow calls it)."""
+    return datetime.now(UTC) if _source is None else _source().astimezone(UTC)
 
 
 def site_now() -> datetime:

@@ -16,6 +16,7 @@ from datetime import datetime, time
 from pathlib import Path
 from typing import Any
 
+from kiosk.domain.site_clock import to_site
 from kiosk.flows.records import Feature, NoticeView, OpeningHours, ServiceStatus, SiteInfo
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ class AttractSnapshot:
         kept = self.content.notices.get(language)
         if kept is None:
             return None
-        return tuple(n for n in kept if n.expires_at is None or _comparable(n.expires_at, now) > now)
+        return tuple(n for n in kept if n.expires_at is None or to_site(n.expires_at) > to_site(now))
 
     def _update(self, change: Any) -> None:
         with self._lock:
@@ -80,12 +81,6 @@ class AttractSnapshot:
                 tmp.replace(self.path)
             except OSError as exc:  # a full or read-only disk costs only the quick greeting at the next start
                 log.warning("could not save %s: %s", self.path, exc)
-
-
-def _comparable(moment: datetime, now: datetime) -> datetime:
-    if (moment.tzinfo is None) != (now.tzinfo is None):
-        return moment.replace(tzinfo=now.tzinfo)
-    return moment
 
 
 # --- JSON codec --------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Any
 from kiosk.flows.records import BankOption, BookingOption, BookingResult, BookingSlot, MandateResult, ParkingResult
 from kiosk.flows.records import ParkingSpaceView
 from kiosk.flows.steps import Option, StepFlow, StepView
-from kiosk.i18n import N_
+from kiosk.i18n import N_, format_time
 
 BOOKING_LABELS = {"phone": N_("Telephone installation"), "tv": N_("TV installation"),
                   "broadband": N_("Broadband installation"), "alarm": N_("Alarm system installation"),
@@ -79,7 +79,7 @@ class BookingFlow(StepFlow):
                             for o in self.options)
         elif self.step == "slot":
             prompt = N_("Please pick a time")
-            options = tuple(Option(s.slot_id, f"{self.when(s.starts_at)}–{s.ends_at:%H:%M}", s.available,
+            options = tuple(Option(s.slot_id, f"{self.when(s.starts_at)}–{format_time(s.ends_at, self.language)}", s.available,
                                    reason="" if s.available else self.t(N_("Taken"))) for s in self.slots)
         elif self.step == "method" and self.kind:
             options = self.method_options(self.kind.fee_fen, allow_card=False)

@@ -9,10 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.domain.receipt import ReceiptItem, ReceiptKind
+from kiosk.domain.site_clock import site_today
 from kiosk.domain.terms import BOOKING_LABELS, AccountKind, BookingKind, EntryKind, FeeKind, PaymentMethod, PaymentPurpose
 from kiosk.errors import AlreadyDone, InvalidEntry, NotFound, SlotUnavailable
 from kiosk.i18n import N_, translate
-from kiosk.persistence.models import Booking, Household, Payment, Site, utcnow
+from kiosk.persistence.models import Booking, Household, Payment, Site
 from kiosk.services import audit, charges, ledger, payments
 from kiosk.services.charges import FeeLine, actor_of
 from kiosk.services.payments import PaymentOutcome, mask_unit
@@ -94,7 +95,7 @@ def book(factory: sessionmaker[Session], till: Till, *, key: str, household_id: 
         raise InvalidEntry(f"no fee configured for {kind}", field="booking kind")
     if period not in PERIODS:
         raise SlotUnavailable(f"period {period!r}")
-    if slot_date <= (today or utcnow().date()):
+    if slot_date <= (today or site_today()):
         raise SlotUnavailable(f"{slot_date} is not bookable any more")
 
     def start(session: Session) -> tuple[Payment, bool]:
@@ -158,7 +159,7 @@ def cancel_booking(session: Session, till: Till, *, booking_id: int, household_i
         raise NotFound(f"booking {booking_id}")
     if booking.status == "cancelled":
         raise AlreadyDone(booking.ticket_no)
-    if booking.status != "booked" or booking.slot_date <= (today or utcnow().date()):
+    if booking.status != "booked" or booking.slot_date <= (today or site_today()):
         raise SlotUnavailable(f"{booking.ticket_no} can no longer be cancelled")
     booking.status = "cancelled"
     session.flush()

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from kiosk.domain.site_clock import site_today
 from kiosk.domain.terms import FEE_LABELS, AccountKind, BillStatus, CardStatus, FeeKind
 from kiosk.errors import NotFound
 from kiosk.i18n import translate
@@ -76,7 +77,7 @@ def household_tier(session: Session, household_id: int) -> str:
 def outstanding_bills(session: Session, household_id: int, language: str = "zh_Hans",
                       today: date | None = None) -> tuple[BillView, ...]:
     """Open bills, oldest due first; served by the (household_id, status) index."""
-    today = today or utcnow().date()
+    today = today or site_today()
     rows = session.scalars(select(Bill).where(Bill.household_id == household_id, Bill.status == str(BillStatus.OPEN))
                            .order_by(Bill.due_date, Bill.id)).all()
     return tuple(BillView(b.id, b.kind, _fee_label(b.kind, language), b.period, b.amount_fen, b.due_date,

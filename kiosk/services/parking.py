@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.domain.receipt import ReceiptItem, ReceiptKind
+from kiosk.domain.site_clock import site_today
 from kiosk.domain.terms import FEE_LABELS, EntryKind, FeeKind, ParkingState, PaymentMethod, PaymentPurpose
 from kiosk.errors import AlreadyDone, InvalidEntry, NotFound, SlotUnavailable
 from kiosk.i18n import N_, translate
@@ -95,7 +96,7 @@ def pay_rent(factory: sessionmaker[Session], till: Till, *, key: str, household_
     def settle(session: Session, payment: Payment) -> RentResult:
         space = session.scalars(select(ParkingSpace).where(ParkingSpace.id == space_id).with_for_update()).one()
         charges.collect(session, till, payment, EntryKind.PARKING_FEE)
-        base_day = today or utcnow().date()
+        base_day = today or site_today()
         previous = space.paid_until
         base = previous if previous is not None and previous >= base_day else base_day
         space.paid_until = add_months(base, months)
@@ -124,7 +125,7 @@ def pay_rent(factory: sessionmaker[Session], till: Till, *, key: str, household_
                           payments.outcome(session, payment, replayed=True))
 
     def base_or_today() -> date:
-        return today or utcnow().date()
+        return today or site_today()
 
     return charges.run(factory, till, start=start, settle=settle, replay=replay, move_money=move_money)
 

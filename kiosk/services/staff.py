@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.domain.money import Money
 from kiosk.domain.receipt import ReceiptDocument, ReceiptKind
+from kiosk.domain.site_clock import wall_text
 from kiosk.domain.terms import AccountKind, StaffRole
 from kiosk.errors import AlreadyDone, AuthError, InvalidAmount, InvalidEntry, NotFound, PermissionDenied
 from kiosk.i18n import N_, translate
@@ -192,7 +193,7 @@ def close_shift(session: Session, till: Till, *, staff_id: int, counted_cash_fen
     opener = _get(session, shift.staff_id)
     fields = ((translate(N_("Shift opened by"), language), opener.name),
               (translate(N_("Handed over by"), language), user.name),
-              (translate(N_("Opened at"), language), shift.opened_at.isoformat(timespec="minutes")),
+              (translate(N_("Opened at"), language), wall_text(shift.opened_at)),
               (translate(N_("Expected cash"), language), y(expected)),
               (translate(N_("Counted cash"), language), y(counted_cash_fen)),
               (translate(N_("Difference"), language), y(difference)))

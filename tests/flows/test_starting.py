@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -166,8 +166,11 @@ def test_unexpected_start_failure_carries_a_reference(tmp_path):
     assert events[0].code == "E8002" and "START" in events[0].message
 
 
-def test_naive_expiry_times_compare_with_an_aware_clock(tmp_path):
+def test_naive_expiry_times_are_site_wall_times_compared_with_an_aware_clock(tmp_path):
+    from kiosk.domain.site_clock import to_utc
+
     snap = AttractSnapshot(tmp_path / "snap.json")
     snap.remember_notices("en", (NoticeView("n1", "g", "t", "b", NOW, NOW + timedelta(hours=1)),))
-    assert len(snap.notices("en", NOW.replace(tzinfo=timezone.utc))) == 1
-    assert snap.notices("en", (NOW + timedelta(hours=2)).replace(tzinfo=timezone.utc)) == ()
+    assert len(snap.notices("en", to_utc(NOW))) == 1
+    assert len(snap.notices("en", to_utc(NOW + timedelta(minutes=59)))) == 1
+    assert snap.notices("en", to_utc(NOW + timedelta(hours=2))) == ()

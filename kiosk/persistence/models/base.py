@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from kiosk.domain.site_clock import now_utc
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -42,7 +44,8 @@ PK = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    """Now, aware UTC, from the kiosk's one clock (kiosk.domain.site_clock)."""
+    return now_utc()
 
 
 class Base(DeclarativeBase):
