@@ -89,7 +89,7 @@ class StaffFacade(StaffToolsFacade, CardRepairFacade, TechnicianFacade):
             bodies = {lang: views[lang][i].body for lang in views}
             out.append(r.NoticeDraft(v.category, titles, bodies, v.publish_at, v.expire_at, v.pinned,
                                      frozenset({v.audience_tier}) if v.audience_tier else frozenset(),
-                                     str(v.notice_id)))
+                                     str(v.notice_id), v.withdrawn_at))
         return tuple(out)
 
     def save_notice(self, staff_id: str, draft: r.NoticeDraft) -> str:
@@ -109,6 +109,11 @@ class StaffFacade(StaffToolsFacade, CardRepairFacade, TechnicianFacade):
         who = self._staff(staff_id)
         with unit_of_work(self.rt.db.factory) as s:
             notices.withdraw_notice(s, int(notice_id), actor=f"staff:{who.name}")
+
+    def pin_notice(self, staff_id: str, notice_id: str, pinned: bool) -> None:
+        who = self._staff(staff_id)
+        with unit_of_work(self.rt.db.factory) as s:
+            notices.set_pinned(s, int(notice_id), pinned, actor=f"staff:{who.name}")
 
     def list_callbacks(self, staff_id: str, open_only: bool = True) -> tuple[r.CallbackView, ...]:
         self._staff(staff_id)

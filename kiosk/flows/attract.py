@@ -7,6 +7,7 @@ from enum import StrEnum
 from kiosk.errors import KioskError
 from kiosk.flows.base import ErrorView, Flow
 from kiosk.flows.hours import opens_again, sign_in_offered, week_lines
+from kiosk.flows.public_info import notice_meta
 from kiosk.flows.records import FEATURE_LABELS, Feature, NoticeView, ServiceStatus, SiteInfo
 from kiosk.i18n import LANGUAGES, N_
 
@@ -134,7 +135,7 @@ class AttractFlow(Flow):
         if self.notices:
             n = self.notices[self.index % len(self.notices)]
             title = f"[{self.t(N_('Pinned'))}] {n.title}" if n.pinned else n.title
-            notice = NoticeCard(title, n.body, self.when(n.posted_at), n.pinned)
+            notice = NoticeCard(title, n.body, notice_meta(self, n.category, n.posted_at, n.expires_at), n.pinned)
         hours_note, closed = "", None
         if site is not None and not site.is_open(now):
             hours_note = self.t(N_("Outside service hours: only some services are available."))

@@ -165,7 +165,11 @@ class KioskServices(Protocol):
 
     def save_notice(self, staff_id: str, draft: NoticeDraft) -> str: ...
 
-    def withdraw_notice(self, staff_id: str, notice_id: str) -> None: ...
+    def withdraw_notice(self, staff_id: str, notice_id: str) -> None:
+        """Residents no longer see it (audited). Raises AlreadyDone when it was withdrawn before."""
+
+    def pin_notice(self, staff_id: str, notice_id: str, pinned: bool) -> None:
+        """Pin to the top of the residents' list, or unpin (audited). Raises AlreadyDone to pin a withdrawn one."""
 
     def list_callbacks(self, staff_id: str, open_only: bool = True) -> tuple[CallbackView, ...]: ...
 

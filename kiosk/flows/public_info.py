@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from kiosk import errors
 from kiosk.flows.base import ErrorView, Flow, ProgressView
+from kiosk.flows.records import NOTICE_CATEGORY_LABELS
 from kiosk.i18n import N_
 
 CALLBACK_TOPICS = (N_("Fees and bills"), N_("Repairs"), N_("Cards"), N_("Parking"), N_("Other"))
@@ -75,6 +77,15 @@ class _ListFlow(Flow):
                         self.error)
 
 
+def notice_meta(flow: Flow, category: str, posted_at: datetime, expires_at: datetime | None) -> str:
+    """"Category · Posted <time> · Until <time>" in the person's language and the site's time zone."""
+    label = NOTICE_CATEGORY_LABELS.get(category)
+    parts = [flow.t(label) if label else category, flow.t(N_("Posted {when}"), when=flow.when(posted_at))]
+    if expires_at is not None:
+        parts.append(flow.t(N_("Until {when}"), when=flow.when(expires_at)))
+    return " · ".join(parts)
+
+
 class NoticesFlow(_ListFlow):
     route = "notices"
     title = N_("Notices")
@@ -85,7 +96,7 @@ class NoticesFlow(_ListFlow):
         notices = self.services.current_notices(tier, language, now)
         pinned = self.t(N_("Pinned"))
         return tuple(Row(n.notice_id, (f"[{pinned}] " if n.pinned else "") + n.title,
-                         f"{self.when(n.posted_at)}\n{n.body}") for n in notices)
+                         f"{notice_meta(self, n.category, n.posted_at, n.expires_at)}\n{n.body}") for n in notices)
 
 
 class DirectoryFlow(_ListFlow):

@@ -116,6 +116,16 @@ class SiteInfo:
         return self.features if self.is_open(now) else self.features & self.out_of_hours_features
 
 
+NOTICE_CATEGORY_LABELS: dict[str, str] = {  # the categories kiosk.services.notices accepts
+    "general": N_("General notice"),
+    "maintenance": N_("Repairs and maintenance"),
+    "fees": N_("Fees and charges"),
+    "safety": N_("Safety"),
+    "event": N_("Community events"),
+    "member": N_("Member offers"),
+}
+
+
 @dataclass(frozen=True)
 class NoticeView:
     notice_id: str
@@ -408,6 +418,7 @@ class NoticeDraft:
     pinned: bool = False
     tiers: frozenset[str] = frozenset()  # empty: everyone
     notice_id: str = ""  # empty when new
+    withdrawn_at: datetime | None = None  # set once staff withdrew it (it stays listed for staff)
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,14 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk import errors
-from kiosk.flows.records import CallbackView, HandoverView, NoticeDraft
+from kiosk.domain.site_clock import to_utc
+from kiosk.flows.public_info import notice_meta
+from kiosk.flows.records import NOTICE_CATEGORY_LABELS, CallbackView, HandoverView, NoticeDraft
 from kiosk.flows.steps import Option, StepFlow, StepView
 from kiosk.i18n import N_
+
+NOTICE_STATES = {"showing": N_("Showing"), "scheduled": N_("Not yet shown"), "expired": N_("Expired"),
+                 "withdrawn": N_("Withdrawn")}
 
 
 class StaffStepFlow(StepFlow):
@@ -125,7 +130,8 @@ class CallbacksFlow(StaffStepFlow):
 
 
 class NoticesAdminFlow(StaffStepFlow):
-    """Published notices; tapping one withdraws it (new notices come by CSV import)."""
+    """Every notice with its category, posting time, expiry and state; a notice opens with pin/unpin (at once)
+    and withdraw (after a confirm). All audited by the service. New notices come by CSV import."""
 
     route = "staff_notices"
     title = N_("Manage notices")
@@ -133,6 +139,9 @@ class NoticesAdminFlow(StaffStepFlow):
     def __init__(self, ctx, **params: Any) -> None:  # type: ignore[no-untyped-def]
         super().__init__(ctx, **params)
         self.notices: tuple[NoticeDraft, ...] = ()
+        self.notice_id = ""
+        self.message = ""
+        self.step_after_load = "list"  # "notice" when a pin/unpin reloads the list under an open notice
 
     def loaded(self) -> None:
         staff_id = self.staff_id
@@ -140,16 +149,98 @@ class NoticesAdminFlow(StaffStepFlow):
         self.call("list_notices", lambda: self.services.list_notices(staff_id), self._listed, self.fail)
 
     def _listed(self, notices: tuple[NoticeDraft, ...]) -> None:
-        self.notices, self.step = notices, "list"
+        self.notices = notices
+        self.step = "notice" if self.notice is not None and self.step_after_load == "notice" else "list"
+
+    @property
+    def notice(self) -> NoticeDraft | None:
+        return next((n for n in self.notices if n.notice_id == self.notice_id), None)
+
+    def state(self, n: NoticeDraft) -> str:
+        now = to_utc(self.ctx.clock())
+        if n.withdrawn_at is not None:
+            return "withdrawn"
+        if n.expires_at is not None and to_utc(n.expires_at) <= now:
+            return "expired"
+        return "scheduled" if to_utc(n.publish_at) > now else "showing"
 
     def choose(self, key: str) -> None:
-        staff_id = self.staff_id
-        self.call("withdraw_notice", lambda: self.services.withdraw_notice(staff_id, key),
-                  lambda _r: self.loaded(), self.fail)
+        n = self.notice
+        if self.step == "list" and any(x.notice_id == key for x in self.notices):
+            self.notice_id, self.message = key, ""
+            self.go_step("notice")
+        elif self.step == "notice" and n is not None and key in ("pin", "unpin") and self.state(n) != "withdrawn":
+            staff_id, notice_id, pinned = self.staff_id, n.notice_id, key == "pin"
+            self.step_after_load, self.message = "notice", ""
+            done = N_("Pinned to the top.") if pinned else N_("No longer pinned.")
+            self.call("pin_notice", lambda: self.services.pin_notice(staff_id, notice_id, pinned),
+                      lambda _r: self._reload(done), self.fail)
+        elif self.step == "notice" and n is not None and key == "withdraw" and self.state(n) != "withdrawn":
+            self.message = ""
+            self.go_step("withdraw_confirm")
+
+    def primary(self) -> None:
+        n = self.notice
+        if self.step == "withdraw_confirm" and n is not None:
+            staff_id, notice_id = self.staff_id, n.notice_id
+            self.history.clear()
+            self.step, self.step_after_load = "sending", "list"
+            self.message = ""
+            self.call("withdraw_notice", lambda: self.services.withdraw_notice(staff_id, notice_id),
+                      lambda _r: self._reload(N_("The notice was withdrawn. Residents no longer see it.")), self.fail)
+            self.changed()
+        elif self.step == "notice":
+            self.back()
+
+    def _reload(self, message: str) -> None:
+        self.message = self.t(message)
+        self.loaded()
+
+    def back(self) -> None:
+        if self.step in ("notice", "failed"):
+            self.history.clear()
+            self.step, self.error, self.message, self.step_after_load = "list", None, "", "list"
+            self.changed()
+            return
+        super().back()
+
+    def _title(self, n: NoticeDraft) -> str:
+        return n.titles.get(self.language) or next(iter(n.titles.values()), "")
+
+    def _label(self, n: NoticeDraft) -> str:
+        pinned = f"[{self.t(N_('Pinned'))}] " if n.pinned and self.state(n) != "withdrawn" else ""
+        return (f"{pinned}{self._title(n)} · {self.t(NOTICE_STATES[self.state(n)])}\n"
+                + notice_meta(self, n.category, n.publish_at, n.expires_at))
 
     def view(self) -> StepView:
-        withdraw = self.t(N_("Withdraw"))
-        options = tuple(Option(n.notice_id, f"{n.titles.get(self.language) or next(iter(n.titles.values()), '')}"
-                               f" · {self.when(n.publish_at)} · {withdraw}") for n in self.notices)
-        prompt = N_("Tap a notice to withdraw it") if self.step == "list" else N_("Loading, please wait")
-        return self.base_view(self.t(prompt), options=options)
+        prompts = {"list": N_("Tap a notice to pin, unpin or withdraw it"), "loading": N_("Loading, please wait"),
+                   "sending": N_("Please wait"), "failed": N_("Sorry, this could not be done")}
+        prompt = self.t(prompts.get(self.step, ""))
+        options: tuple[Option, ...] = ()
+        lines: tuple[tuple[str, str], ...] = ()
+        primary = ""
+        n = self.notice
+        if self.step == "list":
+            options = tuple(Option(x.notice_id, self._label(x)) for x in self.notices)
+            if not self.notices:
+                prompt = self.t(N_("There are no notices."))
+        elif self.step in ("notice", "withdraw_confirm") and n is not None:
+            state = self.state(n)
+            label = NOTICE_CATEGORY_LABELS.get(n.category)
+            lines = ((self.t(N_("Title")), self._title(n)), (self.t(N_("Category")), self.t(label) if label else n.category),
+                     (self.t(N_("Posted")), self.when(n.publish_at)),
+                     (self.t(N_("Expires")), self.when(n.expires_at) if n.expires_at else "-"),
+                     (self.t(N_("State")), self.t(NOTICE_STATES[state])),
+                     (self.t(N_("Pinned")), self.t(N_("Yes") if n.pinned else N_("No"))))
+            if self.step == "notice":
+                prompt = self._title(n)
+                live = state != "withdrawn"
+                options = (Option("unpin" if n.pinned else "pin", self.t(N_("Unpin") if n.pinned else N_("Pin to the top")),
+                                  live and state != "expired"),
+                           Option("withdraw", self.t(N_("Withdraw")), live,
+                                  reason="" if live else self.t(NOTICE_STATES["withdrawn"])))
+                primary = self.t(N_("Back to the list"))
+            else:
+                prompt = self.t(N_("Withdraw this notice? Residents will no longer see it."))
+                primary = self.t(N_("Withdraw notice"))
+        return self.base_view(prompt, options=options, lines=lines, message=self.message, primary=primary)

@@ -25,6 +25,7 @@ class NoticeView:
     expire_at: datetime
     pinned: bool
     audience_tier: str | None
+    withdrawn_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,22 @@ def withdraw_notice(session: Session, notice_id: int, *, actor: str, now: dateti
     audit.record(session, actor, "notice.withdrawn", str(notice.id))
 
 
+def set_pinned(session: Session, notice_id: int, pinned: bool, *, actor: str) -> bool:
+    """Pin a notice to the top of the residents' list, or unpin it (audited). Returns False when it already was;
+    a withdrawn notice cannot be pinned (AlreadyDone)."""
+    notice = session.get(Notice, notice_id)
+    if notice is None:
+        raise NotFound(f"notice {notice_id}")
+    if notice.withdrawn_at is not None and pinned:
+        raise AlreadyDone(f"notice {notice_id} is withdrawn")
+    if notice.pinned == pinned:
+        return False
+    notice.pinned = pinned
+    session.flush()
+    audit.record(session, actor, "notice.pinned" if pinned else "notice.unpinned", str(notice.id))
+    return True
+
+
 def _view(n: Notice, language: str) -> NoticeView:
     return NoticeView(n.id, n.category, _text(n, "title", language), _text(n, "body", language), n.publish_at,
-                      n.expire_at, n.pinned, n.audience_tier)
+                      n.expire_at, n.pinned, n.audience_tier, n.withdrawn_at)

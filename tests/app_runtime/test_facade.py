@@ -180,6 +180,32 @@ def test_bill_import_only_from_a_csv_on_a_removable_drive(rt, tmp_path):
         rt.services.import_bills(who.staff_id, str(elsewhere))
 
 
+def test_staff_pin_unpin_and_withdraw_a_demo_notice_through_the_services(rt, factory):
+    from kiosk.persistence.models import AuditEntry
+
+    svc = rt.services
+    who = svc.staff_sign_in("246810")
+    now = datetime.now(timezone.utc)
+    showing = [n for n in svc.list_notices(who.staff_id) if n.withdrawn_at is None and n.publish_at <= now
+               and (n.expires_at is None or n.expires_at > now) and not n.tiers]
+    target = next(n for n in showing if not n.pinned)
+    svc.pin_notice(who.staff_id, target.notice_id, True)
+    shown = svc.current_notices(None, "zh_Hans", now)
+    flags = [n.pinned for n in shown]
+    assert target.notice_id in [n.notice_id for n in shown if n.pinned] and flags == sorted(flags, reverse=True)
+    svc.pin_notice(who.staff_id, target.notice_id, False)
+    svc.withdraw_notice(who.staff_id, target.notice_id)
+    later = datetime.now(timezone.utc)
+    assert target.notice_id not in [n.notice_id for n in svc.current_notices(None, "zh_Hans", later)]
+    listed = next(n for n in svc.list_notices(who.staff_id) if n.notice_id == target.notice_id)
+    assert listed.withdrawn_at is not None and not listed.pinned
+    with unit_of_work(factory) as s:
+        actions = [(a.actor, a.action) for a in s.scalars(select(AuditEntry).where(
+            AuditEntry.subject == target.notice_id, AuditEntry.action.like("notice.%")).order_by(AuditEntry.id))]
+    assert actions[-3:] == [(f"staff:{who.name}", "notice.pinned"), (f"staff:{who.name}", "notice.unpinned"),
+                            (f"staff:{who.name}", "notice.withdrawn")]
+
+
 def test_only_technicians_test_devices_and_save_the_file(rt):
     from kiosk.errors import PermissionDenied
     from kiosk.flows.tool_records import DeviceChoice

@@ -74,6 +74,7 @@ class FakeNotice:
     expires_at: datetime | None
     pinned: bool = False
     tiers: frozenset[str] = frozenset()
+    withdrawn_at: datetime | None = None
 
 
 def demo_site(hours: tuple[OpeningHours, ...] = ALL_DAY) -> SiteInfo:
@@ -124,7 +125,7 @@ def demo_staff() -> dict[str, FakeStaff]:
 def demo_notices(now: datetime) -> list[FakeNotice]:
     day = timedelta(days=1)
     return [
-        FakeNotice("N1", "water", {"zh_Hans": "停水通知", "zh_Hant": "停水通知", "en": "Water outage"},
+        FakeNotice("N1", "maintenance", {"zh_Hans": "停水通知", "zh_Hant": "停水通知", "en": "Water outage"},
                    {"zh_Hans": "本周六 9:00-12:00 2栋停水检修，请提前储水。",
                     "zh_Hant": "本週六 9:00-12:00 2棟停水檢修，請提前儲水。",
                     "en": "Building 2 water off Saturday 9:00-12:00 for repairs."},
@@ -135,7 +136,7 @@ def demo_notices(now: datetime) -> list[FakeNotice]:
                     "zh_Hant": "10月物業管理費請於月底前繳納，可在本機刷卡繳費。",
                     "en": "Please pay October's property fee by month end; you can pay here."},
                    now - 2 * day, now + 20 * day),
-        FakeNotice("N3", "members", {"zh_Hans": "金卡会员专享：端午礼盒", "zh_Hant": "金卡會員專享：端午禮盒",
+        FakeNotice("N3", "member", {"zh_Hans": "金卡会员专享：端午礼盒", "zh_Hant": "金卡會員專享：端午禮盒",
                                      "en": "Gold members: festival gift box"},
                    {"zh_Hans": "金卡会员可凭卡到客服中心领取礼盒。", "zh_Hant": "金卡會員可憑卡到客服中心領取禮盒。",
                     "en": "Gold members may collect a gift box at the service centre."},

@@ -167,7 +167,7 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin):
         now = _wall(now)
         with self._lock:
             shown = [n for n in self.notices
-                     if n.publish_at <= now and (n.expires_at is None or now < n.expires_at)
+                     if n.withdrawn_at is None and n.publish_at <= now and (n.expires_at is None or now < n.expires_at)
                      and (not n.tiers or (tier is not None and tier in n.tiers))]
             shown.sort(key=lambda n: (not n.pinned, -n.publish_at.timestamp()))
             return tuple(NoticeView(n.notice_id, n.category, n.titles.get(language, ""), n.bodies.get(language, ""),

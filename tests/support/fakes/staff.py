@@ -136,7 +136,7 @@ class FakeStaffMixin:
     def list_notices(self, staff_id: str) -> tuple[NoticeDraft, ...]:
         self._enter("list_notices")
         return tuple(NoticeDraft(n.category, n.titles, n.bodies, n.publish_at, n.expires_at, n.pinned, n.tiers,
-                                 n.notice_id) for n in self.notices)
+                                 n.notice_id, n.withdrawn_at) for n in self.notices)
 
     def save_notice(self, staff_id: str, draft: NoticeDraft) -> str:
         self._enter("save_notice")
@@ -152,7 +152,26 @@ class FakeStaffMixin:
         self._enter("withdraw_notice")
         with self._lock:
             self._staff(staff_id, f"withdraw notice {notice_id}")
-            self.notices = [n for n in self.notices if n.notice_id != notice_id]
+            notice = self._notice(notice_id)
+            if notice.withdrawn_at is not None:
+                raise errors.AlreadyDone(notice_id)
+            notice.withdrawn_at = self.now()
+
+    def pin_notice(self, staff_id: str, notice_id: str, pinned: bool) -> None:
+        self._enter("pin_notice")
+        with self._lock:
+            notice = self._notice(notice_id)
+            if notice.withdrawn_at is not None and pinned:
+                raise errors.AlreadyDone(notice_id)
+            if notice.pinned != pinned:
+                self._staff(staff_id, f"{'pin' if pinned else 'unpin'} notice {notice_id}")
+                notice.pinned = pinned
+
+    def _notice(self, notice_id: str) -> data.FakeNotice:
+        found = next((n for n in self.notices if n.notice_id == notice_id), None)
+        if found is None:
+            raise errors.NotFound(notice_id)
+        return found
 
     def list_callbacks(self, staff_id: str, open_only: bool = True) -> tuple[CallbackView, ...]:
         self._enter("list_callbacks")
