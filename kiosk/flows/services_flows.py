@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from kiosk.domain.site_clock import site_today
 from kiosk.flows.records import BankOption, BookingOption, BookingResult, BookingSlot, MandateResult, ParkingResult
 from kiosk.flows.records import ParkingSpaceView
 from kiosk.flows.steps import Option, StepFlow, StepView
@@ -45,7 +46,7 @@ class BookingFlow(StepFlow):
     def choose(self, key: str) -> None:
         if self.step == "kind":
             self.kind = next(o for o in self.options if o.kind == key)
-            first = self.ctx.clock().date() + timedelta(days=1)
+            first = site_today(self.ctx.clock()) + timedelta(days=1)
             kind = self.kind.kind
             self.history.append(self.step)
             self.step = "loading"

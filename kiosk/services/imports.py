@@ -8,11 +8,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kiosk.domain import site_clock
 from kiosk.domain.money import Money
 from kiosk.domain.terms import BILLABLE_FEES, AccountKind, EntryKind
 from kiosk.errors import ImportFileError
@@ -161,9 +161,9 @@ def import_bills(session: Session, site_id: int, data: bytes | str, *, actor: st
 
 
 def import_notices(session: Session, site_id: int, data: bytes | str, *, actor: str,
-                   tz_name: str = "Asia/Shanghai") -> ImportResult:
+                   tz_name: str = site_clock.DEFAULT_ZONE) -> ImportResult:
     """Columns NOTICE_COLUMNS. Times are ISO 8601; without an offset they are site-local time."""
-    tz = ZoneInfo(tz_name)
+    tz = site_clock.zone_named(tz_name)
 
     def moment(text: str, name: str) -> datetime:
         try:
