@@ -77,6 +77,13 @@ class InsufficientBalance(BusinessRuleError):
     message = N_("The card balance is not enough.")
 
 
+class CreditNotEnough(InsufficientBalance):
+    """The household's account credit does not cover the part asked of it (spent meanwhile elsewhere)."""
+
+    code = "E3020"
+    message = N_("Your account credit is not enough for this payment.")
+
+
 class IdempotencyConflict(BusinessRuleError):
     code = "E3004"
     message = N_("This request was already used for a different operation.")

@@ -50,31 +50,36 @@ class HouseholdFacade:
     # --- money -------------------------------------------------------------------------------
     def pay_bills(self, household_id: str, bill_ids: tuple[str, ...], method: r.PaymentMethod,
                   idempotency_key: str, language: str, card_uid: str | None = None,
-                  control: PaymentControl | None = None) -> r.PaymentResult:
+                  control: PaymentControl | None = None, credit_fen: int = 0) -> r.PaymentResult:
         core = mapping.core_method(method)
         card_id = self._card_id(card_uid) if core is CoreMethod.CARD else None
         control = control or PaymentControl()
         outcome = payments.pay_bills(self.rt.db.factory, self.rt.till, key=idempotency_key,
                                      household_id=int(household_id), bill_ids=[int(b) for b in bill_ids],
                                      method=core, language=language, card_id=card_id,
-                                     move_money=self.rt.money_mover(core, control, card_uid))
+                                     move_money=self.rt.money_mover(core, control, card_uid), credit_fen=credit_fen)
         self.rt.receipt_issued()
         balance_after = None
         if card_id is not None:
             with unit_of_work(self.rt.db.factory) as s:
                 balance_after = cards.card_balance(s, card_id)
+        kept, used = self._credit_of(outcome.payment_id)
         return r.PaymentResult(str(outcome.payment_id), outcome.receipt_number, outcome.amount_fen, method,
-                               tuple(bill_ids), balance_after, self._credit_of(outcome.payment_id))
+                               tuple(bill_ids), balance_after, kept, used)
 
-    def _credit_of(self, payment_id: int) -> int:
+    def _credit_of(self, payment_id: int) -> tuple[int, int]:
+        """(overpayment kept as credit, credit used) of a payment."""
         from kiosk.persistence.models import Payment
 
         with unit_of_work(self.rt.db.factory) as s:
             p = s.get(Payment, payment_id)
-            return max(0, p.received_fen - p.amount_fen) if p and p.method in ("cash", "qr") else 0
+            if p is None:
+                return 0, 0
+            kept = max(0, p.received_fen - payments.other_part(p)) if p.method in ("cash", "qr") else 0
+            return kept, payments.credit_part(p)
 
     def top_up(self, card_uid: str, amount_fen: int, method: r.PaymentMethod, idempotency_key: str, language: str,
-               control: PaymentControl | None = None) -> r.TopUpResult:
+               control: PaymentControl | None = None, credit_fen: int = 0) -> r.TopUpResult:
         core = mapping.core_method(method)
         if core is CoreMethod.CARD:
             raise InvalidAmount("a card cannot be topped up from its own balance")
@@ -82,7 +87,7 @@ class HouseholdFacade:
         result = card_value.top_up(self.rt.db.factory, self.rt.till, key=idempotency_key, card_uid=card_uid,
                                    amount_fen=amount_fen, method=core, language=language,
                                    move_money=self.rt.money_mover(core, control, card_uid),
-                                   write_card=self.rt.card_writer(control))
+                                   write_card=self.rt.card_writer(control), credit_fen=credit_fen)
         self.rt.receipt_issued()
         return r.TopUpResult(result.outcome.receipt_number, result.balance_before_fen, result.balance_after_fen)
 
@@ -106,7 +111,8 @@ class HouseholdFacade:
         return r.CardActionResult(card_uid, r.CardStatus(res.status), res.receipt_number, 0, balance)
 
     def replace_card(self, household_id: str, old_card_uid: str, new_card_uid: str, method: r.PaymentMethod,
-                     idempotency_key: str, language: str, control: PaymentControl | None = None) -> r.CardActionResult:
+                     idempotency_key: str, language: str, control: PaymentControl | None = None,
+                     credit_fen: int = 0) -> r.CardActionResult:
         with unit_of_work(self.rt.db.factory) as s:  # a staff badge must not become a resident's card
             if staff.staff_card_holder(s, new_card_uid) is not None:
                 raise AlreadyDone(f"card {new_card_uid} is a staff card")
@@ -117,7 +123,7 @@ class HouseholdFacade:
                                          household_id=int(household_id), old_card_id=self._card_id(old_card_uid),
                                          new_uid=new_card_uid, method=core, fee_fen=fee, language=language,
                                          move_money=self.rt.money_mover(core, control, old_card_uid),
-                                         write_card=self.rt.card_writer(control))
+                                         write_card=self.rt.card_writer(control), credit_fen=credit_fen)
         self.rt.receipt_issued()
         return r.CardActionResult(new_card_uid, r.CardStatus.ACTIVE, result.outcome.receipt_number, fee,
                                   result.transferred_fen)
@@ -138,7 +144,8 @@ class HouseholdFacade:
         return tuple(out)
 
     def book(self, household_id: str, slot_id: str, method: r.PaymentMethod, idempotency_key: str, language: str,
-             control: PaymentControl | None = None, card_uid: str | None = None) -> r.BookingResult:
+             control: PaymentControl | None = None, card_uid: str | None = None,
+             credit_fen: int = 0) -> r.BookingResult:
         try:
             kind, day, period = slot_id.split(":")
             slot_day = date.fromisoformat(day)
@@ -151,7 +158,8 @@ class HouseholdFacade:
                             kind=kind, slot_date=slot_day, period=period, method=core, language=language,
                             fees=self.rt.booking_fees, capacity=self.rt.booking_capacity,
                             card_id=self._card_id(card_uid) if core is CoreMethod.CARD else None,
-                            today=self.rt.local_today(), move_money=self.rt.money_mover(core, control, card_uid))
+                            today=self.rt.local_today(), move_money=self.rt.money_mover(core, control, card_uid),
+                            credit_fen=credit_fen)
         self.rt.receipt_issued()
         start_h, end_h = PERIOD_HOURS[period]
         start = datetime(slot_day.year, slot_day.month, slot_day.day, start_h)
@@ -173,13 +181,14 @@ class HouseholdFacade:
 
     def pay_parking(self, household_id: str, space_id: str, months: int, method: r.PaymentMethod,
                     idempotency_key: str, language: str, control: PaymentControl | None = None,
-                    card_uid: str | None = None) -> r.ParkingResult:
+                    card_uid: str | None = None, credit_fen: int = 0) -> r.ParkingResult:
         core = mapping.core_method(method)
         control = control or PaymentControl()
         res = parking.pay_rent(self.rt.db.factory, self.rt.till, key=idempotency_key, household_id=int(household_id),
                                space_id=int(space_id), months=months, method=core, language=language,
                                card_id=self._card_id(card_uid) if core is CoreMethod.CARD else None,
-                               today=self.rt.local_today(), move_money=self.rt.money_mover(core, control, card_uid))
+                               today=self.rt.local_today(), move_money=self.rt.money_mover(core, control, card_uid),
+                               credit_fen=credit_fen)
         self.rt.receipt_issued()
         return r.ParkingResult(res.outcome.reference, res.outcome.receipt_number, res.outcome.amount_fen)
 

@@ -10,7 +10,7 @@ from kiosk.settings import WEEKDAYS, Settings
 
 
 def core_method(method: r.PaymentMethod | str) -> CoreMethod:
-    """A method a person chose (same values as the core's; CREDIT is never chosen on screen)."""
+    """A method a person chose (same values as the core's)."""
     return CoreMethod(r.PaymentMethod(method).value)
 
 

@@ -88,7 +88,10 @@ class KioskRuntime:
         return site_clock.site_today()
 
     def money_mover(self, method: PaymentMethod, control: PaymentControl, card_uid: str | None) -> MoveMoney | None:
-        """What runs between a payment's intent and its settlement, per method."""
+        """What runs between a payment's intent and its settlement, per method (account credit: nothing,
+        the credit is already on the ledger and is spent when the payment settles)."""
+        if method is PaymentMethod.CREDIT:
+            return None
         if method is PaymentMethod.CARD:
             return self.card_station.spend_mover(card_uid, control) if self.card_station and card_uid else None
         if method is PaymentMethod.CASH:

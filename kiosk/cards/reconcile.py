@@ -166,10 +166,11 @@ def record_spend(factory: sessionmaker[Session], payment_id: int, card_id: int) 
                           op.old_counter, op.new_counter)
             return w, pay.reference
         value = cards.card_balance(session, card_id)
-        if value < pay.amount_fen:
-            raise InsufficientBalance(f"needs {pay.amount_fen}, has {value}", available_fen=value)
+        due = payments.other_part(pay)  # split tender: the card pays what account credit does not
+        if value < due:
+            raise InsufficientBalance(f"needs {due}, has {value}", available_fen=value)
         w = cards.record_card_write(session, card, kind="spend", old_value_fen=value,
-                                    new_value_fen=value - pay.amount_fen, payment_id=payment_id)
+                                    new_value_fen=value - due, payment_id=payment_id)
         return w, pay.reference
 
 

@@ -33,9 +33,11 @@ class TopUpFlow(StepFlow):
     def primary(self) -> None:
         if self.step in ("confirm", "uncertain") and self.summary is not None and self.summary.card_uid:
             uid, amount, method, language = self.summary.card_uid, self.amount, self.method, self.language
+            credit_fen = self.credit_fen
             assert method is not None
             self.pay("top_up", lambda key, control: self.services.top_up(uid, amount, method, key, language,
-                                                                         control=control), self._done)
+                                                                         control=control, credit_fen=credit_fen),
+                     self._done)
         elif self.step == "done":
             self.ctx.navigate("household")
 
@@ -53,6 +55,11 @@ class TopUpFlow(StepFlow):
         lines: tuple[tuple[str, str], ...] = ()
         if self.step == "amount":
             options = tuple(Option(str(a), self.money(a)) for a in amounts)
+            if self.household_credit_fen > 0:  # move the whole account credit onto the card
+                options = tuple(o for o in options if o.key != str(self.household_credit_fen))
+                options = (Option(str(self.household_credit_fen),
+                                  self.t(N_("All my account credit {amount}"),
+                                         amount=self.money(self.household_credit_fen))),) + options
         elif self.step == "method":
             options = self.method_options(self.amount, allow_card=False)
         if self.step in ("confirm", "paying", "uncertain"):
@@ -121,9 +128,9 @@ class CardLossFlow(StepFlow):
             self.pay("unfreeze_card", lambda _key, _control: self.services.unfreeze_card(household, uid, language),
                      self._done)
         elif self.step in ("confirm", "uncertain") and self.action == "replace" and self.method is not None:
-            new, method = self.new_uid, self.method
+            new, method, credit_fen = self.new_uid, self.method, self.credit_fen
             self.pay("replace_card", lambda key, control: self.services.replace_card(
-                household, uid, new, method, key, language, control=control),
+                household, uid, new, method, key, language, control=control, credit_fen=credit_fen),
                      self._done)
         elif self.step == "done":
             self.ctx.navigate("goodbye" if self.action == "lost" else "household")

@@ -8,7 +8,9 @@ Rules for implementers (the real one lives next to kiosk/services, the in-memory
   outcome and never charges twice (flows reuse the key after a timeout or cancel), and an optional
   `control` (kiosk.payments.control.PaymentControl): the mover reports what the person must do
   (insert notes, scan the QR code, hold the card) and checks `control.cancelled`;
-- `language` is the customer's language for anything rendered (receipts, notices).
+- `language` is the customer's language for anything rendered (receipts, notices);
+- `credit_fen` on a paying call is the part paid from the household's account credit (split tender);
+  the method CREDIT alone pays everything from it. InsufficientBalance when the credit is not there.
 """
 from __future__ import annotations
 
@@ -91,14 +93,17 @@ class KioskServices(Protocol):
     # --- money -------------------------------------------------------------------------------
     def pay_bills(self, household_id: str, bill_ids: tuple[str, ...], method: PaymentMethod,
                   idempotency_key: str, language: str, card_uid: str | None = None,
-                  control: PaymentControl | None = None) -> PaymentResult:
-        """Pay the chosen bills. Raises BillAlreadyPaid, BillNotFound, InsufficientBalance,
+                  control: PaymentControl | None = None, credit_fen: int = 0) -> PaymentResult:
+        """Pay the chosen bills. `method` CREDIT pays from account credit alone; `credit_fen` > 0 with another
+        method is split tender (that much from credit, the rest by `method`, one payment and receipt). Raises BillAlreadyPaid, BillNotFound, InsufficientBalance,
         PaymentError/GatewayError, DeviceError; prints the receipt (PrinterNotReady is reported
         in the result's receipt, never loses the payment)."""
 
     def top_up(self, card_uid: str, amount_fen: int, method: PaymentMethod,
-               idempotency_key: str, language: str, control: PaymentControl | None = None) -> TopUpResult:
-        """Add stored value to a card. Raises InvalidAmount, CardError, PaymentError."""
+               idempotency_key: str, language: str, control: PaymentControl | None = None,
+               credit_fen: int = 0) -> TopUpResult:
+        """Add stored value to a card (method CREDIT moves account credit onto it). Raises InvalidAmount,
+        CardError, PaymentError."""
 
     # --- cards -------------------------------------------------------------------------------
     def report_card_lost(self, household_id: str, card_uid: str, language: str) -> CardActionResult:
@@ -108,7 +113,8 @@ class KioskServices(Protocol):
         """Make a frozen (found) card usable again. Raises CardBlocked when it is reported lost."""
 
     def replace_card(self, household_id: str, old_card_uid: str, new_card_uid: str, method: PaymentMethod,
-                     idempotency_key: str, language: str, control: PaymentControl | None = None) -> CardActionResult:
+                     idempotency_key: str, language: str, control: PaymentControl | None = None,
+                     credit_fen: int = 0) -> CardActionResult:
         """Charge the replacement fee, move the balance to the new card, keep the old one blocked."""
 
     # --- bookings, parking, direct debit -----------------------------------------------------
@@ -117,7 +123,7 @@ class KioskServices(Protocol):
     def booking_slots(self, kind: str, first_day: date, days: int) -> tuple[BookingSlot, ...]: ...
 
     def book(self, household_id: str, slot_id: str, method: PaymentMethod, idempotency_key: str,
-             language: str, control: PaymentControl | None = None) -> BookingResult:
+             language: str, control: PaymentControl | None = None, credit_fen: int = 0) -> BookingResult:
         """Raises SlotUnavailable when someone took the slot first."""
 
     def parking_spaces(self, household_id: str) -> tuple[ParkingSpaceView, ...]:
@@ -126,7 +132,8 @@ class KioskServices(Protocol):
     def free_parking_spaces(self) -> tuple[ParkingSpaceView, ...]: ...
 
     def pay_parking(self, household_id: str, space_id: str, months: int, method: PaymentMethod,
-                    idempotency_key: str, language: str, control: PaymentControl | None = None) -> ParkingResult: ...
+                    idempotency_key: str, language: str, control: PaymentControl | None = None,
+                    credit_fen: int = 0) -> ParkingResult: ...
 
     def apply_parking(self, household_id: str, space_id: str, mode: str, language: str) -> ParkingResult:
         """mode is 'rent' or 'buy'; returns an application reference for staff."""

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from kiosk import errors
+from kiosk.flows import credit
 from kiosk.flows.base import ErrorView, Flow, PaymentView, ProgressView
 from kiosk.flows.records import (BILL_KIND_LABELS, PAYMENT_METHOD_LABELS, CardStatus, HouseholdSummary,
                                  PaymentMethod, PaymentResult)
@@ -60,6 +61,7 @@ class PayView:
     confirm_caption: str = ""  # "Confirm and pay", or "Pay without a paper receipt" when the printer cannot print
     confirm_enabled: bool = True  # False while the printer is being checked
     notice: str = ""  # the printer check's warning (before paying) or "printed later" (after)
+    credit: str = ""  # the household's account credit ("" when there is none)
 
 
 class PayFeesFlow(Flow):
@@ -71,6 +73,7 @@ class PayFeesFlow(Flow):
         self.summary: HouseholdSummary | None = None
         self.selected: set[str] = set()
         self.method: PaymentMethod | None = None
+        self.credit_fen = 0  # the part paid from account credit (split tender; everything with CREDIT)
         self.key = ""
         self.result: PaymentResult | None = None
         self.error: ErrorView | None = None
@@ -113,27 +116,45 @@ class PayFeesFlow(Flow):
             self._drop_unusable_method()
             self.changed()
 
-    def _method_state(self, method: PaymentMethod) -> tuple[bool, str]:
+    @property
+    def household_credit_fen(self) -> int:
+        return self.summary.credit_fen if self.summary is not None else 0
+
+    def _method_state(self, pick: credit.MethodPick) -> tuple[bool, str]:
         status = self.ctx.status
-        device = METHOD_DEVICES.get(method)
+        device = METHOD_DEVICES.get(pick.method)
         if device and status is not None and status.device_down(device):
             return False, N_("Temporarily unavailable")
-        if method is PaymentMethod.CARD_BALANCE:
+        if pick.method is PaymentMethod.CARD_BALANCE:
             s = self.summary
             if s is None or s.card_uid is None or s.card_status is not CardStatus.ACTIVE:
                 return False, N_("Needs an active card")
-            if (s.card_balance_fen or 0) < self.total_fen:
+            if (s.card_balance_fen or 0) < self.total_fen - pick.credit_fen:
                 return False, N_("Balance not enough")
         return True, ""
 
+    @property
+    def _pick(self) -> credit.MethodPick | None:
+        if self.method is None:
+            return None
+        return credit.MethodPick(self.method, self.credit_fen)
+
     def _drop_unusable_method(self) -> None:
-        if self.method is not None and not self._method_state(self.method)[0]:
-            self.method = None
+        """The total changed: a choice no longer offered (credit alone that stops covering it, a split that
+        is no longer needed) or no longer usable is dropped, the same method reframed when it can be."""
+        pick = self._pick
+        if pick is None:
+            return
+        again = credit.parse(pick.key, self.household_credit_fen, self.total_fen)
+        if again is None or not self._method_state(again)[0]:
+            self.method, self.credit_fen = None, 0
+        else:
+            self.credit_fen = again.credit_fen
 
     def choose_method(self, method: str) -> None:
-        chosen = PaymentMethod(method)
-        if self.step is PayStep.CHOOSE and self._method_state(chosen)[0]:
-            self.method = chosen
+        chosen = credit.parse(method, self.household_credit_fen, self.total_fen)
+        if self.step is PayStep.CHOOSE and chosen is not None and self._method_state(chosen)[0]:
+            self.method, self.credit_fen = chosen.method, chosen.credit_fen
             self.changed()
 
     def next(self) -> None:
@@ -156,14 +177,14 @@ class PayFeesFlow(Flow):
     def confirm(self) -> None:
         if self.step not in (PayStep.CONFIRM, PayStep.UNCERTAIN) or self.summary is None or self.method is None:
             return
-        summary, method, key = self.summary, self.method, self.key
+        summary, method, key, credit_fen = self.summary, self.method, self.key, self.credit_fen
         bills = tuple(b.bill_id for b in summary.bills if b.bill_id in self.selected)
         language = self.language
         self.step, self.error = PayStep.PAYING, None
         control = self.new_payment_control()
         self.call("pay_bills",
                   lambda: self.services.pay_bills(summary.household_id, bills, method, key, language, summary.card_uid,
-                                                  control=control),
+                                                  control=control, credit_fen=credit_fen),
                   self._paid, self._pay_failed, timeout_s=self.ctx.payment_timeout_s, on_cancel=self._uncertain)
         self.changed()
 
@@ -189,10 +210,11 @@ class PayFeesFlow(Flow):
         bills = tuple(BillChoice(b.bill_id, f"{self.t(BILL_KIND_LABELS[b.kind])} {b.period}", self.money(b.amount_fen),
                                  b.bill_id in self.selected) for b in (s.bills if s else ()))
         methods = []
-        for method in PaymentMethod:
-            enabled, reason = self._method_state(method)
-            methods.append(MethodChoice(method.value, self.t(PAYMENT_METHOD_LABELS[method]), enabled,
-                                        self.t(reason) if reason else "", method is self.method))
+        chosen = self._pick.key if self._pick is not None else ""
+        for pick in credit.choices(self.household_credit_fen, self.total_fen):
+            enabled, reason = self._method_state(pick)
+            methods.append(MethodChoice(pick.key, credit.label(pick, self.t, self.money), enabled,
+                                        self.t(reason) if reason else "", pick.key == chosen))
         prompts = {
             PayStep.LOADING: N_("Loading your bills, please wait"),
             PayStep.CHOOSE: N_("Please choose the bills to pay and how to pay"),
@@ -206,8 +228,13 @@ class PayFeesFlow(Flow):
         result_lines: tuple[tuple[str, str], ...] = ()
         if self.result is not None:
             r = self.result
-            result_lines = ((self.t(N_("Amount paid")), self.money(r.amount_fen)),
-                            (self.t(N_("Receipt number")), r.receipt_number))
+            result_lines = ((self.t(N_("Amount paid")), self.money(r.amount_fen)),)
+            if r.credit_used_fen:
+                result_lines += ((self.t(N_("Paid from account credit")), self.money(r.credit_used_fen)),)
+                if r.credit_used_fen < r.amount_fen:
+                    paid_by = self.t(N_("Paid by {method}"), method=self.t(PAYMENT_METHOD_LABELS[r.method]))
+                    result_lines += ((paid_by, self.money(r.amount_fen - r.credit_used_fen)),)
+            result_lines += ((self.t(N_("Receipt number")), r.receipt_number),)
             if r.balance_after_fen is not None:
                 result_lines += ((self.t(N_("Card balance")), self.money(r.balance_after_fen)),)
         return PayView(
@@ -220,7 +247,7 @@ class PayFeesFlow(Flow):
             methods=tuple(methods),
             can_continue=bool(self.selected) and self.method is not None,
             confirm_lines=confirm_lines,
-            confirm_method=self.t(PAYMENT_METHOD_LABELS[self.method]) if self.method else "",
+            confirm_method=credit.confirm_text(self._pick, self.total_fen, self.t, self.money) if self._pick else "",
             receipt_number=self.result.receipt_number if self.result else "",
             result_lines=result_lines,
             progress=ProgressView(self.t(N_("Paying, please wait"))) if self.step is PayStep.PAYING else None,
@@ -230,4 +257,5 @@ class PayFeesFlow(Flow):
             else self.t(N_("Check again")),
             confirm_enabled=not (self.step is PayStep.CONFIRM and self.gate_checking),
             notice=self.printer_notice(self.step.value),
+            credit=self.money(self.household_credit_fen) if self.household_credit_fen > 0 else "",
         )

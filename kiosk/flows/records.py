@@ -46,19 +46,24 @@ FEATURE_LABELS: dict[Feature, str] = {
 
 
 class PaymentMethod(StrEnum):
-    """The methods a person picks on screen; values equal kiosk.domain.terms.PaymentMethod's (which also has
-    CREDIT, applied by the services, never chosen)."""
+    """The methods a person picks on screen; values equal kiosk.domain.terms.PaymentMethod's. CREDIT (the
+    household's account credit) pays alone when it covers the total; otherwise a paying call takes
+    `credit_fen` (the credit part) with one of the others for the rest (split tender)."""
 
     CARD_BALANCE = "card"
     CASH = "cash"
     QR = "qr"
+    CREDIT = "credit"
 
 
 PAYMENT_METHOD_LABELS: dict[PaymentMethod, str] = {
     PaymentMethod.CARD_BALANCE: N_("Card balance"),
     PaymentMethod.CASH: N_("Cash"),
     PaymentMethod.QR: N_("Scan to pay"),
+    PaymentMethod.CREDIT: N_("Account credit"),
 }
+# The methods that bring money of their own (what pays the rest of a split payment).
+MONEY_METHODS = (PaymentMethod.CARD_BALANCE, PaymentMethod.CASH, PaymentMethod.QR)
 
 
 BILL_KIND_LABELS: dict[FeeKind, str] = {
@@ -222,6 +227,7 @@ class PaymentResult:
     bill_ids: tuple[str, ...]
     balance_after_fen: int | None = None
     credit_fen: int = 0  # cash overpayment kept as account credit
+    credit_used_fen: int = 0  # the part paid from account credit (all of it with the credit method)
 
 
 @dataclass(frozen=True)

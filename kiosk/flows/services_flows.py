@@ -64,8 +64,9 @@ class BookingFlow(StepFlow):
     def primary(self) -> None:
         if self.step in ("confirm", "uncertain") and self.summary and self.slot and self.method:
             household, slot, method, language = self.summary.household_id, self.slot.slot_id, self.method, self.language
+            credit_fen = self.credit_fen
             self.pay("book", lambda key, control: self.services.book(household, slot, method, key, language,
-                                                                     control=control),
+                                                                     control=control, credit_fen=credit_fen),
                      lambda r: setattr(self, "result", r))
         elif self.step == "done":
             self.ctx.navigate("household")
@@ -149,9 +150,9 @@ class ParkingFlow(StepFlow):
             return
         household, space, language = self.summary.household_id, self.space.space_id, self.language
         if self.step in ("confirm", "uncertain") and self.method:
-            months, method = self.months, self.method
-            self.pay("pay_parking", lambda key, control: self.services.pay_parking(household, space, months, method, key,
-                                                                                    language, control=control), self._done)
+            months, method, credit_fen = self.months, self.method, self.credit_fen
+            self.pay("pay_parking", lambda key, control: self.services.pay_parking(
+                household, space, months, method, key, language, control=control, credit_fen=credit_fen), self._done)
         elif self.step == "confirm_apply":
             mode = self.mode
             self.pay("apply_parking", lambda _key, _control: self.services.apply_parking(household, space, mode, language),

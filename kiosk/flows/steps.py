@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from kiosk import errors
+from kiosk.flows import credit
 from kiosk.flows.base import ErrorView, Flow, PaymentView, ProgressView
-from kiosk.flows.records import PAYMENT_METHOD_LABELS, HouseholdSummary, PaymentMethod
+from kiosk.flows.records import HouseholdSummary, PaymentMethod
 from kiosk.i18n import N_
 
 METHOD_DEVICES = {PaymentMethod.CASH: "cash", PaymentMethod.QR: "gateway"}
@@ -53,6 +54,8 @@ class StepFlow(Flow):
         self.error: ErrorView | None = None
         self.summary: HouseholdSummary | None = None
         self.method: PaymentMethod | None = None
+        self.credit_fen = 0  # the part paid from account credit (all of it when method is CREDIT)
+        self.amount_fen = 0  # the total of the chosen method's payment
         self.key_ = ""
         self.history: list[str] = []
 
@@ -102,27 +105,36 @@ class StepFlow(Flow):
         """The main button of the step."""
 
     # --- paying with a method -----------------------------------------------------------------
+    @property
+    def household_credit_fen(self) -> int:
+        return self.summary.credit_fen if self.summary is not None else 0
+
     def method_options(self, amount_fen: int, allow_card: bool) -> tuple[Option, ...]:
+        """Account credit first (alone, or with each method for the rest), then each method alone."""
         options = []
-        for method in PaymentMethod:
+        chosen = credit.MethodPick(self.method, self.credit_fen).key if self.method is not None else ""
+        for pick in credit.choices(self.household_credit_fen, amount_fen):
+            method = pick.method
             if method is PaymentMethod.CARD_BALANCE and not allow_card:
                 continue
             enabled, reason = True, ""
             device = METHOD_DEVICES.get(method)
             if device and self.ctx.status is not None and self.ctx.status.device_down(device):
                 enabled, reason = False, self.t(N_("Temporarily unavailable"))
-            elif method is PaymentMethod.CARD_BALANCE and (self.summary is None or self.summary.card_uid is None
-                                                          or (self.summary.card_balance_fen or 0) < amount_fen):
+            elif method is PaymentMethod.CARD_BALANCE and (
+                    self.summary is None or self.summary.card_uid is None
+                    or (self.summary.card_balance_fen or 0) < amount_fen - pick.credit_fen):
                 enabled, reason = False, self.t(N_("Balance not enough"))
-            options.append(Option(method.value, self.t(PAYMENT_METHOD_LABELS[method]), enabled,
-                                  method is self.method, reason))
+            options.append(Option(pick.key, credit.label(pick, self.t, self.money), enabled, pick.key == chosen,
+                                  reason))
         return tuple(options)
 
     def pick_method(self, key: str, amount_fen: int, allow_card: bool) -> bool:
         option = next((o for o in self.method_options(amount_fen, allow_card) if o.key == key), None)
-        if option is None or not option.enabled:
+        pick = credit.parse(key, self.household_credit_fen, amount_fen)
+        if option is None or not option.enabled or pick is None:
             return False
-        self.method = PaymentMethod(key)
+        self.method, self.credit_fen, self.amount_fen = pick.method, pick.credit_fen, amount_fen
         self.key_ = self.session.new_key(self.route)
         self.go_step("confirm")
         self.check_printer()
@@ -161,9 +173,15 @@ class StepFlow(Flow):
         return None
 
     def method_line(self) -> tuple[str, str]:
-        return (self.t(N_("Payment method")), self.t(PAYMENT_METHOD_LABELS[self.method]) if self.method else "")
+        """'Payment method: Account credit -¥30.00, rest ¥70.00 by Cash' (or just the method)."""
+        if self.method is None:
+            return (self.t(N_("Payment method")), "")
+        pick = credit.MethodPick(self.method, self.credit_fen)
+        return (self.t(N_("Payment method")), credit.confirm_text(pick, self.amount_fen, self.t, self.money))
 
     def base_view(self, prompt: str, **fields: Any) -> StepView:
+        if self.step == "method" and self.household_credit_fen > 0 and not fields.get("lines"):
+            fields["lines"] = ((self.t(N_("Account credit")), self.money(self.household_credit_fen)),)
         if self.method is not None and self.step in ("confirm", "done"):  # a paying journey: the printer check
             notice = self.printer_notice(self.step)
             fields["message"] = "\n".join(m for m in (fields.get("message", ""), notice) if m)

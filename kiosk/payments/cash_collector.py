@@ -188,7 +188,7 @@ class CashCollector:
         """
         with unit_of_work(self.factory) as session:
             payment = _payment(session, payment_id)
-            amount, reference = payment.amount_fen, payment.reference
+            amount, reference = payments.other_part(payment), payment.reference  # split: credit pays the rest
         self.recover()  # strays since the last session are credited to their owner, not to this payment
         with unit_of_work(self.factory) as session:
             received_before = _payment(session, payment_id).received_fen

@@ -95,8 +95,9 @@ class QrCollector:
         """Wait for the gateway to say the payment is paid; returns what the payment has received in total."""
         with unit_of_work(self.factory) as session:
             payment = _payment(session, payment_id)
-            due = payment.amount_fen - payment.received_fen
-            amount, received, reference = payment.amount_fen, payment.received_fen, payment.reference
+            amount = payments.other_part(payment)  # split tender: account credit pays the rest
+            due = amount - payment.received_fen
+            received, reference = payment.received_fen, payment.reference
             if due <= 0:
                 return received
             n = session.scalar(select(func.count()).select_from(GatewayOrderRecord)

@@ -83,7 +83,7 @@ def _taken(session: Session, site_id: int, slot_date: date, period: str, statuse
 def book(factory: sessionmaker[Session], till: Till, *, key: str, household_id: int, kind: BookingKind,
          slot_date: date, period: str, method: PaymentMethod, language: str, fees: Mapping[BookingKind | str, int],
          capacity: int, card_id: int | None = None, today: date | None = None,
-         move_money: Callable[[Payment], None] | None = None) -> BookingResult:
+         move_money: Callable[[Payment], None] | None = None, credit_fen: int = 0) -> BookingResult:
     """Reserve a place in the slot with the payment intent, take the fee (purpose BOOKING), issue the ticket.
 
     Raises SlotUnavailable when the slot is full (two kiosks racing for the last place: one wins),
@@ -110,7 +110,7 @@ def book(factory: sessionmaker[Session], till: Till, *, key: str, household_id: 
             session, till, key=key, purpose=PaymentPurpose.BOOKING, method=method, household_id=household_id,
             lines=[FeeLine(str(FeeKind.BOOKING), translate(BOOKING_LABELS[kind], language), int(fee))],
             card_id=card_id, details={"kind": str(kind), "slot": f"{slot_date} {period}"},
-            fingerprint={"kind": str(kind), "slot": f"{slot_date} {period}"})
+            fingerprint={"kind": str(kind), "slot": f"{slot_date} {period}"}, credit_fen=credit_fen)
         if not replayed:
             site_code = session.get(Site, hh.site_id).code  # type: ignore[union-attr]
             number = _taken(session, hh.site_id, slot_date, period, ("pending", "booked", "cancelled")) + 1

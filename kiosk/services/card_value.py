@@ -61,8 +61,9 @@ class ReplacementResult:
 
 # --- top-up ------------------------------------------------------------------------------------------
 def start_top_up(session: Session, till: Till, *, key: str, card_id: int, amount_fen: int,
-                 method: PaymentMethod, language: str = "zh_Hans") -> tuple[Payment, bool]:
-    """The intent: cash / QR / account credit, never the card's own value. Replays return the first."""
+                 method: PaymentMethod, language: str = "zh_Hans", credit_fen: int = 0) -> tuple[Payment, bool]:
+    """The intent: cash / QR / account credit (alone, or `credit_fen` of it with cash or QR for the rest),
+    never the card's own value. Replays return the first."""
     if method == PaymentMethod.CARD:
         raise InvalidEntry("a card cannot be topped up from itself", field="method")
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
@@ -70,7 +71,8 @@ def start_top_up(session: Session, till: Till, *, key: str, card_id: int, amount
     card = usable_card(session.get(Card, card_id))
     payment, replayed = payments.record_intent(session, till, key=key, purpose=PaymentPurpose.TOP_UP, method=method,
                                                amount_fen=amount_fen, household_id=card.household_id,
-                                               card_id=card.id, details={"card_id": card.id, "language": language})
+                                               card_id=card.id, details={"card_id": card.id, "language": language},
+                                               credit_fen=credit_fen)
     if not replayed:
         session.add(PaymentItem(payment_id=payment.id, fee_kind=TOP_UP_FEE,
                                 label=translate(N_("Card top-up"), language)[:120], amount_fen=amount_fen))
@@ -156,7 +158,7 @@ def top_up_result(session: Session, payment: Payment) -> TopUpResult:
 
 def top_up(factory: sessionmaker[Session], till: Till, *, key: str, card_uid: str, amount_fen: int,
            method: PaymentMethod, language: str, move_money: Callable[[Payment], None] | None = None,
-           write_card: WriteCard | None = None) -> TopUpResult:
+           write_card: WriteCard | None = None, credit_fen: int = 0) -> TopUpResult:
     """The whole top-up: intent -> money arrives as credit (move_money) -> pending card write recorded ->
     the card written and read back (write_card) -> only then the ledger entry, receipt and done write.
 
@@ -170,7 +172,7 @@ def top_up(factory: sessionmaker[Session], till: Till, *, key: str, card_uid: st
         card_id = usable_card(card_by_uid(session, card_uid)).id
     with unit_of_work(factory) as session:
         payment, replayed = start_top_up(session, till, key=key, card_id=card_id, amount_fen=amount_fen,
-                                         method=method, language=language)
+                                         method=method, language=language, credit_fen=credit_fen)
         if replayed and payment.status != "intent":
             return top_up_result(session, payment)
         payment_id = payment.id
@@ -222,7 +224,7 @@ def _payment(session: Session, payment_id: int) -> Payment:
 def replace_card(factory: sessionmaker[Session], till: Till, *, key: str, household_id: int, old_card_id: int,
                  new_uid: str, method: PaymentMethod, fee_fen: int, language: str,
                  move_money: Callable[[Payment], None] | None = None,
-                 write_card: WriteCard | None = None) -> ReplacementResult:
+                 write_card: WriteCard | None = None, credit_fen: int = 0) -> ReplacementResult:
     """补卡: pay the replacement fee (purpose CARD_REPLACEMENT), move the old card's stored value to
     the new card (BALANCE_TRANSFER), mark the old card REPLACED for ever, receipt, then write the new card.
 
@@ -245,7 +247,7 @@ def replace_card(factory: sessionmaker[Session], till: Till, *, key: str, househ
             lines=[FeeLine(str(FeeKind.CARD_FEE), label, fee_fen)],
             card_id=old.id if method == PaymentMethod.CARD else None,
             details={"old_card_id": old.id, "new_uid": new_uid_hex},
-            fingerprint={"old_card": old.id, "new_uid": new_uid_hex}, blocked_card_ok=True)
+            fingerprint={"old_card": old.id, "new_uid": new_uid_hex}, blocked_card_ok=True, credit_fen=credit_fen)
 
     def settle(session: Session, payment: Payment) -> ReplacementResult:
         old = get_card(session, old_card_id)

@@ -19,7 +19,6 @@ from kiosk.errors import CardBlocked, CardFrozen, CardReplaced, CardUnknown, Ins
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Card, Household, Payment, PaymentItem
 from kiosk.services import ledger, payments
-from kiosk.services.ledger import Posting
 from kiosk.services.receipts import Till
 
 R = TypeVar("R")
@@ -63,10 +62,11 @@ def usable_card(card: Card | None) -> Card:
 def start_fee_payment(session: Session, till: Till, *, key: str, purpose: PaymentPurpose, method: PaymentMethod,
                       household_id: int, lines: Sequence[FeeLine], card_id: int | None = None,
                       details: dict[str, Any] | None = None, fingerprint: dict[str, Any] | None = None,
-                      blocked_card_ok: bool = False) -> tuple[Payment, bool]:
+                      blocked_card_ok: bool = False, credit_fen: int = 0) -> tuple[Payment, bool]:
     """Record the intent and its items; with the card method, refuse a short balance before money moves.
 
     `blocked_card_ok` lets a lost or frozen card's value pay (only the replacement fee does that).
+    `credit_fen` is the part paid from the household's account credit (split tender).
     """
     amount = sum(line.amount_fen for line in lines)
     if not lines or any(line.amount_fen <= 0 for line in lines):
@@ -80,7 +80,7 @@ def start_fee_payment(session: Session, till: Till, *, key: str, purpose: Paymen
             raise CardUnknown(f"card {card_id} is not of household {household_id}")
     payment, replayed = payments.record_intent(session, till, key=key, purpose=purpose, method=method,
                                                amount_fen=amount, household_id=household_id, card_id=card_id,
-                                               details=details, fingerprint=fingerprint)
+                                               details=details, fingerprint=fingerprint, credit_fen=credit_fen)
     if replayed:
         return payment, True
     session.add_all([PaymentItem(payment_id=payment.id, fee_kind=line.fee_kind, label=line.label[:120],
@@ -88,30 +88,27 @@ def start_fee_payment(session: Session, till: Till, *, key: str, purpose: Paymen
     session.flush()
     if method == PaymentMethod.CARD:
         available = ledger.liability_balance(session, payments.source_account(session, payment))
-        if available < amount:
-            raise InsufficientBalance(f"needs {amount}, has {available}", available_fen=available)
+        if available < payments.other_part(payment):
+            raise InsufficientBalance(f"needs {payments.other_part(payment)}, has {available}",
+                                      available_fen=available)
     return payment, False
 
 
 def collect(session: Session, till: Till, payment: Payment, kind: EntryKind) -> int:
-    """Spend the payment's amount from its source into revenue per item; returns the source balance after.
+    """Spend the payment's amount into revenue per item: the credit part first, then the other method's
+    part, each a balanced entry (payments.post_parts); returns the method's source balance after.
 
-    The source (stored value or credit) is locked and never goes below zero.
+    The sources (stored value, credit) are locked and never go below zero.
     """
     items = session.scalars(select(PaymentItem).where(PaymentItem.payment_id == payment.id)
                             .order_by(PaymentItem.id)).all()
-    source = ledger.lock(session, payments.source_account(session, payment))
-    available = ledger.liability_balance(session, source)
-    if available < payment.amount_fen:
-        raise InsufficientBalance(f"needs {payment.amount_fen}, has {available}", available_fen=available)
     by_kind: dict[str, int] = {}
     for item in items:
         by_kind[item.fee_kind] = by_kind.get(item.fee_kind, 0) + item.amount_fen
-    postings = [Posting(source, payment.amount_fen)]
-    postings += [Posting(ledger.account(session, AccountKind.REVENUE, fee_kind=fee), -amount)
-                 for fee, amount in sorted(by_kind.items())]
-    ledger.post(session, kind, postings, payment_id=payment.id, kiosk_id=till.kiosk_id, memo=payment.reference)
-    return available - payment.amount_fen
+    payments.post_parts(session, till, payment, kind,
+                        [(ledger.account(session, AccountKind.REVENUE, fee_kind=fee), amount)
+                         for fee, amount in sorted(by_kind.items())])
+    return ledger.liability_balance(session, payments.source_account(session, payment))
 
 
 def run(factory: sessionmaker[Session], till: Till, *, start: Callable[[Session], tuple[Payment, bool]],
@@ -139,8 +136,7 @@ def run(factory: sessionmaker[Session], till: Till, *, start: Callable[[Session]
                 if on_fail is not None:
                     on_fail(session, failed)
             raise
-    with unit_of_work(factory) as session:
-        return settle(session, _payment(session, payment_id))
+    return payments.settle_or_fail(factory, till, payment_id, settle, on_fail)
 
 
 def _payment(session: Session, payment_id: int) -> Payment:

@@ -74,7 +74,7 @@ def free_spaces(session: Session, site_id: int) -> tuple[SpaceView, ...]:
 
 def pay_rent(factory: sessionmaker[Session], till: Till, *, key: str, household_id: int, space_id: int, months: int,
              method: PaymentMethod, language: str, card_id: int | None = None, today: date | None = None,
-             move_money: Callable[[Payment], None] | None = None) -> RentResult:
+             move_money: Callable[[Payment], None] | None = None, credit_fen: int = 0) -> RentResult:
     """Pay N months of a rented space (purpose PARKING); paid_until moves on from itself, or from today
     when it has lapsed. The previous date is kept on the payment so a void can put it back."""
     if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= MAX_MONTHS:
@@ -91,7 +91,7 @@ def pay_rent(factory: sessionmaker[Session], till: Till, *, key: str, household_
             session, till, key=key, purpose=PaymentPurpose.PARKING, method=method, household_id=household_id,
             lines=[FeeLine(str(FeeKind.PARKING), f"{label} {space.code} x{months}", space.monthly_rent_fen * months)],
             card_id=card_id, details={"space_id": space.id, "months": months},
-            fingerprint={"space": space.id, "months": months})
+            fingerprint={"space": space.id, "months": months}, credit_fen=credit_fen)
 
     def settle(session: Session, payment: Payment) -> RentResult:
         space = session.scalars(select(ParkingSpace).where(ParkingSpace.id == space_id).with_for_update()).one()

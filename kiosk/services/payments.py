@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from kiosk.domain.money import Money
 from kiosk.domain.receipt import ReceiptDocument, ReceiptItem, ReceiptKind
 from kiosk.domain.terms import FEE_LABELS, METHOD_LABELS, AccountKind, BillStatus, EntryKind, FeeKind, PaymentMethod, PaymentPurpose, PaymentStatus
-from kiosk.errors import BillAlreadyPaid, BillNotFound, CardWritePending, IdempotencyConflict, InsufficientBalance, InvalidAmount, NotFound
+from kiosk.errors import (BillAlreadyPaid, BillNotFound, CardWritePending, CreditNotEnough, IdempotencyConflict,
+                          InsufficientBalance, InvalidAmount, NotFound)
 from kiosk.i18n import N_, translate
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import (Account, Bill, CashEventRecord, Household, JournalEntry, Payment, PaymentItem,
@@ -28,6 +29,8 @@ from kiosk.persistence.models import (Account, Bill, CashEventRecord, Household,
 from kiosk.services import audit, ledger, receipts
 from kiosk.services.references import new_reference
 from kiosk.services.receipts import Till
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -61,13 +64,21 @@ def find_by_key(session: Session, key: str) -> Payment | None:
 def record_intent(session: Session, till: Till, *, key: str, purpose: PaymentPurpose, method: PaymentMethod,
                   amount_fen: int, household_id: int | None, card_id: int | None = None,
                   details: dict[str, Any] | None = None, fingerprint: dict[str, Any] | None = None,
-                  ) -> tuple[Payment, bool]:
+                  credit_fen: int = 0) -> tuple[Payment, bool]:
     """Write the intent, or return the payment already recorded under `key` (replay=True).
 
-    The same key with a different request is refused: a key never has two effects.
+    The same key with a different request is refused: a key never has two effects. `credit_fen` is the
+    part paid from the household's account credit (split tender: the rest by `method`); with the credit
+    method it is the whole amount. The credit must be there now, before any other money moves; it is
+    spent only when the payment settles, so a payment that fails never consumes it.
     """
+    if method == PaymentMethod.CREDIT:
+        credit_fen = amount_fen
+    if isinstance(credit_fen, bool) or not isinstance(credit_fen, int) or not 0 <= credit_fen <= max(amount_fen, 0):
+        raise InvalidAmount(f"credit part {credit_fen!r} of {amount_fen}")
+    extra = {"credit": credit_fen} if credit_fen and method != PaymentMethod.CREDIT else {}
     digest = request_hash(purpose=str(purpose), method=str(method), amount=amount_fen, household=household_id,
-                          card=card_id, **(fingerprint or {}))
+                          card=card_id, **(fingerprint or {}), **extra)
     existing = find_by_key(session, key)
     if existing is not None:
         if existing.request_hash != digest:
@@ -75,16 +86,62 @@ def record_intent(session: Session, till: Till, *, key: str, purpose: PaymentPur
         return existing, True
     if amount_fen <= 0:
         raise InvalidAmount(str(amount_fen))
+    if credit_fen:
+        available = ledger.liability_balance(session, ledger.account(session, AccountKind.CREDIT,
+                                                                     household_id=household_id))
+        if available < credit_fen:
+            raise CreditNotEnough(f"credit: needs {credit_fen}, has {available}", available_fen=available)
     now = utcnow()
     payment = Payment(idempotency_key=key, request_hash=digest, reference=new_reference("P", now),
                       kiosk_id=till.kiosk_id, household_id=household_id, card_id=card_id, purpose=str(purpose),
-                      method=str(method), amount_fen=amount_fen, status=str(PaymentStatus.INTENT),
+                      method=str(method), amount_fen=amount_fen, credit_fen=credit_fen,
+                      status=str(PaymentStatus.INTENT),
                       details=json.dumps(details or {}, ensure_ascii=False, sort_keys=True), created_at=now)
     session.add(payment)
     session.flush()
     audit.record(session, f"kiosk:{till.kiosk_code}", "payment.intent", payment.reference,
-                 purpose=str(purpose), method=str(method), amount_fen=amount_fen)
+                 purpose=str(purpose), method=str(method), amount_fen=amount_fen, credit_fen=credit_fen)
     return payment, False
+
+
+def credit_part(payment: Payment) -> int:
+    """What the household's account credit pays of this payment."""
+    return payment.amount_fen if payment.method == PaymentMethod.CREDIT else (payment.credit_fen or 0)
+
+
+def other_part(payment: Payment) -> int:
+    """What the payment's own method (card balance, cash, QR) must bring: the total less the credit part."""
+    return payment.amount_fen - credit_part(payment)
+
+
+def post_parts(session: Session, till: Till, payment: Payment, kind: EntryKind,
+               destinations: Sequence[tuple[Account, int]]) -> None:
+    """Spend the payment: the credit part first, then the other method's part, each one balanced journal
+    entry from its (locked) liability account into `destinations` (filled in order). Neither account goes
+    below zero. Runs in the settle transaction, with the payment's outcome."""
+    parts: list[tuple[Account, int, str]] = []
+    if credit_part(payment):
+        parts.append((ledger.account(session, AccountKind.CREDIT, household_id=payment.household_id),
+                      credit_part(payment), f"{payment.reference} credit"))
+    if other_part(payment):
+        parts.append((source_account(session, payment), other_part(payment), payment.reference))
+    remaining = [(acct, fen) for acct, fen in destinations if fen]
+    for source, fen, memo in parts:
+        locked = ledger.lock(session, source)
+        available = ledger.liability_balance(session, locked)
+        if fen > available:
+            error = CreditNotEnough if source.kind == AccountKind.CREDIT else InsufficientBalance
+            raise error(f"needs {fen}, has {available}", available_fen=available)
+        lines, left, rest = [ledger.Posting(locked, fen)], fen, []
+        for acct, due in remaining:
+            use = min(due, left)
+            if use:
+                lines.append(ledger.Posting(acct, -use))
+                left -= use
+            if due - use:
+                rest.append((acct, due - use))
+        remaining = rest
+        ledger.post(session, kind, lines, payment_id=payment.id, kiosk_id=till.kiosk_id, memo=memo)
 
 
 # --- money arriving (cash, QR) -------------------------------------------------------------------
@@ -178,9 +235,9 @@ def source_account(session: Session, payment: Payment):  # type: ignore[no-untyp
 
 # --- bills -----------------------------------------------------------------------------------------
 def start_bill_payment(session: Session, till: Till, *, key: str, household_id: int, bill_ids: Sequence[int],
-                       method: PaymentMethod, card_id: int | None = None) -> tuple[Payment, bool]:
+                       method: PaymentMethod, card_id: int | None = None, credit_fen: int = 0) -> tuple[Payment, bool]:
     """Intent + reservation of the bills. Of two kiosks racing for one bill exactly one gets it;
-    the other is told BillAlreadyPaid before any money moves."""
+    the other is told BillAlreadyPaid before any money moves. `credit_fen`: the split-tender credit part."""
     ids = sorted(set(bill_ids))
     if not ids:
         raise BillNotFound("no bills chosen")
@@ -191,7 +248,7 @@ def start_bill_payment(session: Session, till: Till, *, key: str, household_id: 
     amount = sum(b.amount_fen for b in bills)
     payment, replayed = record_intent(session, till, key=key, purpose=PaymentPurpose.BILLS, method=method,
                                       amount_fen=amount, household_id=household_id, card_id=card_id,
-                                      details={"bill_ids": ids}, fingerprint={"bills": ids})
+                                      details={"bill_ids": ids}, fingerprint={"bills": ids}, credit_fen=credit_fen)
     if replayed or existing is not None:
         return payment, True
     if method == PaymentMethod.CARD:
@@ -200,8 +257,8 @@ def start_bill_payment(session: Session, till: Till, *, key: str, household_id: 
 
         usable_card(session.get(Card, card_id) if card_id is not None else None)  # lost/frozen/replaced: refused
         available = ledger.liability_balance(session, source_account(session, payment))
-        if available < amount:
-            raise InsufficientBalance(f"needs {amount}, has {available}", available_fen=available)
+        if available < other_part(payment):
+            raise InsufficientBalance(f"needs {other_part(payment)}, has {available}", available_fen=available)
     result = session.execute(update(Bill).where(Bill.id.in_(ids), Bill.status == str(BillStatus.OPEN))
                              .values(status=str(BillStatus.PENDING), payment_id=payment.id)
                              .execution_options(synchronize_session=False))
@@ -221,8 +278,7 @@ def settle_bill_payment(session: Session, till: Till, payment: Payment, language
     items = session.scalars(select(PaymentItem).where(PaymentItem.payment_id == payment.id)).all()
     source = source_account(session, payment)
     receivable = ledger.account(session, AccountKind.RECEIVABLE, household_id=payment.household_id)
-    ledger.spend_liability(session, EntryKind.BILL_PAYMENT, source, receivable, payment.amount_fen,
-                           payment_id=payment.id, kiosk_id=till.kiosk_id, memo=payment.reference)
+    post_parts(session, till, payment, EntryKind.BILL_PAYMENT, [(receivable, payment.amount_fen)])
     paid = session.execute(update(Bill).where(Bill.payment_id == payment.id, Bill.status == str(BillStatus.PENDING))
                            .values(status=str(BillStatus.PAID)).execution_options(synchronize_session=False))
     if paid.rowcount != len(items):
@@ -237,7 +293,7 @@ def settle_bill_payment(session: Session, till: Till, payment: Payment, language
         (translate(N_("Reference"), language), payment.reference),)
     if payment.method == PaymentMethod.CARD:
         after = ledger.liability_balance(session, source)
-        fields += ((translate(N_("Card balance before"), language), _yuan(after + payment.amount_fen)),
+        fields += ((translate(N_("Card balance before"), language), _yuan(after + other_part(payment))),
                    (translate(N_("Card balance after"), language), _yuan(after)))
     notes = credit_notes(session, payment, language)
     return finish(session, till, payment, language, kind=ReceiptKind.BILL_PAYMENT,
@@ -248,7 +304,7 @@ def settle_bill_payment(session: Session, till: Till, payment: Payment, language
 
 def credit_notes(session: Session, payment: Payment, language: str) -> tuple[str, ...]:
     """'No change given: 12.00 credited to your account' when more money came in than was due."""
-    excess = payment.received_fen - payment.amount_fen
+    excess = payment.received_fen - other_part(payment)
     if payment.method in (PaymentMethod.CASH, PaymentMethod.QR) and excess > 0:
         return (translate(N_("No change given: {amount} credited to your account."), language, amount=_yuan(excess)),)
     return ()
@@ -261,15 +317,39 @@ def finish(session: Session, till: Till, payment: Payment, language: str, *, kin
     now = now or utcnow()
     payment.status = str(PaymentStatus.SUCCEEDED)
     payment.completed_at = now
+    fields = split_fields(session, payment, language) + fields
     receipt, doc = receipts.issue(session, till, kind=kind, language=language, title=title,
                                   household_id=payment.household_id, household_label=household_label,
                                   payment_id=payment.id, items=items, total_fen=payment.amount_fen,
-                                  payment_method=translate(METHOD_LABELS[PaymentMethod(payment.method)], language),
+                                  payment_method=method_label(payment, language),
                                   fields=fields, notes=notes, now=now)
     audit.record(session, f"kiosk:{till.kiosk_code}", "payment.succeeded", payment.reference,
                  amount_fen=payment.amount_fen, receipt=receipts.format_number(receipt.number))
     return PaymentOutcome(payment.id, payment.reference, PaymentStatus.SUCCEEDED, payment.amount_fen,
                           receipts.format_number(receipt.number), doc)
+
+
+def method_label(payment: Payment, language: str) -> str:
+    """'Cash', or 'Account credit + Cash' for a split payment."""
+    label = translate(METHOD_LABELS[PaymentMethod(payment.method)], language)
+    if credit_part(payment) and payment.method != PaymentMethod.CREDIT:
+        return f"{translate(METHOD_LABELS[PaymentMethod.CREDIT], language)} + {label}"
+    return label
+
+
+def split_fields(session: Session, payment: Payment, language: str) -> tuple[tuple[str, str], ...]:
+    """The receipt's lines for each part: credit used, what the other method paid, credit left."""
+    if not credit_part(payment):
+        return ()
+    out: tuple[tuple[str, str], ...] = ((translate(N_("Paid from account credit"), language),
+                                         _yuan(credit_part(payment))),)
+    if other_part(payment):
+        out += ((translate(N_("Paid by {method}"), language,
+                           method=translate(METHOD_LABELS[PaymentMethod(payment.method)], language)),
+                 _yuan(other_part(payment))),)
+    left = ledger.liability_balance(session, ledger.account(session, AccountKind.CREDIT,
+                                                            household_id=payment.household_id))
+    return out + ((translate(N_("Account credit left"), language), _yuan(left)),)
 
 
 def fail(session: Session, till: Till, payment: Payment, code: str, *, cancelled: bool = False) -> PaymentOutcome:
@@ -295,7 +375,7 @@ def outcome(session: Session, payment: Payment, replayed: bool = False) -> Payme
 
 def pay_bills(factory: sessionmaker[Session], till: Till, *, key: str, household_id: int, bill_ids: Sequence[int],
               method: PaymentMethod, language: str, card_id: int | None = None,
-              move_money: Callable[[Payment], None] | None = None) -> PaymentOutcome:
+              move_money: Callable[[Payment], None] | None = None, credit_fen: int = 0) -> PaymentOutcome:
     """The whole use case: intent (own transaction) -> money moves -> settle (own transaction).
 
     `move_money` does what the method needs between the two (write the card, take notes, wait for
@@ -304,7 +384,8 @@ def pay_bills(factory: sessionmaker[Session], till: Till, *, key: str, household
     """
     with unit_of_work(factory) as session:
         payment, replayed = start_bill_payment(session, till, key=key, household_id=household_id,
-                                               bill_ids=bill_ids, method=method, card_id=card_id)
+                                               bill_ids=bill_ids, method=method, card_id=card_id,
+                                               credit_fen=credit_fen)
         if replayed and payment.status != PaymentStatus.INTENT:
             return outcome(session, payment, replayed=True)
         payment_id = payment.id
@@ -318,8 +399,28 @@ def pay_bills(factory: sessionmaker[Session], till: Till, *, key: str, household
                 code = getattr(exc, "code", "E0000")
                 fail(session, till, _get(session, payment_id), code)
             raise
-    with unit_of_work(factory) as session:
-        return settle_bill_payment(session, till, _get(session, payment_id), language)
+    return settle_or_fail(factory, till, payment_id,
+                          lambda session, payment: settle_bill_payment(session, till, payment, language))
+
+
+def settle_or_fail(factory: sessionmaker[Session], till: Till, payment_id: int,
+                   settle: Callable[[Session, Payment], R],
+                   on_fail: Callable[[Session, Payment], None] | None = None) -> R:
+    """The settle transaction. If the credit (or the money that arrived as credit) is no longer there when
+    the payment settles (spent meanwhile at another kiosk), the payment fails and releases what it
+    reserved: the money that arrived stays as credit, nothing is consumed. A card payment is left to the
+    card station (the card already holds the spend: its next tap settles it or gives the value back)."""
+    try:
+        with unit_of_work(factory) as session:
+            return settle(session, _get(session, payment_id))
+    except InsufficientBalance as exc:
+        with unit_of_work(factory) as session:
+            payment = _get(session, payment_id)
+            if payment.method != PaymentMethod.CARD and payment.status == PaymentStatus.INTENT:
+                fail(session, till, payment, exc.code)
+                if on_fail is not None:
+                    on_fail(session, payment)
+        raise
 
 
 def _get(session: Session, payment_id: int) -> Payment:

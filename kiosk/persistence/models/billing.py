@@ -37,6 +37,9 @@ class Payment(IdMixin, Base):
     method: Mapped[str] = mapped_column(String(16))  # PaymentMethod
     amount_fen: Mapped[int] = mapped_column(Fen)
     received_fen: Mapped[int] = mapped_column(Fen, default=0)
+    # Split tender: the part paid from the household's account credit (the rest by `method`); all of it
+    # when `method` is credit, 0 when credit is not used.
+    credit_fen: Mapped[int] = mapped_column(Fen, default=0, server_default="0")
     status: Mapped[str] = mapped_column(String(16), default="intent", index=True)  # PaymentStatus
     failure_code: Mapped[str] = mapped_column(String(16), default="")
     details: Mapped[str] = mapped_column(Text, default="{}")  # JSON: what the payment is for

@@ -121,6 +121,24 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin):
             raise errors.CardUnknown(card_uid)
         return card
 
+    @staticmethod
+    def _credit_part(method: PaymentMethod, amount: int, credit_fen: int) -> int:
+        return amount if method is PaymentMethod.CREDIT else credit_fen
+
+    def _pay(self, household_id: str, method: PaymentMethod, amount: int, card_uid: str | None,
+             control: PaymentControl | None, credit_fen: int) -> int | None:
+        """Account credit first (alone, or `credit_fen` of it), the rest by `method`; the credit is taken
+        only when the other part succeeded. Returns the card balance after for card payments."""
+        household = self._household(household_id)
+        used = self._credit_part(method, amount, credit_fen)
+        if not 0 <= used <= amount:
+            raise errors.InvalidAmount(str(credit_fen))
+        if used > household.credit_fen:
+            raise errors.CreditNotEnough(available_fen=household.credit_fen)
+        balance = self._take_payment(method, amount - used, card_uid, control) if amount > used else None
+        household.credit_fen -= used
+        return balance
+
     def _take_payment(self, method: PaymentMethod, amount: int, card_uid: str | None,
                       control: PaymentControl | None = None) -> int | None:
         """Moves `amount` by `method`, telling `control` what the person must do; returns the card
@@ -240,10 +258,10 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin):
     # --- money ---------------------------------------------------------------------------------
     def pay_bills(self, household_id: str, bill_ids: tuple[str, ...], method: PaymentMethod,
                   idempotency_key: str, language: str, card_uid: str | None = None,
-                  control: PaymentControl | None = None) -> PaymentResult:
+                  control: PaymentControl | None = None, credit_fen: int = 0) -> PaymentResult:
         self._enter("pay_bills")
         with self._lock:
-            signature = ("pay_bills", household_id, tuple(sorted(bill_ids)), method)
+            signature = ("pay_bills", household_id, tuple(sorted(bill_ids)), method, credit_fen)
             previous = self._replay(idempotency_key, signature)
             if previous is not None:
                 return previous
@@ -255,20 +273,22 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin):
                     paid = any(r["kind"] == "bill_payment" and bill_id in r.get("bills", ()) for r in self.receipts.values())
                     raise errors.BillAlreadyPaid(bill_id) if paid else errors.BillNotFound(bill_id)
             amount = sum(household.bills[b].amount_fen for b in bill_ids)
-            balance_after = self._take_payment(method, amount, card_uid, control)
+            balance_after = self._pay(household_id, method, amount, card_uid, control, credit_fen)
             for bill_id in bill_ids:
                 del household.bills[bill_id]
             number = self._receipt(household_id, "bill_payment", amount, method, ", ".join(bill_ids))
             self.receipts[number]["bills"] = tuple(bill_ids)
-            result = PaymentResult(self._next("PAY"), number, amount, method, tuple(bill_ids), balance_after)
+            result = PaymentResult(self._next("PAY"), number, amount, method, tuple(bill_ids), balance_after,
+                                   credit_used_fen=self._credit_part(method, amount, credit_fen))
             self.outcomes[idempotency_key] = (signature, result)
             return result
 
     def top_up(self, card_uid: str, amount_fen: int, method: PaymentMethod,
-               idempotency_key: str, language: str, control: PaymentControl | None = None) -> TopUpResult:
+               idempotency_key: str, language: str, control: PaymentControl | None = None,
+               credit_fen: int = 0) -> TopUpResult:
         self._enter("top_up")
         with self._lock:
-            signature = ("top_up", card_uid, amount_fen, method)
+            signature = ("top_up", card_uid, amount_fen, method, credit_fen)
             previous = self._replay(idempotency_key, signature)
             if previous is not None:
                 return previous
@@ -279,7 +299,7 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin):
             card = self.cards.get(card_uid)
             if card is None or card.status is not CardStatus.ACTIVE:
                 raise errors.CardUnknown(card_uid)
-            self._take_payment(method, amount_fen, None, control)
+            self._pay(card.household_id, method, amount_fen, None, control, credit_fen)
             before = card.balance_fen
             card.balance_fen += amount_fen
             number = self._receipt(card.household_id, "top_up", amount_fen, method, card_uid)
@@ -314,10 +334,11 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin):
             return CardActionResult(card_uid, card.status, number, 0, card.balance_fen)
 
     def replace_card(self, household_id: str, old_card_uid: str, new_card_uid: str, method: PaymentMethod,
-                     idempotency_key: str, language: str, control: PaymentControl | None = None) -> CardActionResult:
+                     idempotency_key: str, language: str, control: PaymentControl | None = None,
+                     credit_fen: int = 0) -> CardActionResult:
         self._enter("replace_card")
         with self._lock:
-            signature = ("replace_card", household_id, old_card_uid, new_card_uid, method)
+            signature = ("replace_card", household_id, old_card_uid, new_card_uid, method, credit_fen)
             previous = self._replay(idempotency_key, signature)
             if previous is not None:
                 return previous
@@ -325,7 +346,7 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin):
             if new_card_uid in self.cards:
                 raise errors.CardError(new_card_uid)
             fee = self.site.card_replacement_fee_fen
-            self._take_payment(method, fee, None, control)
+            self._pay(household_id, method, fee, None, control, credit_fen)
             balance, old.balance_fen, old.status = old.balance_fen, 0, CardStatus.REPLACED
             self.cards[new_card_uid] = data.FakeCard(new_card_uid, household_id, CardStatus.ACTIVE, balance)
             number = self._receipt(household_id, "card_replacement", fee, method, f"{old_card_uid}->{new_card_uid}")
@@ -351,10 +372,10 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin):
         return tuple(slots)
 
     def book(self, household_id: str, slot_id: str, method: PaymentMethod, idempotency_key: str,
-             language: str, control: PaymentControl | None = None) -> BookingResult:
+             language: str, control: PaymentControl | None = None, credit_fen: int = 0) -> BookingResult:
         self._enter("book")
         with self._lock:
-            signature = ("book", household_id, slot_id, method)
+            signature = ("book", household_id, slot_id, method, credit_fen)
             previous = self._replay(idempotency_key, signature)
             if previous is not None:
                 return previous
@@ -364,7 +385,7 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin):
             fee = next((o.fee_fen for o in data.demo_booking_options() if o.kind == kind), None)
             if fee is None:
                 raise errors.NotFound(slot_id)
-            self._take_payment(method, fee, None, control)
+            self._pay(household_id, method, fee, None, control, credit_fen)
             start = datetime.strptime(stamp, "%Y%m%d%H")
             ticket = self._next("T")
             self.booked_slots[slot_id] = ticket
@@ -382,10 +403,11 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin):
         return tuple(space for space, holder in self.parking.values() if holder is None)
 
     def pay_parking(self, household_id: str, space_id: str, months: int, method: PaymentMethod,
-                    idempotency_key: str, language: str, control: PaymentControl | None = None) -> ParkingResult:
+                    idempotency_key: str, language: str, control: PaymentControl | None = None,
+                    credit_fen: int = 0) -> ParkingResult:
         self._enter("pay_parking")
         with self._lock:
-            signature = ("pay_parking", household_id, space_id, months, method)
+            signature = ("pay_parking", household_id, space_id, months, method, credit_fen)
             previous = self._replay(idempotency_key, signature)
             if previous is not None:
                 return previous
@@ -393,7 +415,7 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin):
             if space is None or holder != household_id or months <= 0:
                 raise errors.NotFound(space_id)
             amount = space.monthly_rent_fen * months
-            self._take_payment(method, amount, None, control)
+            self._pay(household_id, method, amount, None, control, credit_fen)
             number = self._receipt(household_id, "parking", amount, method, space.label)
             result = ParkingResult(self._next("PK"), number, amount)
             self.outcomes[idempotency_key] = (signature, result)
