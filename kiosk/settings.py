@@ -56,6 +56,7 @@ class SiteSettings:
     kiosk_code: str
     receipt_qr_template: str
     hours: HoursSettings
+    features_not_offered: tuple[str, ...] = ()  # kiosk.domain.terms.SiteFeature values the site does not offer
 
     def names(self) -> dict[str, str]:
         return {"zh_Hans": self.name_zh_hans, "zh_Hant": self.name_zh_hant, "en": self.name_en}
@@ -292,6 +293,14 @@ def _validate(settings: Settings) -> None:
     unknown_kinds = set(settings.bookings.fees_fen) - {str(k) for k in BookingKind}
     if unknown_kinds:
         raise ConfigError(key=f"'bookings.fees_fen' has unknown kind(s) {sorted(unknown_kinds)}")
+    from kiosk.domain.terms import SiteFeature
+
+    for key, names in (("site.features_not_offered", settings.site.features_not_offered),
+                       ("site.hours.out_of_hours_features", settings.site.hours.out_of_hours_features)):
+        unknown_features = set(names) - {str(f) for f in SiteFeature}
+        if unknown_features:
+            raise ConfigError(key=f"'{key}' has unknown feature(s) {sorted(unknown_features)}; "
+                                  f"known: {', '.join(str(f) for f in SiteFeature)}")
     from kiosk.domain.site_clock import zone_named
 
     zone_named(settings.site.timezone)  # an unknown name is a ConfigError naming 'site.timezone'

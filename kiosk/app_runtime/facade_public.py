@@ -26,7 +26,7 @@ class PublicFacade:
 
     def site_info(self) -> r.SiteInfo:
         s = self.rt.settings
-        features = set(ALL_FEATURES)
+        features = set(ALL_FEATURES) - {r.Feature(f) for f in s.site.features_not_offered}  # never shown
         if self.rt.devices.reader is None:
             features -= {r.Feature.TOP_UP}
         return r.SiteInfo(

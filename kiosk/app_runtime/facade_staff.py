@@ -15,7 +15,7 @@ from kiosk.errors import PermissionDenied
 from kiosk.flows import records as r
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Kiosk, StaffUser
-from kiosk.services import audit, callbacks, notices, settlement, staff, staff_unlock, voids
+from kiosk.services import audit, callbacks, feature_switches, notices, settlement, staff, staff_unlock, voids
 
 if TYPE_CHECKING:
     from kiosk.app_runtime.runtime import KioskRuntime
@@ -135,11 +135,21 @@ class StaffFacade(StaffToolsFacade, CardRepairFacade, TechnicianFacade):
             audit.record(s, f"staff:{who.name}", "kiosk.out_of_service" if reason else "kiosk.in_service",
                          f"kiosk:{self.rt.till.kiosk_code}", reason=reason or "")
 
+    def switch_feature(self, staff_id: str, feature: str, message: str | None) -> None:
+        who = self._staff(staff_id)
+        with unit_of_work(self.rt.db.factory) as s:
+            if message is None:
+                feature_switches.switch_on(s, self.rt.till.site_id, who.name, feature)
+            else:
+                feature_switches.switch_off(s, self.rt.till.site_id, who.staff_id, who.name, feature, message)
+
     def service_status(self) -> r.ServiceStatus:
         with unit_of_work(self.rt.db.factory) as s:
             kiosk = s.scalars(select(Kiosk).where(Kiosk.id == self.rt.till.kiosk_id)).one()
             flag, reason = kiosk.out_of_service, kiosk.out_of_service_reason
-        return r.ServiceStatus(flag, reason, self.device_health())
+            switched = tuple(r.SwitchedOffView(r.Feature(o.feature), o.message, o.by, o.since)
+                             for o in feature_switches.switched_off(s, self.rt.till.site_id))
+        return r.ServiceStatus(flag, reason, self.device_health(), switched)
 
     def device_health(self) -> tuple[r.DeviceHealth, ...]:
         return self.rt.device_health()

@@ -170,3 +170,20 @@ class ParkingState(StrEnum):
     OWNED = "owned"
     RENTED = "rented"
     FREE = "free"
+
+
+class SiteFeature(StrEnum):
+    """What a site can offer a resident (the flows call it Feature). A site's config leaves out what it does not
+    offer (`site.features_not_offered`); staff switch one off for a while (kiosk.services.feature_switches)."""
+
+    NOTICES = "notices"
+    DIRECTORY = "directory"
+    MEMBER_EVENTS = "member_events"
+    CALLBACK = "callback"
+    PAY_FEES = "pay_fees"
+    TOP_UP = "top_up"
+    CARD_LOSS = "card_loss"
+    BOOKINGS = "bookings"
+    PARKING = "parking"
+    DIRECT_DEBIT = "direct_debit"
+    RECORDS = "records"

@@ -121,6 +121,9 @@ class AttractFlow(Flow):
     # --- view ------------------------------------------------------------------------------
     def _entry(self, feature: Feature, available: frozenset[Feature]) -> Entry:
         label = self.t(FEATURE_LABELS[feature])
+        message = self.ctx.status.switched_off_message(feature) if self.ctx.status is not None else None
+        if message is not None:  # staff switched it off: shown, with their message
+            return Entry(feature.value, f"{label}\n({self.t(message)})", False)
         if feature not in available:  # said in words, not only greyed out
             reason = self.t(N_("Outside service hours"))
             return Entry(feature.value, f"{label}\n({reason})", False)
@@ -139,7 +142,9 @@ class AttractFlow(Flow):
         hours_note, closed = "", None
         if site is not None and not site.is_open(now):
             hours_note = self.t(N_("Outside service hours: only some services are available."))
-            still = [self.t(FEATURE_LABELS[f]) for f in Feature if f in available and f.value in self.ctx.routes]
+            status = self.ctx.status
+            still = [self.t(FEATURE_LABELS[f]) for f in Feature if f in available and f.value in self.ctx.routes
+                     and (status is None or status.switched_off_message(f) is None)]
             closed = ClosedNotice(
                 self.t(N_("The service centre is closed now")), opens_again(site, now, self.t),
                 (self.t(N_("Service hours:")),) + week_lines(site, self.t),

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.domain.site_clock import to_site
-from kiosk.flows.records import Feature, NoticeView, OpeningHours, ServiceStatus, SiteInfo
+from kiosk.flows.records import Feature, NoticeView, OpeningHours, ServiceStatus, SiteInfo, SwitchedOffView
 
 log = logging.getLogger(__name__)
 FILE_NAME = "attract-snapshot.json"
@@ -57,7 +57,9 @@ class AttractSnapshot:
 
     def remember_status(self, status: ServiceStatus) -> None:
         # devices are not kept: at the next start their state is unknown until they are opened
-        self._update(lambda c: replace(c, status=ServiceStatus(status.out_of_service, status.reason)))
+        switched = tuple(SwitchedOffView(o.feature, o.message) for o in status.switched_off)
+        self._update(lambda c: replace(c, status=ServiceStatus(status.out_of_service, status.reason,
+                                                               switched_off=switched)))
 
     def remember_notices(self, language: str, notices: tuple[NoticeView, ...]) -> None:
         self._update(lambda c: replace(c, notices={**c.notices, language: tuple(notices)}))
@@ -96,7 +98,8 @@ def encode(content: AttractContent) -> dict[str, Any]:
                        "card_replacement_fee_fen": s.card_replacement_fee_fen,
                        "top_up_amounts_fen": list(s.top_up_amounts_fen)}
     if content.status is not None:
-        out["status"] = {"out_of_service": content.status.out_of_service, "reason": content.status.reason}
+        out["status"] = {"out_of_service": content.status.out_of_service, "reason": content.status.reason,
+                         "switched_off": [[str(o.feature), o.message] for o in content.status.switched_off]}
     return out
 
 
@@ -116,7 +119,9 @@ def decode(data: dict[str, Any]) -> AttractContent:
                         top_up_amounts_fen=tuple(_fen(a) for a in s["top_up_amounts_fen"]))
     status = None
     if "status" in data:
-        status = ServiceStatus(bool(data["status"]["out_of_service"]), str(data["status"]["reason"]))
+        status = ServiceStatus(bool(data["status"]["out_of_service"]), str(data["status"]["reason"]),
+                               switched_off=tuple(SwitchedOffView(Feature(f), str(m))
+                                                  for f, m in data["status"].get("switched_off", ())))
     notices = {str(lang): tuple(_decode_notice(n) for n in items) for lang, items in data["notices"].items()}
     return AttractContent(site, status, notices)
 

@@ -185,6 +185,10 @@ class KioskServices(Protocol):
     def set_out_of_service(self, staff_id: str, reason: str | None) -> None:
         """reason None puts the kiosk back in service."""
 
+    def switch_feature(self, staff_id: str, feature: str, message: str | None) -> None:
+        """Switch a feature off for every kiosk of the site with `message` (a msgid residents read), or back on
+        with None; audited with the staff member. service_status() reports the switched-off features."""
+
     # --- staff: receipts, bill import ------------------------------------------------------------
     def receipts_of_day(self, staff_id: str, day: date | None = None) -> tuple[ReceiptSummary, ...]:
         """Every receipt the site issued on `day` (the site's calendar; None: today at the site), newest first."""
@@ -238,6 +242,6 @@ class KioskServices(Protocol):
 
     # --- health --------------------------------------------------------------------------------
     def service_status(self) -> ServiceStatus:
-        """Whole-kiosk out-of-service flag plus each device's health."""
+        """Whole-kiosk out-of-service flag, each device's health, and the features staff switched off."""
 
     def device_health(self) -> tuple[DeviceHealth, ...]: ...

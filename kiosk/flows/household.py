@@ -90,8 +90,9 @@ class HouseholdFlow(Flow):
     def _action(self, feature: Feature) -> Action:
         label = self.t(FEATURE_LABELS[feature])
         site, status = self.ctx.site, self.ctx.status
-        if site is not None and feature not in site.features:
-            return Action(feature.value, label, False, self.t(N_("Not offered at this site")))
+        message = status.switched_off_message(feature) if status is not None else None
+        if message is not None:  # staff switched it off for the site: shown off, with their message
+            return Action(feature.value, label, False, self.t(message))
         if site is not None and feature not in site.available_features(self.ctx.clock()):
             return Action(feature.value, label, False, self.t(N_("Outside service hours")))
         if status is not None and status.feature_blocked(feature):
@@ -120,7 +121,8 @@ class HouseholdFlow(Flow):
             bills_note=self.t(N_("No bills due. Thank you!")) if s is not None and not s.bills else "",
             balance=self.money(s.card_balance_fen) if s is not None and s.card_balance_fen is not None else "—",
             card_note=card_note,
-            actions=tuple(self._action(f) for f in QUICK_ACTIONS),
+            actions=tuple(self._action(f) for f in QUICK_ACTIONS  # what the site does not offer is not shown
+                          if self.ctx.site is None or f in self.ctx.site.features),
             progress=ProgressView(self.t(N_("Loading, please wait"))) if self.step is HouseholdStep.LOADING else None,
             error=self.error,
             credit=self.money(s.credit_fen) if s is not None and s.credit_fen > 0 else "",

@@ -102,6 +102,15 @@ class Navigator:
             return self.routes["staff_unlock"]
         feature = route.feature
         if feature is not None:
+            if site is not None and feature not in site.features:  # the site does not offer it (config)
+                params.clear()
+                params.update(feature=feature.value, not_offered=True)
+                return self.routes["out_of_service"]
+            message = status.switched_off_message(feature) if status is not None else None
+            if message is not None:  # staff switched it off for the site, with a message for residents
+                params.clear()
+                params.update(feature=feature.value, switched_off=message)
+                return self.routes["out_of_service"]
             if site is not None and feature not in site.available_features(self.ctx.clock()):
                 params.clear()
                 params["feature"] = feature.value

@@ -7,27 +7,13 @@ from enum import StrEnum
 
 from kiosk.domain.site_clock import to_site
 from kiosk.domain.terms import CARD_KIND_LABELS, CARD_STATUS_LABELS, CardKind, CardStatus, FeeKind, StaffRole  # noqa: F401
+from kiosk.domain.terms import SiteFeature
 from kiosk.i18n import N_
 
 # One vocabulary with the core (kiosk.domain.terms): card states, staff roles and fee kinds ARE the core
 # enums; the flows' PaymentMethod lists only what a person can choose, with the core's values.
 BillKind = FeeKind
-
-
-class Feature(StrEnum):
-    """What a site can switch on; out-of-hours and device faults switch features off."""
-
-    NOTICES = "notices"
-    DIRECTORY = "directory"
-    MEMBER_EVENTS = "member_events"
-    CALLBACK = "callback"
-    PAY_FEES = "pay_fees"
-    TOP_UP = "top_up"
-    CARD_LOSS = "card_loss"
-    BOOKINGS = "bookings"
-    PARKING = "parking"
-    DIRECT_DEBIT = "direct_debit"
-    RECORDS = "records"
+Feature = SiteFeature  # what a site offers; config, staff switches, hours and device faults switch them off
 
 
 FEATURE_LABELS: dict[Feature, str] = {
@@ -451,10 +437,25 @@ FEATURE_DEVICES: dict[Feature, tuple[str, ...]] = {
 
 
 @dataclass(frozen=True)
+class SwitchedOffView:
+    """A feature staff switched off for the whole site, with the message residents read (a msgid)."""
+
+    feature: Feature
+    message: str
+    by: str = ""  # staff name (maintenance shows it)
+    since: datetime | None = None
+
+
+@dataclass(frozen=True)
 class ServiceStatus:
     out_of_service: bool
     reason: str = ""  # msgid or staff-typed text shown to users
     devices: tuple[DeviceHealth, ...] = field(default_factory=tuple)
+    switched_off: tuple[SwitchedOffView, ...] = ()  # features staff switched off at this site (every kiosk)
+
+    def switched_off_message(self, feature: Feature) -> str | None:
+        """The staff's message while `feature` is switched off; None while it is on."""
+        return next((s.message for s in self.switched_off if s.feature == feature), None)
 
     def device_down(self, name: str) -> bool:
         return any(d.device == name and d.state == DeviceState.DOWN for d in self.devices)

@@ -18,6 +18,7 @@ from kiosk.flows.service_state import GoodbyeFlow, OutOfHoursFlow, OutOfServiceF
 from kiosk.flows.services_flows import BookingFlow, DirectDebitFlow, ParkingFlow
 from kiosk.flows.staff import StaffHomeFlow, StaffUnlockFlow
 from kiosk.flows.staff_cards import CardRepairFlow
+from kiosk.flows.staff_features import FeatureSwitchesFlow
 from kiosk.flows.staff_receipts import ImportBillsFlow, ReceiptsFlow
 from kiosk.flows.staff_tools import CallbacksFlow, HandoverFlow, NoticesAdminFlow
 from kiosk.flows.technician import TechnicianFlow
@@ -67,6 +68,7 @@ ROUTES: Mapping[str, Route] = {r.name: r for r in (
     Route("staff_import", "steps", ImportBillsFlow, Role.STAFF, personal=True, always=True),
     Route("staff_cards", "steps", CardRepairFlow, Role.STAFF, personal=True, always=True),
     Route("staff_devices", "steps", TechnicianFlow, Role.STAFF, personal=True, always=True),
+    Route("staff_features", "steps", FeatureSwitchesFlow, Role.STAFF, personal=True, always=True),
     Route("exit", "message", None, Role.STAFF, always=True),
 )}
 

@@ -25,10 +25,13 @@ class OutOfServiceFlow(Flow):
 
     route = "out_of_service"
 
-    def __init__(self, ctx, feature: str = "", reference: str = "", **params) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, ctx, feature: str = "", reference: str = "", switched_off: str = "",  # type: ignore[no-untyped-def]
+                 not_offered: bool = False, **params) -> None:
         super().__init__(ctx, **params)
         self.feature = feature
         self.reference = reference
+        self.switched_off = switched_off  # the staff's message when staff switched the feature off
+        self.not_offered = not_offered
 
     def back(self) -> None:
         self.ctx.navigate("attract")
@@ -54,6 +57,14 @@ class OutOfServiceFlow(Flow):
         if self.reference:
             reason = self.t(N_("Sorry, something went wrong. Nothing was charged without a receipt."))
             detail = (self.t(N_("Please show this reference to staff: {reference}"), reference=self.reference),)
+        elif self.feature and self.not_offered:
+            label = self.t(FEATURE_LABELS[Feature(self.feature)])
+            reason = self.t(N_("{feature} is not offered at this site."), feature=label)
+            detail = (self.t(N_("Please ask at the service desk.")),)
+        elif self.feature and self.switched_off:
+            label = self.t(FEATURE_LABELS[Feature(self.feature)])
+            reason = self.t(N_("{feature} is not available at the moment."), feature=label)
+            detail = (self.t(self.switched_off), self.t(N_("Other services still work.")))
         elif self.feature:
             label = self.t(FEATURE_LABELS[Feature(self.feature)])
             reason = self.t(N_("{feature} is temporarily unavailable because a device is not working."), feature=label)

@@ -33,6 +33,8 @@ def test_site_file_then_technician_file_override_key_by_key(tmp_path):
     ("[ui]\nidle_fps = 0\n", ["ui.idle_fps", "positive"]),
     ("[devices.reader]\nremoval_grace_ms = 5000\n", ["devices.reader.removal_grace_ms", "0-2000"]),
     ("[devices.reader]\npoll_ms = 0.5\n", ["devices.reader.poll_ms", "integer"]),
+    ("[site]\nfeatures_not_offered = [\"valet\"]\n", ["site.features_not_offered", "valet", "parking"]),
+    ("[site.hours]\nout_of_hours_features = [\"notice\"]\n", ["site.hours.out_of_hours_features", "notice"]),
 ])
 def test_bad_site_file_names_the_file_and_key(tmp_path, content, words):
     site = tmp_path / "site.toml"
@@ -52,3 +54,10 @@ def test_service_hours_window_per_weekday(tmp_path):
     s = settings.load(tmp_path)
     assert s.site.hours.window(0) == (9 * 60 + 30, 22 * 60)
     assert s.site.hours.window(6) == (9 * 60 + 30, 22 * 60 + 30)
+
+
+def test_a_site_lists_the_features_it_does_not_offer(tmp_path):
+    assert settings.load(tmp_path).site.features_not_offered == ()
+    site = tmp_path / "mall.toml"
+    site.write_text('[site]\nfeatures_not_offered = ["parking", "bookings"]\n', encoding="utf-8")
+    assert settings.load(tmp_path, str(site)).site.features_not_offered == ("parking", "bookings")

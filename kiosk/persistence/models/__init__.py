@@ -3,6 +3,7 @@ from kiosk.persistence.models.base import Base, utcnow
 from kiosk.persistence.models.billing import Bill, Payment, PaymentItem, PrintJob, Receipt, ReceiptCounter
 from kiosk.persistence.models.cards import Card, CardOperation
 from kiosk.persistence.models.estate import Building, Household, Kiosk, Resident, Site
+from kiosk.persistence.models.features import FeatureSwitch
 from kiosk.persistence.models.ledger import Account, JournalEntry, JournalLine
 from kiosk.persistence.models.ops import (
     AuditEntry,
@@ -28,7 +29,7 @@ from kiosk.persistence.models.services import (
 __all__ = [
     "Account", "AuditEntry", "AuditHead", "Base", "Bill", "Booking", "Building", "CallbackRequest", "Card",
     "CardOperation", "CashEventRecord", "DeviceEvent", "DirectDebitMandate", "DirectoryEntry", "EventSignup",
-    "GatewayOrderRecord", "Household", "JournalEntry", "JournalLine", "Kiosk", "MemberEvent", "Notice",
+    "FeatureSwitch", "GatewayOrderRecord", "Household", "JournalEntry", "JournalLine", "Kiosk", "MemberEvent", "Notice",
     "ParkingApplication", "ParkingSpace", "Payment", "PaymentItem", "PrintJob", "Receipt", "ReceiptCounter",
     "Resident", "Shift", "Site", "StaffUser", "utcnow",
 ]

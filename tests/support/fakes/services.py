@@ -17,7 +17,7 @@ from kiosk.flows.records import (
     BankOption, BookingOption, BookingResult, BookingSlot, CallbackView, CardActionResult, CardStatus, CardView,
     DeviceHealth, DeviceState, DirectoryEntry, HouseholdSummary, Identity, MandateResult, MemberEventView,
     NoticeView, OpeningHours, ParkingResult, ParkingSpaceView, PaymentMethod, PaymentResult, RecordEntry,
-    CardMovement, RecordDetail, RecordItem, RecordsPage, SiteInfo, TopUpResult,
+    CardMovement, RecordDetail, RecordItem, RecordsPage, SiteInfo, TopUpResult, Feature, SwitchedOffView,
 )
 
 class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin):
@@ -46,6 +46,7 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin):
         self.records: dict[str, list[RecordEntry]] = {}
         self.outcomes: dict[str, Any] = {}  # idempotency key -> (signature, result)
         self.out_of_service_reason: str | None = None
+        self.switched_off: dict[Feature, SwitchedOffView] = {}
         self.devices = {n: DeviceHealth(n, DeviceState.OK) for n in ("reader", "printer", "cash", "gateway")}
         self.cash_box_fen = 0
         self.audit: list[tuple[str, str]] = []  # (staff id, action)

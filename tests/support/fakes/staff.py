@@ -10,7 +10,8 @@ from typing import Any
 from kiosk import errors
 from tests.support.fakes import data
 from kiosk.flows.records import (
-    CallbackView, DeviceHealth, HandoverView, NoticeDraft, ServiceStatus, SettlementView, StaffView, VoidResult,
+    CallbackView, DeviceHealth, Feature, HandoverView, NoticeDraft, ServiceStatus, SettlementView, StaffView,
+    SwitchedOffView, VoidResult,
 )
 
 MAX_PIN_FAILURES = 5
@@ -21,6 +22,7 @@ class FakeStaffMixin:
     """Needs the attributes FakeKioskServices sets up (staff, receipts, notices, callbacks, devices ...)."""
 
     staff: dict[str, data.FakeStaff]
+    switched_off: dict[Feature, SwitchedOffView]  # features staff switched off, with their message
     receipts: dict[str, dict[str, Any]]
     notices: list[data.FakeNotice]
     callbacks: dict[str, CallbackView]
@@ -191,11 +193,22 @@ class FakeStaffMixin:
             self._staff(staff_id, f"out of service: {reason}")
             self.out_of_service_reason = reason
 
+    def switch_feature(self, staff_id: str, feature: str, message: str | None) -> None:
+        self._enter("switch_feature")
+        with self._lock:
+            self._staff(staff_id, f"feature {feature} {'on' if message is None else 'off: ' + message}")
+            if message is None:
+                self.switched_off.pop(Feature(feature), None)
+            else:
+                self.switched_off[Feature(feature)] = SwitchedOffView(Feature(feature), message,
+                                                                      self.staff[staff_id].name)
+
     # --- health ----------------------------------------------------------------------------------
     def service_status(self) -> ServiceStatus:
         self._enter("service_status")
         return ServiceStatus(self.out_of_service_reason is not None, self.out_of_service_reason or "",
-                             tuple(self.devices.values()))
+                             tuple(self.devices.values()),
+                             tuple(self.switched_off[f] for f in Feature if f in self.switched_off))
 
     def device_health(self) -> tuple[DeviceHealth, ...]:
         self._enter("device_health")
