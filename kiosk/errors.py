@@ -193,6 +193,13 @@ class CardForeignKeys(CardError):
     message = N_("This card does not open with this site's keys and cannot be repaired. Please replace the card.")
 
 
+class CardFrozenByStaff(CardError):
+    """A freeze set by staff: only staff lift it (the resident's own freeze is lifted by the resident)."""
+
+    code = "E4013"
+    message = N_("This card was frozen by staff. Please ask staff to unfreeze it.")
+
+
 # --- staff -----------------------------------------------------------------------------------
 class AuthError(KioskError):
     code = "E5000"

@@ -32,9 +32,8 @@ class HouseholdFacade:
         summary = r.HouseholdSummary(str(view.household_id), view.unit_masked, view.tier,
                                      tuple(mapping.bill(b) for b in view.bills), credit_fen=view.credit_fen,
                                      cards=cards)
-        rank = {r.CardStatus.ACTIVE: 0, r.CardStatus.FROZEN: 1, r.CardStatus.LOST: 2}
-        usable = sorted((c for c in cards if c.status in rank), key=lambda c: rank[c.status])
-        return summary.acting_on(usable[0] if usable else None)
+        # no journey has chosen a card yet: the household's only card, else none (kiosk.flows.card_picker)
+        return summary.acting_on(cards[0] if len(cards) == 1 else None)
 
     def _card_id(self, uid: str | None) -> int | None:
         if not uid:

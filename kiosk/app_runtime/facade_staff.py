@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from kiosk.app_runtime import mapping
 from kiosk.app_runtime.facade_card_repair import CardRepairFacade
+from kiosk.app_runtime.facade_card_states import CardStatesFacade
 from kiosk.app_runtime.facade_staff_tools import StaffToolsFacade
 from kiosk.app_runtime.facade_technician import TechnicianFacade
 from kiosk.domain.terms import StaffRole
@@ -23,8 +24,9 @@ if TYPE_CHECKING:
 LANGUAGE_FOR_SLIPS = "zh_Hans"
 
 
-class StaffFacade(StaffToolsFacade, CardRepairFacade, TechnicianFacade):
-    """Staff calls; the receipts/import/printer-check tools, card repair and the technician calls come with it."""
+class StaffFacade(StaffToolsFacade, CardRepairFacade, CardStatesFacade, TechnicianFacade):
+    """Staff calls; the receipts/import/printer-check tools, card repair, card states and the technician calls come
+    with it."""
 
     rt: KioskRuntime
 

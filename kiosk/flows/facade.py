@@ -43,8 +43,10 @@ from kiosk.flows.records import (
     ServiceStatus,
     SettlementView,
     SiteInfo,
+    StaffCardsView,
     StaffView,
     TopUpResult,
+    UnblockResult,
     VoidResult,
 )
 from kiosk.flows.repair_records import CardCheckView, CardRepairResult, FlaggedCardView
@@ -109,8 +111,17 @@ class KioskServices(Protocol):
     def report_card_lost(self, household_id: str, card_uid: str, language: str) -> CardActionResult:
         """Block the card at once, everywhere."""
 
+    def freeze_card(self, household_id: str, card_uid: str, language: str) -> CardActionResult:
+        """临时冻结 at the resident's request: blocked until they unfreeze it. Raises CardBlocked (lost), AlreadyDone."""
+
     def unfreeze_card(self, household_id: str, card_uid: str, language: str) -> CardActionResult:
-        """Make a frozen (found) card usable again. Raises CardBlocked when it is reported lost."""
+        """解冻 the resident's own freeze. Raises CardBlocked when it is reported lost (unblock_found_card lifts
+        that), CardFrozenByStaff when staff froze it."""
+
+    def unblock_found_card(self, card_uid: str, pin: str, language: str) -> UnblockResult:
+        """A lost or self-frozen card tapped with the household PIN: usable again, and the resident is signed in
+        with it. Raises CardReplaced (a replacement was issued: never), CardFrozenByStaff, WrongPin, AccountLocked
+        (the household's one lock-out), CardUnknown."""
 
     def replace_card(self, household_id: str, old_card_uid: str, new_card_uid: str, method: PaymentMethod,
                      idempotency_key: str, language: str, control: PaymentControl | None = None,
@@ -221,6 +232,17 @@ class KioskServices(Protocol):
         as the ledger says, the flag cleared, audited with the staff member. The same errors as check_card, and
         CardWritePending when the card left and did not come back (a retry finishes it), AlreadyDone when the
         card agrees with the ledger and is not flagged. `control` shows "put the card back" and can cancel."""
+
+    # --- staff: card states -------------------------------------------------------------------------
+    def staff_household_cards(self, staff_id: str, card_uid: str | None = None,
+                              unit: str | None = None) -> StaffCardsView:
+        """Every card of the household of a tapped card or a unit number (replaced ones too). Raises CardUnknown,
+        NotFound; audited."""
+
+    def staff_change_card(self, staff_id: str, card_uid: str, action: str, reason: str,
+                          language: str) -> CardActionResult:
+        """action 'lift_loss' (解挂), 'freeze' (冻结) or 'unfreeze' (解冻), always with a reason; audited with the
+        staff member and the reason. Raises CardReplaced (never unblocked), CardBlocked, AlreadyDone, InvalidEntry."""
 
     # --- printer check before money ------------------------------------------------------------
     def printer_gate(self) -> PrinterGateView:

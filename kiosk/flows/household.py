@@ -5,8 +5,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from kiosk.errors import KioskError
+from kiosk.flows import card_picker
 from kiosk.flows.base import ErrorView, Flow, ProgressView
-from kiosk.flows.records import BILL_KIND_LABELS, FEATURE_LABELS, CardStatus, Feature, HouseholdSummary
+from kiosk.flows.records import (BILL_KIND_LABELS, FEATURE_LABELS, CardActionResult, CardStatus, Feature,
+                                 HouseholdSummary)
 from kiosk.i18n import N_
 
 QUICK_ACTIONS = (Feature.PAY_FEES, Feature.TOP_UP, Feature.CARD_LOSS, Feature.BOOKINGS, Feature.PARKING,
@@ -55,8 +57,9 @@ class HouseholdView:
 class HouseholdFlow(Flow):
     route = "household"
 
-    def __init__(self, ctx, **params) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, ctx, unblocked: CardActionResult | None = None, **params) -> None:  # type: ignore[no-untyped-def]
         super().__init__(ctx, **params)
+        self.unblocked = unblocked  # a found card just unblocked at sign-in (tap + PIN): said on this page
         self.step = HouseholdStep.LOADING
         self.summary: HouseholdSummary | None = None
         self.error: ErrorView | None = None
@@ -71,7 +74,9 @@ class HouseholdFlow(Flow):
         self.changed()
 
     def _loaded(self, summary: HouseholdSummary) -> None:
-        self.summary, self.step = summary, HouseholdStep.READY
+        chosen = card_picker.preselected(summary, self.session.identity)  # the tapped card, or the only one
+        self.summary = summary.acting_on(None if isinstance(chosen, card_picker.MustPick) else chosen)
+        self.step = HouseholdStep.READY
 
     def _failed(self, exc: KioskError) -> None:
         self.step, self.error = HouseholdStep.FAILED, self.error_view(exc, N_("Please try again, or ask staff for help."))
@@ -108,10 +113,17 @@ class HouseholdFlow(Flow):
         bills = tuple(BillLine(b.bill_id, f"{self.t(BILL_KIND_LABELS[b.kind])} {b.period}", self.money(b.amount_fen),
                                self.t(N_("Due {date}"), date=self.day(b.due_date))) for b in (s.bills if s else ()))
         card_note = ""
-        if s is not None and s.card_status is CardStatus.FROZEN:
-            card_note = self.t(N_("Your card is frozen. Choose Card loss and replacement to unfreeze it."))
-        elif s is not None and s.card_uid is None:
+        card = s.acting_card if s is not None else None
+        if self.unblocked is not None:
+            card_note = self.t(N_("Your card is unblocked and ready to use. Receipt number {number}"),
+                               number=self.unblocked.receipt_number)
+        elif card is not None and card.status is CardStatus.FROZEN:
+            card_note = self.t(N_("Frozen by staff: please ask staff")) if card.frozen_by_staff else \
+                self.t(N_("Your card is frozen. Choose Card loss and replacement to unfreeze it."))
+        elif s is not None and not s.cards:
             card_note = self.t(N_("No card is linked to this household."))
+        elif s is not None and card is None:  # several cards after a unit + PIN sign-in: each with its balance
+            card_note = "\n".join(card_picker.card_button(c, self.language).replace("\n", " · ") for c in s.cards)
         return HouseholdView(
             step=self.step,
             title=self.t(N_("Welcome home")),

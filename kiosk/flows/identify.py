@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from kiosk import errors
 from kiosk.flows.base import ErrorView, Flow, ProgressView
-from kiosk.flows.records import Identity
+from kiosk.flows.records import Identity, UnblockResult
 from kiosk.i18n import N_
 
 MAX_UNIT_LEN = 8
@@ -15,9 +15,11 @@ MAX_PIN_LEN = 6
 
 # What to do next, per refusal (shown under the reason).
 REFUSAL_HINTS: dict[type[errors.KioskError], str] = {
-    errors.CardBlocked: N_("If you found the card, sign in with your unit number and PIN, or ask staff to replace it."),
+    errors.CardBlocked: N_("Please ask staff to unblock or replace it."),
     errors.CardFrozen: N_("Sign in with your unit number and PIN, then choose Unfreeze card."),
-    errors.CardReplaced: N_("Please use your new card. Staff can help if you do not have it."),
+    errors.CardFrozenByStaff: N_("Staff at the service centre can help."),
+    errors.CardReplaced: N_("A new card was issued in its place, so this card can never be unblocked. Please use "
+                            "the new card; staff can help if you do not have it."),
     errors.CardUnknown: N_("Please ask staff to register your card."),
     errors.NotFound: N_("Check the unit number, for example 1-0302."),
     errors.WrongPin: N_("Please enter the PIN again."),
@@ -55,6 +57,8 @@ class IdentifyFlow(Flow):
         self.pin = ""
         self.error: ErrorView | None = None
         self._card_uid = card_uid
+        self.found_uid = ""  # a lost or frozen card tapped: its PIN pad unblocks it (possession proves it was found)
+        self.found_lost = False
 
     def start(self) -> None:
         if self._card_uid:
@@ -64,7 +68,7 @@ class IdentifyFlow(Flow):
     def card_tapped(self, card_uid: str) -> None:
         if self.step is IdentifyStep.CHECKING:
             return
-        self.step, self.error = IdentifyStep.CHECKING, None
+        self.step, self.error, self.found_uid = IdentifyStep.CHECKING, None, ""
         self.call("identify_card", lambda: self.services.identify_card(card_uid), self._identified,
                   lambda exc: self._card_refused(card_uid, exc))
         self.changed()
@@ -74,11 +78,15 @@ class IdentifyFlow(Flow):
             self.step = IdentifyStep.CHOOSE
             self.ctx.navigate("staff_unlock", card_uid=card_uid)
             return
+        if isinstance(exc, (errors.CardBlocked, errors.CardFrozen)):  # found it? the household PIN unblocks it
+            self.found_uid, self.found_lost = card_uid, isinstance(exc, errors.CardBlocked)
+            self.step, self.pin, self.error = IdentifyStep.PIN, "", None
+            return
         self._refused(exc)
 
     # --- keypad ---------------------------------------------------------------------------------
     def use_keypad(self) -> None:
-        self.step, self.unit, self.pin, self.error = IdentifyStep.UNIT, "", "", None
+        self.step, self.unit, self.pin, self.error, self.found_uid = IdentifyStep.UNIT, "", "", None, ""
         self.changed()
 
     def key(self, char: str) -> None:
@@ -92,6 +100,11 @@ class IdentifyFlow(Flow):
     def submit(self) -> None:
         if self.step is IdentifyStep.UNIT and self.unit:
             self.step, self.error = IdentifyStep.PIN, None
+        elif self.step is IdentifyStep.PIN and len(self.pin) >= 4 and self.found_uid:
+            self.step, self.error = IdentifyStep.CHECKING, None
+            uid, pin, language = self.found_uid, self.pin, self.language
+            self.call("unblock_found_card", lambda: self.services.unblock_found_card(uid, pin, language),
+                      self._unblocked, self._refused)
         elif self.step is IdentifyStep.PIN and len(self.pin) >= 4:
             self.step, self.error = IdentifyStep.CHECKING, None
             unit, pin = self.unit, self.pin
@@ -99,7 +112,9 @@ class IdentifyFlow(Flow):
         self.changed()
 
     def back(self) -> None:
-        if self.step is IdentifyStep.PIN:
+        if self.found_uid and self.step in (IdentifyStep.PIN, IdentifyStep.REFUSED):
+            self.step, self.pin, self.error, self.found_uid = IdentifyStep.CHOOSE, "", None, ""
+        elif self.step is IdentifyStep.PIN:
             self.step, self.pin = IdentifyStep.UNIT, ""
         elif self.step in (IdentifyStep.UNIT, IdentifyStep.REFUSED):
             self.step, self.unit, self.pin, self.error = IdentifyStep.CHOOSE, "", "", None
@@ -119,6 +134,12 @@ class IdentifyFlow(Flow):
         self.pin = ""
         self.ctx.navigate(self.then)
 
+    def _unblocked(self, result: UnblockResult) -> None:
+        """The found card is in use again: signed in with it, the household page says so (with the receipt)."""
+        self.session.identity = result.identity
+        self.pin, self.found_uid = "", ""
+        self.ctx.navigate("household", unblocked=result.action)
+
     def _refused(self, exc: errors.KioskError) -> None:
         hint = next((h for cls, h in REFUSAL_HINTS.items() if isinstance(exc, cls)), "")
         self.pin = ""
@@ -136,6 +157,10 @@ class IdentifyFlow(Flow):
             IdentifyStep.CHECKING: N_("Checking, please wait"),
             IdentifyStep.REFUSED: N_("Sorry, we could not sign you in"),
         }
+        if self.found_uid and self.step is IdentifyStep.PIN:
+            prompts[IdentifyStep.PIN] = N_("This card is reported lost. Found it? Enter your household PIN to unblock "
+                                           "it") if self.found_lost else \
+                N_("This card is frozen. Enter your household PIN to unfreeze it")
         entry = self.unit if self.step is IdentifyStep.UNIT else "●" * len(self.pin) if self.step is IdentifyStep.PIN else ""
         can_submit = (self.step is IdentifyStep.UNIT and bool(self.unit)) or (
             self.step is IdentifyStep.PIN and len(self.pin) >= 4)

@@ -5,13 +5,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from kiosk import errors
-from kiosk.flows import credit
+from kiosk.flows import card_picker, credit
 from kiosk.flows.base import ErrorView, Flow, PaymentView, ProgressView
-from kiosk.flows.records import (BILL_KIND_LABELS, PAYMENT_METHOD_LABELS, CardStatus, HouseholdSummary,
+from kiosk.flows.records import (BILL_KIND_LABELS, PAYMENT_METHOD_LABELS, CardStatus, CardView, HouseholdSummary,
                                  PaymentMethod, PaymentResult)
 from kiosk.i18n import N_
 
 METHOD_DEVICES = {PaymentMethod.CASH: "cash", PaymentMethod.QR: "gateway"}
+CARD_KEY = ":"  # a method key naming one of several cards: "card:<UID>", "credit+card:<UID>"
 
 
 class PayStep(StrEnum):
@@ -77,6 +78,7 @@ class PayFeesFlow(Flow):
         self.key = ""
         self.result: PaymentResult | None = None
         self.error: ErrorView | None = None
+        self.card_per_method = False  # several cards after a unit + PIN sign-in: one "card balance" button per card
 
     def start(self) -> None:
         identity = self.session.identity
@@ -89,7 +91,9 @@ class PayFeesFlow(Flow):
         self.changed()
 
     def _loaded(self, summary: HouseholdSummary) -> None:
-        self.summary = summary
+        chosen = card_picker.preselected(summary, self.session.identity)  # the tapped card, or the only one
+        self.card_per_method = isinstance(chosen, card_picker.MustPick)
+        self.summary = summary.acting_on(None if isinstance(chosen, card_picker.MustPick) else chosen)
         self.selected = {b.bill_id for b in summary.bills}  # all by default; the user can untick
         self.step = PayStep.CHOOSE
 
@@ -151,9 +155,26 @@ class PayFeesFlow(Flow):
         else:
             self.credit_fen = again.credit_fen
 
+    def _card_state(self, card: CardView, pick: credit.MethodPick) -> tuple[bool, str]:
+        if not card.usable:
+            return False, card_picker.state_words(card, self.language)
+        if card.balance_fen < self.total_fen - pick.credit_fen:
+            return False, self.t(N_("Balance not enough"))
+        return True, ""
+
     def choose_method(self, method: str) -> None:
-        chosen = credit.parse(method, self.household_credit_fen, self.total_fen)
-        if self.step is PayStep.CHOOSE and chosen is not None and self._method_state(chosen)[0]:
+        base, _, uid = method.partition(CARD_KEY)  # "card:<UID>" / "credit+card:<UID>": one of several cards
+        card = self.summary.card(uid) if uid and self.summary is not None else None
+        if uid and card is None:
+            return
+        chosen = credit.parse(base, self.household_credit_fen, self.total_fen)
+        if self.step is not PayStep.CHOOSE or chosen is None or self.summary is None:
+            return
+        if card is not None and not self._card_state(card, chosen)[0]:
+            return
+        if card is not None:
+            self.summary = self.summary.acting_on(card)
+        if self._method_state(chosen)[0]:
             self.method, self.credit_fen = chosen.method, chosen.credit_fen
             self.changed()
 
@@ -205,6 +226,26 @@ class PayFeesFlow(Flow):
         self.step = PayStep.UNCERTAIN
 
     # --- view ----------------------------------------------------------------------------------
+    def _card_methods(self, summary: HouseholdSummary, pick: credit.MethodPick, chosen: str) -> list[MethodChoice]:
+        """'Card balance: Resident card, ending C3D4 / In use · Balance ¥120.00', one per card of the household
+        (with the account credit first when the pick splits)."""
+        out = []
+        for card in summary.cards:
+            enabled, reason = self._card_state(card, pick)
+            label = f"{credit.label(pick, self.t, self.money)}: {card_picker.card_button(card, self.language)}"
+            out.append(MethodChoice(f"{pick.key}{CARD_KEY}{card.card_uid}", label, enabled, reason,
+                                    pick.key == chosen and summary.card_uid == card.card_uid))
+        return out
+
+    def _method_words(self) -> str:
+        if self._pick is None:
+            return ""
+        words = credit.confirm_text(self._pick, self.total_fen, self.t, self.money)
+        card = self.summary.acting_card if self.summary else None
+        if self.method is PaymentMethod.CARD_BALANCE and card is not None:
+            words = self.t(N_("{method} ({card})"), method=words, card=card_picker.card_name(card, self.language))
+        return words
+
     def view(self) -> PayView:
         s = self.summary
         bills = tuple(BillChoice(b.bill_id, f"{self.t(BILL_KIND_LABELS[b.kind])} {b.period}", self.money(b.amount_fen),
@@ -212,6 +253,9 @@ class PayFeesFlow(Flow):
         methods = []
         chosen = self._pick.key if self._pick is not None else ""
         for pick in credit.choices(self.household_credit_fen, self.total_fen):
+            if pick.method is PaymentMethod.CARD_BALANCE and self.card_per_method and s is not None:
+                methods += self._card_methods(s, pick, chosen)
+                continue
             enabled, reason = self._method_state(pick)
             methods.append(MethodChoice(pick.key, credit.label(pick, self.t, self.money), enabled,
                                         self.t(reason) if reason else "", pick.key == chosen))
@@ -247,7 +291,7 @@ class PayFeesFlow(Flow):
             methods=tuple(methods),
             can_continue=bool(self.selected) and self.method is not None,
             confirm_lines=confirm_lines,
-            confirm_method=credit.confirm_text(self._pick, self.total_fen, self.t, self.money) if self._pick else "",
+            confirm_method=self._method_words(),
             receipt_number=self.result.receipt_number if self.result else "",
             result_lines=result_lines,
             progress=ProgressView(self.t(N_("Paying, please wait"))) if self.step is PayStep.PAYING else None,

@@ -233,6 +233,23 @@ class CardActionResult:
 
 
 @dataclass(frozen=True)
+class UnblockResult:
+    """A found card tapped with the household PIN: usable again, and the resident signed in with it."""
+
+    identity: Identity
+    action: CardActionResult
+
+
+@dataclass(frozen=True)
+class StaffCardsView:
+    """Every card of one household for staff (replaced cards included), found by a tapped card or a unit number."""
+
+    household_id: str
+    unit: str
+    cards: tuple[CardView, ...]
+
+
+@dataclass(frozen=True)
 class BookingOption:
     kind: str  # phone, tv, broadband, alarm, intercom, gas
     fee_fen: int

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from kiosk import errors
-from kiosk.flows import credit
+from kiosk.flows import card_picker, credit
 from kiosk.flows.base import ErrorView, Flow, PaymentView, ProgressView
-from kiosk.flows.records import HouseholdSummary, PaymentMethod
+from kiosk.flows.records import CardView, HouseholdSummary, PaymentMethod
 from kiosk.i18n import N_
 
 METHOD_DEVICES = {PaymentMethod.CASH: "cash", PaymentMethod.QR: "gateway"}
@@ -47,6 +47,7 @@ class StepFlow(Flow):
     """A journey of simple steps. Screens call choose(key), key(char), primary(), back(), cancel()."""
 
     title = ""
+    acts_on_card = False  # a journey on one card: the tapped card, the only card, or the card picker first
 
     def __init__(self, ctx, **params: Any) -> None:  # type: ignore[no-untyped-def]
         super().__init__(ctx, **params)
@@ -72,7 +73,42 @@ class StepFlow(Flow):
 
     def _summary_loaded(self, summary: HouseholdSummary) -> None:
         self.summary = summary
+        if self.acts_on_card:
+            chosen = card_picker.preselected(summary, self.session.identity)
+            if isinstance(chosen, card_picker.MustPick):
+                self.summary, self.step = summary.acting_on(None), card_picker.PICK_STEP
+                return
+            self.summary = summary.acting_on(chosen)
         self.loaded()
+
+    # --- the card picker (kiosk.flows.card_picker) ----------------------------------------------
+    def card_reason(self, card: CardView) -> str:
+        """Why this journey cannot act on `card`, in words (translated); empty when it can."""
+        return ""
+
+    def card_options(self) -> tuple[Option, ...]:
+        cards = self.summary.cards if self.summary else ()
+        current = self.summary.card_uid if self.summary else None
+        return tuple(Option(c.card_uid, card_picker.card_button(c, self.language), not self.card_reason(c),
+                            c.card_uid == current, self.card_reason(c)) for c in cards)
+
+    def pick_card(self, card_uid: str) -> None:
+        """The resident chose a card on the picker: the journey goes on with it (Back returns to the picker)."""
+        card = self.summary.card(card_uid) if self.summary else None
+        if self.step != card_picker.PICK_STEP or self.summary is None or card is None or self.card_reason(card):
+            return
+        self.history.append(self.step)
+        self.summary, self.error, self.method = self.summary.acting_on(card), None, None
+        self.loaded()
+        self.changed()
+
+    def picker_view(self) -> StepView:
+        return self.base_view(self.t(card_picker.PICK_PROMPT), options=self.card_options())
+
+    def card_line(self) -> tuple[str, str]:
+        """('Card', 'Resident card, ending C3D4'): which card the journey acts on, for confirm pages."""
+        card = self.summary.acting_card if self.summary else None
+        return (self.t(N_("Card")), card_picker.card_name(card, self.language) if card else "")
 
     def loaded(self) -> None:
         """First step after the household summary arrived."""

@@ -1,4 +1,4 @@
-"""IC cards: identify by UID, issue, report loss, freeze / unfreeze, and the card-write seam (CardOperation)."""
+"""IC cards: identify by UID, issue, report loss and lift it, freeze / unfreeze, and the card-write seam (CardOperation)."""
 from __future__ import annotations
 
 import re
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.domain.receipt import ReceiptKind
 from kiosk.domain.terms import CARD_KIND_LABELS, AccountKind, CardKind, CardStatus
-from kiosk.errors import AlreadyDone, CardBlocked, CardReplaced, CardUnknown, InvalidEntry, NotFound
+from kiosk.errors import AlreadyDone, CardBlocked, CardFrozenByStaff, CardReplaced, CardUnknown, InvalidEntry, NotFound
 from kiosk.i18n import N_, translate
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Card, CardOperation, Household, utcnow
@@ -86,8 +86,12 @@ def card_balance(session: Session, card_id: int) -> int:
 
 
 def identify_card(session: Session, uid: str) -> CardIdentity:
-    """The household behind a tapped card. Raises CardUnknown, CardBlocked (lost), CardFrozen, CardReplaced."""
-    card = usable_card(card_by_uid(session, uid))
+    """The household behind a tapped card. Raises CardUnknown, CardBlocked (lost), CardFrozen (the resident's own
+    freeze), CardFrozenByStaff, CardReplaced."""
+    card = card_by_uid(session, uid)
+    if card is not None and card.status == CardStatus.FROZEN and card.frozen_by_staff:
+        raise CardFrozenByStaff(card.card_no)
+    card = usable_card(card)
     hh = get_household(session, card.household_id)
     return CardIdentity(card.id, card.uid_hex, card.card_no, card.kind, card.status, hh.id, hh.site_id,
                         mask_unit(hh.unit_no), card_balance(session, card.id))
@@ -117,21 +121,23 @@ def new_card_no(session: Session, hh: Household) -> str:
     return f"{hh.site_id:04d}-{hh.id:06d}-{count + 1:02d}"[:20]
 
 
-def _owned(session: Session, household_id: int, card_id: int) -> Card:
+def _owned(session: Session, household_id: int | None, card_id: int) -> Card:
     card = get_card(session, card_id)
-    if card.household_id != household_id:
+    if household_id is not None and card.household_id != household_id:
         raise CardUnknown(f"card {card_id} is not of household {household_id}")
     if card.status == CardStatus.REPLACED:
         raise CardReplaced(card.card_no)
     return card
 
 
-def _set_status(session: Session, card: Card, status: CardStatus, actor: str, action: str, now: datetime) -> None:
+def _set_status(session: Session, card: Card, status: CardStatus, actor: str, action: str, now: datetime,
+                **details: object) -> None:
     before = card.status
     card.status = str(status)
     card.status_changed_at = now
     session.flush()
-    audit.record(session, actor, action, card.card_no, before=before, after=str(status))
+    extra = {k: v for k, v in details.items() if v not in ("", None, False)}
+    audit.record(session, actor, action, card.card_no, before=before, after=str(status), **extra)
 
 
 def report_loss(session: Session, till: Till, *, household_id: int, card_id: int, language: str,
@@ -146,26 +152,70 @@ def report_loss(session: Session, till: Till, *, household_id: int, card_id: int
     return CardActionResult(card.id, card.card_no, card.status, number)
 
 
-def freeze_card(session: Session, *, card_id: int, actor: str, now: datetime | None = None) -> CardActionResult:
-    """Freeze an active card (staff, or a flagged card); the holder can unfreeze it."""
-    card = get_card(session, card_id)
-    usable_card(card)
-    _set_status(session, card, CardStatus.FROZEN, actor, "card.frozen", now or utcnow())
+def freeze_card(session: Session, *, card_id: int, actor: str, household_id: int | None = None,
+                by_staff: bool = False, reason: str = "", now: datetime | None = None) -> CardActionResult:
+    """临时冻结: a card in use is blocked for a while, asked for by the resident (`household_id` checks it is
+    theirs) or set by staff (`by_staff`, with a reason; only staff lift it then). Its value stays on it."""
+    card = _owned(session, household_id, card_id) if household_id is not None else get_card(session, card_id)
+    if card.status == CardStatus.REPLACED:
+        raise CardReplaced(card.card_no)
+    if card.status == CardStatus.LOST:
+        raise CardBlocked(card.card_no)
+    if card.status == CardStatus.FROZEN:
+        raise AlreadyDone(f"card {card.card_no} is already frozen")
+    card.frozen_by_staff = by_staff
+    _set_status(session, card, CardStatus.FROZEN, actor, "card.frozen", now or utcnow(), reason=reason,
+                by_staff=by_staff)
     return CardActionResult(card.id, card.card_no, card.status)
 
 
 def unfreeze_card(session: Session, till: Till, *, household_id: int, card_id: int, language: str,
-                  actor: str | None = None, by_staff: bool = False, now: datetime | None = None) -> CardActionResult:
-    """解挂: a frozen card is usable again. A card reported lost needs staff (`by_staff=True`)."""
+                  actor: str | None = None, by_staff: bool = False, reason: str = "",
+                  now: datetime | None = None) -> CardActionResult:
+    """解冻: a frozen card is usable again. The resident lifts their own freeze; a freeze set by staff needs
+    staff (`by_staff`). A card reported lost is not frozen: `lift_loss` unblocks a found one."""
     now = now or utcnow()
     card = _owned(session, household_id, card_id)
     if card.status == CardStatus.ACTIVE:
         raise AlreadyDone(f"card {card.card_no} is already active")
-    if card.status == CardStatus.LOST and not by_staff:
+    if card.status == CardStatus.LOST:
         raise CardBlocked(card.card_no)
-    _set_status(session, card, CardStatus.ACTIVE, actor or f"kiosk:{till.kiosk_code}", "card.unfrozen", now)
-    number = _status_receipt(session, till, card, ReceiptKind.CARD_UNFREEZE, N_("Card unfreeze"), language, now)
+    if card.frozen_by_staff and not by_staff:
+        raise CardFrozenByStaff(card.card_no)
+    card.frozen_by_staff = False
+    _set_status(session, card, CardStatus.ACTIVE, actor or f"kiosk:{till.kiosk_code}", "card.unfrozen", now,
+                reason=reason, by_staff=by_staff)
+    number = _status_receipt(session, till, card, ReceiptKind.CARD_UNFREEZE, N_("Card unfrozen"), language, now)
     return CardActionResult(card.id, card.card_no, card.status, number)
+
+
+def lift_loss(session: Session, till: Till, *, household_id: int, card_id: int, language: str, actor: str,
+              by_staff: bool = False, reason: str = "", now: datetime | None = None) -> CardActionResult:
+    """解挂: a card reported lost and found is usable again. The resident proves possession by tapping it with the
+    household PIN (`unblock_found_card`); staff lift it with a reason. A card whose replacement was issued is
+    REPLACED and can never be unblocked (CardReplaced): its value is on the new card."""
+    now = now or utcnow()
+    card = _owned(session, household_id, card_id)
+    if card.status != CardStatus.LOST:
+        raise AlreadyDone(f"card {card.card_no} is not reported lost")
+    card.frozen_by_staff = False
+    _set_status(session, card, CardStatus.ACTIVE, actor, "card.loss_lifted", now, reason=reason, by_staff=by_staff)
+    number = _status_receipt(session, till, card, ReceiptKind.CARD_UNFREEZE, N_("Loss report lifted"), language,
+                             now)
+    return CardActionResult(card.id, card.card_no, card.status, number)
+
+
+def blocked_card(session: Session, uid: str) -> Card:
+    """A tapped card that is lost or frozen (the ones a resident may unblock with the household PIN). Raises
+    CardUnknown, CardReplaced (never again), AlreadyDone (the card is in use)."""
+    card = card_by_uid(session, uid)
+    if card is None:
+        raise CardUnknown(uid)
+    if card.status == CardStatus.REPLACED:
+        raise CardReplaced(card.card_no)
+    if card.status == CardStatus.ACTIVE:
+        raise AlreadyDone(f"card {card.card_no} is in use")
+    return card
 
 
 def _status_receipt(session: Session, till: Till, card: Card, kind: ReceiptKind, title: str, language: str,

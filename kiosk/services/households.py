@@ -123,18 +123,25 @@ def identify_by_pin(factory: sessionmaker[Session], site_id: int, unit_no: str, 
                              .with_for_update()).one_or_none()
         if hh is None or not hh.pin_hash:
             raise NotFound(f"unit {unit_no}")
-        result = pins.attempt(pin, hh.pin_hash, hh.pin_failed, hh.pin_locked_until, now)
-        hh.pin_failed, hh.pin_locked_until = result.failed, result.locked_until
-        if result.just_locked:
-            audit.record(session, f"unit:{hh.unit_no}", "household.locked", hh.unit_no,
-                         until=result.locked_until.isoformat() if result.locked_until else "")
-        elif not result.ok:
-            audit.record(session, f"unit:{hh.unit_no}", "household.pin_refused", hh.unit_no, failed=result.failed)
+        error = check_household_pin(session, hh, pin, now)
         identity = HouseholdIdentity(hh.id, hh.site_id, hh.unit_no, mask_unit(hh.unit_no),
                                      household_tier(session, hh.id))
-    if result.error is not None:
-        raise result.error
+    if error is not None:
+        raise error
     return identity
+
+
+def check_household_pin(session: Session, hh: Household, pin: str, now: datetime) -> Exception | None:
+    """Count one PIN attempt on the household (the one lock-out for every PIN it types); returns the error to
+    raise AFTER the caller commits (WrongPin, AccountLocked), or None when the PIN is right."""
+    result = pins.attempt(pin, hh.pin_hash or "", hh.pin_failed, hh.pin_locked_until, now)
+    hh.pin_failed, hh.pin_locked_until = result.failed, result.locked_until
+    if result.just_locked:
+        audit.record(session, f"unit:{hh.unit_no}", "household.locked", hh.unit_no,
+                     until=result.locked_until.isoformat() if result.locked_until else "")
+    elif not result.ok:
+        audit.record(session, f"unit:{hh.unit_no}", "household.pin_refused", hh.unit_no, failed=result.failed)
+    return result.error
 
 
 def _fee_label(kind: str, language: str) -> str:

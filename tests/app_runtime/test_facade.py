@@ -45,6 +45,8 @@ def test_tap_then_pay_all_bills_from_card_balance(rt, factory):
     who = svc.identify_card(uid)
     assert who.household_id == hh and who.unit_label.startswith("1-")
     summary = svc.household_summary(hh)
+    assert summary.card_uid is None and len(summary.cards) == 2  # 1-0101: resident + smart card, none chosen yet
+    summary = summary.acting_on(uid)  # the tapped card is the card the journey acts on
     assert summary.bills and summary.card_uid == uid
     bills = tuple(b.bill_id for b in summary.bills[:2])
     due = sum(b.amount_fen for b in summary.bills[:2])

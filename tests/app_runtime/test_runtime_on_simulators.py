@@ -136,7 +136,7 @@ def test_a_paid_receipt_comes_out_of_the_simulated_printer(kiosk, factory):
     rt, sims = kiosk
     hh = _household(factory, "1-0101")
     summary = rt.services.household_summary(hh)
-    result = rt.services.report_card_lost(hh, summary.card_uid, "zh_Hans")  # a receipt with no card I/O
+    result = rt.services.report_card_lost(hh, summary.cards[0].card_uid, "zh_Hans")  # a receipt with no card I/O
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not sims.printer.records:
         time.sleep(0.1)

@@ -7,11 +7,21 @@ import pytest
 pytestmark = pytest.mark.xvfb
 
 
-def test_lost_card_is_refused_on_screen_with_code_and_hint(kiosk):
+def test_replaced_card_is_refused_on_screen_with_code_and_never_again(kiosk):
+    kiosk.cmd(cmd="card", uid="0BADCAFE")
+    state = kiosk.wait_for_text("此卡已补办新卡，原卡永远不能解挂。请使用新卡；如未领到新卡，请联系工作人员。")
+    assert any("E4003" in t for t in state["texts"])  # the code is shown, not only a colour
+
+
+def test_found_lost_card_is_unblocked_on_screen_with_the_household_pin(kiosk):
     kiosk.cmd(cmd="card", uid="DEADBEEF")
-    state = kiosk.wait_for_text("此卡已挂失停用")
-    assert any("E4001" in t for t in state["texts"])  # the code is shown, not only a colour
-    assert any("补卡" in t for t in state["texts"])
+    kiosk.wait_for_text("此卡已挂失。找到卡了？请输入住户密码解挂")
+    for key in "5678":
+        kiosk.click(key)
+    kiosk.click("下一步")
+    kiosk.wait_for_route("household")
+    state = kiosk.wait_for_text("您的卡已恢复使用。凭条号 ")
+    assert state["identified"]
 
 
 def test_escape_and_close_are_ignored_outside_staff_mode(kiosk):

@@ -33,19 +33,48 @@ def test_card_tap_identifies_household_and_opens_home(nav):
     assert nav.session.identity.household_id == "H1"
 
 
-def test_lost_card_is_refused_with_reason_and_what_to_do(nav):
+def test_lost_card_tapped_offers_to_unblock_it_with_the_household_pin(nav):
     nav.flow.card_tapped("DEADBEEF")
     view = nav.flow.view()
-    assert nav.route.name == "identify" and view.step is IdentifyStep.REFUSED
-    assert view.error.code == errors.CardBlocked.code
-    assert "挂失" in view.error.text and "补卡" in view.error.hint
+    assert nav.route.name == "identify" and view.step is IdentifyStep.PIN and view.error is None
+    assert view.prompt == "此卡已挂失。找到卡了？请输入住户密码解挂"
     assert nav.session.identity is None
+    for key in "9999":
+        nav.flow.key(key)
+    nav.flow.submit()
+    view = nav.flow.view()  # a wrong PIN: the pad again, with attempts left
+    assert view.step is IdentifyStep.PIN and view.error.code == errors.WrongPin.code
+    for key in "5678":
+        nav.flow.key(key)
+    nav.flow.submit()
+    assert nav.route.name == "household" and nav.session.identity.card_uid == "DEADBEEF"
+    assert nav.flow.summary.card_uid == "DEADBEEF" and nav.flow.summary.card_status.value == "active"
+    note = nav.flow.view().card_note
+    assert "恢复使用" in note
+    assert nav.flow.unblocked.receipt_number in note
 
 
-def test_frozen_card_is_refused_and_told_how_to_unfreeze(nav):
+def test_back_on_the_found_card_pin_pad_returns_to_the_card_prompt(nav):
+    nav.flow.card_tapped("DEADBEEF")
+    nav.flow.back()
+    assert nav.flow.view().step is IdentifyStep.CHOOSE and nav.flow.found_uid == ""
+
+
+def test_frozen_card_tapped_is_unfrozen_with_the_household_pin(nav, fake):
     nav.flow.card_tapped("CAFEF00D")
     view = nav.flow.view()
-    assert view.error.code == errors.CardFrozen.code and "解挂" in view.error.hint
+    assert view.step is IdentifyStep.PIN and view.error is None
+    for key in "0000":
+        nav.flow.key(key)
+    nav.flow.submit()
+    assert nav.route.name == "household" and fake.cards["CAFEF00D"].status.value == "active"
+
+
+def test_replaced_card_is_refused_saying_it_can_never_be_unblocked(nav):
+    nav.flow.card_tapped("0BADCAFE")
+    view = nav.flow.view()
+    assert view.step is IdentifyStep.REFUSED and view.error.code == errors.CardReplaced.code
+    assert "永远不能解挂" in view.error.hint
 
 
 def test_unit_and_pin_on_the_keypad_sign_in(nav):

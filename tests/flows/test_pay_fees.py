@@ -40,7 +40,7 @@ def test_confirm_page_restates_items_total_and_method(signed_in):
     view = flow.view()
     assert view.step is PayStep.CONFIRM
     assert view.confirm_lines == (("水费 2026-10", "¥42.80"), ("电费 2026-10", "¥126.50"))
-    assert view.total == "¥169.30" and view.confirm_method == "卡内余额"
+    assert view.total == "¥169.30" and view.confirm_method == "卡内余额（住户卡 尾号C3D4）"
 
 
 def test_paying_from_card_balance_gives_receipt_and_new_balance(signed_in, fake):
@@ -169,4 +169,4 @@ def test_language_switch_mid_journey_keeps_the_step_and_choice(signed_in):
     signed_in.set_language("en")
     view = signed_in.flow.view()
     assert signed_in.flow is flow and view.step is PayStep.CONFIRM
-    assert view.confirm_lines[0] == ("Water 2026-10", "¥42.80") and view.confirm_method == "Card balance"
+    assert view.confirm_lines[0] == ("Water 2026-10", "¥42.80") and view.confirm_method == "Card balance (Resident card, ending C3D4)"

@@ -51,8 +51,10 @@ def test_report_card_lost_blocks_it_at_once(signed_in, fake):
     flow.primary()
     assert flow.view().step == "done" and fake.cards["A1B2C3D4"].status is CardStatus.LOST
     signed_in.go("attract")
-    signed_in.flow.card_tapped("A1B2C3D4")
-    assert signed_in.flow.view().error.code == errors.CardBlocked.code
+    signed_in.flow.card_tapped("A1B2C3D4")  # blocked: the tap only offers the found-card PIN pad
+    view = signed_in.flow.view()
+    assert signed_in.route.name == "identify" and view.step == "pin" and "挂失" in view.prompt
+    assert signed_in.session.identity is None
 
 
 def test_frozen_card_can_be_unfrozen_after_unit_sign_in(nav, fake):

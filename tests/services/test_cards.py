@@ -73,7 +73,7 @@ def test_issuing_a_card_opens_an_empty_stored_value_account_and_refuses_a_known_
     assert "card.issued" in audit_actions(factory)
 
 
-def test_reported_loss_blocks_at_once_and_only_staff_can_lift_it(factory, mini):
+def test_reported_loss_blocks_at_once_and_is_lifted_only_as_a_loss_never_by_unfreezing(factory, mini):
     hh, card_id = _hh(mini)
     uid = _uid(factory, card_id)
     with unit_of_work(factory) as s:
@@ -85,11 +85,15 @@ def test_reported_loss_blocks_at_once_and_only_staff_can_lift_it(factory, mini):
     with pytest.raises(CardBlocked):
         with unit_of_work(factory) as s:
             cards.unfreeze_card(s, mini.till, household_id=hh, card_id=card_id, language="en")
+    with pytest.raises(CardBlocked):  # a lost card is not frozen: even staff lift it as a loss
+        with unit_of_work(factory) as s:
+            cards.unfreeze_card(s, mini.till, household_id=hh, card_id=card_id, language="en", actor="staff:li",
+                                by_staff=True)
     with unit_of_work(factory) as s:
-        cards.unfreeze_card(s, mini.till, household_id=hh, card_id=card_id, language="en", actor="staff:li",
-                            by_staff=True)
+        cards.lift_loss(s, mini.till, household_id=hh, card_id=card_id, language="en", actor="staff:li",
+                        by_staff=True, reason="found at the desk")
         assert cards.identify_card(s, uid).status == CardStatus.ACTIVE
-    assert {"card.reported_lost", "card.unfrozen"} <= set(audit_actions(factory))
+    assert {"card.reported_lost", "card.loss_lifted"} <= set(audit_actions(factory))
 
 
 def test_frozen_card_is_unfrozen_by_its_holder(factory, mini):

@@ -101,7 +101,9 @@ def demo_households(today: date) -> dict[str, FakeHousehold]:
     h2 = FakeHousehold("H2", "2-1101", "2栋-**01", "ordinary", "5678")
     h2.bills["B201"] = BillView("B201", BillKind.GAS, "2026-10", 8800, due)
     h3 = FakeHousehold("H3", "2-0505", "2栋-**05", "silver", "0000")
-    return {h.household_id: h for h in (h1, h2, h3)}
+    h5 = FakeHousehold("H5", "3-0606", "3栋-**06", "ordinary", "8642")  # three cards of three kinds: the card picker
+    h5.bills["B501"] = BillView("B501", BillKind.MANAGEMENT, "2026-10", 6000, due)
+    return {h.household_id: h for h in (h1, h2, h3, h5)}
 
 
 def demo_cards() -> dict[str, FakeCard]:
@@ -111,6 +113,9 @@ def demo_cards() -> dict[str, FakeCard]:
         FakeCard("DEADBEEF", "H2", CardStatus.LOST, 1200),
         FakeCard("CAFEF00D", "H3", CardStatus.FROZEN, 3000),
         FakeCard("0BADCAFE", "H3", CardStatus.REPLACED, 0),
+        FakeCard("C0FFEE01", "H5", CardStatus.ACTIVE, 8000),
+        FakeCard("C0FFEE02", "H5", CardStatus.ACTIVE, 2500, CardKind.SMART),
+        FakeCard("C0FFEE03", "H5", CardStatus.ACTIVE, 1000, CardKind.VEHICLE, plate="粤B·12345"),
     )
     return {c.uid: c for c in cards}
 

@@ -10,6 +10,7 @@ from kiosk import errors
 from kiosk.domain.site_clock import site_now, to_site
 from tests.support.fakes import data
 from tests.support.fakes.card_repair import FakeCardRepairMixin
+from tests.support.fakes.card_states import FakeCardStatesMixin
 from tests.support.fakes.staff import FakeStaffMixin
 from tests.support.fakes.tools import FakeToolsMixin
 from kiosk.payments.control import PaymentControl, PaymentProgress, Stage
@@ -20,7 +21,7 @@ from kiosk.flows.records import (
     CardMovement, RecordDetail, RecordItem, RecordsPage, SiteInfo, TopUpResult, Feature, SwitchedOffView,
 )
 
-class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin):
+class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin, FakeCardStatesMixin):
     """Faithful in-memory implementation. Test hooks: `fail(method, error)`, `hold(method)`, `calls`."""
 
     def __init__(self, now: datetime | None = None, hours: tuple[OpeningHours, ...] = data.ALL_DAY) -> None:
@@ -223,7 +224,7 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin):
             card = self._usable(card_uid)  # unknown, lost and replaced cards refused
             household = self.households[card.household_id]
             if card.status is CardStatus.FROZEN:
-                raise errors.CardFrozen(card_uid)
+                raise errors.CardFrozenByStaff(card_uid) if card.frozen_by_staff else errors.CardFrozen(card_uid)
             self.refuse_flagged(card.uid)
             return Identity(household.household_id, household.unit_label, household.tier, card.uid, card.status)
 
@@ -244,17 +245,13 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin):
         self._enter("household_summary")
         with self._lock:
             household = self._household(household_id)
-            rank = {CardStatus.ACTIVE: 0, CardStatus.FROZEN: 1, CardStatus.LOST: 2}
-            mine = sorted((c for c in self.cards.values() if c.household_id == household_id and c.status in rank),
-                          key=lambda c: rank[c.status])
-            card = mine[0] if mine else None  # the card the household uses, else the one to replace
             bills = tuple(sorted(household.bills.values(), key=lambda b: (b.due_date, b.bill_id)))
             views = tuple(CardView(c.uid, c.kind, c.status, c.balance_fen, c.plate, c.frozen_by_staff)
                           for c in self.cards.values()
                           if c.household_id == household_id and c.status is not CardStatus.REPLACED)
             summary = HouseholdSummary(household_id, household.unit_label, household.tier, bills,
                                        credit_fen=household.credit_fen, cards=views)
-            return summary.acting_on(card.uid if card else None)
+            return summary.acting_on(views[0] if len(views) == 1 else None)  # the only card, else none yet
 
     # --- money ---------------------------------------------------------------------------------
     def pay_bills(self, household_id: str, bill_ids: tuple[str, ...], method: PaymentMethod,
@@ -330,6 +327,8 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin):
                 raise errors.CardBlocked(card_uid)
             if card.status is CardStatus.REPLACED:
                 raise errors.CardReplaced(card_uid)
+            if card.frozen_by_staff:
+                raise errors.CardFrozenByStaff(card_uid)
             card.status = CardStatus.ACTIVE
             number = self._receipt(household_id, "card_unfreeze", 0, "", card_uid)
             return CardActionResult(card_uid, card.status, number, 0, card.balance_fen)
