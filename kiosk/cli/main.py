@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
+from kiosk.domain import site_clock
 from kiosk.errors import (
     AuthError,
     BusinessRuleError,
@@ -105,8 +106,9 @@ def exit_code_for(error: KioskError) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()  # log lines too are stamped on the site's clock, with the offset
+    handler.setFormatter(site_clock.LogFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, handlers=[handler])
     try:
         return int(args.handler(args) or 0)
     except KioskError as exc:

@@ -11,6 +11,7 @@ A naive datetime is taken as the site's wall time (tests and fixed clocks use th
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -88,6 +89,13 @@ def day_bounds(day: date, zone: ZoneInfo | None = None) -> tuple[datetime, datet
 def iso(value: datetime, timespec: str = "seconds") -> str:
     """ISO 8601 in the site zone with its offset, e.g. '2026-10-03T14:05:00+08:00' (CSV, JSON, CLI)."""
     return to_site(value).isoformat(timespec=timespec)
+
+
+class LogFormatter(logging.Formatter):
+    """Log records stamped in the site zone with the offset ('2026-12-06T09:32:00.123+08:00'), not the machine's."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 (logging's name)
+        return iso(datetime.fromtimestamp(record.created, UTC), "milliseconds")
 
 
 def wall_text(value: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:

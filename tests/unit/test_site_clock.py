@@ -92,3 +92,13 @@ def test_loading_the_settings_sets_the_site_zone(tmp_path):
     settings.load(tmp_path, str(site))
     assert site_clock.site_zone().key == "Europe/London"
     assert site_clock.site_now().utcoffset() == site_clock.to_site(site_clock.now_utc()).utcoffset()
+
+
+def test_log_lines_are_stamped_on_the_sites_clock_with_the_offset():
+    import logging
+
+    site_clock.use_zone("Asia/Shanghai")
+    record = logging.LogRecord("kiosk", logging.WARNING, __file__, 1, "printer offline", None, None)
+    record.created = datetime(2026, 12, 6, 1, 32, tzinfo=UTC).timestamp()
+    line = site_clock.LogFormatter("%(asctime)s %(levelname)s %(message)s").format(record)
+    assert line == "2026-12-06T09:32:00.000+08:00 WARNING printer offline"
