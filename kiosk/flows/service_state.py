@@ -33,8 +33,12 @@ class OutOfServiceFlow(Flow):
         self.switched_off = switched_off  # the staff's message when staff switched the feature off
         self.not_offered = not_offered
 
+    def _back_home(self) -> bool:
+        """A signed-in resident who met one unavailable feature goes back to their household page."""
+        return bool(self.feature) and self.session.identity is not None
+
     def back(self) -> None:
-        self.ctx.navigate("attract")
+        self.ctx.navigate("household" if self._back_home() else "attract")
 
     def card_tapped(self, card_uid: str) -> None:
         """With the whole kiosk out of service only a staff badge does anything: it opens the staff PIN pad,
@@ -73,7 +77,7 @@ class OutOfServiceFlow(Flow):
             reason = self.t(status.reason) if status is not None and status.reason else self.t(N_("Under maintenance"))
             detail = (self.t(N_("Please come back later, or visit the service desk.")),)
         return NoticePageView(self.t(N_("Out of service")), reason, detail, self.reference, (),
-                              self.t(N_("Back to start")))
+                              self.t(N_("Back")) if self._back_home() else self.t(N_("Back to start")))
 
 
 class OutOfHoursFlow(Flow):

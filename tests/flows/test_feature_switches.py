@@ -77,6 +77,9 @@ def test_staff_switch_a_feature_off_with_a_message_and_residents_see_it_disabled
     assert nav.route.name == "out_of_service"
     page = nav.flow.view()
     assert page.reason == "车位暂停办理。" and translate(SWITCH_MESSAGES[0], "zh_Hans") in page.detail
+    assert page.back_label == "返回"
+    nav.flow.back()  # the signed-in resident goes back to their household page, still signed in
+    assert nav.route.name == "household" and nav.session.identity is not None
 
 
 def test_another_kiosk_of_the_site_follows_at_its_next_attract_page(fake):
