@@ -89,8 +89,6 @@ class RecordsFlow(StepFlow):
             self.call("reprint", lambda: self.services.reprint(number, household), lambda _r: self._printed(number),
                       self._reprint_failed)
             self.changed()
-        elif self.step == "detail":
-            self.back()
 
     def _printed(self, number: str) -> None:
         self.step = "detail"
@@ -126,8 +124,6 @@ class RecordsFlow(StepFlow):
         return ("+" if fen > 0 else "") + self.money(fen)
 
     def _what(self, entry: RecordEntry) -> str:
-        if not entry.items:
-            return self.kind_label(entry.kind)
         shown = [f"{i.label} {i.detail}".strip() for i in entry.items[:ITEMS_ON_A_ROW]]
         more = len(entry.items) - ITEMS_ON_A_ROW
         text = "、".join(shown) if self.language.startswith("zh") else ", ".join(shown)
@@ -137,7 +133,7 @@ class RecordsFlow(StepFlow):
         head = f"{self.when(entry.when)}  {self.kind_label(entry.kind)}  {self.money(entry.amount_fen)}"
         if entry.voided:
             head += f"  ({self.t(N_('Voided'))})"
-        lines = [head, self._what(entry)]
+        lines = [head] + ([self._what(entry)] if entry.items else [])
         lines += [self.t(N_("{card} {change}, balance {balance}"), card=self.card_label(m), change=self.signed(m.change_fen),
                          balance=self.money(m.balance_after_fen)) for m in entry.card_moves]
         return "\n".join(lines)
@@ -152,12 +148,12 @@ class RecordsFlow(StepFlow):
         lines.append((self.t(N_("Total")), self.money(e.amount_fen)))
         if detail.method:
             lines.append((self.t(N_("Payment method")), detail.method))
-        captions = {translate(c, lang) for c in BALANCE_CAPTIONS for lang in ("zh_Hans", "zh_Hant", "en")}
-        lines += [f for f in detail.fields if f[0] not in captions]
         for m in e.card_moves:
             lines += [(self.t(N_("Card")), self.card_label(m)), (self.t(N_("Amount on the card")), self.signed(m.change_fen)),
                       (self.t(N_("Balance before")), self.money(m.balance_before_fen)),
                       (self.t(N_("Balance after")), self.money(m.balance_after_fen))]
+        captions = {translate(c, lang) for c in BALANCE_CAPTIONS for lang in ("zh_Hans", "zh_Hant", "en")}
+        lines += [f for f in detail.fields if f[0] not in captions]
         if e.voided:
             lines.append(("", self.t(N_("This receipt has been voided."))))
         lines += [("", note) for note in detail.notes]
@@ -187,7 +183,6 @@ class RecordsFlow(StepFlow):
                 if self._reprintable:
                     options = (Option("reprint", self.t(N_("Reprint")) if not self.message else
                                       self.t(N_("Print another copy"))),)
-                primary = self.t(N_("Back to the list"))
             elif self.step == "reprint_confirm":
                 prompt = self.t(N_("Print a copy of receipt {number}?"), number=self.detail.entry.receipt_number)
                 lines = ((self.t(N_("Receipt number")), self.detail.entry.receipt_number),
