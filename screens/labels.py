@@ -13,5 +13,5 @@ KV_CAPTIONS = (
     N_("Manage notices"), N_("Accept"), N_("Return the note"), N_("Receipts"), N_("Import bills"),
     N_("Device setup"), N_("Demo"), N_("Cards"), N_("Take the card off"), N_("Insert a note"),
     N_("Scan the QR code"), N_("New blank card"), N_("Load paper"), N_("Paper runs out"),
-    N_("Card repair"), N_("Account credit"), N_("Services on and off"),
+    N_("Card repair"), N_("Card states"), N_("Account credit"), N_("Services on and off"),
 )

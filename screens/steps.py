@@ -31,6 +31,7 @@ class StepsScreen(KioskScreen):
         keypad = self.ids.keypad
         keypad.handler = lambda key: self.act("key", key)
         keypad.language = self.language
+        keypad.allow_dash = bool(getattr(view, "keypad_dash", False))
         self.ids.error.show(view.error, self.language)
         self.ids.payment.handler = lambda accept: self.act("answer_overpay", accept)
         self.ids.payment.show(view.payment, self.language)

@@ -17,6 +17,7 @@ from kiosk.flows.records import Feature
 from kiosk.flows.service_state import GoodbyeFlow, OutOfHoursFlow, OutOfServiceFlow
 from kiosk.flows.services_flows import BookingFlow, DirectDebitFlow, ParkingFlow
 from kiosk.flows.staff import StaffHomeFlow, StaffUnlockFlow
+from kiosk.flows.staff_card_states import CardStatesFlow
 from kiosk.flows.staff_cards import CardRepairFlow
 from kiosk.flows.staff_features import FeatureSwitchesFlow
 from kiosk.flows.staff_receipts import ImportBillsFlow, ReceiptsFlow
@@ -67,6 +68,7 @@ ROUTES: Mapping[str, Route] = {r.name: r for r in (
     Route("staff_receipts", "steps", ReceiptsFlow, Role.STAFF, personal=True, always=True),
     Route("staff_import", "steps", ImportBillsFlow, Role.STAFF, personal=True, always=True),
     Route("staff_cards", "steps", CardRepairFlow, Role.STAFF, personal=True, always=True),
+    Route("staff_card_states", "steps", CardStatesFlow, Role.STAFF, personal=True, always=True),
     Route("staff_devices", "steps", TechnicianFlow, Role.STAFF, personal=True, always=True),
     Route("staff_features", "steps", FeatureSwitchesFlow, Role.STAFF, personal=True, always=True),
     Route("exit", "message", None, Role.STAFF, always=True),

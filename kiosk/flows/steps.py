@@ -34,6 +34,7 @@ class StepView:
     lines: tuple[tuple[str, str], ...] = ()
     entry: str = ""
     keypad: bool = False
+    keypad_dash: bool = False  # the keypad offers "-" (unit numbers such as 1-0302)
     primary: str = ""  # caption of the main button; empty: none
     primary_enabled: bool = True
     message: str = ""

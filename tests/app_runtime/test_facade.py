@@ -331,3 +331,36 @@ def test_summary_carries_every_card_of_the_household_with_kind_state_balance_and
     chosen = summary.acting_on(summary.cards[2].card_uid)
     assert (chosen.card_uid, chosen.card_balance_fen, chosen.card_status) == (expected[2][0], expected[2][2],
                                                                               r.CardStatus.ACTIVE)
+
+
+def test_resident_freeze_tap_and_pin_unblock_and_staff_card_states_through_the_facade(rt, factory):
+    import json
+
+    from kiosk.errors import CardFrozen, CardReplaced
+    from kiosk.persistence.models import AuditEntry
+
+    svc = rt.services
+    uid, hh = _resident_card(factory, "1-0402")  # resident, smart and vehicle cards
+    frozen = svc.freeze_card(hh, uid, "zh_Hans")
+    assert frozen.status is r.CardStatus.FROZEN
+    with pytest.raises(CardFrozen):
+        svc.identify_card(uid)
+    with pytest.raises(WrongPin):
+        svc.unblock_found_card(uid, "000000", "zh_Hans")
+    unblocked = svc.unblock_found_card(uid, "123456", "zh_Hans")  # the demo households' PIN
+    assert unblocked.identity.household_id == hh and unblocked.identity.card_uid == uid
+    assert unblocked.action.status is r.CardStatus.ACTIVE and unblocked.action.receipt_number
+    who = svc.staff_sign_in("246810")
+    found = svc.staff_household_cards(who.staff_id, unit="1-0402")
+    assert found.unit == "1-0402" and [c.kind for c in found.cards] == [r.CardKind.RESIDENT, r.CardKind.SMART,
+                                                                        r.CardKind.VEHICLE]
+    assert svc.staff_household_cards(who.staff_id, card_uid=uid).cards == found.cards
+    svc.report_card_lost(hh, uid, "zh_Hans")
+    lifted = svc.staff_change_card(who.staff_id, uid, "lift_loss", "持卡人已找回卡片", "zh_Hans")
+    assert lifted.status is r.CardStatus.ACTIVE and lifted.receipt_number
+    with unit_of_work(factory) as s:
+        row = s.scalars(select(AuditEntry).where(AuditEntry.action == "card.loss_lifted")).one()
+        assert row.actor == f"staff:{who.name}" and json.loads(row.details)["reason"] == "持卡人已找回卡片"
+        s.scalars(select(Card).where(Card.uid_hex == uid)).one().status = "replaced"
+    with pytest.raises(CardReplaced):
+        svc.staff_change_card(who.staff_id, uid, "unfreeze", "x", "zh_Hans")
