@@ -199,7 +199,7 @@ class StaffHomeFlow(Flow):
 
     def open(self, route: str) -> None:
         """Staff tools: staff_handover, staff_callbacks, staff_notices, staff_receipts, staff_import, staff_cards,
-        staff_card_states, staff_devices."""
+        staff_card_states, staff_devices, staff_features (services on and off)."""
         self.ctx.navigate(route)
 
     def lock(self) -> None:
