@@ -60,7 +60,8 @@ class StaffFacade(StaffToolsFacade, CardRepairFacade, CardStatesFacade, Technici
         if print_slip:
             self.rt.receipt_issued()
         return r.SettlementView(report.day, report.by_kind, report.by_method, report.first_receipt,
-                                report.last_receipt, len(report.voids), report.voided_fen, settlement.to_csv(report))
+                                report.last_receipt, len(report.voids), report.voided_fen, settlement.to_csv(report),
+                                report.credit.created, report.credit.used)
 
     def shift_handover(self, staff_id: str, counted_cash_fen: int) -> r.HandoverView:
         who = self._staff(staff_id)
@@ -71,7 +72,8 @@ class StaffFacade(StaffToolsFacade, CardRepairFacade, CardStatesFacade, Technici
             view = staff.close_shift(s, self.rt.till, staff_id=who.staff_id, counted_cash_fen=counted_cash_fen,
                                      language=LANGUAGE_FOR_SLIPS)
         self.rt.receipt_issued()
-        return r.HandoverView(str(view.shift_id), view.expected_cash_fen, view.counted_cash_fen, view.receipt_number)
+        return r.HandoverView(str(view.shift_id), view.expected_cash_fen, view.counted_cash_fen, view.receipt_number,
+                              view.credit.created_fen, view.credit.used_fen)
 
     def void_receipt(self, staff_id: str, receipt_number: str, reason: str) -> r.VoidResult:
         who = self._staff(staff_id, StaffRole.STAFF, StaffRole.ADMIN)

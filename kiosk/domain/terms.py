@@ -187,3 +187,14 @@ class SiteFeature(StrEnum):
     PARKING = "parking"
     DIRECT_DEBIT = "direct_debit"
     RECORDS = "records"
+
+
+# Account credit in settlement and handover: where it came from, and what it was spent with.
+CREDIT_CREATED_LABELS: dict[str, str] = {
+    "cash": N_("Credit created: cash overpayments"), "qr": N_("Credit created: QR overpayments"),
+    "refund": N_("Credit created: refunds"), "void": N_("Credit created: voids"),
+}
+CREDIT_USED_LABELS: dict[str, str] = {
+    "credit": N_("Credit used alone"), "card": N_("Credit used with card balance"),
+    "cash": N_("Credit used with cash"), "qr": N_("Credit used with QR payment"),
+}

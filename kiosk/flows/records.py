@@ -393,6 +393,8 @@ class SettlementView:
     void_count: int
     void_total_fen: int
     csv_text: str = ""
+    credit_created: tuple[tuple[str, int], ...] = ()  # account credit created, by source (cash, qr, refund, void)
+    credit_used: tuple[tuple[str, int], ...] = ()  # account credit used, by what it went with (credit, card, cash, qr)
 
     @property
     def total_fen(self) -> int:
@@ -405,6 +407,8 @@ class HandoverView:
     expected_cash_fen: int
     counted_cash_fen: int
     receipt_number: str
+    credit_created_fen: int = 0  # account credit created during the shift
+    credit_used_fen: int = 0  # account credit used during the shift
 
     @property
     def difference_fen(self) -> int:

@@ -7,7 +7,8 @@ from enum import StrEnum
 from typing import Any
 
 from kiosk import errors
-from kiosk.domain.terms import METHOD_LABELS, PaymentMethod as CoreMethod
+from kiosk.domain.terms import (CREDIT_CREATED_LABELS as CREATED_LABELS, CREDIT_USED_LABELS as USED_LABELS,
+                                METHOD_LABELS, PaymentMethod as CoreMethod)
 from kiosk.flows.base import ErrorView, Flow, ProgressView
 from kiosk.flows.records import (BILL_KIND_LABELS, PAYMENT_METHOD_LABELS, BillKind, DeviceHealth, PaymentMethod,
                                  SettlementView, StaffRole, StaffView)
@@ -226,6 +227,8 @@ class StaffHomeFlow(Flow):
             lines = tuple((self._kind_label(k), self.money(v)) for k, v in s.totals_by_kind)
             lines += tuple((self.t(N_("By method: {method}"), method=self._method_label(k)), self.money(v))
                            for k, v in s.totals_by_method)
+            lines += tuple((self.t(CREATED_LABELS[k]), self.money(v)) for k, v in s.credit_created if k in CREATED_LABELS)
+            lines += tuple((self.t(USED_LABELS[k]), self.money(v)) for k, v in s.credit_used if k in USED_LABELS)
             lines += ((self.t(N_("Receipts")), f"{s.first_receipt} – {s.last_receipt}" if s.first_receipt else "-"),
                       (self.t(N_("Voids")), f"{s.void_count} / {self.money(s.void_total_fen)}"),
                       (self.t(N_("Total")), self.money(s.total_fen)))

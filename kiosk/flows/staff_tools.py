@@ -88,6 +88,8 @@ class HandoverFlow(StaffStepFlow):
             lines = ((self.t(N_("Expected cash")), self.money(r.expected_cash_fen)),
                      (self.t(N_("Counted cash")), self.money(r.counted_cash_fen)),
                      (self.t(N_("Difference")), self.money(r.difference_fen)),
+                     (self.t(N_("Account credit created")), self.money(r.credit_created_fen)),
+                     (self.t(N_("Account credit used")), self.money(r.credit_used_fen)),
                      (self.t(N_("Receipt number")), r.receipt_number))
             if r.difference_fen:
                 lines += (("", self.t(N_("The counted cash does not match the records."))),)

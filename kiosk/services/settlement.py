@@ -16,7 +16,8 @@ from kiosk.domain.receipt import ReceiptDocument, ReceiptItem, ReceiptKind
 from kiosk.domain.terms import FEE_LABELS, METHOD_LABELS, FeeKind, PaymentMethod, PaymentStatus
 from kiosk.i18n import N_, translate
 from kiosk.persistence.models import Kiosk, Payment, PaymentItem, Receipt
-from kiosk.services import audit, receipts
+from kiosk.services import audit, credit_report, payments, receipts
+from kiosk.services.credit_report import CreditFigures
 from kiosk.services.receipts import Till
 
 DEFAULT_TZ = site_clock.DEFAULT_ZONE
@@ -35,6 +36,7 @@ class PaymentLine:
     status: str
     amount_fen: int
     items: tuple[tuple[str, int], ...]  # (fee kind, fen)
+    credit_fen: int = 0  # the part paid from account credit (split tender; all of it with the credit method)
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class Settlement:
     credits: tuple[CreditLine, ...]
     credited_fen: int
     payments: tuple[PaymentLine, ...]
+    credit: CreditFigures = CreditFigures((), (), 0)  # account credit created and used, per method
 
     @property
     def net_fen(self) -> int:
@@ -101,26 +104,29 @@ def daily_settlement(session: Session, site_id: int, day: date, tz_name: str = D
             items.setdefault(item.payment_id, []).append((item.fee_kind, item.amount_fen))
     first_receipts = _first_receipt_numbers(session, ids)
     lines = tuple(PaymentLine(p.reference, p.completed_at.astimezone(tz), first_receipts.get(p.id, ""), p.purpose,  # type: ignore[union-attr]
-                              p.method, p.status, p.amount_fen, tuple(items.get(p.id, ()))) for p in counted)
+                              p.method, p.status, p.amount_fen, tuple(items.get(p.id, ())), payments.credit_part(p))
+                  for p in counted)
     by_kind: dict[str, int] = {}
     by_method: dict[str, int] = {}
-    for line in lines:
-        by_method[line.method] = by_method.get(line.method, 0) + line.amount_fen
+    for line in lines:  # a split payment counts under each of its tenders: credit, and the method for the rest
+        for method, fen in ((str(PaymentMethod.CREDIT), line.credit_fen), (line.method, line.amount_fen - line.credit_fen)):
+            if fen:
+                by_method[method] = by_method.get(method, 0) + fen
         for kind, fen in line.items:
             by_kind[kind] = by_kind.get(kind, 0) + fen
     low, high, count = session.execute(select(func.min(Receipt.number), func.max(Receipt.number), func.count())
                                        .where(Receipt.site_id == site_id, Receipt.issued_at >= start,
                                               Receipt.issued_at < end)).one()
     voids = _voids(session, site_id, start, end, tz)
-    credits = tuple(CreditLine(p.reference, p.method, p.status,
-                               p.received_fen - (p.amount_fen if p.status in COUNTED else 0))
-                    for p in rows if p.method in (PaymentMethod.CASH, PaymentMethod.QR)
-                    and p.received_fen > (p.amount_fen if p.status in COUNTED else 0))
+    credits = tuple(CreditLine(p.reference, p.method, p.status, credit_report.kept_as_credit(p))
+                    for p in rows if credit_report.kept_as_credit(p) > 0)
+    kiosks = list(session.scalars(select(Kiosk.id).where(Kiosk.site_id == site_id)))
     return Settlement(site_id, day, tz_name, start, end, tuple(sorted(by_kind.items())), tuple(sorted(by_method.items())),
                       len(lines), sum(line.amount_fen for line in lines),
                       receipts.format_number(low) if low is not None else "",
                       receipts.format_number(high) if high is not None else "", int(count), voids,
-                      sum(v.amount_fen for v in voids), credits, sum(c.credited_fen for c in credits), lines)
+                      sum(v.amount_fen for v in voids), credits, sum(c.credited_fen for c in credits), lines,
+                      credit_report.figures(session, rows, kiosks, start, end))
 
 
 def _first_receipt_numbers(session: Session, payment_ids: list[int]) -> dict[int, str]:
@@ -173,6 +179,14 @@ def to_csv(report: Settlement) -> str:
             number=v.void_receipt_number, method=v.method, note=f"voids {v.receipt_number}: {v.reason}")
     for c in report.credits:
         row("credit", c.credited_fen, ref=c.payment_reference, method=c.method, status=c.status)
+    for p in report.payments:  # split tender: what account credit paid of each payment
+        if p.credit_fen:
+            row("credit_used", p.credit_fen, local=p.local_time.strftime("%H:%M:%S"), ref=p.reference,
+                number=p.receipt_number, purpose=p.purpose, method=p.method, status=p.status)
+    for source, fen in report.credit.created:
+        row("total_credit_created", fen, method=source)
+    for method, fen in report.credit.used:
+        row("total_credit_used", fen, method=method)
     row("net", report.net_fen)
     return out.getvalue()
 
@@ -200,8 +214,9 @@ def settlement_slip(session: Session, till: Till, report: Settlement, *, languag
                (translate(N_("Receipt numbers"), language),
                 f"{report.first_receipt}-{report.last_receipt}" if report.first_receipt else "-"),
                (translate(N_("Voids"), language), f"{len(report.voids)} / {y(report.voided_fen)}"),
-               (translate(N_("Credited (no change given)"), language), y(report.credited_fen)),
-               (translate(N_("Net"), language), y(report.net_fen)))
+               (translate(N_("Credited (no change given)"), language), y(report.credited_fen)))
+    fields += credit_report.slip_fields(report.credit, language)
+    fields += ((translate(N_("Net"), language), y(report.net_fen)),)
     notes = tuple(translate(N_("Void {number}: {reason}"), language, number=v.receipt_number, reason=v.reason)
                   for v in report.voids)
     receipt, doc = receipts.issue(session, till, kind=ReceiptKind.SETTLEMENT, language=language,

@@ -14,8 +14,9 @@ from kiosk.domain.terms import AccountKind, StaffRole
 from kiosk.errors import AlreadyDone, AuthError, InvalidAmount, InvalidEntry, NotFound, PermissionDenied
 from kiosk.i18n import N_, translate
 from kiosk.persistence.db import unit_of_work
-from kiosk.persistence.models import JournalEntry, JournalLine, Shift, StaffUser, utcnow
-from kiosk.services import audit, ledger, pins, receipts
+from kiosk.persistence.models import JournalEntry, JournalLine, Payment, Shift, StaffUser, utcnow
+from kiosk.services import audit, credit_report, ledger, pins, receipts
+from kiosk.services.credit_report import CreditFigures
 from kiosk.services.cards import normalize_uid
 from kiosk.services.receipts import Till
 
@@ -49,6 +50,7 @@ class HandoverView:
     difference_fen: int  # counted - expected: negative means cash is missing
     receipt_number: str
     document: ReceiptDocument
+    credit: CreditFigures = CreditFigures((), (), 0)  # account credit created and used during the shift
 
 
 def _view(user: StaffUser) -> StaffView:
@@ -197,6 +199,7 @@ def close_shift(session: Session, till: Till, *, staff_id: int, counted_cash_fen
               (translate(N_("Expected cash"), language), y(expected)),
               (translate(N_("Counted cash"), language), y(counted_cash_fen)),
               (translate(N_("Difference"), language), y(difference)))
+    fields += credit_report.slip_fields(shift_credit(session, till.kiosk_id, since, now), language)
     notes = () if difference == 0 else (translate(N_("The counted cash does not match the records."), language),)
     receipt, doc = receipts.issue(session, till, kind=ReceiptKind.SHIFT_HANDOVER, language=language,
                                   title=translate(N_("Shift handover slip"), language), fields=fields, notes=notes,
@@ -206,7 +209,16 @@ def close_shift(session: Session, till: Till, *, staff_id: int, counted_cash_fen
     audit.record(session, f"staff:{user.name}", "shift.handover", str(shift.id), expected_fen=expected,
                  counted_fen=counted_cash_fen, receipt=receipts.format_number(receipt.number))
     return HandoverView(shift.id, user.name, shift.opened_at, now, expected, counted_cash_fen, difference,
-                        receipts.format_number(receipt.number), doc)
+                        receipts.format_number(receipt.number), doc, shift_credit(session, till.kiosk_id, since, now))
+
+
+def shift_credit(session: Session, kiosk_id: int, since: datetime | None, until: datetime) -> CreditFigures:
+    """Account credit this kiosk created and used since the last handover (payments completed, refunds
+    and voids to credit posted)."""
+    query = select(Payment).where(Payment.kiosk_id == kiosk_id, Payment.completed_at <= until)
+    if since is not None:
+        query = query.where(Payment.completed_at > since)
+    return credit_report.figures(session, session.scalars(query).all(), [kiosk_id], since, until)
 
 
 def _get(session: Session, staff_id: int) -> StaffUser:
