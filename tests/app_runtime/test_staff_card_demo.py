@@ -4,7 +4,6 @@ PN532 driver against the simulator), card + PIN signs in with the card holder's 
 from __future__ import annotations
 
 import queue
-from datetime import datetime
 
 import pytest
 from sqlalchemy import select, update
@@ -14,6 +13,7 @@ from kiosk.app_runtime.demo import start_demo_runtime
 from kiosk.app_runtime.demo_controls import DemoControls
 from kiosk.cli.seed_cmds import print_report
 from kiosk.flows import records as r
+from kiosk.domain.site_clock import site_now
 from kiosk.flows.navigator import Navigator
 from kiosk.flows.runner import InlineRunner
 from kiosk.flows.session import Session
@@ -27,6 +27,11 @@ from tests.support.demo_site import seeded_site, start_demo
 
 STAFF01, TECH01 = "5AFF0001", "5AFF0002"
 
+
+
+def _site_noon():  # type: ignore[no-untyped-def]
+    """Today at noon on the site's clock: inside the service hours whatever the time the suite runs at."""
+    return site_now().replace(hour=12, minute=0)
 
 @pytest.fixture
 def site(engine, factory, db_url, tmp_path):  # type: ignore[no-untyped-def]
@@ -54,7 +59,7 @@ def _tap(rt, sims, uid: str) -> str:  # type: ignore[no-untyped-def]
 
 
 def _kiosk(rt) -> Navigator:  # type: ignore[no-untyped-def]
-    nav = Navigator(rt.services, Session(), InlineRunner(), clock=datetime.now)
+    nav = Navigator(rt.services, Session(), InlineRunner(), clock=_site_noon)
     nav.go("attract")
     assert nav.route.name == "attract"
     return nav
