@@ -5,7 +5,8 @@ the machine's `TZ`.
 The process uses one site zone, set once from the settings (`use_zone`, called by `kiosk.settings.load`).
 Every other module asks here: `now_utc()` for an instant to store, `site_now()` / `site_today()` for the
 local wall clock, `to_site()` before showing or printing an instant, `day_bounds()` for a local day as a UTC
-range, `iso()` for exports (ISO 8601 with the offset).
+range, `iso()` for exports and log lines (ISO 8601 with the offset), `wall_text()` for receipts and slips.
+`use_source()` lets a fixed instant stand for the clock (journey tests).
 
 A naive datetime is taken as the site's wall time (tests and fixed clocks use them); an aware one is converted.
 """
