@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import select
 
 from kiosk.app_runtime.demo_controls import DemoControls
-from kiosk.domain.site_clock import site_now
 from kiosk.flows.navigator import Navigator
 from kiosk.flows.runner import InlineRunner
 from kiosk.flows.session import Session
@@ -18,15 +17,10 @@ from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import AuditEntry, Card
 from kiosk.runtime.events import CardPresented, CardRemovedEvent
 from kiosk.services import cards
-from tests.support.demo_site import seeded_site, start_demo
+from tests.support.demo_site import seeded_site, site_noon, start_demo
 
 STAFF01 = "5AFF0001"
 
-
-
-def _site_noon():  # type: ignore[no-untyped-def]
-    """Today at noon on the site's clock: inside the service hours whatever the time the suite runs at."""
-    return site_now().replace(hour=12, minute=0)
 
 @pytest.fixture
 def demo(engine, factory, db_url, tmp_path):  # type: ignore[no-untyped-def]
@@ -66,7 +60,7 @@ def test_tampered_card_is_refused_listed_checked_rewritten_from_the_ledger_and_t
     with unit_of_work(factory) as s:
         balance = cards.card_balance(s, cards.card_by_uid(s, uid).id)
     sims.cards[uid].blocks[8][9] ^= 0x01  # one bit of the MAC
-    nav = Navigator(rt.services, Session(), InlineRunner(), clock=_site_noon)
+    nav = Navigator(rt.services, Session(), InlineRunner(), clock=site_noon)
     nav.go("attract")
     nav.flow.card_tapped(_tap(rt, sims, uid))
     assert nav.route.name == "identify" and nav.flow.view().error.code == "E4005"

@@ -13,7 +13,6 @@ from kiosk.app_runtime.demo import start_demo_runtime
 from kiosk.app_runtime.demo_controls import DemoControls
 from kiosk.cli.seed_cmds import print_report
 from kiosk.flows import records as r
-from kiosk.domain.site_clock import site_now
 from kiosk.flows.navigator import Navigator
 from kiosk.flows.runner import InlineRunner
 from kiosk.flows.session import Session
@@ -23,15 +22,10 @@ from kiosk.payments.control import PaymentControl
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Card, StaffUser
 from kiosk.runtime.events import CardPresented
-from tests.support.demo_site import seeded_site, start_demo
+from tests.support.demo_site import seeded_site, site_noon, start_demo
 
 STAFF01, TECH01 = "5AFF0001", "5AFF0002"
 
-
-
-def _site_noon():  # type: ignore[no-untyped-def]
-    """Today at noon on the site's clock: inside the service hours whatever the time the suite runs at."""
-    return site_now().replace(hour=12, minute=0)
 
 @pytest.fixture
 def site(engine, factory, db_url, tmp_path):  # type: ignore[no-untyped-def]
@@ -59,7 +53,7 @@ def _tap(rt, sims, uid: str) -> str:  # type: ignore[no-untyped-def]
 
 
 def _kiosk(rt) -> Navigator:  # type: ignore[no-untyped-def]
-    nav = Navigator(rt.services, Session(), InlineRunner(), clock=_site_noon)
+    nav = Navigator(rt.services, Session(), InlineRunner(), clock=site_noon)
     nav.go("attract")
     assert nav.route.name == "attract"
     return nav

@@ -1,11 +1,13 @@
 """The demo estate on the test's database, as `kiosk demo` seeds it, and the demo runtime started on it."""
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from kiosk import bootstrap, settings as settings_mod
 from kiosk.demo import estate
+from kiosk.domain.site_clock import site_now
 from kiosk.persistence.db import unit_of_work
 from kiosk.services.receipts import Till
 
@@ -28,3 +30,9 @@ def start_demo(settings: settings_mod.Settings, db: bootstrap.Database) -> tuple
     rt, sims = start_demo_runtime(settings, db)
     assert rt.supervisors["reader"].wait_available(10)
     return rt, sims
+
+
+def site_noon() -> datetime:
+    """Today at noon on the site's clock: a flow clock inside the demo site's hours whatever the time the suite
+    runs at (kiosk.domain.site_clock)."""
+    return site_now().replace(hour=12, minute=0, second=0, microsecond=0)
