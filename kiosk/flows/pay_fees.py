@@ -279,6 +279,9 @@ class PayFeesFlow(Flow):
                     paid_by = self.t(N_("Paid by {method}"), method=self.t(PAYMENT_METHOD_LABELS[r.method]))
                     result_lines += ((paid_by, self.money(r.amount_fen - r.credit_used_fen)),)
             result_lines += ((self.t(N_("Receipt number")), r.receipt_number),)
+            if r.credit_fen:  # banknotes above the total: kept as account credit
+                result_lines += (("", self.t(N_("No change given: {amount} credited to your account."),
+                                             amount=self.money(r.credit_fen))),)
             if r.balance_after_fen is not None:
                 result_lines += ((self.t(N_("Card balance")), self.money(r.balance_after_fen)),)
         return PayView(
@@ -301,5 +304,6 @@ class PayFeesFlow(Flow):
             else self.t(N_("Check again")),
             confirm_enabled=not (self.step is PayStep.CONFIRM and self.gate_checking),
             notice=self.printer_notice(self.step.value),
-            credit=self.money(self.household_credit_fen) if self.household_credit_fen > 0 else "",
+            credit=self.money(self.household_credit_fen)  # before paying only: afterwards it has changed
+            if self.household_credit_fen > 0 and self.step in (PayStep.CHOOSE, PayStep.CONFIRM) else "",
         )

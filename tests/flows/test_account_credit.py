@@ -44,6 +44,7 @@ def test_confirm_restates_the_split_then_one_payment_takes_both_parts(signed_in,
     assert fake.households["H1"].credit_fen == 0 and fake.cash_box_fen == 1280
     assert ("账户余额抵扣", "¥30.00") in view.result_lines and ("现金部分", "¥12.80") in view.result_lines
     assert fake.receipts[view.receipt_number]["amount"] == 4280
+    assert view.credit == ""  # the credit before paying is not shown once it has changed
 
 
 def test_credit_that_covers_the_total_is_offered_alone(signed_in, fake):

@@ -1,0 +1,101 @@
+"""Account credit on the REAL runtime (simulators, fresh database, X11 clicks): a banknote overpayment
+becomes credit, the household page shows it, and it pays a bill first with banknotes for the rest; one
+receipt shows both parts."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from kiosk.app_runtime import mapping
+from kiosk.domain.terms import AccountKind
+from kiosk.flows.records import BILL_KIND_LABELS
+from kiosk.i18n import format_money, translate
+from kiosk.persistence.db import unit_of_work
+from kiosk.persistence.models import Bill, Payment, Receipt
+from kiosk.services import households, ledger
+from tests.e2e.harness import RealKioskProcess
+from tests.e2e.test_real_journeys import Db, _receipt_number, _tap_card
+
+pytestmark = pytest.mark.xvfb
+NOTES = (10, 20, 50, 100)  # the demo bar's banknotes, yuan
+
+
+@pytest.fixture
+def real(display, tmp_path):
+    with RealKioskProcess(display, tmp_path / "data") as app:
+        app.wait_for_text("您好，和悦花园", 30)
+        yield app
+
+
+def _credit(db: Db, household_id: int) -> int:
+    with unit_of_work(db.factory) as s:
+        return ledger.liability_balance(s, ledger.account(s, AccountKind.CREDIT, household_id=household_id))
+
+
+def _insert_until(real: RealKioskProcess, done_text: str, due_fen: int) -> None:
+    """Banknotes as a resident would: the smallest note that covers what is still due (¥100 while more); a
+    last note above what is due waits in escrow until the resident accepts that the excess becomes credit."""
+    left = due_fen
+    while left > 0:
+        note = next((n for n in NOTES if n * 100 >= left), NOTES[-1])
+        real.click(f"¥{note}")
+        if note * 100 > left:
+            real.click("接受")
+        left -= note * 100
+    real.wait_for_text(done_text, 60)
+
+
+def test_overpaid_note_becomes_credit_shown_at_home_then_pays_a_bill_with_cash_for_the_rest(real):
+    db = Db(real.data_dir)
+    hh = db.household("1-0101")
+    _tap_card(real, "1-0101 resident")
+    real.wait_for_route("household")
+    assert "账户余额（预存）" not in real.state()["texts"]
+    # a ¥50.00 top-up paid with a ¥100 note: the resident accepts that ¥50.00 above it becomes credit
+    real.click("充值")
+    real.click("¥50.00")
+    real.click("现金")
+    real.click("确认支付")
+    real.wait_for_text("请投入纸币", 20)
+    real.click("¥100")
+    real.click("接受")
+    real.wait_for_text("充值成功", 60)
+    assert _credit(db, hh.id) == 5_000
+    real.click("完成")
+    real.wait_for_route("household")
+    state = real.wait_for_text("账户余额（预存）", 10)
+    assert "¥50.00" in state["texts"]
+    # a bill above the credit: ¥50.00 of credit first, banknotes for the rest
+    with unit_of_work(db.factory) as s:
+        bills = [mapping.bill(b) for b in households.household_summary(s, hh.id).bills]
+    bill = min((b for b in bills if b.amount_fen > 5_000), key=lambda b: b.amount_fen)
+    rest = bill.amount_fen - 5_000
+    real.click("缴费")
+    real.wait_for_text("请选择要缴的账单和支付方式")
+    for b in bills:  # rows below the fold are tapped through the hook (a person would scroll first)
+        if b is not bill:
+            real.cmd(cmd="tap", text=f"{translate(BILL_KIND_LABELS[b.kind], 'zh_Hans')} {b.period}")
+    real.wait_until(lambda: format_money(bill.amount_fen, "zh_Hans") in real.state()["texts"], 10, "the bill's total")
+    real.click("¥50.00 + 现金")
+    real.click("下一步")
+    said = f"账户余额抵扣 ¥50.00，余款 {format_money(rest, 'zh_Hans')}（现金）"
+    real.wait_for_text(said, 10)
+    real.click("确认支付")
+    real.wait_for_text("请投入纸币", 20)
+    _insert_until(real, "支付成功，谢谢！", rest)
+    state = real.state()
+    texts = state["texts"]
+    assert "账户余额抵扣" in texts and "现金部分" in texts and format_money(rest, "zh_Hans") in texts
+    number = _receipt_number(state)
+    with unit_of_work(db.factory) as s:
+        receipt = s.scalars(select(Receipt).where(Receipt.number == int(number))).one()
+        payment = s.get(Payment, receipt.payment_id)
+        assert (payment.method, payment.amount_fen, payment.credit_fen) == ("cash", bill.amount_fen, 5_000)
+        assert s.get(Bill, int(bill.bill_id)).status == "paid"
+        kept = payment.received_fen - rest
+    assert _credit(db, hh.id) == kept  # whatever the last note brought above the rest
+    db.assert_ledger_balanced()
+    printed = real.wait_for_receipt(lambda r: any(number in line for line in r["lines"]))
+    lines = printed["lines"]
+    assert any("账户余额抵扣" in line and "50.00" in line for line in lines)
+    assert any("现金部分" in line and f"{rest // 100}.{rest % 100:02d}" in line for line in lines)
