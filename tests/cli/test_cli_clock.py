@@ -38,3 +38,13 @@ def test_settlement_on_a_new_york_machine_uses_the_sites_day_and_times(db_url, t
     rows = [r for r in csv.DictReader(io.StringIO(out_csv.read_text(encoding="utf-8"))) if r["reference"] == reference]
     assert rows and {r["local_time"] for r in rows} == {local.isoformat(timespec="seconds")}
     assert rows[0]["local_time"].endswith("+08:00") and rows[0]["day"] == local.date().isoformat()
+
+
+def test_an_unknown_site_timezone_stops_the_command_naming_the_key(tmp_path):
+    site = tmp_path / "site.toml"
+    site.write_text('[site]\ntimezone = "Asia/Shanghia"\n', encoding="utf-8")
+    env = {**os.environ, "KIOSK_CONFIG": str(site)}
+    out = subprocess.run([sys.executable, "-m", "kiosk", "report", "settlement", "--date", "2026-11-30",
+                          "--data-dir", str(tmp_path / "data")], capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    assert "E1000" in out.stderr and "'site.timezone' 'Asia/Shanghia' is not a known time zone" in out.stderr

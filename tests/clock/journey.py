@@ -97,6 +97,9 @@ def run(data_dir: Path) -> dict[str, Any]:
     nav.go("member_events")
     screen("member_events", nav)
 
+    moment[0] = PAID_0932 + timedelta(minutes=1)  # 09:33: a callback request
+    svc.request_callback("13912345678", "fees", "en")
+
     # 09:32: pay the oldest bill from the card; then the month's last second and the next month's first.
     bills = svc.household_summary(household_id).bills
     paid = []
@@ -133,6 +136,10 @@ def run(data_dir: Path) -> dict[str, Any]:
     nav.flow.submit()
     nav.flow.open("staff_receipts")
     screen("staff_receipts", nav)
+    nav.go("staff_callbacks")
+    screen("staff_callbacks", nav)
+    nav.go("staff_notices")
+    screen("staff_notices", nav)
     engine.dispose()
     return out
 

@@ -67,16 +67,23 @@ def test_member_events_show_their_local_start_time(days):
 
 def test_the_last_second_of_a_month_is_in_that_days_settlement_and_the_next_second_in_the_next(days):
     day = days["UTC"]
-    assert day["receipts_of_30_nov"] == ["00000007"] and day["receipts_of_1_dec"] == ["00000008"]
+    _at_0932, last_second, first_second = day["paid"]
+    assert day["receipts_of_30_nov"] == [last_second] and day["receipts_of_1_dec"] == [first_second]
     nov30, dec1 = day["settlement_2026-11-30"], day["settlement_2026-12-01"]
-    assert nov30["total_fen"] == 5429 and nov30["receipts"] == ["00000007", "00000007"]
-    assert dec1["total_fen"] == 17357 and dec1["receipts"] == ["00000008", "00000008"]
-    assert "item,2026-11-30,2026-11-30T23:59:50+08:00,P261130-xxxxx,00000007" in nov30["csv"]
-    assert "item,2026-12-01,2026-12-01T00:00:10+08:00,P261201-xxxxx,00000008" in dec1["csv"]
+    assert nov30["total_fen"] == 5429 and nov30["receipts"] == [last_second, last_second]
+    assert dec1["total_fen"] == 17357 and dec1["receipts"] == [first_second, first_second]
+    assert f"item,2026-11-30,2026-11-30T23:59:50+08:00,P261130-xxxxx,{last_second}" in nov30["csv"]
+    assert f"item,2026-12-01,2026-12-01T00:00:10+08:00,P261201-xxxxx,{first_second}" in dec1["csv"]
     assert day["settlement_today"] == "2026-12-01"
 
 
 def test_out_of_hours_at_five_past_midnight_site_time_and_the_cashiers_list_in_site_time(days):
     day = days["America/New_York"]
     assert day["screens"]["records_at_0005"][0] == "Outside service hours"
-    assert "00000008 · 00:00 · Fee payments · ¥173.57 · 1-0101" in day["screens"]["staff_receipts"]
+    assert f"{day['paid'][2]} · 00:00 · Fee payments · ¥173.57 · 1-0101" in day["screens"]["staff_receipts"]
+
+
+def test_callbacks_and_notices_on_the_staff_pages_show_site_times(days):
+    day = days["Asia/Shanghai"]
+    assert any("· 29 Nov 2026 09:33 ·" in text for text in day["screens"]["staff_callbacks"]), day["screens"]
+    assert any("28 Nov 2026 09:30" in text for text in day["screens"]["staff_notices"]), day["screens"]
