@@ -130,7 +130,9 @@ class RecordsFlow(StepFlow):
         return text + (" " + self.t(N_("and {count} more"), count=more) if more > 0 else "")
 
     def row_label(self, entry: RecordEntry) -> str:
-        head = f"{self.when(entry.when)}  {self.kind_label(entry.kind)}  {self.money(entry.amount_fen)}"
+        head = f"{self.when(entry.when)}  {self.kind_label(entry.kind)}"
+        if entry.amount_fen or entry.items or entry.card_moves:  # a loss report or an unfreeze moves no money
+            head += f"  {self.money(entry.amount_fen)}"
         if entry.voided:
             head += f"  ({self.t(N_('Voided'))})"
         lines = [head] + ([self._what(entry)] if entry.items else [])
