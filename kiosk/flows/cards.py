@@ -29,6 +29,12 @@ class TopUpFlow(StepFlow):
     def card_reason(self, card: CardView) -> str:
         return "" if card.usable else card_picker.state_words(card, self.language)
 
+    def card_tapped(self, card_uid: str) -> None:
+        """A card on the reader during a top-up: on the picker it picks that card; later it is the card the value
+        is written to (the card station reads it), never a new sign-in in the middle of a payment."""
+        if self.step == PICK_STEP:
+            self.pick_card(card_uid.upper())
+
     def choose(self, key: str) -> None:
         if self.step == PICK_STEP:
             self.pick_card(key)
@@ -76,6 +82,9 @@ class TopUpFlow(StepFlow):
             options = self.method_options(self.amount, allow_card=False)
         if self.step in ("confirm", "paying", "uncertain"):
             lines = (self.card_line(), (self.t(N_("Top up card")), self.money(self.amount)), self.method_line())
+            if self.session.identity is not None and not self.session.identity.card_uid:
+                lines += (("", self.t(N_("Place this card on the reader when asked: the value is written onto "
+                                         "it."))),)
             if self.method is PaymentMethod.CASH:
                 lines += (("", self.t(N_("No change is given. Any amount above the total is credited to your "
                                          "household account."))),)
@@ -143,8 +152,10 @@ class CardLossFlow(StepFlow):
             self.pick_method(key, fee, allow_card=False)
 
     def card_tapped(self, card_uid: str) -> None:
-        """The new card on the reader (replacement)."""
-        if self.step == "tap_new" and self.summary is not None and self.summary.card(card_uid) is None:
+        """On the picker: that card of the household. Then: the new card on the reader (replacement)."""
+        if self.step == PICK_STEP:
+            self.pick_card(card_uid.upper())
+        elif self.step == "tap_new" and self.summary is not None and self.summary.card(card_uid) is None:
             self.new_uid = card_uid.upper()
             self.go_step("method")
 

@@ -139,3 +139,16 @@ def test_pay_fees_offers_each_cards_balance_and_pays_from_the_one_chosen(nav, fa
     flow.confirm()
     assert flow.view().step.value == "done" and fake.cards["C0FFEE01"].balance_fen == 2000
     assert fake.cards["C0FFEE02"].balance_fen == 2500
+
+
+def test_a_card_laid_on_the_reader_at_the_picker_is_the_card_chosen_and_never_a_new_sign_in(nav):
+    _h5(nav)
+    nav.go("top_up")
+    nav.flow.card_tapped("c0ffee03")
+    assert nav.route.name == "top_up" and nav.flow.view().step == "amount"
+    assert nav.flow.summary.card_uid == "C0FFEE03"
+    nav.flow.card_tapped("A1B2C3D4")  # another household's card mid-journey: ignored, still this journey
+    assert nav.route.name == "top_up" and nav.session.identity.household_id == "H5"
+    nav.flow.choose("5000")
+    nav.flow.choose("cash")
+    assert ("", "请按提示将这张卡放到读卡区，充值金额将写入卡内。") in nav.flow.view().lines
