@@ -24,7 +24,7 @@ from kiosk.persistence.models import (
     Receipt,
     utcnow,
 )
-from kiosk.services import audit, ledger, receipts
+from kiosk.services import audit, ledger, payments, receipts
 from kiosk.services.cards import CardWrite, record_card_write
 from kiosk.services.charges import yuan
 from kiosk.services.parking import add_months
@@ -87,6 +87,9 @@ def void_receipt(session: Session, till: Till, *, number: int | str, reason: str
     fields = ((translate(N_("Voided receipt No."), language), receipts.format_number(receipt.number)),
               (translate(N_("Reference"), language), payment.reference),
               (translate(N_("Amount returned"), language), yuan(payment.amount_fen)))
+    if returned == "card" and payments.credit_part(payment):  # split tender: each part goes back where it came from
+        notes += (translate(N_("Returned to your account credit."), language),)
+        fields += ((translate(N_("Paid from account credit"), language), yuan(payments.credit_part(payment))),)
     items = tuple(ReceiptItem(i.label, -i.amount_fen, i.detail) for i in original.items) or (
         ReceiptItem(original.title, -payment.amount_fen),)
     void, doc = receipts.issue(session, till, kind=ReceiptKind.VOID, language=language,

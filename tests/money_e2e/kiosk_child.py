@@ -1,6 +1,7 @@
 """A kiosk process for the kill tests: pays one household's first bill by cash or QR and reports on stdout.
 
     python -m tests.money_e2e.kiosk_child cash DB_URL KEY HOUSEHOLD BILL --cash-path PTY [--die-at-note N]
+        [--credit-fen F]   (split tender: F from the household's account credit, the rest in banknotes)
     python -m tests.money_e2e.kiosk_child qr DB_URL KEY HOUSEHOLD BILL --gateway URL --secret S
 
 Lines: READY (notes are enabled), RECEIVED <fen>, STACKED <counter> (the Nth note reached the point just
@@ -38,6 +39,7 @@ def main() -> int:
     parser.add_argument("--die-at-note", type=int, default=0)
     parser.add_argument("--gateway")
     parser.add_argument("--secret")
+    parser.add_argument("--credit-fen", type=int, default=0)
     args = parser.parse_args()
     factory = make_session_factory(make_engine(args.db))
     with unit_of_work(factory) as s:
@@ -90,7 +92,7 @@ def main() -> int:
         move = collector_qr.as_move_money(control)
     out = payments.pay_bills(factory, till, key=args.key, household_id=args.household, bill_ids=[args.bill],
                              method=PaymentMethod.CASH if args.mode == "cash" else PaymentMethod.QR, language="en",
-                             move_money=move)
+                             move_money=move, credit_fen=args.credit_fen)
     say(f"DONE {out.status}")
     return 0
 

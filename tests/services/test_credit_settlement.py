@@ -7,7 +7,7 @@ import io
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from kiosk.domain.terms import BookingKind, PaymentMethod
+from kiosk.domain.terms import AccountKind, BookingKind, PaymentMethod
 from kiosk.persistence.db import unit_of_work
 from kiosk.services import bookings, card_value, cards, ledger, payments, settlement, staff
 from tests.services.helpers import cash
@@ -86,3 +86,23 @@ def test_handover_slip_shows_the_shifts_credit(factory, mini):
     assert view.credit.created_fen == 22_000 and view.credit.used_fen == 22_000
     fields = dict(view.document.fields)
     assert fields["Account credit created"] == "220.00" and fields["Credit used with card balance"] == "50.00"
+
+
+def test_void_of_a_split_card_payment_gives_each_part_back_where_it_came_from(factory, mini):
+    from kiosk.services import voids
+
+    hh = mini.household_ids[0]
+    payments.pay_bills(factory, mini.till, key="v0", household_id=hh, bill_ids=mini.bill_ids[hh][:1],
+                       method=PaymentMethod.CASH, language="en", move_money=cash(factory, mini.till, 10_000, 20_000))
+    paid = payments.pay_bills(factory, mini.till, key="v1", household_id=hh, bill_ids=mini.bill_ids[hh][1:2],
+                              method=PaymentMethod.CARD, card_id=mini.card_ids[hh], language="en", credit_fen=5_000)
+    with unit_of_work(factory) as s:
+        res = voids.void_receipt(s, mini.till, number=int(paid.receipt_number), reason="wrong bill", actor="staff:x",
+                                 language="en")
+        assert cards.card_balance(s, mini.card_ids[hh]) == 50_000
+        credit = ledger.liability_balance(s, ledger.account(s, AccountKind.CREDIT, household_id=hh))
+        assert credit == 20_000 and ledger.unbalanced_entries(s) == []
+        report = settlement.daily_settlement(s, mini.till.site_id, _today(), TZ)
+    assert "Returned to your account credit." in res.document.notes
+    assert dict(res.document.fields)["Paid from account credit"] == "50.00"
+    assert dict(report.credit.created) == {"cash": 20_000, "void": 5_000}
