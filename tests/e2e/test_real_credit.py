@@ -3,6 +3,9 @@ becomes credit, the household page shows it, and it pays a bill first with bankn
 receipt shows both parts."""
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
@@ -18,6 +21,12 @@ from tests.e2e.test_real_journeys import Db, _receipt_number, _tap_card
 
 pytestmark = pytest.mark.xvfb
 NOTES = (10, 20, 50, 100)  # the demo bar's banknotes, yuan
+SHOTS = os.environ.get("KIOSK_CREDIT_SHOTS")  # a folder: keep screenshots of the pages for a person to look at
+
+
+def _shot(app: RealKioskProcess, name: str) -> None:
+    if SHOTS:
+        app.screenshot(Path(SHOTS) / f"{name}.png")
 
 
 @pytest.fixture
@@ -65,6 +74,8 @@ def test_overpaid_note_becomes_credit_shown_at_home_then_pays_a_bill_with_cash_f
     real.wait_for_route("household")
     state = real.wait_for_text("账户余额（预存）", 10)
     assert "¥50.00" in state["texts"]
+    real.wait_layout("账户余额（预存）")
+    _shot(real, "70-credit-household")
     # a bill above the credit: ¥50.00 of credit first, banknotes for the rest
     with unit_of_work(db.factory) as s:
         bills = [mapping.bill(b) for b in households.household_summary(s, hh.id).bills]
@@ -77,14 +88,18 @@ def test_overpaid_note_becomes_credit_shown_at_home_then_pays_a_bill_with_cash_f
             real.cmd(cmd="tap", text=f"{translate(BILL_KIND_LABELS[b.kind], 'zh_Hans')} {b.period}")
     real.wait_until(lambda: format_money(bill.amount_fen, "zh_Hans") in real.state()["texts"], 10, "the bill's total")
     real.click("¥50.00 + 现金")
+    real.wait_until(lambda: "(●) 账户余额（预存） ¥50.00 + 现金" in real.state()["texts"], 10, "the split chosen")
+    _shot(real, "71-credit-pay-choose")
     real.click("下一步")
     said = f"账户余额抵扣 ¥50.00，余款 {format_money(rest, 'zh_Hans')}（现金）"
     real.wait_for_text(said, 10)
+    _shot(real, "72-credit-pay-confirm")
     real.click("确认支付")
     real.wait_for_text("请投入纸币", 20)
     _insert_until(real, "支付成功，谢谢！", rest)
     state = real.state()
     texts = state["texts"]
+    _shot(real, "73-credit-paid")
     assert "账户余额抵扣" in texts and "现金部分" in texts and format_money(rest, "zh_Hans") in texts
     number = _receipt_number(state)
     with unit_of_work(db.factory) as s:
