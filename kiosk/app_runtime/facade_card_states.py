@@ -50,7 +50,8 @@ class CardStatesFacade:
             audit.record(s, f"staff:{who.name}", "cards.household_listed", found.unit_no,
                          by="card" if card_uid else "unit", count=len(found.cards))
         return r.StaffCardsView(str(found.household_id), found.unit_no, tuple(
-            r.CardView(c.uid_hex, CardKind(c.kind), CardStatus(c.status), c.balance_fen, c.plate, c.frozen_by_staff)
+            r.CardView(c.uid_hex, CardKind(c.kind), CardStatus(c.status), c.balance_fen, c.plate, c.frozen_by_staff,
+                       c.card_no)
             for c in found.cards))
 
     def staff_change_card(self, staff_id: str, card_uid: str, action: str, reason: str,

@@ -32,7 +32,7 @@ def bill(view: households.BillView) -> r.BillView:
 
 def card(view: households.CardBalance) -> r.CardView:
     return r.CardView(view.uid_hex, CardKind(view.kind), CardStatus(view.status), view.balance_fen, view.plate,
-                      view.frozen_by_staff)
+                      view.frozen_by_staff, view.card_no)
 
 
 def notice(view: notices.NoticeView) -> r.NoticeView:

@@ -202,10 +202,8 @@ class CardLossFlow(StepFlow):
                 lines = (self.card_line(), (self.t(N_("State")), card_picker.state_words(card, self.language)))
         elif self.step == "method":
             options = self.method_options(fee, allow_card=False)
-        uid = self.summary.card_uid if self.summary else ""
         if self.step in ("confirm", "paying", "uncertain"):
-            lines = (self.card_line(), (self.t(N_("Card number")), _masked(uid or "")),
-                     (self.t(N_("Action")), self.t(self.ACTIONS[self.action])))
+            lines = (self.card_line(), (self.t(N_("Action")), self.t(self.ACTIONS[self.action])))
             if self.action == "lost":
                 lines += (("", self.t(N_("The card is blocked at once, everywhere."))),)
             if self.action == "freeze":
@@ -217,8 +215,8 @@ class CardLossFlow(StepFlow):
                           ("", self.t(N_("The balance moves to the new card; the old card stays blocked."))))
         if self.step == "done" and self.result is not None:
             r = self.result
-            lines = ((self.t(N_("Card number")), _masked(r.card_uid)),
-                     (self.t(N_("State")), self.t(card_picker.CARD_STATUS_LABELS[r.status])))
+            name = (self.t(N_("New card")), _masked(r.card_uid)) if self.action == "replace" else self.card_line()
+            lines = (name, (self.t(N_("State")), self.t(card_picker.CARD_STATUS_LABELS[r.status])))
             if r.balance_fen is not None:
                 lines += ((self.t(N_("Card balance")), self.money(r.balance_fen)),)
             if r.receipt_number:

@@ -158,10 +158,13 @@ class CardView:
     balance_fen: int
     plate: str = ""  # vehicle IC cards: the plate of the car
     frozen_by_staff: bool = False  # a staff freeze is lifted by staff only
+    card_no: str = ""  # the number printed on the card
 
     @property
     def last_digits(self) -> str:
-        return self.card_uid[-4:]
+        """The last four digits of the printed card number (what the resident reads on the card), else of the UID."""
+        digits = "".join(ch for ch in self.card_no if ch.isdigit())
+        return digits[-4:] if len(digits) >= 4 else self.card_uid[-4:]
 
     @property
     def usable(self) -> bool:

@@ -139,7 +139,7 @@ class CardStatesFlow(StaffStepFlow):
         if card is None or found is None:
             return ()
         return ((self.t(N_("Unit")), found.unit), (self.t(N_("Card")), card_picker.card_name(card, self.language)),
-                (self.t(N_("Card number")), card.card_uid),
+                (self.t(N_("Card number")), card.card_no or card.card_uid),
                 (self.t(N_("State")), card_picker.state_words(card, self.language)),
                 (self.t(N_("Card balance")), self.money(card.balance_fen)))
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from kiosk.i18n import format_money
 from kiosk.persistence.db import unit_of_work
-from kiosk.persistence.models import Payment, Receipt
+from kiosk.persistence.models import Card, Payment, Receipt
 from tests.e2e.test_real_journeys import Db, _receipt_number, _tap_card, real  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.xvfb
@@ -16,8 +16,10 @@ pytestmark = pytest.mark.xvfb
 
 def test_unit_sign_in_picks_the_second_card_and_tops_it_up(real):  # noqa: F811 - the fixture
     db = Db(real.data_dir)
-    resident_id, resident_uid, _ = db.card("1-0101", "resident")
-    smart_id, smart_uid, _ = db.card("1-0101", "smart")
+    resident_id, _resident_uid, _ = db.card("1-0101", "resident")
+    smart_id, _smart_uid, _ = db.card("1-0101", "smart")
+    with unit_of_work(db.factory) as s:  # the last four digits of the printed card numbers
+        resident_no, smart_no = (s.get(Card, i).card_no[-4:] for i in (resident_id, smart_id))
     resident_before, smart_before = db.balance(resident_id), db.balance(smart_id)
     real.click("用房号和密码登录")
     real.click("使用数字键盘")
@@ -29,17 +31,17 @@ def test_unit_sign_in_picks_the_second_card_and_tops_it_up(real):  # noqa: F811 
         real.click(key)
     real.click("下一步")
     real.wait_for_route("household")
-    real.wait_for_text(f"智能卡 尾号{smart_uid[-4:]} · 正常使用")  # the home page lists every card with its balance
+    real.wait_for_text(f"智能卡 尾号{smart_no} · 正常使用")  # the home page lists every card with its balance
     real.click("充值")
     real.wait_for_text("请选择要办理的卡")
     buttons = real.wait_until(lambda: {t for t in real.state()["texts"] if "尾号" in t and "\n" in t}, 10, "cards")
-    assert buttons == {f"住户卡 尾号{resident_uid[-4:]}\n正常使用 · 余额 {format_money(resident_before, 'zh_Hans')}",
-                       f"智能卡 尾号{smart_uid[-4:]}\n正常使用 · 余额 {format_money(smart_before, 'zh_Hans')}"}
-    real.click(f"智能卡 尾号{smart_uid[-4:]}")  # the second card
+    assert buttons == {f"住户卡 尾号{resident_no}\n正常使用 · 余额 {format_money(resident_before, 'zh_Hans')}",
+                       f"智能卡 尾号{smart_no}\n正常使用 · 余额 {format_money(smart_before, 'zh_Hans')}"}
+    real.click(f"智能卡 尾号{smart_no}")  # the second card
     real.click("¥100.00")
     real.click("现金")
     state = real.wait_for_text("不找零", 10)
-    assert f"智能卡 尾号{smart_uid[-4:]}" in state["texts"]  # the confirm page names the card
+    assert f"智能卡 尾号{smart_no}" in state["texts"]  # the confirm page names the card
     _tap_card(real, "1-0101 smart")  # the resident lays the chosen card on the reader, as the page asks
     real.click("确认支付")
     real.wait_for_text("请投入纸币", 20)
