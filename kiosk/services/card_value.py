@@ -112,11 +112,11 @@ def settle_top_up(session: Session, till: Till, payment: Payment, operation_id: 
     if payment.status != "intent":
         return top_up_result(session, payment)
     card = get_card(session, payment.card_id)
-    credit = ledger.account(session, AccountKind.CREDIT, household_id=payment.household_id)
     stored = ledger.account(session, AccountKind.STORED_VALUE, card_id=card.id)
     before = ledger.liability_balance(session, stored)
-    ledger.spend_liability(session, EntryKind.TOP_UP, credit, stored, payment.amount_fen, payment_id=payment.id,
-                           kiosk_id=till.kiosk_id, memo=payment.reference)
+    # the money is all household credit by now; a split top-up still books its credit part and the part that
+    # came in as notes or by QR as two balanced entries (split_tender.post_parts)
+    payments.post_parts(session, till, payment, EntryKind.TOP_UP, [(stored, payment.amount_fen)])
     after = before + payment.amount_fen
     if card_verified:
         resolve_card_write(session, operation_id, done=True, actor=actor_of(till))

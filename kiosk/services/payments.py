@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.domain.money import Money
 from kiosk.domain.receipt import ReceiptDocument, ReceiptItem, ReceiptKind
-from kiosk.domain.terms import FEE_LABELS, METHOD_LABELS, AccountKind, BillStatus, EntryKind, FeeKind, PaymentMethod, PaymentPurpose, PaymentStatus
+from kiosk.domain.terms import FEE_LABELS, AccountKind, BillStatus, EntryKind, FeeKind, PaymentMethod, PaymentPurpose, PaymentStatus
 from kiosk.errors import (BillAlreadyPaid, BillNotFound, CardWritePending, CreditNotEnough, IdempotencyConflict,
                           InsufficientBalance, InvalidAmount, NotFound)
 from kiosk.i18n import N_, translate
@@ -28,6 +28,8 @@ from kiosk.persistence.models import (Account, Bill, CashEventRecord, Household,
                                       Receipt, utcnow)
 from kiosk.services import audit, ledger, receipts
 from kiosk.services.references import new_reference
+from kiosk.services.split_tender import (credit_part, method_label, other_part, post_parts,  # noqa: F401 (re-exported)
+                                         source_account, split_fields)
 from kiosk.services.receipts import Till
 
 R = TypeVar("R")
@@ -102,46 +104,6 @@ def record_intent(session: Session, till: Till, *, key: str, purpose: PaymentPur
     audit.record(session, f"kiosk:{till.kiosk_code}", "payment.intent", payment.reference,
                  purpose=str(purpose), method=str(method), amount_fen=amount_fen, credit_fen=credit_fen)
     return payment, False
-
-
-def credit_part(payment: Payment) -> int:
-    """What the household's account credit pays of this payment."""
-    return payment.amount_fen if payment.method == PaymentMethod.CREDIT else (payment.credit_fen or 0)
-
-
-def other_part(payment: Payment) -> int:
-    """What the payment's own method (card balance, cash, QR) must bring: the total less the credit part."""
-    return payment.amount_fen - credit_part(payment)
-
-
-def post_parts(session: Session, till: Till, payment: Payment, kind: EntryKind,
-               destinations: Sequence[tuple[Account, int]]) -> None:
-    """Spend the payment: the credit part first, then the other method's part, each one balanced journal
-    entry from its (locked) liability account into `destinations` (filled in order). Neither account goes
-    below zero. Runs in the settle transaction, with the payment's outcome."""
-    parts: list[tuple[Account, int, str]] = []
-    if credit_part(payment):
-        parts.append((ledger.account(session, AccountKind.CREDIT, household_id=payment.household_id),
-                      credit_part(payment), f"{payment.reference} credit"))
-    if other_part(payment):
-        parts.append((source_account(session, payment), other_part(payment), payment.reference))
-    remaining = [(acct, fen) for acct, fen in destinations if fen]
-    for source, fen, memo in parts:
-        locked = ledger.lock(session, source)
-        available = ledger.liability_balance(session, locked)
-        if fen > available:
-            error = CreditNotEnough if source.kind == AccountKind.CREDIT else InsufficientBalance
-            raise error(f"needs {fen}, has {available}", available_fen=available)
-        lines, left, rest = [ledger.Posting(locked, fen)], fen, []
-        for acct, due in remaining:
-            use = min(due, left)
-            if use:
-                lines.append(ledger.Posting(acct, -use))
-                left -= use
-            if due - use:
-                rest.append((acct, due - use))
-        remaining = rest
-        ledger.post(session, kind, lines, payment_id=payment.id, kiosk_id=till.kiosk_id, memo=memo)
 
 
 # --- money arriving (cash, QR) -------------------------------------------------------------------
@@ -224,13 +186,6 @@ def record_unattributed_cash_in(session: Session, till: Till, *, counter: int, v
 def unattributed_cash_fen(session: Session, kiosk_id: int) -> int:
     """Cash held in the kiosk's suspense account (for the staff screen and the handover)."""
     return ledger.liability_balance(session, suspense_account(session, kiosk_id))
-
-
-def source_account(session: Session, payment: Payment):  # type: ignore[no-untyped-def]
-    """Where the money is spent from: the card's stored value, or the household's credit."""
-    if payment.method == PaymentMethod.CARD:
-        return ledger.account(session, AccountKind.STORED_VALUE, card_id=payment.card_id)
-    return ledger.account(session, AccountKind.CREDIT, household_id=payment.household_id)
 
 
 # --- bills -----------------------------------------------------------------------------------------
@@ -327,29 +282,6 @@ def finish(session: Session, till: Till, payment: Payment, language: str, *, kin
                  amount_fen=payment.amount_fen, receipt=receipts.format_number(receipt.number))
     return PaymentOutcome(payment.id, payment.reference, PaymentStatus.SUCCEEDED, payment.amount_fen,
                           receipts.format_number(receipt.number), doc)
-
-
-def method_label(payment: Payment, language: str) -> str:
-    """'Cash', or 'Account credit + Cash' for a split payment."""
-    label = translate(METHOD_LABELS[PaymentMethod(payment.method)], language)
-    if credit_part(payment) and payment.method != PaymentMethod.CREDIT:
-        return f"{translate(METHOD_LABELS[PaymentMethod.CREDIT], language)} + {label}"
-    return label
-
-
-def split_fields(session: Session, payment: Payment, language: str) -> tuple[tuple[str, str], ...]:
-    """The receipt's lines for each part: credit used, what the other method paid, credit left."""
-    if not credit_part(payment):
-        return ()
-    out: tuple[tuple[str, str], ...] = ((translate(N_("Paid from account credit"), language),
-                                         _yuan(credit_part(payment))),)
-    if other_part(payment):
-        out += ((translate(N_("Paid by {method}"), language,
-                           method=translate(METHOD_LABELS[PaymentMethod(payment.method)], language)),
-                 _yuan(other_part(payment))),)
-    left = ledger.liability_balance(session, ledger.account(session, AccountKind.CREDIT,
-                                                            household_id=payment.household_id))
-    return out + ((translate(N_("Account credit left"), language), _yuan(left)),)
 
 
 def fail(session: Session, till: Till, payment: Payment, code: str, *, cancelled: bool = False) -> PaymentOutcome:

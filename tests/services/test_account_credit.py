@@ -277,3 +277,19 @@ def test_credit_moves_onto_the_card_with_the_card_written(factory, mini):
     again = card_value.top_up(factory, mini.till, key="move", card_uid=uid, amount_fen=20_000,
                               method=PaymentMethod.CREDIT, language="en", write_card=writes.append)
     assert again.outcome.replayed and len(writes) == 1 and _card(factory, card_id) == CARD_START + 20_000
+
+
+def test_split_top_up_books_the_credit_part_and_the_cash_part_apart(factory, mini):
+    hh = mini.household_ids[0]
+    _overpay(factory, mini, hh)
+    card_id = mini.card_ids[hh]
+    with unit_of_work(factory) as s:
+        uid = cards.get_card(s, card_id).uid_hex
+    out = card_value.top_up(factory, mini.till, key="tsplit", card_uid=uid, amount_fen=30_000,
+                            method=PaymentMethod.CASH, language="en", credit_fen=20_000,
+                            move_money=cash(factory, mini.till, 10_000))
+    assert out.outcome.status is PaymentStatus.SUCCEEDED and out.balance_after_fen == CARD_START + 30_000
+    assert _credit(factory, hh) == 0
+    assert [lines for k, _m, lines in _entries(factory, out.outcome.payment_id) if k == EntryKind.TOP_UP] == [
+        [("credit", 20_000), ("stored_value", -20_000)], [("credit", 10_000), ("stored_value", -10_000)]]
+    assert out.outcome.document.payment_method == "Account credit + Cash"
