@@ -103,6 +103,12 @@ def _settlement(args: argparse.Namespace) -> int:
     print("  by method:")
     for method, fen in report.by_method:
         print(f"    {method:14} {Money(fen).plain():>12}")
+    print(f"  account credit created {Money(report.credit.created_fen).plain()}, "
+          f"used {Money(report.credit.used_fen).plain()}, moved onto cards {Money(report.credit.moved_to_card_fen).plain()}")
+    for source, fen in report.credit.created:
+        print(f"    created {source:8} {Money(fen).plain():>12}")
+    for method, fen in report.credit.used:
+        print(f"    used with {method:6} {Money(fen).plain():>12}")
     for void in report.voids:
         print(f"  void {void.void_receipt_number} of {void.receipt_number} at {iso(void.local_time)}: "
               f"{void.method} {Money(void.amount_fen).plain()} ({void.reason})")

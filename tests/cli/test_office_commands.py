@@ -85,7 +85,7 @@ def test_settlement_report_prints_totals_and_writes_csv(seeded, db_url, tmp_path
     csv = tmp_path / "s.csv"
     out = kiosk(seeded, db_url, "report", "settlement", "--date", day, "--csv", str(csv))
     assert out.returncode == 0, out.stderr
-    assert "by method" in out.stdout and "card" in out.stdout
+    assert "by method" in out.stdout and "card" in out.stdout and "account credit created" in out.stdout
     header = csv.read_text(encoding="utf-8").splitlines()[0]
     assert header.startswith("record,day,local_time,reference,receipt_number")
 
