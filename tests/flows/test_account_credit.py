@@ -120,3 +120,24 @@ def test_top_up_moves_all_the_credit_onto_the_card(signed_in, fake):
     view = flow.view()
     assert view.step == "done" and ("充值后余额", "¥235.50") in view.lines
     assert fake.households["H1"].credit_fen == 0 and fake.cards["A1B2C3D4"].balance_fen == 23550
+
+
+def test_staff_settlement_and_handover_show_the_credit_used(signed_in, fake):
+    from tests.flows.test_staff_tools import _staff
+
+    flow = _pay_fees_with_credit(signed_in, fake, 3000)
+    flow.select_all(False)
+    flow.toggle("B102")
+    flow.choose_method("credit+cash")
+    flow.next()
+    flow.confirm()
+    _staff(signed_in)
+    signed_in.flow.settlement()
+    lines = dict(signed_in.flow.view().settlement_lines)
+    assert lines["余额抵扣：配合现金"] == "¥30.00"
+    signed_in.flow.open("staff_handover")
+    handover = signed_in.flow
+    handover.key("1")
+    handover.primary()
+    handover.primary()
+    assert dict(handover.view().lines)["账户余额抵扣合计"] == "¥30.00"

@@ -50,6 +50,7 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin, Fak
         self.switched_off: dict[Feature, SwitchedOffView] = {}
         self.devices = {n: DeviceHealth(n, DeviceState.OK) for n in ("reader", "printer", "cash", "gateway")}
         self.cash_box_fen = 0
+        self.credit_used: dict[str, int] = {}  # what account credit went with ("credit" alone, "card", "cash", "qr")
         self.audit: list[tuple[str, str]] = []  # (staff id, action)
         self._receipt_seq = 0
         self._seq = 0
@@ -139,6 +140,8 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin, Fak
             raise errors.CreditNotEnough(available_fen=household.credit_fen)
         balance = self._take_payment(method, amount - used, card_uid, control) if amount > used else None
         household.credit_fen -= used
+        if used:
+            self.credit_used[method.value] = self.credit_used.get(method.value, 0) + used
         return balance
 
     def _take_payment(self, method: PaymentMethod, amount: int, card_uid: str | None,

@@ -109,7 +109,8 @@ class FakeStaffMixin:
                 writer.writerow([number, r["kind"], r["method"], r["amount"], int(r["voided"])])
             view = SettlementView(day, tuple(sorted(by_kind.items())), tuple(sorted(by_method.items())),
                                   rows[0][0] if rows else "", rows[-1][0] if rows else "",
-                                  len(voids), sum(r["amount"] for r in voids), out.getvalue())
+                                  len(voids), sum(r["amount"] for r in voids), out.getvalue(),
+                                  credit_used=tuple(sorted(self.credit_used.items())))
             if print_slip:
                 self._receipt(None, "settlement", 0, "", str(day))
             return view
@@ -119,7 +120,8 @@ class FakeStaffMixin:
         with self._lock:
             self._staff(staff_id, f"handover counted={counted_cash_fen}")
             number = self._receipt(None, "shift_handover", 0, "", staff_id)
-            view = HandoverView(self._next("SH"), self.cash_box_fen, counted_cash_fen, number)
+            view = HandoverView(self._next("SH"), self.cash_box_fen, counted_cash_fen, number,
+                                credit_used_fen=sum(self.credit_used.values()))
             self.cash_box_fen = 0
             return view
 
