@@ -1,6 +1,6 @@
 """Account credit on the REAL runtime (simulators, fresh database, X11 clicks): a banknote overpayment
-becomes credit, the household page shows it, and it pays a bill first with banknotes for the rest; one
-receipt shows both parts."""
+becomes credit, the household page shows it, and it pays a bill first with banknotes for the rest (one
+receipt shows both parts); what is left moves onto the card (written and read back)."""
 from __future__ import annotations
 
 import os
@@ -54,7 +54,7 @@ def _insert_until(real: RealKioskProcess, done_text: str, due_fen: int) -> None:
     real.wait_for_text(done_text, 60)
 
 
-def test_overpaid_note_becomes_credit_shown_at_home_then_pays_a_bill_with_cash_for_the_rest(real):
+def test_overpaid_note_becomes_credit_shown_at_home_pays_a_bill_with_cash_and_the_rest_moves_onto_the_card(real):
     db = Db(real.data_dir)
     hh = db.household("1-0101")
     _tap_card(real, "1-0101 resident")
@@ -114,3 +114,23 @@ def test_overpaid_note_becomes_credit_shown_at_home_then_pays_a_bill_with_cash_f
     lines = printed["lines"]
     assert any("账户余额抵扣" in line and "50.00" in line for line in lines)
     assert any("现金部分" in line and f"{rest // 100}.{rest % 100:02d}" in line for line in lines)
+    # what the last note left as credit goes onto the card: a top-up paid from credit, the card written
+    assert kept > 0
+    card_id, _uid, _status = db.card("1-0101")
+    before = db.balance(card_id)
+    real.click("完成")
+    real.wait_for_route("household")
+    real.click("充值")
+    real.click(f"账户余额全部充入 {format_money(kept, 'zh_Hans')}")
+    real.click(f"账户余额（预存） {format_money(kept, 'zh_Hans')}")
+    real.wait_for_text(f"账户余额抵扣 {format_money(kept, 'zh_Hans')}", 10)
+    real.click("确认支付")
+    real.wait_for_text("充值成功", 60)
+    assert _credit(db, hh.id) == 0 and db.balance(card_id) == before + kept
+    with unit_of_work(db.factory) as s:
+        from kiosk.persistence.models import CardOperation
+
+        moved = s.scalars(select(Payment).where(Payment.method == "credit")).one()
+        op = s.scalars(select(CardOperation).where(CardOperation.payment_id == moved.id)).one()
+        assert (op.status, op.new_value_fen - op.old_value_fen) == ("done", kept)  # written and read back
+    db.assert_ledger_balanced()
