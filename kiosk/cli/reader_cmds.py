@@ -38,6 +38,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     _reader_options(i)
     i.add_argument("--household", required=True, help="the household's unit number, e.g. 1-0101")
     i.add_argument("--kind", required=True, choices=("resident", "smart", "vehicle"))
+    i.add_argument("--plate", default="", help="a vehicle card's plate, e.g. 粤B·12345 (shown on the card picker)")
     i.add_argument("--staff", help="staff user name (default: whoever has the PIN, as at the kiosk)")
     i.add_argument("--wait", type=float, default=10.0, help="seconds to wait for the card (default 10)")
     i.set_defaults(handler=_card_issue)
@@ -180,7 +181,7 @@ def _card_issue(args: argparse.Namespace) -> int:
             known = cards.card_by_uid(session, tag.uid.hex)
             if known is None:
                 _ident, write = cards.issue_card(session, household_id=household_id, uid=tag.uid.hex,
-                                                 kind=CardKind(args.kind), actor=actor)
+                                                 kind=CardKind(args.kind), actor=actor, plate=args.plate)
             else:  # re-running on a card whose issue was cut short finishes it; anything else is refused
                 pending = [w for w in cards.pending_card_writes(session, known.id) if w.kind == "issue"]
                 if known.household_id != household_id or not pending:

@@ -256,7 +256,8 @@ def replace_card(factory: sessionmaker[Session], till: Till, *, key: str, househ
         charges.collect(session, till, payment, EntryKind.CARD_FEE)
         hh = charges.household(session, household_id)
         new = Card(uid_hex=new_uid_hex, card_no=new_card_no(session, hh), kind=old.kind, household_id=hh.id,
-                   resident_id=old.resident_id, status=str(CardStatus.ACTIVE), issue_seq=old.issue_seq + 1)
+                   resident_id=old.resident_id, status=str(CardStatus.ACTIVE), issue_seq=old.issue_seq + 1,
+                   plate=old.plate)  # a vehicle card's replacement keeps its plate
         session.add(new)
         session.flush()
         old_account = ledger.account(session, AccountKind.STORED_VALUE, card_id=old.id)

@@ -98,15 +98,17 @@ def identify_card(session: Session, uid: str) -> CardIdentity:
 
 
 def issue_card(session: Session, *, household_id: int, uid: str, kind: CardKind, actor: str,
-               resident_id: int | None = None) -> tuple[CardIdentity, CardWrite]:
+               resident_id: int | None = None, plate: str = "") -> tuple[CardIdentity, CardWrite]:
     """Register a new card for a household, open its stored-value account (balance 0) and record the
-    pending "issue" write; the caller formats the card with `perform_card_write` after committing."""
+    pending "issue" write; the caller formats the card with `perform_card_write` after committing. A vehicle
+    card carries its plate (shown on the card picker)."""
     uid_hex = normalize_uid(uid)
     if card_by_uid(session, uid_hex) is not None:
         raise AlreadyDone(f"card {uid_hex} is already registered")
     hh = get_household(session, household_id)
     card = Card(uid_hex=uid_hex, card_no=new_card_no(session, hh), kind=str(kind), household_id=hh.id,
-                resident_id=resident_id, status=str(CardStatus.ACTIVE))
+                resident_id=resident_id, status=str(CardStatus.ACTIVE),
+                plate=plate.strip()[:16] if kind == CardKind.VEHICLE else "")
     session.add(card)
     session.flush()
     ledger.account(session, AccountKind.STORED_VALUE, card_id=card.id)

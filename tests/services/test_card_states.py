@@ -174,3 +174,25 @@ def test_staff_lift_a_loss_with_a_reason_and_find_cards_by_unit(factory, mini):
     ((actor, details),) = _audit(factory, "card.loss_lifted")
     assert actor == "staff:li" and details == {"after": "active", "before": "lost", "by_staff": True,
                                                "reason": "holder showed ID"}
+
+
+def test_a_vehicle_card_keeps_its_plate_when_issued_and_when_replaced(factory, mini):
+    from kiosk.domain.terms import CardKind
+
+    hh, card_id = mini.household_ids[0], mini.card_ids[mini.household_ids[0]]
+    with unit_of_work(factory) as s:
+        vehicle, _write = cards.issue_card(s, household_id=hh, uid="0E0E0E01", kind=CardKind.VEHICLE,
+                                           actor="staff:wang", plate=" 粤B·12345 ")
+        resident, _write = cards.issue_card(s, household_id=hh, uid="0E0E0E02", kind=CardKind.RESIDENT,
+                                            actor="staff:wang", plate="粤B·99999")
+        s.get(Card, card_id).kind, s.get(Card, card_id).plate = "vehicle", "粤B·54321"
+        cards.report_loss(s, mini.till, household_id=hh, card_id=card_id, language="en")
+    out = card_value.replace_card(factory, mini.till, key="v1", household_id=hh, old_card_id=card_id,
+                                  new_uid="0E0E0E03", method=PaymentMethod.CARD, fee_fen=2_000, language="en")
+    with unit_of_work(factory) as s:
+        assert s.get(Card, vehicle.card_id).plate == "粤B·12345"
+        assert s.get(Card, resident.card_id).plate == ""  # only vehicle cards carry a plate
+        assert s.get(Card, out.new_card_id).plate == "粤B·54321"  # the replacement keeps it
+        listed = households.household_summary(s, hh)
+    assert sorted((c.kind, c.plate) for c in listed.cards) == [("resident", ""), ("vehicle", "粤B·12345"),
+                                                                ("vehicle", "粤B·54321")]
