@@ -8,6 +8,7 @@ from enum import StrEnum
 from kiosk.domain.site_clock import to_site
 from kiosk.domain.terms import CARD_KIND_LABELS, CARD_STATUS_LABELS, CardKind, CardStatus, FeeKind, StaffRole  # noqa: F401
 from kiosk.domain.terms import SiteFeature
+from kiosk.flows.card_records import CardView, StaffCardsView, UnblockResult  # noqa: F401 - one place to import
 from kiosk.i18n import N_
 
 # One vocabulary with the core (kiosk.domain.terms): card states, staff roles and fee kinds ARE the core
@@ -149,29 +150,6 @@ class BillView:
 
 
 @dataclass(frozen=True)
-class CardView:
-    """One card of the household as the resident sees it on the card picker (ledger balance)."""
-
-    card_uid: str
-    kind: CardKind
-    status: CardStatus
-    balance_fen: int
-    plate: str = ""  # vehicle IC cards: the plate of the car
-    frozen_by_staff: bool = False  # a staff freeze is lifted by staff only
-    card_no: str = ""  # the number printed on the card
-
-    @property
-    def last_digits(self) -> str:
-        """The last four digits of the printed card number (what the resident reads on the card), else of the UID."""
-        digits = "".join(ch for ch in self.card_no if ch.isdigit())
-        return digits[-4:] if len(digits) >= 4 else self.card_uid[-4:]
-
-    @property
-    def usable(self) -> bool:
-        return self.status is CardStatus.ACTIVE
-
-
-@dataclass(frozen=True)
 class HouseholdSummary:
     """The household and its cards. `card_uid`, `card_balance_fen` and `card_status` describe THE card the
     current journey acts on: the tapped card, the one the resident picked, or the household's only card
@@ -233,23 +211,6 @@ class CardActionResult:
     receipt_number: str = ""
     fee_fen: int = 0
     balance_fen: int | None = None
-
-
-@dataclass(frozen=True)
-class UnblockResult:
-    """A found card tapped with the household PIN: usable again, and the resident signed in with it."""
-
-    identity: Identity
-    action: CardActionResult
-
-
-@dataclass(frozen=True)
-class StaffCardsView:
-    """Every card of one household for staff (replaced cards included), found by a tapped card or a unit number."""
-
-    household_id: str
-    unit: str
-    cards: tuple[CardView, ...]
 
 
 @dataclass(frozen=True)
