@@ -135,7 +135,8 @@ class RecordsFlow(StepFlow):
             head += f"  {self.money(entry.amount_fen)}"
         if entry.voided:
             head += f"  ({self.t(N_('Voided'))})"
-        lines = [head] + ([self._what(entry)] if entry.items else [])
+        what = self._what(entry) if entry.items else ""
+        lines = [head] + ([what] if what and what != self.kind_label(entry.kind) else [])  # "Card top-up" once
         lines += [self.t(N_("{card} {change}, balance {balance}"), card=self.card_label(m), change=self.signed(m.change_fen),
                          balance=self.money(m.balance_after_fen)) for m in entry.card_moves]
         return "\n".join(lines)

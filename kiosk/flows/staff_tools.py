@@ -237,8 +237,9 @@ class NoticesAdminFlow(StaffStepFlow):
             if self.step == "notice":
                 prompt = self._title(n)
                 live = state != "withdrawn"
+                pinnable = live and state != "expired"
                 options = (Option("unpin" if n.pinned else "pin", self.t(N_("Unpin") if n.pinned else N_("Pin to the top")),
-                                  live and state != "expired"),
+                                  pinnable, reason="" if pinnable else self.t(NOTICE_STATES[state])),
                            Option("withdraw", self.t(N_("Withdraw")), live,
                                   reason="" if live else self.t(NOTICE_STATES["withdrawn"])))
                 primary = self.t(N_("Back to the list"))

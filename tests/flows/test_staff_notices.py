@@ -85,7 +85,7 @@ def test_an_expired_notice_can_be_withdrawn_but_not_pinned(nav):
     nav.go("staff_notices")
     nav.flow.choose("N4")
     pin, withdraw = nav.flow.view().options
-    assert pin.key == "pin" and not pin.enabled and withdraw.enabled
+    assert pin.key == "pin" and not pin.enabled and pin.reason == "已过期" and withdraw.enabled
 
 
 def test_a_failed_withdraw_says_why(nav, fake):
