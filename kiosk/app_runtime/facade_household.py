@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 
 from kiosk.app_runtime import mapping
 from kiosk.domain import site_clock

@@ -150,7 +150,7 @@ class AttractFlow(Flow):
                 (self.t(N_("Service hours:")),) + week_lines(site, self.t),
                 self.t(N_("Still available: {features}"), features=self.t(N_(", ")).join(still)) if still else
                 self.t(N_("Please come back during service hours.")))
-        sign_in = sign_in_offered(site, now)
+        sign_in = sign_in_offered(site, now, self.ctx.status)
         if sign_in:
             prompt = self.t(N_("Please tap your card on the reader, or sign in with your unit number"))
         else:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, time
 
 from kiosk.domain.site_clock import to_site
-from kiosk.flows.records import Feature, SiteInfo
+from kiosk.flows.records import Feature, ServiceStatus, SiteInfo
 from kiosk.i18n import N_
 
 WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"),
@@ -67,6 +67,10 @@ def opens_again(site: SiteInfo, now: datetime, t: Translate) -> str:
     return t(N_("Opens again on {day} at {time}"), day=t(WEEKDAYS[weekday]), time=at)
 
 
-def sign_in_offered(site: SiteInfo | None, now: datetime) -> bool:
-    """True while some feature a resident signs in for is open (always before the site is known)."""
-    return site is None or bool(site.available_features(now) & PERSONAL_FEATURES)
+def sign_in_offered(site: SiteInfo | None, now: datetime, status: ServiceStatus | None = None) -> bool:
+    """True while some feature a resident signs in for is open and not switched off by staff (always before the
+    site is known)."""
+    if site is None:
+        return True
+    open_now = site.available_features(now) & PERSONAL_FEATURES
+    return any(status is None or status.switched_off_message(f) is None for f in open_now)

@@ -10,7 +10,7 @@ from typing import Any
 from kiosk.domain.site_clock import site_now
 from kiosk.flows.base import Flow, FlowContext
 from kiosk.flows.facade import KioskServices
-from kiosk.flows.hours import sign_in_offered
+from kiosk.flows.hours import PERSONAL_FEATURES, sign_in_offered
 from kiosk.flows.records import DeviceHealth, DeviceState, Feature, ServiceStatus
 from kiosk.flows.routes import PENDING_FEATURES, ROUTES, Role, Route
 from kiosk.flows.runner import Runner
@@ -92,6 +92,9 @@ class Navigator:
                 params["feature"] = closed
             if card_uid:
                 params["card_uid"] = card_uid  # a staff badge tapped out of hours still opens the staff PIN pad
+            if not closed and site is not None and site.available_features(self.ctx.clock()) & PERSONAL_FEATURES:
+                params["paused"] = True  # in hours, but staff switched off everything a resident signs in for
+                return self.routes["out_of_service"]
             return self.routes["out_of_hours"]
         if route.role is Role.RESIDENT and self.session.identity is None:
             params.clear()
@@ -137,7 +140,7 @@ class Navigator:
         wanted = then.feature if then is not None else None
         if wanted is not None:
             return None if wanted in site.available_features(now) else wanted.value
-        return None if sign_in_offered(site, now) else ""
+        return None if sign_in_offered(site, now, self.ctx.status) else ""
 
     def can_open(self, name: str) -> bool:
         return name in self.routes

@@ -26,12 +26,18 @@ class OutOfServiceFlow(Flow):
     route = "out_of_service"
 
     def __init__(self, ctx, feature: str = "", reference: str = "", switched_off: str = "",  # type: ignore[no-untyped-def]
-                 not_offered: bool = False, **params) -> None:
+                 not_offered: bool = False, paused: bool = False, card_uid: str = "", **params) -> None:
         super().__init__(ctx, **params)
         self.feature = feature
         self.reference = reference
         self.switched_off = switched_off  # the staff's message when staff switched the feature off
         self.not_offered = not_offered
+        self.paused = paused  # staff switched off every feature a resident signs in for
+        self._card_uid = card_uid
+
+    def start(self) -> None:
+        if self._card_uid:  # the card that brought us here (a staff badge opens the staff PIN pad)
+            self.card_tapped(self._card_uid)
 
     def _back_home(self) -> bool:
         """A signed-in resident who met one unavailable feature goes back to their household page."""
@@ -69,6 +75,9 @@ class OutOfServiceFlow(Flow):
             label = self.t(FEATURE_LABELS[Feature(self.feature)])
             reason = self.t(N_("{feature} is not available at the moment."), feature=label)
             detail = (self.t(self.switched_off), self.t(N_("Other services still work.")))
+        elif self.paused:
+            reason = self.t(N_("Services that need a sign-in are paused at the moment."))
+            detail = (self.t(N_("Notices and the phone directory still work. Please ask at the service desk.")),)
         elif self.feature:
             label = self.t(FEATURE_LABELS[Feature(self.feature)])
             reason = self.t(N_("{feature} is temporarily unavailable because a device is not working."), feature=label)

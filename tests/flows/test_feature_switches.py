@@ -129,3 +129,21 @@ def test_out_of_hours_still_available_leaves_out_what_staff_switched_off():
     fake.switched_off[Feature.DIRECTORY] = SwitchedOffView(Feature.DIRECTORY, SWITCH_MESSAGES[1], "王芳")
     view = _closed_kiosk(fake=fake).flow.view()
     assert view.closed.still_available == "Still available: Notices"
+
+
+def test_no_sign_in_is_offered_while_staff_switched_off_every_feature_a_resident_signs_in_for(fake):
+    from kiosk.flows.hours import PERSONAL_FEATURES
+
+    for feature in PERSONAL_FEATURES:
+        fake.switched_off[feature] = SwitchedOffView(feature, SWITCH_MESSAGES[0], "staff01")
+    nav = _kiosk(fake)
+    view = nav.flow.view()
+    assert view.sign_in_label == "" and view.prompt == "现在可以使用："
+    nav.flow.card_tapped("A1B2C3D4")  # a resident's card asks for nothing that cannot be used
+    assert nav.route.name == "out_of_service" and nav.session.identity is None
+    assert nav.flow.view().reason == "需要登录的业务暂停办理。"
+    nav.flow.card_tapped("5A5A5A5A")  # a staff badge still opens the staff PIN pad, to switch them back on
+    assert nav.route.name == "staff_unlock"
+    fake.switched_off.pop(next(iter(PERSONAL_FEATURES)))
+    nav.go("attract")
+    assert nav.flow.view().sign_in_label != ""
