@@ -182,7 +182,6 @@ class RecordsFlow(StepFlow):
         elif self.step in ("detail", "reprint_confirm", "sending") and self.detail is not None:
             lines = self.detail_lines(self.detail)
             if self.step == "detail":
-                prompt = self.detail.title or prompt
                 if self._reprintable:
                     options = (Option("reprint", self.t(N_("Reprint")) if not self.message else
                                       self.t(N_("Print another copy"))),)

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kiosk.domain.receipt import ReceiptKind
-from kiosk.domain.terms import FEE_LABELS, AccountKind, EntryKind, FeeKind
+from kiosk.domain.terms import FEE_LABELS, METHOD_LABELS, AccountKind, EntryKind, FeeKind, PaymentMethod
 from kiosk.errors import NotFound
 from kiosk.i18n import N_, translate
-from kiosk.persistence.models import Account, Bill, Card, JournalEntry, JournalLine, PaymentItem, Receipt
+from kiosk.persistence.models import Account, Bill, Card, JournalEntry, JournalLine, Payment, PaymentItem, Receipt
 from kiosk.services import receipts
 
 RECEIPT_PREFIX, ENTRY_PREFIX = "R", "E"
@@ -69,7 +69,7 @@ class HistoryPage:
 class HistoryDetail:
     row: HistoryRow
     title: str = ""  # as printed
-    method: str = ""  # as printed
+    method: str = ""  # in the asked language
     fields: tuple[tuple[str, str], ...] = ()  # as printed: reference, ticket, balances ...
     notes: tuple[str, ...] = ()
     reprint_count: int = 0
@@ -198,4 +198,13 @@ def history_detail(session: Session, household_id: int, record_id: str, language
     if receipt is None:
         return HistoryDetail(row)
     doc = receipts.document(receipt)
-    return HistoryDetail(row, doc.title, doc.payment_method, doc.fields, doc.notes, receipt.reprint_count)
+    return HistoryDetail(row, doc.title, _method(session, receipt, language) or doc.payment_method, doc.fields,
+                         doc.notes, receipt.reprint_count)
+
+
+def _method(session: Session, receipt: Receipt, language: str) -> str:
+    """How it was paid, in the asked language (the printed receipt says it in the language it was printed in)."""
+    payment = session.get(Payment, receipt.payment_id) if receipt.payment_id is not None else None
+    if payment is None or payment.method not in PaymentMethod.__members__.values():
+        return ""
+    return translate(METHOD_LABELS[PaymentMethod(payment.method)], language)

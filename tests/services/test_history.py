@@ -103,6 +103,8 @@ def test_the_detail_has_every_line_of_the_receipt(factory, mini):
     assert len(detail.row.items) == 3 and detail.row.receipt_number == out.receipt_number
     assert dict(detail.fields)["参考号"] == out.reference and detail.reprint_count == 0
     assert detail.row.moves[0].balance_before_fen == 50_000
+    english = _detail(factory, hh, f"R{out.receipt_number}", "en")  # printed in Chinese, read in English
+    assert english.method == "Card balance" and english.row.items[0].label == "Property management fee"
 
 
 def test_another_households_record_is_not_found(factory, mini):
