@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from typing import Protocol
 
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 ACK_TIMEOUT_S = 0.1
 MAX_COMMAND_SENDS = 3  # first send + resends when no ACK came
 MAX_NACKS = 3  # how often we ask the chip to resend a garbled or lost response
+SYNC_TIMEOUT_S = 1.0  # how long the line may take to settle after a command went more than once
+DIAGNOSE = 0x00  # Diagnose, NumTst 0x00: communication line test, the chip echoes the data
 _GARBLED = Frame(FrameKind.ERROR, tfi=-1)  # stands for "a frame came but failed its checks"
 
 
@@ -42,6 +45,12 @@ class Pn532Link:
     host NACK asks it to send the last response again; a host ACK aborts the pending command. So:
     - no ACK and no response within ACK_TIMEOUT_S -> send the command again (it was lost on the way in);
     - a response that arrives without its ACK is accepted (the ACK was lost, the command ran);
+    - a frame that is neither the ACK nor the response (a late answer to an earlier command) is skipped: only
+      the ACK deadline passing sends the command again;
+    - a command sent more than once may have reached the chip more than once (it was only slow to ACK, e.g.
+      a simulator thread on a loaded host): each copy is answered. Before the response is returned the line
+      is settled with a line test carrying a fresh nonce; every frame before its echo is a late duplicate
+      and is dropped, so no later command can take one of them for its own answer;
     - a garbled response, or none before the command's timeout -> NACK, never a resend of the command
       (a MIFARE increment must not run twice);
     - still nothing -> ACK to abort, raise DeviceTimeout.
@@ -53,6 +62,7 @@ class Pn532Link:
         self.asleep = True  # the chip starts in LowVBat; the first frame goes after a wake-up preamble
         self.frames_rejected = 0
         self.resends = 0
+        self.duplicates_dropped = 0  # late answers to a command's extra copies, dropped while settling
         self.max_sends = MAX_COMMAND_SENDS
 
     def reset(self) -> None:
@@ -96,8 +106,9 @@ class Pn532Link:
         sends = 0
         nacks = 0
         response_deadline = 0.0
+        ack_deadline = 0.0
         while True:
-            if not acked:
+            if not acked and time.monotonic() >= ack_deadline:  # first send, or no ACK within its window
                 if sends >= self.max_sends:
                     raise DeviceTimeout(f"no ACK for command 0x{command:02X} after {sends} sends",
                                         device=self.transport.device)
@@ -107,10 +118,8 @@ class Pn532Link:
                 if sends > 1:
                     self.resends += 1
                 # The ACK can only come after the whole frame has gone out (276 ms for 265 bytes at 9600).
-                deadline = time.monotonic() + ACK_TIMEOUT_S + len(frame) * 10 / self.transport.baud
-            else:
-                deadline = response_deadline
-            got = self._next_frame(deadline)
+                ack_deadline = time.monotonic() + ACK_TIMEOUT_S + len(frame) * 10 / self.transport.baud
+            got = self._next_frame(response_deadline if acked else ack_deadline)
             if got is None:
                 if not acked:
                     continue  # command lost: send it again
@@ -147,4 +156,25 @@ class Pn532Link:
             if got.tfi != CHIP_TO_HOST or got.command != expected:
                 log.debug("ignoring stray frame %r while waiting for 0x%02X", got, expected)
                 continue
+            if sends > 1:
+                self._settle(command)
             return got.payload
+
+    def _settle(self, command: int) -> None:
+        """Drop every late answer to the extra copies of `command`: the chip works through frames in order, so
+        once the echo of a line test with a fresh nonce is back, nothing older can arrive any more."""
+        nonce = secrets.token_bytes(4)
+        self.transport.write(build_command(DIAGNOSE, b"\x00" + nonce))
+        deadline = time.monotonic() + SYNC_TIMEOUT_S
+        dropped = 0
+        while True:
+            got = self._next_frame(deadline)
+            if got is None:
+                raise DeviceTimeout(f"the line did not settle after command 0x{command:02X} went more than once",
+                                    device=self.transport.device)
+            if got.kind is FrameKind.DATA and got.tfi == CHIP_TO_HOST and got.command == DIAGNOSE + 1 \
+                    and got.payload == b"\x00" + nonce:
+                self.duplicates_dropped += dropped
+                return
+            if got.kind is not FrameKind.ACK:
+                dropped += 1

@@ -31,6 +31,12 @@ class FaultInjection:
     def delay_next_response(self, seconds: float) -> None:
         self._faults.append(("delay-response", float(seconds)))
 
+    def delay_next_ack(self, seconds: float) -> None:
+        """The chip stalls before it ACKs the next command (a simulator thread on a loaded host does): the
+        host's ACK window passes, it sends the command again and the chip then answers both copies. Call it
+        twice to stall the ACKs of two commands in a row."""
+        self._faults.append(("delay-ack", float(seconds)))
+
     def remove_card_after_auth(self, skip: int = 0) -> None:
         """The card leaves right after a successful authentication: the next one, or the one after `skip` more."""
         self._faults.append(("remove-after-auth", float(skip + 1)))

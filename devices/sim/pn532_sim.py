@@ -6,8 +6,8 @@ per operation, so timings measured against it have a meaningful floor. A stable 
 follows the pty across unplug/replug the way /dev/serial/by-id links follow a USB adapter.
 
 Control from tests: present(card), remove(), swap(card), and one-shot faults: drop_next(kind),
-corrupt_next_response(), corrupt_next_command(), delay_next_response(s), remove_card_after_auth(skip),
-remove_card_after_ops(n), unplug(), replug().
+corrupt_next_response(), corrupt_next_command(), delay_next_response(s), delay_next_ack(s),
+remove_card_after_auth(skip), remove_card_after_ops(n), unplug(), replug().
 `stats` counts bytes both ways and on-air time since reset_stats().
 """
 from __future__ import annotations
@@ -310,6 +310,9 @@ class SimPn532(FaultInjection):
         if self._take_fault("drop-command") is not None:
             return
         self.stats.commands += 1
+        stall = self._take_fault("delay-ack")
+        if stall:
+            time.sleep(stall)  # a stall, not line pacing: it happens with pace=False too
         if self._take_fault("drop-ack") is None:
             self._send(ACK)
         execute(self, frame.command, frame.payload)
