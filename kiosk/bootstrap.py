@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk import settings as settings_mod
 from kiosk.persistence import schema
-from kiosk.persistence.db import make_engine, make_session_factory, sqlite_url, unit_of_work
+from kiosk.persistence.db import insert_ignoring_conflict, make_engine, make_session_factory, sqlite_url, unit_of_work
 from kiosk.persistence.models import Kiosk, Site
 from kiosk.services.receipts import Till
 from kiosk.settings import Settings
@@ -49,20 +49,21 @@ def open_database(settings: Settings, *, upgrade: bool = True) -> Database:
 
 
 def ensure_till(db: Database, settings: Settings) -> Till:
-    """The site and this kiosk's rows, created from settings on first start."""
+    """The site and this kiosk's rows, created from settings on first start. The kiosk and an office command
+    (or two kiosks) may start on an empty database at once: insert-if-absent, then read back, never a check
+    followed by a plain insert that the second one loses with a unique violation."""
     site_cfg = settings.site
     with unit_of_work(db.factory) as session:
         site = session.scalars(select(Site).where(Site.code == site_cfg.code)).one_or_none()
         if site is None:
-            site = Site(code=site_cfg.code, name_zh_hans=site_cfg.name_zh_hans, name_zh_hant=site_cfg.name_zh_hant,
-                        name_en=site_cfg.name_en)
-            session.add(site)
-            session.flush()
+            insert_ignoring_conflict(session, Site, code=site_cfg.code, name_zh_hans=site_cfg.name_zh_hans,
+                                     name_zh_hant=site_cfg.name_zh_hant, name_en=site_cfg.name_en)
+            site = session.scalars(select(Site).where(Site.code == site_cfg.code)).one()
         kiosk = session.scalars(select(Kiosk).where(Kiosk.code == site_cfg.kiosk_code)).one_or_none()
         if kiosk is None:
-            kiosk = Kiosk(site_id=site.id, code=site_cfg.kiosk_code, name=site_cfg.kiosk_code)
-            session.add(kiosk)
-            session.flush()
+            insert_ignoring_conflict(session, Kiosk, site_id=site.id, code=site_cfg.kiosk_code,
+                                     name=site_cfg.kiosk_code, out_of_service=False, out_of_service_reason="")
+            kiosk = session.scalars(select(Kiosk).where(Kiosk.code == site_cfg.kiosk_code)).one()
         return Till(site.id, kiosk.id, kiosk.code, site_cfg.names(), site_cfg.receipt_qr_template)
 
 

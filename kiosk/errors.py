@@ -46,6 +46,14 @@ class SchemaOutOfDate(StorageError):
     message = N_("The database needs an upgrade before the kiosk can start.")
 
 
+class RecordConflict(StorageError):
+    """The database refused a write that clashes with a row already stored (a unique key, a missing row a
+    reference points to): a bug or a race, never "cannot be reached". The detail names the constraint."""
+
+    code = "E2002"
+    message = N_("This could not be saved: it clashes with a record already stored. Please try again.")
+
+
 class ImportFileError(KioskError):
     code = "E2100"
     message = N_("The import file has {count} bad rows; nothing was imported.")

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from kiosk.errors import KioskError, StorageError
+from kiosk.errors import KioskError, RecordConflict, StorageError
 
 SQLITE_FILE = "kiosk.sqlite3"
 
@@ -58,7 +58,8 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction per user action: commit on success, roll back on any error.
 
     Repositories and services never commit; only this scope does. Database errors leave as
-    StorageError (the cause chained), business errors pass through unchanged.
+    StorageError (the cause chained), an integrity violation as RecordConflict naming the constraint; business
+    errors pass through unchanged.
     """
     session = factory()
     try:
@@ -67,6 +68,9 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     except KioskError:
         session.rollback()
         raise
+    except IntegrityError as exc:
+        session.rollback()
+        raise RecordConflict(violated_constraint(exc)) from exc
     except OperationalError as exc:
         session.rollback()
         raise StorageError(str(exc.orig) if exc.orig else str(exc)) from exc
@@ -78,6 +82,16 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def violated_constraint(exc: IntegrityError) -> str:
+    """Which rule the database enforced: PostgreSQL names the constraint, SQLite says it in its message."""
+    diag = getattr(exc.orig, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    if name:
+        table = getattr(diag, "table_name", None)
+        return f"{name} on {table}" if table else str(name)
+    return str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
 
 
 def insert_ignoring_conflict(session: Session, model: type, **values: Any) -> None:

@@ -15,7 +15,7 @@ from kiosk.domain.receipt import ReceiptKind
 from kiosk.services import audit, receipts
 from kiosk.services.charges import actor_of
 from kiosk.services.receipts import Till
-from kiosk.services.references import new_reference
+from kiosk.services.references import unused_reference
 
 TOPICS: dict[str, str] = {
     "fees": N_("Fees and bills"),
@@ -62,7 +62,8 @@ def request_callback(session: Session, till: Till, *, phone: str, topic: str, no
                      household_id: int | None = None, language: str = "zh_Hans") -> CallbackView:
     if topic not in TOPICS:
         raise InvalidEntry(f"topic {topic!r}", field="topic")
-    row = CallbackRequest(site_id=till.site_id, reference=new_reference("CB", utcnow()), phone=normalize_phone(phone),
+    reference = unused_reference(session, CallbackRequest.reference, "CB", utcnow())
+    row = CallbackRequest(site_id=till.site_id, reference=reference, phone=normalize_phone(phone),
                           topic=topic, note=note.strip()[:200], household_id=household_id, status="open")
     session.add(row)
     session.flush()

@@ -18,7 +18,7 @@ from kiosk.services import audit, charges, receipts
 from kiosk.services.charges import actor_of
 from kiosk.services.payments import mask_unit
 from kiosk.services.receipts import Till
-from kiosk.services.references import new_reference
+from kiosk.services.references import unused_reference
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,8 @@ def sign_up(session: Session, till: Till, *, household_id: int, bank_code: str, 
         raise AlreadyDone(duplicate.reference)
     mandate = DirectDebitMandate(household_id=household_id, bank_code=bank_code, account_masked=mask_account(digits),
                                  account_hash=digest, holder_name=holder_name.strip()[:60],
-                                 reference=new_reference("D", utcnow()), status="submitted")
+                                 reference=unused_reference(session, DirectDebitMandate.reference, "D", utcnow()),
+                                 status="submitted")
     session.add(mandate)
     session.flush()
     audit.record(session, actor_of(till), "direct_debit.signed", mandate.reference, bank=bank_code,

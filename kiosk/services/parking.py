@@ -20,7 +20,7 @@ from kiosk.services import audit, charges, payments
 from kiosk.services.charges import FeeLine, actor_of
 from kiosk.services.payments import PaymentOutcome, mask_unit
 from kiosk.services.receipts import Till
-from kiosk.services.references import new_reference
+from kiosk.services.references import unused_reference
 
 MAX_MONTHS = 24
 
@@ -148,7 +148,8 @@ def apply(session: Session, till: Till, *, household_id: int, space_id: int, mod
     if open_one is not None:
         raise AlreadyDone(open_one.reference)
     app = ParkingApplication(space_id=space.id, household_id=household_id, kind=mode,
-                             reference=new_reference("A", utcnow()), status="submitted")
+                             reference=unused_reference(session, ParkingApplication.reference, "A", utcnow()),
+                             status="submitted")
     session.add(app)
     session.flush()
     audit.record(session, actor or actor_of(till), "parking.applied", app.reference, space=space.code, mode=mode)

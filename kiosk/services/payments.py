@@ -27,7 +27,7 @@ from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import (Account, Bill, CashEventRecord, Household, JournalEntry, Payment, PaymentItem,
                                       Receipt, utcnow)
 from kiosk.services import audit, ledger, receipts
-from kiosk.services.references import new_reference
+from kiosk.services.references import unused_reference
 from kiosk.services.split_tender import (credit_part, method_label, other_part, post_parts,  # noqa: F401 (re-exported)
                                          source_account, split_fields)
 from kiosk.services.receipts import Till
@@ -94,7 +94,8 @@ def record_intent(session: Session, till: Till, *, key: str, purpose: PaymentPur
         if available < credit_fen:
             raise CreditNotEnough(f"credit: needs {credit_fen}, has {available}", available_fen=available)
     now = utcnow()
-    payment = Payment(idempotency_key=key, request_hash=digest, reference=new_reference("P", now),
+    reference = unused_reference(session, Payment.reference, "P", now)
+    payment = Payment(idempotency_key=key, request_hash=digest, reference=reference,
                       kiosk_id=till.kiosk_id, household_id=household_id, card_id=card_id, purpose=str(purpose),
                       method=str(method), amount_fen=amount_fen, credit_fen=credit_fen,
                       status=str(PaymentStatus.INTENT),
