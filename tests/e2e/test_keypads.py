@@ -1,7 +1,7 @@
 """Keypads never move under the finger: the entry field has its place before the first key press.
 
 The key positions are read from the window (the hook's `find`, X11 coordinates) before the first press, after it,
-and across steps that keep the keypad (unit -> PIN); on the REAL kiosk a unit number and PIN tapped by xdotool at
+and across steps that keep the keypad (unit -> PIN); on the REAL kiosk a unit number and PIN tapped by real X clicks at
 8 taps a second, at positions found once before the first tap, sign in and show exactly what was tapped."""
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.e2e.harness import KioskProcess, RealKioskProcess
+from tests.support.x_pointer import XPointer
 
 pytestmark = pytest.mark.xvfb
 DIGITS = tuple("1234567890")
@@ -111,17 +112,19 @@ def test_step_keypads_keep_their_keys_after_the_first_press(english):
 
 def tap_at_speed(app: KioskProcess, positions: list[tuple[int, int]],
                  checks: dict[int, Callable[[], object]] | None = None) -> None:
-    """xdotool clicks on a fixed schedule, one every 125 ms; `checks[i]` reads the screen in the slot of tap i, just
-    before it (the tap before it had its 125 ms to land, as a finger's would)."""
-    start = time.monotonic()
-    for i, (x, y) in enumerate(positions):
-        delay = start + i * TAP_INTERVAL_S - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        if checks and i in checks:
-            checks[i]()
-        app.click_at(x, y)
-    elapsed = time.monotonic() - start
+    """Real X clicks (XTest, in this process: no xdotool start per tap) on a fixed schedule, one every 125 ms;
+    `checks[i]` reads the screen in the slot of tap i, just before it (the tap before it had its 125 ms to land, as
+    a finger's would)."""
+    with XPointer(app.display) as pointer:
+        start = time.monotonic()
+        for i, (x, y) in enumerate(positions):
+            delay = start + i * TAP_INTERVAL_S - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            if checks and i in checks:
+                checks[i]()
+            pointer.click(x, y)
+        elapsed = time.monotonic() - start
     assert elapsed < len(positions) * TAP_INTERVAL_S + 0.5, f"tapping took {elapsed:.2f} s: slower than 8 a second"
 
 
