@@ -7,23 +7,11 @@ import pytest
 from sqlalchemy import select
 
 from kiosk import settings as settings_mod
-from kiosk.app_runtime.devices import AttachedDevices
-from kiosk.app_runtime.runtime import KioskRuntime
 from kiosk.errors import BillAlreadyPaid, CardBlocked, DeviceUnavailable, NotFound, WrongPin
 from kiosk.flows import records as r
 from kiosk.flows.facade import KioskServices
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Bill, Card, Receipt
-from tests.support.demo_site import seeded_site
-
-
-@pytest.fixture
-def rt(engine, factory, db_url, tmp_path):
-    s, db, till, _report = seeded_site(engine, factory, db_url, tmp_path / "data", households=12)
-    runtime = KioskRuntime(s, db, till, AttachedDevices(None, None, None, None))
-    yield runtime
-    for sup in runtime.supervisors.values():
-        sup.stop()
 
 
 def _resident_card(factory, unit="1-0101"):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.app_runtime.devices import AttachedDevices
-from kiosk.app_runtime.runtime import KioskRuntime
 from kiosk.domain.terms import PaymentMethod as CoreMethod
 from kiosk.errors import CreditNotEnough
 from kiosk.flows import records as r
@@ -13,16 +11,6 @@ from kiosk.persistence.db import unit_of_work
 from kiosk.services import ledger, payments
 from tests.app_runtime.test_facade import _resident_card
 from tests.services.helpers import cash
-from tests.support.demo_site import seeded_site
-
-
-@pytest.fixture
-def rt(engine, factory, db_url, tmp_path):
-    s, db, till, _report = seeded_site(engine, factory, db_url, tmp_path / "data", households=12)
-    runtime = KioskRuntime(s, db, till, AttachedDevices(None, None, None, None))
-    yield runtime
-    for sup in runtime.supervisors.values():
-        sup.stop()
 
 
 def _overpay(rt, hh: str) -> tuple[r.BillView, ...]:

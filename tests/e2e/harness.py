@@ -132,6 +132,19 @@ class KioskProcess:
         return self.wait_until(lambda: (s := self.state()) and any(text in t for t in s.get("texts", ())) and s,
                                timeout, f"text {text!r}")
 
+    def sign_in_with_unit(self, unit: str, pin: str) -> dict[str, Any]:
+        """From the attract page, by touch (zh_Hans captions): unit number and PIN on the keypad, to the household page."""
+        self.click("用房号和密码登录")
+        self.click("使用数字键盘")
+        for key in unit:
+            self.click(key)
+        self.click("下一步")
+        self.wait_for_text("请输入密码")
+        for key in pin:
+            self.click(key)
+        self.click("下一步")
+        return self.wait_for_route("household")
+
     def wait_for_route(self, route: str, timeout: float = 10) -> dict[str, Any]:
         return self.wait_until(lambda: (s := self.state()).get("route") == route and s, timeout, f"route {route}")
 

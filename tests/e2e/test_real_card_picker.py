@@ -21,16 +21,7 @@ def test_unit_sign_in_picks_the_second_card_and_tops_it_up(real):  # noqa: F811 
     with unit_of_work(db.factory) as s:  # the last four digits of the printed card numbers
         resident_no, smart_no = (s.get(Card, i).card_no[-4:] for i in (resident_id, smart_id))
     resident_before, smart_before = db.balance(resident_id), db.balance(smart_id)
-    real.click("用房号和密码登录")
-    real.click("使用数字键盘")
-    for key in "1-0101":
-        real.click(key)
-    real.click("下一步")
-    real.wait_for_text("请输入密码")
-    for key in "123456":
-        real.click(key)
-    real.click("下一步")
-    real.wait_for_route("household")
+    real.sign_in_with_unit("1-0101", "123456")
     real.wait_for_text(f"智能卡 尾号{smart_no} · 正常使用")  # the home page lists every card with its balance
     real.click("充值")
     real.wait_for_text("请选择要办理的卡")

@@ -173,16 +173,7 @@ def test_report_loss_then_replace_the_card(real):
     real.click("完成")
     real.wait_for_route("goodbye")  # reporting a loss ends the session
     real.click("返回首页")
-    real.click("用房号和密码登录")  # the card is blocked: sign in with unit number and PIN
-    real.click("使用数字键盘")
-    for key in "3-0103":
-        real.click(key)
-    real.click("下一步")
-    real.wait_for_text("请输入密码")
-    for key in "123456":
-        real.click(key)
-    real.click("下一步")
-    real.wait_for_route("household")
+    real.sign_in_with_unit("3-0103", "123456")  # the card is blocked: sign in with unit number and PIN
     real.click("挂失")
     real.click("补卡")
     real.wait_for_text("请将新卡放到读卡区")
