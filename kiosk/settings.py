@@ -76,13 +76,17 @@ class UiSettings:
     idle_timeout_s: int
     idle_warning_s: int
     font_path: str
-    screen_width_mm: int
     large_text: bool
     high_contrast: bool
     max_fps: int
     spoken_prompts: bool
     idle_fps: int = 2  # when nobody touches it; input wakes the window at once on X11
     idle_poll_fps: int = 12  # the same without X11, where idle frames poll for touches
+    orientation: str = "auto"  # auto (the screen's own), portrait (1080x1920) or landscape (1920x1080)
+    width: int = 0  # 0 and 0: the reference size of `orientation`, shrunk to fit the screen (screens/screen_fit.py)
+    height: int = 0
+    screen_diagonal_in: float = 21.5  # the panel's diagonal: touch targets are 15 mm on it
+    screen_width_mm: float = 0  # the panel's physical width when known exactly (overrides the diagonal)
 
 
 @dataclass(frozen=True)
@@ -222,6 +226,8 @@ def _type_ok(value: Any, expected: Any) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
     if expected is bool:
         return isinstance(value, bool)
+    if expected is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
     if expected is str:
         return isinstance(value, str)
     if origin in (typing.Union, types.UnionType):
@@ -234,7 +240,7 @@ def _type_name(expected: Any) -> str:
         return f"a list of {_type_name(typing.get_args(expected)[0])}"
     if typing.get_origin(expected) is dict:
         return f"a table of {_type_name(typing.get_args(expected)[1])}"
-    return {int: "an integer", bool: "true or false", str: "a string"}.get(expected, str(expected))
+    return {int: "an integer", bool: "true or false", str: "a string", float: "a number"}.get(expected, str(expected))
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -279,6 +285,10 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(key=f"'payments.methods' has unknown method(s) {sorted(unknown)}")
     if settings.ui.idle_warning_s < 20 or settings.ui.idle_timeout_s <= settings.ui.idle_warning_s:
         raise ConfigError(key="'ui.idle_warning_s' must be >= 20 and below 'ui.idle_timeout_s'")
+    if settings.ui.orientation not in ("auto", "portrait", "landscape"):
+        raise ConfigError(key="'ui.orientation' must be one of auto, portrait, landscape")
+    if settings.ui.screen_diagonal_in <= 0 or (settings.ui.width > 0) != (settings.ui.height > 0):
+        raise ConfigError(key="'ui.screen_diagonal_in' must be positive; 'ui.width' and 'ui.height' both set or both 0")
     if min(settings.ui.max_fps, settings.ui.idle_fps, settings.ui.idle_poll_fps) <= 0:
         raise ConfigError(key="'ui.max_fps', 'ui.idle_fps' and 'ui.idle_poll_fps' must be positive")
     reader = settings.devices.reader

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from screens.screen_fit import desktop_size, window_size
 from screens.ui_settings import UiSettings
 
 
@@ -25,8 +26,9 @@ def configure_kivy(ui: UiSettings) -> None:
 
     from kivy.config import Config
 
-    Config.set("graphics", "width", str(ui.width))
-    Config.set("graphics", "height", str(ui.height))
+    width, height = window_size(ui.width, ui.height, ui.orientation, ui.fullscreen, desktop_size())
+    Config.set("graphics", "width", str(width))
+    Config.set("graphics", "height", str(height))
     Config.set("graphics", "fullscreen", "auto" if ui.fullscreen else "0")
     Config.set("graphics", "borderless", "1" if ui.borderless else "0")
     Config.set("graphics", "show_cursor", "1" if ui.show_cursor else "0")
@@ -53,8 +55,17 @@ def pin_clock_resolution() -> None:
 
 
 def register_font(ui: UiSettings) -> None:
-    """Make the CJK font Kivy's default so every label renders Chinese (no missing-glyph boxes)."""
+    """Register one typeface per language (screens.fonts) and the icon font; the Simplified face becomes Kivy's
+    default, so even a plain Label renders Chinese (no missing-glyph boxes)."""
     from kivy.core.text import DEFAULT_FONT, LabelBase
 
-    path = str(ui.check_font())
-    LabelBase.register(DEFAULT_FONT, fn_regular=path, fn_bold=path)
+    from screens.fonts import FONT_NAMES, language_fonts
+    from screens.icons import ICON_FONT, icon_font_file
+
+    fallback = str(ui.check_font())
+    faces = language_fonts(fallback)
+    for name, files in faces.items():
+        LabelBase.register(name, fn_regular=files.regular, fn_bold=files.bold)
+    simplified = faces[FONT_NAMES["zh_Hans"]]
+    LabelBase.register(DEFAULT_FONT, fn_regular=simplified.regular, fn_bold=simplified.bold)
+    LabelBase.register(ICON_FONT, fn_regular=str(icon_font_file()))

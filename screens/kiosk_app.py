@@ -70,10 +70,10 @@ class KioskApp(App):
         register_font(self.ui)
         from kivy.core.window import Window
 
-        from screens.ui_settings import panel_dpi
-
-        self.theme = ThemeState(panel_dpi(self.ui, Window.width))
+        self.theme = ThemeState(Window.width, Window.height, self.ui.screen_diagonal_in, self.ui.screen_width_mm)
         self.theme.set_modes(self.ui.large_text, self.ui.high_contrast)
+        self.theme.set_language(self.session.language)
+        Window.bind(size=lambda _w, size: self.theme.set_size(*size))
         Builder.load_file(str(HERE / "widgets.kv"))
         Builder.load_file(str(HERE / "app.kv"))
         self._load_screen_class = load_screen_class
@@ -171,6 +171,7 @@ class KioskApp(App):
 
     def refresh_header(self) -> None:
         language = self.session.language
+        self.theme.set_language(language)
         root = self.root_widget
         site = self.navigator.ctx.site
         root.title = site.name(language) if site else ""

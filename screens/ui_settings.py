@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.errors import ConfigError
+from screens.screen_fit import ORIENTATIONS
 
 DEFAULT_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 
@@ -16,10 +17,11 @@ class UiSettings:
     """Everything screens/ needs to know about the display and the kiosk's behaviour."""
 
     font_path: str = DEFAULT_FONT
-    width: int = 1280
-    height: int = 800
-    screen_dpi: float = 96.0  # of the real panel; touch targets are sized in millimetres from it
-    screen_width_mm: float = 0.0  # when set, the DPI is computed from the window's pixel width at start
+    width: int = 0  # 0 (with height 0): the reference size of `orientation` that fits the screen (screen_fit)
+    height: int = 0
+    orientation: str = "auto"  # auto (the screen's own), portrait (1080x1920) or landscape (1920x1080)
+    screen_diagonal_in: float = 21.5  # of the real panel: touch targets are 15 mm on it
+    screen_width_mm: float = 0.0  # the panel's physical width, when known exactly (overrides the diagonal)
     fullscreen: bool = False
     borderless: bool = True
     show_cursor: bool = False
@@ -43,6 +45,10 @@ class UiSettings:
             raise ConfigError("ui.idle_warning_s must be >= 20", key="ui.idle_warning_s")
         if min(self.idle_fps, self.idle_poll_fps, self.max_fps) <= 0:
             raise ConfigError("frame rates must be positive", key="ui.max_fps / ui.idle_fps / ui.idle_poll_fps")
+        if self.orientation not in ORIENTATIONS:
+            raise ConfigError(f"ui.orientation must be one of {', '.join(ORIENTATIONS)}", key="ui.orientation")
+        if self.screen_diagonal_in <= 0:
+            raise ConfigError("ui.screen_diagonal_in must be positive", key="ui.screen_diagonal_in")
 
     def check_font(self) -> Path:
         """The font file; a missing one fails at start with the setting's name."""
@@ -77,13 +83,6 @@ def ui_settings_from(obj: Any) -> UiSettings:
         if env is not None:
             values[f.name] = _coerce(env, f.type)
     return UiSettings(**values)
-
-
-def panel_dpi(ui: UiSettings, window_width_px: int) -> float:
-    """The panel's DPI: from its physical width when configured, else `screen_dpi`."""
-    if ui.screen_width_mm > 0 and window_width_px > 0:
-        return window_width_px / (ui.screen_width_mm / 25.4)
-    return ui.screen_dpi
 
 
 def _coerce(text: str, kind: Any) -> Any:

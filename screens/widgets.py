@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from kivy.event import EventDispatcher
 from kivy.graphics.texture import Texture
 from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.gridlayout import GridLayout
@@ -13,18 +15,35 @@ from kivy.uix.image import Image
 from kivy.uix.label import Label
 
 from kiosk.i18n import N_, translate
-from screens.theme import ThemeSpec
+from screens.fonts import CJK_FALLBACK, FONT_NAMES, has_cjk
+from screens.icons import ICON_FONT
+from screens.theme import DEFAULT_DIAGONAL_IN, ThemeSpec
 
 
 class ThemeState(EventDispatcher):
-    """The theme as Kivy properties, so kv rules re-layout when large text or high contrast changes."""
+    """The theme as Kivy properties, so kv rules re-layout when the window, the language or a mode changes.
 
-    touch = NumericProperty(46)
-    font_s = NumericProperty(16)
-    font_m = NumericProperty(20)
-    font_l = NumericProperty(25)
-    font_xl = NumericProperty(34)
-    pad = NumericProperty(12)
+    Sizes come from screens.theme.ThemeSpec for the current window size (re-applied when the window resizes);
+    `font_name` is the language's face and `font_cjk` the face for a label with Chinese in it (screens.fonts).
+    """
+
+    touch = NumericProperty(61)
+    font_s = NumericProperty(24)
+    font_m = NumericProperty(32)
+    font_l = NumericProperty(40)
+    font_xl = NumericProperty(48)
+    font_xxl = NumericProperty(72)
+    font_min = NumericProperty(24)
+    icon_tile = NumericProperty(96)
+    icon_inline = NumericProperty(48)
+    icon_pictogram = NumericProperty(220)
+    pad = NumericProperty(16)
+    scale = NumericProperty(1.0)
+    portrait = BooleanProperty(True)
+    font_name = StringProperty(FONT_NAMES["zh_Hans"])
+    font_cjk = StringProperty(FONT_NAMES["zh_Hans"])
+    icon_font = StringProperty(ICON_FONT)
+    language = StringProperty("zh_Hans")
     bg = ColorProperty((1, 1, 1, 1))
     surface = ColorProperty((1, 1, 1, 1))
     text = ColorProperty((0, 0, 0, 1))
@@ -34,30 +53,51 @@ class ThemeState(EventDispatcher):
     error_bg = ColorProperty((1, 0.9, 0.9, 1))
     error_text = ColorProperty((0.5, 0, 0, 1))
     ok_bg = ColorProperty((0.9, 1, 0.9, 1))
+    warn_bg = ColorProperty((1, 1, 0.8, 1))
+    tile = ColorProperty((0.9, 0.9, 1, 1))
+    tile_text = ColorProperty((0, 0, 0.4, 1))
+    icon = ColorProperty((0, 0, 0.6, 1))
     large_text = BooleanProperty(False)
     high_contrast = BooleanProperty(False)
 
-    def __init__(self, dpi: float, **kwargs: object) -> None:
+    def __init__(self, width: int, height: int, diagonal_in: float = DEFAULT_DIAGONAL_IN, width_mm: float = 0.0,
+                 **kwargs: object) -> None:
         super().__init__(**kwargs)
-        self.dpi = dpi
-        self.apply(ThemeSpec(dpi))
+        self.apply(ThemeSpec(width, height, diagonal_in, width_mm=width_mm))
 
     def apply(self, spec: ThemeSpec) -> None:
         self.spec = spec
         self.touch = spec.touch_px
-        self.font_s, self.font_m, self.font_l, self.font_xl = (spec.font_px(k) for k in ("s", "m", "l", "xl"))
-        self.pad = round(3 * spec.px_per_mm)
+        self.font_s, self.font_m, self.font_l, self.font_xl, self.font_xxl = (
+            spec.font_px(k) for k in ("s", "m", "l", "xl", "xxl"))
+        self.font_min = spec.min_read_px
+        self.icon_tile, self.icon_inline, self.icon_pictogram = (
+            spec.icon_px(k) for k in ("tile", "inline", "pictogram"))
+        self.pad, self.scale, self.portrait = spec.pad_px, spec.scale, spec.portrait
         for name, value in spec.colors.items():
             setattr(self, name, value)
         self.large_text, self.high_contrast = spec.large_text, spec.high_contrast
 
     def set_modes(self, large_text: bool, high_contrast: bool) -> None:
         if (large_text, high_contrast) != (self.spec.large_text, self.spec.high_contrast):
-            self.apply(ThemeSpec(self.dpi, large_text, high_contrast))
+            self.apply(replace(self.spec, large_text=large_text, high_contrast=high_contrast))
+
+    def set_size(self, width: int, height: int) -> None:
+        if (width, height) != (self.spec.width, self.spec.height) and width > 0 and height > 0:
+            self.apply(replace(self.spec, width=width, height=height))
+
+    def set_language(self, language: str) -> None:
+        self.language = language
+        self.font_cjk = CJK_FALLBACK.get(language, FONT_NAMES["zh_Hans"])  # first: kv rules bind to font_name
+        self.font_name = FONT_NAMES.get(language, FONT_NAMES["zh_Hans"])
+
+    def face(self, text: str) -> str:
+        """The font for `text` in the current language (the CJK face when the Latin one cannot draw it)."""
+        return self.font_cjk if has_cjk(text) else self.font_name
 
 
 class KButton(Button):
-    """A touch target at least 12 mm high; `role` 'primary' or 'plain'."""
+    """A touch target at least 15 mm on each side; `role` 'primary' or 'plain'."""
 
     role = StringProperty("plain")
     key = StringProperty("")
@@ -65,9 +105,28 @@ class KButton(Button):
 
 
 class KLabel(Label):
-    """A wrapping label whose height follows its text."""
+    """A wrapping label whose height follows its text; `level` one of the theme's type scale (s m l xl xxl)."""
 
     level = StringProperty("m")
+
+
+class KIcon(Label):
+    """One Material Design icon (screens.icons) drawn as text in the theme's icon colour; `kind` 'inline',
+    'tile' or 'pictogram' sizes it."""
+
+    name = StringProperty("")
+    kind = StringProperty("inline")
+
+
+class IconTile(ButtonBehavior, BoxLayout):
+    """A large touch target: an icon above its caption, and a second line (the reason when it is unavailable).
+    `role` 'primary' (filled with the accent colour) or 'plain' (a light tile); `key` names the action."""
+
+    icon = StringProperty("")
+    text = StringProperty("")
+    detail = StringProperty("")
+    role = StringProperty("plain")
+    key = StringProperty("")
 
 
 class EntryField(Label):

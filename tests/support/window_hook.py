@@ -25,6 +25,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from kivy.core.window import Window
+from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.button import Button
 from kivy.uix.label import Label
 
@@ -123,9 +124,12 @@ class WindowHook:
             if widget is None:
                 return {"ok": False, "error": f"no visible widget with text {command['text']!r}"}
             x, y = widget.to_window(*widget.center)
-            if cmd == "tap":
-                widget.dispatch("on_press")
-                widget.dispatch("on_release")
+            if cmd == "tap":  # a caption inside a tile taps the tile
+                target = widget
+                while target is not None and not isinstance(target, ButtonBehavior):
+                    target = target.parent
+                (target or widget).dispatch("on_press")
+                (target or widget).dispatch("on_release")
             return {"ok": True, "x": round(x), "y": round(Window.height - y), "disabled": widget.disabled}
         if cmd == "layout":  # where every visible text is: equal twice in a row means the layout settled
             return {"ok": True, "labels": [[w.text, *(round(v) for v in w.to_window(*w.pos)), round(w.width),
@@ -158,6 +162,6 @@ class WindowHook:
     def _find(self, text: str) -> Any:
         candidates = [w for w in visible_widgets(self.app.root_widget) if isinstance(w, Label) and text in w.text]
         exact = [w for w in candidates if w.text.strip() == text]  # "1" is the key, not "¥100"
-        buttons = [w for w in exact or candidates if isinstance(w, Button)]
+        buttons = [w for w in exact or candidates if isinstance(w, Button) or isinstance(w.parent, ButtonBehavior)]
         return (buttons or exact or candidates or [None])[0]
 
