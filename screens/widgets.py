@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from kivy.app import App
 from kivy.event import EventDispatcher
 from kivy.graphics.texture import Texture
 from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, ObjectProperty, StringProperty
@@ -13,6 +14,7 @@ from kivy.uix.button import Button
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.image import Image
 from kivy.uix.label import Label
+from kivy.uix.widget import Widget
 
 from kiosk.i18n import N_, translate
 from screens.fonts import CJK_FALLBACK, FONT_NAMES, has_cjk
@@ -94,6 +96,18 @@ class ThemeState(EventDispatcher):
     def face(self, text: str) -> str:
         """The font for `text` in the current language (the CJK face when the Latin one cannot draw it)."""
         return self.font_cjk if has_cjk(text) else self.font_name
+
+
+class HiddenCorner(Widget):
+    """An invisible corner of the header: the staff unlock gesture taps these (kiosk.flows.staff)."""
+
+    corner = StringProperty("")
+
+    def on_touch_down(self, touch: object) -> bool:
+        if self.collide_point(*touch.pos):  # type: ignore[attr-defined]
+            App.get_running_app().corner_tap(self.corner)
+            return True  # the corner's tap never reaches a button below it
+        return False
 
 
 class KButton(Button):
