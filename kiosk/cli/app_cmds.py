@@ -21,6 +21,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         p = sub.add_parser(name, help=help_text, parents=[common])
         p.add_argument("--language", choices=("zh_Hans", "zh_Hant", "en"), help="start in this language")
         p.add_argument("--windowed", action="store_true", help="a window instead of full screen")
+        p.add_argument("--orientation", choices=("auto", "portrait", "landscape"),
+                       help="portrait 1080x1920 or landscape 1920x1080 (shrunk to fit the screen); auto: the screen's")
+        p.add_argument("--size", type=_size, metavar="WxH", help="window size, e.g. 1280x800 (shrunk to fit the screen)")
         p.add_argument("--no-window", action="store_true",
                        help="run devices and services without the touchscreen (for soak tests and servers)")
         p.set_defaults(handler=_run, demo=name == "demo")
@@ -33,13 +36,28 @@ class Started:
     sims: Any = None
 
 
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 1080x1920") from None
+    if width <= 0 or height <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 1080x1920")
+    return width, height
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     settings = settings_from(args)
-    if args.language or args.windowed:
-        ui = settings.ui
-        settings = replace(settings, ui=replace(ui, language=args.language or ui.language,
-                                                fullscreen=ui.fullscreen and not args.windowed,
-                                                borderless=ui.borderless and not args.windowed))
+    ui = settings.ui
+    size = getattr(args, "size", None)
+    orientation = getattr(args, "orientation", None)
+    if args.language or args.windowed or size or orientation:
+        windowed = args.windowed or bool(size or orientation)  # a size asked for is a window of that size
+        settings = replace(settings, ui=replace(
+            ui, language=args.language or ui.language, fullscreen=ui.fullscreen and not windowed,
+            borderless=ui.borderless and not windowed, orientation=orientation or ui.orientation,
+            width=size[0] if size else (0 if orientation else ui.width),
+            height=size[1] if size else (0 if orientation else ui.height)))
     return settings
 
 

@@ -23,9 +23,10 @@ OPEN_ALL_DAY = "[site.hours]\n" + "".join(f'{d} = "00:00-24:00"\n' for d in WEEK
 class Xvfb:
     """Uses $DISPLAY when set, else starts `Xvfb :N` on a free display number and stops it afterwards."""
 
-    def __init__(self) -> None:
+    def __init__(self, size: tuple[int, int] = (WIDTH, HEIGHT), own: bool = False) -> None:
         self.proc: subprocess.Popen[bytes] | None = None
-        self.display = os.environ.get("DISPLAY", "")
+        self.display = "" if own else os.environ.get("DISPLAY", "")  # own: always a screen of exactly `size`
+        self.size = size
 
     def __enter__(self) -> Xvfb:
         if self.display:
@@ -34,7 +35,7 @@ class Xvfb:
             if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
                 break
         self.display = f":{number}"
-        self.proc = subprocess.Popen(["Xvfb", self.display, "-screen", "0", f"{WIDTH}x{HEIGHT}x24", "-nolisten", "tcp"],
+        self.proc = subprocess.Popen(["Xvfb", self.display, "-screen", "0", f"{self.size[0]}x{self.size[1]}x24", "-nolisten", "tcp"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while not Path(f"/tmp/.X11-unix/X{number}").exists():
@@ -53,8 +54,9 @@ class KioskProcess:
     """`python -m tests.support.fake_app` (fake services) with the test hook; commands go over the hook's Unix socket."""
 
     def __init__(self, display: str, env: dict[str, str] | None = None, language: str = "zh_Hans",
-                 args: tuple[str, ...] = ()) -> None:
+                 args: tuple[str, ...] = (), size: tuple[int, int] = (WIDTH, HEIGHT)) -> None:
         self.args = args
+        self.size = size  # the window's; the Xvfb screen must be at least as large (Xvfb(size))
         self.display = display
         self.tmp = Path(tempfile.mkdtemp(prefix="kiosk-e2e-"))
         self.sock_path = str(self.tmp / "hook.sock")
@@ -77,7 +79,7 @@ class KioskProcess:
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", "tests.support.fake_app", "--test-hook", self.sock_path, "--language", self.language,
-                "--size", f"{WIDTH}x{HEIGHT}", *self.args]
+                "--size", f"{self.size[0]}x{self.size[1]}", *self.args]
 
     def environment(self, env: dict[str, str]) -> dict[str, str]:
         return env
@@ -188,8 +190,8 @@ class RealKioskProcess(KioskProcess):
     """The assembled kiosk (tests/e2e/real_app.py): real runtime, simulators, a fresh database in `data_dir`."""
 
     def __init__(self, display: str, data_dir: Path, db_url: str | None = None, language: str = "zh_Hans",
-                 env: dict[str, str] | None = None) -> None:
-        super().__init__(display, env, language)
+                 env: dict[str, str] | None = None, size: tuple[int, int] = (WIDTH, HEIGHT)) -> None:
+        super().__init__(display, env, language, size=size)
         self.data_dir = data_dir
         self.db_url = db_url
 
@@ -208,7 +210,7 @@ class RealKioskProcess(KioskProcess):
             site.write_text(OPEN_ALL_DAY, encoding="utf-8")
             env = dict(env, KIOSK_CONFIG=str(site))
         return dict(env, KIOSK_TEST_HOOK=self.sock_path, KIOSK_UI_LANGUAGE=self.language,
-                    KIOSK_UI_DEFAULT_LANGUAGE=self.language, KIOSK_UI_WIDTH=str(WIDTH), KIOSK_UI_HEIGHT=str(HEIGHT),
+                    KIOSK_UI_DEFAULT_LANGUAGE=self.language, KIOSK_UI_WIDTH=str(self.size[0]), KIOSK_UI_HEIGHT=str(self.size[1]),
                     KIOSK_UI_FULLSCREEN="0")
 
     def receipts(self) -> list[dict[str, Any]]:
