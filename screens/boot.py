@@ -26,7 +26,8 @@ def configure_kivy(ui: UiSettings) -> None:
 
     from kivy.config import Config
 
-    width, height = window_size(ui.width, ui.height, ui.orientation, ui.fullscreen, desktop_size())
+    width, height = window_size(ui.width, ui.height, ui.orientation, ui.fullscreen, desktop_size(),
+                                ui.borderless)
     Config.set("graphics", "width", str(width))
     Config.set("graphics", "height", str(height))
     Config.set("graphics", "fullscreen", "auto" if ui.fullscreen else "0")

@@ -3,7 +3,8 @@
 A lobby kiosk is usually a portrait 1080x1920 panel; a desktop running `kiosk demo` is usually landscape. With
 `ui.width`/`ui.height` left at 0 the window takes the reference size of `ui.orientation` ("auto": the screen's
 own orientation): 1080x1920 or 1920x1080. Whatever was asked, the window is never larger than the screen it
-opens on: it shrinks, keeping its shape, until it fits (the theme then scales every size with it). Full screen
+opens on: it shrinks, keeping its shape, until it fits (the theme then scales every size with it; a window with a
+title bar also leaves room for the bar and a desktop panel). Full screen
 takes the screen's size. Only X11 tells us the screen's size before the window opens (libX11 through ctypes);
 elsewhere (Wayland, KMS/DRM) the asked size is used as it is.
 """
@@ -14,6 +15,7 @@ import ctypes.util
 import os
 
 REFERENCE = {"portrait": (1080, 1920), "landscape": (1920, 1080)}
+DECORATION_PX = 96  # a decorated window's title bar and a desktop's panel: kept free so nothing is cut off
 ORIENTATIONS = ("auto", "portrait", "landscape")
 
 
@@ -40,7 +42,7 @@ def desktop_size() -> tuple[int, int] | None:
 
 
 def window_size(width: int, height: int, orientation: str, fullscreen: bool,
-                desktop: tuple[int, int] | None) -> tuple[int, int]:
+                desktop: tuple[int, int] | None, borderless: bool = True) -> tuple[int, int]:
     """The size the window opens at: see the module's doc."""
     if fullscreen and desktop:
         return desktop
@@ -52,5 +54,6 @@ def window_size(width: int, height: int, orientation: str, fullscreen: bool,
         wanted = REFERENCE[orientation]
     if not desktop:
         return wanted
-    shrink = min(1.0, desktop[0] / wanted[0], desktop[1] / wanted[1])
+    room = desktop if borderless else (desktop[0], desktop[1] - DECORATION_PX)
+    shrink = min(1.0, room[0] / wanted[0], room[1] / wanted[1])
     return max(1, int(wanted[0] * shrink)), max(1, int(wanted[1] * shrink))

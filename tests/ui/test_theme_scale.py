@@ -80,6 +80,12 @@ def test_the_window_is_never_larger_than_the_screen_and_keeps_its_shape():
     assert window_size(1280, 800, "auto", True, (1366, 768)) == (1366, 768)
 
 
+def test_a_window_with_a_title_bar_leaves_room_for_it_and_the_desktop_panel():
+    w, h = window_size(0, 0, "landscape", False, (1920, 1080), borderless=False)
+    assert h <= 1080 - 96 and abs(w / h - 16 / 9) < 0.01
+    assert window_size(1280, 800, "auto", False, (1920, 1080), borderless=False) == (1280, 800)
+
+
 def test_each_language_gets_its_own_face_and_chinese_in_english_falls_back_to_a_cjk_face(tmp_path):
     files = language_fonts("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", cache=tmp_path)
     sc, tc, latin = (files[FONT_NAMES[k]] for k in ("zh_Hans", "zh_Hant", "en"))
