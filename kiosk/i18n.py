@@ -55,6 +55,18 @@ def format_date(value: date, language: str = DEFAULT_LANGUAGE) -> str:
     return babel_format_date(value, "medium", locale=BABEL_LOCALES[language])
 
 
+def format_weekday_date(value: date, language: str = DEFAULT_LANGUAGE) -> str:
+    """The weekday and the day of the month, no year, for a near date in a row: '周三 12月9日', '週三 12月9日',
+    'Wed 9 Dec'. An instant gives the site's local day."""
+    from babel.dates import format_date as babel_format_date
+    from babel.dates import format_skeleton
+
+    if isinstance(value, datetime):
+        value = _site_wall(value).date()
+    locale = BABEL_LOCALES[language]
+    return f"{babel_format_date(value, 'EEE', locale=locale)} {format_skeleton('MMMd', value, locale=locale)}"
+
+
 def format_time(value: datetime, language: str = DEFAULT_LANGUAGE) -> str:
     """A 24-hour time on the site's wall clock: '14:05'."""
     from babel.dates import format_time as babel_format_time

@@ -1,28 +1,67 @@
-"""Generic step screen for the phase-2 journeys: options as buttons, detail lines, keypad, main button."""
+"""Generic step screen for the phase-2 journeys: options as large rows, detail lines, keypad, main button."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from kivy.app import App
 from kivy.lang import Builder
+from kivy.properties import BooleanProperty, StringProperty
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
 
+from screens.scroll_hint import HintedScroll
 from screens.base import KioskScreen
 from screens.pay_fees import _line
-from screens.widgets import KButton
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
+__all__ = ["HintedScroll", "OptionRow", "StepsScreen"]  # HintedScroll: the option list in steps.kv
+
+
+class OptionRow(ButtonBehavior, BoxLayout):
+    """One option of a step (kiosk.flows.steps.Option) as a large row: icon, label, detail lines, the reason it
+    is unavailable, and a figure at its end (layout at the end of steps.kv)."""
+
+    key = StringProperty("")
+    icon = StringProperty("")
+    text = StringProperty("")
+    detail = StringProperty("")
+    reason = StringProperty("")
+    value = StringProperty("")
+    selected = BooleanProperty(False)
+
+
+def option_row(option: Any) -> OptionRow:
+    """The row of one option; a label of several lines keeps its first line as the label, the rest as detail."""
+    label, _, rest = option.label.partition("\n")
+    detail = "\n".join(part for part in (rest, getattr(option, "detail", "")) if part)
+    return OptionRow(key=option.key, text=label, detail=detail, icon=getattr(option, "icon", ""),
+                     value=getattr(option, "value", ""), reason=option.reason, selected=option.selected,
+                     disabled=not option.enabled)
 
 
 class StepsScreen(KioskScreen):
+    def on_kv_post(self, base_widget: Any) -> None:
+        theme = App.get_running_app().theme
+        theme.bind(portrait=lambda *_: self._columns())
+        self._columns()
+
+    def _columns(self) -> None:
+        """One column of options in portrait, two side by side in landscape."""
+        self.ids.options.cols = 1 if App.get_running_app().theme.portrait else 2
+
     def render(self, view: Any) -> None:
         options = self.ids.options
         options.clear_widgets()
         for option in view.options:
-            text = option.label + (f"\n({option.reason})" if option.reason else "")
-            button = KButton(text=text, key=option.key, disabled=not option.enabled,
-                             role="primary" if option.selected else "plain")
-            button.bind(on_release=lambda b: self.act("choose", b.key))
-            options.add_widget(button)
+            row = option_row(option)
+            row.bind(on_release=lambda r: self.act("choose", r.key))
+            options.add_widget(row)
+        self._columns()
+        keys = tuple(o.key for o in view.options)
+        if keys != getattr(self, "_option_keys", None):  # new options start at the top; a re-render keeps the place
+            self._option_keys = keys
+            self.ids.options_scroll.scroll_y = 1
         lines = self.ids.lines
         lines.clear_widgets()
         for label, value in view.lines:

@@ -138,7 +138,7 @@ class HouseholdFacade:
             start_h, end_h = PERIOD_HOURS[v.period]
             start = datetime(v.slot_date.year, v.slot_date.month, v.slot_date.day, start_h, tzinfo=site_clock.site_zone())
             out.append(r.BookingSlot(f"{kind}:{v.slot_date.isoformat()}:{v.period}", kind, start,
-                                     start + timedelta(hours=end_h - start_h), v.taken < v.capacity))
+                                     start + timedelta(hours=end_h - start_h), v.taken < v.capacity, v.free, v.period))
         return tuple(out)
 
     def book(self, household_id: str, slot_id: str, method: r.PaymentMethod, idempotency_key: str, language: str,
@@ -162,7 +162,8 @@ class HouseholdFacade:
         start_h, end_h = PERIOD_HOURS[period]
         start = datetime(slot_day.year, slot_day.month, slot_day.day, start_h)
         return r.BookingResult(res.ticket_no, res.outcome.receipt_number,
-                               r.BookingSlot(slot_id, kind, start, start + timedelta(hours=end_h - start_h), False))
+                               r.BookingSlot(slot_id, kind, start, start + timedelta(hours=end_h - start_h), False,
+                                             period=period))
 
     # --- parking ------------------------------------------------------------------------------
     @staticmethod

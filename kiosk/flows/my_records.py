@@ -20,6 +20,13 @@ RECORD_KIND_LABELS = {
     "card_void": N_("Void"), "card_bill_payment": N_("Fee payment"), "card_card_fee": N_("Card replacement fee"),
     "card_booking_fee": N_("Service bookings"), "card_parking_fee": N_("Parking rent"),
 }
+RECORD_KIND_ICONS = {
+    "bill_payment": "receipt", "top_up": "cash-multiple", "card_loss": "lock", "card_unfreeze": "lock-open",
+    "card_replacement": "credit-card", "booking": "calendar-check", "parking": "car", "direct_debit": "bank",
+    "callback": "phone-in-talk", "void": "undo", "card_opening": "swap-horizontal", "card_top_up": "cash-multiple",
+    "card_balance_transfer": "swap-horizontal", "card_void": "undo", "card_bill_payment": "receipt",
+    "card_card_fee": "credit-card", "card_booking_fee": "calendar-check", "card_parking_fee": "car",
+}
 # The receipt's own balance lines are replaced by the card lines (same meaning, in the resident's language).
 BALANCE_CAPTIONS = (N_("Card balance before"), N_("Card balance after"))
 PROMPTS = {"loading": N_("Loading, please wait"), "detail": N_("Receipt details"),
@@ -130,16 +137,25 @@ class RecordsFlow(StepFlow):
         return text + (" " + self.t(N_("and {count} more"), count=more) if more > 0 else "")
 
     def row_label(self, entry: RecordEntry) -> str:
-        head = f"{self.when(entry.when)}  {self.kind_label(entry.kind)}"
-        if entry.amount_fen or entry.items or entry.card_moves:  # a loss report or an unfreeze moves no money
-            head += f"  {self.money(entry.amount_fen)}"
-        if entry.voided:
-            head += f"  ({self.t(N_('Voided'))})"
+        """Every line of a row as one text (the row itself is `row_option`)."""
+        option = self.row_option(entry)
+        return "\n".join(part for part in (f"{option.label}  {option.value}".strip(), option.detail) if part)
+
+    def row_option(self, entry: RecordEntry) -> Option:
+        """A record as a row: what it is (and 'Voided'), the amount large at its end; under it the time and the
+        receipt number, what was paid, and one line per card movement."""
+        moves_money = bool(entry.amount_fen or entry.items or entry.card_moves)  # a loss report moves no money
+        label = self.kind_label(entry.kind) + (f" ({self.t(N_('Voided'))})" if entry.voided else "")
+        when = self.when(entry.when)
+        if entry.receipt_number:
+            when += " · " + self.t(N_("Receipt {number}"), number=entry.receipt_number)
         what = self._what(entry) if entry.items else ""
-        lines = [head] + ([what] if what and what != self.kind_label(entry.kind) else [])  # "Card top-up" once
+        lines = [when] + ([what] if what and what != self.kind_label(entry.kind) else [])  # "Card top-up" once
         lines += [self.t(N_("{card} {change}, balance {balance}"), card=self.card_label(m), change=self.signed(m.change_fen),
                          balance=self.money(m.balance_after_fen)) for m in entry.card_moves]
-        return "\n".join(lines)
+        return Option(entry.record_id, label, detail="\n".join(lines),
+                      icon=RECORD_KIND_ICONS.get(entry.kind, "receipt"),
+                      value=self.money(entry.amount_fen) if moves_money else "")
 
     def detail_lines(self, detail: RecordDetail) -> tuple[tuple[str, str], ...]:
         e = detail.entry
@@ -175,16 +191,16 @@ class RecordsFlow(StepFlow):
                 pages = (page.total + PAGE_SIZE - 1) // PAGE_SIZE
                 prompt = self.t(N_("Tap a record to see it. Page {page} of {pages}"),
                                 page=page.offset // PAGE_SIZE + 1, pages=pages)
-            options = tuple(Option(e.record_id, self.row_label(e)) for e in page.entries)
+            options = tuple(self.row_option(e) for e in page.entries)
             if page.offset > 0 or page.has_more:
-                options += (Option("previous", "‹ " + self.t(N_("Previous page")), page.offset > 0),
-                            Option("next", self.t(N_("Next page")) + " ›", page.has_more))
+                options += (Option("previous", self.t(N_("Previous page")), page.offset > 0, icon="chevron-left"),
+                            Option("next", self.t(N_("Next page")), page.has_more, icon="chevron-right"))
         elif self.step in ("detail", "reprint_confirm", "sending") and self.detail is not None:
             lines = self.detail_lines(self.detail)
             if self.step == "detail":
                 if self._reprintable:
                     options = (Option("reprint", self.t(N_("Reprint")) if not self.message else
-                                      self.t(N_("Print another copy"))),)
+                                      self.t(N_("Print another copy")), icon="printer"),)
             elif self.step == "reprint_confirm":
                 prompt = self.t(N_("Print a copy of receipt {number}?"), number=self.detail.entry.receipt_number)
                 lines = ((self.t(N_("Receipt number")), self.detail.entry.receipt_number),

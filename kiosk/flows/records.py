@@ -226,6 +226,8 @@ class BookingSlot:
     starts_at: datetime
     ends_at: datetime
     available: bool = True
+    places_left: int | None = None  # None: not known (the row then says nothing about places)
+    period: str = ""  # "am" / "pm": the half-day the visit falls in (empty: from starts_at)
 
 
 @dataclass(frozen=True)

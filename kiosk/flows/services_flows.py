@@ -8,11 +8,15 @@ from kiosk.domain.site_clock import site_today
 from kiosk.flows.records import BankOption, BookingOption, BookingResult, BookingSlot, MandateResult, ParkingResult
 from kiosk.flows.records import ParkingSpaceView
 from kiosk.flows.steps import Option, StepFlow, StepView
-from kiosk.i18n import N_, format_time
+from kiosk.i18n import N_, format_time, format_weekday_date
 
 BOOKING_LABELS = {"phone": N_("Telephone installation"), "tv": N_("TV installation"),
                   "broadband": N_("Broadband installation"), "alarm": N_("Alarm system installation"),
                   "intercom": N_("Video intercom installation"), "gas": N_("Gas activation")}
+# Material Design icon names (screens/icons.py) of each kind of booking, parking choice and bank row
+BOOKING_ICONS = {"phone": "phone-classic", "tv": "television", "broadband": "router-wireless", "alarm": "shield",
+                 "intercom": "video", "gas": "fire"}
+SLOT_PERIODS = {"am": N_("Morning"), "pm": N_("Afternoon")}
 SPACE_STATES = {"owned": N_("Owned"), "rented": N_("Rented"), "free": N_("Free"), "applied": N_("Applied for")}
 MONTH_CHOICES = (1, 3, 6, 12)
 PRIMARY = {"confirm": N_("Confirm and pay"), "uncertain": N_("Check again"), "done": N_("Done")}
@@ -53,7 +57,10 @@ class BookingFlow(StepFlow):
             self.call("booking_slots", lambda: self.services.booking_slots(kind, first, 3), self._slots, self.fail)
             self.changed()
         elif self.step == "slot":
-            self.slot = next(s for s in self.slots if s.slot_id == key)
+            slot = next((s for s in self.slots if s.slot_id == key), None)
+            if slot is None or not slot.available:  # a full slot is shown disabled, with its reason
+                return
+            self.slot = slot
             self.go_step("method")
         elif self.step == "method" and self.kind is not None:
             self.pick_method(key, self.kind.fee_fen, allow_card=False)
@@ -71,26 +78,48 @@ class BookingFlow(StepFlow):
         elif self.step == "done":
             self.ctx.navigate("household")
 
+    def slot_day(self, slot: BookingSlot) -> str:
+        """'周三 12月9日 上午': the weekday, the date and the half-day of a visit."""
+        period = slot.period or ("am" if slot.starts_at.hour < 12 else "pm")
+        return f"{format_weekday_date(slot.starts_at, self.language)} {self.t(SLOT_PERIODS[period])}"
+
+    def slot_hours(self, slot: BookingSlot) -> str:
+        return f"{format_time(slot.starts_at, self.language)}–{format_time(slot.ends_at, self.language)}"
+
+    def slot_option(self, slot: BookingSlot, fee_fen: int, service: str) -> Option:
+        """A slot as a row: '周三 12月9日 上午', '09:00–12:00 · 剩余 3 个名额 · 宽带安装', the fee; a full slot is
+        disabled with its reason."""
+        places = self.t(N_("{count} places left"), count=slot.places_left) \
+            if slot.available and slot.places_left is not None else ""
+        detail = " · ".join(part for part in (self.slot_hours(slot), places, service) if part)
+        return Option(slot.slot_id, self.slot_day(slot), slot.available,
+                      reason="" if slot.available else self.t(N_("Fully booked")), detail=detail,
+                      icon="calendar-clock", value=self.money(fee_fen))
+
     def view(self) -> StepView:
         options: tuple[Option, ...] = ()
         lines: tuple[tuple[str, str], ...] = ()
         prompt = PROMPTS.get(self.step, "")
         if self.step == "kind":
             prompt = N_("What would you like to book?")
-            options = tuple(Option(o.kind, f"{self.t(BOOKING_LABELS.get(o.kind, o.kind))}  {self.money(o.fee_fen)}")
+            options = tuple(Option(o.kind, self.t(BOOKING_LABELS.get(o.kind, o.kind)),
+                                   detail=self.t(N_("A visit of half a day; the fee is paid now")),
+                                   icon=BOOKING_ICONS.get(o.kind, "calendar"), value=self.money(o.fee_fen))
                             for o in self.options)
-        elif self.step == "slot":
+        elif self.step == "slot" and self.kind is not None:
             prompt = N_("Please pick a time")
-            options = tuple(Option(s.slot_id, f"{self.when(s.starts_at)}–{format_time(s.ends_at, self.language)}", s.available,
-                                   reason="" if s.available else self.t(N_("Taken"))) for s in self.slots)
+            service = self.t(BOOKING_LABELS.get(self.kind.kind, self.kind.kind))
+            options = tuple(self.slot_option(s, self.kind.fee_fen, service) for s in self.slots)
         elif self.step == "method" and self.kind:
             options = self.method_options(self.kind.fee_fen, allow_card=False)
         if self.step in ("confirm", "paying", "uncertain") and self.kind and self.slot:
             lines = ((self.t(BOOKING_LABELS.get(self.kind.kind, self.kind.kind)), self.money(self.kind.fee_fen)),
-                     (self.t(N_("Time slot")), self.when(self.slot.starts_at)), self.method_line())
+                     (self.t(N_("Time slot")), f"{self.slot_day(self.slot)} {self.slot_hours(self.slot)}"),
+                     self.method_line())
         if self.step == "done" and self.result:
+            slot = self.result.slot
             lines = ((self.t(N_("Ticket number")), self.result.ticket_number),
-                     (self.t(N_("Time slot")), self.when(self.result.slot.starts_at)),
+                     (self.t(N_("Time slot")), f"{self.slot_day(slot)} {self.slot_hours(slot)}"),
                      (self.t(N_("Receipt number")), self.result.receipt_number))
         primary = PRIMARY.get(self.step, "")
         return self.base_view(self.t(prompt), options=options, lines=lines, primary=self.t(primary) if primary else "")
@@ -163,31 +192,51 @@ class ParkingFlow(StepFlow):
     def _done(self, result: ParkingResult) -> None:
         self.result = result
 
+    def space_detail(self, space: ParkingSpaceView) -> str:
+        """'Rented · ¥300.00 a month · Paid until 31 Dec 2026'."""
+        parts = [self.t(SPACE_STATES.get(space.state, space.state)),
+                 self.t(N_("{amount} a month"), amount=self.money(space.monthly_rent_fen))]
+        if space.paid_until is not None:
+            parts.append(self.t(N_("Paid until {day}"), day=self.day(space.paid_until)))
+        return " · ".join(parts)
+
+    def free_detail(self, space: ParkingSpaceView) -> str:
+        """'Rent ¥300.00 a month · Price ¥180,000.00'."""
+        parts = [f"{self.t(N_('Rent'))} " + self.t(N_("{amount} a month"), amount=self.money(space.monthly_rent_fen))]
+        if space.price_fen:
+            parts.append(f"{self.t(N_('Price'))} {self.money(space.price_fen)}")
+        return " · ".join(parts)
+
     def view(self) -> StepView:
         options: tuple[Option, ...] = ()
         lines: tuple[tuple[str, str], ...] = ()
         prompt = PROMPTS.get(self.step, "")
         if self.step == "spaces":
             prompt = N_("Your parking spaces") if self.mine else N_("You have no parking space yet")
-            options = tuple(Option(s.space_id, f"{s.label} · {self.t(SPACE_STATES.get(s.state, s.state))} · "
-                                   + self.t(N_("Pay rent"))) for s in self.mine)
+            options = tuple(Option(s.space_id, f"{s.label} · {self.t(N_('Pay rent'))}", detail=self.space_detail(s),
+                                   icon="car") for s in self.mine)
             options += (Option("apply", self.t(N_("Apply to rent or buy a space")), bool(self.free),
-                               reason="" if self.free else self.t(N_("No free spaces"))),)
+                               reason="" if self.free else self.t(N_("No free spaces")),
+                               detail=self.t(N_("{count} free spaces"), count=len(self.free)) if self.free else "",
+                               icon="parking"),)
         elif self.step == "months":
             prompt = N_("How many months?")
-            options = tuple(Option(str(m), self.t(N_("{count} months"), count=m) + "  "
-                                   + self.money(self.space.monthly_rent_fen * m if self.space else 0))
+            options = tuple(Option(str(m), self.t(N_("{count} months"), count=m), icon="calendar",
+                                   detail=self.t(N_("{amount} a month"), amount=self.money(self.space.monthly_rent_fen))
+                                   if self.space else "",
+                                   value=self.money(self.space.monthly_rent_fen * m if self.space else 0))
                             for m in MONTH_CHOICES)
         elif self.step == "method":
             options = self.method_options(self._amount(), allow_card=False)
         elif self.step == "free":
             prompt = N_("Free spaces")
-            rent, price = self.t(N_("Rent")), self.t(N_("Price"))
-            options = tuple(Option(s.space_id, f"{s.label} · {rent} {self.money(s.monthly_rent_fen)}"
-                                   f" · {price} {self.money(s.price_fen)}") for s in self.free)
+            options = tuple(Option(s.space_id, s.label, detail=self.free_detail(s), icon="parking") for s in self.free)
         elif self.step == "mode":
             prompt = N_("Rent or buy?")
-            options = (Option("rent", self.t(N_("Rent"))), Option("buy", self.t(N_("Buy"))))
+            rent = self.t(N_("{amount} a month"), amount=self.money(self.space.monthly_rent_fen)) if self.space else ""
+            price = self.money(self.space.price_fen) if self.space else ""
+            options = (Option("rent", self.t(N_("Rent")), icon="calendar-clock", value=rent),
+                       Option("buy", self.t(N_("Buy")), icon="key", value=price))
         if self.step in ("confirm", "paying", "uncertain") and self.space:
             lines = ((self.t(N_("Parking space")), self.space.label),
                      (self.t(N_("Months")), str(self.months)), (self.t(N_("Total")), self.money(self._amount())),
@@ -265,7 +314,7 @@ class DirectDebitFlow(StepFlow):
         lines: tuple[tuple[str, str], ...] = ()
         if self.step == "bank":
             prompt = N_("Please choose your bank")
-            options = tuple(Option(b.bank_code, b.name) for b in self.banks)
+            options = tuple(Option(b.bank_code, b.name, icon="bank") for b in self.banks)
         elif self.step == "account":
             prompt = N_("Please enter your account number")
         if self.step in ("confirm", "paying") and self.bank:

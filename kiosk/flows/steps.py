@@ -12,15 +12,25 @@ from kiosk.flows.records import CardView, HouseholdSummary, PaymentMethod
 from kiosk.i18n import N_
 
 METHOD_DEVICES = {PaymentMethod.CASH: "cash", PaymentMethod.QR: "gateway"}
+# Material Design icon names (screens/icons.py) of the option rows
+METHOD_ICONS = {PaymentMethod.CARD_BALANCE: "credit-card", PaymentMethod.CASH: "cash", PaymentMethod.QR: "qrcode",
+                PaymentMethod.CREDIT: "wallet"}
+CARD_ICONS = {"vehicle": "car"}  # every other kind of card: "credit-card"
 
 
 @dataclass(frozen=True)
 class Option:
+    """One choice on a step page, drawn as a large row: an icon, the label, a detail line under it, a figure at the
+    row's end; a disabled option says why (`reason`)."""
+
     key: str
     label: str
     enabled: bool = True
     selected: bool = False
     reason: str = ""
+    detail: str = ""  # second line(s) in smaller type: the date, the places left, the state
+    icon: str = ""  # a Material Design Icons name (screens/icons.py); empty: no icon
+    value: str = ""  # a figure shown large at the row's end: a fee, an amount
 
 
 @dataclass(frozen=True)
@@ -91,7 +101,8 @@ class StepFlow(Flow):
         cards = self.summary.cards if self.summary else ()
         current = self.summary.card_uid if self.summary else None
         return tuple(Option(c.card_uid, card_picker.card_button(c, self.language), not self.card_reason(c),
-                            c.card_uid == current, self.card_reason(c)) for c in cards)
+                            c.card_uid == current, self.card_reason(c), icon=CARD_ICONS.get(str(c.kind), "credit-card"))
+                     for c in cards)
 
     def pick_card(self, card_uid: str) -> None:
         """The resident chose a card on the picker: the journey goes on with it (Back returns to the picker)."""
@@ -163,7 +174,7 @@ class StepFlow(Flow):
                     or (self.summary.card_balance_fen or 0) < amount_fen - pick.credit_fen):
                 enabled, reason = False, self.t(N_("Balance not enough"))
             options.append(Option(pick.key, credit.label(pick, self.t, self.money), enabled, pick.key == chosen,
-                                  reason))
+                                  reason, icon=METHOD_ICONS.get(method, "")))
         return tuple(options)
 
     def pick_method(self, key: str, amount_fen: int, allow_card: bool) -> bool:

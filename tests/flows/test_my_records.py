@@ -2,6 +2,8 @@
 is printed only after a confirm; long histories page (Kivy-free, on the in-memory services)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from kiosk import errors
 from kiosk.flows.my_records import PAGE_SIZE
 from kiosk.flows.records import DeviceState
@@ -19,8 +21,19 @@ def test_a_top_up_row_shows_the_card_and_its_balance_after(signed_in, fake):
     _top_up(signed_in)
     signed_in.go("records")
     (row,) = signed_in.flow.view().options
-    assert row.label.count("卡充值") == 1 and "¥50.00" in row.label
-    assert "住户卡 ···C3D4 +¥50.00，余额 ¥250.00" in row.label
+    assert row.label == "卡充值" and row.value == "¥50.00" and row.icon == "cash-multiple"
+    when, *rest = row.detail.split("\n")
+    assert when == "2026年11月2日 10:30 · 收据 00000001" and "卡充值" not in row.detail  # said once, on the label
+    assert rest[-1] == "住户卡 ···C3D4 +¥50.00，余额 ¥250.00"
+    assert signed_in.flow.row_label(signed_in.flow.page.entries[0]).startswith("卡充值  ¥50.00\n2026年11月2日")
+
+
+def test_a_voided_record_says_so_on_its_row(signed_in, fake):
+    _top_up(signed_in)
+    signed_in.go("records")
+    flow = signed_in.flow
+    flow.page = flow.page.__class__((replace(flow.page.entries[0], voided=True),), 0, PAGE_SIZE, 1)
+    assert flow.view().options[0].label == "卡充值 (已作废)"
 
 
 def test_a_row_opens_every_line_and_the_card_before_and_after(signed_in, fake):
@@ -69,6 +82,7 @@ def test_long_histories_page_with_previous_and_next(signed_in, fake):
     flow = signed_in.flow
     keys = [o.key for o in flow.view().options]
     assert len(keys) == PAGE_SIZE + 2 and keys[-2:] == ["previous", "next"]
+    assert [o.icon for o in flow.view().options[-2:]] == ["chevron-left", "chevron-right"]
     assert not flow.view().options[-2].enabled and "第 1 页，共 2 页" in flow.view().prompt
     assert keys[0] == "R00000010"  # newest first
     flow.choose("next")

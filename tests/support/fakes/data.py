@@ -162,6 +162,10 @@ def demo_directory() -> list[tuple[DirectoryEntry, bool]]:
     ]
 
 
+# places left in the demo's booking slots, in turn (morning, afternoon, next morning ...): the fourth is full
+DEMO_SLOT_PLACES = (3, 1, 2, 0)
+
+
 def demo_booking_options() -> tuple[BookingOption, ...]:
     return (BookingOption("broadband", 5000), BookingOption("tv", 3000), BookingOption("gas", 10000),
             BookingOption("phone", 3000), BookingOption("alarm", 8000), BookingOption("intercom", 6000))

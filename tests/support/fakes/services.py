@@ -367,11 +367,11 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin, Fak
         slots = []
         for offset in range(days):
             day = first_day + timedelta(days=offset)
-            for hour in (9, 14):
+            for n, (hour, period) in enumerate(((9, "am"), (14, "pm"))):
                 start = datetime(day.year, day.month, day.day, hour)
                 slot_id = f"{kind}-{start:%Y%m%d%H}"
-                slots.append(BookingSlot(slot_id, kind, start, start + timedelta(hours=3),
-                                         slot_id not in self.booked_slots))
+                places = 0 if slot_id in self.booked_slots else data.DEMO_SLOT_PLACES[(offset * 2 + n) % 4]
+                slots.append(BookingSlot(slot_id, kind, start, start + timedelta(hours=3), places > 0, places, period))
         return tuple(slots)
 
     def book(self, household_id: str, slot_id: str, method: PaymentMethod, idempotency_key: str,
@@ -393,7 +393,8 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin, Fak
             ticket = self._next("T")
             self.booked_slots[slot_id] = ticket
             number = self._receipt(household_id, "booking", fee, method, slot_id)
-            result = BookingResult(ticket, number, BookingSlot(slot_id, kind, start, start + timedelta(hours=3), False))
+            result = BookingResult(ticket, number, BookingSlot(slot_id, kind, start, start + timedelta(hours=3), False,
+                                                               period="am" if start.hour < 12 else "pm"))
             self.outcomes[idempotency_key] = (signature, result)
             return result
 
