@@ -44,13 +44,13 @@ class PublicFacade:
     def directory(self, language: str) -> tuple[r.DirectoryEntry, ...]:
         with unit_of_work(self.rt.db.factory) as s:
             lines = directory.public_directory(s, self.rt.till.site_id, language)
-        return tuple(r.DirectoryEntry(line.name, line.phone) for line in lines)
+        return tuple(r.DirectoryEntry(line.name, line.phone, line.kind, line.hours) for line in lines)
 
     def member_events(self, tier: str | None, language: str, now: datetime) -> tuple[r.MemberEventView, ...]:
         with unit_of_work(self.rt.db.factory) as s:
             events = member_events.visible_events(s, self.rt.till.site_id, tier, language, _utc(now))
-        return tuple(r.MemberEventView(str(e.event_id), e.title, e.starts_at, "", e.capacity - e.taken)
-                     for e in events)
+        return tuple(r.MemberEventView(str(e.event_id), e.title, e.starts_at, e.place, e.free, e.description,
+                                       e.audience_tier, e.ends_at) for e in events)
 
     def request_callback(self, phone: str, topic: str, language: str) -> str:
         with unit_of_work(self.rt.db.factory) as s:

@@ -225,27 +225,48 @@ def _seed_notices(session: Session, till: Till, now: datetime) -> int:
 
 
 def _seed_directory(session: Session, till: Till) -> None:
-    rows = [("客服中心", "客服中心", "Service centre", "0755-8888 6000", True),
-            ("物业维修", "物業維修", "Repairs", "0755-8888 6001", True),
-            ("保安值班室", "保安值班室", "Security desk", "0755-8888 6110", True),
-            ("停车场管理处", "停車場管理處", "Car park office", "0755-8888 6200", True),
-            ("社区医院", "社區醫院", "Community clinic", "0755-8888 6120", True),
-            ("燃气公司抢修", "燃氣公司搶修", "Gas emergency", "0755-96668", True),
-            ("财务室（内部）", "財務室（內部）", "Finance office (staff)", "0755-8888 6900", False),
-            ("经理手机（内部）", "經理手機（內部）", "Manager mobile (staff)", "138 0000 6901", False)]
-    for order, (hans, hant, en, phone, public) in enumerate(rows):
+    rows = [("客服中心", "客服中心", "Service centre", "0755-8888 6000", True, "service", "08:30-20:00"),
+            ("物业维修", "物業維修", "Repairs", "0755-8888 6001", True, "repairs", "24h"),
+            ("保安值班室", "保安值班室", "Security desk", "0755-8888 6110", True, "security", "24h"),
+            ("停车场管理处", "停車場管理處", "Car park office", "0755-8888 6200", True, "parking", "07:00-23:00"),
+            ("社区医院", "社區醫院", "Community clinic", "0755-8888 6120", True, "clinic", "08:00-21:00"),
+            ("燃气公司抢修", "燃氣公司搶修", "Gas emergency", "0755-96668", True, "gas", "24h"),
+            ("财务室（内部）", "財務室（內部）", "Finance office (staff)", "0755-8888 6900", False, "office", ""),
+            ("经理手机（内部）", "經理手機（內部）", "Manager mobile (staff)", "138 0000 6901", False, "office", "")]
+    for order, (hans, hant, en, phone, public, kind, hours) in enumerate(rows):
         session.add(DirectoryEntry(site_id=till.site_id, name_zh_hans=hans, name_zh_hant=hant, name_en=en,
-                                   phone=phone, public=public, sort_order=order))
+                                   phone=phone, public=public, sort_order=order, kind=kind, hours=hours))
     session.flush()
 
 
+DEMO_EVENTS = (  # titles, places, descriptions (zh_Hans, zh_Hant, en), days ahead, hours, capacity, tier
+    (("亲子手工课", "親子手工課", "Parent-child crafts class"),
+     ("会所多功能厅", "會所多功能廳", "Clubhouse hall"),
+     ("和孩子一起做圣诞花环，材料由物业提供，适合 4 至 10 岁儿童。", "和孩子一起做聖誕花環，材料由物業提供，適合 4 至 10 歲兒童。",
+      "Make a Christmas wreath with your child; materials provided, for ages 4 to 10."), 6, (10, 12), 20, None),
+    (("金卡会员品酒会", "金卡會員品酒會", "Gold members' wine tasting"),
+     ("会所二楼酒廊", "會所二樓酒廊", "Clubhouse lounge, 2nd floor"),
+     ("品鉴六款葡萄酒，配小食，每户一个名额。", "品鑑六款葡萄酒，配小食，每戶一個名額。",
+      "Six wines with light snacks; one place per household."), 9, (19, 21), 12, "gold"),
+    (("健康讲座：冬季养生", "健康講座：冬季養生", "Health talk: staying well in winter"),
+     ("社区活动中心", "社區活動中心", "Community centre"),
+     ("社区医院医生讲解冬季饮食与防流感，现场可量血压。", "社區醫院醫生講解冬季飲食與防流感，現場可量血壓。",
+      "A clinic doctor on winter food and flu; free blood pressure checks."), 4, (10, 11), 40, None),
+    (("银卡会员观影日", "銀卡會員觀影日", "Silver members' film day"),
+     ("会所影音室", "會所影音室", "Clubhouse cinema room"),
+     ("放映经典老电影，提供爆米花和饮品。", "放映經典老電影，提供爆米花和飲品。",
+      "A classic film with popcorn and drinks."), 12, (14, 16), 30, "silver"),
+)
+
+
 def _seed_events(session: Session, till: Till, now: datetime) -> None:
-    rows = [("亲子手工课", "親子手工課", "Parent-child crafts class", 6, 20, None),
-            ("金卡会员品酒会", "金卡會員品酒會", "Gold members' wine tasting", 9, 12, "gold"),
-            ("健康讲座：冬季养生", "健康講座：冬季養生", "Health talk: staying well in winter", 4, 40, None),
-            ("银卡会员观影日", "銀卡會員觀影日", "Silver members' film day", 12, 30, "silver")]
-    for hans, hant, en, days, capacity, tier in rows:
-        session.add(MemberEvent(site_id=till.site_id, title_zh_hans=hans, title_zh_hant=hant, title_en=en,
-                                starts_at=to_utc(datetime.combine(site_today(now) + timedelta(days=days), time(10))),  # 10:00 at the site
-                                capacity=capacity, audience_tier=tier))
+    for titles, places, descriptions, days, (start, end), capacity, tier in DEMO_EVENTS:
+        day = site_today(now) + timedelta(days=days)
+        session.add(MemberEvent(site_id=till.site_id, title_zh_hans=titles[0], title_zh_hant=titles[1],
+                                title_en=titles[2], place_zh_hans=places[0], place_zh_hant=places[1],
+                                place_en=places[2], description_zh_hans=descriptions[0],
+                                description_zh_hant=descriptions[1], description_en=descriptions[2],
+                                starts_at=to_utc(datetime.combine(day, time(start))),  # wall time at the site
+                                ends_at=to_utc(datetime.combine(day, time(end))), capacity=capacity,
+                                audience_tier=tier))
     session.flush()

@@ -7,10 +7,19 @@ from enum import StrEnum
 
 from kiosk import errors
 from kiosk.flows.base import ErrorView, Flow, ProgressView
-from kiosk.flows.records import NOTICE_CATEGORY_LABELS
-from kiosk.i18n import N_
+from kiosk.flows.records import NOTICE_CATEGORY_LABELS, DirectoryEntry, MemberEventView
+from kiosk.i18n import N_, format_time, format_weekday_date
 
 CALLBACK_TOPICS = (N_("Fees and bills"), N_("Repairs"), N_("Cards"), N_("Parking"), N_("Other"))
+# Material Design icon names (screens/icons.py) of notice categories and kinds of phone number
+NOTICE_ICONS = {"general": "information", "maintenance": "wrench", "fees": "receipt", "safety": "alert",
+                "event": "account-multiple", "member": "star"}
+DIRECTORY_ICONS = {"service": "headset", "repairs": "wrench", "security": "security", "parking": "parking",
+                   "clinic": "hospital", "gas": "fire", "office": "domain"}
+EVENT_AUDIENCES = {None: N_("Open to every household"), "ordinary": N_("Ordinary members only"),
+                   "silver": N_("Silver members only"), "gold": N_("Gold members only"),
+                   "institutional": N_("Institutional members only")}
+ALL_DAY = "24h"  # a directory entry that answers day and night
 
 
 class ListStep(StrEnum):
@@ -22,10 +31,20 @@ class ListStep(StrEnum):
 
 @dataclass(frozen=True)
 class Row:
+    """One row of a list page. `detail` holds every line under the title (older screens show it); the newer
+    fields say what each line is, so the page can give each its size."""
+
     key: str
     title: str
     detail: str
     action: str = ""  # label of the row's button, empty: no button
+    icon: str = ""  # a Material Design Icons name (screens/icons.py)
+    meta: str = ""  # a short line under the title: category and dates, day, time and place
+    body: str = ""  # the text itself: a notice's body, an event's description
+    figure: str = ""  # what a person reads from afar: a phone number
+    note: str = ""  # one more line: opening hours; who may join and the places left
+    action_enabled: bool = True
+    reason: str = ""  # why the action is unavailable, in words
 
 
 @dataclass(frozen=True)
@@ -95,16 +114,28 @@ class NoticesFlow(_ListFlow):
         language, tier, now = self.language, self.session.tier, self.ctx.clock()
         notices = self.services.current_notices(tier, language, now)
         pinned = self.t(N_("Pinned"))
-        return tuple(Row(n.notice_id, (f"[{pinned}] " if n.pinned else "") + n.title,
-                         f"{notice_meta(self, n.category, n.posted_at, n.expires_at)}\n{n.body}") for n in notices)
+        rows = []
+        for n in notices:
+            meta = notice_meta(self, n.category, n.posted_at, n.expires_at)
+            rows.append(Row(n.notice_id, (f"[{pinned}] " if n.pinned else "") + n.title, f"{meta}\n{n.body}",
+                            icon="pin" if n.pinned else NOTICE_ICONS.get(n.category, "information"), meta=meta,
+                            body=n.body))
+        return tuple(rows)
 
 
 class DirectoryFlow(_ListFlow):
     route = "directory"
     title = N_("Phone directory")
 
+    def hours(self, entry: DirectoryEntry) -> str:
+        """'Open 24 hours', 'Hours: 08:30–20:00', or '' when the entry does not say."""
+        if entry.hours == ALL_DAY:
+            return self.t(N_("Open 24 hours"))
+        return self.t(N_("Hours: {hours}"), hours=entry.hours.replace("-", "–")) if entry.hours else ""
+
     def load(self) -> tuple[Row, ...]:
-        return tuple(Row(str(i), e.name, e.phone) for i, e in enumerate(self.services.directory(self.language)))
+        return tuple(Row(str(i), e.name, e.phone, icon=DIRECTORY_ICONS.get(e.category, "phone"), figure=e.phone,
+                         note=self.hours(e)) for i, e in enumerate(self.services.directory(self.language)))
 
 
 class MemberEventsFlow(_ListFlow):
@@ -112,14 +143,34 @@ class MemberEventsFlow(_ListFlow):
     title = N_("Member events")
     empty_text = N_("No upcoming events.")
 
+    def when_text(self, event: MemberEventView) -> str:
+        """'周三 12月9日 10:00–12:00'."""
+        hours = format_time(event.starts_at, self.language)
+        if event.ends_at is not None:
+            hours += f"–{format_time(event.ends_at, self.language)}"
+        return f"{format_weekday_date(event.starts_at, self.language)} {hours}"
+
+    def row(self, event: MemberEventView) -> Row:
+        """Title; day, time and place; the description; who may join and the places left; Sign up (disabled
+        with its reason when the event is full)."""
+        meta = " · ".join(part for part in (self.when_text(event), event.place) if part)
+        places = self.t(N_("{count} places left"), count=event.seats_left) if event.seats_left else \
+            self.t(N_("No places left"))
+        audience = self.t(EVENT_AUDIENCES.get(event.audience_tier, EVENT_AUDIENCES[None]))
+        note = f"{audience} · {places}"
+        detail = "\n".join(part for part in (meta, event.description, note) if part)
+        return Row(event.event_id, event.title, detail, self.t(N_("Sign up")), icon="calendar-check", meta=meta,
+                   body=event.description, note=note, action_enabled=event.seats_left > 0,
+                   reason="" if event.seats_left > 0 else self.t(N_("No places left")))
+
     def load(self) -> tuple[Row, ...]:
         events = self.services.member_events(self.session.tier, self.language, self.ctx.clock())
-        sign_up = self.t(N_("Sign up"))
-        return tuple(Row(e.event_id, e.title, f"{self.when(e.starts_at)} · {e.place} · "
-                         + self.t(N_("{count} places left"), count=e.seats_left), sign_up if e.seats_left else "")
-                     for e in events)
+        return tuple(self.row(e) for e in events)
 
     def act(self, event_id: str) -> None:
+        row = next((r for r in self.rows if r.key == event_id), None)
+        if row is not None and not row.action_enabled:  # a full event: its button is disabled, with the reason
+            return
         identity = self.session.identity
         if identity is None:
             self.ctx.navigate("identify", then=self.route)

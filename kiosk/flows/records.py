@@ -330,7 +330,8 @@ class RecordDetail:
 class DirectoryEntry:
     name: str
     phone: str
-    category: str = ""
+    category: str = ""  # the kind of number: service, repairs, security, parking, clinic, gas (its icon)
+    hours: str = ""  # when it answers: "08:00-20:00", "24h" (all day), "" (not said)
 
 
 @dataclass(frozen=True)
@@ -340,6 +341,9 @@ class MemberEventView:
     starts_at: datetime
     place: str
     seats_left: int
+    description: str = ""
+    audience_tier: str | None = None  # who may join: None every household, else members of that tier
+    ends_at: datetime | None = None
 
 
 @dataclass(frozen=True)

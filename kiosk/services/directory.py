@@ -15,6 +15,8 @@ class DirectoryLine:
     name: str
     phone: str
     public: bool
+    kind: str = ""  # service, repairs, security, parking, clinic, gas ... ('' not said)
+    hours: str = ""  # "08:00-20:00", "24h" (all day), "" (not said)
 
 
 def _name(entry: DirectoryEntry, language: str) -> str:
@@ -27,11 +29,11 @@ def public_directory(session: Session, site_id: int, language: str) -> tuple[Dir
     rows = session.scalars(select(DirectoryEntry).where(DirectoryEntry.site_id == site_id,
                                                         DirectoryEntry.public.is_(True))
                            .order_by(DirectoryEntry.sort_order, DirectoryEntry.id))
-    return tuple(DirectoryLine(r.id, _name(r, language), r.phone, True) for r in rows)
+    return tuple(DirectoryLine(r.id, _name(r, language), r.phone, True, r.kind, r.hours) for r in rows)
 
 
 def staff_directory(session: Session, site_id: int, language: str) -> tuple[DirectoryLine, ...]:
     """Every entry, for signed-in staff only (the caller checks the role)."""
     rows = session.scalars(select(DirectoryEntry).where(DirectoryEntry.site_id == site_id)
                            .order_by(DirectoryEntry.sort_order, DirectoryEntry.id))
-    return tuple(DirectoryLine(r.id, _name(r, language), r.phone, r.public) for r in rows)
+    return tuple(DirectoryLine(r.id, _name(r, language), r.phone, r.public, r.kind, r.hours) for r in rows)

@@ -21,6 +21,9 @@ class EventView:
     capacity: int
     taken: int
     audience_tier: str | None
+    place: str = ""
+    description: str = ""
+    ends_at: datetime | None = None
 
     @property
     def free(self) -> int:
@@ -35,8 +38,14 @@ class SignupResult:
 
 
 def _title(event: MemberEvent, language: str) -> str:
-    return {"zh_Hans": event.title_zh_hans, "zh_Hant": event.title_zh_hant, "en": event.title_en}.get(
-        language, event.title_zh_hans) or event.title_zh_hans
+    return _text(event, "title", language)
+
+
+def _text(event: MemberEvent, field: str, language: str) -> str:
+    """A field in `language` (title, place, description), the Simplified Chinese text when it has none."""
+    hans = getattr(event, f"{field}_zh_hans")
+    column = {"zh_Hans": "zh_hans", "zh_Hant": "zh_hant", "en": "en"}.get(language, "zh_hans")
+    return getattr(event, f"{field}_{column}") or hans
 
 
 def _taken(session: Session, event_id: int) -> int:
@@ -52,7 +61,8 @@ def visible_events(session: Session, site_id: int, tier: str | None, language: s
         audience = or_(audience, MemberEvent.audience_tier == tier)
     rows = session.scalars(select(MemberEvent).where(MemberEvent.site_id == site_id, MemberEvent.starts_at > now, audience)
                            .order_by(MemberEvent.starts_at, MemberEvent.id)).all()
-    return tuple(EventView(e.id, _title(e, language), e.starts_at, e.capacity, _taken(session, e.id), e.audience_tier)
+    return tuple(EventView(e.id, _title(e, language), e.starts_at, e.capacity, _taken(session, e.id), e.audience_tier,
+                           _text(e, "place", language), _text(e, "description", language), e.ends_at)
                  for e in rows)
 
 

@@ -81,6 +81,8 @@ class DirectoryEntry(IdMixin, Base):
     phone: Mapped[str] = mapped_column(String(24))
     public: Mapped[bool] = mapped_column(Boolean, default=True)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    kind: Mapped[str] = mapped_column(String(16), default="", server_default="")  # DIRECTORY_KINDS: its icon
+    hours: Mapped[str] = mapped_column(String(40), default="", server_default="")  # "08:00-20:00", "24h", "" unknown
 
 
 class MemberEvent(IdMixin, Base):
@@ -92,6 +94,13 @@ class MemberEvent(IdMixin, Base):
     starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
     capacity: Mapped[int] = mapped_column(Integer)
     audience_tier: Mapped[str | None] = mapped_column(String(16), nullable=True)  # None = everyone
+    place_zh_hans: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    place_zh_hant: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    place_en: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    description_zh_hans: Mapped[str] = mapped_column(String(400), default="", server_default="")
+    description_zh_hant: Mapped[str] = mapped_column(String(400), default="", server_default="")
+    description_en: Mapped[str] = mapped_column(String(400), default="", server_default="")
+    ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class EventSignup(IdMixin, Base):

@@ -13,6 +13,7 @@ from kiosk.flows.records import (
     CardStatus,
     DirectoryEntry,
     Feature,
+    MemberEventView,
     OpeningHours,
     ParkingSpaceView,
     SiteInfo,
@@ -155,15 +156,28 @@ def demo_notices(now: datetime) -> list[FakeNotice]:
 def demo_directory() -> list[tuple[DirectoryEntry, bool]]:
     """(entry, public) pairs; the fake filters out staff-only rows like the real service must."""
     return [
-        (DirectoryEntry("客服中心 / Service centre", "020-8888 1000", "service"), True),
-        (DirectoryEntry("保安值班室 / Security", "020-8888 1110", "security"), True),
-        (DirectoryEntry("维修报修 / Repairs", "020-8888 1200", "repairs"), True),
+        (DirectoryEntry("客服中心 / Service centre", "020-8888 1000", "service", "08:30-20:00"), True),
+        (DirectoryEntry("保安值班室 / Security", "020-8888 1110", "security", "24h"), True),
+        (DirectoryEntry("维修报修 / Repairs", "020-8888 1200", "repairs", "24h"), True),
         (DirectoryEntry("经理手机 / Manager mobile", "138-0000-9999", "staff"), False),
     ]
 
 
 # places left in the demo's booking slots, in turn (morning, afternoon, next morning ...): the fourth is full
 DEMO_SLOT_PLACES = (3, 1, 2, 0)
+
+
+def demo_events(now: datetime) -> dict[str, tuple[MemberEventView, frozenset[str]]]:
+    """event id -> (event, tiers that see it; empty: everyone)."""
+    day = timedelta(days=1)
+    return {"E1": (MemberEventView("E1", "亲子烘焙课 / Family baking", now + 3 * day, "会所 / Clubhouse", 2,
+                                   "和孩子一起做圣诞饼干 / Bake Christmas cookies with your child", None,
+                                   now + 3 * day + timedelta(hours=2)), frozenset()),
+            "E2": (MemberEventView("E2", "金卡品酒会 / Gold wine tasting", now + 6 * day, "会所 / Clubhouse", 10,
+                                   "六款葡萄酒 / Six wines", "gold"), frozenset({"gold"})),
+            "E3": (MemberEventView("E3", "健康讲座 / Health talk", now + 4 * day, "活动中心 / Community centre", 0,
+                                   "冬季养生 / Staying well in winter", None, now + 4 * day + timedelta(hours=1)),
+                   frozenset())}
 
 
 def demo_booking_options() -> tuple[BookingOption, ...]:

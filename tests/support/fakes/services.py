@@ -35,10 +35,7 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin, Fak
         self.notices = data.demo_notices(start)
         self.parking = data.demo_parking()
         self.booked_slots: dict[str, str] = {}  # slot id -> ticket
-        self.events = {"E1": (MemberEventView("E1", "亲子烘焙课 / Family baking", start + timedelta(days=3),
-                                              "会所 / Clubhouse", 2), frozenset()),
-                       "E2": (MemberEventView("E2", "金卡品酒会 / Gold wine tasting", start + timedelta(days=6),
-                                              "会所 / Clubhouse", 10), frozenset({"gold"}))}
+        self.events = data.demo_events(start)
         self.sign_ups: set[tuple[str, str]] = set()
         self.callbacks: dict[str, CallbackView] = {}
         self.mandates: dict[str, MandateResult] = {}
