@@ -23,7 +23,7 @@ NOTO_DIR = Path("/usr/share/fonts/truetype/noto")
 CJK_FACES = {"zh_Hans": "Noto Sans CJK SC", "zh_Hant": "Noto Sans CJK TC"}
 FONT_NAMES = {"zh_Hans": "KioskSC", "zh_Hant": "KioskTC", "en": "KioskLatin"}
 CJK_FALLBACK = {"zh_Hans": "KioskSC", "zh_Hant": "KioskTC", "en": "KioskSC"}
-_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
+_CJK = re.compile(r"[\u25a0-\u25ff\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,8 @@ class FontFiles:
 
 
 def has_cjk(text: str) -> bool:
-    """True when `text` has a character the Latin face cannot draw (CJK ideographs, kana, full-width forms)."""
+    """True when `text` has a character the Latin face cannot draw (CJK ideographs, kana, full-width forms, and
+    geometric shapes such as the PIN pad's dots ●, which Noto Sans lacks)."""
     return bool(_CJK.search(text or ""))
 
 

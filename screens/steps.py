@@ -29,6 +29,7 @@ class OptionRow(ButtonBehavior, BoxLayout):
     reason = StringProperty("")
     value = StringProperty("")
     selected = BooleanProperty(False)
+    level = StringProperty("l")  # the label's type level; "m" for a compact row (staff actions)
 
 
 def option_row(option: Any) -> OptionRow:

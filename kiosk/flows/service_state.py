@@ -12,12 +12,21 @@ from kiosk.i18n import N_
 
 @dataclass(frozen=True)
 class NoticePageView:
+    """A page that says a service is unavailable (or goodbye). `detail` holds every line under the reason; the
+    out-of-hours page also says them field by field, so the screen can give each its place and size."""
+
     title: str
     reason: str
     detail: tuple[str, ...]
     reference: str
     still_available: tuple[tuple[str, str], ...]  # (route, label)
     back_label: str
+    icon: str = ""  # the page's pictogram, a Material Design Icons name (screens/icons.py)
+    headline: str = ""  # the first thing to read, in large type: "Opens again tomorrow at 09:30"
+    hours_title: str = ""  # "Service hours:"
+    hours: tuple[str, ...] = ()  # the week's hours, a line per run of days with the same hours
+    still_title: str = ""  # "Available now:", above the buttons of what still works
+    reference_label: str = ""  # "Reference", the caption of `reference`
 
 
 class OutOfServiceFlow(Flow):
@@ -64,7 +73,9 @@ class OutOfServiceFlow(Flow):
 
     def view(self) -> NoticePageView:
         status = self.ctx.status
+        icon = "information-outline"
         if self.reference:
+            icon = "alert-circle"
             reason = self.t(N_("Sorry, something went wrong. Nothing was charged without a receipt."))
             detail = (self.t(N_("Please show this reference to staff: {reference}"), reference=self.reference),)
         elif self.feature and self.not_offered:
@@ -72,21 +83,26 @@ class OutOfServiceFlow(Flow):
             reason = self.t(N_("{feature} is not offered at this site."), feature=label)
             detail = (self.t(N_("Please ask at the service desk.")),)
         elif self.feature and self.switched_off:
+            icon = "pause-circle"
             label = self.t(FEATURE_LABELS[Feature(self.feature)])
             reason = self.t(N_("{feature} is not available at the moment."), feature=label)
             detail = (self.t(self.switched_off), self.t(N_("Other services still work.")))
         elif self.paused:
+            icon = "pause-circle"
             reason = self.t(N_("Services that need a sign-in are paused at the moment."))
             detail = (self.t(N_("Notices and the phone directory still work. Please ask at the service desk.")),)
         elif self.feature:
+            icon = "wrench"
             label = self.t(FEATURE_LABELS[Feature(self.feature)])
             reason = self.t(N_("{feature} is temporarily unavailable because a device is not working."), feature=label)
             detail = (self.t(N_("Other services still work. Staff have been told.")),)
         else:
+            icon = "wrench"
             reason = self.t(status.reason) if status is not None and status.reason else self.t(N_("Under maintenance"))
             detail = (self.t(N_("Please come back later, or visit the service desk.")),)
         return NoticePageView(self.t(N_("Out of service")), reason, detail, self.reference, (),
-                              self.t(N_("Back")) if self._back_home() else self.t(N_("Back to start")))
+                              self.t(N_("Back")) if self._back_home() else self.t(N_("Back to start")), icon=icon,
+                              reference_label=self.t(N_("Reference")) if self.reference else "")
 
 
 class OutOfHoursFlow(Flow):
@@ -125,17 +141,20 @@ class OutOfHoursFlow(Flow):
             reason = self.t(N_("{feature} is available during service hours."), feature=label)
         else:
             reason = self.t(N_("The service centre is closed now."))
-        detail: tuple[str, ...] = ()
+        again, hours = "", ()
         if site is not None:
-            again = opens_again(site, now, self.t)
-            detail = ((again,) if again else ()) + (self.t(N_("Service hours:")),) + week_lines(site, self.t)
+            again, hours = opens_again(site, now, self.t), week_lines(site, self.t)
+        hours_title = self.t(N_("Service hours:")) if site is not None else ""
+        detail: tuple[str, ...] = ((again,) if again else ()) + ((hours_title,) + hours if site is not None else ())
         available = site.available_features(now) if site else frozenset()
         still = tuple((f.value, self.t(FEATURE_LABELS[f])) for f in Feature
                       if f in available and f.value in self.ctx.routes)
+        still_title = self.t(N_("Available now:")) if still else ""
         if still:
-            detail += (self.t(N_("Available now:")),)
+            detail += (still_title,)
         return NoticePageView(self.t(N_("Outside service hours")), reason, detail, "", still,
-                              self.t(N_("Back to start")))
+                              self.t(N_("Back to start")), icon="clock-alert", headline=again,
+                              hours_title=hours_title, hours=hours, still_title=still_title)
 
 
 class GoodbyeFlow(Flow):
@@ -148,4 +167,4 @@ class GoodbyeFlow(Flow):
 
     def view(self) -> NoticePageView:
         return NoticePageView(self.t(N_("Thank you")), self.t(N_("Goodbye! Please take your card and receipt.")),
-                              (), "", (), self.t(N_("Back to start")))
+                              (), "", (), self.t(N_("Back to start")), icon="emoticon-happy")

@@ -66,6 +66,27 @@ def test_card_tap_out_of_hours_shows_the_closed_page_without_signing_in():
     assert ("notices", "Notices") in page.still_available and ("directory", "Phone directory") in page.still_available
 
 
+def test_the_closed_page_says_each_part_in_its_own_field():
+    nav = _closed_kiosk()
+    nav.go("out_of_hours")
+    page = nav.flow.view()
+    assert (page.icon, page.headline, page.hours_title) == ("clock-alert", "Opens again tomorrow at 09:30",
+                                                             "Service hours:")
+    assert page.hours == ("Monday–Friday 09:30–22:00", "Saturday–Sunday 09:30–22:30")
+    assert page.still_title == "Available now:" and page.detail == (page.headline, page.hours_title, *page.hours,
+                                                                    page.still_title)
+
+
+def test_out_of_service_pages_have_a_pictogram_and_an_error_its_reference_boxed(nav):
+    nav.go("out_of_service")
+    assert nav.flow.view().icon == "wrench" and nav.flow.view().reference_label == ""
+    nav.go("out_of_service", reference="7F3A9C21")
+    page = nav.flow.view()
+    assert (page.icon, page.reference, page.reference_label) == ("alert-circle", "7F3A9C21", "参考号")
+    nav.go("goodbye")
+    assert nav.flow.view().icon == "emoticon-happy"
+
+
 def test_sign_in_and_closed_features_go_to_the_closed_page_not_the_pin_pad():
     nav = _closed_kiosk()
     nav.flow.sign_in()

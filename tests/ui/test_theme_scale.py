@@ -96,6 +96,15 @@ def test_each_language_gets_its_own_face_and_chinese_in_english_falls_back_to_a_
     assert has_cjk("Heyue 和悦") and not has_cjk("Heyue Garden ¥1,148.46")
 
 
+def test_the_pin_dots_are_drawn_with_a_face_that_has_them():
+    from fontTools.ttLib import TTFont
+
+    files = language_fonts("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+    latin, sc = files[FONT_NAMES["en"]].regular, files[FONT_NAMES["zh_Hans"]].regular
+    assert ord("●") not in TTFont(latin).getBestCmap() and ord("●") in TTFont(sc).getBestCmap()
+    assert has_cjk("●●●●")  # so an English PIN pad draws its dots with the CJK face, never as boxes
+
+
 def test_icons_come_by_name_from_the_material_design_icons_css():
     assert len(codepoints()) > 1000
     assert icon("cash") == "\uf114" and icon("") == ""
