@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kivy.app import App
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
@@ -42,14 +41,7 @@ def option_row(option: Any) -> OptionRow:
 
 
 class StepsScreen(KioskScreen):
-    def on_kv_post(self, base_widget: Any) -> None:
-        theme = App.get_running_app().theme
-        theme.bind(portrait=lambda *_: self._columns())
-        self._columns()
-
-    def _columns(self) -> None:
-        """One column of options in portrait, two side by side in landscape."""
-        self.ids.options.cols = 1 if App.get_running_app().theme.portrait else 2
+    """The options' columns are the kv rule's (steps.kv): one in portrait, two side by side in landscape."""
 
     def render(self, view: Any) -> None:
         options = self.ids.options
@@ -58,11 +50,11 @@ class StepsScreen(KioskScreen):
             row = option_row(option)
             row.bind(on_release=lambda r: self.act("choose", r.key))
             options.add_widget(row)
-        self._columns()
         keys = tuple(o.key for o in view.options)
-        if keys != getattr(self, "_option_keys", None):  # new options start at the top; a re-render keeps the place
+        scroll = self.ids.get("options_scroll")
+        if keys != getattr(self, "_option_keys", None) and scroll is not None:  # new options start at the top
             self._option_keys = keys
-            self.ids.options_scroll.scroll_y = 1
+            scroll.scroll_y = 1
         lines = self.ids.lines
         lines.clear_widgets()
         for label, value in view.lines:
