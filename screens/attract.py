@@ -1,23 +1,39 @@
-"""Attract screen: greeting, cycling notice card, tap-card prompt, public entries, sign-in button."""
+"""Attract screen: the jobs as tiles, where to tap the card and the sign-in, the rotating notice; out of hours a
+closed panel with the hours, and only what still works."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from kivy.clock import Clock
 from kivy.lang import Builder
+from kivy.properties import BooleanProperty, StringProperty
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
 
+import screens.job_tiles  # noqa: F401 - JobTiles for the kv rule
 from screens.base import KioskScreen
-from screens.widgets import KButton
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
+
+
+class AttractNotice(ButtonBehavior, BoxLayout):
+    """The notice shown now, in a card of a fixed height; a tap opens every notice (layout in attract.kv)."""
+
+    title = StringProperty("")
+    meta = StringProperty("")
+    position = StringProperty("")  # "1 / 3"
+    body = StringProperty("")
+    shown = BooleanProperty(False)
 
 
 class AttractScreen(KioskScreen):
     """Cycles notices on a slow timer that runs only while this screen is shown."""
 
+    closed = BooleanProperty(False)  # out of hours: the closed panel, and the tiles of what still works
+    sign_in = BooleanProperty(False)  # the reader's panel and the sign-in are offered
     _cycle: Any = None
-    _entries_shown: tuple[Any, ...] | None = None
 
     def on_enter(self, *_args: Any) -> None:
         from kivy.app import App
@@ -30,15 +46,28 @@ class AttractScreen(KioskScreen):
             self._cycle.cancel()
             self._cycle = None
 
+    def on_kv_post(self, base_widget: Any) -> None:
+        from kivy.app import App
+
+        App.get_running_app().theme.bind(portrait=lambda *_: self.view is not None and self.render(self.view))
+
     def render(self, view: Any) -> None:
-        # The buttons are rebuilt only when they change (language, hours): every notice rotation renders
-        # this view again, and new buttons mean new text textures, which cost an idle kiosk ~0.5% of a core.
-        if view.entries != self._entries_shown:
-            self._entries_shown = view.entries
-            box = self.ids.entries
-            box.clear_widgets()
-            for entry in view.entries:
-                button = KButton(text=entry.label, disabled=not entry.enabled, key=entry.key)
-                button.bind(on_release=lambda b: self.act("open_entry", b.key))
-                box.add_widget(button)
+        # JobTiles rebuilds only when the tiles change (language, hours, switches): every notice rotation renders
+        # this view again, and new tiles mean new text textures, which cost an idle kiosk ~0.5% of a core.
+        from kivy.app import App
+
+        self.closed = view.closed is not None
+        self.sign_in = bool(view.sign_in_label)
+        tiles = self.ids.tiles
+        tiles.handler = lambda key: self.act("open_entry", key)
+        jobs = view.entries
+        if view.closed is not None:  # only what still works; in landscape small tiles beside the closed panel
+            small = not App.get_running_app().theme.portrait
+            jobs = [replace(e, main=False) if small else e for e in jobs if e.enabled]
+        tiles.show(jobs)
         self.ids.error.show(view.error, self.language)
+
+    def open_notices(self) -> None:
+        """The notice card was tapped: every notice, when the notices page is open."""
+        if self.view is not None and any(e.key == "notices" and e.enabled for e in self.view.entries):
+            self.act("open_entry", "notices")

@@ -1,14 +1,17 @@
-"""Household home screen: bills due with total, card balance, quick actions (off ones say why)."""
+"""Household home screen: the jobs as tiles (off ones say why), the bills due with the total in large figures, card
+balance and account credit; a hint when the bill list scrolls."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
 from kivy.lang import Builder
+from kivy.properties import BooleanProperty
 from kivy.uix.boxlayout import BoxLayout
 
+import screens.job_tiles  # noqa: F401 - JobTiles for the kv rule
 from screens.base import KioskScreen
-from screens.widgets import KButton, KLabel
+from screens.widgets import KLabel
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 
@@ -18,6 +21,15 @@ class BillRow(BoxLayout):
 
 
 class HouseholdScreen(KioskScreen):
+    overflows = BooleanProperty(False)  # the bill list is longer than its room: the hint under it shows
+
+    def on_kv_post(self, base_widget: Any) -> None:
+        self.ids.bills.bind(height=self._check_overflow)
+        self.ids.bills_scroll.bind(height=self._check_overflow)
+
+    def _check_overflow(self, *_args: Any) -> None:
+        self.overflows = self.ids.bills.height > self.ids.bills_scroll.height + 1
+
     def render(self, view: Any) -> None:
         bills = self.ids.bills
         bills.clear_widgets()
@@ -27,12 +39,13 @@ class HouseholdScreen(KioskScreen):
             bills.add_widget(row)
         if view.bills_note:
             bills.add_widget(KLabel(text=view.bills_note))
-        actions = self.ids.actions
-        actions.clear_widgets()
-        for action in view.actions:
-            text = action.label if action.enabled else f"{action.label}\n({action.reason})"
-            button = KButton(text=text, key=action.key, disabled=not action.enabled,
-                             role="primary" if action.key == "pay_fees" and action.enabled else "plain")
-            button.bind(on_release=lambda b: self.act("choose", b.key))
-            actions.add_widget(button)
+        tiles = self.ids.tiles
+        tiles.handler = self._tapped
+        tiles.show(view.actions, extras=(("finish", self.tr("Done")),))
         self.ids.error.show(view.error, self.language)
+
+    def _tapped(self, key: str) -> None:
+        if key == "finish":
+            self.act("finish")
+        else:
+            self.act("choose", key)

@@ -1,4 +1,5 @@
-"""Attract/idle journey: greeting with the site name, cycling notices, tap-card prompt, public entries."""
+"""Attract/idle journey: greeting with the site name, the jobs as tiles (a personal one leads to sign-in first),
+tap-card prompt and sign-in, cycling notices; out of hours, a closed page with the hours and what still works."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,11 +8,12 @@ from enum import StrEnum
 from kiosk.errors import KioskError
 from kiosk.flows.base import ErrorView, Flow
 from kiosk.flows.hours import opens_again, sign_in_offered, week_lines
+from kiosk.flows.jobs import Job, job, offered
 from kiosk.flows.public_info import notice_meta
 from kiosk.flows.records import FEATURE_LABELS, Feature, NoticeView, ServiceStatus, SiteInfo
 from kiosk.i18n import LANGUAGES, N_
 
-PUBLIC_ENTRIES = (Feature.NOTICES, Feature.DIRECTORY, Feature.MEMBER_EVENTS, Feature.CALLBACK)
+Entry = Job  # one tile of the attract page (kiosk.flows.jobs)
 LANGUAGE_NAMES = {"zh_Hans": "简体中文", "zh_Hant": "繁體中文", "en": "English"}
 
 
@@ -19,13 +21,6 @@ class AttractStep(StrEnum):
     LOADING = "loading"
     READY = "ready"
     FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class Entry:
-    key: str
-    label: str
-    enabled: bool
 
 
 @dataclass(frozen=True)
@@ -42,8 +37,9 @@ class ClosedNotice:
 
     title: str
     opens_again: str
-    hours: tuple[str, ...]
+    hours: tuple[str, ...]  # a heading, then one line per run of days
     still_available: str
+    still_heading: str = ""  # over the tiles of what still works
 
 
 @dataclass(frozen=True)
@@ -53,13 +49,14 @@ class AttractView:
     prompt: str
     notice: NoticeCard | None
     notice_position: str  # "2 / 5"
-    entries: tuple[Entry, ...]
+    entries: tuple[Entry, ...]  # every job the site offers: the main ones (large tiles) first, then the others
     languages: tuple[tuple[str, str], ...]  # (code, own name)
     language: str
     hours_note: str
     sign_in_label: str = ""  # empty: no sign-in is offered (nothing that needs one is open)
     error: ErrorView | None = None
     closed: ClosedNotice | None = None
+    tap_card: str = ""  # "Tap your card here" beside the reader's pictogram ("" when no sign-in is offered)
 
 
 class AttractFlow(Flow):
@@ -119,16 +116,6 @@ class AttractFlow(Flow):
         self.ctx.navigate(key)
 
     # --- view ------------------------------------------------------------------------------
-    def _entry(self, feature: Feature, available: frozenset[Feature]) -> Entry:
-        label = self.t(FEATURE_LABELS[feature])
-        message = self.ctx.status.switched_off_message(feature) if self.ctx.status is not None else None
-        if message is not None:  # staff switched it off: shown, with their message
-            return Entry(feature.value, f"{label}\n({self.t(message)})", False)
-        if feature not in available:  # said in words, not only greyed out
-            reason = self.t(N_("Outside service hours"))
-            return Entry(feature.value, f"{label}\n({reason})", False)
-        return Entry(feature.value, label, feature.value in self.ctx.routes)
-
     def view(self) -> AttractView:
         site = self.ctx.site
         name = site.name(self.language) if site else ""
@@ -149,7 +136,8 @@ class AttractFlow(Flow):
                 self.t(N_("The service centre is closed now")), opens_again(site, now, self.t),
                 (self.t(N_("Service hours:")),) + week_lines(site, self.t),
                 self.t(N_("Still available: {features}"), features=self.t(N_(", ")).join(still)) if still else
-                self.t(N_("Please come back during service hours.")))
+                self.t(N_("Please come back during service hours.")),
+                self.t(N_("Still available")) if still else "")
         sign_in = sign_in_offered(site, now, self.ctx.status)
         if sign_in:
             prompt = self.t(N_("Please tap your card on the reader, or sign in with your unit number"))
@@ -161,12 +149,12 @@ class AttractFlow(Flow):
             prompt=prompt,
             notice=notice,
             notice_position=f"{self.index % len(self.notices) + 1} / {len(self.notices)}" if self.notices else "",
-            entries=tuple(self._entry(f, available) for f in PUBLIC_ENTRIES
-                          if site is None or f in site.features),
+            entries=tuple(job(self, f) for f in offered(self)),
             languages=tuple((code, LANGUAGE_NAMES[code]) for code in LANGUAGES),
             language=self.language,
             hours_note=hours_note,
             sign_in_label=self.t(N_("Sign in with unit number and PIN")) if sign_in else "",
             error=self.error,
             closed=closed,
+            tap_card=self.t(N_("Tap your card here")) if sign_in else "",
         )

@@ -1,4 +1,5 @@
-"""Household home: bills due with their total, card balance, and quick actions the site and devices allow."""
+"""Household home: the jobs as tiles (the main ones large; off ones say why), bills due with their total, card
+balance and account credit."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,12 +8,11 @@ from enum import StrEnum
 from kiosk.errors import KioskError
 from kiosk.flows import card_picker
 from kiosk.flows.base import ErrorView, Flow, ProgressView
-from kiosk.flows.records import (BILL_KIND_LABELS, FEATURE_LABELS, CardActionResult, CardStatus, Feature,
-                                 HouseholdSummary)
+from kiosk.flows.jobs import Job, job, offered
+from kiosk.flows.records import BILL_KIND_LABELS, CardActionResult, CardStatus, Feature, HouseholdSummary
 from kiosk.i18n import N_
 
-QUICK_ACTIONS = (Feature.PAY_FEES, Feature.TOP_UP, Feature.CARD_LOSS, Feature.BOOKINGS, Feature.PARKING,
-                 Feature.DIRECT_DEBIT, Feature.RECORDS, Feature.MEMBER_EVENTS)
+Action = Job  # one tile of the household page (kiosk.flows.jobs)
 
 
 class HouseholdStep(StrEnum):
@@ -30,14 +30,6 @@ class BillLine:
 
 
 @dataclass(frozen=True)
-class Action:
-    key: str
-    label: str
-    enabled: bool
-    reason: str = ""  # why it is off, in words
-
-
-@dataclass(frozen=True)
 class HouseholdView:
     step: HouseholdStep
     title: str
@@ -47,11 +39,12 @@ class HouseholdView:
     bills_note: str
     balance: str
     card_note: str
-    actions: tuple[Action, ...]
+    actions: tuple[Action, ...]  # every job the site offers: the main ones (large tiles) first, then the others
     progress: ProgressView | None
     error: ErrorView | None
     credit: str = ""  # the household's account credit ("" when there is none)
     credit_note: str = ""  # what credit is and what it can do
+    scroll_hint: str = ""  # said under the bill list when it is longer than its room
 
 
 class HouseholdFlow(Flow):
@@ -93,20 +86,14 @@ class HouseholdFlow(Flow):
         self.ctx.navigate("goodbye")
 
     def _action(self, feature: Feature) -> Action:
-        label = self.t(FEATURE_LABELS[feature])
-        site, status = self.ctx.site, self.ctx.status
-        message = status.switched_off_message(feature) if status is not None else None
-        if message is not None:  # staff switched it off for the site: shown off, with their message
-            return Action(feature.value, label, False, self.t(message))
-        if site is not None and feature not in site.available_features(self.ctx.clock()):
-            return Action(feature.value, label, False, self.t(N_("Outside service hours")))
-        if status is not None and status.feature_blocked(feature):
-            return Action(feature.value, label, False, self.t(N_("Temporarily unavailable")))
-        if feature.value not in self.ctx.routes:
-            return Action(feature.value, label, False, self.t(N_("Coming soon")))
-        if feature is Feature.PAY_FEES and self.summary is not None and not self.summary.bills:
-            return Action(feature.value, label, False, self.t(N_("Nothing to pay")))
-        return Action(feature.value, label, True)
+        action = job(self, feature)
+        if feature is Feature.PAY_FEES and action.enabled and self.summary is not None:
+            if not self.summary.bills:
+                return Action(action.key, action.label, False, self.t(N_("Nothing to pay")), action.main,
+                              action.personal)
+            return Action(action.key, action.label, True, "", action.main, action.personal,
+                          self.t(N_("{amount} to pay"), amount=self.money(self.summary.total_due_fen)))
+        return action
 
     def view(self) -> HouseholdView:
         s = self.summary
@@ -133,11 +120,11 @@ class HouseholdFlow(Flow):
             bills_note=self.t(N_("No bills due. Thank you!")) if s is not None and not s.bills else "",
             balance=self.money(s.card_balance_fen) if s is not None and s.card_balance_fen is not None else "—",
             card_note=card_note,
-            actions=tuple(self._action(f) for f in QUICK_ACTIONS  # what the site does not offer is not shown
-                          if self.ctx.site is None or f in self.ctx.site.features),
+            actions=tuple(self._action(f) for f in offered(self)),  # what the site does not offer is not shown
             progress=ProgressView(self.t(N_("Loading, please wait"))) if self.step is HouseholdStep.LOADING else None,
             error=self.error,
             credit=self.money(s.credit_fen) if s is not None and s.credit_fen > 0 else "",
             credit_note=self.t(N_("Account credit pays bills and fees, or tops up your card."))
             if s is not None and s.credit_fen > 0 else "",
+            scroll_hint=self.t(N_("More bills below: swipe up")) if s is not None and s.bills else "",
         )

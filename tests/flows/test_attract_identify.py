@@ -23,8 +23,19 @@ def test_attract_cycles_current_public_notices_pinned_first(nav):
 
 
 def test_attract_offers_public_entries_without_sign_in(nav):
-    keys = [e.key for e in nav.flow.view().entries if e.enabled]
+    keys = [e.key for e in nav.flow.view().entries if e.enabled and not e.personal]
     assert keys == ["notices", "directory", "member_events", "callback"]
+
+
+def test_attract_leads_with_the_main_jobs_and_a_personal_one_asks_for_a_sign_in_first(nav):
+    view = nav.flow.view()
+    assert [e.key for e in view.entries if e.main] == ["pay_fees", "top_up", "card_loss", "bookings", "parking",
+                                                        "records", "notices"]
+    assert [e.key for e in view.entries if not e.main] == ["directory", "member_events", "callback", "direct_debit"]
+    assert all(e.enabled and e.detail == "" for e in view.entries)
+    assert view.tap_card == "请在此处刷卡" and view.sign_in_label
+    nav.flow.open_entry("top_up")
+    assert nav.route.name == "identify" and nav.flow.then == "top_up"
 
 
 def test_card_tap_identifies_household_and_opens_home(nav):

@@ -87,7 +87,7 @@ def test_another_kiosk_of_the_site_follows_at_its_next_attract_page(fake):
     _staff_switch(_kiosk(fake), "notices", 1)
     other.go("attract")  # every return to the attract page reloads the status
     entry = next(e for e in other.flow.view().entries if e.key == "notices")
-    assert not entry.enabled and translate(SWITCH_MESSAGES[1], "zh_Hans") in entry.label
+    assert not entry.enabled and entry.detail == translate(SWITCH_MESSAGES[1], "zh_Hans")
     other.flow.open_entry("notices")
     assert other.route.name == "out_of_service"
 
