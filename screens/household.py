@@ -22,6 +22,7 @@ class BillRow(BoxLayout):
 
 class HouseholdScreen(KioskScreen):
     overflows = BooleanProperty(False)  # the bill list is longer than its room: the hint under it shows
+    stacked = BooleanProperty(True)  # the bills under the tiles (portrait, large text), else beside them
 
     def on_kv_post(self, base_widget: Any) -> None:
         self.ids.bills.bind(height=self._check_overflow)

@@ -42,8 +42,9 @@ def test_out_of_hours_the_first_page_says_closed_and_a_card_tap_asks_no_pin(disp
         assert {"Notices", "Phone directory", "Request a callback"} <= set(texts) and "Pay fees" not in texts
         assert "Sign in with unit number and PIN" not in texts  # no sign-in offered for closed services
         _demo_card(real, "1-0101 resident")
-        state = real.wait_for_route("out_of_hours", 20)
-        assert not state["identified"] and "The service centre is closed now." in state["texts"]
+        real.wait_for_route("out_of_hours", 20)
+        state = real.wait_for_text("The service centre is closed now.")  # the page drawn, not only routed
+        assert not state["identified"]
         assert "Opens again tomorrow at 09:30" in state["texts"] and "Notices" in state["texts"]
         _demo_card(real, "Staff card staff01")  # staff still get in out of hours
         real.wait_for_route("staff_unlock", 20)
@@ -67,7 +68,8 @@ def test_staff_switch_parking_off_and_the_resident_sees_it_disabled_with_the_mes
         real.click("Lock")
         real.wait_for_route("attract")
         _demo_card(real, "1-0101 resident")
-        state = real.wait_for_route("household", 20)
+        real.wait_for_route("household", 20)
+        state = real.wait_for_text("Temporarily suspended. Please visit the service desk.")  # the page loaded
         assert "Parking" in state["texts"]  # the tile, with the staff's message on its second line
         found = real.cmd(cmd="find", text="Temporarily suspended. Please visit the service desk.")
         assert found["ok"] and found["disabled"]
