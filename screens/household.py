@@ -1,5 +1,5 @@
 """Household home screen: the jobs as tiles (off ones say why), the bills due with the total in large figures, card
-balance and account credit; a hint when the bill list scrolls."""
+balance and account credit; "More below" when the bill list scrolls."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,6 +10,7 @@ from kivy.properties import BooleanProperty
 from kivy.uix.boxlayout import BoxLayout
 
 import screens.job_tiles  # noqa: F401 - JobTiles for the kv rule
+import screens.scroll_hint  # noqa: F401 - HintedScroll for the kv rule
 from screens.base import KioskScreen
 from screens.widgets import KLabel
 
@@ -21,15 +22,7 @@ class BillRow(BoxLayout):
 
 
 class HouseholdScreen(KioskScreen):
-    overflows = BooleanProperty(False)  # the bill list is longer than its room: the hint under it shows
     stacked = BooleanProperty(True)  # the bills under the tiles (portrait, large text), else beside them
-
-    def on_kv_post(self, base_widget: Any) -> None:
-        self.ids.bills.bind(height=self._check_overflow)
-        self.ids.bills_scroll.bind(height=self._check_overflow)
-
-    def _check_overflow(self, *_args: Any) -> None:
-        self.overflows = self.ids.bills.height > self.ids.bills_scroll.height + 1
 
     def render(self, view: Any) -> None:
         bills = self.ids.bills

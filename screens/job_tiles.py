@@ -39,7 +39,6 @@ ICONS: dict[str, str] = {
     "checking": "timer-sand",
     "refused": "alert",
     "closed": "clock-alert",
-    "scroll": "chevron-double-down",
     "idle": "timer-sand",
 }
 

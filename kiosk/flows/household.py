@@ -44,7 +44,6 @@ class HouseholdView:
     error: ErrorView | None
     credit: str = ""  # the household's account credit ("" when there is none)
     credit_note: str = ""  # what credit is and what it can do
-    scroll_hint: str = ""  # said under the bill list when it is longer than its room
 
 
 class HouseholdFlow(Flow):
@@ -126,5 +125,4 @@ class HouseholdFlow(Flow):
             credit=self.money(s.credit_fen) if s is not None and s.credit_fen > 0 else "",
             credit_note=self.t(N_("Account credit pays bills and fees, or tops up your card."))
             if s is not None and s.credit_fen > 0 else "",
-            scroll_hint=self.t(N_("More bills below: swipe up")) if s is not None and s.bills else "",
         )

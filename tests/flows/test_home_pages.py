@@ -1,5 +1,5 @@
 """The attract and household pages lead with the jobs as tiles: the main ones first, the others in a second row;
-an off job says why on its tile; the household page says what there is to pay and when its list scrolls."""
+an off job says why on its tile; the household page says what there is to pay."""
 from __future__ import annotations
 
 from kiosk.flows.jobs import MAIN_JOBS, MORE_JOBS
@@ -16,7 +16,6 @@ def test_the_household_page_offers_every_job_main_ones_first(signed_in):
     assert _keys(view.actions, False) == [f.value for f in MORE_JOBS]
     pay = view.actions[0]
     assert pay.key == "pay_fees" and pay.enabled and pay.detail == "待缴 ¥819.30"
-    assert view.scroll_hint == "下方还有账单，请向上滑动查看"
 
 
 def test_public_jobs_from_the_household_page_come_back_to_it_signed_in(signed_in):
@@ -41,4 +40,4 @@ def test_nothing_to_pay_is_said_on_the_pay_tile(signed_in, fake):
     signed_in.go("household")
     view = signed_in.flow.view()
     pay = next(a for a in view.actions if a.key == "pay_fees")
-    assert not pay.enabled and pay.detail == "无需缴费" and view.scroll_hint == ""
+    assert not pay.enabled and pay.detail == "无需缴费"
