@@ -211,7 +211,7 @@ class RealKioskProcess(KioskProcess):
             env = dict(env, KIOSK_CONFIG=str(site))
         return dict(env, KIOSK_TEST_HOOK=self.sock_path, KIOSK_UI_LANGUAGE=self.language,
                     KIOSK_UI_DEFAULT_LANGUAGE=self.language, KIOSK_UI_WIDTH=str(self.size[0]), KIOSK_UI_HEIGHT=str(self.size[1]),
-                    KIOSK_UI_FULLSCREEN="0")
+                    KIOSK_UI_FULLSCREEN="0", KIOSK_UI_BORDERLESS="1")  # at the screen's origin, its full size
 
     def receipts(self) -> list[dict[str, Any]]:
         """What the simulated printer printed: one JSON record per cut, oldest first."""
