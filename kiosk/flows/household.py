@@ -1,5 +1,6 @@
 """Household home: the jobs as tiles (the main ones large; off ones say why), bills due with their total, card
-balance and account credit."""
+balance and account credit, and the one-tap "pay all from card balance" when the card the resident acts on covers
+every bill due."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ class HouseholdView:
     error: ErrorView | None
     credit: str = ""  # the household's account credit ("" when there is none)
     credit_note: str = ""  # what credit is and what it can do
+    pay_all: str = ""  # "Pay all ¥X from card balance": the shortcut to the pay page's confirm step ("" when not offered)
 
 
 class HouseholdFlow(Flow):
@@ -79,6 +81,24 @@ class HouseholdFlow(Flow):
 
     def choose(self, key: str) -> None:
         self.ctx.navigate(key)
+
+    def pay_all(self) -> None:
+        """The shortcut: the pay page opens on its confirm step, every bill due ticked, this card's balance chosen
+        (the pay page checks it all again against a fresh summary, and falls back to its choice step)."""
+        if self._pay_all_offered():
+            self.ctx.navigate("pay_fees", pay_all=True)
+
+    def _pay_all_offered(self) -> bool:
+        """Every bill due can be paid from the card this session acts on (the tapped card, or the only one):
+        Pay fees is open, the card is in use and its balance covers the total."""
+        s = self.summary
+        if s is None or not s.bills or self.step is not HouseholdStep.READY:
+            return False
+        if self.ctx.site is not None and Feature.PAY_FEES not in self.ctx.site.features:
+            return False
+        card = s.acting_card
+        return self._action(Feature.PAY_FEES).enabled and card is not None and card.usable \
+            and card.balance_fen >= s.total_due_fen
 
     def finish(self) -> None:
         """'Done': end the session and say goodbye."""
@@ -125,4 +145,6 @@ class HouseholdFlow(Flow):
             credit=self.money(s.credit_fen) if s is not None and s.credit_fen > 0 else "",
             credit_note=self.t(N_("Account credit pays bills and fees, or tops up your card."))
             if s is not None and s.credit_fen > 0 else "",
+            pay_all=self.t(N_("Pay all {amount} from card balance"), amount=self.money(s.total_due_fen))
+            if s is not None and self._pay_all_offered() else "",
         )

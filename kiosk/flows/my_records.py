@@ -90,6 +90,9 @@ class RecordsFlow(StepFlow):
         return self.detail is not None and bool(self.detail.entry.receipt_number)
 
     def primary(self) -> None:
+        if self.step == "detail" and self.message:  # the copy is printing: Done goes home in one tap
+            self.ctx.navigate("household")
+            return
         if self.step == "reprint_confirm" and self.detail is not None and self.summary is not None:
             household, number = self.summary.household_id, self.detail.entry.receipt_number
             self.step = "sending"
@@ -198,6 +201,7 @@ class RecordsFlow(StepFlow):
         elif self.step in ("detail", "reprint_confirm", "sending") and self.detail is not None:
             lines = self.detail_lines(self.detail)
             if self.step == "detail":
+                primary = self.t(N_("Done")) if self.message else ""
                 if self._reprintable:
                     options = (Option("reprint", self.t(N_("Reprint")) if not self.message else
                                       self.t(N_("Print another copy")), icon="printer"),)

@@ -1,4 +1,5 @@
-"""Pay fees journey: choose bills -> confirm items, total and method -> progress -> result with receipt number."""
+"""Pay fees journey: choose bills -> confirm items, total and method -> progress -> result with receipt number.
+From the household page's "pay all from card balance" it opens on the confirm step (every bill, that card)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -68,8 +69,10 @@ class PayView:
 class PayFeesFlow(Flow):
     route = "pay_fees"
 
-    def __init__(self, ctx, **params) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, ctx, pay_all: bool = False, **params) -> None:  # type: ignore[no-untyped-def]
         super().__init__(ctx, **params)
+        self.pay_all = pay_all  # asked for from the household page: every bill from the card's balance
+        self.shortcut = False  # the confirm step was reached by that shortcut: Back returns to the household page
         self.step = PayStep.LOADING
         self.summary: HouseholdSummary | None = None
         self.selected: set[str] = set()
@@ -96,6 +99,18 @@ class PayFeesFlow(Flow):
         self.summary = summary.acting_on(None if isinstance(chosen, card_picker.MustPick) else chosen)
         self.selected = {b.bill_id for b in summary.bills}  # all by default; the user can untick
         self.step = PayStep.CHOOSE
+        if self.pay_all:
+            self._straight_to_confirm()
+
+    def _straight_to_confirm(self) -> None:
+        """The shortcut, when it still holds on the fresh summary (one known card, in use, covering every bill):
+        card balance chosen and on to the confirm step, which is never skipped. Otherwise the choice step."""
+        pick = credit.MethodPick(PaymentMethod.CARD_BALANCE, 0)
+        if self.card_per_method or not self.selected or not self._method_state(pick)[0]:
+            return
+        self.method, self.credit_fen = PaymentMethod.CARD_BALANCE, 0
+        self.shortcut = True
+        self.next()
 
     def _load_failed(self, exc: errors.KioskError) -> None:
         self.step, self.error = PayStep.FAILED, self.error_view(exc, N_("Please try again, or ask staff for help."))
@@ -187,6 +202,9 @@ class PayFeesFlow(Flow):
             self.changed()
 
     def back(self) -> None:
+        if self.step is PayStep.CONFIRM and self.shortcut:  # it was one tap from the household page: back there
+            self.ctx.navigate("household")
+            return
         if self.step is PayStep.CONFIRM:
             self.step = PayStep.CHOOSE
         elif self.step in (PayStep.CHOOSE, PayStep.FAILED, PayStep.DONE):

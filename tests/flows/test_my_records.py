@@ -101,3 +101,18 @@ def test_long_histories_page_with_previous_and_next(signed_in, fake):
 def test_no_records_says_so(signed_in):
     signed_in.go("records")
     assert signed_in.flow.view().options == () and signed_in.flow.view().prompt == "暂无记录。"
+
+
+def test_after_the_copy_prints_done_goes_home_in_one_tap(signed_in, fake):
+    _top_up(signed_in)
+    signed_in.go("household")
+    signed_in.go("records")  # the last receipt in four taps and home in one: records, row, reprint, print, done
+    flow = signed_in.flow
+    assert flow.view().primary == ""
+    flow.choose(flow.view().options[0].key)
+    assert flow.view().primary == ""  # nothing printed yet: Back to the list, no Done
+    flow.choose("reprint")
+    flow.primary()
+    assert flow.view().primary == "完成" and fake.printed == ["00000001", "00000001"]
+    flow.primary()
+    assert signed_in.route.name == "household"
