@@ -145,13 +145,16 @@ class DeviceSimulators:
     COMMANDS = (("reader", ["reader", "--no-card"]), ("printer", ["printer", "--port", "0"]), ("cash", ["cash"]),
                 ("gateway", ["gateway"]))
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, reader_cards: Path | None = None) -> None:
         self.data_dir = data_dir
+        self.reader_cards = reader_cards  # a card file the reader holds (laid on it by `present UID` on its stdin)
         self.procs: list[subprocess.Popen[str]] = []
         self.urls: dict[str, str] = {}
 
     def __enter__(self) -> DeviceSimulators:
         for name, args in self.COMMANDS:
+            if name == "reader" and self.reader_cards is not None:
+                args = [*args, "--cards", str(self.reader_cards)]
             proc = subprocess.Popen([sys.executable, "-m", "kiosk", "sim", *args, "--data-dir", str(self.data_dir)],
                                     cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                     stderr=subprocess.DEVNULL, text=True)

@@ -26,6 +26,7 @@ from kiosk.i18n import LANGUAGES, N_, translate
 from screens import last_resort
 from screens.boot import register_font
 from screens.bridge import UiBridge
+from screens.frame_log import FrameLog
 from screens.ui_settings import UiSettings
 from screens.widgets import ThemeState
 
@@ -60,6 +61,7 @@ class KioskApp(App):
         self.services_ready_at: float | None = None if startup is not None else time.time()
         self.screens: dict[str, Any] = {}
         self.gesture = GestureDetector()
+        self.frame_log = FrameLog()  # what each frame after a flow change showed (bench/journeys.py)
 
     # --- build ---------------------------------------------------------------------------------
     def build(self) -> KioskRoot:
@@ -117,6 +119,7 @@ class KioskApp(App):
         self.route_flips: list[float] = []  # wall times of the first frame drawn after each route change
         self._route_changed = False
         from kivy.core.window import Window
+        self.frame_log.ask_redraw = Window.canvas.ask_update
 
         Window.bind(on_flip=self._on_flip)
         return self.root_widget
@@ -145,6 +148,7 @@ class KioskApp(App):
         if self._route_changed:
             self._route_changed = False
             self.route_flips.append(time.time())
+        self.frame_log.drawn(self.navigator)
 
     # --- navigation ------------------------------------------------------------------------------
     def show_route(self, route: Route, flow: Any) -> None:
@@ -160,11 +164,13 @@ class KioskApp(App):
         screen.bind_flow(flow)
         if flow is not None:
             flow.subscribe(lambda _view: self.refresh_header())
+            flow.subscribe(lambda _view: self.frame_log.changed())
             if self.speaker.active:
                 flow.subscribe(lambda view: self.speaker.say(
                     getattr(view, "prompt", "") or getattr(view, "greeting", ""), self.session.language))
         self.manager.current = route.screen
         self._route_changed = True
+        self.frame_log.changed()
         self.refresh_header()
         if hasattr(self, "idle"):
             self.idle.touch()
@@ -244,6 +250,7 @@ class KioskApp(App):
             or getattr(getattr(getattr(event, "tag", None), "uid", None), "hex", None)
         if uid is None:
             return
+        self.frame_log.event("card")
         flow = self.navigator.flow
         identity = self.session.identity
         if flow is not None and hasattr(flow, "card_tapped"):

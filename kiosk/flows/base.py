@@ -114,6 +114,15 @@ class Flow:
         for listener in list(self._listeners):
             listener(state)
 
+    def activity(self) -> tuple[bool, str]:
+        """(busy, device stage), for the frame log the journey benchmark reads: busy while a call is in flight or
+        the printer is being checked (the page is not ready for the next tap yet); the payment stage while the
+        person or a device must act (card on the reader, notes, a code to scan), else ""."""
+        running = self.job is not None and not self.job.finished
+        p = self.payment_progress
+        device = p.stage.value if running and p is not None and p.stage in PERSON_AT_DEVICE else ""
+        return running or self.gate_checking, device
+
     def close(self) -> None:
         """The flow is dropped: pending results are ignored and listeners forgotten."""
         if self.job is not None and not self.job.finished:
@@ -256,4 +265,8 @@ def new_reference() -> str:
 
 
 NO_ANSWER = N_("The receipt printer is not responding.")
+# payment stages in which the resident or a device acts (the card on the reader while it is read and written, notes
+# going in, a code being scanned, the overpay question): the kiosk is not what the resident waits for
+PERSON_AT_DEVICE = frozenset({Stage.HOLD_CARD, Stage.PLACE_CARD, Stage.INSERT_NOTES, Stage.CONFIRM_OVERPAY,
+                              Stage.SCAN_QR})
 PLEASE_TRY_AGAIN = N_("Please try again, or ask staff for help.")

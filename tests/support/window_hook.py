@@ -12,6 +12,8 @@ Never part of the product: a test entry point calls `tests.support.hook_install.
   {"cmd": "inspect", "attr": "printed"} an attribute of the services object (fake services in phase 1)
   {"cmd": "hold", "method": "money"}    fake services: hold a call (or the money wait) until "release"
   {"cmd": "flips"}                      wall times of frames drawn after route changes (benchmark)
+  {"cmd": "frames"}                     the frame log: each frame after a flow change (time, route, step, busy,
+                                        device stage) and card-tap arrivals (bench/journeys.py)
   {"cmd": "raise"}                      raise an unexpected error on the UI thread (last-resort test)
 """
 from __future__ import annotations
@@ -155,6 +157,8 @@ class WindowHook:
             return {"ok": True}
         if cmd == "flips":
             return {"ok": True, "route_flips": app.route_flips, "first_frame_at": app.first_frame_at}
+        if cmd == "frames":
+            return {"ok": True, **app.frame_log.as_json()}
         if cmd == "inspect":
             return {"ok": True, "value": getattr(app.services, command["attr"])}
         return {"ok": False, "error": f"unknown command {cmd!r}"}

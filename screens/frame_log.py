@@ -1,0 +1,52 @@
+"""Frame log: the wall time of each frame drawn after the current flow changed, with what it showed (busy or
+ready, a device step), and when card taps arrived; the journey benchmark (bench/journeys.py) reads it through the
+test hook to measure how long a resident waits for the screen that answers a tap."""
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+KEEP = 512  # marks kept (a journey makes a few dozen)
+
+
+@dataclass(frozen=True)
+class FrameMark:
+    at: float  # time.time() when the frame was drawn
+    route: str
+    step: str
+    busy: bool  # a call in flight or the printer check: not ready for the next tap
+    device: str  # the payment stage while the person or a device acts (kiosk.flows.base.PERSON_AT_DEVICE), else ""
+
+
+class FrameLog:
+    """`changed()` when the flow or route changed (asks for a redraw, so a change that moves no pixel still gets
+    its frame); `drawn(navigator)` on every frame flip; `event(name)` for a card tap reaching the UI thread."""
+
+    def __init__(self, ask_redraw: Any = None) -> None:
+        self.marks: deque[FrameMark] = deque(maxlen=KEEP)
+        self.events: deque[tuple[float, str]] = deque(maxlen=KEEP)
+        self._pending = False
+        self.ask_redraw = ask_redraw
+
+    def changed(self) -> None:
+        self._pending = True
+        if self.ask_redraw is not None:
+            self.ask_redraw()
+
+    def event(self, name: str) -> None:
+        self.events.append((time.time(), name))
+
+    def drawn(self, navigator: Any) -> None:
+        if not self._pending:
+            return
+        self._pending = False
+        flow, route = navigator.flow, navigator.route
+        busy, device = flow.activity() if flow is not None else (False, "")
+        step = getattr(flow, "step", "") if flow is not None else ""
+        self.marks.append(FrameMark(time.time(), route.name if route else "", str(step), busy, device))
+
+    def as_json(self) -> dict[str, Any]:
+        return {"marks": [[m.at, m.route, m.step, m.busy, m.device] for m in self.marks],
+                "events": [list(e) for e in self.events]}
