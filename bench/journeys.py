@@ -111,7 +111,7 @@ def answer(marks: list[list[Any]], start: float) -> tuple[float, float, tuple[st
     page has not answered yet: the first frame after `start` that is neither busy nor on a device step."""
     after = [m for m in marks if m[0] > start]
     device = 0.0
-    for i, (at, route, step, busy, stage) in enumerate(after):
+    for i, (at, route, step, busy, stage, *_swap) in enumerate(after):
         if stage:
             device += (after[i + 1][0] if i + 1 < len(after) else time.time()) - at
             continue

@@ -12,7 +12,9 @@ log = logging.getLogger(__name__)
 
 
 class UiBridge:
-    """`post(fn)` from any thread; `fn` runs on the Kivy clock, in order, within the next frame."""
+    """`post(fn)` from any thread; `fn` runs on the Kivy clock, in order, before the next frame is drawn (Kivy's
+    timeout -1: also when it was posted while this frame's input was handled, so a service answer that arrived
+    meanwhile is on screen in the same frame as the touch that asked for it)."""
 
     def __init__(self, schedule: Callable[[Callable[[float], None], float], Any] | None = None) -> None:
         if schedule is None:
@@ -31,7 +33,7 @@ class UiBridge:
             if self._scheduled:
                 return
             self._scheduled = True
-        self._schedule(self._drain, 0)
+        self._schedule(self._drain, -1)
 
     def _drain(self, _dt: float = 0.0) -> None:
         with self._lock:

@@ -13,22 +13,34 @@ KEEP = 512  # marks kept (a journey makes a few dozen)
 
 @dataclass(frozen=True)
 class FrameMark:
-    at: float  # time.time() when the frame was drawn
+    at: float  # time.time() when the frame was on screen (its buffer swap returned)
     route: str
     step: str
     busy: bool  # a call in flight or the printer check: not ready for the next tap
     device: str  # the payment stage while the person or a device acts (kiosk.flows.base.PERSON_AT_DEVICE), else ""
+    swap_s: float = 0.0  # how long the buffer swap took (where software GL draws the frame)
 
 
 class FrameLog:
     """`changed()` when the flow or route changed (asks for a redraw, so a change that moves no pixel still gets
-    its frame); `drawn(navigator)` on every frame flip; `event(name)` for a card tap reaching the UI thread."""
+    its frame); `attach(window, navigator)` wraps the window's buffer swap so each frame after a change is marked
+    once it is on screen; `event(name)` for a card tap reaching the UI thread."""
 
-    def __init__(self, ask_redraw: Any = None) -> None:
+    def __init__(self) -> None:
         self.marks: deque[FrameMark] = deque(maxlen=KEEP)
         self.events: deque[tuple[float, str]] = deque(maxlen=KEEP)
         self._pending = False
-        self.ask_redraw = ask_redraw
+        self.ask_redraw: Any = None
+
+    def attach(self, window: Any, navigator: Any) -> None:
+        self.ask_redraw = window.canvas.ask_update
+        swap = window.flip
+
+        def flip() -> None:
+            started = time.time()
+            swap()
+            self.drawn(navigator, started)
+        window.flip = flip  # WindowBase.on_flip calls self.flip(): the instance's, this one
 
     def changed(self) -> None:
         self._pending = True
@@ -38,15 +50,17 @@ class FrameLog:
     def event(self, name: str) -> None:
         self.events.append((time.time(), name))
 
-    def drawn(self, navigator: Any) -> None:
+    def drawn(self, navigator: Any, swap_started: float | None = None) -> None:
         if not self._pending:
             return
         self._pending = False
         flow, route = navigator.flow, navigator.route
         busy, device = flow.activity() if flow is not None else (False, "")
         step = getattr(flow, "step", "") if flow is not None else ""
-        self.marks.append(FrameMark(time.time(), route.name if route else "", str(step), busy, device))
+        now = time.time()
+        swap_s = now - swap_started if swap_started is not None else 0.0
+        self.marks.append(FrameMark(now, route.name if route else "", str(step), busy, device, swap_s))
 
     def as_json(self) -> dict[str, Any]:
-        return {"marks": [[m.at, m.route, m.step, m.busy, m.device] for m in self.marks],
+        return {"marks": [[m.at, m.route, m.step, m.busy, m.device, m.swap_s] for m in self.marks],
                 "events": [list(e) for e in self.events]}

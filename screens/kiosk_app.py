@@ -119,7 +119,7 @@ class KioskApp(App):
         self.route_flips: list[float] = []  # wall times of the first frame drawn after each route change
         self._route_changed = False
         from kivy.core.window import Window
-        self.frame_log.ask_redraw = Window.canvas.ask_update
+        self.frame_log.attach(Window, self.navigator)
 
         Window.bind(on_flip=self._on_flip)
         return self.root_widget
@@ -148,7 +148,6 @@ class KioskApp(App):
         if self._route_changed:
             self._route_changed = False
             self.route_flips.append(time.time())
-        self.frame_log.drawn(self.navigator)
 
     # --- navigation ------------------------------------------------------------------------------
     def show_route(self, route: Route, flow: Any) -> None:

@@ -103,12 +103,23 @@ class InlineRunner:
                 on_error(RequestTimedOut(job.label))
 
 
-class ThreadRunner:
-    """A small worker pool; every outcome (done, error, timeout) is delivered through `post` on the UI thread."""
+ANSWER_WAIT_S = 0.08  # how long submit() waits for a quick answer before the screen draws the call's progress
 
-    def __init__(self, post: Post, max_workers: int = 2) -> None:
+
+class ThreadRunner:
+    """A small worker pool; every outcome (done, error, timeout) is delivered through `post` on the UI thread.
+
+    `submit` waits up to `answer_wait_s` for the call to finish: most calls (a household's bills, a page of
+    records, the printer check) take a few milliseconds, and their answer is then posted before the UI thread
+    returns, so the screen's next frame already shows it (the bridge runs posted work before each frame) instead
+    of a frame of "loading" first. Under software rendering a frame of a portrait page costs tens of
+    milliseconds, so that frame is most of what a resident would wait. A longer call (a payment) shows its
+    progress after the short wait, as before."""
+
+    def __init__(self, post: Post, max_workers: int = 2, answer_wait_s: float = ANSWER_WAIT_S) -> None:
         self._post = post
         self.post = post
+        self.answer_wait_s = answer_wait_s
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="kiosk-call")
 
     def submit(self, label: str, fn: Callable[[], Any], on_done: Callable[[Any], None],
@@ -118,8 +129,15 @@ class ThreadRunner:
         timer = threading.Timer(timeout_s, lambda: self._post(lambda: job.claim() and on_error(
             RequestTimedOut(label))))
         timer.daemon = True
+        answered = threading.Event()  # set once the outcome is posted (not merely computed)
 
         def finished(future: Future[Any]) -> None:
+            try:
+                deliver(future)
+            finally:
+                answered.set()
+
+        def deliver(future: Future[Any]) -> None:
             timer.cancel()
             exc = future.exception()
             if exc is None:
@@ -138,6 +156,8 @@ class ThreadRunner:
 
         timer.start()
         self._pool.submit(fn).add_done_callback(finished)
+        if self.answer_wait_s > 0:
+            answered.wait(self.answer_wait_s)
         return job
 
     def shutdown(self) -> None:
