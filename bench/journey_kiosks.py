@@ -70,6 +70,10 @@ class SimulatorHands:
         self._tell("cash", f"insert {yuan}")
 
 
+# a borderless window of exactly the asked size at the screen's corner (a decorated one keeps room for a title bar)
+WINDOW = {"KIOSK_UI_FULLSCREEN": "0", "KIOSK_UI_BORDERLESS": "1"}
+
+
 class RunKioskProcess(KioskProcess):
     """`kiosk run` (with the window hook) on the devices a site file names."""
 
@@ -84,24 +88,24 @@ class RunKioskProcess(KioskProcess):
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", "tests.support.hooked_kiosk", "run", "--data-dir", str(self.data_dir),
-                "--config", str(self.config), "--windowed", "--language", self.language]
+                "--config", str(self.config), "--language", self.language]
 
     def environment(self, env: dict[str, str]) -> dict[str, str]:
         return dict(env, KIOSK_TEST_HOOK=self.sock_path, KIOSK_UI_DEFAULT_LANGUAGE=self.language,
-                    KIOSK_UI_WIDTH=str(self.size[0]), KIOSK_UI_HEIGHT=str(self.size[1]), KIOSK_UI_FULLSCREEN="0")
+                    KIOSK_UI_WIDTH=str(self.size[0]), KIOSK_UI_HEIGHT=str(self.size[1]), **WINDOW)
 
 
 def seed(display: str, data_dir: Path, size: tuple[int, int], language: str) -> None:
     """A first start of `kiosk demo`'s assembly: the demo estate in the database, the demo cards issued and saved
     (<data dir>/demo-cards.json), as bench/app.py does before it measures an ordinary second start."""
-    with RealKioskProcess(display, data_dir, language=language, size=size) as first:
+    with RealKioskProcess(display, data_dir, language=language, size=size, env=WINDOW) as first:
         first.wait_until(lambda: first.state().get("step") == "ready", 30, "the attract page")
 
 
 @contextmanager
 def demo_kiosk(display: str, data_dir: Path, size: tuple[int, int], language: str,
                click: object) -> Iterator[tuple[KioskProcess, Hands]]:
-    with RealKioskProcess(display, data_dir, language=language, size=size) as app:
+    with RealKioskProcess(display, data_dir, language=language, size=size, env=WINDOW) as app:
         app.wait_for_text(translate("Cards", language), 30)  # the demo bar: the runtime and its simulators are up
         yield app, DemoBarHands(app, click)
 

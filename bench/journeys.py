@@ -11,10 +11,12 @@ simulators in separate processes, cards and notes through their command lines (t
   report_card_lost      sign in with unit number and PIN (the card is lost); choose the card; report it lost; done
 
 A tap is a click on the kiosk's own page (never the demo bar). Waiting, per tap: from the click to the first frame
-that shows the page answering it ready for the next tap (no call in flight, printer check done), minus the time
-that page spent on a step where the person or a device acts (card on the reader while it is read and written,
-notes going in, code scanning). After a card tap: from the card event reaching the window to the household page
-ready. Frame times come from the kiosk's frame log (screens/frame_log.py), read through the test hook.
+that shows the page answering it ready for the next tap (no call in flight, printer check done; the time its buffer
+swap returned), less the device time in between: frames on a step where the person or a device acts (the card on
+the reader while it is written, notes going in, a code to scan) and the kiosk's requests to a device (the card read
+at a tap, the printer's status, the validator's commands), counted once where they overlap. After a card tap: from
+the card event reaching the window to the household page ready. Times come from the kiosk's frame log
+(screens/frame_log.py) and its devices' request log (DeviceSupervisor.requests), read through the test hook.
 """
 from __future__ import annotations
 
@@ -60,6 +62,8 @@ class Wait:
     answered: float  # the frame that showed the answer, ready for the next tap
     device_s: float  # spent on device steps in between (not the kiosk's time)
     answer: tuple[str, str]  # (route, step) of that frame
+    frames: int = 0  # frames drawn from the tap to the answer, the answer's included
+    swap_s: float = 0.0  # how long the answer frame's buffer swap took (software GL drawing it)
 
     @property
     def waiting_s(self) -> float:
@@ -94,7 +98,7 @@ class Journey:
 
     def detail(self) -> str:
         parts = [f"{w.what if w.tap else '[' + w.what + ']'} {w.waiting_s:.2f}"
-                 + (f" (+{w.device_s:.2f} device)" if w.device_s else "") for w in self.waits]
+                 + (f" (+{w.device_s:.2f} device)" if w.device_s >= 0.005 else "") + f" {w.frames}f" for w in self.waits]
         text = "    " + " | ".join(parts)
         if self.sign_in:
             text += (f"\n    before it, sign-in by unit number and PIN: {sum(w.tap for w in self.sign_in)} keypad taps, "
@@ -106,17 +110,28 @@ class Journey:
         return self.taps <= self.target and self.waiting_s <= WAIT_TARGET_S
 
 
-def answer(marks: list[list[Any]], start: float) -> tuple[float, float, tuple[str, str]] | None:
-    """(answered at, device seconds, (route, step)) from the frame log's marks after `start`, or None while the
-    page has not answered yet: the first frame after `start` that is neither busy nor on a device step."""
-    after = [m for m in marks if m[0] > start]
-    device = 0.0
-    for i, (at, route, step, busy, stage, *_swap) in enumerate(after):
-        if stage:
-            device += (after[i + 1][0] if i + 1 < len(after) else time.time()) - at
-            continue
-        if not busy:
-            return at, device, (route, step)
+def covered(spans: list[tuple[float, float]], start: float, end: float) -> float:
+    """Seconds of [start, end] inside at least one of `spans`."""
+    total, reach = 0.0, start
+    for a, b in sorted((max(a, start), min(b, end)) for a, b in spans):
+        if b > reach:
+            total += b - max(a, reach)
+            reach = b
+    return total
+
+
+def answer(frames: dict[str, Any], start: float) -> tuple[float, float, tuple[str, str], float] | None:
+    """(answered at, device seconds, (route, step), swap seconds) from the frame log after `start`, or None while the page has
+    not answered yet. The answer is the first frame after `start` that is neither busy nor on a device step. Device
+    time is what lies in between on a device step (the frames that asked the person to act at a device, until the
+    next frame) or inside a request the kiosk made to a device (the card read and written, the printer's status,
+    the validator's commands: DeviceSupervisor.requests), counted once where they overlap."""
+    after = [m for m in frames["marks"] if m[0] > start]
+    for i, (at, route, step, busy, stage, *swap) in enumerate(after):
+        if not busy and not stage:
+            spans = [(m[0], after[j + 1][0]) for j, m in enumerate(after[:i]) if m[4]]
+            spans += [(a, b) for requests in frames.get("devices", {}).values() for a, b in requests]
+            return at, covered(spans, start, at), (route, step), (swap or [0.0])[0]
     return None
 
 
@@ -138,17 +153,18 @@ class Driver:
         done: set[str] = set()
         deadline = time.monotonic() + ANSWER_TIMEOUT_S
         while time.monotonic() < deadline:
-            marks = self.frames()["marks"]
+            frames = self.frames()
             for stage, act in (on_device or {}).items():  # the person acts at a device when the page asks
-                if stage not in done and any(m[0] > start and m[4] == stage for m in marks):
+                if stage not in done and any(m[0] > start and m[4] == stage for m in frames["marks"]):
                     done.add(stage)
                     act()
-            found = answer(marks, start)
+            found = answer(frames, start)
             if found is not None:
-                at, device, shown = found
+                at, device, shown, swap_s = found
                 if expect is not None and shown != expect:
                     raise AssertionError(f"{what!r} answered with {shown}, expected {expect}")
-                return Wait(what, tap, start, at, device, shown)
+                drawn = sum(start < t <= at + 1e-6 for t in frames.get("swaps", ()))
+                return Wait(what, tap, start, at, device, shown, drawn, swap_s)
             time.sleep(0.05)
         raise AssertionError(f"no answer to {what!r} within {ANSWER_TIMEOUT_S} s: {self.app.state()}")
 
@@ -255,8 +271,10 @@ def measure(kiosk: str, display: str, size: tuple[int, int], language: str) -> l
     settle_older_bills(db, PAY_UNIT)
     with XPointer(display) as pointer, KIOSKS[kiosk](display, data_dir, size, language, pointer.click) as (app, hands):
         journeys = run_journeys(Driver(app, pointer, hands, db))
-        if os.environ.get("BENCH_JOURNEYS_DUMP"):  # every frame mark and card event, to see where a wait went
-            Path(os.environ["BENCH_JOURNEYS_DUMP"]).write_text(json.dumps(app.cmd(cmd="frames")), encoding="utf-8")
+        if os.environ.get("BENCH_JOURNEYS_DUMP"):  # the frame log and every wait, to see where a wait went
+            dump = {**app.cmd(cmd="frames"), "waits": [[j.name, w.what, w.start, w.answered, w.device_s, w.frames,
+                                                          w.swap_s] for j in journeys for w in j.sign_in + j.waits]}
+            Path(os.environ["BENCH_JOURNEYS_DUMP"]).write_text(json.dumps(dump), encoding="utf-8")
         return journeys
 
 
@@ -279,7 +297,7 @@ def main() -> int:
     args = parser.parse_args()
     sizes = [tuple(int(v) for v in s.split("x")) for s in (args.size or ["1080x1920", "1280x800"])]
     ok = True
-    with Xvfb(size=(max(s[0] for s in sizes), max(s[1] for s in sizes))) as x:
+    with Xvfb(size=(max(s[0] for s in sizes), max(s[1] for s in sizes)), own=True) as x:
         for kiosk in args.kiosk or ["run"]:
             for size in sizes:
                 journeys = measure(kiosk, x.display, size, args.language)  # type: ignore[arg-type]

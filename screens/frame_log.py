@@ -29,6 +29,7 @@ class FrameLog:
     def __init__(self) -> None:
         self.marks: deque[FrameMark] = deque(maxlen=KEEP)
         self.events: deque[tuple[float, str]] = deque(maxlen=KEEP)
+        self.swaps: deque[float] = deque(maxlen=KEEP * 4)  # when every frame was on screen, changed flow or not
         self._pending = False
         self.ask_redraw: Any = None
 
@@ -39,8 +40,10 @@ class FrameLog:
         def flip() -> None:
             started = time.time()
             swap()
+            self.swaps.append(time.time())
             self.drawn(navigator, started)
         window.flip = flip  # WindowBase.on_flip calls self.flip(): the instance's, this one
+        window.fbind("on_touch_up", lambda *_args: self.event("touch"))  # when a finger's lift reached the window
 
     def changed(self) -> None:
         self._pending = True
@@ -63,4 +66,4 @@ class FrameLog:
 
     def as_json(self) -> dict[str, Any]:
         return {"marks": [[m.at, m.route, m.step, m.busy, m.device, m.swap_s] for m in self.marks],
-                "events": [list(e) for e in self.events]}
+                "events": [list(e) for e in self.events], "swaps": list(self.swaps)}

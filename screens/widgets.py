@@ -14,6 +14,7 @@ from kivy.uix.button import Button
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.image import Image
 from kivy.uix.label import Label
+from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
 from kiosk.i18n import N_, translate
@@ -108,6 +109,15 @@ class HiddenCorner(Widget):
             App.get_running_app().corner_tap(self.corner)
             return True  # the corner's tap never reaches a button below it
         return False
+
+
+class ScrollBox(ScrollView):
+    """A vertical scroll view whose bar keeps its colour (layout in widgets.kv). Kivy fades the bar half a second
+    after every change of content, an animation that redraws the whole window for another half second: under
+    software GL dozens of milliseconds a frame, just when the resident reads and taps next."""
+
+    def _bind_inactive_bar_color(self, *_args: object) -> None:  # Kivy's fade, scheduled by ScrollView._update
+        return
 
 
 class KButton(Button):

@@ -11,12 +11,16 @@ Any device with open()/close() works (CardReader, ReceiptPrinter, CashAcceptor).
 - `heartbeat(device)`, if given, runs every `heartbeat_interval` seconds while AVAILABLE and nothing else
   touches the device, so a pulled cable is noticed even when the kiosk is idle (the card watcher polls
   anyway and needs none);
-- every change of health is published once as DeviceHealthChanged(device, health, reason).
+- every change of health is published once as DeviceHealthChanged(device, health, reason);
+- `requests` keeps the (submitted, finished) wall times of the last jobs run through `submit` (what a caller
+  waited on the device for, its queue included): the journey benchmark takes that time out of a resident's wait.
 """
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, Generic, Protocol, TypeVar
@@ -58,6 +62,7 @@ class DeviceSupervisor(Generic[D]):
         self._opened = threading.Event()
         self.open_count = 0
         self.failure_count = 0
+        self.requests: deque[tuple[float, float]] = deque(maxlen=256)
         worker.on_error = self._on_job_error
 
     # --- state --------------------------------------------------------------------------------------
@@ -108,10 +113,15 @@ class DeviceSupervisor(Generic[D]):
     # --- jobs ---------------------------------------------------------------------------------------
     def submit(self, fn: Callable[[D], T]) -> Future[T]:
         """Run fn(device) on the worker; fails fast with DeviceUnavailable while the device is down."""
+        submitted = time.time()
+
         def guarded(device: D) -> T:
             if self._health is not DeviceHealth.AVAILABLE:
                 raise DeviceUnavailable(self._reason or "not open", device=self.name)
-            return fn(device)
+            try:
+                return fn(device)
+            finally:
+                self.requests.append((submitted, time.time()))
         return self.worker.submit(guarded)
 
     def _on_job_error(self, exc: BaseException) -> None:

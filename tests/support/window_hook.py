@@ -13,7 +13,8 @@ Never part of the product: a test entry point calls `tests.support.hook_install.
   {"cmd": "hold", "method": "money"}    fake services: hold a call (or the money wait) until "release"
   {"cmd": "flips"}                      wall times of frames drawn after route changes (benchmark)
   {"cmd": "frames"}                     the frame log: each frame after a flow change (time, route, step, busy,
-                                        device stage) and card-tap arrivals (bench/journeys.py)
+                                        device stage, swap time), card-tap arrivals, and the real runtime's device
+                                        requests (submitted, finished) per device (bench/journeys.py)
   {"cmd": "raise"}                      raise an unexpected error on the UI thread (last-resort test)
 """
 from __future__ import annotations
@@ -158,7 +159,9 @@ class WindowHook:
         if cmd == "flips":
             return {"ok": True, "route_flips": app.route_flips, "first_frame_at": app.first_frame_at}
         if cmd == "frames":
-            return {"ok": True, **app.frame_log.as_json()}
+            supervisors = getattr(getattr(app.services, "rt", None), "supervisors", {})
+            return {"ok": True, **app.frame_log.as_json(),
+                    "devices": {name: [list(r) for r in list(s.requests)] for name, s in supervisors.items()}}
         if cmd == "inspect":
             return {"ok": True, "value": getattr(app.services, command["attr"])}
         return {"ok": False, "error": f"unknown command {cmd!r}"}
