@@ -37,7 +37,6 @@ sys.path.insert(0, str(ROOT))
 from bench.journey_estate import EstateDb, settle_older_bills  # noqa: E402
 from kiosk.flows import card_picker  # noqa: E402
 from kiosk.flows.cards import CardLossFlow  # noqa: E402
-from kiosk.flows.my_records import RECORD_KIND_LABELS  # noqa: E402
 from kiosk.flows.records import FEATURE_LABELS, PAYMENT_METHOD_LABELS, Feature, PaymentMethod  # noqa: E402
 from kiosk.i18n import format_money, translate  # noqa: E402
 from bench.journey_kiosks import KIOSKS, Hands, seed  # noqa: E402
@@ -211,11 +210,10 @@ def pay_all_from_card(d: Driver) -> Journey:
 
 def reprint_last_receipt(d: Driver) -> Journey:
     j, db = Journey("reprint_last_receipt"), d.db
-    number, amount = db.last_receipt(PAY_UNIT)
+    number, _amount = db.last_receipt(PAY_UNIT)
     printed = db.printed_count(number)
     j.waits.append(d.tap(d.t(FEATURE_LABELS[Feature.RECORDS]), ("records", "list")))
-    row = f"{d.t(RECORD_KIND_LABELS['bill_payment'])}  {format_money(amount, d.language)}"
-    j.waits.append(d.tap(row, ("records", "detail")))
+    j.waits.append(d.tap(d.t("Receipt {number}", number=number), ("records", "detail")))  # the newest row
     j.waits.append(d.tap(d.t("Reprint"), ("records", "reprint_confirm")))
     j.waits.append(d.tap(d.t("Print a copy"), ("records", "detail")))
     j.waits.append(d.tap(d.t("Done"), ("household", "ready")))

@@ -40,7 +40,16 @@ class UiBridge:
             jobs, self._queue = list(self._queue), deque()
             self._scheduled = False
         for job in jobs:
-            job()  # exceptions propagate to Kivy's ExceptionManager (the last-resort handler)
+            try:
+                job()
+            except Exception as exc:  # noqa: BLE001 - handed to Kivy's ExceptionManager right here
+                # as Kivy's main loop would (the last-resort handler shows out of service with a reference), but
+                # without leaving the frame's before-draw pass: the page it shows is laid out and drawn in this
+                # frame, and the rest of this work still runs
+                from kivy.base import ExceptionManager
+
+                if ExceptionManager.handle_exception(exc) == ExceptionManager.RAISE:
+                    raise
 
     # --- device events --------------------------------------------------------------------------
     def on_event(self, handler: Callable[[Any], None]) -> None:

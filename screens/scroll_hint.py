@@ -9,9 +9,8 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.label import Label
-from kivy.uix.scrollview import ScrollView
-
 from kiosk.i18n import N_, translate
+from screens.widgets import SteadyScrollView
 
 HINT = N_("More below: swipe up")
 
@@ -52,8 +51,8 @@ Builder.load_string("""
 """)
 
 
-class HintedScrollView(ScrollView):
-    """The ScrollView inside a HintedScroll."""
+class HintedScrollView(SteadyScrollView):
+    """The ScrollView inside a HintedScroll (its bar does not fade: SteadyScrollView)."""
 
 
 class ScrollMore(Label):

@@ -111,13 +111,17 @@ class HiddenCorner(Widget):
         return False
 
 
-class ScrollBox(ScrollView):
-    """A vertical scroll view whose bar keeps its colour (layout in widgets.kv). Kivy fades the bar half a second
-    after every change of content, an animation that redraws the whole window for another half second: under
-    software GL dozens of milliseconds a frame, just when the resident reads and taps next."""
+class SteadyScrollView(ScrollView):
+    """A scroll view whose bar keeps its colour. Kivy fades the bar half a second after every change of content,
+    an animation that redraws the whole window for another half second: under software GL dozens of
+    milliseconds a frame, just when the resident reads and taps next. Every scroll view of the kiosk is one."""
 
     def _bind_inactive_bar_color(self, *_args: object) -> None:  # Kivy's fade, scheduled by ScrollView._update
         return
+
+
+class ScrollBox(SteadyScrollView):
+    """The plain vertical scroll view of the pages (layout in widgets.kv)."""
 
 
 class KButton(Button):

@@ -104,7 +104,11 @@ class WindowHook:
             self.app.bridge.post(boom)
             done.wait(10)
             return {"ok": True}
-        self.app.bridge.post(run)
+        # an ordinary clock event (not the bridge, which runs work before the next frame is drawn): a command sees
+        # the window as the last frame showed it, every layout of that frame done
+        from kivy.clock import Clock
+
+        Clock.schedule_once(lambda _dt: run(), 0)
         if not done.wait(10):
             return {"ok": False, "error": "UI thread did not answer in 10 s"}
         return box["reply"]
