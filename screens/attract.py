@@ -9,23 +9,24 @@ from typing import Any
 from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, StringProperty
-from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 
 import screens.job_tiles  # noqa: F401 - JobTiles for the kv rule
+import screens.scroll_hint  # noqa: F401 - HintedScroll for the kv rule
 from screens.base import KioskScreen
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 
 
-class AttractNotice(ButtonBehavior, BoxLayout):
-    """The notice shown now, in a card of a fixed height; a tap opens every notice (layout in attract.kv)."""
+class AttractNotice(BoxLayout):
+    """The notice shown now, in a card of a fixed height; a longer one scrolls inside it (layout in attract.kv)."""
 
     title = StringProperty("")
     meta = StringProperty("")
     position = StringProperty("")  # "1 / 3"
     body = StringProperty("")
     shown = BooleanProperty(False)
+    language = StringProperty("zh_Hans")  # of the "More below" band
 
 
 class AttractScreen(KioskScreen):
@@ -66,8 +67,3 @@ class AttractScreen(KioskScreen):
             jobs = [replace(e, main=False) if small else e for e in jobs if e.enabled]
         tiles.show(jobs)
         self.ids.error.show(view.error, self.language)
-
-    def open_notices(self) -> None:
-        """The notice card was tapped: every notice, when the notices page is open."""
-        if self.view is not None and any(e.key == "notices" and e.enabled for e in self.view.entries):
-            self.act("open_entry", "notices")
