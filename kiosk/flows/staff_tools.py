@@ -124,8 +124,8 @@ class CallbacksFlow(StaffStepFlow):
 
     def view(self) -> StepView:
         done = self.t(N_("Mark done"))
-        options = tuple(Option(c.callback_id, f"{self.t(c.topic)} · {c.phone_masked} · {self.when(c.created_at)}"
-                               f" · {done}") for c in self.callbacks)
+        options = tuple(Option(c.callback_id, f"{self.t(c.topic)} · {c.phone_masked}", icon="phone-in-talk",
+                               detail=f"{self.when(c.created_at)} · {done}") for c in self.callbacks)
         prompt = N_("No open callback requests.") if self.step == "list" and not self.callbacks else \
             N_("Tap a request when you have called back") if self.step == "list" else N_("Loading, please wait")
         return self.base_view(self.t(prompt), options=options)

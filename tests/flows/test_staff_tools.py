@@ -33,7 +33,8 @@ def test_callback_marked_done_leaves_the_open_list(nav, fake):
     _staff(nav)
     nav.go("staff_callbacks")
     (option,) = nav.flow.view().options
-    assert option.label.startswith("报修 · 138****8000")
+    assert option.label == "报修 · 138****8000" and option.icon == "phone-in-talk"
+    assert option.detail.endswith(" · 标记已处理")
     nav.flow.choose(option.key)
     assert nav.flow.view().options == () and ("S1", f"callback done {option.key}") in fake.audit
 
