@@ -184,7 +184,7 @@ class RecordsFlow(StepFlow):
     def view(self) -> StepView:
         options: tuple[Option, ...] = ()
         lines: tuple[tuple[str, str], ...] = ()
-        prompt = self.t(PROMPTS.get(self.step, ""))
+        prompt = self.t(PROMPTS[self.step]) if self.step in PROMPTS else ""  # translate("") is the catalog header
         primary = ""
         page = self.page
         if self.step == "list" and page is not None:

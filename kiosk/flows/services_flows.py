@@ -21,7 +21,7 @@ SPACE_STATES = {"owned": N_("Owned"), "rented": N_("Rented"), "free": N_("Free")
 MONTH_CHOICES = (1, 3, 6, 12)
 PRIMARY = {"confirm": N_("Confirm and pay"), "uncertain": N_("Check again"), "done": N_("Done")}
 PROMPTS = {"loading": N_("Loading, please wait"), "method": N_("How would you like to pay?"),
-           "confirm": N_("Please check and confirm"), "paying": N_("Please wait"), "sending": N_("Please wait"),
+           "confirm": N_("Please check and confirm"), "confirm_apply": N_("Please check and confirm"), "paying": N_("Please wait"), "sending": N_("Please wait"),
            "uncertain": N_("We are not sure the payment finished"), "done": N_("Done. Thank you!"),
            "failed": N_("Sorry, this could not be done")}
 
@@ -122,7 +122,8 @@ class BookingFlow(StepFlow):
                      (self.t(N_("Time slot")), f"{self.slot_day(slot)} {self.slot_hours(slot)}"),
                      (self.t(N_("Receipt number")), self.result.receipt_number))
         primary = PRIMARY.get(self.step, "")
-        return self.base_view(self.t(prompt), options=options, lines=lines, primary=self.t(primary) if primary else "")
+        return self.base_view(self.t(prompt) if prompt else "", options=options, lines=lines,
+                              primary=self.t(primary) if primary else "")
 
 
 class ParkingFlow(StepFlow):
@@ -250,7 +251,8 @@ class ParkingFlow(StepFlow):
                 lines += ((self.t(N_("Receipt number")), self.result.receipt_number),
                           (self.t(N_("Amount paid")), self.money(self.result.amount_fen)))
         primary = {**PRIMARY, "confirm_apply": N_("Send application")}.get(self.step, "")
-        return self.base_view(self.t(prompt), options=options, lines=lines, primary=self.t(primary) if primary else "")
+        return self.base_view(self.t(prompt) if prompt else "", options=options, lines=lines,
+                              primary=self.t(primary) if primary else "")
 
 
 class DirectDebitFlow(StepFlow):
@@ -324,6 +326,6 @@ class DirectDebitFlow(StepFlow):
             lines = ((self.t(N_("Reference")), self.result.reference),
                      (self.t(N_("Account")), self.result.masked_account))
         primary = {"account": N_("Next"), "confirm": N_("Confirm"), "done": N_("Done")}.get(self.step, "")
-        return self.base_view(self.t(prompt), options=options, lines=lines, entry=self.masked(),
+        return self.base_view(self.t(prompt) if prompt else "", options=options, lines=lines, entry=self.masked(),
                               keypad=self.step == "account", primary=self.t(primary) if primary else "",
                               primary_enabled=self.step != "account" or 12 <= len(self.account) <= 19)

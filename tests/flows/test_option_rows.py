@@ -100,3 +100,13 @@ def test_old_option_fields_keep_their_places():
     option = Option("k", "label", False, True, "why")
     assert (option.enabled, option.selected, option.reason, option.detail, option.icon, option.value) == (
         False, True, "why", "", "", "")
+
+
+def test_the_parking_application_confirm_asks_to_check_never_shows_the_catalog_header(signed_in):
+    signed_in.go("parking")
+    flow = signed_in.flow
+    flow.choose("apply")
+    flow.choose(flow.view().options[0].key)
+    flow.choose("rent")
+    view = flow.view()
+    assert view.step == "confirm_apply" and view.prompt == "请核对并确认" and "Project-Id" not in view.prompt
