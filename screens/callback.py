@@ -8,9 +8,11 @@ from kivy.app import App
 from kivy.lang import Builder
 
 from screens.base import KioskScreen
+from screens.scroll_hint import HintedScroll
 from screens.widgets import IconTile
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
+__all__ = ["CallbackScreen", "HintedScroll"]
 
 # topic msgid (kiosk.flows.public_info.CALLBACK_TOPICS) -> Material Design icon name
 TOPIC_ICONS = {"Fees and bills": "cash-multiple", "Repairs": "wrench", "Cards": "credit-card", "Parking": "parking",
