@@ -16,6 +16,7 @@ Never part of the product: a test entry point calls `tests.support.hook_install.
                                         device stage, swap time), card-tap arrivals, and the real runtime's device
                                         requests (submitted, finished) per device (bench/journeys.py)
   {"cmd": "raise"}                      raise an unexpected error on the UI thread (last-resort test)
+  {"cmd": "act", ...} / {"cmd": "audit"} the layout audit's walk actions and findings (tests/support/hook_audit.py)
 """
 from __future__ import annotations
 
@@ -65,6 +66,9 @@ class WindowHook:
         self.server.listen(4)
         self.closed = False
         self.holds: dict[str, threading.Event] = {}
+        from tests.support.hook_audit import AuditCommands
+
+        self.audits = AuditCommands(app, self.holds)
         threading.Thread(target=self._serve, name="kiosk-test-hook", daemon=True).start()
 
     def close(self) -> None:
@@ -89,13 +93,18 @@ class WindowHook:
         done = threading.Event()
         box: dict[str, Any] = {}
 
+        def answer(reply: dict[str, Any]) -> None:
+            box["reply"] = reply
+            done.set()
+
         def run() -> None:
             try:
-                box["reply"] = self.handle(command)
+                if command.get("cmd") in ("audit", "act"):  # replies later, once the window has settled
+                    getattr(self.audits, command["cmd"])(command, answer)
+                    return
+                answer(self.handle(command))
             except Exception as exc:  # report to the test, keep the app alive
-                box["reply"] = {"ok": False, "error": repr(exc)}
-            finally:
-                done.set()
+                answer({"ok": False, "error": repr(exc)})
 
         if command.get("cmd") == "raise":
             def boom() -> None:
@@ -109,7 +118,7 @@ class WindowHook:
         from kivy.clock import Clock
 
         Clock.schedule_once(lambda _dt: run(), 0)
-        if not done.wait(10):
+        if not done.wait(30 if command.get("cmd") in ("audit", "act") else 10):
             return {"ok": False, "error": "UI thread did not answer in 10 s"}
         return box["reply"]
 

@@ -1,0 +1,45 @@
+"""Issue 14's layout proof: every page a resident or staff member reaches (tests/support/layout_walk.py), in
+zh_Hans, zh_Hant and en, normal and large text, at 1080x1920 and 1280x800, has no clipped or overflowing text,
+no text below the theme's minimum, no touch target below the minimum and no overlapping targets
+(tests/support/layout_audit.py). One walk per size, both sizes at once (about a minute); one test per size,
+language and text size, so each can pass on its own as the pages are redone.
+
+Run it while working on a page: `python -m tests.support.layout_audit --size 1080x1920 --only pay-fees`."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.support.layout_walk import Pass, findings_of, run_walks, summarize
+
+pytestmark = pytest.mark.xvfb
+
+SIZES = ((1080, 1920), (1280, 800))
+LANGUAGES = ("zh_Hans", "zh_Hant", "en")
+PASSES = tuple(Pass(lang) for lang in LANGUAGES) + tuple(Pass(lang, True) for lang in reversed(LANGUAGES))
+# (size, pass name) with no findings on today's pages: the others are still being redone (issue 14)
+PASSING: frozenset[tuple[tuple[int, int], str]] = frozenset()
+
+
+@pytest.fixture(scope="module")
+def walks():
+    if shutil.which("Xvfb") is None:
+        pytest.skip("needs Xvfb (scripts/setup --test)")
+    return run_walks(SIZES, PASSES)
+
+
+def test_the_walk_reaches_every_page_it_names(walks):
+    """A page renamed or a step that moved breaks the walk before it can hide a layout fault."""
+    problems = [p for result in walks.values() for p in result.problems]
+    assert not problems, "\n".join(problems)
+    assert all(result.pages >= 100 * len(PASSES) for result in walks.values())
+
+
+@pytest.mark.parametrize("one", PASSES, ids=lambda p: p.name.replace(" ", "-"))
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_every_page_fits_its_text_and_touch_targets(walks, size, one, request):
+    if (size, one.name) not in PASSING:
+        request.applymarker(pytest.mark.xfail(reason="issue 14 pages in progress", strict=False))
+    findings = findings_of(walks[size].findings, size, one)
+    assert not findings, f"{len(findings)} layout findings:\n{summarize(findings)}"

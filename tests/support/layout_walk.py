@@ -1,0 +1,395 @@
+"""The layout audit's walk: every page a resident or staff member can reach, as data, and the runner that shows
+each on the fake-services window (tests/support/fake_app.py) and collects tests/support/layout_audit.py findings.
+
+A page author adds a page by adding a `Journey` to JOURNEYS (or a `Shot` to one): how to get there from a fresh
+session (`start`), then the states to audit, each reached by its `actions` from the one before. Actions are
+the window hook's walk actions (tests/support/hook_audit.py): navigate, call the flow's own methods
+(`call("toggle", "@bills:0")`: the key of the first enabled bill of the view), tap a card, hold the money wait
+of the fake services so "insert notes" stays on screen, make the next call fail, and so on.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.support.layout_audit import Finding
+
+Action = dict[str, Any]
+STAFF_PIN, TECHNICIAN_PIN = "2468", "1357"
+SCREEN = (1920, 1920)  # the virtual display holds both audited sizes
+
+
+# --- building blocks of the walk ---------------------------------------------------------------------
+def go(route: str, **params: Any) -> Action:
+    return {"go": route, "params": params}
+
+
+def call(method: str, *args: Any) -> Action:
+    return {"call": method, "args": list(args)}
+
+
+def keys(text: str) -> list[Action]:
+    return [call("key", ch) for ch in text]
+
+
+def card_in(uid: str, then: str = "household") -> list[Action]:
+    """Sign in with a card tap, then open `then`."""
+    return [go("identify", card_uid=uid, then=then)]
+
+
+def unit_in(unit: str, pin: str, then: str = "household") -> list[Action]:
+    """Sign in with unit number and PIN on the keypad (no card: the card picker where there are several)."""
+    return [go("identify", then=then), call("use_keypad"), *keys(unit), call("submit"), *keys(pin), call("submit")]
+
+
+def staff_in(pin: str = STAFF_PIN, then: str = "staff_home") -> list[Action]:
+    start = [go("staff_unlock"), *keys(pin), call("submit")]
+    return start + ([go(then)] if then != "staff_home" else [])
+
+
+@dataclass(frozen=True)
+class Shot:
+    name: str
+    actions: tuple[Action, ...] = ()
+    route: str = ""  # the route expected on screen ("" = the journey's)
+    each_pass: bool = False  # run the actions again after each switch of language or text size (a popup's text)
+
+
+@dataclass(frozen=True)
+class Journey:
+    name: str
+    route: str  # the route the shots are on (checked: a redirect is a walk problem)
+    start: tuple[Action, ...]
+    shots: tuple[Shot, ...]
+
+
+def shot(name: str, *actions: Action | list[Action], route: str = "", each_pass: bool = False) -> Shot:
+    flat: list[Action] = []
+    for a in actions:
+        flat += a if isinstance(a, list) else [a]
+    return Shot(name, tuple(flat), route, each_pass)
+
+
+def journey(name: str, route: str, start: Iterable[Action | list[Action]], *shots: Shot) -> Journey:
+    flat: list[Action] = []
+    for a in start:
+        flat += a if isinstance(a, list) else [a]
+    return Journey(name, route, tuple(flat), shots)
+
+
+H1_CARD, H2_CARD, LONG_CARD = "A1B2C3D4", "11223344", "A9A9A9A9"  # tests/support/fakes/data.py, audit_estate.py
+PICKER = ("3-0606", "8642")  # a resident, a smart and a vehicle card: the card picker
+NO_BILLS = ("2-0505", "0000")  # no bills, a frozen card
+LONG = ("9-0909", "9999")  # 16 bills, account credit, 20 records (audit_estate.py)
+HOLD, RELEASE = {"hold": "money"}, {"release": "money"}
+
+# --- every page ---------------------------------------------------------------------------------------
+JOURNEYS: tuple[Journey, ...] = (
+    journey("attract", "attract", [go("attract")],
+            shot("ready"), shot("next-notice", call("next_notice"))),
+    journey("attract-closed", "attract", [{"estate": "closed"}, go("attract")],
+            shot("closed"),
+            shot("out-of-hours", go("out_of_hours", feature="pay_fees"), route="out_of_hours")),
+    journey("attract-nothing", "attract", [{"estate": "empty_public"}, go("attract")],
+            shot("no-notices"),
+            shot("notices-empty", go("notices"), route="notices"),
+            shot("events-empty", go("member_events"), route="member_events")),
+    journey("identify", "identify", [go("identify")],
+            shot("choose"),
+            shot("unit", call("use_keypad"), keys("1-0302")),
+            shot("pin", call("submit"), keys("12")),
+            shot("wrong-pin", keys("99"), call("submit")),
+            shot("refused-card", go("identify", card_uid="0BADCAFE")),
+            shot("found-lost-card", go("identify", card_uid="DEADBEEF")),
+            shot("unknown-unit", call("back"), call("use_keypad"), keys("8-8888"), call("submit"), keys("1234"),
+                 call("submit"))),
+    journey("notices", "notices", [go("notices")], shot("list")),
+    journey("directory", "directory", [go("directory")], shot("list")),
+    journey("member-events", "member_events", [card_in(H1_CARD, "member_events")],
+            shot("list"), shot("signed-up", call("act", "@rows:0"))),
+    journey("callback", "callback", [go("callback")],
+            shot("topics"),
+            shot("phone", call("choose_topic", "Repairs"), keys("13800138000")),
+            shot("sent", call("submit")),
+            shot("refused", go("callback"), call("choose_topic", "Other"),
+                 keys("1380013"), {"fail": "request_callback", "error": "InvalidAmount"}, call("submit"))),
+    journey("service-pages", "out_of_service", [go("out_of_service", reference="3F9A1C2B")],
+            shot("error-reference"),
+            shot("switched-off", go("out_of_service", feature="parking",
+                                    switched_off="Parking payments are paused for maintenance until 18:00.")),
+            shot("not-offered", go("out_of_service", feature="bookings", not_offered=True)),
+            shot("paused", go("out_of_service", paused=True)),
+            shot("goodbye", go("goodbye"), route="goodbye")),
+    journey("household", "household", [card_in(H1_CARD)],
+            shot("ready"),
+            shot("failed", {"fail": "household_summary", "error": "StorageError"}, go("household")),
+            shot("idle-warning", {"idle_warning": True}, each_pass=True)),
+    journey("household-long", "household", [{"estate": "long_lists"}, unit_in(*LONG)], shot("ready")),
+    journey("household-no-bills", "household", [unit_in(*NO_BILLS)], shot("ready")),
+    journey("pay-fees", "pay_fees", [card_in(H1_CARD, "pay_fees")],
+            shot("choose"),
+            shot("none-ticked", call("select_all", False)),
+            shot("card-chosen", call("select_all", True), call("choose_method", "card")),
+            shot("confirm", call("next")),
+            shot("done", call("confirm"))),
+    journey("pay-fees-cash", "pay_fees", [card_in(H1_CARD, "pay_fees")],
+            shot("cash-chosen", call("choose_method", "cash")),
+            shot("insert-notes", call("next"), HOLD, call("confirm")),
+            shot("overpay", {"progress": {"stage": "confirm_overpay", "due_fen": 81930, "received_fen": 90000}}),
+            shot("cancelled", call("cancel"), RELEASE)),
+    journey("pay-fees-qr", "pay_fees", [card_in(H1_CARD, "pay_fees")],
+            shot("scan-code", call("choose_method", "qr"), call("next"), HOLD, call("confirm")),
+            shot("paid", RELEASE)),
+    journey("pay-fees-no-paper", "pay_fees", [{"estate": "paper_out"}, card_in(H1_CARD, "pay_fees")],
+            shot("confirm", call("choose_method", "qr"), call("next")),
+            shot("failed", {"fail": "pay_bills", "error": "GatewayError"}, call("confirm"))),
+    journey("pay-fees-long", "pay_fees", [{"estate": "long_lists"}, card_in(LONG_CARD, "pay_fees")],
+            shot("choose"),
+            shot("confirm", call("choose_method", "credit+card"), call("next")),
+            shot("done", call("confirm"))),
+    journey("pay-fees-no-bills", "pay_fees", [unit_in(*NO_BILLS, then="pay_fees")], shot("choose")),
+    journey("pay-fees-cards", "pay_fees", [unit_in(*PICKER, then="pay_fees")], shot("choose")),
+    journey("top-up", "top_up", [card_in(H1_CARD, "top_up")],
+            shot("amount"),
+            shot("method", call("choose", "5000")),
+            shot("confirm", call("choose", "cash")),
+            shot("insert-notes", HOLD, call("primary")),
+            shot("done", RELEASE)),
+    journey("top-up-picker", "top_up", [unit_in(*PICKER, then="top_up")],
+            shot("pick-card"),
+            shot("amount", call("pick_card", "C0FFEE02")),
+            shot("failed", call("choose", "10000"), call("choose", "qr"),
+                 {"fail": "top_up", "error": "GatewayError"}, call("primary"))),
+    journey("top-up-credit", "top_up", [{"estate": "long_lists"}, card_in(LONG_CARD, "top_up")],
+            shot("amount"), shot("method", call("choose", "@options:0"))),
+    journey("card-loss", "card_loss", [card_in(H1_CARD, "card_loss")],
+            shot("menu"),
+            shot("confirm-lost", call("choose", "lost")),
+            shot("done", call("primary")),
+            shot("goodbye", call("primary"), route="goodbye")),
+    journey("card-replace", "card_loss", [card_in(H1_CARD, "card_loss")],
+            shot("tap-new-card", call("choose", "replace")),
+            shot("method", {"card": "B1B2B3B4"}),
+            shot("confirm", call("choose", "cash")),
+            shot("done", call("primary"))),
+    journey("card-loss-picker", "card_loss", [unit_in(*PICKER, then="card_loss")],
+            shot("pick-card"), shot("menu", call("pick_card", "C0FFEE03"))),
+    journey("bookings", "bookings", [card_in(H1_CARD, "bookings")],
+            shot("kind"),
+            shot("slot", call("choose", "broadband")),
+            shot("method", call("choose", "@options:0")),
+            shot("confirm", call("choose", "@options:0")),
+            shot("done", call("primary"))),
+    journey("parking", "parking", [card_in(H1_CARD, "parking")],
+            shot("spaces"),
+            shot("months", call("choose", "P-B1-012")),
+            shot("method", call("choose", "12")),
+            shot("confirm", call("choose", "@options:0")),
+            shot("done", call("primary"))),
+    journey("parking-apply", "parking", [card_in(H1_CARD, "parking")],
+            shot("free", call("choose", "apply")),
+            shot("mode", call("choose", "@options:0")),
+            shot("confirm", call("choose", "buy")),
+            shot("sent", call("primary"))),
+    journey("parking-none", "parking", [unit_in(*NO_BILLS, then="parking")], shot("spaces")),
+    journey("direct-debit", "direct_debit", [card_in(H1_CARD, "direct_debit")],
+            shot("bank"),
+            shot("account", call("choose", "@options:0"), keys("6222020200112233445")),
+            shot("confirm", call("primary")),
+            shot("done", call("primary"))),
+    journey("records", "records", [{"estate": "long_lists"}, card_in(LONG_CARD, "records")],
+            shot("list"),
+            shot("next-page", call("choose", "next")),
+            shot("detail", call("choose", "@options:0")),
+            shot("reprint-confirm", call("choose", "reprint")),
+            shot("printing", call("primary"))),
+    journey("records-empty", "records", [card_in(H2_CARD, "records")], shot("list")),
+    journey("staff-unlock", "staff_unlock", [go("staff_unlock")],
+            shot("pin", keys("24")),
+            shot("wrong-pin", keys("11"), call("submit"))),
+    journey("staff-home", "staff_home", [staff_in()],
+            shot("ready"),
+            shot("settlement", call("settlement"))),
+    journey("staff-handover", "staff_handover", [staff_in(then="staff_handover")],
+            shot("count", keys("1234")),
+            shot("confirm", call("primary")),
+            shot("done", call("primary"))),
+    journey("staff-callbacks", "staff_callbacks", [{"estate": "long_lists"}, staff_in(then="staff_callbacks")],
+            shot("list")),
+    journey("staff-notices", "staff_notices", [{"estate": "long_lists"}, staff_in(then="staff_notices")],
+            shot("list"),
+            shot("notice", call("choose", "@options:0")),
+            shot("withdraw-confirm", call("choose", "withdraw"))),
+    journey("staff-receipts", "staff_receipts", [{"estate": "long_lists"}, staff_in(then="staff_receipts")],
+            shot("list"),
+            shot("receipt", call("choose", "@options:0")),
+            shot("void-reason", call("choose", "void")),
+            shot("void-confirm", call("choose", "@options:0")),
+            shot("voided", call("primary")),
+            shot("number", call("primary"), call("primary"), keys("12"))),
+    journey("staff-import", "staff_import", [staff_in(then="staff_import")],
+            shot("files"),
+            shot("confirm", call("choose", "/media/kiosk/USB/bills-2026-11.csv")),
+            shot("done", call("primary")),
+            shot("problems", go("staff_import"), call("choose", "/media/kiosk/USB/bad-bills.csv"), call("primary"))),
+    journey("staff-cards", "staff_cards", [staff_in(then="staff_cards")], shot("list")),
+    journey("staff-card-states", "staff_card_states", [staff_in(then="staff_card_states")],
+            shot("find", keys("2-1101")),
+            shot("cards", call("primary")),
+            shot("card", call("choose", "DEADBEEF")),
+            shot("reason", call("choose", "lift_loss")),
+            shot("confirm", call("choose", "@options:0"))),
+    journey("staff-features", "staff_features", [staff_in(then="staff_features")],
+            shot("list"),
+            shot("message", call("choose", "parking")),
+            shot("confirm-off", call("choose", "@options:0"))),
+    journey("staff-devices", "staff_devices", [staff_in(TECHNICIAN_PIN, then="staff_devices")],
+            shot("devices"),
+            shot("driver", call("choose", "reader")),
+            shot("port", call("choose", "@options:0")),
+            shot("speed", call("choose", "@options:0")),
+            shot("test", call("choose", "@options:0"))),
+    journey("staff-devices-denied", "staff_devices", [staff_in(then="staff_devices")], shot("denied")),
+)
+
+
+# --- running it -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Pass:
+    language: str
+    large_text: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.language + (" large" if self.large_text else "")
+
+
+@dataclass
+class WalkResult:
+    findings: list[Finding] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # pages the walk could not reach
+    pages: int = 0
+    seconds: float = 0.0
+    settle_ms: int = 0  # waiting in the window for layout after each switch (part of seconds)
+    audit_ms: int = 0  # the auditor's own time (part of seconds)
+
+    def summary(self, limit: int = 60) -> str:
+        """Findings grouped by page (journey/shot), with how many passes showed each."""
+        return summarize(self.findings, limit)
+
+
+def summarize(findings: list[Finding], limit: int = 80) -> str:
+    """One line per page (journey/shot), rule, widget and text, with the passes (size, language, text size)
+    that showed it: the same finding in several languages shows once."""
+    groups: dict[tuple[str, str, str, str], list[str]] = {}
+    for f in findings:
+        head, _, page = f.where.rpartition(" ")
+        text = f.text if f.rule not in ("font-size",) else ""
+        groups.setdefault((page, f.rule, f.widget, f.measured if not text else ""), []).append(
+            f"{head}{': ' + text if text else ''}")
+    lines = []
+    for (page, rule, widget, measured), where in sorted(groups.items()):
+        lines.append(f"{page}: {rule} {widget} {measured} in {len(where)} passes: " + "; ".join(where[:4])
+                     + (" ..." if len(where) > 4 else ""))
+    more = f"\n... and {len(lines) - limit} more" if len(lines) > limit else ""
+    return "\n".join(lines[:limit]) + more
+
+
+def walk(kiosk: Any, size: tuple[int, int], passes: Iterable[Pass], journeys: Iterable[Journey] = JOURNEYS,
+         shots: Path | None = None) -> WalkResult:
+    """Run `journeys` on a started kiosk (harness.KioskProcess with the hook) of `size`, auditing every shot in
+    every pass (language and text size). The passes switch at each shot, as a resident switches language or text
+    size mid-journey (the step stays): a journey is walked once, not once per pass."""
+    result = WalkResult()
+    started = time.monotonic()
+    passes = list(passes)
+    kiosk.cmd(cmd="act", actions=[{"draw": shots is not None}])
+    for j in journeys:
+        first = {"modes": {"language": passes[0].language, "large_text": passes[0].large_text}}
+        reply = kiosk.cmd(cmd="act", actions=[{"reset": True}, first, *j.start])
+        if not reply.get("ok"):
+            result.problems.append(f"{size[0]}x{size[1]} {j.name}: start failed: {reply.get('error')}")
+            continue
+        for s in j.shots:
+            reply = kiosk.cmd(cmd="act", actions=list(s.actions)) if s.actions else {"ok": True}
+            if not reply.get("ok"):
+                result.problems.append(f"{size[0]}x{size[1]} {j.name}/{s.name}: {reply.get('error')}")
+                break
+            for one in passes:
+                where = f"{size[0]}x{size[1]} {one.name} {j.name}/{s.name}"
+                again = list(s.actions) if s.each_pass else []
+                kiosk.cmd(cmd="act", actions=[{"modes": {"language": one.language, "large_text": one.large_text}},
+                                              *again])
+                audit = kiosk.cmd(cmd="audit", where=where)
+                result.pages += 1
+                result.settle_ms += int(audit.get("settle_ms", 0))
+                result.audit_ms += int(audit.get("audit_ms", 0))
+                expected = s.route or j.route
+                if audit.get("route") != expected:
+                    result.problems.append(f"{where}: on route {audit.get('route')!r} (step {audit.get('step')}), "
+                                           f"expected {expected!r}")
+                if not audit.get("settled"):
+                    result.problems.append(f"{where}: the window did not settle")
+                result.findings += [Finding(**f) for f in audit.get("findings", ())]
+                if shots is not None:
+                    name = f"{size[0]}x{size[1]}-{one.name.replace(' ', '-')}-{j.name}-{s.name}.png"
+                    kiosk.screenshot_window(shots / name, audit.get("window") or [0, 0, *size])
+            passes.reverse()  # the next shot starts in the pass this one ended in: fewer switches
+    kiosk.cmd(cmd="act", actions=[{"draw": True}])
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def audit_kiosk(display: str, size: tuple[int, int], language: str = "zh_Hans") -> Any:
+    """The fake-services window of `size` with the hook (harness.KioskProcess), ready for `walk`."""
+    from tests.e2e.harness import KioskProcess
+
+    class AuditKiosk(KioskProcess):
+        def command(self) -> list[str]:
+            return [sys.executable, "-m", "tests.support.fake_app", "--test-hook", self.sock_path,
+                    "--language", self.language, "--size", f"{size[0]}x{size[1]}"]
+
+        def screenshot_window(self, path: Path, box: list[int]) -> Path:
+            left, top, width, height = box
+            path.parent.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["import", "-window", "root", "-display", self.display, "-crop",
+                            f"{width}x{height}+{left}+{top}", "+repage", str(path)], check=True, timeout=30)
+            return path
+
+    return AuditKiosk(display, env={"KIOSK_UI_FULLSCREEN": "0"}, language=language)
+
+
+def run_walks(sizes: Iterable[tuple[int, int]], passes: Iterable[Pass], only: tuple[str, ...] = (),
+              shots: str | None = None) -> dict[tuple[int, int], WalkResult]:
+    """Walk every size at once, each window on its own virtual display (or all on $DISPLAY): the walk's time
+    is the kiosk drawing its pages, so two windows on two cores take about the time of one."""
+    from concurrent.futures import ThreadPoolExecutor
+    from contextlib import ExitStack
+
+    from tests.e2e.harness import Xvfb
+
+    sizes, passes = list(sizes), list(passes)
+    journeys = [j for j in JOURNEYS if not only or any(j.name.startswith(o) for o in only)]
+    folder = Path(shots) if shots else None
+    with ExitStack() as stack:
+        displays = [stack.enter_context(Xvfb(size=SCREEN, own=True)).display for _ in sizes]  # one after the other
+        kiosks = [stack.enter_context(audit_kiosk(d, size)) for d, size in zip(displays, sizes)]
+        with ThreadPoolExecutor(len(sizes)) as pool:
+            results = list(pool.map(lambda k, size: walk(k, size, passes, journeys, folder), kiosks, sizes))
+    return dict(zip(sizes, results))
+
+
+def findings_of(findings: Iterable[Finding], size: tuple[int, int], one: Pass) -> list[Finding]:
+    """The findings of one pass: `where` is "<W>x<H> <language>[ large] <journey>/<shot>"."""
+    out = []
+    for f in findings:
+        parts = f.where.split(" ")
+        if parts[0] == f"{size[0]}x{size[1]}" and parts[1] == one.language \
+                and (parts[2] == "large") == one.large_text:
+            out.append(f)
+    return out
