@@ -32,6 +32,8 @@ def build() -> object:
 
     put(Label(text="fine label", font_size=30), 10, 540, 300, 50)
     put(Button(text="fine button", font_size=30), 10, 460, 300, 70)
+    # its line box (ascent + descent) is taller than the box, its glyphs are not: no finding
+    put(Label(text="fine tight line", font_size=30), 10, 420, 300, 34)
     # a wrapped label whose box is too low for its lines: the lines below are cut off by text_size
     put(Label(text="clipped: a long sentence that wraps onto several lines in this box", font_size=30,
               text_size=(300, 50), valign="top"), 350, 540, 300, 50)

@@ -2,8 +2,8 @@
 
 `audit_window(app)` walks the widgets shown now and returns a `Finding` for each of:
   text-clipped    a label's text is cut: shortened with "…", lines dropped by text_size/max_lines
-  text-overflow   a label's text is drawn outside its own box (texture bigger than the widget)
-  text-overlap    two labels' texts are drawn over each other
+  text-overflow   a label's glyphs are drawn outside its own box
+  text-overlap    two labels' glyphs are drawn over each other
   outside-window  text, a touch target or a scroll view reaches past the window's edge
   scroll-overflow a ScrollView's content is wider (taller) than it and cannot scroll that way
   font-size       text below app.theme.font_min (font_s until the theme has font_min), on every page
@@ -14,7 +14,8 @@ zero-size or transparent branch is skipped whole); of a ScreenManager only the c
 popup (ModalView) and what is above it, not the page it covers. Content inside a ScrollView is audited
 whole, as if scrolled to (a resident can scroll every row into view): every rule applies to it except the
 window edge, which is checked on the ScrollView itself (when it shows anything); overlaps between scrolled
-content and widgets outside it count only inside the ScrollView's viewport.
+content and widgets outside it count only inside the ScrollView's viewport, and not at all for a widget laid
+over the ScrollView (inside its box, e.g. a "more below" band): the rows scroll out from under it.
 Touch targets: anything with ButtonBehavior, or a widget with a handler bound to on_touch_down/up,
 on_press/on_release (kv or Python), or a screens/ class that overrides on_touch_down.
 
@@ -150,6 +151,50 @@ def drawn_text_box(label: Any) -> tuple[float, float, float, float]:
     return min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)
 
 
+INK_ALPHA = 48  # a pixel of text counts from this alpha (anti-aliasing fringe below it)
+_INKED = bytes(0 if a < INK_ALPHA else 1 for a in range(256))
+
+
+def ink_box(label: Any) -> tuple[float, float, float, float] | None:
+    """Where the label's glyphs really are, in window coordinates (None: nothing drawn). A text's line box is
+    taller than its glyphs (the font's ascent and descent leave room above and below), so a line box a few
+    pixels past the widget is no fault; glyphs past it are. Renders the text once more, off screen, as Kivy's
+    Label does (kivy.core.text LabelBase._render_real, without the texture)."""
+    from kivy.core.text import Label as CoreLabel
+    from kivy.core.text.markup import MarkupLabel
+
+    options = {name: getattr(label, name) for name in label._font_properties}
+    core = (MarkupLabel if label.markup else CoreLabel)(**options)
+    size = core.render()
+    if size[0] <= 1 or size[1] <= 1 or not core._cached_lines:
+        return None
+    core._size = core._size_texture = size
+    lines = core._cached_lines
+    line_options = core._default_line_options(lines)
+    if line_options is None:
+        return None
+    inner_h, valign, pad_top = core._internal_size[1], line_options["valign"], line_options["padding"][1]
+    y = {"bottom": int(size[1] - inner_h + pad_top), "top": int(pad_top)}.get(
+        valign, int((size[1] - inner_h + 2 * pad_top) / 2))
+    core._render_begin()
+    core.render_lines(lines, line_options, core._render_text, y, size)
+    data = core._render_end()
+    width, height = data.width, data.height
+    alpha = bytes(data.data)[3::4].translate(_INKED)
+    rows = [r for r in range(height) if b"\x01" in alpha[r * width:(r + 1) * width]]
+    if not rows:
+        return None
+    left = min(alpha[r * width:(r + 1) * width].find(b"\x01") for r in rows)
+    right = max(alpha[r * width:(r + 1) * width].rfind(b"\x01") for r in rows) + 1
+    tex_w, tex_h = label.texture_size
+    x0 = int(label.center_x - tex_w / 2.0)
+    y0 = int(label.center_y - tex_h / 2.0)
+    # the texture's first row is the top of the text; Kivy's y grows upwards
+    ax, ay = label.to_window(x0 + left, y0 + tex_h - (rows[-1] + 1))
+    bx, by = label.to_window(x0 + right, y0 + tex_h - rows[0])
+    return min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)
+
+
 def _past(inner: tuple[float, float, float, float], outer: tuple[float, float, float, float]) -> float:
     """How far `inner` reaches past `outer` (0 when inside)."""
     return max(outer[0] - inner[0], inner[2] - outer[2], outer[1] - inner[1], inner[3] - outer[3], 0.0)
@@ -170,7 +215,8 @@ def _wh(box: tuple[float, float, float, float]) -> str:
     return f"{box[2] - box[0]:.0f}x{box[3] - box[1]:.0f}"
 
 
-def label_findings(node: Node, min_font: float, window: tuple[float, float, float, float]) -> Iterator[Finding]:
+def label_findings(node: Node, min_font: float, window: tuple[float, float, float, float],
+                   ink_of: Any) -> Iterator[Finding]:
     label = node.widget
     text = _short(" ".join(label.text.split()))
     name = type(label).__name__
@@ -190,15 +236,14 @@ def label_findings(node: Node, min_font: float, window: tuple[float, float, floa
         yield Finding("text-clipped", name, text, f"full text {need_w:.0f}x{need_h:.0f}, drawn {drawn_w:.0f}x"
                       f"{drawn_h:.0f}", f"fits {room_w:.0f}x{room_h:.0f}", path=node.path)
     drawn = drawn_text_box(label)
-    past = _past(drawn, node.box)
-    if past > TOLERANCE_PX:
-        yield Finding("text-overflow", name, text, f"text {_wh(drawn)} reaches {past:.0f}px past its box "
-                      f"{_wh(node.box)}", "text inside its box", path=node.path)
-    if node.scroll is None:
-        past = _past(drawn, window)
-        if past > TOLERANCE_PX:
-            yield Finding("outside-window", name, text, f"text reaches {past:.0f}px past the window edge",
-                          "inside the window", path=node.path)
+    if _past(drawn, node.box) > TOLERANCE_PX or (node.scroll is None and _past(drawn, window) > TOLERANCE_PX):
+        inked = ink_of(node)  # the line box reaches out: do the glyphs?
+        if inked is not None and _past(inked, node.box) > TOLERANCE_PX:
+            yield Finding("text-overflow", name, text, f"glyphs reach {_past(inked, node.box):.0f}px past the "
+                          f"label's box {_wh(node.box)} (text {_wh(drawn)})", "text inside its box", path=node.path)
+        if inked is not None and node.scroll is None and _past(inked, window) > TOLERANCE_PX:
+            yield Finding("outside-window", name, text, f"text reaches {_past(inked, window):.0f}px past the "
+                          "window edge", "inside the window", path=node.path)
 
 
 def touch_findings(node: Node, touch: float, window: tuple[float, float, float, float]) -> Iterator[Finding]:
@@ -233,9 +278,19 @@ def scroll_findings(node: Node, window: tuple[float, float, float, float]) -> It
                           "content no taller than a ScrollView that does not scroll up and down", path=node.path)
 
 
-def overlap_findings(nodes: list[Node], rule: str, box_of: Any) -> Iterator[Finding]:
+def _laid_over(scrolled: Node, other: Node) -> bool:
+    """`other` lies over the ScrollView that `scrolled` is in (a "more below" band, a floating button): the
+    rows scroll out from under it, so they do not overlap for good."""
+    view = scrolled.viewport
+    if view is None or other.scroll is scrolled.scroll or id(scrolled.scroll) in other.ancestors:
+        return False
+    return _past(other.box, view) <= TOLERANCE_PX
+
+
+def overlap_findings(nodes: list[Node], rule: str, box_of: Any, confirm: Any = None) -> Iterator[Finding]:
     """Pairs whose boxes intersect (neither inside the other's subtree). Boxes of scrolled content are
-    compared as they are with content of the same ScrollView, else only where they show in its viewport."""
+    compared as they are with content of the same ScrollView, else only where they show in its viewport.
+    `confirm(a, b)` measures a candidate pair again, closer (the glyphs of two texts, not their line boxes)."""
     boxes = [box_of(n) for n in nodes]
     for i, a in enumerate(nodes):
         for j in range(i + 1, len(nodes)):
@@ -244,8 +299,12 @@ def overlap_findings(nodes: list[Node], rule: str, box_of: Any) -> Iterator[Find
                 continue
             box_a, box_b = boxes[i], boxes[j]
             if a.scroll is not b.scroll:
+                if _laid_over(a, b) or _laid_over(b, a):
+                    continue
                 box_a, box_b = _clip(box_a, a.viewport), _clip(box_b, b.viewport)
             w, h = _overlap(box_a, box_b)
+            if w > TOLERANCE_PX and h > TOLERANCE_PX and confirm is not None:
+                w, h = confirm(a, b)
             if w > TOLERANCE_PX and h > TOLERANCE_PX:
                 text = f"{_short(text_of(a.widget), 40)} | {_short(text_of(b.widget), 40)}"
                 yield Finding(rule, f"{type(a.widget).__name__}+{type(b.widget).__name__}", text,
@@ -257,13 +316,28 @@ def audit_nodes(nodes: list[Node], min_font: float, touch: float, window_size: t
     from kivy.uix.scrollview import ScrollView
 
     window = (0.0, 0.0, float(window_size[0]), float(window_size[1]))
+    inks: dict[int, Any] = {}
+
+    def ink_of(node: Node) -> Any:
+        if id(node.widget) not in inks:
+            inks[id(node.widget)] = ink_box(node.widget)
+        return inks[id(node.widget)]
+
+    def glyphs_overlap(a: Node, b: Node) -> tuple[float, float]:
+        box_a, box_b = ink_of(a), ink_of(b)
+        if box_a is None or box_b is None:
+            return 0.0, 0.0
+        if a.scroll is not b.scroll:
+            box_a, box_b = _clip(box_a, a.viewport), _clip(box_b, b.viewport)
+        return _overlap(box_a, box_b)
+
     findings: list[Finding] = []
     texts: list[Node] = []
     targets: list[Node] = []
     for node in nodes:
         widget = node.widget
         if isinstance(widget, Label) and widget.text.strip():
-            findings += label_findings(node, min_font, window)
+            findings += label_findings(node, min_font, window, ink_of)
             texts.append(node)
         if is_touch_target(widget):
             findings += touch_findings(node, touch, window)
@@ -271,7 +345,7 @@ def audit_nodes(nodes: list[Node], min_font: float, touch: float, window_size: t
         if isinstance(widget, ScrollView):
             findings += scroll_findings(node, window)
     findings += overlap_findings(targets, "touch-overlap", lambda n: n.box)
-    findings += overlap_findings(texts, "text-overlap", lambda n: drawn_text_box(n.widget))
+    findings += overlap_findings(texts, "text-overlap", lambda n: drawn_text_box(n.widget), glyphs_overlap)
     return findings
 
 

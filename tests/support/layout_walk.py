@@ -10,7 +10,6 @@ of the fake services so "insert notes" stays on screen, make the next call fail,
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -323,9 +322,11 @@ def walk(kiosk: Any, size: tuple[int, int], passes: Iterable[Pass], journeys: It
             for one in passes:
                 where = f"{size[0]}x{size[1]} {one.name} {j.name}/{s.name}"
                 again = list(s.actions) if s.each_pass else []
-                kiosk.cmd(cmd="act", actions=[{"modes": {"language": one.language, "large_text": one.large_text}},
-                                              *again])
-                audit = kiosk.cmd(cmd="audit", where=where)
+                modes = {"modes": {"language": one.language, "large_text": one.large_text}}
+                audit = kiosk.cmd(cmd="audit", where=where, actions=[modes, *again])
+                if not audit.get("ok"):
+                    result.problems.append(f"{where}: {audit.get('error')}")
+                    continue
                 result.pages += 1
                 result.settle_ms += int(audit.get("settle_ms", 0))
                 result.audit_ms += int(audit.get("audit_ms", 0))
@@ -350,10 +351,6 @@ def audit_kiosk(display: str, size: tuple[int, int], language: str = "zh_Hans") 
     from tests.e2e.harness import KioskProcess
 
     class AuditKiosk(KioskProcess):
-        def command(self) -> list[str]:
-            return [sys.executable, "-m", "tests.support.fake_app", "--test-hook", self.sock_path,
-                    "--language", self.language, "--size", f"{size[0]}x{size[1]}"]
-
         def screenshot_window(self, path: Path, box: list[int]) -> Path:
             left, top, width, height = box
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -361,7 +358,7 @@ def audit_kiosk(display: str, size: tuple[int, int], language: str = "zh_Hans") 
                             f"{width}x{height}+{left}+{top}", "+repage", str(path)], check=True, timeout=30)
             return path
 
-    return AuditKiosk(display, env={"KIOSK_UI_FULLSCREEN": "0"}, language=language)
+    return AuditKiosk(display, env={"KIOSK_UI_FULLSCREEN": "0"}, language=language, size=size)
 
 
 def run_walks(sizes: Iterable[tuple[int, int]], passes: Iterable[Pass], only: tuple[str, ...] = (),
