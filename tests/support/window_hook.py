@@ -118,8 +118,9 @@ class WindowHook:
         from kivy.clock import Clock
 
         Clock.schedule_once(lambda _dt: run(), 0)
-        if not done.wait(30 if command.get("cmd") in ("audit", "act") else 10):
-            return {"ok": False, "error": "UI thread did not answer in 10 s"}
+        wait_s = 45 if command.get("cmd") in ("audit", "act") else 10
+        if not done.wait(wait_s):
+            return {"ok": False, "error": f"UI thread did not answer in {wait_s} s"}
         return box["reply"]
 
     def handle(self, command: dict[str, Any]) -> dict[str, Any]:
