@@ -26,6 +26,8 @@ Actions (one key names the kind):
   {"device": "cash", "state": "down"}      a device's health changes
   {"progress": {"stage": "confirm_overpay", "due_fen": 5000, "received_fen": 10000}}
                                            report payment progress to the flow's payment control
+  {"demo_bar": true}                       the `kiosk demo` bar on fake demo controls ("reset" takes it away);
+  {"demo_cards": true}                     its card list opened
   {"age": 61}                              pretend the last touch was that long ago (idle warning)
   {"idle_warning": true}                   the idle warning, shown afresh in the current language
   {"estate": "long_lists" | "empty_public" | "closed" | "paper_out"}
@@ -104,6 +106,7 @@ class AuditCommands:
             for event in self.holds.values():
                 event.set()
             self.holds.clear()
+            self.demo_bar(False)
             restore(app.services)
             if app.idle.warning_visible:
                 app.idle.keep_going()
@@ -112,6 +115,10 @@ class AuditCommands:
         elif "estate" in action:
             {"long_lists": seed_long_lists, "empty_public": empty_public, "closed": close_site,
              "paper_out": lambda s: setattr(s, "paper", "out")}[action["estate"]](app.services)
+        elif "demo_bar" in action:
+            self.demo_bar(bool(action["demo_bar"]))
+        elif "demo_cards" in action:
+            app.demo_bar.open_cards()
         elif "draw" in action:
             self.drawing = bool(action["draw"])
             if self.drawing:
@@ -156,6 +163,23 @@ class AuditCommands:
             app.idle.age(app.idle.tracker.policy.limit(app.session.staff is not None) + 1)
         else:
             raise ValueError(f"unknown walk action {action!r}")
+
+    def demo_bar(self, shown: bool) -> None:
+        """The `kiosk demo` bar at the window's foot, on fake demo controls (tests/support/fakes/demo_controls.py);
+        hiding it also closes its card list."""
+        from kivy.uix.modalview import ModalView
+
+        from tests.support.fakes.demo_controls import FakeDemoControls
+
+        app = self.app
+        if shown and app.demo_bar is None:
+            app.demo = FakeDemoControls(app.services, app.bridge)
+            app._add_demo_bar()
+        elif not shown and app.demo_bar is not None:
+            for popup in [w for w in Window.children if isinstance(w, ModalView)]:
+                popup.dismiss(animation=False)
+            app.root_widget.remove_widget(app.demo_bar)
+            app.demo_bar = app.demo = None
 
     def apply_modes(self) -> None:
         app, modes = self.app, self.modes
