@@ -159,7 +159,21 @@ class IconTile(ButtonBehavior, BoxLayout):
 
 class EntryField(Label):
     """What a keypad has typed, in a box whose height is fixed by the font, never by the text: an empty field
-    takes the same room as a full one, so the keys under it never move when the first key is pressed."""
+    takes the same room as a full one, so the keys under it never move when the first key is pressed. A number
+    longer than the field (a bank account in large text) is drawn smaller to fit on its line, never below the
+    smallest readable size, rather than cut with an ellipsis: the person checks every digit they typed."""
+
+    def fitted(self, largest: float, smallest: float, room: float, text: str, font_name: str) -> float:
+        """The font size that fits `text` on one line of `room` pixels: `largest`, or less down to `smallest`."""
+        if not text or room <= 0:
+            return largest
+        from kivy.core.text import Label as CoreLabel
+
+        options = {"font_size": largest, "bold": self.bold}
+        if font_name:
+            options["font_name"] = font_name
+        width = CoreLabel(**options).get_extents(text)[0]
+        return largest if width <= room else max(smallest, int(largest * room / width))
 
 
 class ErrorBox(BoxLayout):
