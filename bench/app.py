@@ -1,6 +1,8 @@
 """Touchscreen app benchmark vs a minimal Kivy app started the same way in the same run.
 
-Run: .venv/bin/python bench/app.py [--idle 60] [--taps 24] [--only run|demo|fake]   (starts its own Xvfb; not pytest)
+Run: .venv/bin/python bench/app.py [--idle 60] [--taps 24] [--only run|demo|fake] [--size 1080x1920]
+(starts its own Xvfb; not pytest). --size is repeatable; by default the whole benchmark runs once at 1280x800 and
+once at 1080x1920 (portrait), each size with its own minimal app as the baseline.
 Kiosks measured, each against the same minimal app (a label and two buttons in the same CJK font):
   run   `kiosk run`, the product as a counter runs it, on the demo estate in SQLite, its devices being the
         wire-level simulators in separate processes (`kiosk sim reader|printer|cash|gateway`), as real
@@ -120,13 +122,18 @@ def wait_line(proc: subprocess.Popen[str], prefix: str, timeout: float) -> float
     return proc.bench_marks.next(prefix, timeout)  # type: ignore[attr-defined]
 
 
-def start(cmd: list[str], display: str, tmp: Path, hook_path: str = "") -> tuple[subprocess.Popen[str], float]:
+Size = tuple[int, int]
+SIZES: tuple[Size, ...] = ((WIDTH, HEIGHT), (1080, 1920))
+
+
+def start(cmd: list[str], display: str, tmp: Path, hook_path: str = "",
+          size: Size = (WIDTH, HEIGHT)) -> tuple[subprocess.Popen[str], float]:
     site = tmp / "open-all-day.toml"  # the taps reach the same screens whatever the time of day
     site.write_text(OPEN_ALL_DAY, encoding="utf-8")
     env = dict(os.environ, DISPLAY=display, KIVY_HOME=str(tmp / "kivy"), KIOSK_REPORT_FIRST_FRAME="1",
                KIOSK_CONFIG=str(site),
-               BENCH_WIDTH=str(WIDTH), BENCH_HEIGHT=str(HEIGHT), KIOSK_TEST_HOOK=hook_path,
-               KIOSK_UI_WIDTH=str(WIDTH), KIOSK_UI_HEIGHT=str(HEIGHT), KIOSK_UI_FULLSCREEN="0",
+               BENCH_WIDTH=str(size[0]), BENCH_HEIGHT=str(size[1]), KIOSK_TEST_HOOK=hook_path,
+               KIOSK_UI_WIDTH=str(size[0]), KIOSK_UI_HEIGHT=str(size[1]), KIOSK_UI_FULLSCREEN="0",
                KIOSK_UI_BORDERLESS="1")
     t0 = time.time()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -226,11 +233,11 @@ def kiosk_taps(display: str, hook: Hook, taps: int) -> list[float]:
     return latencies
 
 
-def minimal_taps(display: str, proc: subprocess.Popen[str], taps: int) -> list[float]:
+def minimal_taps(display: str, proc: subprocess.Popen[str], taps: int, size: Size) -> list[float]:
     latencies = []
     for i in range(taps):
         time.sleep(3.0 if i % 3 == 0 else 0.4)
-        t0 = click(display, WIDTH // 4 if i % 2 else 3 * WIDTH // 4, 3 * HEIGHT // 4)
+        t0 = click(display, size[0] // 4 if i % 2 else 3 * size[0] // 4, 3 * size[1] // 4)
         latencies.append(wait_line(proc, "FLIP", 5) - t0)
     return latencies
 
@@ -248,44 +255,44 @@ KIOSKS = {"run": "`kiosk run` on the simulators in separate processes",
 
 
 def measure(proc: subprocess.Popen[str], start_s: float, hook: Hook | None, display: str, idle: float,
-            taps: int, real: bool) -> Measured:
+            taps: int, real: bool, size: Size) -> Measured:
     ready_s = ready_after(proc) if real else start_s
     time.sleep(3)  # settle (the kiosk drops to its idle frame rate after 2 s without input)
     cpu0 = cpu_seconds(proc.pid)
     time.sleep(idle)
     cpu = cpu_seconds(proc.pid) - cpu0
     mem = memory_kib(proc.pid)
-    latencies = kiosk_taps(display, hook, taps) if hook else minimal_taps(display, proc, taps)
+    latencies = kiosk_taps(display, hook, taps) if hook else minimal_taps(display, proc, taps, size)
     return start_s, ready_s, mem, cpu, latencies
 
 
-def run_one(name: str, display: str, tmp: Path, idle: float, taps: int) -> Measured:
+def run_one(name: str, display: str, tmp: Path, idle: float, taps: int, size: Size) -> Measured:
     """One app, alone on the display, started the way its row says; one app at a time, so PSS is not
     shared between them and none steals another's CPU."""
     hook_path = str(tmp / f"{name}.sock")
     data = tmp / f"data-{name}"
     if name == "minimal":
-        proc, start_s = start([sys.executable, str(ROOT / "bench" / "minimal_app.py")], display, tmp)
-        return stop_after(proc, lambda: measure(proc, start_s, None, display, idle, taps, False))
+        proc, start_s = start([sys.executable, str(ROOT / "bench" / "minimal_app.py")], display, tmp, size=size)
+        return stop_after(proc, lambda: measure(proc, start_s, None, display, idle, taps, False, size))
     if name == "fake":
-        cmd = [sys.executable, "-m", "tests.support.fake_app", "--test-hook", hook_path, "--size", f"{WIDTH}x{HEIGHT}"]
-        proc, start_s = start(cmd, display, tmp, hook_path)
-        return stop_after(proc, lambda: measure(proc, start_s, Hook(hook_path), display, idle, taps, False))
+        cmd = [sys.executable, "-m", "tests.support.fake_app", "--test-hook", hook_path, "--size", f"{size[0]}x{size[1]}"]
+        proc, start_s = start(cmd, display, tmp, hook_path, size)
+        return stop_after(proc, lambda: measure(proc, start_s, Hook(hook_path), display, idle, taps, False, size))
     demo = [sys.executable, "-m", "tests.e2e.real_app", "--data-dir", str(data)]
-    seed, _ = start(demo, display, tmp, str(tmp / f"{name}-seed.sock"))  # seeds the estate, issues the cards
+    seed, _ = start(demo, display, tmp, str(tmp / f"{name}-seed.sock"), size)  # seeds the estate, issues the cards
     ready_after(seed)
     seed.terminate()
     seed.wait(30)
     if name == "demo":
-        proc, start_s = start(demo, display, tmp, hook_path)
-        return stop_after(proc, lambda: measure(proc, start_s, Hook(hook_path), display, idle, taps, True))
+        proc, start_s = start(demo, display, tmp, hook_path, size)
+        return stop_after(proc, lambda: measure(proc, start_s, Hook(hook_path), display, idle, taps, True, size))
     with DeviceSimulators(data) as sims:
         # not --windowed: that window keeps room for a title bar and would not fill the screen; start() asks for a
         # borderless window of exactly the benchmark's size (KIOSK_UI_FULLSCREEN=0, KIOSK_UI_BORDERLESS=1)
         cmd = [sys.executable, "-m", "tests.support.hooked_kiosk", "run", "--data-dir", str(data), "--config",
                str(sims.config()), "--language", "zh_Hans"]
-        proc, start_s = start(cmd, display, tmp, hook_path)
-        return stop_after(proc, lambda: measure(proc, start_s, Hook(hook_path), display, idle, taps, True))
+        proc, start_s = start(cmd, display, tmp, hook_path, size)
+        return stop_after(proc, lambda: measure(proc, start_s, Hook(hook_path), display, idle, taps, True, size))
 
 
 def stop_after(proc: subprocess.Popen[str], work: Callable[[], Measured]) -> Measured:
@@ -326,18 +333,24 @@ def main() -> int:
     parser.add_argument("--taps", type=int, default=24)
     parser.add_argument("--only", choices=sorted(KIOSKS), action="append",
                         help="measure only this kiosk (repeatable; default: run and demo)")
+    parser.add_argument("--size", action="append", help="WIDTHxHEIGHT (repeatable; default: 1280x800 and 1080x1920)")
     args = parser.parse_args()
     kiosks = args.only or ["run", "demo"]
+    sizes = [tuple(int(v) for v in s.lower().split("x")) for s in args.size] if args.size else list(SIZES)
     tmp = Path(tempfile.mkdtemp(prefix="bench-app-"))
-    measured: dict[str, Measured] = {}
-    with Xvfb() as x:
-        for name in ["minimal", *kiosks]:
-            measured[name] = run_one(name, x.display, tmp, args.idle, args.taps)
-    for name in kiosks:
-        print(table(name, measured[name], measured["minimal"], args.idle) + "\n")
-    print(f"{args.taps} taps each; Xvfb {WIDTH}x{HEIGHT}, software GL (llvmpipe); {os.cpu_count()} CPUs shared "
+    for size in sizes:
+        where = tmp / f"{size[0]}x{size[1]}"
+        where.mkdir()
+        with Xvfb(size=size) as x:  # a screen of the window's size: every window opens at its origin
+            measured = {name: run_one(name, x.display, where, args.idle, args.taps, size)  # type: ignore[arg-type]
+                        for name in ["minimal", *kiosks]}
+        print(f"## Window {size[0]}x{size[1]}\n")
+        for name in kiosks:
+            print(table(name, measured[name], measured["minimal"], args.idle) + "\n", flush=True)
+    print(f"{args.taps} taps each; Xvfb at each window's size, software GL (llvmpipe); {os.cpu_count()} CPUs shared "
           "with other work. The minimal app has no runtime: its 'ready' is its first frame.")
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())
