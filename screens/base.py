@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from kivy.app import App
+from kivy.clock import Clock
 from kivy.properties import ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
@@ -24,6 +25,21 @@ class KioskScreen(Screen):
             self._on_view(flow.view())
 
     def _on_view(self, view: Any) -> None:
+        """Draw the latest view once, just before the next frame: a flow that changes twice in a frame (loading,
+        then the answer that came back within the runner's short wait) costs one render, of what is shown."""
+        self._latest = view
+        if getattr(self, "_render_trigger", None) is None:
+            self._render_trigger = Clock.create_trigger(self._render_latest, -1)
+        self._render_trigger()
+
+    def _render_latest(self, _dt: float = 0.0) -> None:
+        bridge = getattr(App.get_running_app(), "bridge", None)
+        if bridge is not None and bridge.pending:  # an answer is queued for this frame: render after it
+            self._render_trigger()
+            return
+        view, self._latest = getattr(self, "_latest", None), None
+        if view is None:
+            return
         self.lang = self.language
         self.view = view
         self.render(view)

@@ -27,6 +27,12 @@ class UiBridge:
         self._scheduled = False
         self._handlers: list[Callable[[Any], None]] = []
 
+    @property
+    def pending(self) -> bool:
+        """Posted work waits for the next drain."""
+        with self._lock:
+            return bool(self._queue)
+
     def post(self, fn: Callable[[], None]) -> None:
         with self._lock:
             self._queue.append(fn)
