@@ -1,6 +1,6 @@
 """Maintenance screen: device health and the daily settlement beside (or above) large rows with an icon for every
 staff action: out-of-service switch, settlement, handover, callbacks, notices, receipts, import, cards, services,
-device setup (technicians), refresh, lock, exit to desktop."""
+device setup (shown to technicians and admins only); refresh, lock and exit to desktop in a bar at the foot, always in sight."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,11 +32,13 @@ ACTIONS: tuple[tuple[str, Any, str, str], ...] = (
     ("open", "staff_card_states", N_("Card states"), "credit-card-off"),
     ("open", "staff_features", N_("Services on and off"), "toggle-switch"),
     ("open", "staff_devices", N_("Device setup"), "settings"),
+)
+# always in sight, in the bar at the page's foot
+BAR_ACTIONS: tuple[tuple[str, Any, str, str], ...] = (
     ("refresh", None, N_("Refresh"), "refresh"),
     ("lock", None, N_("Lock"), "lock"),
     ("exit_to_desktop", None, N_("Exit to desktop"), "logout"),
 )
-TECHNICIANS_ONLY = N_("Technicians only")
 
 
 def _row(left: str, right: str) -> LineRow:
@@ -66,16 +68,19 @@ class StaffHomeScreen(KioskScreen):
         self.ids.error.show(view.error, self.language)
 
     def _actions(self, view: Any) -> None:
-        actions, language = self.ids.actions, self.language
-        actions.clear_widgets()
-        for method, argument, caption, icon in ACTIONS:
-            if method == "toggle_service":
-                caption = N_("Put back in service") if view.out_of_service else N_("Put out of service")
-                icon = "play-circle" if view.out_of_service else "power"
-            technicians = argument == "staff_devices"
-            off = technicians and not view.technician
-            row = OptionRow(key=method, icon=icon, text=translate(caption, language), selected=method == "lock", level="m",
-                            reason=translate(TECHNICIANS_ONLY, language) if off else "", disabled=off)
-            row.bind(on_release=lambda _r, m=method, a=argument: self.act(m, *(() if a is None else (a,))))
-            actions.add_widget(row)
+        for container, actions in ((self.ids.actions, ACTIONS), (self.ids.bar, BAR_ACTIONS)):
+            container.clear_widgets()
+            for action in actions:
+                if action[1] == "staff_devices" and not view.technician:
+                    continue  # device setup is for technicians and admins only
+                container.add_widget(self._row(view, *action))
         self._columns()
+
+    def _row(self, view: Any, method: str, argument: Any, caption: str, icon: str) -> OptionRow:
+        language = self.language
+        if method == "toggle_service":
+            caption = N_("Put back in service") if view.out_of_service else N_("Put out of service")
+            icon = "play-circle" if view.out_of_service else "power"
+        row = OptionRow(key=method, icon=icon, text=translate(caption, language), selected=method == "lock", level="m")
+        row.bind(on_release=lambda _r: self.act(method, *(() if argument is None else (argument,))))
+        return row
