@@ -141,12 +141,14 @@ class DemoBar(BoxLayout):
         grid = view.ids.grid
         cards = self.controls.cards(self.language())  # staff cards labelled in the kiosk's language
         blank = KButton(text=translate("New blank card", self.language()))
-        blank.bind(on_release=lambda _b: (view.dismiss(), self._run(
+        # without the fade in and out: each of its frames redraws the whole window (software GL), and the kiosk's
+        # answer to the card comes in the same moment
+        blank.bind(on_release=lambda _b: (view.dismiss(animation=False), self._run(
             lambda: self.controls.present(self.controls.new_blank_card().uid), "blank")))
         grid.add_widget(blank)
         for card in cards:
             button = KButton(text=f"{card.label}\n{card.uid}")
-            button.bind(on_release=lambda _b, uid=card.uid: (view.dismiss(),
+            button.bind(on_release=lambda _b, uid=card.uid: (view.dismiss(animation=False),
                                                              self._run(lambda: self.controls.present(uid), uid)))
             grid.add_widget(button)
-        view.open()
+        view.open(animation=False)
