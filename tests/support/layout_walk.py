@@ -2,7 +2,9 @@
 each on the fake-services window (tests/support/fake_app.py) and collects tests/support/layout_audit.py findings.
 
 A page author adds a page by adding a `Journey` to JOURNEYS (or a `Shot` to one): how to get there from a fresh
-session (`start`), then the states to audit, each reached by its `actions` from the one before. Actions are
+session (`start`), then the states to audit, each reached by its `actions` from the one before. The language and
+text size switch in place at each shot; a journey whose pages keep words translated when something happened (an
+error's text, a "printing" message) is walked once per pass instead (`per_pass=True`). Actions are
 the window hook's walk actions (tests/support/hook_audit.py): navigate, call the flow's own methods
 (`call("toggle", "@bills:0")`: the key of the first enabled bill of the view), tap a card, hold the money wait
 of the fake services so "insert notes" stays on screen, make the next call fail, and so on.
@@ -67,6 +69,7 @@ class Journey:
     route: str  # the route the shots are on (checked: a redirect is a walk problem)
     start: tuple[Action, ...]
     shots: tuple[Shot, ...]
+    per_pass: bool = False  # walked once per pass: its pages keep text translated when it happened (errors)
 
 
 def shot(name: str, *actions: Action | list[Action], route: str = "", each_pass: bool = False) -> Shot:
@@ -76,11 +79,12 @@ def shot(name: str, *actions: Action | list[Action], route: str = "", each_pass:
     return Shot(name, tuple(flat), route, each_pass)
 
 
-def journey(name: str, route: str, start: Iterable[Action | list[Action]], *shots: Shot) -> Journey:
+def journey(name: str, route: str, start: Iterable[Action | list[Action]], *shots: Shot,
+            per_pass: bool = False) -> Journey:
     flat: list[Action] = []
     for a in start:
         flat += a if isinstance(a, list) else [a]
-    return Journey(name, route, tuple(flat), shots)
+    return Journey(name, route, tuple(flat), shots, per_pass)
 
 
 H1_CARD, H2_CARD, LONG_CARD = "A1B2C3D4", "11223344", "A9A9A9A9"  # tests/support/fakes/data.py, audit_estate.py
@@ -112,17 +116,18 @@ JOURNEYS: tuple[Journey, ...] = (
             shot("refused-card", go("identify", card_uid="0BADCAFE")),
             shot("found-lost-card", go("identify", card_uid="DEADBEEF")),
             shot("unknown-unit", call("back"), call("use_keypad"), keys("8-8888"), call("submit"), keys("1234"),
-                 call("submit"))),
+                 call("submit")), per_pass=True),
     journey("notices", "notices", [go("notices")], shot("list")),
     journey("directory", "directory", [go("directory")], shot("list")),
     journey("member-events", "member_events", [card_in(H1_CARD, "member_events")],
-            shot("list"), shot("signed-up", call("act", "@rows:0"))),
+            shot("list"), shot("signed-up", call("act", "@rows:0")), per_pass=True),
     journey("callback", "callback", [go("callback")],
             shot("topics"),
             shot("phone", call("choose_topic", "Repairs"), keys("13800138000")),
-            shot("sent", call("submit")),
-            shot("refused", go("callback"), call("choose_topic", "Other"),
-                 keys("1380013"), {"fail": "request_callback", "error": "InvalidAmount"}, call("submit"))),
+            shot("sent", call("submit"))),
+    journey("callback-refused", "callback", [go("callback")],
+            shot("refused", call("choose_topic", "Other"), keys("1380013"),
+                 {"fail": "request_callback", "error": "InvalidAmount"}, call("submit")), per_pass=True),
     journey("service-pages", "out_of_service", [go("out_of_service", reference="3F9A1C2B")],
             shot("error-reference"),
             shot("switched-off", go("out_of_service", feature="parking",
@@ -132,8 +137,9 @@ JOURNEYS: tuple[Journey, ...] = (
             shot("goodbye", go("goodbye"), route="goodbye")),
     journey("household", "household", [card_in(H1_CARD)],
             shot("ready"),
-            shot("failed", {"fail": "household_summary", "error": "StorageError"}, go("household")),
             shot("idle-warning", {"idle_warning": True}, each_pass=True)),
+    journey("household-failed", "household", [card_in(H1_CARD)],
+            shot("failed", {"fail": "household_summary", "error": "StorageError"}, go("household")), per_pass=True),
     journey("household-long", "household", [{"estate": "long_lists"}, unit_in(*LONG)], shot("ready")),
     journey("household-no-bills", "household", [unit_in(*NO_BILLS)], shot("ready")),
     journey("pay-fees", "pay_fees", [card_in(H1_CARD, "pay_fees")],
@@ -146,13 +152,13 @@ JOURNEYS: tuple[Journey, ...] = (
             shot("cash-chosen", call("choose_method", "cash")),
             shot("insert-notes", call("next"), HOLD, call("confirm")),
             shot("overpay", {"progress": {"stage": "confirm_overpay", "due_fen": 81930, "received_fen": 90000}}),
-            shot("cancelled", call("cancel"), RELEASE)),
+            shot("cancelled", call("cancel"), RELEASE), per_pass=True),
     journey("pay-fees-qr", "pay_fees", [card_in(H1_CARD, "pay_fees")],
             shot("scan-code", call("choose_method", "qr"), call("next"), HOLD, call("confirm")),
             shot("paid", RELEASE)),
     journey("pay-fees-no-paper", "pay_fees", [{"estate": "paper_out"}, card_in(H1_CARD, "pay_fees")],
             shot("confirm", call("choose_method", "qr"), call("next")),
-            shot("failed", {"fail": "pay_bills", "error": "GatewayError"}, call("confirm"))),
+            shot("failed", {"fail": "pay_bills", "error": "GatewayError"}, call("confirm")), per_pass=True),
     journey("pay-fees-long", "pay_fees", [{"estate": "long_lists"}, card_in(LONG_CARD, "pay_fees")],
             shot("choose"),
             shot("confirm", call("choose_method", "credit+card"), call("next")),
@@ -169,7 +175,7 @@ JOURNEYS: tuple[Journey, ...] = (
             shot("pick-card"),
             shot("amount", call("pick_card", "C0FFEE02")),
             shot("failed", call("choose", "10000"), call("choose", "qr"),
-                 {"fail": "top_up", "error": "GatewayError"}, call("primary"))),
+                 {"fail": "top_up", "error": "GatewayError"}, call("primary")), per_pass=True),
     journey("top-up-credit", "top_up", [{"estate": "long_lists"}, card_in(LONG_CARD, "top_up")],
             shot("amount"), shot("method", call("choose", "@options:0"))),
     journey("card-loss", "card_loss", [card_in(H1_CARD, "card_loss")],
@@ -212,11 +218,11 @@ JOURNEYS: tuple[Journey, ...] = (
             shot("next-page", call("choose", "next")),
             shot("detail", call("choose", "@options:0")),
             shot("reprint-confirm", call("choose", "reprint")),
-            shot("printing", call("primary"))),
+            shot("printing", call("primary")), per_pass=True),
     journey("records-empty", "records", [card_in(H2_CARD, "records")], shot("list")),
     journey("staff-unlock", "staff_unlock", [go("staff_unlock")],
             shot("pin", keys("24")),
-            shot("wrong-pin", keys("11"), call("submit"))),
+            shot("wrong-pin", keys("11"), call("submit")), per_pass=True),
     journey("staff-home", "staff_home", [staff_in()],
             shot("ready"),
             shot("settlement", call("settlement"))),
@@ -309,47 +315,56 @@ def walk(kiosk: Any, size: tuple[int, int], passes: Iterable[Pass], journeys: It
          shots: Path | None = None) -> WalkResult:
     """Run `journeys` on a started kiosk (harness.KioskProcess with the hook) of `size`, auditing every shot in
     every pass (language and text size). The passes switch at each shot, as a resident switches language or text
-    size mid-journey (the step stays): a journey is walked once, not once per pass."""
+    size mid-journey (the step stays): a journey is walked once, not once per pass; a `per_pass` journey (its
+    pages keep words translated when they happened, an error's text) is walked once in each pass."""
     result = WalkResult()
     started = time.monotonic()
     passes = list(passes)
     kiosk.cmd(cmd="act", actions=[{"draw": shots is not None}])
     for j in journeys:
-        first = {"modes": {"language": passes[0].language, "large_text": passes[0].large_text}}
-        reply = kiosk.cmd(cmd="act", actions=[{"reset": True}, first, *j.start])
-        if not reply.get("ok"):
-            result.problems.append(f"{size[0]}x{size[1]} {j.name}: start failed: {reply.get('error')}")
-            continue
-        for s in j.shots:
-            reply = kiosk.cmd(cmd="act", actions=list(s.actions)) if s.actions else {"ok": True}
-            if not reply.get("ok"):
-                result.problems.append(f"{size[0]}x{size[1]} {j.name}/{s.name}: {reply.get('error')}")
-                break
-            for one in passes:
-                where = f"{size[0]}x{size[1]} {one.name} {j.name}/{s.name}"
-                again = list(s.actions) if s.each_pass else []
-                modes = {"modes": {"language": one.language, "large_text": one.large_text}}
-                audit = kiosk.cmd(cmd="audit", where=where, actions=[modes, *again])
-                if not audit.get("ok"):
-                    result.problems.append(f"{where}: {audit.get('error')}")
-                    continue
-                result.pages += 1
-                result.settle_ms += int(audit.get("settle_ms", 0))
-                result.audit_ms += int(audit.get("audit_ms", 0))
-                expected = s.route or j.route
-                if audit.get("route") != expected:
-                    result.problems.append(f"{where}: on route {audit.get('route')!r} (step {audit.get('step')}), "
-                                           f"expected {expected!r}")
-                if not audit.get("settled"):
-                    result.problems.append(f"{where}: the window did not settle")
-                result.findings += [Finding(**f) for f in audit.get("findings", ())]
-                if shots is not None:
-                    name = f"{size[0]}x{size[1]}-{one.name.replace(' ', '-')}-{j.name}-{s.name}.png"
-                    kiosk.screenshot_window(shots / name, audit.get("window") or [0, 0, *size])
-            passes.reverse()  # the next shot starts in the pass this one ended in: fewer switches
+        for these in ([[one] for one in passes] if j.per_pass else [passes]):
+            _walk_journey(kiosk, size, these, j, shots, result)
+            passes.reverse()  # the next journey starts in the pass this one ended in: fewer switches
     kiosk.cmd(cmd="act", actions=[{"draw": True}])
     result.seconds = time.monotonic() - started
     return result
+
+
+def _walk_journey(kiosk: Any, size: tuple[int, int], passes: list[Pass], j: Journey, shots: Path | None,
+                  result: WalkResult) -> None:
+    label = f"{size[0]}x{size[1]}" + (f" {passes[0].name}" if len(passes) == 1 else "")
+    first = {"modes": {"language": passes[0].language, "large_text": passes[0].large_text}}
+    reply = kiosk.cmd(cmd="act", actions=[{"reset": True}, first, *j.start])
+    if not reply.get("ok"):
+        result.problems.append(f"{label} {j.name}: start failed: {reply.get('error')}")
+        return
+    for s in j.shots:
+        reply = kiosk.cmd(cmd="act", actions=list(s.actions)) if s.actions else {"ok": True}
+        if not reply.get("ok"):
+            result.problems.append(f"{label} {j.name}/{s.name}: {reply.get('error')}")
+            return
+        for one in passes:
+            where = f"{size[0]}x{size[1]} {one.name} {j.name}/{s.name}"
+            again = list(s.actions) if s.each_pass else []
+            modes = {"modes": {"language": one.language, "large_text": one.large_text}}
+            audit = kiosk.cmd(cmd="audit", where=where, actions=[modes, *again])
+            if not audit.get("ok"):
+                result.problems.append(f"{where}: {audit.get('error')}")
+                continue
+            result.pages += 1
+            result.settle_ms += int(audit.get("settle_ms", 0))
+            result.audit_ms += int(audit.get("audit_ms", 0))
+            expected = s.route or j.route
+            if audit.get("route") != expected:
+                result.problems.append(f"{where}: on route {audit.get('route')!r} (step {audit.get('step')}), "
+                                       f"expected {expected!r}")
+            if not audit.get("settled"):
+                result.problems.append(f"{where}: the window did not settle")
+            result.findings += [Finding(**f) for f in audit.get("findings", ())]
+            if shots is not None:
+                name = f"{size[0]}x{size[1]}-{one.name.replace(' ', '-')}-{j.name}-{s.name}.png"
+                kiosk.screenshot_window(shots / name, audit.get("window") or [0, 0, *size])
+        passes.reverse()  # the next shot starts in the pass this one ended in
 
 
 def audit_kiosk(display: str, size: tuple[int, int], language: str = "zh_Hans") -> Any:
