@@ -11,7 +11,8 @@
 While a hold is on ("hold" below) a call may stay pending on purpose: then nobody waits for the services.
 
 Actions (one key names the kind):
-  {"reset": true}                          end the session (wipe, attract page)
+  {"reset": true}                          a new session (wiped) on fresh fake services; the next action goes
+                                           somewhere (every journey's start begins with a "go")
   {"modes": {"language": "en", "large_text": true}}  language and text size (re-applied after a wipe)
   {"draw": false}                          stop drawing frames (layout and text sizes still follow): the walk
                                            needs no pixels, and drawing a 1080x1920 frame in software GL takes
@@ -59,6 +60,7 @@ class AuditCommands:
         self.app = app
         self.holds = holds
         self.modes: dict[str, Any] = {}
+        self.fresh = False  # a session was reset and no page shown since
         self.drawing = True
         Window.fbind("on_draw", self._draw_or_not)  # bound handlers run first; True skips Kivy's own
         Window.fbind("on_flip", self._draw_or_not)
@@ -110,8 +112,12 @@ class AuditCommands:
             restore(app.services)
             if app.idle.warning_visible:
                 app.idle.keep_going()
-            app.navigator.end_session()
-            self.apply_modes()
+            # a fresh session, without drawing the attract page each time (every journey starts with a "go"):
+            # what the attract flow would have loaded is set as it loads it
+            navigator = app.navigator
+            navigator.ctx.site, navigator.ctx.status = app.services.site, app.services.service_status()
+            navigator.session.wipe()
+            self.fresh = True
         elif "estate" in action:
             {"long_lists": seed_long_lists, "empty_public": empty_public, "closed": close_site,
              "paper_out": lambda s: setattr(s, "paper", "out")}[action["estate"]](app.services)
@@ -125,8 +131,13 @@ class AuditCommands:
                 Window.canvas.ask_update()
         elif "modes" in action:
             self.modes = dict(action["modes"])
-            self.apply_modes()
+            if self.fresh:  # nothing shown yet for this session: the next page opens in these modes
+                app.session.set_language(self.modes.get("language") or app.session.language)
+                app.session.large_text = bool(self.modes.get("large_text", app.session.large_text))
+            else:
+                self.apply_modes()
         elif "go" in action:
+            self.fresh = False
             app.navigator.go(action["go"], **action.get("params", {}))
             self.apply_modes()
         elif "call" in action:
