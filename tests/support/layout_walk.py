@@ -314,17 +314,18 @@ def summarize(findings: list[Finding], limit: int = 80) -> str:
 def walk(kiosk: Any, size: tuple[int, int], passes: Iterable[Pass], journeys: Iterable[Journey] = JOURNEYS,
          shots: Path | None = None) -> WalkResult:
     """Run `journeys` on a started kiosk (harness.KioskProcess with the hook) of `size`, auditing every shot in
-    every pass (language and text size). The passes switch at each shot, as a resident switches language or text
-    size mid-journey (the step stays): a journey is walked once, not once per pass; a `per_pass` journey (its
-    pages keep words translated when they happened, an error's text) is walked once in each pass."""
+    every pass (language and text size). A journey is walked once per text size, and the language switches at
+    each shot, as a resident switches it mid-journey (the step stays): switching the text size re-lays every
+    widget out, and costs more than walking the journey again. A `per_pass` journey (its pages keep words
+    translated when they happened, an error's text) is walked once in each pass."""
     result = WalkResult()
     started = time.monotonic()
     passes = list(passes)
+    sizes = [[p for p in passes if p.large_text == large] for large in (False, True)]
     kiosk.cmd(cmd="act", actions=[{"draw": shots is not None}])
     for j in journeys:
-        for these in ([[one] for one in passes] if j.per_pass else [passes]):
+        for these in ([[one] for one in passes] if j.per_pass else [group for group in sizes if group]):
             _walk_journey(kiosk, size, these, j, shots, result)
-            passes.reverse()  # the next journey starts in the pass this one ended in: fewer switches
     kiosk.cmd(cmd="act", actions=[{"draw": True}])
     result.seconds = time.monotonic() - started
     return result
@@ -364,7 +365,7 @@ def _walk_journey(kiosk: Any, size: tuple[int, int], passes: list[Pass], j: Jour
             if shots is not None:
                 name = f"{size[0]}x{size[1]}-{one.name.replace(' ', '-')}-{j.name}-{s.name}.png"
                 kiosk.screenshot_window(shots / name, audit.get("window") or [0, 0, *size])
-        passes.reverse()  # the next shot starts in the pass this one ended in
+        passes.reverse()  # the next shot starts in the language this one ended in
 
 
 def audit_kiosk(display: str, size: tuple[int, int], language: str = "zh_Hans") -> Any:
