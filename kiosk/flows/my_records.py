@@ -93,6 +93,9 @@ class RecordsFlow(StepFlow):
         if self.step == "detail" and self.message:  # the copy is printing: Done goes home in one tap
             self.ctx.navigate("household")
             return
+        if self.step == "detail" and self._reprintable:  # Reprint: asks first
+            self.choose("reprint")
+            return
         if self.step == "reprint_confirm" and self.detail is not None and self.summary is not None:
             household, number = self.summary.household_id, self.detail.entry.receipt_number
             self.step = "sending"
@@ -200,11 +203,11 @@ class RecordsFlow(StepFlow):
                             Option("next", self.t(N_("Next page")), page.has_more, icon="chevron-right"))
         elif self.step in ("detail", "reprint_confirm", "sending") and self.detail is not None:
             lines = self.detail_lines(self.detail)
-            if self.step == "detail":
-                primary = self.t(N_("Done")) if self.message else ""
-                if self._reprintable:
-                    options = (Option("reprint", self.t(N_("Reprint")) if not self.message else
-                                      self.t(N_("Print another copy")), icon="printer"),)
+            if self.step == "detail" and self.message:  # a copy is printing: Done, or another copy
+                primary = self.t(N_("Done"))
+                options = (Option("reprint", self.t(N_("Print another copy")), icon="printer"),)
+            elif self.step == "detail" and self._reprintable:  # the main button: the lines keep the whole page
+                primary = self.t(N_("Reprint"))
             elif self.step == "reprint_confirm":
                 prompt = self.t(N_("Print a copy of receipt {number}?"), number=self.detail.entry.receipt_number)
                 lines = ((self.t(N_("Receipt number")), self.detail.entry.receipt_number),

@@ -46,7 +46,7 @@ def test_a_row_opens_every_line_and_the_card_before_and_after(signed_in, fake):
     assert view.step == "detail" and lines["收据号"] == "00000001" and lines["合计"] == "¥50.00"
     assert lines["卡片"] == "住户卡 ···C3D4" and lines["卡上金额变动"] == "+¥50.00"
     assert lines["变动前余额"] == "¥200.00" and lines["变动后余额"] == "¥250.00" and lines["Reference"] == "REF-00000001"
-    assert [o.key for o in view.options] == ["reprint"] and fake.printed == ["00000001"]
+    assert view.options == () and view.primary == "补打" and fake.printed == ["00000001"]  # the lines keep the page
 
 
 def test_reprint_prints_only_after_the_confirm(signed_in, fake):
@@ -110,9 +110,12 @@ def test_after_the_copy_prints_done_goes_home_in_one_tap(signed_in, fake):
     flow = signed_in.flow
     assert flow.view().primary == ""
     flow.choose(flow.view().options[0].key)
-    assert flow.view().primary == ""  # nothing printed yet: Back to the list, no Done
-    flow.choose("reprint")
+    assert flow.view().primary == "补打"  # nothing printed yet: Reprint (Back to the list), no Done
     flow.primary()
-    assert flow.view().primary == "完成" and fake.printed == ["00000001", "00000001"]
+    assert flow.view().step == "reprint_confirm" and fake.printed == ["00000001"]  # asks first
+    flow.primary()
+    view = flow.view()
+    assert view.primary == "完成" and fake.printed == ["00000001", "00000001"]
+    assert [(o.key, o.label) for o in view.options] == [("reprint", "再补打一份")]
     flow.primary()
     assert signed_in.route.name == "household"
