@@ -63,7 +63,8 @@ Builder.load_string("""
                 size_hint_y: None
                 height: self.minimum_height
                 spacing: app.theme.pad * 0.5
-                row_default_height: app.theme.touch * 1.2
+                # two lines (who, and the card's number) in every row: a shorter row overlapped the next one
+                row_default_height: max(app.theme.touch, app.theme.font_m * 2.7 + app.theme.pad)
                 row_force_default: True
         KButton:
             size_hint_y: None
