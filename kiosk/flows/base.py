@@ -16,7 +16,7 @@ from kiosk.flows.runner import Job, Runner
 from kiosk.flows.session import Session
 from kiosk.flows.tool_records import PrinterGateView
 from kiosk.i18n import N_, format_date, format_datetime, format_money, translate
-from kiosk.payments.control import PaymentControl, PaymentProgress, Stage
+from kiosk.payments.control import STAGE_MESSAGES, PaymentControl, PaymentProgress, Stage
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +42,28 @@ class ProgressView:
     can_cancel: bool = True
 
 
+# Where the person acts on the kiosk now; the screen draws a pictogram of that place (screens/pictograms.py).
+DEVICE_CARD, DEVICE_NOTES, DEVICE_QR, DEVICE_SCANNER, DEVICE_PRINTER = "card", "notes", "qr", "scanner", "printer"
+DEVICES = (DEVICE_CARD, DEVICE_NOTES, DEVICE_QR, DEVICE_SCANNER, DEVICE_PRINTER)
+STAGE_DEVICES = {Stage.PLACE_CARD: DEVICE_CARD, Stage.HOLD_CARD: DEVICE_CARD, Stage.INSERT_NOTES: DEVICE_NOTES,
+                 Stage.CONFIRM_OVERPAY: DEVICE_NOTES, Stage.SCAN_QR: DEVICE_QR, Stage.FINISHING: DEVICE_PRINTER}
+# The page's heading while money moves: the step in a few words (the live message says the rest)
+STAGE_HEADINGS = {
+    Stage.PREPARING: N_("Please wait"),
+    Stage.HOLD_CARD: N_("Keep the card on the reader"),
+    Stage.PLACE_CARD: N_("Place your card on the reader"),
+    Stage.INSERT_NOTES: N_("Insert banknotes"),
+    Stage.CONFIRM_OVERPAY: N_("Accept this note?"),
+    Stage.SCAN_QR: N_("Scan the code to pay"),
+    Stage.FINISHING: N_("Printing your receipt"),
+}
+RECEIVED_NO_PRINT = N_("Payment received")  # FINISHING when the printer cannot print
+
+
 @dataclass(frozen=True)
 class PaymentView:
-    """What the person must do while money moves: a message, due/received, a QR code, overpay consent."""
+    """What the person must do while money moves: a message, due/received, a QR code, overpay consent,
+    and where on the kiosk to act (`device`, drawn as a pictogram)."""
 
     text: str
     lines: tuple[tuple[str, str], ...] = ()
@@ -52,6 +71,12 @@ class PaymentView:
     qr: str = ""  # what the QR code encodes (SCAN_QR)
     overpay: bool = False  # show accept / decline buttons
     can_cancel: bool = True
+    device: str = ""  # one of DEVICES, or "" (nothing to do at a device: preparing)
+    heading: str = ""  # the step in a few words ("Insert banknotes"): the page's heading while money moves
+    detail: str = ""  # the live message when it says more than the heading and the notice ("" otherwise)
+    due: str = ""  # the amount due, formatted ("" when there is none)
+    received: str = ""  # banknotes: the amount received so far, formatted ("" for other devices)
+    notes: tuple[str, ...] = ()  # banknotes: the notes the acceptor takes now ("¥10", "¥20", ...)
 
 
 @dataclass
@@ -251,12 +276,27 @@ class Flow:
         except (KeyError, IndexError):
             text = self.t(p.text_id)
         lines: tuple[tuple[str, str], ...] = ()
+        cash = p.stage in (Stage.INSERT_NOTES, Stage.CONFIRM_OVERPAY, Stage.FINISHING)
         if p.due_fen:
             lines = ((self.t(N_("Amount due")), self.money(p.due_fen)),)
-            if p.stage in (Stage.INSERT_NOTES, Stage.CONFIRM_OVERPAY, Stage.FINISHING):
+            if cash:
                 lines += ((self.t(N_("Received")), self.money(p.received_fen)),)
-        return PaymentView(text, lines, self.t(p.notice) if p.notice else "", p.code_url if p.stage is Stage.SCAN_QR else "",
-                           p.stage is Stage.CONFIRM_OVERPAY, p.can_cancel)
+        notice = self.t(p.notice) if p.notice else ""
+        device = STAGE_DEVICES.get(p.stage, "")
+        heading = self.t(STAGE_HEADINGS[p.stage])
+        if p.stage is Stage.FINISHING and not self.paper_receipt:
+            device, heading = "", self.t(RECEIVED_NO_PRINT)
+        said = {notice, heading, self.t(STAGE_MESSAGES[p.stage])}  # the notice is said once, in its box
+        return PaymentView(text, lines, notice, p.code_url if p.stage is Stage.SCAN_QR else "",
+                           p.stage is Stage.CONFIRM_OVERPAY, p.can_cancel, device=device, heading=heading,
+                           detail="" if text in said else text, due=self.money(p.due_fen) if p.due_fen else "",
+                           received=self.money(p.received_fen) if p.due_fen and cash else "",
+                           notes=tuple(note_label(v) for v in sorted(p.notes_fen)))
+
+
+def note_label(fen: int) -> str:
+    """A banknote as printed on it: '¥10' (whole yuan), else the money format."""
+    return f"¥{fen // 100}" if fen > 0 and fen % 100 == 0 else format_money(fen)
 
 
 def new_reference() -> str:

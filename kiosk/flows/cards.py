@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.flows import card_picker
+from kiosk.flows.base import DEVICE_CARD
 from kiosk.flows.card_picker import PICK_STEP
 from kiosk.flows.records import CardActionResult, CardStatus, CardView, PaymentMethod, TopUpResult
 from kiosk.flows.steps import Option, StepFlow, StepView
@@ -97,7 +98,8 @@ class TopUpFlow(StepFlow):
         card = self.summary.acting_card if self.summary else None
         state = card_picker.state_words(card, self.language) if card else ""
         return self.base_view(self.t(prompts.get(self.step, ""), state=state), options=options, lines=lines,
-                              primary=self.t(primary) if primary else "")
+                              primary=self.t(primary) if primary else "",
+                              device=self.receipt_device(self.result.receipt_number if self.result else ""))
 
 
 class CardLossFlow(StepFlow):
@@ -222,8 +224,10 @@ class CardLossFlow(StepFlow):
             if r.receipt_number:
                 lines += ((self.t(N_("Receipt number")), r.receipt_number),)
         primary = {"confirm": N_("Confirm"), "uncertain": N_("Check again"), "done": N_("Done")}.get(self.step, "")
+        device = DEVICE_CARD if self.step == "tap_new" else self.receipt_device(
+            self.result.receipt_number if self.result else "")
         return self.base_view(self.t(prompts.get(self.step, "")), options=options, lines=lines,
-                              primary=self.t(primary) if primary else "")
+                              primary=self.t(primary) if primary else "", device=device)
 
 
 def _masked(uid: str) -> str:

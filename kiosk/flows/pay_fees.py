@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from kiosk import errors
 from kiosk.flows import card_picker, credit
-from kiosk.flows.base import ErrorView, Flow, PaymentView, ProgressView
+from kiosk.flows.base import DEVICE_PRINTER, ErrorView, Flow, PaymentView, ProgressView
 from kiosk.flows.records import (BILL_KIND_LABELS, PAYMENT_METHOD_LABELS, CardStatus, CardView, HouseholdSummary,
                                  PaymentMethod, PaymentResult)
 from kiosk.i18n import N_
@@ -64,6 +64,8 @@ class PayView:
     confirm_enabled: bool = True  # False while the printer is being checked
     notice: str = ""  # the printer check's warning (before paying) or "printed later" (after)
     credit: str = ""  # the household's account credit ("" when there is none)
+    device: str = ""  # where to act when no money moves: "printer" on the done step while the receipt prints
+    charge_lines: tuple[tuple[str, str], ...] = ()  # confirm: the card's balance now and after paying
 
 
 class PayFeesFlow(Flow):
@@ -264,6 +266,16 @@ class PayFeesFlow(Flow):
             words = self.t(N_("{method} ({card})"), method=words, card=card_picker.card_name(card, self.language))
         return words
 
+    def _charge_lines(self) -> tuple[tuple[str, str], ...]:
+        """What paying from a card does to it, restated before confirming: its balance now and after."""
+        s = self.summary
+        if self.step is not PayStep.CONFIRM or self.method is not PaymentMethod.CARD_BALANCE or s is None \
+                or s.card_balance_fen is None:
+            return ()
+        now = s.card_balance_fen
+        return ((self.t(N_("Card balance now")), self.money(now)),
+                (self.t(N_("Card balance after paying")), self.money(now - (self.total_fen - self.credit_fen))))
+
     def view(self) -> PayView:
         s = self.summary
         bills = tuple(BillChoice(b.bill_id, f"{self.t(BILL_KIND_LABELS[b.kind])} {b.period}", self.money(b.amount_fen),
@@ -302,10 +314,11 @@ class PayFeesFlow(Flow):
                                              amount=self.money(r.credit_fen))),)
             if r.balance_after_fen is not None:
                 result_lines += ((self.t(N_("Card balance")), self.money(r.balance_after_fen)),)
+        payment = self.payment_view()
         return PayView(
             step=self.step,
             title=self.t(N_("Pay fees")),
-            prompt=self.t(prompts[self.step]),
+            prompt=payment.heading if payment is not None and payment.heading else self.t(prompts[self.step]),
             bills=bills,
             all_selected=bool(s and s.bills) and len(self.selected) == len(s.bills if s else ()),
             total=self.money(self.total_fen),
@@ -317,11 +330,14 @@ class PayFeesFlow(Flow):
             result_lines=result_lines,
             progress=ProgressView(self.t(N_("Paying, please wait"))) if self.step is PayStep.PAYING else None,
             error=self.error,
-            payment=self.payment_view(),
+            payment=payment,
             confirm_caption=self.confirm_caption(self.t(N_("Confirm and pay"))) if self.step is PayStep.CONFIRM
             else self.t(N_("Check again")),
             confirm_enabled=not (self.step is PayStep.CONFIRM and self.gate_checking),
             notice=self.printer_notice(self.step.value),
             credit=self.money(self.household_credit_fen)  # before paying only: afterwards it has changed
             if self.household_credit_fen > 0 and self.step in (PayStep.CHOOSE, PayStep.CONFIRM) else "",
+            device=DEVICE_PRINTER if self.step is PayStep.DONE and self.result is not None and self.paper_receipt
+            else "",
+            charge_lines=self._charge_lines(),
         )

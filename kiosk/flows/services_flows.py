@@ -123,7 +123,8 @@ class BookingFlow(StepFlow):
                      (self.t(N_("Receipt number")), self.result.receipt_number))
         primary = PRIMARY.get(self.step, "")
         return self.base_view(self.t(prompt) if prompt else "", options=options, lines=lines,
-                              primary=self.t(primary) if primary else "")
+                              primary=self.t(primary) if primary else "",
+                              device=self.receipt_device(self.result.receipt_number if self.result else ""))
 
 
 class ParkingFlow(StepFlow):
@@ -252,7 +253,8 @@ class ParkingFlow(StepFlow):
                           (self.t(N_("Amount paid")), self.money(self.result.amount_fen)))
         primary = {**PRIMARY, "confirm_apply": N_("Send application")}.get(self.step, "")
         return self.base_view(self.t(prompt) if prompt else "", options=options, lines=lines,
-                              primary=self.t(primary) if primary else "")
+                              primary=self.t(primary) if primary else "",
+                              device=self.receipt_device(self.result.receipt_number if self.result else ""))
 
 
 class DirectDebitFlow(StepFlow):

@@ -7,7 +7,7 @@ from typing import Any
 
 from kiosk import errors
 from kiosk.flows import card_picker, credit
-from kiosk.flows.base import ErrorView, Flow, PaymentView, ProgressView
+from kiosk.flows.base import DEVICE_PRINTER, ErrorView, Flow, PaymentView, ProgressView
 from kiosk.flows.records import CardView, HouseholdSummary, PaymentMethod
 from kiosk.i18n import N_
 
@@ -52,6 +52,8 @@ class StepView:
     error: ErrorView | None = None
     payment: PaymentView | None = None
     image: str = ""  # a PNG to show (staff receipt viewer)
+    device: str = ""  # where to act when no money moves (kiosk.flows.base.DEVICES): "card" for a new card, "printer"
+    # when the done step's receipt prints; while money moves, `payment.device` says it
 
 
 class StepFlow(Flow):
@@ -227,6 +229,10 @@ class StepFlow(Flow):
         pick = credit.MethodPick(self.method, self.credit_fen)
         return (self.t(N_("Payment method")), credit.confirm_text(pick, self.amount_fen, self.t, self.money))
 
+    def receipt_device(self, receipt_number: str) -> str:
+        """"printer" on a done step whose receipt comes out of the printer now (a pictogram of the slot)."""
+        return DEVICE_PRINTER if self.step == "done" and receipt_number and self.paper_receipt else ""
+
     def base_view(self, prompt: str, **fields: Any) -> StepView:
         if self.step == "method" and self.household_credit_fen > 0 and not fields.get("lines"):
             fields["lines"] = ((self.t(N_("Account credit")), self.money(self.household_credit_fen)),)
@@ -236,5 +242,8 @@ class StepFlow(Flow):
             if self.step == "confirm":
                 fields["primary"] = self.confirm_caption(fields.get("primary", ""))
                 fields["primary_enabled"] = fields.get("primary_enabled", True) and not self.gate_checking
+        payment = self.payment_view()
+        if payment is not None:  # money moves: the heading is the device step ("Insert banknotes")
+            prompt = payment.heading or prompt
         return StepView(self.step, self.t(self.title), prompt, progress=self.progress(), error=self.error,
-                        payment=self.payment_view(), **fields)
+                        payment=payment, **fields)

@@ -289,12 +289,13 @@ def to_progress(view: CashView, amount_fen: int, received_before: int = 0, *, id
     """What the screen shows for a cash session's view: due and received are for the whole payment."""
     received = received_before + view.inserted_fen
     params = tuple((k, v) for k, v in view.params)
+    notes = tuple(view.enabled_fen)  # what the screen shows at the note slot: the notes enabled now
     if view.state is CashState.NOTICE:
         return PaymentProgress(Stage.INSERT_NOTES, amount_fen, received, message=view.notice, notice=view.notice,
                                can_cancel=True)
     if view.state is CashState.CONFIRM_OVERPAY:
         return PaymentProgress(Stage.CONFIRM_OVERPAY, amount_fen, received, message=view.message, params=params,
-                               notice=view.notice)
+                               notice=view.notice, notes_fen=notes)
     if view.state is CashState.PAID:
         return PaymentProgress(Stage.FINISHING, amount_fen, received, message=view.message, params=params,
                                can_cancel=False)
@@ -303,7 +304,7 @@ def to_progress(view: CashView, amount_fen: int, received_before: int = 0, *, id
         return PaymentProgress(Stage.INSERT_NOTES, amount_fen, received, message=message,
                                params=params if message == view.message else (), can_cancel=False)
     return PaymentProgress(Stage.INSERT_NOTES, amount_fen, received, message=view.message, params=params,
-                           notice=view.notice)
+                           notice=view.notice, notes_fen=notes)
 
 
 def _payment(session: Session, payment_id: int) -> Payment:

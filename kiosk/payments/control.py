@@ -52,6 +52,7 @@ class PaymentProgress:
     params: tuple[tuple[str, int | str], ...] = field(default=())
     notice: str = ""  # msgid shown before acceptance starts (e.g. no change is given)
     can_cancel: bool = True
+    notes_fen: tuple[int, ...] = ()  # INSERT_NOTES: the banknotes the acceptor takes now (its enabled values)
 
     @property
     def text_id(self) -> str:

@@ -47,6 +47,7 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin, Fak
         self.switched_off: dict[Feature, SwitchedOffView] = {}
         self.devices = {n: DeviceHealth(n, DeviceState.OK) for n in ("reader", "printer", "cash", "gateway")}
         self.cash_box_fen = 0
+        self.cash_notes_fen = (1000, 2000, 5000, 10000)  # the notes the fake's acceptor takes (¥10-¥100)
         self.credit_used: dict[str, int] = {}  # what account credit went with ("credit" alone, "card", "cash", "qr")
         self.audit: list[tuple[str, str]] = []  # (staff id, action)
         self._receipt_seq = 0
@@ -147,7 +148,7 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin, Fak
         balance after for card payments. Cash arrives as one note; QR shows a code then pays."""
         if control is not None and method is not PaymentMethod.CARD_BALANCE:
             if method is PaymentMethod.CASH:
-                control.report(PaymentProgress(Stage.INSERT_NOTES, due_fen=amount,
+                control.report(PaymentProgress(Stage.INSERT_NOTES, due_fen=amount, notes_fen=self.cash_notes_fen,
                                                notice="No change is given. Any amount above the total is "
                                                       "credited to your household account."))
             else:
