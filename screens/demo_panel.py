@@ -1,7 +1,11 @@
-"""The `kiosk demo` bar: tap a simulated card onto the reader, take it off, insert banknotes, "scan" the QR code.
+"""The `kiosk demo` bar: tap a simulated card onto the reader, take it off, insert banknotes, "scan" the QR code,
+run the printer out of paper.
 
-Shown only when run_app() is given a DemoControls (kiosk.app_runtime.demo_controls). Every action runs on a
-short-lived thread (the simulators may block for a moment); its outcome comes back through Clock.
+Shown only when run_app() is given a DemoControls (kiosk.app_runtime.demo_controls). One slim row: what just
+happened, in the kiosk's language and in words a person understands ("¥100 note being checked"), then the
+actions as touch targets. In portrait the row keeps the cards and the notes and puts the rest under "More".
+Every action runs on a short-lived thread (the simulators may block for a moment); its outcome comes back
+through Clock.
 """
 from __future__ import annotations
 
@@ -10,21 +14,44 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from kivy.app import App
 from kivy.clock import Clock
 from kivy.lang import Builder
-from kivy.properties import StringProperty
+from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.modalview import ModalView
 
-from kiosk.i18n import translate
+from kiosk.i18n import N_, translate
 from screens.widgets import KButton
 
 log = logging.getLogger(__name__)
 
+DEMO = N_("Demo")
+DEMO_SAYS = N_("Demo: {what}")
+NOTE_SAYS = {  # what the simulated validator did with a note (DemoControls.insert_note)
+    "stacked": N_("¥{yuan} note taken"),
+    "escrow": N_("¥{yuan} note being checked"),
+    "rejected": N_("¥{yuan} note refused and given back"),
+    "inhibited": N_("¥{yuan} notes are not taken now"),
+    "busy": N_("Another note is still being checked"),
+    "out_of_service": N_("The note acceptor is out of service"),
+    "jammed": N_("The note jammed in the acceptor"),
+}
+CARD_ON = N_("A card is on the reader")  # not which: the bar outlives a session, the unit is private
+BLANK_ON = N_("A new blank card is on the reader")
+CARD_OFF = N_("The card was taken off the reader")
+QR_PAID = N_("The code was scanned: the phone paid")
+QR_NONE = N_("There is no code to scan now")
+PAPER_OUT = N_("The printer has run out of paper")
+PAPER_IN = N_("Paper loaded")
+FAILED = N_("That did not work; the log says why")
+MORE = N_("More")
+HISTORY = N_("What happened")
+
 Builder.load_string("""
 <DemoBar>:
     size_hint_y: None
-    height: app.theme.touch + app.theme.pad * 2
+    height: self.minimum_height
     padding: app.theme.pad * 0.5
     spacing: app.theme.pad * 0.5
     canvas.before:
@@ -33,19 +60,28 @@ Builder.load_string("""
         Rectangle:
             pos: self.pos
             size: self.size
-    KLabel:
-        size_hint_x: 0.5
-        bold: True
+    Label:
+        id: status
+        font_size: app.theme.font_s
+        font_name: app.theme.face(self.text) if app.theme.font_name else ""
         color: 0, 0, 0, 1
-        text: root.caption
-    KLabel:
-        size_hint_x: 1.5
-        color: 0, 0, 0, 1
-        shorten: True
+        halign: "left"
+        valign: "middle"
+        text_size: self.width, None
+        size_hint_y: None
+        height: max(app.theme.touch, self.texture_size[1])
+        pos_hint: {"center_y": 0.5}
         text: root.status
 
+<DemoButton@KButton>:
+    size_hint: None, None
+    wrap: False
+    width: max(app.theme.touch, self.texture_size[0] + app.theme.pad * 1.5)
+    height: max(app.theme.touch, self.texture_size[1] + app.theme.pad)
+    pos_hint: {"center_y": 0.5}
+
 <DemoCards>:
-    size_hint: 0.8, 0.8
+    size_hint: 0.9, 0.8
     BoxLayout:
         orientation: "vertical"
         padding: app.theme.pad
@@ -56,10 +92,10 @@ Builder.load_string("""
             Rectangle:
                 pos: self.pos
                 size: self.size
-        ScrollView:
+        ScrollBox:
             GridLayout:
                 id: grid
-                cols: 3
+                cols: 2 if app.theme.portrait else 3
                 size_hint_y: None
                 height: self.minimum_height
                 spacing: app.theme.pad * 0.5
@@ -68,7 +104,41 @@ Builder.load_string("""
                 row_force_default: True
         KButton:
             size_hint_y: None
-            height: app.theme.touch * 1.2
+            height: max(app.theme.touch * 1.2, self.texture_size[1] + app.theme.pad)
+            text: root.close_text
+            on_release: root.dismiss()
+
+<DemoMore>:
+    size_hint: 0.9, None
+    height: box.minimum_height
+    BoxLayout:
+        id: box
+        orientation: "vertical"
+        size_hint_y: None
+        height: self.minimum_height
+        padding: app.theme.pad
+        spacing: app.theme.pad
+        canvas.before:
+            Color:
+                rgba: app.theme.bg
+            Rectangle:
+                pos: self.pos
+                size: self.size
+        GridLayout:
+            id: actions
+            cols: 2
+            size_hint_y: None
+            height: self.minimum_height
+            spacing: app.theme.pad * 0.5
+        KLabel:
+            bold: True
+            text: root.history_title
+        KLabel:
+            level: "s"
+            text: root.history
+        KButton:
+            size_hint_y: None
+            height: max(app.theme.touch * 1.2, self.texture_size[1] + app.theme.pad)
             text: root.close_text
             on_release: root.dismiss()
 """)
@@ -78,40 +148,79 @@ class DemoCards(ModalView):
     close_text = StringProperty("")
 
 
-class DemoBar(BoxLayout):
-    """Bottom bar of the demo window."""
+class DemoMore(ModalView):
+    close_text = StringProperty("")
+    history_title = StringProperty("")
+    history = StringProperty("")
 
-    caption = StringProperty("")
+
+class DemoBar(BoxLayout):
+    """Bottom bar of the demo window: one slim row."""
+
     status = StringProperty("")
+    compact = BooleanProperty(False)  # portrait: the QR scan and the paper go under "More"
 
     def __init__(self, controls: Any, language: Callable[[], str], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.controls = controls
         self.language = language
+        self.said: list[str] = []  # the last outcomes, newest first (the "More" popup lists them)
+        self._last = (DEMO, {})
         self.buttons: dict[str, KButton] = {}
-        for key, action in (("cards", self.open_cards), ("off", lambda: self._run(self.controls.remove, "off")),
-                            ("qr", lambda: self._run(self.controls.pay_open_qr, "qr")),
-                            ("paper", self.toggle_paper)):
-            self._button(key, action)
+        self._button("cards", self.open_cards)
+        self._button("off", lambda: self._run(self.controls.remove, lambda _r: (CARD_OFF, {})))
+        self._button("qr", lambda: self._run(self.controls.pay_open_qr,
+                                             lambda paid: (QR_PAID if paid else QR_NONE, {})))
+        self._button("paper", self.toggle_paper)
         for yuan in getattr(controls, "notes_yuan", (10, 20, 50, 100)):
             if yuan >= 10:
-                self._button(f"note{yuan}", lambda y=yuan: self._run(lambda: self.controls.insert_note(y), f"¥{y}"),
+                self._button(f"note{yuan}", lambda y=yuan: self._run(
+                    lambda: self.controls.insert_note(y), lambda did, y=y: (NOTE_SAYS.get(str(did), FAILED), {"yuan": y})),
                              f"¥{yuan}")
+        self._button("more", self.open_more)
+        app = App.get_running_app()
+        theme = getattr(app, "theme", None)
+        if theme is not None:
+            theme.bind(portrait=lambda *_: self._arrange())
+            self.compact = bool(theme.portrait)
+        self._arrange()
         self.refresh_language()
 
     def _button(self, key: str, action: Callable[[], None], text: str = "") -> None:
-        button = KButton(text=text, size_hint_x=0.6 if text.startswith("¥") else 1)
+        from kivy.factory import Factory
+
+        button = Factory.DemoButton(text=text)
         button.bind(on_release=lambda _b: action())
         self.buttons[key] = button
-        self.add_widget(button)
+
+    def _arrange(self) -> None:
+        """The row: the status, then the actions; in portrait "More" holds the QR scan and the paper."""
+        theme = getattr(App.get_running_app(), "theme", None)
+        self.compact = bool(theme.portrait) if theme is not None else False
+        hidden = {"qr", "paper"} if self.compact else {"more"}
+        for button in self.buttons.values():
+            if button.parent is not None:
+                button.parent.remove_widget(button)
+        for key, button in self.buttons.items():
+            if key not in hidden:
+                self.add_widget(button)
 
     def refresh_language(self) -> None:
-        t = lambda msg: translate(msg, self.language())  # noqa: E731
-        self.caption = t("Demo")
-        self.buttons["cards"].text = t("Cards")
-        self.buttons["off"].text = t("Take the card off")
-        self.buttons["qr"].text = t("Scan the QR code")
-        self.buttons["paper"].text = t("Load paper") if self.paper_out else t("Paper runs out")
+        t = self._t
+        self.buttons["cards"].text = t(N_("Cards"))
+        self.buttons["off"].text = t(N_("Take the card off"))
+        self.buttons["qr"].text = t(N_("Scan the QR code"))
+        self.buttons["paper"].text = t(N_("Load paper")) if self.paper_out else t(N_("Paper runs out"))
+        self.buttons["more"].text = t(MORE)
+        self._show()
+
+    def _t(self, message: str, **params: Any) -> str:
+        return translate(message, self.language(), **params)
+
+    def _show(self) -> None:
+        message, params = self._last
+        words = self._t(message, **params)
+        self.status = words if message == DEMO else self._t(DEMO_SAYS, what=words)
 
     @property
     def paper_out(self) -> bool:
@@ -124,32 +233,47 @@ class DemoBar(BoxLayout):
             result = self.controls.set_printer(state)
             Clock.schedule_once(lambda _dt: self.refresh_language())
             return result
-        self._run(work, "paper")
+        self._run(work, lambda now: (PAPER_OUT if now == "out" else PAPER_IN, {}))
 
-    def _run(self, fn: Callable[[], Any], what: str) -> None:
+    def _run(self, fn: Callable[[], Any], says: Callable[[Any], tuple[str, dict[str, Any]]]) -> None:
+        """Run a demo action off the UI thread; `says(result)` gives the msgid and its values for the bar."""
         def work() -> None:
             try:
-                result = fn()
-                text = f"{what}: {result}" if result not in (None, True) else what
-            except Exception as exc:  # a demo action that fails says so in the bar, the kiosk runs on
-                log.exception("demo action %s failed", what)
-                text = f"{what}: {type(exc).__name__} {exc}"
-            Clock.schedule_once(lambda _dt: setattr(self, "status", text))
-        threading.Thread(target=work, name=f"demo-{what}", daemon=True).start()
+                outcome = says(fn())
+            except Exception:  # a demo action that fails says so in the bar, the kiosk runs on
+                log.exception("demo action failed")
+                outcome = (FAILED, {})
+            Clock.schedule_once(lambda _dt: self._said(outcome))
+        threading.Thread(target=work, name="demo-action", daemon=True).start()
+
+    def _said(self, outcome: tuple[str, dict[str, Any]]) -> None:
+        self._last = outcome
+        self._show()
+        self.said = ([outcome] + [o for o in self.said if o != outcome])[:6]  # type: ignore[list-item]
 
     def open_cards(self) -> None:
-        view = DemoCards(close_text=translate("Back", self.language()))
+        view = DemoCards(close_text=self._t(N_("Back")))
         grid = view.ids.grid
-        cards = self.controls.cards(self.language())  # staff cards labelled in the kiosk's language
-        blank = KButton(text=translate("New blank card", self.language()))
-        # without the fade in and out: each of its frames redraws the whole window (software GL), and the kiosk's
-        # answer to the card comes in the same moment
+        cards = self.controls.cards(self.language())  # every card labelled in the kiosk's language
+        blank = KButton(text=self._t(N_("New blank card")))
+        # the popups open and close without a fade: each of its frames redraws the whole window (software GL), and
+        # the kiosk's answer to the card comes in the same moment
         blank.bind(on_release=lambda _b: (view.dismiss(animation=False), self._run(
-            lambda: self.controls.present(self.controls.new_blank_card().uid), "blank")))
+            lambda: self.controls.present(self.controls.new_blank_card().uid), lambda _r: (BLANK_ON, {}))))
         grid.add_widget(blank)
         for card in cards:
-            button = KButton(text=f"{card.label}\n{card.uid}")
-            button.bind(on_release=lambda _b, uid=card.uid: (view.dismiss(animation=False),
-                                                             self._run(lambda: self.controls.present(uid), uid)))
+            button = KButton(text=card.label)
+            button.bind(on_release=lambda _b, uid=card.uid: (view.dismiss(animation=False), self._run(
+                lambda: self.controls.present(uid), lambda _r: (CARD_ON, {}))))
             grid.add_widget(button)
+        view.open(animation=False)
+
+    def open_more(self) -> None:
+        view = DemoMore(close_text=self._t(N_("Back")), history_title=self._t(HISTORY),
+                        history="\n".join(self._t(m, **p) for m, p in self.said))  # type: ignore[misc]
+        for key in ("qr", "paper"):
+            source = self.buttons[key]
+            button = KButton(text=source.text)
+            button.bind(on_release=lambda _b, s=source: (view.dismiss(animation=False), s.dispatch("on_release")))
+            view.ids.actions.add_widget(button)
         view.open(animation=False)

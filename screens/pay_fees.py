@@ -1,20 +1,60 @@
-"""Pay fees screen: choose bills and method, confirmation restating items/total/method, progress, result."""
+"""Pay fees screen: choose bills and method, confirmation restating items/total/method, progress, result.
+
+Every step shows where it stands in the journey (choose -> confirm -> pay -> done). A bill row shows its tick
+as a large filled check box on a tinted row with a heavier border (visible from a step back, never colour
+alone); while money moves the PaymentPanel (amounts, the device's pictogram) takes the page; the done step
+shows the printer slot while the receipt prints.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
 from kivy.lang import Builder
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 
+import screens.pictograms  # noqa: F401 - the pictogram rules, used by the PaymentPanel
+from kiosk.i18n import N_, translate
 from screens.base import KioskScreen
-from screens.widgets import KButton
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
+
+JOURNEY = (("choose", N_("Choose bills")), ("confirm", N_("Confirm")), ("paying", N_("Pay")), ("done", N_("Done")))
+STEP_INDEX = {"loading": 0, "choose": 0, "confirm": 1, "paying": 2, "uncertain": 2, "failed": 2, "done": 3}
+MORE_BELOW = N_("Swipe up for more")
 
 
 class LineRow(BoxLayout):
     """Label and amount on one line (layout in pay_fees.kv)."""
+
+
+class PayBillRow(ButtonBehavior, BoxLayout):
+    """One bill: a large check box, what it is, the amount; a ticked row is tinted and framed heavier."""
+
+    key = StringProperty("")
+    text = StringProperty("")
+    amount = StringProperty("")
+    selected = BooleanProperty(False)
+
+
+class PayMethodRow(ButtonBehavior, BoxLayout):
+    """One way to pay: a radio mark, the method and, when it cannot be used, why."""
+
+    key = StringProperty("")
+    text = StringProperty("")
+    reason = StringProperty("")
+    selected = BooleanProperty(False)
+
+
+class PayStepMark(BoxLayout):
+    """One step of the journey: its number (a check once done), its name; the current one is filled. In landscape
+    only the current step is named, so the marks share the title's row."""
+
+    number = NumericProperty(1)
+    caption = StringProperty("")
+    state = StringProperty("todo")  # "done", "now", "todo"
 
 
 def _line(label: str, amount: str) -> LineRow:
@@ -28,33 +68,60 @@ def _line(label: str, amount: str) -> LineRow:
 
 
 class PayFeesScreen(KioskScreen):
+    more_below = BooleanProperty(False)  # the bill list holds more than it shows and is not scrolled to its end
+    more_text = StringProperty("")
+
+    def on_kv_post(self, *_args: Any) -> None:
+        scroll = self.ids.items_scroll
+        scroll.bind(scroll_y=self._more, height=self._more)
+        self.ids.item_list.bind(height=self._more)
+
+    def _more(self, *_args: Any) -> None:
+        scroll, content = self.ids.items_scroll, self.ids.item_list
+        self.more_below = content.height > scroll.height + 1 and scroll.scroll_y > 0.01
+
     def render(self, view: Any) -> None:
         step = view.step
+        self._journey(str(step))
         items = self.ids.item_list
         items.clear_widgets()
         if step == "choose":
             for bill in view.bills:
-                mark = "[x]" if bill.selected else "[  ]"
-                button = KButton(text=f"{mark}  {bill.label}    {bill.amount}", key=bill.bill_id,
-                                 role="primary" if bill.selected else "plain", halign="left")
-                button.bind(on_release=lambda b: self.act("toggle", b.key))
-                items.add_widget(button)
+                row = PayBillRow(key=bill.bill_id, text=bill.label, amount=bill.amount, selected=bill.selected)
+                row.bind(on_release=lambda r: self.act("toggle", r.key))
+                items.add_widget(row)
         elif step in ("confirm", "paying", "uncertain"):
             for label, amount in view.confirm_lines:
                 items.add_widget(_line(label, amount))
         elif step == "done":
             for label, value in view.result_lines:
                 items.add_widget(_line(label, value))
+        charges = self.ids.charge_lines
+        charges.clear_widgets()
+        for label, value in getattr(view, "charge_lines", ()):
+            charges.add_widget(_line(label, value))
         methods = self.ids.methods
         methods.clear_widgets()
         if step == "choose":
             for method in view.methods:
-                mark = "(●)" if method.selected else "(  )"
-                text = f"{mark} {method.label}" + (f"\n{method.reason}" if method.reason else "")
-                button = KButton(text=text, key=method.method, disabled=not method.enabled,
-                                 role="primary" if method.selected else "plain")
-                button.bind(on_release=lambda b: self.act("choose_method", b.key))
-                methods.add_widget(button)
+                row = PayMethodRow(key=method.method, text=method.label, reason=method.reason,
+                                selected=method.selected, disabled=not method.enabled)
+                row.bind(on_release=lambda r: self.act("choose_method", r.key))
+                methods.add_widget(row)
+        self.more_text = translate(MORE_BELOW, self.language)
         self.ids.error.show(view.error, self.language)
         self.ids.payment.handler = lambda accept: self.act("answer_overpay", accept)
         self.ids.payment.show(view.payment, self.language)
+        self._more()
+
+    def _journey(self, step: str) -> None:
+        trail = self.ids.trail
+        now = STEP_INDEX.get(step, 0)
+        if len(trail.children) != len(JOURNEY):
+            trail.clear_widgets()
+            for number in range(1, len(JOURNEY) + 1):
+                trail.add_widget(PayStepMark(number=number))
+        for mark, (index, (_key, caption)) in zip(reversed(trail.children), enumerate(JOURNEY)):
+            mark.caption = translate(caption, self.language)
+            mark.state = "done" if index < now or (step == "done" and index == now) else (
+                "now" if index == now else "todo")

@@ -9,6 +9,7 @@ from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 
+import screens.pictograms  # noqa: F401 - the pictogram rules (PaymentPanel, device steps)
 from screens.scroll_hint import HintedScroll
 from screens.base import KioskScreen
 from screens.pay_fees import _line

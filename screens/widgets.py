@@ -7,7 +7,8 @@ from dataclasses import replace
 from kivy.app import App
 from kivy.event import EventDispatcher
 from kivy.graphics.texture import Texture
-from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.properties import (BooleanProperty, ColorProperty, ListProperty, NumericProperty, ObjectProperty,
+                             StringProperty)
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
@@ -138,6 +139,12 @@ class KLabel(Label):
     level = StringProperty("m")
 
 
+class KFigure(Label):
+    """An amount on one line that never wraps: as wide as its text; `level` of the type scale (amounts: xl, xxl)."""
+
+    level = StringProperty("xl")
+
+
 class KIcon(Label):
     """One Material Design icon (screens.icons) drawn as text in the theme's icon colour; `kind` 'inline',
     'tile' or 'pictogram' sizes it."""
@@ -254,33 +261,49 @@ class QrImage(Image):
 
 
 class PaymentPanel(BoxLayout):
-    """While money moves: what to do, due/received, the QR code to scan, overpay accept/decline."""
+    """While money moves: the no-change rule in a box, the amount due and received as the largest things on
+    the page, the live message, overpay accept/decline, and the pictogram of the device to act on
+    (screens/pictograms.py: the card reader, the note slot with the notes it takes, the QR code, the printer).
+    The page's heading says the step (PaymentView.heading); the screen hides what it showed before meanwhile."""
 
+    shown = BooleanProperty(False)
     text = StringProperty("")
+    detail = StringProperty("")
     notice = StringProperty("")
     qr = StringProperty("")
+    device = StringProperty("")
+    due = StringProperty("")
+    received = StringProperty("")
+    due_label = StringProperty("")
+    received_label = StringProperty("")
+    notes = ListProperty([])
+    language = StringProperty("zh_Hans")
     overpay = BooleanProperty(False)
     accept_label = StringProperty("")
     decline_label = StringProperty("")
     handler = ObjectProperty(None, allownone=True)  # handler(accept: bool) for the overpay answer
 
     def show(self, payment: object | None, language: str) -> None:
-        lines = self.ids.lines
-        lines.clear_widgets()
         if payment is None:
-            self.text = self.notice = self.qr = ""
-            self.overpay = False
-            self.opacity, self.size_hint_y, self.height = 0, None, 0
+            self.text = self.detail = self.notice = self.qr = self.device = self.due = self.received = ""
+            self.notes = []
+            self.overpay = self.shown = False
             return
+        self.language = language
         self.text = getattr(payment, "text", "")
+        self.detail = getattr(payment, "detail", "")
         self.notice = getattr(payment, "notice", "")
         self.qr = getattr(payment, "qr", "")
+        self.device = getattr(payment, "device", "")
+        self.due = getattr(payment, "due", "")
+        self.received = getattr(payment, "received", "")
+        self.notes = list(getattr(payment, "notes", ()))
         self.overpay = bool(getattr(payment, "overpay", False))
+        self.due_label = translate(N_("Amount due"), language)
+        self.received_label = translate(N_("Received"), language)
         self.accept_label = translate(N_("Accept"), language)
         self.decline_label = translate(N_("Return the note"), language)
-        for label, value in getattr(payment, "lines", ()):
-            lines.add_widget(KLabel(text=f"{label}: {value}", level="l"))
-        self.opacity, self.size_hint_y = 1, 1
+        self.shown = True
 
     def answer(self, accept: bool) -> None:
         if self.handler is not None:

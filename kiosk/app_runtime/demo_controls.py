@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from kiosk.domain.terms import CARD_KIND_LABELS, CARD_STATUS_LABELS, CardKind, CardStatus
 from kiosk.flows.tool_records import DemoCard
 from kiosk.i18n import N_, translate
 from kiosk.persistence.db import unit_of_work
@@ -19,6 +20,15 @@ log = logging.getLogger(__name__)
 NOTES_YUAN = (1, 5, 10, 20, 50, 100)
 STAFF_CARD_LABEL = N_("Staff card {name}")
 BLANK_CARD_LABEL = N_("Blank card")
+
+
+def demo_card_label(unit: str, kind: str, status: str, language: str) -> str:
+    """A resident's card as the demo bar names it, in the kiosk's language: '1-0101 住户卡', '1-0402 Vehicle IC card
+    (Reported lost)' (unit, kind and state in words; never the database's values)."""
+    words = f"{unit} {translate(CARD_KIND_LABELS[CardKind(kind)], language)}"
+    if status == CardStatus.ACTIVE:
+        return words
+    return f"{words} ({translate(CARD_STATUS_LABELS[CardStatus(status)], language)})"
 
 
 class DemoControls:
@@ -38,13 +48,13 @@ class DemoControls:
         return cards
 
     def cards(self, language: str = "en") -> tuple[DemoCard, ...]:
-        """Every simulated card in a stable order: residents' cards ("<unit> <kind>", as the database names
-        them), then staff cards ("Staff card <name>", in `language`), then blank cards."""
+        """Every simulated card in a stable order: residents' cards ("<unit> <kind>", with the state when it is not
+        in use, in `language`), then staff cards ("Staff card <name>"), then blank cards."""
         labels: dict[str, tuple[int, str]] = {}
         with unit_of_work(self.rt.db.factory) as s:
             for uid, kind, status, unit in s.execute(select(Card.uid_hex, Card.kind, Card.status, Household.unit_no)
                                                      .join(Household, Card.household_id == Household.id)):
-                labels[uid] = (0, f"{unit} {kind}" + ("" if status == "active" else f" ({status})"))
+                labels[uid] = (0, demo_card_label(unit, kind, status, language))
             for uid, name in s.execute(select(StaffUser.card_uid_hex, StaffUser.name)
                                        .where(StaffUser.card_uid_hex.is_not(None))):
                 if uid:

@@ -91,6 +91,22 @@ def test_staff_cards_are_simulated_as_badges_and_listed_as_staff_cards_in_every_
         assert kinds == sorted(kinds)  # residents' cards, then staff cards, then blank ones
 
 
+def test_residents_cards_are_listed_in_words_of_the_kiosks_language(demo, factory):
+    rt, sims = demo
+    with unit_of_work(factory) as s:
+        s.execute(update(Card).where(Card.uid_hex == next(u for u in sims.cards if u.startswith("D")))
+                  .values(status="lost"))
+    controls = DemoControls(sims, rt)
+    for language, words in (("zh_Hans", ("住户卡", "已挂失")), ("zh_Hant", ("住戶卡", "已掛失")),
+                            ("en", ("Resident card", "Reported lost"))):
+        residents = [c.label for c in controls.cards(language) if c.uid.startswith("D")]
+        assert residents and all(label.split(" ", 1)[0].count("-") == 1 for label in residents)  # "1-0101 ..."
+        assert any(label.endswith(words[0]) for label in residents)
+        assert sum(f"({words[1]})" in label for label in residents) == 1
+        assert not any(f" {kind}" in label for label in residents for kind in ("resident", "smart", "vehicle"))
+        assert not any("(lost)" in label for label in residents)  # the database's words are never shown
+
+
 def test_staff_card_tap_then_pin_signs_in_with_the_card_holders_role(demo):
     rt, sims = demo
     nav = _kiosk(rt)

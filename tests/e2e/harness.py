@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -18,6 +19,18 @@ WIDTH, HEIGHT = 1280, 800
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # site hours for a kiosk under test: journeys must not depend on the time of day the suite runs at
 OPEN_ALL_DAY = "[site.hours]\n" + "".join(f'{d} = "00:00-24:00"\n' for d in WEEKDAYS)
+
+
+def demo_card(label: str, language: str = "zh_Hans") -> str:
+    """A demo card as the demo bar's card list names it in `language`: "1-0101 resident" -> "1-0101 住户卡",
+    "1-0402 vehicle (lost)" -> "1-0402 车辆IC卡 (已挂失)" (unit, kind and state as the database has them)."""
+    from kiosk.app_runtime.demo_controls import demo_card_label
+
+    match = re.fullmatch(r"(\S+) (\w+)(?: \((\w+)\))?", label)
+    if match is None:
+        return label  # a staff or blank card: named in words already
+    unit, kind, status = match.groups()
+    return demo_card_label(unit, kind, status or "active", language)
 
 
 class Xvfb:

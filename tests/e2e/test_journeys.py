@@ -90,11 +90,11 @@ def test_qr_payment_shows_a_scannable_code_until_the_gateway_answers(kiosk):
     kiosk.click("下一步")
     kiosk.cmd(cmd="hold", method="money")
     kiosk.click("确认支付")
-    state = kiosk.wait_for_text("请用手机扫描二维码支付。")
-    assert "应付金额: ¥819.30" in state["texts"]
+    shown = {"请扫码支付", "应付金额", "¥819.30", "请用手机扫描此二维码"}  # the step, the amount, what to do
+    kiosk.wait_until(lambda: shown <= set(kiosk.state()["texts"]), 10, "the QR page")
     kiosk.cmd(cmd="release", method="money")
     state = kiosk.wait_for_text("支付成功，谢谢！")
-    assert "请用手机扫描二维码支付。" not in state["texts"]
+    assert "请扫码支付" not in state["texts"] and "请用手机扫描此二维码" not in state["texts"]
 
 
 def test_cancel_while_waiting_for_banknotes(kiosk):
@@ -105,7 +105,8 @@ def test_cancel_while_waiting_for_banknotes(kiosk):
     kiosk.click("下一步")
     kiosk.cmd(cmd="hold", method="money")
     kiosk.click("确认支付")
-    kiosk.wait_for_text("请投入纸币。")
+    shown = {"请投入纸币", "本机不找零，超出应付金额的部分将存入您的住户账户。"}  # the step; the rule before any note
+    kiosk.wait_until(lambda: shown <= set(kiosk.state()["texts"]), 10, "the banknote page")
     kiosk.click("取消")
     state = kiosk.wait_for_text("支付已取消。")
     assert any("E7001" in t for t in state["texts"])

@@ -88,7 +88,7 @@ def test_overpaid_note_becomes_credit_shown_at_home_pays_a_bill_with_cash_and_th
             real.cmd(cmd="tap", text=f"{translate(BILL_KIND_LABELS[b.kind], 'zh_Hans')} {b.period}")
     real.wait_until(lambda: format_money(bill.amount_fen, "zh_Hans") in real.state()["texts"], 10, "the bill's total")
     real.click("¥50.00 + 现金")
-    real.wait_until(lambda: "(●) 账户余额（预存） ¥50.00 + 现金" in real.state()["texts"], 10, "the split chosen")
+    real.wait_until(lambda: not real.cmd(cmd="find", text="下一步")["disabled"], 10, "the split chosen")
     _shot(real, "71-credit-pay-choose")
     real.click("下一步")
     said = f"账户余额抵扣 ¥50.00，余款 {format_money(rest, 'zh_Hans')}（现金）"

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from kiosk.domain.site_clock import site_now, use_zone
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import AuditEntry, FeatureSwitch
-from tests.e2e.harness import WEEKDAYS, RealKioskProcess
+from tests.e2e.harness import WEEKDAYS, RealKioskProcess, demo_card
 from tests.e2e.test_real_journeys import Db
 
 pytestmark = pytest.mark.xvfb
@@ -29,7 +29,7 @@ def _closed_today_site(path):
 
 def _demo_card(app: RealKioskProcess, label: str) -> None:
     app.click("Cards")
-    app.click(label)
+    app.click(demo_card(label, "en"))
 
 
 def test_out_of_hours_the_first_page_says_closed_and_a_card_tap_asks_no_pin(display, tmp_path):

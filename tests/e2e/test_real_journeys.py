@@ -18,7 +18,7 @@ from kiosk.persistence.db import make_engine, make_session_factory, unit_of_work
 from kiosk.persistence.models import AuditEntry, Bill, Card, Household, Payment, Receipt
 from kiosk.services import cards as card_service, households, ledger
 from kiosk.services.staff_unlock import OPENED
-from tests.e2e.harness import RealKioskProcess
+from tests.e2e.harness import RealKioskProcess, demo_card
 
 pytestmark = pytest.mark.xvfb
 RECEIPT_NO = re.compile(r"^\d{8}$")
@@ -67,9 +67,10 @@ class Db:
 
 
 def _tap_card(app: RealKioskProcess, label: str) -> None:
-    """Through the demo bar, by touch: Cards -> the card (it lies on the simulated reader until taken off)."""
+    """Through the demo bar, by touch: Cards -> the card (it lies on the simulated reader until taken off);
+    `label` as the database names it ("1-0101 resident"), the list shows it in words ("1-0101 住户卡")."""
     app.click("卡务")
-    app.click(label)
+    app.click(demo_card(label))
 
 
 def _staff_sign_in(app: RealKioskProcess, pin: str = "246810") -> None:
@@ -169,7 +170,7 @@ def test_report_loss_then_replace_the_card(real):
     real.wait_for_text("完成，谢谢！", 30)
     assert db.card("3-0103")[2] == "lost"
     real.click("取走卡片")  # the resident takes the blocked card off before leaving
-    real.wait_for_text("off")
+    real.wait_for_text("卡片已从读卡区取走")  # the demo bar says what happened, in words
     real.click("完成")
     real.wait_for_route("goodbye")  # reporting a loss ends the session
     real.click("返回首页")
