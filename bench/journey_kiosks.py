@@ -15,7 +15,7 @@ from typing import Protocol
 
 from bench.app import DeviceSimulators
 from kiosk.i18n import translate
-from tests.e2e.harness import KioskProcess, RealKioskProcess
+from tests.e2e.harness import KioskProcess, RealKioskProcess, demo_card
 
 
 class Hands(Protocol):
@@ -38,7 +38,7 @@ class DemoBarHands:
 
     def card(self, label: str, uid: str) -> None:
         self._press(translate("Cards", self.app.language))
-        self._press(label)
+        self._press(demo_card(label, self.app.language))  # "1-0101 resident" as the list names it: "1-0101 住户卡"
 
     def card_off(self) -> None:
         self._press(translate("Take the card off", self.app.language))

@@ -52,7 +52,7 @@ Builder.load_string("""
 <DemoBar>:
     size_hint_y: None
     height: self.minimum_height
-    padding: app.theme.pad * 0.5
+    padding: app.theme.pad * 0.25
     spacing: app.theme.pad * 0.5
     canvas.before:
         Color:
@@ -77,7 +77,7 @@ Builder.load_string("""
     size_hint: None, None
     wrap: False
     width: max(app.theme.touch, self.texture_size[0] + app.theme.pad * 1.5)
-    height: max(app.theme.touch, self.texture_size[1] + app.theme.pad)
+    height: max(app.theme.touch, self.texture_size[1] + app.theme.pad * 0.5)
     pos_hint: {"center_y": 0.5}
 
 <DemoCards>:
@@ -158,7 +158,7 @@ class DemoBar(BoxLayout):
     """Bottom bar of the demo window: one slim row."""
 
     status = StringProperty("")
-    compact = BooleanProperty(False)  # portrait: the QR scan and the paper go under "More"
+    compact = BooleanProperty(False)  # portrait: the QR scan and the paper go under "More" (with what does not fit)
 
     def __init__(self, controls: Any, language: Callable[[], str], **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -178,11 +178,14 @@ class DemoBar(BoxLayout):
                     lambda: self.controls.insert_note(y), lambda did, y=y: (NOTE_SAYS.get(str(did), FAILED), {"yuan": y})),
                              f"¥{yuan}")
         self._button("more", self.open_more)
-        app = App.get_running_app()
-        theme = getattr(app, "theme", None)
+        self.hidden: set[str] = set()
+        self._rearrange = Clock.create_trigger(self._arrange)
+        theme = getattr(App.get_running_app(), "theme", None)
         if theme is not None:
-            theme.bind(portrait=lambda *_: self._arrange())
-            self.compact = bool(theme.portrait)
+            theme.bind(portrait=self._rearrange, touch=self._rearrange)
+        self.bind(width=self._rearrange)
+        for button in self.buttons.values():
+            button.bind(width=self._rearrange)
         self._arrange()
         self.refresh_language()
 
@@ -193,17 +196,30 @@ class DemoBar(BoxLayout):
         button.bind(on_release=lambda _b: action())
         self.buttons[key] = button
 
-    def _arrange(self) -> None:
-        """The row: the status, then the actions; in portrait "More" holds the QR scan and the paper."""
+    def _arrange(self, *_args: Any) -> None:
+        """The row: the status, then the actions that fit; the rest under "More". In portrait the QR scan and the
+        paper always go there; a narrow or large-text window moves more (the notes last, the cards never)."""
         theme = getattr(App.get_running_app(), "theme", None)
         self.compact = bool(theme.portrait) if theme is not None else False
-        hidden = {"qr", "paper"} if self.compact else {"more"}
+        keys = [k for k in self.buttons if k != "more"]
+        hidden = {"qr", "paper"} if self.compact else set()
+        gap = self.spacing if isinstance(self.spacing, (int, float)) else self.spacing[0]
+        room = self.width - self.padding[0] - self.padding[2] - self.status_room
+        shown = [k for k in keys if k not in hidden]
+
+        def needed(names: list[str]) -> float:
+            return sum(self.buttons[n].width + gap for n in names)
+        while shown and needed(shown) + (self.buttons["more"].width + gap if hidden else 0) > room and len(shown) > 1:
+            hidden.add(shown.pop(next(i for i in range(len(shown) - 1, -1, -1) if shown[i] != "cards")))
+        order = [k for k in keys if k not in hidden] + (["more"] if hidden else [])
+        if [c for c in reversed(self.children) if c is not self.ids.status] == [self.buttons[k] for k in order]:
+            return
+        self.hidden = hidden
         for button in self.buttons.values():
             if button.parent is not None:
                 button.parent.remove_widget(button)
-        for key, button in self.buttons.items():
-            if key not in hidden:
-                self.add_widget(button)
+        for key in order:
+            self.add_widget(self.buttons[key])
 
     def refresh_language(self) -> None:
         t = self._t
@@ -268,10 +284,16 @@ class DemoBar(BoxLayout):
             grid.add_widget(button)
         view.open(animation=False)
 
+    @property
+    def status_room(self) -> float:
+        """What the status keeps of the row: a few touch targets' width."""
+        theme = getattr(App.get_running_app(), "theme", None)
+        return (theme.touch if theme is not None else 60) * 3
+
     def open_more(self) -> None:
         view = DemoMore(close_text=self._t(N_("Back")), history_title=self._t(HISTORY),
                         history="\n".join(self._t(m, **p) for m, p in self.said))  # type: ignore[misc]
-        for key in ("qr", "paper"):
+        for key in (k for k in self.buttons if k in self.hidden):
             source = self.buttons[key]
             button = KButton(text=source.text)
             button.bind(on_release=lambda _b, s=source: (view.dismiss(animation=False), s.dispatch("on_release")))

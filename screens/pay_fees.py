@@ -16,14 +16,15 @@ from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 
 import screens.pictograms  # noqa: F401 - the pictogram rules, used by the PaymentPanel
+from screens.scroll_hint import HintedScroll
 from kiosk.i18n import N_, translate
 from screens.base import KioskScreen
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 
+__all__ = ["HintedScroll", "PayFeesScreen"]  # HintedScroll: the bill list in pay_fees.kv
 JOURNEY = (("choose", N_("Choose bills")), ("confirm", N_("Confirm")), ("paying", N_("Pay")), ("done", N_("Done")))
 STEP_INDEX = {"loading": 0, "choose": 0, "confirm": 1, "paying": 2, "uncertain": 2, "failed": 2, "done": 3}
-MORE_BELOW = N_("Swipe up for more")
 
 
 class LineRow(BoxLayout):
@@ -68,20 +69,11 @@ def _line(label: str, amount: str) -> LineRow:
 
 
 class PayFeesScreen(KioskScreen):
-    more_below = BooleanProperty(False)  # the bill list holds more than it shows and is not scrolled to its end
-    more_text = StringProperty("")
-
-    def on_kv_post(self, *_args: Any) -> None:
-        scroll = self.ids.items_scroll
-        scroll.bind(scroll_y=self._more, height=self._more)
-        self.ids.item_list.bind(height=self._more)
-
-    def _more(self, *_args: Any) -> None:
-        scroll, content = self.ids.items_scroll, self.ids.item_list
-        self.more_below = content.height > scroll.height + 1 and scroll.scroll_y > 0.01
-
     def render(self, view: Any) -> None:
         step = view.step
+        if step != getattr(self, "_step", None):  # a new step's list starts at its top
+            self._step = step
+            self.ids.items_scroll.scroll_y = 1
         self._journey(str(step))
         items = self.ids.item_list
         items.clear_widgets()
@@ -108,11 +100,9 @@ class PayFeesScreen(KioskScreen):
                                 selected=method.selected, disabled=not method.enabled)
                 row.bind(on_release=lambda r: self.act("choose_method", r.key))
                 methods.add_widget(row)
-        self.more_text = translate(MORE_BELOW, self.language)
         self.ids.error.show(view.error, self.language)
         self.ids.payment.handler = lambda accept: self.act("answer_overpay", accept)
         self.ids.payment.show(view.payment, self.language)
-        self._more()
 
     def _journey(self, step: str) -> None:
         trail = self.ids.trail

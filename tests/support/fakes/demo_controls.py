@@ -6,6 +6,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+from kiosk.app_runtime.demo_controls import demo_card_label
 from kiosk.flows.tool_records import DemoCard
 from kiosk.i18n import translate
 
@@ -21,9 +22,9 @@ class FakeDemoControls:
 
     def cards(self, language: str = "en") -> tuple[DemoCard, ...]:
         units = {h.household_id: h.unit for h in self.services.households.values()}
-        residents = tuple(DemoCard(c.uid, f"{units.get(c.household_id, '')} {c.kind.value}"
-                                   + ("" if c.status.value == "active" else f" ({c.status.value})"))
-                          for c in self.services.cards.values())
+        residents = tuple(DemoCard(c.uid, demo_card_label(units.get(c.household_id, ""), c.kind.value, c.status.value,
+                                                          language))
+                          for c in self.services.cards.values())  # named in words, as the real controls name them
         staff = tuple(DemoCard(s.card_uid, translate("Staff card {name}", language, name=s.name))
                       for s in self.services.staff.values() if s.card_uid)
         return residents + staff
