@@ -81,7 +81,7 @@ class HandoverFlow(StaffStepFlow):
                    "confirm": N_("Please check and confirm"), "paying": N_("Please wait"),
                    "done": N_("Handover recorded. The slip is printing."), "failed": N_("Sorry, this could not be done")}
         lines: tuple[tuple[str, str], ...] = ()
-        if self.step in ("count", "confirm"):
+        if self.step == "confirm":  # while counting, the entry field shows the amount (the keypad needs the room)
             lines = ((self.t(N_("Counted cash")), self.money(counted)),)
         if self.step == "done" and self.result is not None:
             r = self.result
@@ -94,7 +94,8 @@ class HandoverFlow(StaffStepFlow):
             if r.difference_fen:
                 lines += (("", self.t(N_("The counted cash does not match the records."))),)
         primary = {"count": N_("Next"), "confirm": N_("Confirm"), "done": N_("Done")}.get(self.step, "")
-        return self.base_view(self.t(prompts.get(self.step, "")), lines=lines, entry=self.money(counted),
+        prompt = prompts.get(self.step, "")
+        return self.base_view(self.t(prompt) if prompt else "", lines=lines, entry=self.money(counted),
                               keypad=self.step == "count", primary=self.t(primary) if primary else "",
                               primary_enabled=self.step != "count" or bool(self.counted))
 

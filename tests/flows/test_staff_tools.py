@@ -20,8 +20,9 @@ def test_handover_compares_counted_cash_with_the_records(signed_in, fake):
     flow = signed_in.flow
     for d in "090":  # a leading zero is ignored
         flow.key(d)
-    assert flow.view().entry == "¥90.00"
+    assert flow.view().entry == "¥90.00" and flow.view().lines == ()  # the entry field says it while counting
     flow.primary()
+    assert dict(flow.view().lines)["实点现金"] == "¥90.00"  # restated on the confirm step
     flow.primary()
     lines = dict(flow.view().lines)
     assert lines["应有现金"] == "¥100.00" and lines["实点现金"] == "¥90.00" and lines["差额"] == "-¥10.00"
