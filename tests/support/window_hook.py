@@ -31,6 +31,7 @@ from typing import Any
 from kivy.core.window import Window
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.button import Button
+from kivy.uix.scrollview import ScrollView
 from kivy.uix.label import Label
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,18 @@ def visible_widgets(root: Any) -> list[Any]:
 
 def widget_texts(root: Any) -> list[str]:
     return [w.text for w in visible_widgets(root) if isinstance(w, Label) and w.text]
+
+
+def scroll_into_view(widget: Any) -> None:
+    """Scroll every scroll view holding `widget` so that it is shown (the next layout pass moves it there)."""
+    parent = widget.parent
+    while parent is not None and parent is not parent.parent:
+        if isinstance(parent, ScrollView) and parent.children:
+            _x, y = widget.to_window(*widget.pos)
+            _px, py = parent.to_window(*parent.pos)
+            if y < py - 1 or y + widget.height > py + parent.height + 1:
+                parent.scroll_to(widget, padding=10, animate=False)
+        parent = parent.parent
 
 
 class WindowHook:
@@ -140,6 +153,8 @@ class WindowHook:
             widget = self._find(command["text"])
             if widget is None:
                 return {"ok": False, "error": f"no visible widget with text {command['text']!r}"}
+            if cmd == "find":
+                scroll_into_view(widget)  # as a person would scroll to it: a click lands on what it means
             x, y = widget.to_window(*widget.center)
             if cmd == "tap":  # a caption inside a tile taps the tile
                 target = widget
