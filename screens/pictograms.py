@@ -7,11 +7,11 @@ canvas shapes (a card moving onto the reader with a pulsing ring, a banknote goi
 notes the acceptor takes, the QR code itself, a phone at the scanner window, a receipt coming out of the
 printer slot) and one line that says what to do there.
 
-The motion is one Kivy Animation of `phase` (0 -> 1, repeated), running only while a device is shown and the
-pictogram is in the window; it stops by itself when the screen changes or the step ends, so an idle kiosk
-animates nothing. The frame-rate governor (screens/kiosk_window.py) still drops to its idle rate 2 s after the
-last touch: the animation then shows a few poses a second, which reads as a gentle blink, and costs two redraws
-a second while a device step waits.
+The motion is one Kivy Animation of `phase` (0 -> 1 in CYCLE_S, repeated), stepped every STEP_S (four poses a
+second, never every frame: a per-frame Animation keeps Kivy's interrupt clock awake between the governor's idle
+frames), for CYCLES cycles after a device appears (about 10 s, while the person looks for the place) and then at
+rest in its arrived pose; only while the pictogram is in the window: it stops by itself when the screen changes
+or the step ends, so an idle kiosk animates nothing.
 """
 from __future__ import annotations
 
@@ -31,7 +31,11 @@ from kivy.uix.widget import Widget
 from kiosk.i18n import N_, translate
 
 CYCLE_S = 2.4  # one approach + pulse; long enough to read as calm
+STEP_S = 0.25  # the animation moves 4 times a second: an every-frame Animation keeps the interrupt clock from
+# sleeping between the governor's idle frames (a waiting cash page cost 60% of a core); a timer lets it sleep
+CYCLES = 4  # then the drawing rests, the card on the reader ringed: a step that waits minutes costs no redraws
 APPROACH_END = 0.55  # share of the cycle the card / note / phone / receipt spends moving
+REST_PHASE = APPROACH_END + (1 - APPROACH_END) * 0.3  # at rest: arrived, the ring drawn
 
 # The reference cabinet, front view, in fractions of its width and height from the bottom left (x, y, w, h):
 # screen on top; below it the scanner window on the left and the card reader on the right; the note slot, then
@@ -130,6 +134,7 @@ class DevicePictogram(BoxLayout):
 
     def __init__(self, **kwargs: Any) -> None:
         self._animation: Animation | None = None
+        self._cycles = 0
         self._note_words: Any = None
         super().__init__(**kwargs)
         self.bind(device=self._changed, language=self._words, notes=self._words)
@@ -190,6 +195,7 @@ class DevicePictogram(BoxLayout):
 
             self.action = getattr(Factory, ACTIONS[self.device])(pic=self)
             area.add_widget(self.action)
+        self._cycles = 0
         self.restart()
 
     # --- the animation: only while a device is shown in the window -------------------------------
@@ -206,7 +212,7 @@ class DevicePictogram(BoxLayout):
                 Clock.schedule_once(lambda _dt: self.restart(retry=False))
             return
         self.phase = 0.0
-        self._animation = Animation(phase=1.0, d=CYCLE_S)
+        self._animation = Animation(phase=1.0, d=CYCLE_S, s=STEP_S)
         self._animation.bind(on_progress=self._still_shown, on_complete=self._again)
         self._animation.start(self)
 
@@ -215,7 +221,7 @@ class DevicePictogram(BoxLayout):
             self._animation.unbind(on_progress=self._still_shown, on_complete=self._again)
             self._animation.cancel(self)
             self._animation = None
-        self.phase = 1.0 if self.device else 0.0  # at rest: the card on the reader, the note in the slot
+        self.phase = REST_PHASE if self.device else 0.0  # at rest: the card on the reader, ringed
 
     def _still_shown(self, *_args: Any) -> None:
         if self.get_root_window() is None or not self.device:  # the screen changed: nothing animates off screen
@@ -223,8 +229,11 @@ class DevicePictogram(BoxLayout):
 
     def _again(self, *_args: Any) -> None:
         self._animation = None
-        self.phase = 0.0
-        self.restart(retry=False)
+        self._cycles += 1
+        if self._cycles < CYCLES:
+            self.restart(retry=False)
+        else:
+            self.phase = REST_PHASE
 
     def on_parent(self, _instance: object, parent: object) -> None:
         if parent is None:
