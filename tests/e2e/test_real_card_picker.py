@@ -25,9 +25,12 @@ def test_unit_sign_in_picks_the_second_card_and_tops_it_up(real):  # noqa: F811 
     real.wait_for_text(f"智能卡 尾号{smart_no} · 正常使用")  # the home page lists every card with its balance
     real.click("充值")
     real.wait_for_text("请选择要办理的卡")
-    buttons = real.wait_until(lambda: {t for t in real.state()["texts"] if "尾号" in t and "\n" in t}, 10, "cards")
-    assert buttons == {f"住户卡 尾号{resident_no}\n正常使用 · 余额 {format_money(resident_before, 'zh_Hans')}",
-                       f"智能卡 尾号{smart_no}\n正常使用 · 余额 {format_money(smart_before, 'zh_Hans')}"}
+    # each card is an option row: the card on its main line, its state and balance on the detail line
+    rows = real.wait_until(lambda: {t for t in real.state()["texts"] if "尾号" in t} or None, 10, "cards")
+    assert rows == {f"住户卡 尾号{resident_no}", f"智能卡 尾号{smart_no}"}
+    texts = real.state()["texts"]
+    assert f"正常使用 · 余额 {format_money(resident_before, 'zh_Hans')}" in texts
+    assert f"正常使用 · 余额 {format_money(smart_before, 'zh_Hans')}" in texts
     real.click(f"智能卡 尾号{smart_no}")  # the second card
     real.click("¥100.00")
     real.click("现金")
