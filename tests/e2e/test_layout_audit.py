@@ -19,8 +19,10 @@ pytestmark = [pytest.mark.xvfb, pytest.mark.timeout(900)]
 SIZES = ((1080, 1920), (1280, 800))
 LANGUAGES = ("zh_Hans", "zh_Hant", "en")
 PASSES = tuple(Pass(lang) for lang in LANGUAGES) + tuple(Pass(lang, True) for lang in reversed(LANGUAGES))
-# (size, pass name) with no findings on today's pages: the others are still being redone (issue 14)
-PASSING: frozenset[tuple[tuple[int, int], str]] = frozenset()
+# (size, pass name) with no findings on today's pages: the others are still being redone (issue 14); large text
+# waits for the kiosk demo bar's card list
+PASSING: frozenset[tuple[tuple[int, int], str]] = frozenset(
+    (size, p.name) for size in SIZES for p in PASSES if not p.large_text)
 
 
 @pytest.fixture(scope="module")
