@@ -99,14 +99,19 @@ Builder.load_string("""
                 size_hint_y: None
                 height: self.minimum_height
                 spacing: app.theme.pad * 0.5
-                # two lines (who, and the card's number) in every row: a shorter row overlapped the next one
-                row_default_height: max(app.theme.touch, app.theme.font_m * 2.7 + app.theme.pad)
-                row_force_default: True
+                # every row as tall as its tallest card's words (a card's state may wrap them in large text): a
+                # forced row shorter than its text overlapped the next one
+                row_default_height: app.theme.touch * 1.2
+                row_force_default: False
         KButton:
             size_hint_y: None
             height: max(app.theme.touch * 1.2, self.texture_size[1] + app.theme.pad)
             text: root.close_text
             on_release: root.dismiss()
+
+<DemoCardButton@KButton>:
+    size_hint_y: None
+    height: max(app.theme.touch * 1.2, self.texture_size[1] + app.theme.pad)
 
 <DemoMore>:
     size_hint: 0.9, None
@@ -271,14 +276,16 @@ class DemoBar(BoxLayout):
         view = DemoCards(close_text=self._t(N_("Back")))
         grid = view.ids.grid
         cards = self.controls.cards(self.language())  # every card labelled in the kiosk's language
-        blank = KButton(text=self._t(N_("New blank card")))
+        from kivy.factory import Factory
+
+        blank = Factory.DemoCardButton(text=self._t(N_("New blank card")))
         # the popups open and close without a fade: each of its frames redraws the whole window (software GL), and
         # the kiosk's answer to the card comes in the same moment
         blank.bind(on_release=lambda _b: (view.dismiss(animation=False), self._run(
             lambda: self.controls.present(self.controls.new_blank_card().uid), lambda _r: (BLANK_ON, {}))))
         grid.add_widget(blank)
         for card in cards:
-            button = KButton(text=card.label)
+            button = Factory.DemoCardButton(text=card.label)
             button.bind(on_release=lambda _b, uid=card.uid: (view.dismiss(animation=False), self._run(
                 lambda: self.controls.present(uid), lambda _r: (CARD_ON, {}))))
             grid.add_widget(button)
