@@ -159,7 +159,8 @@ class WindowHook:
             if cmd == "tap":  # a caption inside a tile taps the tile
                 target = widget
                 while target is not None and not isinstance(target, ButtonBehavior):
-                    target = target.parent
+                    parent = target.parent
+                    target = None if parent is target else parent  # the window is its own parent: no button
                 (target or widget).dispatch("on_press")
                 (target or widget).dispatch("on_release")
             return {"ok": True, "x": round(x), "y": round(Window.height - y), "disabled": widget.disabled}
