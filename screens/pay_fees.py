@@ -19,6 +19,7 @@ import screens.pictograms  # noqa: F401 - the pictogram rules, used by the Payme
 from screens.scroll_hint import HintedScroll
 from kiosk.i18n import N_, translate
 from screens.base import KioskScreen
+from screens.widgets import KLabel
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 
@@ -58,13 +59,13 @@ class PayStepMark(BoxLayout):
     state = StringProperty("todo")  # "done", "now", "todo"
 
 
-def _line(label: str, amount: str) -> LineRow:
-    """A label/amount row; an empty label makes the value a note across the whole line."""
+def _line(label: str, amount: str) -> Any:
+    """A label/amount row; an empty label makes the value a note across the whole line (its own wrapping label:
+    a row with a zero-width label still drew the note from its old column, past the page's right edge)."""
+    if not label:
+        return KLabel(text=amount)
     row = LineRow()
     row.ids.label.text, row.ids.amount.text = label, amount
-    if not label:
-        row.ids.label.size_hint_x, row.ids.amount.size_hint_x = 0.0, 1.0
-        row.ids.amount.halign = "left"
     return row
 
 
