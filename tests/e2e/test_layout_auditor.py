@@ -61,7 +61,7 @@ def test_content_wider_than_a_scroll_view_that_cannot_scroll_sideways_is_found(f
     assert rules_for(findings, "wide content") == ["scroll-overflow"]
 
 
-def test_fine_widgets_hidden_widgets_and_rows_scrolled_out_of_view_give_no_finding(findings):
+def test_fine_widgets_hidden_widgets_rows_out_of_view_and_a_band_over_the_rows_give_no_finding(findings):
     for text in ("fine", "hidden button", "folded button"):
         assert rules_for(findings, text) == [], text
     assert len(findings) == 9, [f"{f['rule']} {f['text']}" for f in findings]

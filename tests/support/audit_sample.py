@@ -59,6 +59,8 @@ def build() -> object:
     for n in range(8):  # rows below the viewport can be scrolled to: audited, not "outside the window"
         rows.add_widget(Button(text=f"fine row {n}", font_size=30))
     scroll.add_widget(rows)
+    # a band laid over the foot of the scroll view ("more below"): the rows scroll out from under it
+    put(Label(text="fine band over the rows", font_size=24), 10, 40, 300, 40)
     return root
 
 

@@ -83,8 +83,8 @@ def shown_nodes(roots: Iterable[Any]) -> list[Node]:
         node = Node(widget, window_box(widget), here, scroll, viewport, ancestors)
         nodes.append(node)
         inner = ancestors | {id(widget)}
-        if isinstance(widget, ScrollView):
-            scroll, viewport = widget, node.box
+        if isinstance(widget, ScrollView):  # what shows of its content: its box, inside any scroll view around it
+            scroll, viewport = widget, _clip(node.box, viewport)
         current = getattr(widget, "current_screen", None)
         children = [current] if current is not None and hasattr(widget, "transition") else list(widget.children)
         for child in reversed(children):  # Kivy draws children[-1] first
@@ -281,10 +281,9 @@ def scroll_findings(node: Node, window: tuple[float, float, float, float]) -> It
 def _laid_over(scrolled: Node, other: Node) -> bool:
     """`other` lies over the ScrollView that `scrolled` is in (a "more below" band, a floating button): the
     rows scroll out from under it, so they do not overlap for good."""
-    view = scrolled.viewport
-    if view is None or other.scroll is scrolled.scroll or id(scrolled.scroll) in other.ancestors:
+    if scrolled.scroll is None or other.scroll is scrolled.scroll or id(scrolled.scroll) in other.ancestors:
         return False
-    return _past(other.box, view) <= TOLERANCE_PX
+    return _past(other.box, window_box(scrolled.scroll)) <= TOLERANCE_PX
 
 
 def overlap_findings(nodes: list[Node], rule: str, box_of: Any, confirm: Any = None) -> Iterator[Finding]:
