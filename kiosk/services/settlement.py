@@ -1,10 +1,10 @@
 """Daily settlement (日结) for finance: totals by fee kind and method, receipt range, voids, credits; CSV; slip."""
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -18,6 +18,7 @@ from kiosk.i18n import N_, translate
 from kiosk.persistence.models import Kiosk, Payment, PaymentItem, Receipt
 from kiosk.services import audit, credit_report, payments, receipts
 from kiosk.services.credit_report import CreditFigures
+from kiosk.services.csv_export import CsvWriter
 from kiosk.services.receipts import Till
 
 DEFAULT_TZ = site_clock.DEFAULT_ZONE
@@ -153,16 +154,17 @@ def _voids(session: Session, site_id: int, start: datetime, end: datetime, tz: Z
 
 
 def to_csv(report: Settlement) -> str:
-    """Stable columns (CSV_COLUMNS): one row per payment item, then totals, voids and credits; fen and yuan."""
+    """Stable columns (CSV_COLUMNS): one row per payment item, then totals, voids and credits; fen and yuan.
+    Written through the one CSV writer (kiosk.services.csv_export): text cells escaped, amounts as numbers."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    writer = CsvWriter(out)
+    writer.row(CSV_COLUMNS)
     day = report.day.isoformat()
 
     def row(record: str, amount: int, *, local: str = "", ref: str = "", number: str = "", purpose: str = "",
             kind: str = "", method: str = "", status: str = "", note: str = "") -> None:
-        writer.writerow((record, day, local, ref, number, purpose, kind, method, status, amount, Money(amount).plain(),
-                         note))
+        writer.row((record, day, local, ref, number, purpose, kind, method, status, amount, Decimal(Money(amount).plain()),
+                    note))
 
     for p in report.payments:
         for kind, fen in p.items:

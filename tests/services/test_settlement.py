@@ -96,3 +96,19 @@ def test_slip_is_a_settlement_receipt_with_the_range(factory, mini):
     assert ("Receipt numbers", "00000001-00000004") in doc.fields and doc.total_fen == report.gross_fen
     with unit_of_work(factory) as s:
         assert s.scalars(select(Receipt.kind).where(Receipt.number == 5)).one() == "settlement"
+
+
+def test_csv_void_amounts_stay_negative_numbers_and_no_cell_starts_a_formula(factory, mini):
+    hh0 = mini.household_ids[0]
+    out = payments.pay_bills(factory, mini.till, key="f1", household_id=hh0, bill_ids=mini.bill_ids[hh0][:1],
+                             method=PaymentMethod.CARD, card_id=mini.card_ids[hh0], language="en")
+    with unit_of_work(factory) as s:
+        voids.void_receipt(s, mini.till, number=out.receipt_number, reason="=HYPERLINK(\"http://x\")", actor="staff:x",
+                           language="en")
+        report = settlement.daily_settlement(s, mini.till.site_id, _today_local(), TZ)
+    rows = list(csv.reader(io.StringIO(settlement.to_csv(report))))
+    [void] = [r for r in rows if r[0] == "void"]
+    assert int(void[9]) == -out.amount_fen and void[10] == f"-{out.amount_fen // 100}.{out.amount_fen % 100:02d}"
+    assert void[11].endswith('=HYPERLINK("http://x")')  # the reason is inside the note, which starts with "voids"
+    text_columns = [i for i, name in enumerate(settlement.CSV_COLUMNS) if name not in ("amount_fen", "amount_yuan")]
+    assert not [r for r in rows for i in text_columns if r[i].startswith(("=", "+", "-", "@", "\t", "\r"))]

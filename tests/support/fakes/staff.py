@@ -1,13 +1,12 @@
 """Staff, settlement, notices admin, callbacks admin and health for FakeKioskServices (same in-memory state)."""
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
 from kiosk import errors
+from kiosk.services.csv_export import csv_text
 from tests.support.fakes import data
 from kiosk.flows.records import (
     CallbackView, DeviceHealth, Feature, HandoverView, NoticeDraft, ServiceStatus, SettlementView, StaffView,
@@ -102,14 +101,11 @@ class FakeStaffMixin:
                 if not r["voided"]:
                     by_kind[r["kind"]] = by_kind.get(r["kind"], 0) + r["amount"]
                     by_method[r["method"]] = by_method.get(r["method"], 0) + r["amount"]
-            out = io.StringIO()
-            writer = csv.writer(out)
-            writer.writerow(["receipt", "kind", "method", "amount_fen", "voided"])
-            for number, r in rows:
-                writer.writerow([number, r["kind"], r["method"], r["amount"], int(r["voided"])])
+            csv_out = csv_text(["receipt", "kind", "method", "amount_fen", "voided"],
+                               ([number, r["kind"], r["method"], r["amount"], int(r["voided"])] for number, r in rows))
             view = SettlementView(day, tuple(sorted(by_kind.items())), tuple(sorted(by_method.items())),
                                   rows[0][0] if rows else "", rows[-1][0] if rows else "",
-                                  len(voids), sum(r["amount"] for r in voids), out.getvalue(),
+                                  len(voids), sum(r["amount"] for r in voids), csv_out,
                                   credit_used=tuple(sorted(self.credit_used.items())))
             if print_slip:
                 self._receipt(None, "settlement", 0, "", str(day))
