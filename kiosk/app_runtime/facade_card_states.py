@@ -9,7 +9,8 @@ from kiosk.domain.terms import CardKind, CardStatus, StaffRole
 from kiosk.errors import StaffCardTapped
 from kiosk.flows import records as r
 from kiosk.persistence.db import unit_of_work
-from kiosk.services import audit, card_states, cards, staff
+from kiosk.persistence.models import Household, utcnow
+from kiosk.services import audit, card_states, cards, households, staff
 
 if TYPE_CHECKING:
     from kiosk.app_runtime.runtime import KioskRuntime
@@ -49,10 +50,17 @@ class CardStatesFacade:
             found = card_states.staff_card_list(s, self.rt.till.site_id, uid=card_uid, unit_no=unit)
             audit.record(s, f"staff:{who.name}", "cards.household_listed", found.unit_no,
                          by="card" if card_uid else "unit", count=len(found.cards))
+            lockout = households.pin_lockout(s.get(Household, found.household_id))
         return r.StaffCardsView(str(found.household_id), found.unit_no, tuple(
             r.CardView(c.uid_hex, CardKind(c.kind), CardStatus(c.status), c.balance_fen, c.plate, c.frozen_by_staff,
                        c.card_no)
-            for c in found.cards))
+            for c in found.cards), lockout.failed, lockout.locked_until if lockout.locked(utcnow()) else None)
+
+    def staff_clear_pin_lockout(self, staff_id: str, unit: str) -> r.StaffCardsView:
+        who = self._staff(staff_id, StaffRole.STAFF, StaffRole.ADMIN)
+        with unit_of_work(self.rt.db.factory) as s:
+            households.clear_pin_lockout(s, self.rt.till.site_id, unit, actor=f"staff:{who.name}")
+        return self.staff_household_cards(staff_id, unit=unit)
 
     def staff_change_card(self, staff_id: str, card_uid: str, action: str, reason: str,
                           language: str) -> r.CardActionResult:

@@ -51,6 +51,7 @@ GROUP_MODULES: tuple[str, ...] = (
     "kiosk.cli.seed_cmds",
     "kiosk.cli.app_cmds",
     "kiosk.cli.admin_cmds",
+    "kiosk.cli.household_cmds",
     "kiosk.cli.printer_cmds",
     "kiosk.cli.reader_cmds",
     "kiosk.cli.cash_cmds",

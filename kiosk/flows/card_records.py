@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from kiosk.domain.terms import CardKind, CardStatus
@@ -48,3 +49,10 @@ class StaffCardsView:
     household_id: str
     unit: str
     cards: tuple[CardView, ...]
+    pin_failed: int = 0  # wrong household PINs in a row (the one lock-out of the unit + PIN and found-card pads)
+    pin_locked_until: datetime | None = None  # set while the household's PIN is locked out
+
+    @property
+    def pin_lockout(self) -> bool:
+        """Anything for staff to clear: a lock-out, or wrong PINs counted toward one."""
+        return self.pin_failed > 0 or self.pin_locked_until is not None

@@ -244,6 +244,11 @@ class KioskServices(Protocol):
         """action 'lift_loss' (解挂), 'freeze' (冻结) or 'unfreeze' (解冻), always with a reason; audited with the
         staff member and the reason. Raises CardReplaced (never unblocked), CardBlocked, AlreadyDone, InvalidEntry."""
 
+    def staff_clear_pin_lockout(self, staff_id: str, unit: str) -> StaffCardsView:
+        """Clear the household's PIN lock-out and its count of wrong PINs (after five wrong PINs the unit + PIN
+        sign-in and the found-card pad are locked); audited with the staff member. Returns the household again.
+        Raises NotFound, AlreadyDone (nothing to clear)."""
+
     # --- printer check before money ------------------------------------------------------------
     def printer_gate(self) -> PrinterGateView:
         """Can a receipt be printed now? Never raises: no printer is can_print False with a reason."""

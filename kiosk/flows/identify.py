@@ -11,7 +11,8 @@ from kiosk.flows.records import Identity, UnblockResult
 from kiosk.i18n import N_
 
 MAX_UNIT_LEN = 8
-MAX_PIN_LEN = 6
+MAX_PIN_LEN = 12  # household PINs are 6-12 digits (kiosk.services.pins); one stored before that may be 4 or 5
+MIN_PIN_LEN = 4
 
 # What to do next, per refusal (shown under the reason).
 REFUSAL_HINTS: dict[type[errors.KioskError], str] = {
@@ -23,7 +24,8 @@ REFUSAL_HINTS: dict[type[errors.KioskError], str] = {
     errors.CardUnknown: N_("Please ask staff to register your card."),
     errors.NotFound: N_("Check the unit number, for example 1-0302."),
     errors.WrongPin: N_("Please enter the PIN again."),
-    errors.AccountLocked: N_("Please wait, or ask staff for help."),
+    errors.AccountLocked: N_("You can try again after that time, or staff at the service centre can clear the lock "
+                             "now."),
 }
 
 
@@ -100,12 +102,12 @@ class IdentifyFlow(Flow):
     def submit(self) -> None:
         if self.step is IdentifyStep.UNIT and self.unit:
             self.step, self.error = IdentifyStep.PIN, None
-        elif self.step is IdentifyStep.PIN and len(self.pin) >= 4 and self.found_uid:
+        elif self.step is IdentifyStep.PIN and len(self.pin) >= MIN_PIN_LEN and self.found_uid:
             self.step, self.error = IdentifyStep.CHECKING, None
             uid, pin, language = self.found_uid, self.pin, self.language
             self.call("unblock_found_card", lambda: self.services.unblock_found_card(uid, pin, language),
                       self._unblocked, self._refused)
-        elif self.step is IdentifyStep.PIN and len(self.pin) >= 4:
+        elif self.step is IdentifyStep.PIN and len(self.pin) >= MIN_PIN_LEN:
             self.step, self.error = IdentifyStep.CHECKING, None
             unit, pin = self.unit, self.pin
             self.call("identify_unit", lambda: self.services.identify_unit(unit, pin), self._identified, self._refused)
@@ -163,7 +165,7 @@ class IdentifyFlow(Flow):
                 N_("This card is frozen. Enter your household PIN to unfreeze it")
         entry = self.unit if self.step is IdentifyStep.UNIT else "●" * len(self.pin) if self.step is IdentifyStep.PIN else ""
         can_submit = (self.step is IdentifyStep.UNIT and bool(self.unit)) or (
-            self.step is IdentifyStep.PIN and len(self.pin) >= 4)
+            self.step is IdentifyStep.PIN and len(self.pin) >= MIN_PIN_LEN)
         progress = ProgressView(self.t(N_("Checking, please wait"))) if self.step is IdentifyStep.CHECKING else None
         return IdentifyView(self.step, self.t(N_("Sign in")), self.t(prompts[self.step]), entry, can_submit,
                             progress, self.error)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.domain.site_clock import site_today
 from kiosk.domain.terms import FEE_LABELS, AccountKind, BillStatus, CardStatus, FeeKind
-from kiosk.errors import NotFound
+from kiosk.errors import AlreadyDone, NotFound
 from kiosk.i18n import translate
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Bill, Card, Household, Resident, utcnow
@@ -17,7 +17,7 @@ from kiosk.services import audit, ledger, pins
 from kiosk.services.charges import household as get_household
 from kiosk.services.payments import mask_unit
 
-MIN_HOUSEHOLD_PIN = 4
+MIN_HOUSEHOLD_PIN = 6  # for PINs set from now on; a shorter PIN stored earlier keeps working until it is changed
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,51 @@ def set_household_pin(session: Session, household_id: int, pin: str, actor: str)
     hh.pin_locked_until = None
     session.flush()
     audit.record(session, actor, "household.pin_set", hh.unit_no)
+
+
+@dataclass(frozen=True)
+class PinLockout:
+    """A household's PIN lock-out as staff see it: wrong PINs in a row and, when locked, until when (UTC)."""
+
+    unit_no: str
+    failed: int
+    locked_until: datetime | None
+
+    def locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and now < self.locked_until
+
+
+def pin_lockout(hh: Household) -> PinLockout:
+    return PinLockout(hh.unit_no, hh.pin_failed or 0, hh.pin_locked_until)
+
+
+def household_id_of(session: Session, site_id: int, unit_no: str) -> int:
+    """The household of a unit number on the site; raises NotFound."""
+    found = session.scalars(select(Household.id).where(Household.site_id == site_id,
+                                                       Household.unit_no == unit_no.strip())).one_or_none()
+    if found is None:
+        raise NotFound(f"unit {unit_no}")
+    return found
+
+
+def clear_pin_lockout(session: Session, site_id: int, unit_no: str, actor: str,
+                      now: datetime | None = None) -> PinLockout:
+    """Staff clear a household's lock-out and its count of wrong PINs (audited with what was cleared); returns the
+    state before. Raises NotFound for an unknown unit, AlreadyDone when there was nothing to clear."""
+    now = now or utcnow()
+    hh = session.scalars(select(Household).where(Household.site_id == site_id, Household.unit_no == unit_no.strip())
+                         .with_for_update()).one_or_none()
+    if hh is None:
+        raise NotFound(f"unit {unit_no}")
+    before = pin_lockout(hh)
+    if not before.failed and before.locked_until is None:
+        raise AlreadyDone(f"unit {hh.unit_no}: no wrong PINs to clear")
+    hh.pin_failed, hh.pin_locked_until = 0, None
+    session.flush()
+    audit.record(session, actor, "household.lockout_cleared", hh.unit_no, failed=before.failed,
+                 was_locked=before.locked(now),
+                 until=before.locked_until.isoformat() if before.locked_until else "")
+    return before
 
 
 def identify_by_pin(factory: sessionmaker[Session], site_id: int, unit_no: str, pin: str,

@@ -1,8 +1,12 @@
 """Staff card states in maintenance mode (Kivy-free, fake services): find by tap or unit number, lift a loss,
-freeze and unfreeze with a reason from a list; a replaced card says it can never be unblocked."""
+freeze and unfreeze with a reason from a list; a replaced card says it can never be unblocked; a household's PIN
+lock-out is shown and cleared."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from kiosk.flows.records import CardStatus
+from kiosk.flows.staff_card_states import CLEAR_PIN
 from tests.flows.test_staff_cards import _staff
 
 
@@ -74,3 +78,37 @@ def test_unknown_unit_is_refused_in_words_and_back_returns_to_the_search(nav):
     assert view.step == "failed" and view.error.hint == "请核对房号，例如 1-0302。"
     nav.flow.back()
     assert nav.flow.view().step == "find"
+
+
+def test_a_households_pin_lock_out_is_shown_and_staff_clear_it(nav, fake):
+    household = fake.households["H5"]
+    household.pin_failed, household.pin_locked_until = 5, fake.now() + timedelta(minutes=12)
+    _open(nav)
+    for key in "3-0606":
+        nav.flow.key(key)
+    nav.flow.primary()
+    view = nav.flow.view()
+    [pin_line] = [value for label, value in view.lines if label == "住户密码"]
+    assert pin_line.startswith("锁定至") and "5" in pin_line
+    assert view.options[-1].key == CLEAR_PIN and view.options[-1].label == "解除密码锁定"
+    nav.flow.choose(CLEAR_PIN)
+    view = nav.flow.view()
+    assert view.step == "confirm" and ("办理事项", "解除密码锁定") in view.lines and view.primary == "确认"
+    nav.flow.primary()
+    view = nav.flow.view()
+    assert view.step == "done" and ("住户密码", "未锁定，住户可以重新登录") in view.lines
+    assert (household.pin_failed, household.pin_locked_until) == (0, None)
+    assert ("S1", "household.lockout_cleared:3-0606") in fake.audit
+    nav.flow.primary()  # Done: the household's cards again, nothing left to clear
+    view = nav.flow.view()
+    assert view.step == "cards" and CLEAR_PIN not in {o.key for o in view.options}
+    assert not [label for label, _ in view.lines if label == "住户密码"]
+
+
+def test_a_household_without_wrong_pins_offers_nothing_to_clear(nav, fake):
+    _open(nav)
+    for key in "3-0606":
+        nav.flow.key(key)
+    nav.flow.primary()
+    nav.flow.choose(CLEAR_PIN)  # not offered: ignored
+    assert nav.flow.view().step == "cards"

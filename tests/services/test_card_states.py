@@ -16,7 +16,7 @@ from kiosk.persistence.models import AuditEntry, Card, Household, Receipt
 from kiosk.services import card_states, card_value, cards, households
 from kiosk.services.charges import usable_card
 
-PIN = "2580"
+PIN = "258046"
 T0 = datetime(2026, 12, 6, 2, 0, tzinfo=timezone.utc)
 
 

@@ -53,7 +53,20 @@ class FakeCardStatesMixin:
                     raise errors.NotFound(unit or "")
             return StaffCardsView(household.household_id, household.unit, tuple(
                 CardView(c.uid, c.kind, c.status, c.balance_fen, c.plate, c.frozen_by_staff)
-                for c in self.cards.values() if c.household_id == household.household_id))
+                for c in self.cards.values() if c.household_id == household.household_id),
+                household.pin_failed, household.pin_locked_until)
+
+    def staff_clear_pin_lockout(self, staff_id: str, unit: str) -> StaffCardsView:
+        self._enter("staff_clear_pin_lockout")
+        self._staff(staff_id, f"household.lockout_cleared:{unit}")
+        with self._lock:
+            household = next((h for h in self.households.values() if h.unit == unit.strip()), None)
+            if household is None:
+                raise errors.NotFound(unit)
+            if not household.pin_failed and household.pin_locked_until is None:
+                raise errors.AlreadyDone(unit)
+            household.pin_failed, household.pin_locked_until = 0, None
+        return self.staff_household_cards(staff_id, unit=unit)
 
     def staff_change_card(self, staff_id: str, card_uid: str, action: str, reason: str,
                           language: str) -> CardActionResult:

@@ -41,6 +41,8 @@ class FakeHousehold:
     pin: str
     bills: dict[str, BillView] = field(default_factory=dict)
     credit_fen: int = 0
+    pin_failed: int = 0  # wrong PINs in a row; the real count and lock rules are proven in tests/services
+    pin_locked_until: datetime | None = None
 
 
 @dataclass

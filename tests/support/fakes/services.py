@@ -234,8 +234,13 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin, Fak
         with self._lock:
             for household in self.households.values():
                 if household.unit == unit:
+                    if household.pin_locked_until is not None and self.now() < household.pin_locked_until:
+                        raise errors.AccountLocked(until=household.pin_locked_until.strftime("%H:%M"),
+                                                   until_at=household.pin_locked_until)
                     if household.pin != pin:
+                        household.pin_failed += 1
                         raise errors.WrongPin(remaining=3)
+                    household.pin_failed = 0
                     card = next((c for c in self.cards.values() if c.household_id == household.household_id
                                  and c.status is CardStatus.ACTIVE), None)
                     return Identity(household.household_id, household.unit_label, household.tier,
