@@ -324,6 +324,52 @@ class UnexpectedFailure(UiError):
     message = N_("Something went wrong (reference {reference}). Please show this to staff.")
 
 
+# --- invoices (数电发票) -------------------------------------------------------------------------
+class InvoiceError(KioskError):
+    code = "E9000"
+    message = N_("The invoice could not be issued. Your request is kept; please ask staff.")
+
+
+class InvoiceProviderUnreachable(InvoiceError):
+    """No usable answer from the tax provider (down, timed out, garbled): what was sent is unknown until
+    the order number is queried."""
+
+    code = "E9001"
+    message = N_("The invoice service cannot be reached right now. Your request is kept and will be sent later.")
+
+
+class InvoiceSignatureRejected(InvoiceError):
+    """The provider refused our signature or access token: the app key / secret or the clock is wrong."""
+
+    code = "E9002"
+    message = N_("The invoice service refused the kiosk's credentials. Please ask staff to check the invoice "
+                 "settings.")
+
+
+class InvoiceRateLimited(InvoiceError):
+    """Too many requests (or access tokens) for the provider's limits: wait and send again."""
+
+    code = "E9003"
+    message = N_("The invoice service is busy. Your request is kept and will be sent later.")
+
+
+class InvoiceRejected(InvoiceError):
+    """The provider refused the order itself (a field, the tax arithmetic, the buyer's tax ID): sending the
+    same order again gets the same answer; `reason` is the provider's own words, `provider_code` its code."""
+
+    code = "E9004"
+    message = N_("The invoice service refused this invoice: {reason}")
+
+    @property
+    def provider_code(self) -> str:
+        return str(self.params.get("provider_code", ""))
+
+
+class InvalidTaxId(InvoiceError):
+    code = "E9005"
+    message = N_("{tax_id} is not a valid unified social credit code. Please check it.")
+
+
 def all_error_classes() -> list[type[KioskError]]:
     """Every class in the tree, for the test that codes are unique and messages translated."""
     seen: list[type[KioskError]] = []

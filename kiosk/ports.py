@@ -188,3 +188,220 @@ class PaymentGateway(Protocol):
     def close(self, order_id: str) -> GatewayOrder: ...
     def refund(self, order_id: str, refund_id: str, amount_fen: int) -> None: ...
     def verify_notification(self, body: bytes, headers: Mapping[str, str]) -> GatewayNotification: ...
+
+
+# --- e-invoice provider (数电发票) ----------------------------------------------------------------
+# The kiosk's side of a tax provider (Nuonuo 诺税通 and the like; devices/invoicing/ implements it).
+# Amounts are integer fen; an order number is made and stored on the kiosk BEFORE it is sent, and a
+# timeout is resolved by `query(order_no)`, never by a new number. docs/invoices.md, "The provider".
+ORDER_NO_MAX = 20
+TAX_CODE_LENGTH = 19
+INVOICE_NO_LENGTH = 20
+
+
+class BuyerKind(StrEnum):
+    PERSONAL = "personal"  # 个人: a name only
+    COMPANY = "company"  # 单位: title (抬头) + 18-character unified social credit code
+
+
+class TaxPolicy(StrEnum):
+    """A line's preferential-policy flag (优惠政策标识) as the tax table states it."""
+
+    NONE = "none"
+    NOT_TAXABLE = "not_taxable"  # 不征税 (e.g. prepaid card top-up): rate 0
+    EXEMPT = "exempt"  # 免税: rate 0
+    SIMPLIFIED = "simplified"  # 简易征收 (e.g. parking 5 %, water 3 %)
+
+
+class RedLetterReason(StrEnum):
+    """Why an issued invoice is reversed (红冲原因); the number is the one staff type and the bureau uses."""
+
+    RETURN = "1"  # 销货退回 (退货)
+    WRONG = "2"  # 开票有误
+    SERVICE_STOPPED = "3"  # 服务中止
+    DISCOUNT = "4"  # 销售折让
+
+
+class InvoiceStatus(StrEnum):
+    ACCEPTED = "accepted"  # the provider took the order; the result comes later (query)
+    DUPLICATE = "duplicate"  # the order number was sent before: query it, never mint a new one
+    ISSUING = "issuing"  # 开票中 (Nuonuo 20)
+    ISSUED = "issued"  # 开票完成 (Nuonuo 2): number, QR payload and PDF URL
+    FAILED = "failed"  # 开票失败 (Nuonuo 22): `reason` says why; correct and send a NEW order
+    SEAL_FAILED = "seal_failed"  # 签章失败 (Nuonuo 24): `reissue(order_no)`, at most 20 times a day
+    NOT_FOUND = "not_found"  # the provider never got this order number: sending it again is safe
+
+
+def _check_order_no(order_no: str) -> None:
+    if not order_no or len(order_no) > ORDER_NO_MAX or not order_no.isascii() \
+            or not order_no.replace("-", "").replace("_", "").isalnum():
+        raise ValueError(f"order number must be 1-{ORDER_NO_MAX} ASCII letters, digits, - or _, got {order_no!r}")
+
+
+def _check_fen(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be integer fen, got {value!r}")
+
+
+@dataclass(frozen=True)
+class InvoiceBuyer:
+    """Who the invoice is made out to. `name` is the personal name or the company title; `tax_id` the
+    company's unified social credit code (GB 32100, see kiosk.domain.credit_code), empty for a person.
+    `phone` / `email` ask the provider to push the issued invoice (SMS / e-mail) when set."""
+
+    kind: BuyerKind
+    name: str
+    tax_id: str = ""
+    phone: str = ""
+    email: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise ValueError("buyer name is empty")
+        if self.kind is BuyerKind.COMPANY and len(self.tax_id) != 18:
+            raise ValueError(f"a company buyer needs an 18-character tax id, got {self.tax_id!r}")
+        if self.kind is BuyerKind.PERSONAL and self.tax_id:
+            raise ValueError("a personal buyer has no tax id")
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    """One line of an invoice, as the tax table and the receipt line make it.
+
+    `rate_permille` is the VAT rate in thousandths (60 = 6 %, 90 = 9 %, 130 = 13 %, 15 = 1.5 %, 0 for
+    不征税/免税). Amounts are integer fen: `tax_excluded_fen + tax_fen == tax_included_fen` exactly, and
+    the provider also wants `tax_fen` within 6 fen of `tax_excluded_fen * rate` (checked there, so our
+    arithmetic errors fail in tests). Red-letter lines carry the amounts to reverse as POSITIVE numbers.
+    """
+
+    fee_kind: str  # our fee kind (the tax table's key), e.g. "management"
+    goods_name: str  # 商品名称 as the tax table states it, e.g. "物业管理服务"
+    tax_code: str  # 税收分类编码, 19 digits
+    rate_permille: int
+    policy: TaxPolicy
+    quantity: int
+    tax_included_fen: int
+    tax_excluded_fen: int
+    tax_fen: int
+
+    def __post_init__(self) -> None:
+        for name in ("rate_permille", "quantity", "tax_included_fen", "tax_excluded_fen", "tax_fen"):
+            _check_fen(name, getattr(self, name))
+        if len(self.tax_code) != TAX_CODE_LENGTH or not self.tax_code.isdigit():
+            raise ValueError(f"tax classification code must be {TAX_CODE_LENGTH} digits, got {self.tax_code!r}")
+        if not 0 <= self.rate_permille < 1000:
+            raise ValueError(f"rate out of range: {self.rate_permille} permille")
+        if self.quantity < 1:
+            raise ValueError(f"quantity must be at least 1, got {self.quantity}")
+        if self.tax_included_fen <= 0 or self.tax_excluded_fen < 0 or self.tax_fen < 0:
+            raise ValueError("line amounts must be positive")
+        if self.tax_excluded_fen + self.tax_fen != self.tax_included_fen:
+            raise ValueError(f"tax-excluded {self.tax_excluded_fen} + tax {self.tax_fen} != "
+                             f"tax-included {self.tax_included_fen} (fen)")
+        if not self.goods_name.strip():
+            raise ValueError("goods name is empty")
+
+
+@dataclass(frozen=True)
+class InvoiceOrder:
+    """A blue invoice to be issued: our order number (unique per enterprise, <= 20 characters), the buyer,
+    the lines in receipt order, and when the money was received (the order's date)."""
+
+    order_no: str
+    buyer: InvoiceBuyer
+    lines: tuple[InvoiceLine, ...]
+    ordered_at: datetime
+    remark: str = ""  # printed on the invoice (备注), e.g. the receipt number
+
+    def __post_init__(self) -> None:
+        _check_order_no(self.order_no)
+        if not self.lines:
+            raise ValueError("an invoice needs at least one line")
+
+    @property
+    def total_fen(self) -> int:
+        return sum(line.tax_included_fen for line in self.lines)
+
+
+@dataclass(frozen=True)
+class RedLetterRequest:
+    """Reverse (part of) an issued invoice with a red-letter invoice (红字确认单 + 快捷红冲).
+
+    `order_no` is a NEW order number for the red invoice (made and stored before sending, like a blue
+    one); its result is read with `query(order_no)`. `lines` empty reverses the whole invoice; otherwise
+    they are the original lines to reverse, in the original order, amounts positive."""
+
+    order_no: str
+    original_invoice_no: str
+    original_order_no: str
+    reason: RedLetterReason
+    lines: tuple[InvoiceLine, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check_order_no(self.order_no)
+        _check_order_no(self.original_order_no)
+        if len(self.original_invoice_no) != INVOICE_NO_LENGTH or not self.original_invoice_no.isdigit():
+            raise ValueError(f"invoice number must be {INVOICE_NO_LENGTH} digits, got {self.original_invoice_no!r}")
+
+
+@dataclass(frozen=True)
+class InvoiceResult:
+    """The provider's answer about one order number (blue or red).
+
+    ISSUED carries the 20-digit `invoice_no`, `qr_payload` (what the resident's QR encodes) and `pdf_url`;
+    FAILED and SEAL_FAILED carry the provider's `reason`; `serial_no` is the provider's own id for the
+    request (发票请求流水号) once it has one. `red` is true for a red-letter invoice."""
+
+    order_no: str
+    status: InvoiceStatus
+    serial_no: str = ""
+    invoice_no: str = ""
+    qr_payload: str = ""
+    pdf_url: str = ""
+    issued_at: datetime | None = None
+    total_fen: int = 0  # tax-included total as the provider states it (negative on a red invoice)
+    reason: str = ""
+    red: bool = False
+
+    def __post_init__(self) -> None:
+        _check_fen("total_fen", self.total_fen)
+        if self.status is InvoiceStatus.ISSUED:
+            if len(self.invoice_no) != INVOICE_NO_LENGTH or not self.invoice_no.isdigit():
+                raise ValueError(f"an issued invoice needs a {INVOICE_NO_LENGTH}-digit number, got {self.invoice_no!r}")
+            if not self.qr_payload or not self.pdf_url:
+                raise ValueError("an issued invoice needs its QR payload and PDF URL")
+
+    @property
+    def final(self) -> bool:
+        """No further answer will come without our action (FAILED needs a new order, SEAL_FAILED a reissue)."""
+        return self.status in (InvoiceStatus.ISSUED, InvoiceStatus.FAILED, InvoiceStatus.SEAL_FAILED,
+                               InvoiceStatus.NOT_FOUND)
+
+
+@dataclass(frozen=True)
+class TitleForm:
+    """A phone-side title form (扫码填抬头): the kiosk shows `url` as a QR and reads the title back with
+    `read_title(session_id)` until `expires_at`."""
+
+    session_id: str
+    url: str
+    expires_at: datetime
+
+
+@runtime_checkable
+class InvoiceProvider(Protocol):
+    """A tax provider that issues fully digital invoices asynchronously.
+
+    Errors (kiosk.errors): InvoiceProviderUnreachable when there is no usable answer (down, timeout,
+    garbled; what was sent is unknown until `query`), InvoiceSignatureRejected when the provider refuses
+    our credentials, InvoiceRateLimited when its limits are hit (token budget included), InvoiceRejected
+    when it refuses the order itself (the provider's reason and code in `params`)."""
+
+    name: str
+
+    def request_invoice(self, order: InvoiceOrder) -> InvoiceResult: ...  # ACCEPTED or DUPLICATE
+    def query(self, order_no: str) -> InvoiceResult: ...  # any status but ACCEPTED / DUPLICATE
+    def reissue(self, order_no: str) -> InvoiceResult: ...  # after SEAL_FAILED: ACCEPTED (or rejected)
+    def red_letter(self, request: RedLetterRequest) -> InvoiceResult: ...  # ACCEPTED or DUPLICATE
+    def open_title_form(self, expires_in_s: int) -> TitleForm: ...
+    def read_title(self, session_id: str) -> InvoiceBuyer | None: ...  # None until the resident submits
