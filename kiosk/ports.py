@@ -89,6 +89,9 @@ class PrinterStatus:
     paper: PaperState
     cover_open: bool = False
     reason: str = ""  # offline / error cause in plain words, for staff
+    # False: the printer could not be reached at all (its port vanished, the connection is refused), not
+    # merely "not ready"; whoever polls it tells the DeviceSupervisor, which closes and reopens it.
+    reachable: bool = True
 
     @property
     def ready(self) -> bool:

@@ -4,13 +4,13 @@ from __future__ import annotations
 import glob
 import os
 import select
-import termios
 import time
 from dataclasses import dataclass
 
 import serial
 from serial.tools import list_ports
 
+from devices.serial_port import close_quietly, open_serial, port_errors
 from kiosk.errors import DeviceTimeout, DeviceUnavailable
 
 # The longest a single pyserial read blocks; reads return as soon as bytes arrive, so this only bounds
@@ -18,13 +18,12 @@ from kiosk.errors import DeviceTimeout, DeviceUnavailable
 # loop://). Ports with one (device nodes, ptys) sleep in select() until a byte or the deadline arrives:
 # a card poll waiting 0.5 s for a card wakes the kiosk once instead of ten times.
 _READ_SLICE_S = 0.05
-# What a vanished port raises: pyserial wraps most OS errors, but tcflush/tcsetattr surface as termios.error.
-_IO_ERRORS = (serial.SerialException, OSError, termios.error)
 
 
 class SerialTransport:
     """A byte pipe on `serial.serial_for_url(url)`: device paths, /dev/serial/by-id links, ptys, socket://,
-    loop://, spy://. Every pyserial/OS error becomes DeviceUnavailable naming `device`."""
+    loop://, spy://. Every error of a port that is gone (pyserial, OS, termios: devices.serial_port) becomes
+    DeviceUnavailable naming `device`."""
 
     def __init__(self, url: str, baud: int = 115200, *, device: str = "card reader") -> None:
         self.url = url
@@ -40,22 +39,14 @@ class SerialTransport:
     def open(self) -> None:
         if self._port is not None:
             return
-        kwargs: dict[str, object] = {"baudrate": self.baud, "timeout": _READ_SLICE_S, "write_timeout": 2.0}
-        if "://" not in self.url:
-            kwargs["exclusive"] = True  # another process holding the reader is a configuration error
-        try:
-            self._port = serial.serial_for_url(self.url, **kwargs)
-        except (*_IO_ERRORS, ValueError) as exc:
-            raise DeviceUnavailable(f"cannot open {self.url}: {exc}", device=self.device) from exc
+        # Device paths are opened exclusively: another process holding the reader is a configuration error.
+        self._port = open_serial(self.url, device=self.device, baudrate=self.baud, timeout=_READ_SLICE_S,
+                                 write_timeout=2.0)
 
     def close(self) -> None:
         port, self._port = self._port, None
         self._line_buf.clear()
-        if port is not None:
-            try:
-                port.close()
-            except _IO_ERRORS:
-                pass  # the port is gone already; the file descriptor is released either way
+        close_quietly(port)
 
     def _require(self) -> serial.SerialBase:
         if self._port is None:
@@ -66,23 +57,22 @@ class SerialTransport:
         """Change the line speed of the open port (after draining what was written at the old speed)."""
         port = self._require()
         try:
-            port.flush()
-            port.baudrate = baud
-        except (*_IO_ERRORS, ValueError) as exc:
+            with port_errors(self.device, f"cannot set {self.url} to {baud} baud"):
+                port.flush()
+                port.baudrate = baud
+        except ValueError as exc:  # a speed this port cannot do
             raise DeviceUnavailable(f"cannot set {self.url} to {baud} baud: {exc}", device=self.device) from exc
         self.baud = baud
 
     def write(self, data: bytes) -> None:
         port = self._require()
-        try:
+        with port_errors(self.device, f"write to {self.url}"):
             port.write(data)
-        except _IO_ERRORS as exc:
-            raise DeviceUnavailable(f"write to {self.url} failed: {exc}", device=self.device) from exc
 
     def read_some(self, deadline: float) -> bytes:
         """Whatever bytes arrive first, waiting at most until `deadline` (time.monotonic()); b"" on timeout."""
         port = self._require()
-        try:
+        with port_errors(self.device, f"read from {self.url}"):
             while True:
                 waiting = port.in_waiting
                 if waiting:
@@ -98,8 +88,6 @@ class SerialTransport:
                 if first:
                     more = port.in_waiting
                     return first + (port.read(more) if more else b"")
-        except _IO_ERRORS as exc:
-            raise DeviceUnavailable(f"read from {self.url} failed: {exc}", device=self.device) from exc
 
     def read_line(self, deadline: float) -> bytes | None:
         """One line (CR, LF or CRLF ended, without the terminator) or None when the deadline passes first."""
@@ -119,11 +107,9 @@ class SerialTransport:
 
     def discard_input(self) -> None:
         port = self._require()
-        try:
+        with port_errors(self.device, f"discard input of {self.url}"):
             port.reset_input_buffer()
-            self._line_buf.clear()
-        except _IO_ERRORS as exc:
-            raise DeviceUnavailable(f"{self.url}: {exc}", device=self.device) from exc
+        self._line_buf.clear()
 
     def timeout(self, what: str) -> DeviceTimeout:
         return DeviceTimeout(f"{what} on {self.url}", device=self.device)

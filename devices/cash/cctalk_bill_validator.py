@@ -18,6 +18,7 @@ import serial
 
 from devices.cash import cctalk_bills as bills
 from devices.cash import cctalk_frames as ft
+from devices.serial_port import close_quietly, open_serial, port_errors
 from kiosk.errors import CashAcceptorFault, DeviceTimeout, DeviceUnavailable, ProtocolError
 from kiosk.ports import CashEvent, CashEventKind
 
@@ -63,13 +64,9 @@ class CctalkBillValidator:
         with self._lock:
             if self._port is not None:
                 return
-            try:
-                self._port = serial.serial_for_url(
-                    self.url, baudrate=9600, bytesize=serial.EIGHTBITS, parity=serial.PARITY_NONE,
-                    stopbits=serial.STOPBITS_ONE, timeout=_READ_SLICE_S, write_timeout=self.timeout_s,
-                    exclusive=True)
-            except (serial.SerialException, OSError, ValueError) as exc:
-                raise DeviceUnavailable(f"{self.url}: {exc}", device=self.name) from exc
+            self._port = open_serial(self.url, device=self.name, baudrate=9600, bytesize=serial.EIGHTBITS,
+                                     parity=serial.PARITY_NONE, stopbits=serial.STOPBITS_ONE,
+                                     timeout=_READ_SLICE_S, write_timeout=self.timeout_s)
             try:
                 self.simple_poll()
                 if configure:
@@ -83,11 +80,7 @@ class CctalkBillValidator:
     def close(self) -> None:
         with self._lock:
             port, self._port = self._port, None
-            if port is not None:
-                try:
-                    port.close()
-                except (serial.SerialException, OSError) as exc:
-                    log.debug("closing %s: %s", self.url, exc)
+            close_quietly(port)
 
     def __enter__(self) -> CctalkBillValidator:
         self.open()
@@ -269,12 +262,13 @@ class CctalkBillValidator:
                 raise DeviceUnavailable("port not open", device=self.name)
             for _attempt in range(self.retries + 1):
                 try:
-                    port.reset_input_buffer()
-                    port.write(request)
-                    port.flush()
-                    reply = self._read_reply(port, request)
-                except (serial.SerialException, OSError) as exc:
-                    raise DeviceUnavailable(f"{self.url}: {exc}", device=self.name) from exc
+                    # A port that vanished (USB-serial unplugged) fails in reset_input_buffer with
+                    # termios.error, in write with SerialException, in read with OSError: all one error.
+                    with port_errors(self.name, f"header {header} on {self.url}"):
+                        port.reset_input_buffer()
+                        port.write(request)
+                        port.flush()
+                        reply = self._read_reply(port, request)
                 except ft.FrameError as exc:
                     failure = ProtocolError(f"header {header}: {exc}", device=self.name)
                     continue

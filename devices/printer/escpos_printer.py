@@ -81,7 +81,9 @@ class EscposReceiptPrinter:
             self._link.close()
 
     def status(self) -> PrinterStatus:
-        """A fresh status from the printer; never raises (unreachable = offline with the cause)."""
+        """A fresh status from the printer; never raises. A printer whose connection cannot be made (its
+        serial port vanished, TCP refused) is offline with `reachable=False` and the cause; one that is
+        connected but silent is offline and reachable (some printers stop answering when out of paper)."""
         with self._lock:
             return self._status()
 
@@ -135,7 +137,7 @@ class EscposReceiptPrinter:
             log.info("printer connection lost (%s); reopening", exc)
             if retry:
                 return self._status(retry=False)
-            return not_ready(f"connection lost: {exc}")
+            return not_ready(f"connection lost: {exc}", reachable=False)
 
     def _wire_time(self, size: int) -> float:
         """Seconds `size` bytes need on a serial line (8N1: 10 bits a byte), with a 25 % margin. A status
@@ -149,7 +151,7 @@ class EscposReceiptPrinter:
         try:
             self._link.open()
         except DeviceUnavailable as exc:
-            return not_ready(f"cannot connect: {exc.detail}")
+            return not_ready(f"cannot connect: {exc.detail}", reachable=False)
         if not self._link.can_read:
             return PrinterStatus(online=True, paper=PaperState.UNKNOWN, reason="file device: no status channel")
         self._link.drain()

@@ -4,13 +4,17 @@ from __future__ import annotations
 import socket
 
 from devices.printer.url import URL_KEY, LinkKind, PrinterUrl
+from devices.serial_port import VANISHED_PORT_ERRORS, describe
 from kiosk.errors import ConfigError, DeviceUnavailable
 
 DEVICE = "receipt printer"
 
 
 class LinkBroken(Exception):
-    """The connection failed under us (reset, closed, unplugged): close it and open a new one."""
+    """The connection failed under us (reset, closed, unplugged): close it and open a new one.
+
+    Every error of a connection that is gone becomes this one (devices.serial_port lists them for serial
+    ports: termios.error from a flush is no OSError), so status() can keep its promise never to raise."""
 
 
 class EscposLink:
@@ -61,9 +65,9 @@ class EscposLink:
             printer.open()
             if self.url.kind is LinkKind.SERIAL and self.url.flow == "rtscts":
                 printer._device.rtscts = True  # python-escpos has no parameter for RTS/CTS
-        except (EscposError, OSError, ValueError, RuntimeError) as exc:
+        except (EscposError, *VANISHED_PORT_ERRORS, ValueError, RuntimeError) as exc:
             cause = exc.__context__ if isinstance(exc, EscposError) and exc.__context__ else exc
-            raise DeviceUnavailable(f"{self.url}: {cause}".replace("\n", " "), device=DEVICE) from exc
+            raise DeviceUnavailable(f"{self.url}: {describe(cause)}".replace("\n", " "), device=DEVICE) from exc
         self._printer = printer
         return printer
 
@@ -89,7 +93,7 @@ class EscposLink:
             printer._raw(data)
         except Exception as exc:  # socket / serial / usb errors: the connection is no longer usable
             self.close()
-            raise LinkBroken(str(exc) or type(exc).__name__) from exc
+            raise LinkBroken(describe(exc)) from exc
 
     def drain(self) -> None:
         """Drop unread bytes (late replies, automatic status) so the next read is the next answer."""
@@ -105,10 +109,10 @@ class EscposLink:
                 finally:
                     device.settimeout(self.timeout)
             elif self.url.kind is LinkKind.SERIAL:
-                device.reset_input_buffer()
-        except OSError as exc:
+                device.reset_input_buffer()  # tcflush: termios.error once the port has vanished
+        except VANISHED_PORT_ERRORS as exc:
             self.close()
-            raise LinkBroken(str(exc)) from exc
+            raise LinkBroken(describe(exc)) from exc
 
     def read_byte(self, timeout: float) -> int | None:
         """One byte from the printer within `timeout` seconds, or None when it does not answer."""
@@ -141,5 +145,5 @@ class EscposLink:
             raise
         except Exception as exc:  # reset / unplugged while reading
             self.close()
-            raise LinkBroken(str(exc) or type(exc).__name__) from exc
+            raise LinkBroken(describe(exc)) from exc
         return None

@@ -47,6 +47,7 @@ def decode(printer: int, offline: int, error: int, paper: int) -> PrinterStatus:
     return PrinterStatus(online=online, paper=state, cover_open=cover_open, reason=", ".join(reasons))
 
 
-def not_ready(reason: str) -> PrinterStatus:
-    """What a printer that does not answer (or cannot be reached) is: offline, paper unknown."""
-    return PrinterStatus(online=False, paper=PaperState.UNKNOWN, reason=reason)
+def not_ready(reason: str, *, reachable: bool = True) -> PrinterStatus:
+    """What a printer that does not answer is: offline, paper unknown. `reachable=False` when not even its
+    connection could be made (a serial port that vanished, a refused TCP connection)."""
+    return PrinterStatus(online=False, paper=PaperState.UNKNOWN, reason=reason, reachable=reachable)

@@ -11,6 +11,9 @@ How it runs (everything that touches the printer or the queue runs as jobs on th
   to AVAILABLE;
 - a printer that cannot print (paper out, offline, no reply, connection refused) is not sent the job: it
   stays queued, with no attempt counted, and prints on the first step that finds the printer ready;
+- a printer that cannot be reached at all (status `reachable=False`: its serial port vanished, the
+  connection is refused) is also handed to the supervisor (DeviceUnavailable raised on its worker), which
+  reports it unavailable, closes it and reopens it with back-off; AVAILABLE again kicks a step;
 - a job that fails once sent (paper ran out mid-job, connection lost) is marked as a failed attempt with
   its error and stays queued (after `max_attempts` it is failed and staff requeue it); DeviceUnavailable
   and DeviceTimeout are re-raised to the supervisor, which closes and reopens the printer;
@@ -148,7 +151,7 @@ class PrintSpooler:
             return printer_gate(_offline(self.supervisor.reason or f"printer {self.supervisor.health}"))
         if self.supervisor.worker.on_worker_thread():
             return printer_gate(self._observe(self.supervisor.worker.device.status()))
-        future = self.supervisor.submit(lambda p: self._observe(p.status()))
+        future = self.supervisor.submit(self._poll)
         try:
             return printer_gate(future.result(timeout))
         except FutureTimeout:
@@ -214,7 +217,7 @@ class PrintSpooler:
             if not self._running or not self.supervisor.available:
                 return False
             self._mark_unmarked()
-            status = self._observe(printer.status())
+            status = self._poll(printer)
             if not printer_gate(status).can_print:
                 return False  # nothing sent, no attempt counted: the timer or the health event comes back
             job = self._next_job()
@@ -292,6 +295,14 @@ class PrintSpooler:
         elif event.health is DeviceHealth.UNAVAILABLE:
             reason = event.reason or "unavailable"
             self.supervisor.worker.submit(lambda _p: self._observe(_offline(reason)))
+
+    def _poll(self, printer: ReceiptPrinter) -> PrinterStatus:
+        """A fresh status, observed; a printer that cannot be reached at all raises DeviceUnavailable, so the
+        supervisor (through the worker's on_error) reports it unavailable and reopens it."""
+        status = self._observe(printer.status())
+        if not status.reachable:
+            raise DeviceUnavailable(status.reason, device=self.name)
+        return status
 
     def _observe(self, status: PrinterStatus) -> PrinterStatus:
         """Remember the status; publish it when it changed; record and alert when the condition changed."""
