@@ -8,6 +8,7 @@ The API is described in docs/payments.md.
 """
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import time
@@ -122,8 +123,10 @@ class SandboxGateway:
             if exc.code >= 500:
                 raise GatewayError(f"{method} {path}: HTTP {exc.code} {detail}") from exc
             raise GatewayError(f"{method} {path}: refused ({exc.code} {detail})") from exc
-        except (urllib.error.URLError, OSError, TimeoutError) as exc:
-            raise GatewayError(f"{method} {path}: {exc}") from exc
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            # Refused, reset, timed out (OSErrors), or a gateway that died mid-answer: a truncated body
+            # (IncompleteRead) or a broken status line (BadStatusLine) is an HTTPException, not an OSError.
+            raise GatewayError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
         try:
             data = json.loads(raw or b"{}")
         except ValueError as exc:
@@ -137,5 +140,5 @@ def _error_detail(exc: urllib.error.HTTPError) -> str:
     try:
         data = json.loads(exc.read() or b"{}")
         return str(data.get("error", "")) if isinstance(data, dict) else ""
-    except (ValueError, OSError):
+    except (ValueError, OSError, http.client.HTTPException):
         return ""

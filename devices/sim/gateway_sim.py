@@ -79,6 +79,7 @@ class SimGateway:
         self.verify_requests = verify_requests
         self.accept_late_payments = False
         self.fail_requests = 0
+        self.cut_replies = 0  # the next N replies stop halfway and the connection closes (a gateway that died)
         self.stall_s = 0.0
         self.clock_offset_s = 0.0
         self.orders: dict[str, SimOrder] = {}
@@ -267,6 +268,8 @@ class SimGateway:
                 self.notify_delay_s = float(payload["delay_s"])
             if "fail_requests" in payload:
                 self.fail_requests = int(payload["fail_requests"])
+            if "cut_replies" in payload:
+                self.cut_replies = int(payload["cut_replies"])
             if "stall_s" in payload:
                 self.stall_s = float(payload["stall_s"])
             if "accept_late_payments" in payload:
@@ -276,7 +279,7 @@ class SimGateway:
         if "forge_notification" in payload:
             self.send_forged_notification(str(payload["forge_notification"]))
         return {"notify": self.notify_mode, "delay_s": self.notify_delay_s, "fail_requests": self.fail_requests,
-                "stall_s": self.stall_s, "accept_late_payments": self.accept_late_payments,
+                "cut_replies": self.cut_replies, "stall_s": self.stall_s, "accept_late_payments": self.accept_late_payments,
                 "clock_offset_s": self.clock_offset_s}
 
     # --- HTTP ---------------------------------------------------------------------------------
@@ -326,6 +329,13 @@ class SimGateway:
                 log.warning("sandbox gateway refused an unsigned request: %s", exc)
                 raise ApiError(401, "BAD_SIGNATURE") from exc
 
+    def _take_cut(self) -> bool:
+        with self._lock:
+            if self.cut_replies <= 0:
+                return False
+            self.cut_replies -= 1
+            return True
+
     def _request_handler(self) -> type[BaseHTTPRequestHandler]:
         gateway = self
 
@@ -339,10 +349,15 @@ class SimGateway:
                 except (ValueError, TypeError) as exc:
                     status, data = 400, {"error": "INVALID_REQUEST", "detail": str(exc)}
                 raw = json.dumps(data, ensure_ascii=False).encode()
+                cut = self.path != "/v1/control" and gateway._take_cut()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
+                self.send_header("Content-Length", str(len(raw)))  # a cut reply still promises all of it
                 self.end_headers()
+                if cut:  # the gateway dies mid-answer: half the body, then the connection closes
+                    self.wfile.write(raw[:len(raw) // 2])
+                    self.close_connection = True
+                    return
                 self.wfile.write(raw)
 
             do_GET = _serve  # noqa: N815

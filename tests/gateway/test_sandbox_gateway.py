@@ -173,6 +173,15 @@ def test_unreachable_gateway_is_a_gateway_error() -> None:
         SandboxGateway(url, SECRET, timeout_s=0.5).query("x")
 
 
+def test_a_gateway_that_dies_mid_answer_is_a_gateway_error_and_the_order_is_found_again(
+        client: SandboxGateway, sim: SimGateway) -> None:
+    sim.control({"cut_replies": 1})  # headers promise the whole body; half of it comes, then the socket closes
+    with pytest.raises(GatewayError, match="IncompleteRead"):
+        client.create_order("K1-20", 100, "x", 60)
+    order = client.query("K1-20")  # the gateway had created it: the kiosk finds it by its own order id
+    assert order.state is OrderState.PENDING and order.amount_fen == 100
+
+
 def test_failed_notification_is_retried_until_accepted(client: SandboxGateway, sim: SimGateway, inbox: Inbox) -> None:
     client.create_order("K1-20", 100, "x", 60)
     attempts = queue.Queue()
