@@ -26,6 +26,8 @@ STATUS_OK = 0x00
 STATUS_TIMEOUT = 0x01
 STATUS_MIFARE = 0x14
 STATUS_WRONG_CONTEXT = 0x27
+CIU_FIFO_DATA = 0x6339  # the CIU's FIFO: after a Type A search no card answered, it still holds the REQA sent
+REQA = 0x26
 
 
 class SimRegisters:
@@ -103,6 +105,9 @@ def _power_down(sim: SimPn532, cmd: int, p: bytes) -> None:
 def _rf_configuration(sim: SimPn532, cmd: int, p: bytes) -> None:
     if p[:1] == b"\x01" and len(p) >= 2:
         sim.field_on = bool(p[1] & 0x01)
+        if not sim.field_on and sim._selected is not None:
+            sim._selected.reset()  # no field, no power: the card forgets its authentication
+            sim._halted = True  # and answers nothing until it is searched for again
     elif p[:1] == b"\x05" and len(p) >= 4:
         sim.max_retries = p[3]
     sim._respond(cmd)
@@ -112,13 +117,18 @@ def _list_passive(sim: SimPn532, cmd: int, p: bytes) -> None:
     if len(p) < 2 or p[0] not in (1, 2):
         sim._syntax_error()
         return
-    if p[1] != 0x00 or not sim.field_on:  # only ISO14443A cards live in this simulator
+    # A target search switches the RF field on, whatever RFConfiguration left it at (PN532 user manual,
+    # RFConfiguration item 1: the field is switched on automatically when a command needs it). nfcpy switches
+    # the field off after every search and before the next one; libnfc and our driver switch it on themselves.
+    sim.field_on = True
+    if p[1] != 0x00:  # only ISO14443A cards live in this simulator
         sim._air(sim.attempt_s * (1 + min(sim.max_retries, 0x10)))
         sim._respond(cmd, b"\x00")
         return
     limit = None if sim.max_retries == 0xFF else sim.attempt_s * (1 + sim.max_retries)
     card = sim._wait_for_card(limit)
     if card is None:
+        sim.registers.write(CIU_FIFO_DATA, REQA)  # no ATQA came back: the REQA is still in the FIFO (nfcpy reads it)
         if sim.max_retries == 0xFF:
             return  # aborted by the host's ACK: no response
         sim._respond(cmd, b"\x00")
