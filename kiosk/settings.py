@@ -158,6 +158,10 @@ class Secrets:
     card_mac_key: str  # hex, 32 bytes: MAC over card data
     gateway_secret: str  # shared HMAC secret with the payment gateway
     account_hash_key: str  # hex: keyed hash of bank account numbers
+    # The e-invoice provider's app key and secret (Nuonuo: from its open platform). Generated for the
+    # simulator on first start; a production site writes the provider's own here (docs/invoices.md).
+    invoice_app_key: str = ""
+    invoice_app_secret: str = ""
 
 
 @dataclass(frozen=True)
@@ -350,18 +354,30 @@ def load(data_dir: Path, site_file: str | None = None, *, db_url: str | None = N
     return replace(settings, data_dir=data_dir, sources=tuple(str(p) for p in layers), secrets=secrets_)
 
 
+def _invoice_credentials() -> dict[str, str]:
+    return {"invoice_app_key": "SIM" + secrets.token_hex(4).upper(), "invoice_app_secret": secrets.token_hex(16)}
+
+
 def load_secrets(data_dir: Path) -> Secrets:
     """Read the site secrets, creating them (random, mode 0600) on first start."""
     path = data_dir / SECRETS_FILE
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
         fresh = {"card_master_key": secrets.token_hex(16), "card_mac_key": secrets.token_hex(32),
-                 "gateway_secret": secrets.token_hex(32), "account_hash_key": secrets.token_hex(32)}
+                 "gateway_secret": secrets.token_hex(32), "account_hash_key": secrets.token_hex(32),
+                 **_invoice_credentials()}
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write("# Site secrets: keep private, back up with the database.\n")
             fh.writelines(f'{k} = "{v}"\n' for k, v in fresh.items())
     data = _read_toml(path)
+    missing = {k: v for k, v in _invoice_credentials().items() if k not in data}
+    if missing:  # a secrets file from before invoicing: add the simulator's credentials, keep the rest
+        ends_clean = path.read_bytes().endswith(b"\n")
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write("" if ends_clean else "\n")
+            fh.writelines(f'{k} = "{v}"\n' for k, v in missing.items())
+        data = {**data, **missing}
     try:
         return Secrets(**{f.name: str(data[f.name]) for f in fields(Secrets)})
     except KeyError as exc:

@@ -61,3 +61,15 @@ def test_a_site_lists_the_features_it_does_not_offer(tmp_path):
     site = tmp_path / "mall.toml"
     site.write_text('[site]\nfeatures_not_offered = ["parking", "bookings"]\n', encoding="utf-8")
     assert settings.load(tmp_path, str(site)).site.features_not_offered == ("parking", "bookings")
+
+
+def test_an_older_secrets_file_gains_invoice_credentials_and_keeps_its_keys(tmp_path):
+    from kiosk.settings import load_secrets
+
+    old = {"card_master_key": "00" * 16, "card_mac_key": "11" * 32, "gateway_secret": "g", "account_hash_key": "a"}
+    (tmp_path / "secrets.toml").write_text("".join(f'{k} = "{v}"\n' for k, v in old.items()))
+    first = load_secrets(tmp_path)
+    again = load_secrets(tmp_path)
+    assert first.gateway_secret == "g" and first.card_master_key == "00" * 16
+    assert first.invoice_app_key and first.invoice_app_secret
+    assert (again.invoice_app_key, again.invoice_app_secret) == (first.invoice_app_key, first.invoice_app_secret)
