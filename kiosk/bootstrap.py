@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from kiosk import private_files
 from kiosk import settings as settings_mod
 from kiosk.persistence import schema
 from kiosk.persistence.db import insert_ignoring_conflict, make_engine, make_session_factory, sqlite_url, unit_of_work
@@ -29,10 +30,33 @@ load_settings = settings_mod.load_for
 
 
 def database_url(settings: Settings) -> str:
+    """The database's URL; on the way, the data dir is made private and checked (see `protect_files`)."""
     if settings.database.url:
-        return settings.database.url
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return sqlite_url(settings.data_dir)
+        url = settings.database.url
+    else:
+        private_files.make_private_dir(settings.data_dir)
+        url = sqlite_url(settings.data_dir)
+    protect_files(settings, url)
+    return url
+
+
+def protect_files(settings: Settings, url: str) -> list[private_files.Finding]:
+    """The start-up check of private files: what other users could read is set private when the kiosk's user owns
+    it, and each such file is a warning in the log (translated, with its code): E2301 when fixed, E2300 with the
+    `chmod` that fixes it otherwise."""
+    findings = private_files.check(settings.data_dir, sqlite_file(url), fix=True)
+    private_files.log_findings(findings, settings.ui.language)
+    return findings
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The SQLite file of a sqlite URL (None for PostgreSQL and in-memory databases)."""
+    if not url.startswith("sqlite"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    return Path(database) if database and database != ":memory:" else None
 
 
 def open_database(settings: Settings, *, upgrade: bool = True) -> Database:
@@ -69,5 +93,5 @@ def ensure_till(db: Database, settings: Settings) -> Till:
 
 def data_path(settings: Settings, *parts: str) -> Path:
     path = settings.data_dir.joinpath(*parts)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_files.make_private_dir(path.parent)
     return path

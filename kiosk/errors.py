@@ -64,6 +64,21 @@ class AuditChainBroken(StorageError):
     message = N_("The audit log has been altered at entry {entry_id}.")
 
 
+class FileNotPrivate(StorageError):
+    """A warning at start (never raised): a kiosk file other users can read, which the kiosk cannot fix itself."""
+
+    code = "E2300"
+    message = N_("{path} can be read by other users of this computer (mode {mode}). Fix: {fix}")
+
+
+class FileMadePrivate(StorageError):
+    """A warning at start (never raised): a kiosk file other users could read, set private by the kiosk."""
+
+    code = "E2301"
+    message = N_("{path} could be read by other users of this computer (mode {mode}); the kiosk has set it to "
+                 "{wanted}.")
+
+
 # --- money and business rules ----------------------------------------------------------------
 class BusinessRuleError(KioskError):
     code = "E3000"

@@ -362,7 +362,9 @@ def load_secrets(data_dir: Path) -> Secrets:
     """Read the site secrets, creating them (random, mode 0600) on first start."""
     path = data_dir / SECRETS_FILE
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
+        from kiosk.private_files import make_private_dir
+
+        make_private_dir(data_dir)
         fresh = {"card_master_key": secrets.token_hex(16), "card_mac_key": secrets.token_hex(32),
                  "gateway_secret": secrets.token_hex(32), "account_hash_key": secrets.token_hex(32),
                  **_invoice_credentials()}

@@ -19,6 +19,7 @@ from kiosk.demo.estate import ensure_demo_staff_cards
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Card, StaffUser
 from kiosk.ports import CardReader, CardUid
+from kiosk.private_files import write_private_text
 from kiosk.services import cards as card_service
 
 log = logging.getLogger(__name__)
@@ -47,10 +48,8 @@ def load_card_images(path: Path) -> dict[str, Any]:
 
 def save_card_images(path: Path, cards: dict[str, Any]) -> None:
     """Write every card image (atomically: a half-written file never replaces a good one)."""
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"cards": [c.to_json() for _uid, c in sorted(cards.items())]}, indent=1) + "\n",
-                   encoding="utf-8")
-    tmp.replace(path)
+    write_private_text(path, json.dumps({"cards": [c.to_json() for _uid, c in sorted(cards.items())]}, indent=1)
+                       + "\n")  # 0600: the card images carry their MACs
 
 
 def _matches_ledger(app: CardApplication, card: Any, facts: card_service.CardFacts, value: int, counter: int,

@@ -25,6 +25,7 @@ import tomli_w
 
 from kiosk.errors import ConfigError
 from kiosk.flows.tool_records import DEVICES, DeviceChoice, SavedConfig
+from kiosk.private_files import make_private_dir, write_private_bytes
 from kiosk.settings import LAST_GOOD_FILE, TECHNICIAN_FILE
 
 log = logging.getLogger(__name__)
@@ -38,12 +39,7 @@ def paths(data_dir: Path) -> tuple[Path, Path, Path]:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_private_bytes(path, data)  # 0600, like every file in the data dir (kiosk.private_files)
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
@@ -82,7 +78,7 @@ def merged(existing: dict[str, Any], choices: Iterable[DeviceChoice]) -> dict[st
 def save(data_dir: Path, choices: Iterable[DeviceChoice]) -> SavedConfig:
     """Write the new technician file atomically; the proven previous file becomes last-known-good."""
     current, last_good, pending = paths(data_dir)
-    current.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dir(current.parent)
     new = tomli_w.dumps(merged(read(data_dir), choices)).encode("utf-8")
     if current.exists() and not pending.exists():
         _atomic_write(last_good, current.read_bytes())

@@ -113,7 +113,9 @@ def _settlement(args: argparse.Namespace) -> int:
         print(f"  void {void.void_receipt_number} of {void.receipt_number} at {iso(void.local_time)}: "
               f"{void.method} {Money(void.amount_fen).plain()} ({void.reason})")
     if args.csv:
-        args.csv.write_text(settlement.to_csv(report), encoding="utf-8")
+        from kiosk.private_files import write_private_text
+
+        write_private_text(args.csv, settlement.to_csv(report))  # 0600: finance's copy, not every user's
         print(f"  CSV written to {args.csv}")
     return 0
 

@@ -13,8 +13,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     db = subgroup(sub, common, "db", "database schema: upgrade, check, backup")
     db.add_parser("upgrade", help="back up, then upgrade the schema to the newest migration",
                   parents=[common]).set_defaults(handler=_upgrade)
-    db.add_parser("check", help="exit 0 if the schema is current, 3 if it needs an upgrade",
-                  parents=[common]).set_defaults(handler=_check)
+    db.add_parser("check", help="exit 0 if the schema is current, 3 if it needs an upgrade; warns about kiosk files "
+                                "other users can read", parents=[common]).set_defaults(handler=_check)
     db.add_parser("backup", help="copy the database into <data dir>/backups",
                   parents=[common]).set_defaults(handler=_backup)
     audit = subgroup(sub, common, "audit", "the hash-chained audit log")
@@ -38,10 +38,22 @@ def _upgrade(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    """The schema, then the private files: opening the database already set private what the kiosk's user owns (a
+    warning each, in the log); what is still readable by others is printed with the command that fixes it."""
+    import sys
+
+    from kiosk import private_files
+    from kiosk.bootstrap import sqlite_file
     from kiosk.persistence import schema
 
-    _, db = database_from(args, upgrade=False)
+    settings, db = database_from(args, upgrade=False)
     print(f"schema current at {schema.current_revision(db.engine)}")
+    left = private_files.check(settings.data_dir, sqlite_file(db.url), fix=False)
+    for finding in left:
+        warning = finding.warning()
+        print(f"kiosk: warning [{warning.code}] {warning.user_message(settings.ui.language)}", file=sys.stderr)
+    if not left:
+        print(f"private files: no other user can read {settings.data_dir} or the database")
     return 0
 
 

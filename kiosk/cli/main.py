@@ -4,9 +4,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 
+from kiosk import private_files
 from kiosk.domain import site_clock
 from kiosk.errors import (
     AuthError,
@@ -108,6 +110,14 @@ def exit_code_for(error: KioskError) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    umask = private_files.use_private_umask()  # whatever the command creates is its user's alone
+    try:
+        return _main(args)
+    finally:
+        os.umask(umask)  # for callers that run commands in their own process (tests)
+
+
+def _main(args: argparse.Namespace) -> int:
     handler = logging.StreamHandler()  # log lines too are stamped on the site's clock, with the offset
     handler.setFormatter(site_clock.LogFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, handlers=[handler])

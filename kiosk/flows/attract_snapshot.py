@@ -18,6 +18,7 @@ from typing import Any
 
 from kiosk.domain.site_clock import to_site
 from kiosk.flows.records import Feature, NoticeView, OpeningHours, ServiceStatus, SiteInfo, SwitchedOffView
+from kiosk.private_files import write_private_text
 
 log = logging.getLogger(__name__)
 FILE_NAME = "attract-snapshot.json"
@@ -78,9 +79,7 @@ class AttractSnapshot:
                 return
             self.content = new
             try:
-                tmp = self.path.with_suffix(".json.tmp")
-                tmp.write_text(json.dumps(encode(new), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-                tmp.replace(self.path)
+                write_private_text(self.path, json.dumps(encode(new), ensure_ascii=False, indent=1) + "\n")
             except OSError as exc:  # a full or read-only disk costs only the quick greeting at the next start
                 log.warning("could not save %s: %s", self.path, exc)
 

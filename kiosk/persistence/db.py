@@ -6,11 +6,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.errors import KioskError, RecordConflict, StorageError
+from kiosk.private_files import create_private_file
 
 SQLITE_FILE = "kiosk.sqlite3"
 
@@ -22,10 +23,19 @@ def sqlite_url(data_dir: Path) -> str:
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine with the kiosk's connection settings for the URL's dialect."""
     if url.startswith("sqlite"):
+        _create_sqlite_file_private(url)
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def _create_sqlite_file_private(url: str) -> None:
+    """SQLite creates the -wal and -shm files with the main file's mode: create the main file 0600 before the first
+    connection does (with the process umask) so that all three are private (kiosk.private_files)."""
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:") and Path(database).parent.is_dir():
+        create_private_file(Path(database))
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -14,6 +14,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from kiosk.errors import SchemaOutOfDate, StorageError
+from kiosk.private_files import create_private_file, make_private_dir
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -58,14 +59,16 @@ def check(engine: Engine) -> None:
 
 
 def backup(engine: Engine, backup_dir: Path) -> Path | None:
-    """Copy the database into backup_dir; returns the file, or None for an empty SQLite file."""
-    backup_dir.mkdir(parents=True, exist_ok=True)
+    """Copy the database into backup_dir; returns the file, or None for an empty SQLite file. The folder is 0700 and
+    the copy 0600 (created empty first, then filled by SQLite's backup or pg_dump, which keep its mode)."""
+    make_private_dir(backup_dir)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     if engine.dialect.name == "sqlite":
         source = Path(engine.url.database or "")
         if not source.exists() or source.stat().st_size == 0:
             return None
         target = backup_dir / f"kiosk-{stamp}.sqlite3"
+        create_private_file(target)
         with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
             src.backup(dst)  # consistent copy even while WAL holds recent pages
         return target
@@ -73,6 +76,7 @@ def backup(engine: Engine, backup_dir: Path) -> Path | None:
     if shutil.which("pg_dump") is None:
         raise StorageError("pg_dump is not installed; cannot back up the PostgreSQL database")
     url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    create_private_file(target)
     result = subprocess.run(["pg_dump", "--no-owner", "-f", str(target), url], capture_output=True, text=True)
     if result.returncode != 0:
         raise StorageError(f"pg_dump failed: {result.stderr.strip()[:200]}")

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from kiosk.domain.receipt import ReceiptDocument
 from kiosk.errors import NotFound
 from kiosk.persistence.db import unit_of_work
+from kiosk.private_files import make_private_dir
 from kiosk.services import receipts
 
 # (document, PNG path to write) -> the path written. The runtime passes
@@ -31,7 +32,7 @@ def receipt_preview(factory: sessionmaker[Session], site_id: int, number: int | 
     out = out_dir / f"receipt-{site_id}-{receipts.format_number(n)}.png"
     if out.exists():
         return out
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(out_dir)
     partial = out_dir / f".{out.stem}.{os.getpid()}.{id(doc):x}.png"  # two staff screens may ask at once
     try:
         written = preview(doc, partial)
