@@ -21,6 +21,7 @@ from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.modalview import ModalView
 
+from kiosk.app_runtime.demo_controls import MORE
 from kiosk.i18n import N_, translate
 from screens.widgets import KButton
 
@@ -45,7 +46,6 @@ QR_NONE = N_("There is no code to scan now")
 PAPER_OUT = N_("The printer has run out of paper")
 PAPER_IN = N_("Paper loaded")
 FAILED = N_("That did not work; the log says why")
-MORE = N_("More")
 HISTORY = N_("What happened")
 
 Builder.load_string("""

@@ -11,9 +11,9 @@ from kivy.properties import BooleanProperty, ColorProperty
 from kivy.uix.boxlayout import BoxLayout
 
 from screens.base import KioskScreen
+from screens.job_tiles import icon_name
 from screens.scroll_hint import HintedScroll
 from screens.widgets import IconTile, KLabel
-
 
 
 class MessageBox(BoxLayout):
@@ -26,11 +26,6 @@ class MessageBox(BoxLayout):
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 __all__ = ["HintedScroll", "MessageBox", "MessageScreen"]
 
-# what still works, by route: the icons of the attract page's jobs
-STILL_ICONS = {"pay_fees": "cash-multiple", "top_up": "credit-card", "card_loss": "credit-card-off",
-               "bookings": "calendar-check", "parking": "parking", "records": "history", "notices": "bullhorn",
-               "directory": "phone-classic", "member_events": "star-circle", "callback": "phone-in-talk",
-               "direct_debit": "bank"}
 
 
 class MessageScreen(KioskScreen):
@@ -54,7 +49,7 @@ class MessageScreen(KioskScreen):
         for line in getattr(view, "hours", ()):
             hours.add_widget(KLabel(text=line, level="l", halign="center"))
         for route, label in view.still_available:
-            tile = IconTile(icon=STILL_ICONS.get(route, ""), text=label, key=route)
+            tile = IconTile(icon=icon_name(route), text=label, key=route)
             tile.bind(on_release=lambda t: self.act("open", t.key))
             routes.add_widget(tile)
         self._columns()

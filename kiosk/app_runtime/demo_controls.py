@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 NOTES_YUAN = (1, 5, 10, 20, 50, 100)
 STAFF_CARD_LABEL = N_("Staff card {name}")
 BLANK_CARD_LABEL = N_("Blank card")
+MORE = N_("More")  # the portrait demo bar keeps its rarer actions under this button
 
 
 def demo_card_label(unit: str, kind: str, status: str, language: str) -> str:
