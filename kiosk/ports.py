@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -389,6 +390,26 @@ class TitleForm:
     session_id: str
     url: str
     expires_at: datetime
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    """A provider's access token as kept between runs: the token, when it expires (Unix seconds) and when
+    tokens were obtained, newest last (providers ration them: Nuonuo gives 50 per 30 days)."""
+
+    token: str
+    expires_at: float
+    obtained: tuple[float, ...] = ()
+
+
+@runtime_checkable
+class AccessTokenStore(Protocol):
+    """Where an adapter keeps its access token (a file in the data dir, or the shared database so that
+    every kiosk of an estate uses one). `refreshing()` is held, across processes, while one is fetched."""
+
+    def load(self) -> AccessToken | None: ...
+    def save(self, token: AccessToken) -> None: ...
+    def refreshing(self) -> AbstractContextManager[None]: ...
 
 
 @runtime_checkable

@@ -1,7 +1,7 @@
 """`NuonuoProvider`: kiosk.ports.InvoiceProvider over Nuonuo's (诺税通) open API (or the simulator's copy of it).
 
 Every service call is signed (devices.tax.nuonuo_protocol.sign) and carries the access token, which
-is kept in a TokenStore (the data directory) and fetched again only when it is within
+is kept in an AccessTokenStore (the data directory or the database) and fetched again only when it is within
 `refresh_margin_s` of expiry or the provider calls it invalid, never more than the provider's budget
 (50 per 30 days) allows. Answers and errors are mapped into the port's types: no usable answer ->
 InvoiceProviderUnreachable; refused credentials or signature -> InvoiceSignatureRejected; rate or token
@@ -22,10 +22,9 @@ from urllib.parse import urlencode, urlsplit
 
 from devices.tax import nuonuo_protocol as wire
 from devices.tax import nuonuo_wire as mapping
-from devices.tax.token_store import CachedToken, TokenStore
 from kiosk.errors import InvoiceProviderUnreachable, InvoiceRateLimited, InvoiceRejected, InvoiceSignatureRejected
-from kiosk.ports import (BuyerKind, InvoiceBuyer, InvoiceOrder, InvoiceResult, InvoiceStatus, RedLetterRequest,
-                         TitleForm)
+from kiosk.ports import (AccessToken, AccessTokenStore, BuyerKind, InvoiceBuyer, InvoiceOrder, InvoiceResult,
+                         InvoiceStatus, RedLetterRequest, TitleForm)
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +40,7 @@ class NuonuoProvider:
     name = "nuonuo"
 
     def __init__(self, url: str, app_key: str, app_secret: str, *, seller_tax_id: str, clerk: str,
-                 token_store: TokenStore, token_url: str = "", timeout_s: float = 10.0,
+                 token_store: AccessTokenStore, token_url: str = "", timeout_s: float = 10.0,
                  refresh_margin_s: float = 3600.0, token_budget: int = 50,
                  clock: Callable[[], float] = time.time) -> None:
         if not url or not app_key or not app_secret:
@@ -239,7 +238,7 @@ class NuonuoProvider:
                 raise InvoiceRateLimited(f"{len(history)} access tokens in 30 days; the next one is allowed "
                                          f"{int(min(history) + TOKEN_WINDOW_S - now)} s from now")
             token, ttl = self._fetch_token()
-            self._tokens.save(CachedToken(token, now + ttl, history + (now,)))
+            self._tokens.save(AccessToken(token, now + ttl, history + (now,)))
             log.info("nuonuo: new access token, valid %d s (%d obtained in 30 days)", ttl, len(history) + 1)
             return token
 
@@ -247,7 +246,7 @@ class NuonuoProvider:
         with self._tokens.refreshing():
             cached = self._tokens.load()
             if cached and cached.token == token:
-                self._tokens.save(CachedToken(cached.token, 0.0, cached.obtained))
+                self._tokens.save(AccessToken(cached.token, 0.0, cached.obtained))
 
     def _fetch_token(self) -> tuple[str, int]:
         form = urlencode({"client_id": self._app_key, "client_secret": self._app_secret,

@@ -4,8 +4,8 @@ Nuonuo hands out an access token that lasts 24 h and at most 50 of them per 30 d
 for one at every start would run out. `FileTokenStore` keeps the current token, its expiry and the
 times tokens were obtained (the budget's history) in one JSON file in the data directory (mode 0600:
 the token is a credential), and serialises refreshes across processes with a lock file, so two
-processes on one machine never both fetch one. Kiosks that share one provider account should share one
-store (a path on shared storage, or another TokenStore).
+processes on one machine never both fetch one. Kiosks that share one provider account share one store
+instead: kiosk.services.provider_tokens.DbTokenStore keeps it in the estate's database.
 """
 from __future__ import annotations
 
@@ -13,42 +13,29 @@ import fcntl
 import json
 import os
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
 
-
-@dataclass(frozen=True)
-class CachedToken:
-    token: str
-    expires_at: float  # Unix seconds
-    obtained: tuple[float, ...] = field(default=())  # when tokens were obtained, newest last (the budget)
-
-
-class TokenStore(Protocol):
-    def load(self) -> CachedToken | None: ...
-    def save(self, token: CachedToken) -> None: ...
-    def refreshing(self) -> AbstractContextManager[None]: ...  # held while a new token is fetched
+from kiosk.ports import AccessToken
 
 
 class FileTokenStore:
-    """A TokenStore in one JSON file (see the module's doc)."""
+    """A kiosk.ports.AccessTokenStore in one JSON file (see the module's doc)."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
 
-    def load(self) -> CachedToken | None:
+    def load(self) -> AccessToken | None:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-            return CachedToken(token=str(data["token"]), expires_at=float(data["expires_at"]),
+            return AccessToken(token=str(data["token"]), expires_at=float(data["expires_at"]),
                                obtained=tuple(float(t) for t in data.get("obtained", ())))
         except FileNotFoundError:
             return None
         except (ValueError, KeyError, TypeError):
             return None  # unreadable: treated as no token (a fresh one is fetched and written over it)
 
-    def save(self, token: CachedToken) -> None:
+    def save(self, token: AccessToken) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -10,9 +10,9 @@ from urllib.parse import urlencode
 import pytest
 
 from devices.tax import nuonuo_protocol as wire
-from devices.tax.token_store import CachedToken, FileTokenStore
+from devices.tax.token_store import FileTokenStore
 from kiosk.errors import InvoiceProviderUnreachable, InvoiceRateLimited, InvoiceSignatureRejected
-from kiosk.ports import InvoiceStatus
+from kiosk.ports import AccessToken, InvoiceStatus
 from tests.invoicing.conftest import APP_KEY, APP_SECRET, Sim, order, order_no, wait_final
 
 
@@ -100,7 +100,7 @@ def test_the_provider_refuses_more_than_its_token_budget(sim: Sim, make_provider
 
 def test_the_adapter_does_not_spend_past_the_budget_itself(sim: Sim, make_provider, token_file):
     spent = tuple(time.time() - 3600 * i for i in range(50, 0, -1))
-    FileTokenStore(token_file).save(CachedToken("expired", 0.0, spent))
+    FileTokenStore(token_file).save(AccessToken("expired", 0.0, spent))
     before = sim.state()["tokens"]
     with pytest.raises(InvoiceRateLimited, match="50 access tokens in 30 days"):
         make_provider().query(order_no())

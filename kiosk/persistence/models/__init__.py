@@ -15,6 +15,7 @@ from kiosk.persistence.models.ops import (
     Shift,
     StaffUser,
 )
+from kiosk.persistence.models.provider_tokens import ProviderToken
 from kiosk.persistence.models.services import (
     Booking,
     CallbackRequest,
@@ -30,6 +31,7 @@ __all__ = [
     "Account", "AuditEntry", "AuditHead", "Base", "Bill", "Booking", "Building", "CallbackRequest", "Card",
     "CardOperation", "CashEventRecord", "DeviceEvent", "DirectDebitMandate", "DirectoryEntry", "EventSignup",
     "FeatureSwitch", "GatewayOrderRecord", "Household", "JournalEntry", "JournalLine", "Kiosk", "MemberEvent", "Notice",
-    "ParkingApplication", "ParkingSpace", "Payment", "PaymentItem", "PrintJob", "Receipt", "ReceiptCounter",
+    "ParkingApplication", "ParkingSpace", "Payment", "PaymentItem", "PrintJob", "ProviderToken", "Receipt",
+    "ReceiptCounter",
     "Resident", "Shift", "Site", "StaffUser", "utcnow",
 ]
