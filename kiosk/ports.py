@@ -233,7 +233,8 @@ class InvoiceStatus(StrEnum):
     ISSUED = "issued"  # 开票完成 (Nuonuo 2): number, QR payload and PDF URL
     FAILED = "failed"  # 开票失败 (Nuonuo 22): `reason` says why; correct and send a NEW order
     SEAL_FAILED = "seal_failed"  # 签章失败 (Nuonuo 24): `reissue(order_no)`, at most 20 times a day
-    NOT_FOUND = "not_found"  # the provider never got this order number: sending it again is safe
+    NOT_FOUND = "not_found"  # the provider does not list this order number (never got it, or got it moments
+    # ago and has not listed it yet): sending it again is safe, a DUPLICATE answer says it had arrived
 
 
 def _check_order_no(order_no: str) -> None:

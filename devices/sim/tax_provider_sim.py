@@ -113,6 +113,8 @@ class SimTaxProvider:
                 book.fail_next.extend(str(reason) for reason in payload["fail_next"])
             if "unregistered_tax_ids" in payload:
                 book.unregistered_tax_ids = {str(t) for t in payload["unregistered_tax_ids"]}
+            if "listing_lag_s" in payload:
+                book.listing_lag_s = max(0.0, float(payload["listing_lag_s"]))
             if "red_form_status" in payload:
                 book.red_form_status = str(payload["red_form_status"])
             if payload.get("confirm_red_forms"):
@@ -122,7 +124,7 @@ class SimTaxProvider:
                     "token_ttl_s": book.token_ttl_s, "token_budget": book.token_budget,
                     "seal_failures": book.seal_failures, "fail_next": list(book.fail_next),
                     "unregistered_tax_ids": sorted(book.unregistered_tax_ids),
-                    "red_form_status": book.red_form_status}
+                    "red_form_status": book.red_form_status, "listing_lag_s": book.listing_lag_s}
 
     # --- the API ------------------------------------------------------------------------------
     def token(self, form: dict[str, str]) -> dict[str, Any]:
@@ -227,6 +229,9 @@ class SimTaxProvider:
                     self._route(path, parts.query, body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
+                except Exception:  # a simulator bug: say so (HTTP 500) instead of dropping the connection
+                    log.exception("tax simulator failed on %s %s", self.command, path)
+                    self._json({"code": "E9999", "describe": "simulator error"}, 500)
 
             def _route(self, path: str, query_text: str, body: bytes) -> None:
                 query = {k: v[0] for k, v in parse_qs(query_text).items()}

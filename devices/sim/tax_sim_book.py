@@ -44,6 +44,7 @@ class SimInvoice:
     issued_at: float | None = None
     reversed: list[list[int]] = field(default_factory=list)  # per blue line: [included, excluded, tax] reversed
     reinvoices: dict[str, int] = field(default_factory=dict)  # day -> reInvoice calls
+    accepted_at: float = 0.0
 
     def status(self, now: float) -> str:
         return wire.STATUS_ISSUING if now < self.ready_at else self.outcome
@@ -82,6 +83,7 @@ class TaxBook:
         self.fail_next: deque[str] = deque()  # the next accepted orders fail (22) with these reasons
         self.unregistered_tax_ids: set[str] = set()  # buyers the bureau does not know: 22
         self.red_form_status = wire.RED_FORM_NO_CONFIRM
+        self.listing_lag_s = 0.0  # an accepted order is unknown to queryInvoiceResult (E9500) this long
         self.tokens: dict[str, float] = {}  # token -> expires at
         self.token_times: list[float] = []  # when tokens were handed out
         self.invoices: dict[str, SimInvoice] = {}  # by order number (blue and red share the namespace)
@@ -130,7 +132,7 @@ class TaxBook:
                 raise Refusal(wire.DUPLICATE_ORDER, "订单编号或流水号不能重复")
             outcome, reason = self._outcome(fields)
             invoice = SimInvoice(order_no, self._next_serial(now), fields, lines, now + self.delay_s, outcome, reason,
-                                 reversed=[[0, 0, 0] for _ in lines])
+                                 accepted_at=now, reversed=[[0, 0, 0] for _ in lines])
             self.invoices[order_no] = invoice
             return invoice.serial_no
 
@@ -157,6 +159,7 @@ class TaxBook:
         with self.lock:
             found = [self.invoices[o] for o in map(str, order_nos) if o in self.invoices]
             found += [i for i in self.invoices.values() if i.serial_no in set(map(str, serial_nos))]
+            found = [i for i in found if now >= i.accepted_at + self.listing_lag_s]
             if not found:
                 raise Refusal(wire.NOT_FOUND, "发票不存在")
             return [self._item(invoice, now, with_detail) for invoice in found]
@@ -293,7 +296,7 @@ class TaxBook:
                 raise Refusal(wire.RED_NOT_ALLOWED, f"红字确认单已开具红字发票（订单{form['usedBy']}）")
             blue = next(i for i in self.invoices.values() if i.invoice_no == form["blueElecInvoiceNumber"])
             red = SimInvoice(order_no, self._next_serial(now), dict(blue.fields), tuple(x for _i, x in form["lines"]),
-                             now + self.delay_s, wire.STATUS_ISSUED, red=True, blue_no=blue.invoice_no)
+                             now + self.delay_s, wire.STATUS_ISSUED, accepted_at=now, red=True, blue_no=blue.invoice_no)
             red.fields["redReason"] = form["redReason"]
             form["usedBy"] = order_no
             self.invoices[order_no] = red

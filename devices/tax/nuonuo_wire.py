@@ -115,9 +115,7 @@ def result_from_item(item: Mapping[str, Any]) -> InvoiceResult:
         # 3/31: voided (paper invoices only); anything else is an answer we cannot act on.
         status = InvoiceStatus.FAILED
     red = str(item.get("invoiceType") or "1") == "2"
-    issued_at = None
-    if item.get("invoiceTime"):
-        issued_at = datetime.fromtimestamp(int(item["invoiceTime"]) / 1000, tz=timezone.utc)
+    issued_at = _instant(item["invoiceTime"]) if item.get("invoiceTime") else None
     reason = str(item.get("failCause") or "")
     if status in (InvoiceStatus.FAILED, InvoiceStatus.SEAL_FAILED) and not reason:
         reason = str(item.get("statusMsg") or f"status {status_code}")
@@ -134,6 +132,14 @@ def result_from_item(item: Mapping[str, Any]) -> InvoiceResult:
         reason=reason,
         red=red,
     )
+
+
+def _instant(milliseconds: object) -> datetime:
+    """Epoch milliseconds (the provider's times) as an aware UTC datetime; ValueError when out of range."""
+    try:
+        return datetime.fromtimestamp(int(milliseconds) / 1000, tz=timezone.utc)  # type: ignore[call-overload]
+    except (OverflowError, OSError, TypeError, ValueError) as exc:
+        raise ValueError(f"not a time: {milliseconds!r}") from exc
 
 
 def blue_detail_indexes(blue_items: Sequence[Mapping[str, Any]], lines: Sequence[InvoiceLine]) -> list[int]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from devices.tax.nuonuo import NuonuoProvider
 from devices.tax.token_store import FileTokenStore
@@ -22,13 +23,16 @@ from kiosk.ports import (BuyerKind, InvoiceBuyer, InvoiceLine, InvoiceOrder, Inv
                          TaxPolicy)
 
 ROOT = Path(__file__).resolve().parents[2]
+# Property tests here cost milliseconds per example: CI (profile "ci", 10,000 examples) runs a sample of
+# 500 each; HYPOTHESIS_PROFILE=long runs the profile's full count.
+LEAN = settings(max_examples=500) if os.environ.get("HYPOTHESIS_PROFILE") == "ci" else settings()
 APP_KEY = "SIMTEST01"
 APP_SECRET = "test-app-secret-0123456789abcdef"
 SELLER = "91350100M000100Y43"
 COMPANY = "9144030071526726XG"
 TEST_DELAY_S = 0.3
 NORMAL = {"delay_s": TEST_DELAY_S, "outage": False, "stall_s": 0, "rate_limit": 0, "seal_failures": 0,
-          "unregistered_tax_ids": [], "red_form_status": "01", "token_ttl_s": 86400, "token_budget": 50,
+          "unregistered_tax_ids": [], "red_form_status": "01", "listing_lag_s": 0, "token_ttl_s": 86400, "token_budget": 50,
           "forget_token_history": True}
 
 

@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kiosk.domain import credit_code
+from tests.invoicing.conftest import LEAN
 
 # Codes as published on business licences and in public registries (the first is the standard's example).
 PUBLISHED = [
@@ -43,12 +44,14 @@ def test_shape_errors_say_what_is_wrong() -> None:
     assert credit_code.normalize(" 91350100m000100y43 ") == "91350100M000100Y43"
 
 
+@LEAN
 @given(first17)
 def test_the_computed_check_character_completes_a_valid_code(body: str) -> None:
     code = body + credit_code.check_character(body)
     assert credit_code.is_valid(code)
 
 
+@LEAN
 @given(first17, st.integers(min_value=0, max_value=17), st.sampled_from(credit_code.ALPHABET))
 def test_any_single_character_change_is_caught(body: str, position: int, replacement: str) -> None:
     code = body + credit_code.check_character(body)
@@ -57,6 +60,7 @@ def test_any_single_character_change_is_caught(body: str, position: int, replace
         assert not credit_code.is_valid(changed)
 
 
+@LEAN
 @given(first17, st.integers(min_value=0, max_value=16))
 def test_swapping_neighbours_is_caught_when_they_differ(body: str, position: int) -> None:
     code = body + credit_code.check_character(body)

@@ -1,6 +1,7 @@
 """The Nuonuo adapter against the simulator process: every answer an order can get, mapped to the port."""
 from __future__ import annotations
 
+import time
 import urllib.request
 
 import pytest
@@ -134,3 +135,16 @@ def test_reissuing_an_issued_invoice_just_reports_it(sim: Sim, provider: NuonuoP
     provider.request_invoice(sent)
     issued = wait_final(provider, sent.order_no)
     assert provider.reissue(sent.order_no) == issued
+
+
+def test_an_order_not_yet_listed_is_not_found_and_sending_it_again_finds_the_first(sim: Sim, provider: NuonuoProvider):
+    sim.control(listing_lag_s=0.5)
+    sent = order()
+    provider.request_invoice(sent)
+    assert provider.query(sent.order_no).status is InvoiceStatus.NOT_FOUND  # accepted, not listed yet
+
+    assert provider.request_invoice(sent).status is InvoiceStatus.DUPLICATE  # so resending made no second one
+
+    time.sleep(0.6)
+    assert wait_final(provider, sent.order_no).status is InvoiceStatus.ISSUED
+    assert sim.state()["orders"][sent.order_no] == "2"

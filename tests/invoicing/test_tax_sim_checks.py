@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from devices.sim.tax_sim_checks import Refusal, check_line, name_problem
 from devices.tax import nuonuo_protocol as wire
+from tests.invoicing.conftest import LEAN
 
 TAXED_RATES = (10, 15, 30, 50, 60, 90, 130)
 
@@ -18,6 +19,7 @@ def row(included: int, excluded: int, tax: int, rate: int = 60, **extra: str) ->
             "price": wire.yuan(included), **extra}
 
 
+@LEAN
 @given(st.integers(min_value=1, max_value=10**11), st.sampled_from(TAXED_RATES))
 def test_a_half_up_split_of_any_amount_at_any_rate_is_accepted(included: int, rate: int) -> None:
     excluded = (2 * included * 1000 + (1000 + rate)) // (2 * (1000 + rate))
@@ -25,6 +27,7 @@ def test_a_half_up_split_of_any_amount_at_any_rate_is_accepted(included: int, ra
     assert (line.included_fen, line.excluded_fen, line.tax_fen) == (included, excluded, included - excluded)
 
 
+@LEAN
 @given(st.integers(min_value=100, max_value=10**9), st.sampled_from(TAXED_RATES), st.integers(min_value=7, max_value=500))
 def test_tax_further_than_six_fen_from_excluded_times_rate_is_refused(excluded: int, rate: int, off: int) -> None:
     exact = excluded * rate // 1000
