@@ -49,6 +49,7 @@ class SimTaxProvider:
         self.outage = ""  # "", "503" (answer Service Unavailable) or "drop" (close without answering)
         self.stall_s = 0.0  # hold every answer this long after doing the work (a reply that comes too late)
         self.rate_limit = 0  # answer the next N service calls with the rate-limit code
+        self.token_outage = False  # only the token endpoint is down (it is on another host at Nuonuo)
         self.clock_offset_s = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -99,6 +100,8 @@ class SimTaxProvider:
                 self.clock_offset_s += float(payload["advance_s"])
             if "rate_limit" in payload:
                 self.rate_limit = int(payload["rate_limit"])
+            if "token_outage" in payload:
+                self.token_outage = bool(payload["token_outage"])
             if "token_ttl_s" in payload:
                 book.token_ttl_s = float(payload["token_ttl_s"])
             if "token_budget" in payload:
@@ -121,6 +124,7 @@ class SimTaxProvider:
                 book.confirm_red_forms()
             return {"delay_s": book.delay_s, "outage": self.outage or False, "stall_s": self.stall_s,
                     "clock_offset_s": self.clock_offset_s, "rate_limit": self.rate_limit,
+                    "token_outage": self.token_outage,
                     "token_ttl_s": book.token_ttl_s, "token_budget": book.token_budget,
                     "seal_failures": book.seal_failures, "fail_next": list(book.fail_next),
                     "unregistered_tax_ids": sorted(book.unregistered_tax_ids),
@@ -219,7 +223,7 @@ class SimTaxProvider:
                 if path.startswith("/sim/"):
                     self._test_hook(path, body)
                     return
-                if sim.outage:
+                if sim.outage or (sim.token_outage and path == wire.TOKEN_PATH):
                     if sim.outage == "drop":
                         self.close_connection = True
                         return

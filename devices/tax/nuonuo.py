@@ -237,7 +237,13 @@ class NuonuoProvider:
                     return cached.token  # the budget is spent: use the old one to its end
                 raise InvoiceRateLimited(f"{len(history)} access tokens in 30 days; the next one is allowed "
                                          f"{int(min(history) + TOKEN_WINDOW_S - now)} s from now")
-            token, ttl = self._fetch_token()
+            try:
+                token, ttl = self._fetch_token()
+            except (InvoiceProviderUnreachable, InvoiceRateLimited) as exc:
+                if cached and cached.expires_at > now:
+                    log.warning("nuonuo: no new access token (%s); the current one is used until it expires", exc)
+                    return cached.token
+                raise
             self._tokens.save(AccessToken(token, now + ttl, history + (now,)))
             log.info("nuonuo: new access token, valid %d s (%d obtained in 30 days)", ttl, len(history) + 1)
             return token

@@ -31,7 +31,7 @@ APP_SECRET = "test-app-secret-0123456789abcdef"
 SELLER = "91350100M000100Y43"
 COMPANY = "9144030071526726XG"
 TEST_DELAY_S = 0.3
-NORMAL = {"delay_s": TEST_DELAY_S, "outage": False, "stall_s": 0, "rate_limit": 0, "seal_failures": 0,
+NORMAL = {"delay_s": TEST_DELAY_S, "outage": False, "stall_s": 0, "rate_limit": 0, "token_outage": False, "seal_failures": 0,
           "unregistered_tax_ids": [], "red_form_status": "01", "listing_lag_s": 0, "token_ttl_s": 86400, "token_budget": 50,
           "forget_token_history": True}
 

@@ -156,3 +156,16 @@ def test_logs_and_repr_never_show_the_secret_or_the_token(sim: Sim, provider, to
 def test_the_token_file_is_private(sim: Sim, provider, token_file):
     provider.query(order_no())
     assert token_file.stat().st_mode & 0o077 == 0
+
+
+def test_a_token_endpoint_that_is_down_does_not_stop_a_token_still_valid(sim: Sim, make_provider):
+    sim.control(token_ttl_s=100)
+    now = [time.time()]
+    provider = make_provider(refresh_margin_s=60, clock=lambda: now[0])
+    provider.query(order_no())
+    sim.control(token_outage=True)
+    now[0] += 45  # time to refresh, but the old token has 55 s left
+    assert provider.query(order_no()).status is InvoiceStatus.NOT_FOUND
+    now[0] += 60  # expired by now: without a new token nothing can be sent
+    with pytest.raises(InvoiceProviderUnreachable):
+        provider.query(order_no())
