@@ -7,6 +7,7 @@ or UNDO (the card must end holding the old value, and the payment does not compl
 | write | payment | card holds it | goal |
 |-------|---------|---------------|------|
 | issue | any | - | APPLY (the ledger is already final) |
+| sync | any | - | APPLY (a void already changed the ledger: the card follows it) |
 | any | none / succeeded | - | APPLY (the card follows the ledger) |
 | any | failed / cancelled / voided | - | UNDO (the money never moved on the ledger) |
 | top_up | intent | either | APPLY (completed, or re-applied) and settled if the household's credit still covers it, else UNDO (the value taken back off the card): cancelled, the money kept as credit |
@@ -111,7 +112,7 @@ def give_up_payment(factory: sessionmaker[Session], till: Till, ow: OpenWrite, c
 
 
 def goal_for(factory: sessionmaker[Session], ow: OpenWrite, card_holds_it: bool) -> Goal:
-    if ow.write.kind == "issue" or ow.payment_id is None or ow.payment_status == PaymentStatus.SUCCEEDED:
+    if ow.write.kind in ("issue", "sync") or ow.payment_id is None or ow.payment_status == PaymentStatus.SUCCEEDED:
         return Goal.APPLY
     if ow.payment_status != PaymentStatus.INTENT:
         return Goal.UNDO
