@@ -2,16 +2,28 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk import private_files
 from kiosk import settings as settings_mod
+from kiosk.errors import DatabaseBusy, DatabaseUnreachable, StorageError
 from kiosk.persistence import schema
-from kiosk.persistence.db import insert_ignoring_conflict, make_engine, make_session_factory, sqlite_url, unit_of_work
+from kiosk.persistence.db import (
+    insert_ignoring_conflict,
+    is_busy,
+    make_engine,
+    make_session_factory,
+    sqlite_url,
+    unit_of_work,
+)
 from kiosk.persistence.models import Kiosk, Site
 from kiosk.services.receipts import Till
 from kiosk.settings import Settings
@@ -60,16 +72,76 @@ def sqlite_file(url: str) -> Path | None:
 
 
 def open_database(settings: Settings, *, upgrade: bool = True) -> Database:
-    """Connect; at start the kiosk backs the database up and upgrades it when the schema is behind."""
+    """Connect; at start the kiosk backs the database up and upgrades it when the schema is behind.
+
+    A database that is busy (another program holds SQLite's write lock, PostgreSQL's locks) or a server that
+    refuses connections is waited for, at most `database.start_wait_s`, with one log line that says so;
+    then the start stops with DatabaseBusy (E2010) or DatabaseUnreachable (E2011), never a raw
+    "database is locked"."""
     url = database_url(settings)
+    wait_s = float(settings.database.start_wait_s)
+    # The start's schema step on its own engine with short lock waits, retried until the deadline; the
+    # kiosk's own engine keeps the normal busy timeout for its units of work.
+    starter = make_engine(url, busy_timeout_s=min(0.25, wait_s), lock_timeout_s=min(0.25, wait_s))
+    try:
+        _with_bounded_wait(lambda: _schema_step(starter, settings, upgrade), url, wait_s)
+    finally:
+        starter.dispose()
     engine = make_engine(url)
+    return Database(engine, make_session_factory(engine), url)
+
+
+def _schema_step(engine: Engine, settings: Settings, upgrade: bool) -> None:
     if upgrade:
         copy = schema.upgrade_with_backup(engine, settings.data_dir / "backups")
         if copy is not None:
             log.warning("database upgraded; backup at %s", copy)
     else:
         schema.check(engine)
-    return Database(engine, make_session_factory(engine), url)
+
+
+def _with_bounded_wait(step: Callable[[], None], url: str, wait_s: float) -> None:
+    deadline = time.monotonic() + wait_s
+    said = False
+    while True:
+        try:
+            step()
+            return
+        except OperationalError as exc:
+            why = _worth_waiting(exc)
+            if why is None:
+                raise StorageError(str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__) from exc
+            if time.monotonic() >= deadline:
+                if why == "busy":
+                    raise DatabaseBusy(str(exc.orig).strip(), seconds=round(wait_s)) from None
+                raise DatabaseUnreachable(str(exc.orig).strip().splitlines()[0], server=_server(url),
+                                          seconds=round(wait_s)) from None
+            if not said:
+                log.warning("the database %s %s; waiting up to %d s", _server(url),
+                            "is busy with another program" if why == "busy" else "does not answer", round(wait_s))
+                said = True
+            time.sleep(max(0.0, min(0.25, deadline - time.monotonic())))
+
+
+def _worth_waiting(exc: OperationalError) -> str | None:
+    """"busy" for a lock another program holds, "down" for a server that refused or timed out, None for
+    anything waiting does not mend (a wrong password, a missing database, an unreadable file)."""
+    if is_busy(exc):
+        return "busy"
+    sqlstate = getattr(exc.orig, "sqlstate", "")
+    if sqlstate is None or sqlstate == "57P03":  # psycopg: no answer at all / "the database system is starting up"
+        return "down"
+    return None
+
+
+def _server(url: str) -> str:
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - only ever used to name the server in a message
+        return "?"
+    if parsed.get_backend_name() == "sqlite":
+        return str(parsed.database)
+    return f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
 
 
 def ensure_till(db: Database, settings: Settings) -> Till:

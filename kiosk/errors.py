@@ -35,6 +35,26 @@ class ConfigError(KioskError):
     message = N_("The kiosk configuration is invalid: {key}")
 
 
+class ConfigOutOfRange(ConfigError):
+    """A setting of the right type whose value the kiosk cannot work with (a negative fee, a timeout of a day)."""
+
+    code = "E1010"
+    message = N_("The setting {key} in {file} is {value}; it must be from {low} to {high}.")
+
+
+class ConfigTextTooLong(ConfigError):
+    code = "E1011"
+    message = N_("The setting {key} in {file} is {length} characters long; it must be {low} to {high} characters.")
+
+
+class DatabaseUrlUnsupported(ConfigError):
+    """A database URL of a kind the kiosk does not speak (mysql://, postgres:// without the psycopg driver ...)."""
+
+    code = "E1012"
+    message = N_("The database URL in {file} cannot be used ({reason}). Use sqlite:///PATH or "
+                 "postgresql+psycopg://USER@HOST/DATABASE.")
+
+
 # --- storage -------------------------------------------------------------------------------
 class StorageError(KioskError):
     code = "E2000"
@@ -52,6 +72,20 @@ class RecordConflict(StorageError):
 
     code = "E2002"
     message = N_("This could not be saved: it clashes with a record already stored. Please try again.")
+
+
+class DatabaseBusy(StorageError):
+    """SQLite's write lock stayed with another program (an import, another kiosk process) past the wait allowed."""
+
+    code = "E2010"
+    message = N_("The database is busy with another program; waited {seconds} s. Please try again shortly.")
+
+
+class DatabaseUnreachable(StorageError):
+    """The database server refused or did not answer for the whole wait allowed at start."""
+
+    code = "E2011"
+    message = N_("The database server {server} does not answer; waited {seconds} s.")
 
 
 class ImportFileError(KioskError):

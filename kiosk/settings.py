@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from kiosk.domain.bounds import DEFAULT_MAX_ITEM_FEN
 from kiosk.errors import ConfigError
 
 DEFAULT_FILE = Path(__file__).resolve().parents[1] / "config" / "default.toml"
@@ -65,6 +66,12 @@ class SiteSettings:
 @dataclass(frozen=True)
 class DatabaseSettings:
     url: str
+    start_wait_s: int = 30  # how long a start waits for a busy (locked) database or a server that refuses
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    max_item_fen: int = DEFAULT_MAX_ITEM_FEN  # the largest single amount from outside: a bill, a fee, a QR order
 
 
 @dataclass(frozen=True)
@@ -173,6 +180,7 @@ class Settings:
     bookings: BookingSettings
     direct_debit: DirectDebitSettings
     devices: DeviceSettings
+    limits: LimitSettings = field(default_factory=LimitSettings)
     data_dir: Path = field(default=Path("."))
     sources: tuple[str, ...] = ()
     secrets: Secrets | None = None
@@ -188,16 +196,31 @@ def resolve_data_dir(cli_value: str | None) -> Path:
     return Path(raw).expanduser().resolve() if raw else default_data_dir()
 
 
+MAX_FILE_BYTES = 1024 * 1024  # a settings file is a few kilobytes; anything this large is not one
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
+    """One TOML file as a table. Whatever the file holds (random bytes, another encoding, a huge number,
+    nesting deeper than the parser goes), the answer is the table or one ConfigError naming the file."""
     try:
         with path.open("rb") as fh:
-            return tomllib.load(fh)
+            raw = fh.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError as exc:
         raise ConfigError(key=f"{path}: file not found") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(key=f"{path}: {exc}") from exc
     except OSError as exc:
-        raise ConfigError(key=f"{path}: {exc.strerror}") from exc
+        raise ConfigError(key=f"{path}: {exc.strerror or exc}") from exc
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError(key=f"{path}: larger than {MAX_FILE_BYTES} bytes, not a settings file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(key=f"{path}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(key=f"{path}: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of thousands of digits
+        raise ConfigError(key=f"{path}: not a settings file ({type(exc).__name__})") from None
 
 
 def _check_layer(data: dict[str, Any], cls: type, path: str, source: Path) -> None:
@@ -247,6 +270,15 @@ def _type_name(expected: Any) -> str:
     return {int: "an integer", bool: "true or false", str: "a string", float: "a number"}.get(expected, str(expected))
 
 
+def _origins(data: dict[str, Any], source: str, into: dict[str, str], path: str = "") -> None:
+    """Record `source` as the file that set every key (and table) in `data`."""
+    for key, value in data.items():
+        dotted = f"{path}.{key}" if path else str(key)
+        into[dotted] = source
+        if isinstance(value, dict):
+            _origins(value, source, into, dotted)
+
+
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in over.items():
@@ -276,48 +308,56 @@ def _build(cls: type, data: dict[str, Any], path: str) -> Any:
     return cls(**kwargs)
 
 
-def _validate(settings: Settings) -> None:
+def _validate(settings: Settings, origin: dict[str, str]) -> None:
+    """Every value in its range (kiosk.settings_ranges), then the rules between values; each error names the
+    file that set the key."""
+    from kiosk import settings_ranges
     from kiosk.i18n import LANGUAGES
+
+    settings_ranges.check(settings, origin)
+
+    def bad(key: str, rule: str) -> ConfigError:
+        return ConfigError(key=f"{settings_ranges.file_of(key, origin)}: '{key}' {rule}")
 
     for day in WEEKDAYS:
         if not _HOURS.match(getattr(settings.site.hours, day)):
-            raise ConfigError(key=f"'site.hours.{day}' must look like 09:30-22:00 or be empty")
+            raise bad(f"site.hours.{day}", "must look like 09:30-22:00 or be empty")
     if settings.ui.language not in LANGUAGES:
-        raise ConfigError(key=f"'ui.language' must be one of {', '.join(LANGUAGES)}")
+        raise bad("ui.language", f"must be one of {', '.join(LANGUAGES)}")
     unknown = set(settings.payments.methods) - {"card", "cash", "qr"}
     if unknown:
-        raise ConfigError(key=f"'payments.methods' has unknown method(s) {sorted(unknown)}")
-    if settings.ui.idle_warning_s < 20 or settings.ui.idle_timeout_s <= settings.ui.idle_warning_s:
-        raise ConfigError(key="'ui.idle_warning_s' must be >= 20 and below 'ui.idle_timeout_s'")
+        raise bad("payments.methods", f"has unknown method(s) {sorted(unknown)}; known: card, cash, qr")
+    if settings.ui.idle_timeout_s <= settings.ui.idle_warning_s:
+        raise bad("ui.idle_timeout_s", f"must be above 'ui.idle_warning_s' ({settings.ui.idle_warning_s})")
     if settings.ui.orientation not in ("auto", "portrait", "landscape"):
-        raise ConfigError(key="'ui.orientation' must be one of auto, portrait, landscape")
-    if settings.ui.screen_diagonal_in <= 0 or (settings.ui.width > 0) != (settings.ui.height > 0):
-        raise ConfigError(key="'ui.screen_diagonal_in' must be positive; 'ui.width' and 'ui.height' both set or both 0")
-    if min(settings.ui.max_fps, settings.ui.idle_fps, settings.ui.idle_poll_fps) <= 0:
-        raise ConfigError(key="'ui.max_fps', 'ui.idle_fps' and 'ui.idle_poll_fps' must be positive")
-    reader = settings.devices.reader
-    if not 50 <= reader.poll_ms <= 5000 or not 0 <= reader.removal_grace_ms <= 2000:
-        raise ConfigError(key="'devices.reader.poll_ms' must be 50-5000 and 'devices.reader.removal_grace_ms' 0-2000")
+        raise bad("ui.orientation", "must be one of auto, portrait, landscape")
+    if (settings.ui.width > 0) != (settings.ui.height > 0):
+        raise bad("ui.width", "and 'ui.height' must both be set or both be 0")
     if settings.devices.printer.encoding not in ("gb18030", "big5"):
-        raise ConfigError(key="'devices.printer.encoding' must be gb18030 or big5")
-    if any(a <= 0 for a in settings.payments.top_up_amounts_fen):
-        raise ConfigError(key="'payments.top_up_amounts_fen' must be positive amounts in fen")
+        raise bad("devices.printer.encoding", "must be gb18030 or big5")
+    try:
+        settings.site.receipt_qr_template.format(number="00000001", site=1)
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        raise bad("site.receipt_qr_template", f"may use only {{number}} and {{site}} ({type(exc).__name__})") from None
     from kiosk.domain.terms import BookingKind
 
     unknown_kinds = set(settings.bookings.fees_fen) - {str(k) for k in BookingKind}
     if unknown_kinds:
-        raise ConfigError(key=f"'bookings.fees_fen' has unknown kind(s) {sorted(unknown_kinds)}")
+        raise bad("bookings.fees_fen", f"has unknown kind(s) {sorted(unknown_kinds)}")
     from kiosk.domain.terms import SiteFeature
 
     for key, names in (("site.features_not_offered", settings.site.features_not_offered),
                        ("site.hours.out_of_hours_features", settings.site.hours.out_of_hours_features)):
         unknown_features = set(names) - {str(f) for f in SiteFeature}
         if unknown_features:
-            raise ConfigError(key=f"'{key}' has unknown feature(s) {sorted(unknown_features)}; "
-                                  f"known: {', '.join(str(f) for f in SiteFeature)}")
+            raise bad(key, f"has unknown feature(s) {sorted(unknown_features)}; "
+                           f"known: {', '.join(str(f) for f in SiteFeature)}")
     from kiosk.domain.site_clock import zone_named
 
-    zone_named(settings.site.timezone)  # an unknown name is a ConfigError naming 'site.timezone'
+    try:
+        zone_named(settings.site.timezone)
+    except ConfigError:
+        raise bad("site.timezone", f"{settings.site.timezone!r} is not a known time zone") from None
 
 
 def load_for(data_dir: str | None, site_file: str | None, db_url: str | None = None,
@@ -337,14 +377,17 @@ def load(data_dir: Path, site_file: str | None = None, *, db_url: str | None = N
     if tech.exists():
         layers.append(tech)
     merged: dict[str, Any] = {}
+    origin: dict[str, str] = {}
     for path in layers:
         data = _read_toml(path)
         _check_layer(data, Settings, "", path)
         merged = _merge(merged, data)
+        _origins(data, str(path), origin)
     if db_url:
         merged = _merge(merged, {"database": {"url": db_url}})
+        origin["database.url"] = "--db-url"
     settings: Settings = _build(Settings, merged, "")
-    _validate(settings)
+    _validate(settings, origin)
     from kiosk.domain import site_clock
 
     site_clock.use_zone(settings.site.timezone)  # the one clock of this process: see kiosk.domain.site_clock

@@ -30,7 +30,7 @@ def zone_named(name: str) -> ZoneInfo:
     """The IANA zone called `name`; an unknown name is a configuration error naming `site.timezone`."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError) as exc:  # OSError: a folder's name
         raise ConfigError(key=f"'site.timezone' {name!r} is not a known time zone") from exc
 
 

@@ -1,16 +1,18 @@
 """Engines and units of work: SQLite (WAL, synchronous=FULL, foreign keys) or PostgreSQL by URL."""
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, create_engine, event, make_url
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from kiosk.errors import KioskError, RecordConflict, StorageError
+from kiosk.errors import DatabaseBusy, DatabaseUrlUnsupported, KioskError, RecordConflict, StorageError
 from kiosk.private_files import create_private_file
 
 SQLITE_FILE = "kiosk.sqlite3"
@@ -20,14 +22,36 @@ def sqlite_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / SQLITE_FILE).resolve()}"
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine with the kiosk's connection settings for the URL's dialect."""
-    if url.startswith("sqlite"):
-        _create_sqlite_file_private(url)
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
-        _configure_sqlite(engine)
+BUSY_TIMEOUT_S = 30.0  # how long one statement waits for SQLite's write lock (another kiosk process, an import)
+CONNECT_TIMEOUT_S = 10  # how long connecting to a PostgreSQL server may take before it counts as down
+_busy_timeouts: WeakKeyDictionary[Engine, float] = WeakKeyDictionary()
+
+
+def make_engine(url: str, *, echo: bool = False, busy_timeout_s: float = BUSY_TIMEOUT_S,
+                lock_timeout_s: float | None = None, source: str = "the settings") -> Engine:
+    """An engine with the kiosk's connection settings for the URL's dialect.
+
+    `busy_timeout_s` bounds SQLite's wait for the write lock; `lock_timeout_s` does the same for PostgreSQL's
+    row and table locks (None: wait as long as it takes). A URL SQLAlchemy cannot use is one
+    DatabaseUrlUnsupported naming `source`, never a raw ArgumentError or a missing driver module."""
+    try:
+        if url.startswith("sqlite"):
+            _create_sqlite_file_private(url)
+            engine = create_engine(url, echo=echo, connect_args={"timeout": busy_timeout_s})
+            _configure_sqlite(engine, busy_timeout_s)
+            _busy_timeouts[engine] = busy_timeout_s
+            return engine
+        connect_args: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_S}
+        if lock_timeout_s is not None:
+            connect_args["options"] = f"-c lock_timeout={int(lock_timeout_s * 1000)}"
+        engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5,
+                               connect_args=connect_args)
+        if lock_timeout_s is not None:
+            _busy_timeouts[engine] = lock_timeout_s
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    except (ArgumentError, ImportError, ValueError, TypeError) as exc:  # NoSuchModuleError is an ArgumentError
+        raise DatabaseUrlUnsupported(key="database.url", file=source,
+                                     reason=str(exc).splitlines()[0][:120] or type(exc).__name__) from None
 
 
 def _create_sqlite_file_private(url: str) -> None:
@@ -38,7 +62,7 @@ def _create_sqlite_file_private(url: str) -> None:
         create_private_file(Path(database))
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event below issue BEGIN itself: pysqlite's implicit
@@ -49,7 +73,7 @@ def _configure_sqlite(engine: Engine) -> None:
             cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -83,6 +107,8 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise RecordConflict(violated_constraint(exc)) from exc
     except OperationalError as exc:
         session.rollback()
+        if is_busy(exc):
+            raise DatabaseBusy(str(exc.orig), seconds=busy_wait_s(session)) from exc
         raise StorageError(str(exc.orig) if exc.orig else str(exc)) from exc
     except SQLAlchemyError as exc:
         session.rollback()
@@ -92,6 +118,22 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def is_busy(exc: OperationalError) -> bool:
+    """SQLite's "database is locked" (another connection kept the write lock past the busy timeout), or
+    PostgreSQL's lock_timeout."""
+    if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
+        return True
+    text = str(exc.orig).lower()
+    return "database is locked" in text or "database is busy" in text
+
+
+def busy_wait_s(session: Session) -> int:
+    """The busy timeout of the session's engine, in whole seconds (for the "waited N s" line)."""
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    return math.ceil(_busy_timeouts.get(engine, BUSY_TIMEOUT_S))
 
 
 def violated_constraint(exc: IntegrityError) -> str:
