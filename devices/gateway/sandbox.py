@@ -20,17 +20,18 @@ from typing import Any
 from urllib.parse import quote
 
 from devices.gateway import signing
+from kiosk.domain.bounds import DEFAULT_MAX_ITEM_FEN, item_problem
 from kiosk.errors import BadSignature, GatewayError
 from kiosk.ports import GatewayNotification, GatewayOrder, OrderState
 
 log = logging.getLogger(__name__)
 
 
-def order_from_json(data: Mapping[str, Any]) -> GatewayOrder:
+def order_from_json(data: Mapping[str, Any], max_amount_fen: int = DEFAULT_MAX_ITEM_FEN) -> GatewayOrder:
     paid_at = data.get("paid_at")
     return GatewayOrder(
         order_id=str(data["order_id"]),
-        amount_fen=_fen(data["amount_fen"]),
+        amount_fen=_fen(data["amount_fen"], max_amount_fen),
         state=OrderState(data["state"]),
         code_url=str(data.get("code_url") or ""),
         gateway_txn=str(data.get("gateway_txn") or ""),
@@ -38,10 +39,12 @@ def order_from_json(data: Mapping[str, Any]) -> GatewayOrder:
     )
 
 
-def _fen(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"amount must be integer fen, got {value!r}")
-    return value
+def _fen(value: object, max_amount_fen: int) -> int:
+    """An amount to or from the gateway: whole fen, more than zero, at most the site's per-item maximum."""
+    problem = item_problem(value, max_amount_fen)
+    if problem is not None:
+        raise ValueError(f"amount_fen {problem}")
+    return value  # type: ignore[return-value]
 
 
 class SandboxGateway:
@@ -49,7 +52,7 @@ class SandboxGateway:
 
     def __init__(self, url: str, secret: bytes | str, *, timeout_s: float = 5.0, notify_url: str = "",
                  max_skew_s: float = 300.0, name: str = "QR gateway",
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, max_amount_fen: int = DEFAULT_MAX_ITEM_FEN) -> None:
         self.url = url.rstrip("/")
         self._secret = signing.as_key(secret)
         self.timeout_s = timeout_s
@@ -57,10 +60,11 @@ class SandboxGateway:
         self.max_skew_s = max_skew_s
         self.name = name
         self._clock = clock
+        self.max_amount_fen = max_amount_fen  # `limits.max_item_fen`: no order, refund or answer above it
 
     # --- the port -----------------------------------------------------------------------------
     def create_order(self, order_id: str, amount_fen: int, description: str, expires_in_s: int) -> GatewayOrder:
-        payload: dict[str, Any] = {"order_id": order_id, "amount_fen": _fen(amount_fen),
+        payload: dict[str, Any] = {"order_id": order_id, "amount_fen": self._outgoing(amount_fen),
                                    "description": description, "expires_in_s": int(expires_in_s)}
         if self.notify_url:
             payload["notify_url"] = self.notify_url
@@ -76,7 +80,7 @@ class SandboxGateway:
     def refund(self, order_id: str, refund_id: str, amount_fen: int) -> None:
         """Refund (part of) a paid order; repeating a refund_id is safe (the gateway keeps one)."""
         self._call("POST", f"/v1/orders/{quote(order_id, safe='')}/refunds",
-                   {"refund_id": refund_id, "amount_fen": _fen(amount_fen)})
+                   {"refund_id": refund_id, "amount_fen": self._outgoing(amount_fen)})
 
     def verify_notification(self, body: bytes, headers: Mapping[str, str]) -> GatewayNotification:
         try:
@@ -88,11 +92,19 @@ class SandboxGateway:
             extra = {k: str(v) for k, v in data.items()
                      if k not in ("order_id", "state", "amount_fen", "gateway_txn")}
             return GatewayNotification(order_id=str(data["order_id"]), state=OrderState(data["state"]),
-                                       amount_fen=_fen(data["amount_fen"]),
+                                       amount_fen=_fen(data["amount_fen"], self.max_amount_fen),
                                        gateway_txn=str(data.get("gateway_txn") or ""), extra=extra)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             # Signed but unreadable: the gateway and the kiosk disagree on the format.
             raise GatewayError(f"signed notification not understood: {exc}") from exc
+
+    def _outgoing(self, amount_fen: int) -> int:
+        """An amount the kiosk asks for: one outside the bounds is refused before anything is sent, as a
+        gateway that cannot take it (GatewayError: the resident is offered another method)."""
+        try:
+            return _fen(amount_fen, self.max_amount_fen)
+        except ValueError as exc:
+            raise GatewayError(f"not sent: {exc}") from None
 
     # --- extras -------------------------------------------------------------------------------
     def records(self) -> dict[str, list[dict[str, Any]]]:
@@ -104,7 +116,7 @@ class SandboxGateway:
     def _order(self, method: str, path: str, payload: Mapping[str, Any] | None = None) -> GatewayOrder:
         data = self._call(method, path, payload)
         try:
-            return order_from_json(data)
+            return order_from_json(data, self.max_amount_fen)
         except (KeyError, ValueError, TypeError) as exc:
             raise GatewayError(f"{method} {path}: unexpected reply {data!r}: {exc}") from exc
 

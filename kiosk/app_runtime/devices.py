@@ -34,6 +34,8 @@ def build_devices(settings: Settings, *, notify_url: str = "") -> AttachedDevice
             if d.cash.url and d.cash.enabled else None)
     gateway = None
     if d.gateway.url and settings.secrets is not None:
-        options = {"notify_url": notify_url} if notify_url else {}
+        options: dict[str, object] = {"max_amount_fen": settings.limits.max_item_fen}
+        if notify_url:
+            options["notify_url"] = notify_url
         gateway = build_payment_gateway(d.gateway.driver, d.gateway.url, settings.secrets.gateway_secret, **options)
     return AttachedDevices(reader, printer, cash, gateway)

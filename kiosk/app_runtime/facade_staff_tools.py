@@ -132,7 +132,8 @@ class StaffToolsFacade:
         data = Path(path).read_bytes()
         try:
             with unit_of_work(self.rt.db.factory) as s:
-                result = imports.import_bills(s, self.rt.till.site_id, data, actor=f"staff:{who.name}")
+                result = imports.import_bills(s, self.rt.till.site_id, data, actor=f"staff:{who.name}",
+                                              max_item_fen=self.rt.settings.limits.max_item_fen)
         except ImportFileError as exc:
             return ImportOutcome(0, 0, imports.problems_of(exc))
         return ImportOutcome(result.count, result.total_fen)

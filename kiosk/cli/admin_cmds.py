@@ -63,15 +63,19 @@ def _import(args: argparse.Namespace) -> int:
     from kiosk.services import imports
 
     try:
+        if args.file.stat().st_size > imports.MAX_FILE_BYTES:
+            raise ImportFileError(f"{args.file} is larger than {imports.MAX_FILE_BYTES} bytes", count=1,
+                                  problems=((1, f"the file is larger than {imports.MAX_FILE_BYTES} bytes"),))
         data = args.file.read_bytes()
     except OSError as exc:
-        raise ConfigError(key=f"{args.file}: {exc.strerror}") from exc
+        raise ConfigError(key=f"{args.file}: {exc.strerror or exc}") from exc
     settings, db = database_from(args)
     till = bootstrap.ensure_till(db, settings)
     try:
         with unit_of_work(db.factory) as session:
             if args.what == "bills":
-                result = imports.import_bills(session, till.site_id, data, actor=OFFICE)
+                result = imports.import_bills(session, till.site_id, data, actor=OFFICE,
+                                              max_item_fen=settings.limits.max_item_fen)
             else:
                 result = imports.import_notices(session, till.site_id, data, actor=OFFICE,
                                                 tz_name=settings.site.timezone)

@@ -1,16 +1,20 @@
 """Double-entry postings: every movement of value is one balanced journal entry; balances are sums."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select, text
 from sqlalchemy.orm import Session
 
 from kiosk.domain.terms import AccountKind, EntryKind, FeeKind
 from kiosk.errors import InsufficientBalance, InvalidAmount
-from kiosk.persistence.db import insert_ignoring_conflict
-from kiosk.persistence.models import Account, JournalEntry, JournalLine
+from kiosk.persistence.bulk import insert_rows
+from kiosk.persistence.db import insert_ignoring_conflict, is_postgres
+from kiosk.persistence.models import Account, JournalEntry, JournalLine, utcnow
+from kiosk.persistence.sums import joined, split_sum
 
 
 @dataclass(frozen=True)
@@ -51,10 +55,11 @@ def lock(session: Session, acct: Account) -> Account:
 
 
 def balance(session: Session, acct: Account) -> int:
-    """Sum of the account's lines: positive for a debit balance."""
-    total = session.scalar(select(func.coalesce(func.sum(JournalLine.amount_fen), 0))
-                           .where(JournalLine.account_id == acct.id))
-    return int(total or 0)
+    """Sum of the account's lines: positive for a debit balance. Read in two halves, so a total no SQL SUM
+    could hold (a household owing more than 2**63 fen) is still read exactly (kiosk.persistence.sums)."""
+    high, low = session.execute(select(*split_sum(JournalLine.amount_fen))
+                                .where(JournalLine.account_id == acct.id)).one()
+    return joined(high, low)
 
 
 def liability_balance(session: Session, acct: Account) -> int:
@@ -83,6 +88,87 @@ def post(session: Session, kind: EntryKind, postings: Sequence[Posting], *, memo
                      for p in postings])
     session.flush()
     return entry
+
+
+def post_many(session: Session, kind: EntryKind, entries: Sequence[tuple[str, Sequence[tuple[int, int]]]], *,
+              at: datetime | None = None, kiosk_id: int | None = None) -> list[int]:
+    """Write many journal entries of one kind with bulk statements (a bill import of 100,000 rows): each
+    entry is (memo, [(account_id, amount_fen), ...]) and obeys the same rules as `post` (two lines or more,
+    whole non-zero fen, balanced), all checked before anything is written. Returns the entry ids in order.
+
+    Anything that must see every journal entry (the audit chain) hooks here as well as in `post`."""
+    for memo, lines in entries:
+        if len(lines) < 2:
+            raise InvalidAmount(f"a journal entry needs at least two lines ({memo})")
+        for _account_id, fen in lines:
+            if isinstance(fen, bool) or not isinstance(fen, int) or fen == 0:
+                raise InvalidAmount(f"ledger amounts are non-zero integer fen, got {fen!r} ({memo})")
+        if sum(fen for _a, fen in lines) != 0:
+            raise InvalidAmount(f"journal entry does not balance ({memo})")
+    if not entries:
+        return []
+    when = at or utcnow()
+    ids = reserve_ids(session, JournalEntry.__table__, len(entries))
+    insert_rows(session, JournalEntry.__table__, ("id", "kind", "memo", "created_at", "kiosk_id"),
+                [(entry_id, str(kind), memo[:200], when, kiosk_id) for entry_id, (memo, _l) in zip(ids, entries)])
+    line_ids = iter(reserve_ids(session, JournalLine.__table__, sum(len(lines) for _m, lines in entries)))
+    insert_rows(session, JournalLine.__table__, ("id", "entry_id", "account_id", "amount_fen"),
+                [(next(line_ids), entry_id, account_id, fen)
+                 for entry_id, (_memo, lines) in zip(ids, entries) for account_id, fen in lines])
+    return ids
+
+
+def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
+    """`count` fresh primary keys for bulk rows written with plain executemany (no RETURNING round trip per
+    row): PostgreSQL hands them out from the table's sequence; on SQLite the unit of work holds the write lock
+    from its first statement (BEGIN IMMEDIATE), so the keys above the largest one are this transaction's."""
+    if count <= 0:
+        return []
+    if is_postgres(session):
+        return list(session.scalars(text(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) "
+                                         "FROM generate_series(1, :n)"), {"n": count}))
+    top = session.scalar(select(func.coalesce(func.max(table.c.id), 0)))
+    return list(range(int(top) + 1, int(top) + 1 + count))
+
+
+def ensure_accounts(session: Session, kind: AccountKind, owner: str, owners: Iterable[Any]) -> dict[Any, int]:
+    """The ids of `kind` accounts for many owners at once (owner is "household_id", "card_id", "kiosk_id" or
+    "fee_kind"), creating the missing ones with one insert-if-absent: {owner value: account id}."""
+    codes = {value: _code(kind, **{"household_id": None, "card_id": None, "kiosk_id": None, "fee_kind": None,
+                                   owner: str(value) if owner == "fee_kind" else value})
+             for value in owners}
+    by_code = _account_ids(session, list(codes.values()))
+    missing = [value for value, code in codes.items() if code not in by_code]
+    if missing:
+        rows = [{"code": codes[v], "kind": str(kind), "household_id": None, "card_id": None, "kiosk_id": None,
+                 "fee_kind": None, owner: str(v) if owner == "fee_kind" else v} for v in missing]
+        if is_postgres(session):
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        session.execute(dialect_insert(Account).on_conflict_do_nothing(), rows)
+        by_code |= _account_ids(session, [codes[v] for v in missing])
+    return {value: by_code[code] for value, code in codes.items()}
+
+
+def _account_ids(session: Session, codes: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for start in range(0, len(codes), 500):
+        found.update({code: id_ for id_, code in session.execute(
+            select(Account.id, Account.code).where(Account.code.in_(codes[start:start + 500])))})
+    return found
+
+
+def balances(session: Session, account_ids: Iterable[int]) -> dict[int, int]:
+    """Many accounts' balances in a few grouped queries (exact, see `balance`): {account id: balance}."""
+    ids = sorted(set(account_ids))
+    out = dict.fromkeys(ids, 0)
+    for start in range(0, len(ids), 500):
+        rows = session.execute(select(JournalLine.account_id, *split_sum(JournalLine.amount_fen))
+                               .where(JournalLine.account_id.in_(ids[start:start + 500]))
+                               .group_by(JournalLine.account_id))
+        out.update({account_id: joined(high, low) for account_id, high, low in rows})
+    return out
 
 
 def transfer(session: Session, kind: EntryKind, debit: Account, credit: Account, amount_fen: int, **kw: object) -> JournalEntry:

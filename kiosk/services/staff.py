@@ -15,6 +15,7 @@ from kiosk.errors import AlreadyDone, AuthError, InvalidAmount, InvalidEntry, No
 from kiosk.i18n import N_, translate
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import JournalEntry, JournalLine, Payment, Shift, StaffUser, utcnow
+from kiosk.persistence.sums import joined, split_sum
 from kiosk.services import audit, credit_report, ledger, pins, receipts
 from kiosk.services.credit_report import CreditFigures
 from kiosk.services.cards import normalize_uid
@@ -166,12 +167,12 @@ def last_handover_at(session: Session, kiosk_id: int) -> datetime | None:
 def expected_cash(session: Session, kiosk_id: int, since: datetime | None, until: datetime) -> int:
     """Movement of the kiosk's cash-box account between the last handover and `until` (ledger truth)."""
     box = ledger.account(session, AccountKind.CASH_BOX, kiosk_id=kiosk_id)
-    query = (select(func.coalesce(func.sum(JournalLine.amount_fen), 0))
+    query = (select(*split_sum(JournalLine.amount_fen))
              .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
              .where(JournalLine.account_id == box.id, JournalEntry.created_at <= until))
     if since is not None:
         query = query.where(JournalEntry.created_at > since)
-    return int(session.scalar(query) or 0)
+    return joined(*session.execute(query).one())
 
 
 def close_shift(session: Session, till: Till, *, staff_id: int, counted_cash_fen: int, language: str,
