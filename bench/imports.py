@@ -2,7 +2,8 @@
 
 Run: .venv/bin/python bench/imports.py [--bills 100000] [--households 5000] [--pg-url URL] [--per-row 2000]
 Prints one Markdown table and exits 1 when the SQLite import takes 5 s or more.
-  - import: `kiosk.services.imports.import_bills` in one unit of work, as `kiosk import bills` runs it: read
+  - import: `kiosk.services.imports.import_bills` in one unit of work, as `kiosk import bills` runs it (wall
+    seconds, and the importing thread's CPU seconds, which a busy machine does not inflate): read
     and check every row, refuse known references, check the sums, then the bills, their BILL_ISSUED entries
     and lines in bulk statements, one audit row, one commit;
   - baseline (same run, same database kind): the floor of any import of these rows, the CSV parsed by the csv
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import os
 import sys
 import tempfile
 import threading
@@ -83,9 +85,9 @@ def bill_file(units: list[str], bills: int) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def time_import(url: str, till: Till, data: bytes, payment_args: dict) -> tuple[float, float | None, int]:
-    """(import seconds, payment wait seconds or None, bills imported). The payment starts on its own engine
-    (a second connection) the moment the import starts writing bills."""
+def time_import(url: str, till: Till, data: bytes, payment_args: dict) -> tuple[float, float, float | None, int]:
+    """(import seconds, import CPU seconds, payment wait seconds or None, bills imported). The payment starts on
+    its own engine (a second connection) the moment the import starts writing bills."""
     engine = make_engine(url)
     factory = make_session_factory(engine)
     other = make_engine(url)
@@ -94,7 +96,7 @@ def time_import(url: str, till: Till, data: bytes, payment_args: dict) -> tuple[
 
     @event.listens_for(engine, "before_cursor_execute")
     def _watch(_conn, _cursor, statement, *_rest) -> None:  # type: ignore[no-untyped-def]
-        if statement.startswith("INSERT INTO bills"):
+        if statement.startswith("INSERT INTO bills") or "nextval(pg_get_serial_sequence('journal_entries'" in statement:
             writing.set()
 
     waited: list[float] = []
@@ -110,14 +112,14 @@ def time_import(url: str, till: Till, data: bytes, payment_args: dict) -> tuple[
 
     payer = threading.Thread(target=pay)
     payer.start()
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.thread_time()
     with unit_of_work(factory) as s:
         result = imports.import_bills(s, till.site_id, data, actor="bench")
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.thread_time() - cpu0
     payer.join(120)
     engine.dispose()
     other.dispose()
-    return seconds, (waited[0] if waited else None), result.count
+    return seconds, cpu, (waited[0] if waited else None), result.count
 
 
 def time_floor(url: str, data: bytes) -> float:
@@ -170,10 +172,11 @@ def run(backend: str, make_url, args: argparse.Namespace) -> tuple[list[str], fl
 
     payment_args, till, units = make_site(url_for("import"), args.households)
     data = bill_file(units, args.bills)
-    seconds, waited, count = time_import(url_for("import"), till, data, payment_args)
+    seconds, cpu, waited, count = time_import(url_for("import"), till, data, payment_args)
     make_site(url_for("floor"), args.households)
     floor = time_floor(url_for("floor"), data)
-    rows = [f"| import {count:,} bills ({len(data) / 1e6:.1f} MB) | {backend} | {seconds:.2f} s | {floor:.2f} s | "
+    rows = [f"| import {count:,} bills ({len(data) / 1e6:.1f} MB) | {backend} | {seconds:.2f} s (CPU {cpu:.2f} s) | "
+            f"{floor:.2f} s | "
             f"{seconds / floor:.1f}x | {'< 5 s' if backend == 'SQLite' else ''} |"]
     if waited is not None:
         rows.append(f"| a payment arriving during the import: its wait and commit | {backend} | {waited:.2f} s | "
@@ -204,7 +207,8 @@ def main() -> int:
                           args)
             lines += rows
     print("\n".join(lines))
-    print(f"SQLite import of {args.bills:,} bills: {sqlite_s:.2f} s (target < {TARGET_S:.0f} s)", file=sys.stderr)
+    print(f"SQLite import of {args.bills:,} bills: {sqlite_s:.2f} s (target < {TARGET_S:.0f} s); load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", file=sys.stderr)
     return 0 if sqlite_s < TARGET_S else 1
 
 

@@ -13,6 +13,7 @@ import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime, timezone
 from typing import Any, TypeVar
 
@@ -94,6 +95,7 @@ def _rows(data: bytes | str, columns: tuple[str, ...]) -> Iterator[tuple[int, di
     if missing:
         raise _fail([(1, f"missing column(s): {', '.join(missing)}")])
     index = {name: header.index(name) for name in columns}
+    width = len(header)
     start = reader.line_num
     while True:
         try:
@@ -107,12 +109,12 @@ def _rows(data: bytes | str, columns: tuple[str, ...]) -> Iterator[tuple[int, di
             return
         line = start + 1
         start = reader.line_num
-        if not any(v.strip() for v in values):
+        if not "".join(values).strip():
             continue
-        if len(values) != len(header):
-            yield line, {"__error__": f"expected {len(header)} fields, found {len(values)}"}
+        if len(values) != width:
+            yield line, {"__error__": f"expected {width} fields, found {len(values)}"}
             continue
-        longest = max(len(v) for v in values)
+        longest = max(map(len, values))
         if longest > MAX_FIELD_CHARS:
             yield line, {"__error__": f"a field is {longest} characters long; at most {MAX_FIELD_CHARS} are read"}
             continue
@@ -139,6 +141,14 @@ def _validate_all(data: bytes | str, columns: tuple[str, ...],
     if problems:
         raise _fail(problems)
     return good
+
+
+@lru_cache(maxsize=4096)  # a file repeats a few due dates
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if _DAY.match(text) else None
+    except ValueError:
+        return None
 
 
 def parse_amount(text: str, max_item_fen: int) -> tuple[int, str | None]:
@@ -173,13 +183,10 @@ def import_bills(session: Session, site_id: int, data: bytes | str, *, actor: st
         amount, amount_problem = parse_amount(row["amount"], max_item_fen)
         if amount_problem:
             reasons.append(amount_problem)
-        due = date.min
-        try:
-            if not _DAY.match(row["due_date"]):
-                raise ValueError
-            due = date.fromisoformat(row["due_date"])
-        except ValueError:
+        due = _day(row["due_date"])
+        if due is None:
             reasons.append(f"due_date {shown(row['due_date'])} is not YYYY-MM-DD")
+            due = date.min
         ref = row["external_ref"]
         if not ref or len(ref) > 64:
             reasons.append("external_ref must be 1-64 characters")
