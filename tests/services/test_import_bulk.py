@@ -3,6 +3,8 @@ arrives meanwhile on its own connection waits at most for the import and succeed
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -137,3 +139,16 @@ def test_a_payment_during_an_import_waits_at_most_for_the_import_and_succeeds(db
         assert paid > committed["import"]  # it waited for the import's commit, then went through
     assert paid - committed["import"] < 2.0
     assert _counts(factory)[0] >= 8_000
+
+
+def test_an_imported_file_passes_kiosk_audit_verify(db_url, factory, mini, tmp_path):
+    """The bulk path writes entries and lines around the ORM (kiosk.persistence.bulk): whatever `kiosk audit
+    verify` proves about the ledger must hold for them too (an audit chain that links journal entries has to
+    link ledger.post_many's as well)."""
+    units = _households(factory, mini, 10)
+    data, _owed = _file(units, 500, prefix="V")
+    with unit_of_work(factory) as s:
+        imports.import_bills(s, mini.till.site_id, data, actor="staff:x")
+    out = subprocess.run([sys.executable, "-m", "kiosk", "audit", "verify", "--data-dir", str(tmp_path / "d"),
+                          "--db-url", db_url], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
