@@ -55,6 +55,8 @@ def read(data_dir: Path) -> dict[str, Any]:
         return tomllib.loads(current.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(key=f"{current}: {exc}") from exc
+    except (ValueError, RecursionError) as exc:  # not UTF-8, an integer of thousands of digits, deep nesting
+        raise ConfigError(key=f"{current}: not a settings file ({type(exc).__name__})") from None
 
 
 def merged(existing: dict[str, Any], choices: Iterable[DeviceChoice]) -> dict[str, Any]:

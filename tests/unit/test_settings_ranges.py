@@ -163,3 +163,13 @@ def test_db_check_and_a_start_refuse_a_bad_fee_the_same_way(tmp_path):
         assert out.stderr.strip().splitlines() == [
             f"kiosk: [E1010] The setting payments.card_replacement_fee_fen in {site} is -2000; it must be from 0 "
             "to 100000000."]
+
+
+@pytest.mark.parametrize("raw", [bytes(range(128, 256)), b"a = 1" + b"0" * 5000 + b"\n", b"[devices\n"])
+def test_the_technician_screen_reads_a_broken_file_as_one_config_error(tmp_path, raw):
+    from kiosk.app_runtime import technician_config
+
+    (tmp_path / settings.TECHNICIAN_FILE).write_bytes(raw)
+    with pytest.raises(ConfigError) as err:
+        technician_config.read(tmp_path)
+    assert "technician.toml" in str(err.value)
