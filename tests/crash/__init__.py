@@ -1,0 +1,1 @@
+"""Kill at every step and power loss: the crash-consistency harness (docs/reliability.md)."""
