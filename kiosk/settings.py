@@ -158,6 +158,19 @@ class DeviceSettings:
 
 
 @dataclass(frozen=True)
+class InvoiceSettings:
+    """E-invoices (数电发票) through a tax provider. `tax` is the tax table: fee kind -> row (goods_name, tax_code,
+    rate, policy, invoiceable); it is read loosely here and checked by kiosk.invoices.tax_table when invoicing
+    starts, so a bad row stops invoicing alone (with one clear line), never the kiosk."""
+
+    enabled: bool
+    provider: str  # the adapter's name in devices/ (e.g. "nuonuo")
+    url: str  # the provider's base URL (the simulator's in the demo)
+    receipt_qr_template: str  # printed as a QR on the receipt of a payment with an invoice requested
+    tax: dict[str, dict[str, object]]
+
+
+@dataclass(frozen=True)
 class Secrets:
     """Kept in <data dir>/secrets.toml (mode 0600), generated on first start; never in the repo."""
 
@@ -180,6 +193,7 @@ class Settings:
     bookings: BookingSettings
     direct_debit: DirectDebitSettings
     devices: DeviceSettings
+    invoices: InvoiceSettings
     limits: LimitSettings = field(default_factory=LimitSettings)
     data_dir: Path = field(default=Path("."))
     sources: tuple[str, ...] = ()

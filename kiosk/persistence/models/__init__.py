@@ -4,6 +4,14 @@ from kiosk.persistence.models.billing import Bill, Payment, PaymentItem, PrintJo
 from kiosk.persistence.models.cards import Card, CardOperation
 from kiosk.persistence.models.estate import Building, Household, Kiosk, Resident, Site
 from kiosk.persistence.models.features import FeatureSwitch
+from kiosk.persistence.models.invoices import (
+    InvoiceAnswer,
+    InvoiceLineRecord,
+    InvoiceRequest,
+    RedLetter,
+    RedLetterLine,
+    SavedInvoiceTitle,
+)
 from kiosk.persistence.models.ledger import Account, JournalEntry, JournalLine
 from kiosk.persistence.models.ops import (
     AuditEntry,
@@ -30,8 +38,8 @@ from kiosk.persistence.models.services import (
 __all__ = [
     "Account", "AuditEntry", "AuditHead", "Base", "Bill", "Booking", "Building", "CallbackRequest", "Card",
     "CardOperation", "CashEventRecord", "DeviceEvent", "DirectDebitMandate", "DirectoryEntry", "EventSignup",
-    "FeatureSwitch", "GatewayOrderRecord", "Household", "JournalEntry", "JournalLine", "Kiosk", "MemberEvent", "Notice",
-    "ParkingApplication", "ParkingSpace", "Payment", "PaymentItem", "PrintJob", "ProviderToken", "Receipt",
-    "ReceiptCounter",
-    "Resident", "Shift", "Site", "StaffUser", "utcnow",
+    "FeatureSwitch", "GatewayOrderRecord", "Household", "InvoiceAnswer", "InvoiceLineRecord", "InvoiceRequest",
+    "JournalEntry", "JournalLine", "Kiosk", "MemberEvent", "Notice", "ParkingApplication", "ParkingSpace", "Payment",
+    "PaymentItem", "PrintJob", "ProviderToken", "Receipt", "ReceiptCounter", "RedLetter", "RedLetterLine", "Resident",
+    "SavedInvoiceTitle", "Shift", "Site", "StaffUser", "utcnow",
 ]
