@@ -419,6 +419,70 @@ class InvalidTaxId(InvoiceError):
     message = N_("{tax_id} is not a valid unified social credit code. Please check it.")
 
 
+class InvoicingOff(InvoiceError):
+    """Invoicing is switched off, or refused to start (the tax table): nothing is queued."""
+
+    code = "E9100"
+    message = N_("Invoices are not available at this kiosk right now. Please ask staff.")
+
+
+class TaxTableMissingRow(InvoicingOff, ConfigError):
+    """A fee kind the kiosk charges has no row in [invoices.tax]: invoicing refuses to start."""
+
+    code = "E9101"
+    message = N_("Invoicing is off: the tax table has no row for the fee kind {kind} ([invoices.tax.{kind}]).")
+
+
+class TaxTableBadRow(InvoicingOff, ConfigError):
+    """A tax table row is malformed: invoicing refuses to start. `problem` is a msgid of its own, translated
+    with the row's details (`problem_params`)."""
+
+    code = "E9102"
+    message = N_("Invoicing is off: the tax table row for {kind} is wrong: {problem}")
+
+    def user_message(self, language: str) -> str:
+        problem = translate(str(self.params.get("problem", "")), language,
+                            **dict(self.params.get("problem_params") or {}))
+        return translate(self.message, language, kind=self.params.get("kind", ""), problem=problem)
+
+    def __str__(self) -> str:
+        return f"[{self.code}] " + self.user_message("en")
+
+
+class InvoiceNotOffered(InvoiceError):
+    """This payment cannot have an invoice: not paid, voided, or only of kinds the tax table does not invoice."""
+
+    code = "E9103"
+    message = N_("No invoice can be issued for this payment.")
+
+
+class InvoiceAlreadyRequested(InvoiceError):
+    code = "E9104"
+    message = N_("An invoice has already been requested for receipt {receipt}.")
+
+
+class InvoiceTitleInvalid(InvoiceError):
+    """A buyer name or company title the provider would refuse (empty, too long, characters it does not take)."""
+
+    code = "E9105"
+    message = N_("Please check the invoice title: {problem}")
+
+    def user_message(self, language: str) -> str:
+        problem = translate(str(self.params.get("problem", "")), language,
+                            **dict(self.params.get("problem_params") or {}))
+        return translate(self.message, language, problem=problem)
+
+    def __str__(self) -> str:
+        return f"[{self.code}] " + self.user_message("en")
+
+
+class InvoiceWrongState(InvoiceError):
+    """Retry of a request that has not failed, a red letter for an invoice not issued, and the like."""
+
+    code = "E9106"
+    message = N_("This cannot be done while the invoice is {state}.")
+
+
 def all_error_classes() -> list[type[KioskError]]:
     """Every class in the tree, for the test that codes are unique and messages translated."""
     seen: list[type[KioskError]] = []

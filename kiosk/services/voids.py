@@ -12,6 +12,7 @@ from kiosk.domain.receipt import ReceiptDocument, ReceiptItem, ReceiptKind
 from kiosk.domain.terms import AccountKind, BillStatus, EntryKind, PaymentMethod, PaymentStatus
 from kiosk.errors import InsufficientBalance, InvalidEntry, NotFound, ReceiptAlreadyVoided
 from kiosk.i18n import N_, translate
+from kiosk.invoices import red_letters
 from kiosk.persistence.models import (
     Account,
     Bill,
@@ -29,6 +30,8 @@ from kiosk.services.cards import CardWrite, record_card_write
 from kiosk.services.charges import yuan
 from kiosk.services.parking import add_months
 from kiosk.services.receipts import Till
+
+INVOICE_REASON = "3"  # 服务中止: a voided fee payment is a service not charged after all (the staff may say otherwise)
 
 # What a void takes back: the spending of the money. Notes and QR money that came in (CASH_IN)
 # stay as the household's credit, and a card replacement's balance transfer stands.
@@ -49,10 +52,14 @@ class VoidResult:
 
 
 def void_receipt(session: Session, till: Till, *, number: int | str, reason: str, actor: str, language: str,
-                 now: datetime | None = None) -> VoidResult:
+                 now: datetime | None = None, invoice_reason: str = INVOICE_REASON) -> VoidResult:
     """Void the payment behind receipt `number` (same site). Raises ReceiptAlreadyVoided the second time,
     NotFound for an unknown receipt or one without a payment, InsufficientBalance when the value to take
-    back has already been spent (e.g. a top-up spent from the card)."""
+    back has already been spent (e.g. a top-up spent from the card).
+
+    Its e-invoice goes with it (kiosk.invoices.red_letters.on_receipt_voided): cancelled before it was issued,
+    reversed by a red letter with `invoice_reason` (1 退货, 2 开票有误, 3 服务中止, 4 折让) and `actor` (the staff
+    PIN's identity) once issued."""
     reason = reason.strip()
     if not reason:
         raise InvalidEntry("a void needs a reason", field="reason")
@@ -98,6 +105,8 @@ def void_receipt(session: Session, till: Till, *, number: int | str, reason: str
                                total_fen=-payment.amount_fen, fields=fields, notes=notes, now=now)
     receipt.voided, receipt.void_reason, receipt.voided_at, receipt.void_receipt_id = True, reason[:200], now, void.id
     session.flush()
+    red_letters.on_receipt_voided(session, receipt.id, actor=actor, reason=invoice_reason, void_receipt_id=void.id,
+                                  now=now)
     audit.record(session, actor, "receipt.voided", receipts.format_number(receipt.number), reason=reason,
                  payment=payment.reference, amount_fen=payment.amount_fen,
                  void_receipt=receipts.format_number(void.number))
