@@ -166,6 +166,9 @@ class InvoiceSettings:
     enabled: bool
     provider: str  # the adapter's name in devices/ (e.g. "nuonuo")
     url: str  # the provider's base URL (the simulator's in the demo)
+    seller_tax_id: str  # the estate's unified social credit code (销方税号)
+    clerk: str  # the drawer (开票员) as registered at the bureau
+    workers: int  # invoice worker threads of this kiosk (the queue is shared by every kiosk of the estate)
     receipt_qr_template: str  # printed as a QR on the receipt of a payment with an invoice requested
     tax: dict[str, dict[str, object]]
 

@@ -18,15 +18,18 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class DemoSimulators:
-    """The simulated reader (pty), printer (TCP, PNGs into the data dir), banknote validator (pty)
-    and QR gateway (HTTP on 127.0.0.1). The real drivers talk to them exactly as to hardware."""
+    """The simulated reader (pty), printer (TCP, PNGs into the data dir), banknote validator (pty),
+    QR gateway and tax provider (HTTP on 127.0.0.1). The real drivers talk to them exactly as to hardware."""
 
     data_dir: Path
     gateway_secret: str
+    invoice_app_key: str = ""
+    invoice_app_secret: str = ""
     reader: Any = None
     printer: Any = None
     cash: Any = None
     gateway: Any = None
+    tax: Any = None
     urls: dict[str, str] = field(default_factory=dict)
 
     def start(self) -> DemoSimulators:
@@ -42,10 +45,16 @@ class DemoSimulators:
         self.gateway = SimGateway(self.gateway_secret, port=0)
         self.urls = {"reader": self.reader.path, "printer": self.printer.url, "cash": cash_path,
                      "gateway": self.gateway.start()}
+        if self.invoice_app_key and self.invoice_app_secret:
+            from devices.sim.tax_provider_sim import SimTaxProvider
+
+            self.tax = SimTaxProvider(self.invoice_app_key, self.invoice_app_secret, port=0,
+                                      seller_tax_id=demo_invoices()["seller_tax_id"])
+            self.urls["tax"] = self.tax.start()
         return self
 
     def stop(self) -> None:
-        for sim in (self.gateway, self.cash, self.printer, self.reader):
+        for sim in (self.tax, self.gateway, self.cash, self.printer, self.reader):
             if sim is not None:
                 try:
                     sim.stop()
@@ -55,11 +64,30 @@ class DemoSimulators:
     def settings_for(self, settings: Settings) -> Settings:
         """The same settings with every device pointed at its simulator."""
         d = settings.devices
-        return replace(settings, devices=replace(
+        settings = replace(settings, devices=replace(
             d, reader=replace(d.reader, driver="pn532", url=self.urls["reader"]),
             printer=replace(d.printer, driver="escpos", url=self.urls["printer"]),
             cash=replace(d.cash, driver="cctalk", url=self.urls["cash"], enabled=True),
             gateway=replace(d.gateway, driver="sandbox", url=self.urls["gateway"])))
+        if "tax" not in self.urls:
+            return settings
+        # Invoicing on against the simulator, with the example tax table of config/demo-invoices.toml (a site's
+        # own table, when it has one, is kept: the demo then shows that table at work).
+        demo, own = demo_invoices(), settings.invoices
+        return replace(settings, invoices=replace(
+            own, enabled=True, provider="nuonuo", url=self.urls["tax"], seller_tax_id=demo["seller_tax_id"],
+            clerk=demo["clerk"], tax=own.tax or demo["tax"]))
+
+
+DEMO_INVOICES = Path(__file__).resolve().parents[2] / "config" / "demo-invoices.toml"
+
+
+def demo_invoices() -> dict[str, Any]:
+    """The demo's [invoices] (config/demo-invoices.toml): an EXAMPLE tax table and seller, never a real one."""
+    import tomllib
+
+    with DEMO_INVOICES.open("rb") as fh:
+        return dict(tomllib.load(fh)["invoices"])
 
 
 def start_demo_runtime(settings: Settings, db: Database,
@@ -70,7 +98,8 @@ def start_demo_runtime(settings: Settings, db: Database,
     from kiosk.app_runtime.wiring import build_runtime, start_runtime
 
     assert settings.secrets is not None
-    sims = DemoSimulators(settings.data_dir, settings.secrets.gateway_secret).start()
+    sims = DemoSimulators(settings.data_dir, settings.secrets.gateway_secret, settings.secrets.invoice_app_key,
+                          settings.secrets.invoice_app_secret).start()
     try:
         rt = build_runtime(sims.settings_for(settings), db, bus)
     except BaseException:

@@ -55,6 +55,7 @@ class KioskRuntime:
         self.cash_collector: Any = None
         self.qr_collector: Any = None
         self.spooler: Any = None
+        self.invoicing: Any = None  # kiosk.invoices.service.Invoicing (kiosk.app_runtime.invoicing)
         self.booking_fees = dict(settings.bookings.fees_fen)
         self.booking_capacity = settings.bookings.capacity_per_slot
         self.banks = dict(settings.direct_debit.banks)

@@ -41,7 +41,17 @@ def build_runtime(settings: Settings, db: Database, bus: EventBus | None = None)
         rt.on_stop(listener.stop)
     _attach_card_station(rt)
     _attach_spooler(rt)
+    _attach_invoicing(rt)
     return rt
+
+
+def _attach_invoicing(rt: KioskRuntime) -> None:
+    """E-invoices: off, refused (one logged line, kept for staff), or ready; the worker starts with the runtime.
+    Every change the worker makes reaches the bus as a kiosk.invoices.sender.Outcome (My records refreshes)."""
+    from kiosk.app_runtime.invoicing import build_invoicing
+
+    rt.invoicing = build_invoicing(rt.settings, rt.db, rt.till)
+    rt.invoicing.listeners.append(rt.bus.publish)
 
 
 def _attach_card_station(rt: KioskRuntime) -> None:
@@ -83,6 +93,9 @@ def start_runtime(rt: KioskRuntime) -> None:
     if rt.spooler is not None:
         rt.spooler.start()
         rt.on_stop(rt.spooler.stop)
+    if rt.invoicing is not None and rt.invoicing.available:
+        rt.invoicing.start()
+        rt.on_stop(rt.invoicing.stop)
 
     started = utcnow()
 

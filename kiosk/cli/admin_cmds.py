@@ -170,8 +170,11 @@ def _preview(args: argparse.Namespace) -> int:
 
     settings, db = database_from(args)
     till = bootstrap.ensure_till(db, settings)
+    from kiosk.invoices import receipt_marks
+
     with unit_of_work(db.factory) as session:
-        doc = receipts.document(receipts.find(session, till.site_id, args.number))
+        receipt = receipts.find(session, till.site_id, args.number)
+        doc = receipt_marks.marked(session, receipt.id, receipts.document(receipt))  # as printed: the invoice's note
     out = render_preview(doc, settings.devices.printer.columns, args.out, settings.devices.printer.encoding)
     print(f"wrote {out}")
     return 0

@@ -92,7 +92,7 @@ def offer(session: Session, site_id: int, receipt_number: int | str, table: TaxT
 
 def request_invoice(session: Session, *, site_id: int, receipt_number: int | str, buyer: InvoiceBuyer,
                     table: TaxTable, actor: str, kiosk_id: int | None = None, remember_title: bool = True,
-                    now: datetime | None = None) -> InvoiceView:
+                    receipt_qr_template: str = "", now: datetime | None = None) -> InvoiceView:
     """Queue the invoice for a paid receipt. The receipt row is locked, so two kiosks asking at once make one
     request (the other gets InvoiceAlreadyRequested). `buyer` comes checked from titles.make_buyer (or a saved
     title). Raises InvoiceNotOffered for a receipt that is not a paid one or has nothing the table invoices."""
@@ -105,12 +105,15 @@ def request_invoice(session: Session, *, site_id: int, receipt_number: int | str
     if not items:
         raise InvoiceNotOffered(f"receipt {receipts.format_number(receipt.number)}: nothing the tax table invoices")
     site_code = receipts.site_of(session, site_id).code
+    order_no = orders.new_order_no(session, site_code, False, now)
+    number = receipts.format_number(receipt.number)
     request = InvoiceRequest(
-        site_id=site_id, order_no=orders.new_order_no(session, site_code, False, now), receipt_id=receipt.id,
+        site_id=site_id, order_no=order_no, receipt_id=receipt.id,
         payment_id=payment.id, household_id=receipt.household_id, kiosk_id=kiosk_id, buyer_kind=str(buyer.kind),
         buyer_name=buyer.name, buyer_tax_id=buyer.tax_id, buyer_phone=buyer.phone, buyer_email=buyer.email,
         total_fen=sum(i.amount_fen for i, _ in items), state=str(InvoiceState.QUEUED), next_attempt_at=now,
-        requested_by=actor[:80], created_at=now, updated_at=now)
+        requested_by=actor[:80], created_at=now, updated_at=now,
+        receipt_qr=receipt_qr_template.format(order_no=order_no, receipt=number)[:300] if receipt_qr_template else "")
     session.add(request)
     session.flush()
     for position, (item, detail) in enumerate(items, start=1):

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from kiosk.domain.receipt import ReceiptDocument
 from kiosk.errors import NotFound
 from kiosk.i18n import N_, translate
+from kiosk.invoices import receipt_marks
 from kiosk.persistence.models import PrintJob, Receipt, utcnow
 from kiosk.services import audit, receipts
 
@@ -37,8 +38,10 @@ def queued_jobs(session: Session, kiosk_id: int, limit: int = 10) -> tuple[Print
                            .order_by(PrintJob.id).limit(limit)).all()
     firsts = _first_jobs(session, [r.id for _j, r in rows])
     earlier = _earlier_jobs(session, [job.id for job, _r in rows])
+    invoices = receipt_marks.requests_of(session, [r.id for _j, r in rows])  # the invoice's QR and "发票开具中"
     return tuple(PrintJobView(job.id, r.id, receipts.format_number(r.number), job.attempts, job.last_error,
-                              firsts.get(r.id) != job.id, receipts.document(r), earlier.get(job.id, 0))
+                              firsts.get(r.id) != job.id, receipt_marks.mark(receipts.document(r), invoices.get(r.id)),
+                              earlier.get(job.id, 0))
                  for job, r in rows)
 
 

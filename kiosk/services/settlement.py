@@ -15,6 +15,8 @@ from kiosk.domain.money import Money
 from kiosk.domain.receipt import ReceiptDocument, ReceiptItem, ReceiptKind
 from kiosk.domain.terms import FEE_LABELS, METHOD_LABELS, FeeKind, PaymentMethod, PaymentStatus
 from kiosk.i18n import N_, translate
+from kiosk.invoices import figures as invoice_figures
+from kiosk.invoices.figures import InvoiceFigures
 from kiosk.persistence.models import Kiosk, Payment, PaymentItem, Receipt
 from kiosk.services import audit, credit_report, payments, receipts
 from kiosk.services.credit_report import CreditFigures
@@ -79,6 +81,7 @@ class Settlement:
     credited_fen: int
     payments: tuple[PaymentLine, ...]
     credit: CreditFigures = CreditFigures((), (), 0)  # account credit created and used, per method
+    invoices: InvoiceFigures = InvoiceFigures()  # e-invoices of the day's payments, red letters of the day
 
     @property
     def net_fen(self) -> int:
@@ -127,7 +130,8 @@ def daily_settlement(session: Session, site_id: int, day: date, tz_name: str = D
                       receipts.format_number(low) if low is not None else "",
                       receipts.format_number(high) if high is not None else "", int(count), voids,
                       sum(v.amount_fen for v in voids), credits, sum(c.credited_fen for c in credits), lines,
-                      credit_report.figures(session, rows, kiosks, start, end))
+                      credit_report.figures(session, rows, kiosks, start, end),
+                      invoice_figures.figures(session, site_id, ids, start, end))
 
 
 def _first_receipt_numbers(session: Session, payment_ids: list[int]) -> dict[int, str]:
@@ -189,6 +193,13 @@ def to_csv(report: Settlement) -> str:
         row("total_credit_created", fen, method=source)
     for method, fen in report.credit.used:
         row("total_credit_used", fen, method=method)
+    inv = report.invoices
+    for record, count, fen in (("total_invoiced", inv.invoiced_count, inv.invoiced_fen),
+                               ("total_invoice_pending", inv.pending_count, inv.pending_fen),
+                               ("total_invoice_failed", inv.failed_count, inv.failed_fen),
+                               ("total_red_letter", inv.red_count, inv.red_fen)):
+        if inv.any:
+            row(record, fen, note=f"{count} invoices")
     row("net", report.net_fen)
     return out.getvalue()
 
@@ -218,6 +229,7 @@ def settlement_slip(session: Session, till: Till, report: Settlement, *, languag
                (translate(N_("Voids"), language), f"{len(report.voids)} / {y(report.voided_fen)}"),
                (translate(N_("Credited (no change given)"), language), y(report.credited_fen)))
     fields += credit_report.slip_fields(report.credit, language)
+    fields += invoice_figures.slip_fields(report.invoices, language)
     fields += ((translate(N_("Net"), language), y(report.net_fen)),)
     notes = tuple(translate(N_("Void {number}: {reason}"), language, number=v.receipt_number, reason=v.reason)
                   for v in report.voids)

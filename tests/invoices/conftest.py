@@ -78,3 +78,41 @@ def drain(provider, factory, *, rounds: int = 50, **kw) -> InvoiceWorker:
 def view(factory, request_id):
     with unit_of_work(factory) as s:
         return requests.request_view(s, requests.get(s, request_id))
+
+
+# --- the real simulator process (`kiosk sim tax-provider`), shared with tests/invoicing ---------------------
+from tests.invoicing.conftest import APP_KEY, APP_SECRET, SELLER, sim, sim_process  # noqa: E402,F401
+
+
+@pytest.fixture
+def nuonuo(sim, tmp_path):  # noqa: F811 (the fixture above)
+    """Our Nuonuo adapter against the simulator process: what the kiosk runs in the demo."""
+    from devices.tax.nuonuo import NuonuoProvider
+    from devices.tax.token_store import FileTokenStore
+
+    return NuonuoProvider(sim.url, APP_KEY, APP_SECRET, seller_tax_id=SELLER, clerk="自助终端", timeout_s=3.0,
+                          token_store=FileTokenStore(tmp_path / "invoice-token.json"))
+
+
+def wait_for(predicate, timeout_s: float = 15.0, step_s: float = 0.05):
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(step_s)
+
+
+@pytest.fixture
+def seen(sim):  # noqa: F811
+    """What the simulator (one process for the whole session) saw during this test only."""
+    before = sim.state()
+
+    def since() -> dict:
+        now = sim.state()
+        return {"orders": {o: s for o, s in now["orders"].items() if o not in before["orders"]},
+                **{k: now[k] - before[k] for k in ("duplicates", "refused", "reinvoices")}}
+
+    return since

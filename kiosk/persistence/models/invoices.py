@@ -45,6 +45,7 @@ class InvoiceRequest(IdMixin, Base):
     pdf_url: Mapped[str] = mapped_column(String(500), default="")
     issued_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     requested_by: Mapped[str] = mapped_column(String(80))
+    receipt_qr: Mapped[str] = mapped_column(String(300), default="")  # printed on the receipt to fetch it later
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 

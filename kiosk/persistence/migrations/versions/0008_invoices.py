@@ -59,6 +59,7 @@ def upgrade() -> None:
     sa.Column('pdf_url', sa.String(length=500), nullable=False),
     sa.Column('issued_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('requested_by', sa.String(length=80), nullable=False),
+    sa.Column('receipt_qr', sa.String(length=300), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('id', ID, autoincrement=True, nullable=False),
