@@ -43,6 +43,7 @@ RANGES: dict[str, tuple[float, float | str]] = {
     "devices.printer.width_dots": (128, 4096),
     "devices.cash.address": (1, 255),
     "devices.gateway.order_timeout_s": (10, 3600),
+    "invoices.workers": (1, 16),
 }
 
 # Texts: (shortest, longest) in characters; any text not named here is 0 to DEFAULT_TEXT.
@@ -56,6 +57,9 @@ TEXTS: dict[str, tuple[int, int]] = {
     "site.timezone": (1, 64),
     "direct_debit.banks.*": (1, 60),
     "database.url": (0, 2000),
+    "invoices.seller_tax_id": (0, 18),
+    "invoices.clerk": (1, 20),
+    "invoices.receipt_qr_template": (0, 250),
 }
 LONGEST_LIST = 64  # items in any list or table setting
 

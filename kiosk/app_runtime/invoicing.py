@@ -27,10 +27,15 @@ def build_invoicing(settings: Settings, db: Database, till: Till, *, backoff: Ba
         table = check_settings(inv)
         from devices.tax.registry import build_invoice_provider
 
+        from kiosk.services.provider_tokens import DbTokenStore
+
         secrets = settings.secrets
-        provider = build_invoice_provider(inv.provider, inv.url, secrets.invoice_app_key if secrets else "",
+        app_key = secrets.invoice_app_key if secrets else ""
+        provider = build_invoice_provider(inv.provider, inv.url, app_key,
                                           secrets.invoice_app_secret if secrets else "", data_dir=settings.data_dir,
-                                          seller_tax_id=inv.seller_tax_id, clerk=inv.clerk)
+                                          seller_tax_id=inv.seller_tax_id, clerk=inv.clerk,
+                                          # one token for every kiosk on this app key: the provider rations them
+                                          token_store=DbTokenStore(db.factory, f"{inv.provider}:{app_key}"))
     except KioskError as exc:
         if log_refusal:
             log.error("invoicing refused to start: %s", exc)

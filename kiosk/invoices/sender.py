@@ -7,8 +7,10 @@ For a blue request (a red letter is handled the same way):
   again (the provider did not take it); refused (InvoiceRejected) -> failed with the provider's reason.
 - `query`: query(order_no). ISSUED -> issued (number, QR payload, PDF URL); ISSUING -> poll again later; FAILED ->
   failed with the reason; SEAL_FAILED -> reissue (at most 20 times per order and site day, then wait for the next
-  day); NOT_FOUND -> queued, to be sent again under the same number (the one answer that makes that safe); no
-  answer -> unchanged, asked again later.
+  day); NOT_FOUND -> for an order in doubt (unknown), queued to be sent again under the same number (safe: a
+  provider that had it answers DUPLICATE, and we fetch it); for an order it accepted, polled on (a provider may
+  not list an order for a moment after accepting it) until the poll schedule runs out; no answer -> unchanged,
+  asked again later.
 - A request voided while the provider held it is cancelled when it fails and red-lettered once issued.
 Every answer (or its absence) is stored in invoice_answers, in the transaction that applies it.
 """
@@ -164,36 +166,53 @@ class Sender:
 
     def _apply(self, session: Session, row: Any, claim: Claim, answer: str, result: InvoiceResult | None,
                now: datetime, reason: str) -> None:
-        row.attempts += 1
-        if answer in ("unreachable", "not_accepted"):
-            # not taken (rate limit, credentials): still never sent; otherwise perhaps sent: ask about it
-            row.state = "queued" if answer == "not_accepted" and row.state in ("queued", "sending") else (
-                "unknown" if row.state == "sending" else row.state)
-            _later(row, now, self.backoff.retry_delay(row.attempts - 1))
+        """Move the row on. `attempts` counts the talks in the row's current state (a send counts as queued), so
+        the back-off grows while nothing changes and starts again from the first step when something does."""
+        start = "queued" if row.state == "sending" else row.state
+        seen_in_state = row.attempts
+
+        def settle(state: str, wait: str = "") -> None:
+            row.state = state
+            row.attempts = seen_in_state + 1 if state == start else 1
+            step = row.attempts - 1
+            if wait == "retry":
+                _later(row, now, self.backoff.retry_delay(step))
+            elif wait == "poll":
+                _later(row, now, self.backoff.poll_delay(step))
+            elif wait == "now":
+                _later(row, now, 0)
+
+        if answer == "unreachable":  # a send: perhaps received, ask about it; a query: ask again later
+            settle("unknown" if start == "queued" else start, "retry")
+            return
+        if answer == "not_accepted":  # rate limit, credentials: a send was not taken; a query was not answered
+            settle(start, "retry")
             return
         if answer in ("rejected", "invalid"):
             self._failed(session, row, claim, reason or answer, now)
             return
         if answer == "seal_failed_wait":
+            settle("issuing")
             _later(row, now, _seconds_to_next_site_day(now))
-            row.state = "issuing"
             return
         status = InvoiceStatus(answer)
-        if status in (InvoiceStatus.ACCEPTED, InvoiceStatus.ISSUING, InvoiceStatus.DUPLICATE,
-                      InvoiceStatus.SEAL_FAILED):
-            row.state = "issuing"
-            if status is not InvoiceStatus.DUPLICATE:
-                _later(row, now, self.backoff.poll_delay(_polls(row, status)))
+        if status is InvoiceStatus.DUPLICATE:
+            settle("issuing")  # the query that follows right away says what the provider holds
+            return
+        if status in (InvoiceStatus.ACCEPTED, InvoiceStatus.ISSUING, InvoiceStatus.SEAL_FAILED):
+            settle("issuing", "poll")
             return
         if status is InvoiceStatus.NOT_FOUND:
-            row.state = "queued"  # the provider never got it: send it again, under the same number
-            _later(row, now, 0 if claim.action == "query" else self.backoff.retry_delay(row.attempts - 1))
-            return
+            if start == "issuing" and seen_in_state < len(self.backoff.poll):
+                settle("issuing", "poll")  # it accepted the order: not listed yet (providers can lag); ask again
+                return
+            settle("queued", "now")  # not received (or lost): send again under the same number; a DUPLICATE
+            return  # answer then says it had arrived after all, and the invoice is fetched
         if status is InvoiceStatus.FAILED:
             self._failed(session, row, claim, result.reason if result else "", now)
             return
         assert result is not None and status is InvoiceStatus.ISSUED
-        row.state = "issued"
+        settle("issued")
         row.invoice_no, row.qr_payload, row.pdf_url = result.invoice_no, result.qr_payload[:600], result.pdf_url[:500]
         row.issued_at, row.next_attempt_at = result.issued_at or now, None
         if claim.red:
@@ -225,10 +244,6 @@ class Sender:
 
 def _later(row: Any, now: datetime, seconds: float) -> None:
     row.next_attempt_at = now + timedelta(seconds=max(0.0, seconds))
-
-
-def _polls(row: Any, status: InvoiceStatus) -> int:
-    return 0 if status is InvoiceStatus.ACCEPTED else max(row.attempts - 1, 0)
 
 
 def _seconds_to_next_site_day(now: datetime) -> float:

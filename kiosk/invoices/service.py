@@ -39,8 +39,6 @@ def check_settings(settings: InvoiceSettings) -> TaxTable:
                           key="invoices.seller_tax_id: the estate's 18-character unified social credit code")
     if not settings.clerk.strip():
         raise ConfigError(key="invoices.clerk: the drawer's name as registered at the bureau")
-    if not 1 <= settings.workers <= 16:
-        raise ConfigError(key="invoices.workers: 1 to 16")
     try:
         settings.receipt_qr_template.format(order_no="HY261208B2345678", receipt="00000001")
     except (KeyError, IndexError, ValueError) as exc:

@@ -170,8 +170,18 @@ def test_two_workers_racing_on_one_queue_never_send_a_request_twice(backend, db_
     assert all(w.outcomes for w in workers)  # both took part
 
 
-def drain_until(provider, factory, request_id, wanted, timeout_s=15.0):
-    worker = InvoiceWorker(provider, factory, backoff=QUICK)
+def drain_until(provider, factory, request_id, wanted, timeout_s=15.0, backoff=QUICK):
+    worker = InvoiceWorker(provider, factory, backoff=backoff)
     reached = wait_for(lambda: worker.run_once() is not None and view(factory, request_id).state is wanted,
                        timeout_s)
     assert reached, view(factory, request_id)
+
+
+def test_an_accepted_order_the_provider_does_not_list_yet_is_asked_again_not_resent(factory, paying, nuonuo, sim,
+                                                                                      seen):
+    sim.control(listing_lag_s=0.6, delay_s=0.2)  # right after submission the provider says "no such order"
+    invoice = paying.invoice(paying.bills().receipt_number)
+    drain_until(nuonuo, factory, invoice.request_id, InvoiceState.ISSUED,
+                backoff=Backoff(poll=(0.1,) * 20, retry_initial=0.05, retry_cap=0.2))  # 2 s of polls
+    assert seen()["orders"] == {invoice.order_no: "2"} and seen()["duplicates"] == 0
+    sim.control(listing_lag_s=0)
