@@ -16,6 +16,7 @@ MAC back over the old value of a TORN card (counter moves on, value stays).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from enum import StrEnum
 from typing import TypeVar
 
@@ -205,6 +206,14 @@ class CardApplication:
                 and current.mac == self._target(expected, new_value_fen, new_counter)):
             return WriteState.TORN
         return WriteState.CHANGED
+
+    def check_undo(self, current: CardImage, expected: CardImage, new_value_fen: int) -> WriteState:
+        """Where an undo of the write from `expected` to `new_value_fen` stands. Undoing it - giving back a
+        value that left the card, or cancelling a torn write - ends with `expected`'s value at the counter after
+        the write's: APPLIED when the card is there, TORN when a give-back was cut after its MAC block,
+        NOT_APPLIED when the card holds the write itself, CHANGED for anything else."""
+        applied = replace(expected, value_fen=new_value_fen, counter=expected.counter + 1)
+        return self.check_write(current, applied, expected.value_fen)
 
     def probe_write(self, reader: CardReader, tag: Tag, expected: CardImage,
                     new_value_fen: int) -> tuple[WriteState, CardImage]:

@@ -178,9 +178,12 @@ class CardStation:
                 r, tag, expected, w.new_value_fen), control, reference)
         except CardAuthFailed as exc:
             raise self._refuse(facts, CardUnknown("the card's keys are not this site's")) from exc
-        if state is WriteState.CHANGED:
+        if state is not WriteState.CHANGED:
+            goal = reconcile.goal_for(self.factory, ow, state is WriteState.APPLIED)
+        elif self._undoing(current, expected, w):
+            goal = Goal.UNDO  # the write was being undone when the card left or the kiosk stopped: finish that
+        else:
             raise self._refuse(facts, self._changed(current, expected))
-        goal = reconcile.goal_for(self.factory, ow, state is WriteState.APPLIED)
         after = self._card_to(facts, expected, w, goal, control, reference)
         if goal is Goal.APPLY and w.kind == "spend":
             self._settle_or_undo(facts, ow, goal, control)
@@ -216,10 +219,17 @@ class CardStation:
         if goal is Goal.APPLY:
             return self.app.write_value(reader, tag, expected, w.new_value_fen)
         state, current = self.app.probe_write(reader, tag, expected, w.new_value_fen)
-        if state is WriteState.APPLIED:  # the value left the card but the payment will not happen: give it back
+        if state is WriteState.APPLIED or self._undoing(current, expected, w):
+            # the value left the card but the payment will not happen: give it back (or finish giving it back:
+            # write_value completes a give-back cut short and leaves one that is done as it is)
             applied = replace(expected, value_fen=w.new_value_fen, counter=w.new_counter)
             return self.app.write_value(reader, tag, applied, w.old_value_fen)
         return self.app.cancel_write(reader, tag, expected, w.new_value_fen)[1]
+
+    def _undoing(self, current: CardImage, expected: CardImage, w: CardWrite) -> bool:
+        """The card is part or all the way through undoing `w` (a give-back or a cancel the kiosk did not get
+        to record: the card was pulled, the kiosk stopped) - not tampered with."""
+        return self.app.check_undo(current, expected, w.new_value_fen) in (WriteState.TORN, WriteState.APPLIED)
 
     def _issue(self, reader: CardReader, tag: Tag, facts: CardFacts, value_fen: int) -> CardImage:
         record = reconcile.card_record(facts)
