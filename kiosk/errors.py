@@ -312,8 +312,18 @@ class DriverNotFound(DeviceError):
 
 
 class PrinterNotReady(DeviceError):
+    """The printer cannot print: nothing of the job was sent (a spooler counts no attempt)."""
+
     code = "E6100"
     message = N_("The receipt printer cannot print right now ({reason}).")
+
+
+class PrintInterrupted(DeviceError):
+    """The job was sent and the printer then reported that it stopped (paper ran out, cover opened, no status
+    after the job): the receipt may be partly or wholly on paper; the caller keeps the job and counts an attempt."""
+
+    code = "E6101"
+    message = N_("The receipt printer stopped while printing ({reason}).")
 
 
 class CashAcceptorFault(DeviceError):

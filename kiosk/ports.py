@@ -101,7 +101,9 @@ class PrinterStatus:
 
 @runtime_checkable
 class ReceiptPrinter(Protocol):
-    """Prints receipt documents. Raises PrinterNotReady or DeviceUnavailable; never loses a job silently."""
+    """Prints receipt documents; never loses a job silently. `print_receipt` raises PrinterNotReady when
+    nothing was sent (the printer cannot print), PrintInterrupted when the job was sent and the printer then
+    stopped, DeviceUnavailable when the connection failed (the job may or may not have reached the paper)."""
 
     name: str
 

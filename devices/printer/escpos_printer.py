@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
 from devices.printer.encoder import encode_layout, fit_logo
+from devices.printer.late_replies import LateReplies
 from devices.printer.link import DEVICE, EscposLink, LinkBroken
 from devices.printer.status import REQUESTS, decode, is_status_byte, not_ready, request
 from devices.printer.url import LinkKind, parse_printer_url
 from kiosk.domain.receipt import ReceiptDocument
-from kiosk.errors import ConfigError, DeviceUnavailable, PrinterNotReady
+from kiosk.errors import ConfigError, DeviceUnavailable, PrinterNotReady, PrintInterrupted
 from kiosk.ports import PaperState, PrinterStatus
 from kiosk.receipts.layout import SUPPORTED_COLUMNS, ReceiptLayout, layout_receipt
 from kiosk.receipts.text import CHARSETS
@@ -30,6 +32,11 @@ class PrinterConfig:
     logo: str = ""  # optional image file printed at the top
     timeout: float = 5.0  # connect / write timeout, seconds
     status_timeout: float = 0.5  # how long to wait for each DLE EOT reply
+
+    @property
+    def late_reply_expiry(self) -> float:
+        """How long a reply that missed its status_timeout is still expected on a serial/USB line."""
+        return max(2.0, 4 * self.status_timeout)
 
     def validate(self) -> None:
         if self.columns not in SUPPORTED_COLUMNS:
@@ -69,6 +76,7 @@ class EscposReceiptPrinter:
                 self._logo = fit_logo(config.logo, config.width_dots)
             except OSError as exc:
                 raise ConfigError(f"cannot read logo {config.logo!r}: {exc}", key="devices.printer.logo") from exc
+        self._late = LateReplies(config.late_reply_expiry)
         self._lock = threading.Lock()
 
     # -- port ---------------------------------------------------------------------------------------
@@ -90,9 +98,11 @@ class EscposReceiptPrinter:
     def print_receipt(self, receipt: ReceiptDocument) -> None:
         """Check status, send the receipt, check status again.
 
-        Raises PrinterNotReady (offline, cover open, paper out before or during the job) or
-        DeviceUnavailable (the connection failed while sending). Either way the caller keeps the
-        job and can print it again: nothing here is retried silently.
+        Raises PrinterNotReady when the printer cannot print (offline, cover open, paper out, no reply):
+        nothing was sent. Raises PrintInterrupted when the job was sent and the status after it says the
+        printer stopped (paper ran out, cover opened) or did not answer, and DeviceUnavailable when the
+        connection failed while sending or right after: the receipt may be partly or wholly on paper.
+        The caller keeps the job and can print it again: nothing here is retried silently.
         """
         self.print_bytes(self.render(receipt))
 
@@ -121,7 +131,7 @@ class EscposReceiptPrinter:
                 raise DeviceUnavailable(f"{self._link.url}: connection lost after sending the job: {exc}",
                                         device=self.name) from exc
             if not after.online or after.paper is PaperState.OUT or after.cover_open:
-                raise PrinterNotReady(reason=f"stopped during printing: {after.reason}")
+                raise PrintInterrupted(reason=f"stopped during printing: {after.reason}")
 
     # -- internals ----------------------------------------------------------------------------------
     def _can_print(self, status: PrinterStatus) -> bool:
@@ -151,19 +161,42 @@ class EscposReceiptPrinter:
         try:
             self._link.open()
         except DeviceUnavailable as exc:
+            self._late.clear()  # the port is gone: what was owed on it will not arrive
             return not_ready(f"cannot connect: {exc.detail}", reachable=False)
         if not self._link.can_read:
             return PrinterStatus(online=True, paper=PaperState.UNKNOWN, reason="file device: no status channel")
-        self._link.drain()
+        stray = self._late.settle(self._link.drain())
+        if stray:
+            log.info("printer sent %d byte(s) nobody asked for; dropped", stray)
+        if not self._await_late_replies():
+            n, age = self._late.oldest()
+            return not_ready(f"no reply to DLE EOT {n} for {age:.1f} s; not asking again until it comes")
         replies: list[int] = []
         for n in REQUESTS:
             self._link.write(request(n))
             value = self._link.read_byte(self.config.status_timeout + (first_wait if n == REQUESTS[0] else 0.0))
-            if value is None:
+            if value is None or not is_status_byte(value):
+                if self._link.replies_outlive_connection:
+                    self._late.owe(n)  # its reply (after the noise, if garbled) may still come down the line
                 self._link.close()  # the next attempt starts from a fresh connection
-                return not_ready(f"no reply to DLE EOT {n}")
-            if not is_status_byte(value):
-                self._link.close()
+                if value is None:
+                    return not_ready(f"no reply to DLE EOT {n}")
                 return not_ready(f"garbled reply 0x{value:02x} to DLE EOT {n}")
             replies.append(value)
         return decode(*replies)
+
+    def _await_late_replies(self) -> bool:
+        """Wait (one status_timeout at most) for the replies owed by earlier requests and drop them, so the
+        next byte read answers the next request. True when nothing is owed any more."""
+        self._late.expire()
+        deadline = time.monotonic() + self.config.status_timeout
+        while self._late.pending:
+            left = deadline - time.monotonic()
+            late = self._link.read_byte(left) if left > 0 else None
+            if late is None:
+                self._late.expire()
+                return not self._late.pending
+            n, age = self._late.oldest()
+            self._late.settle(1)
+            log.info("late reply 0x%02x to DLE EOT %d (%.1f s late) dropped", late, n, age)
+        return True

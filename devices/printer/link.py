@@ -8,6 +8,7 @@ from devices.serial_port import VANISHED_PORT_ERRORS, describe
 from kiosk.errors import ConfigError, DeviceUnavailable
 
 DEVICE = "receipt printer"
+DRAIN_LIMIT = 65536  # a line that keeps sending is not drained for ever
 
 
 class LinkBroken(Exception):
@@ -36,6 +37,13 @@ class EscposLink:
     def can_read(self) -> bool:
         """False for file: devices, which give no status channel."""
         return self.url.kind is not LinkKind.FILE
+
+    @property
+    def replies_outlive_connection(self) -> bool:
+        """True where a reply the printer sends late still reaches the next connection: a serial line or USB
+        (closing and reopening the port does not stop the byte on the wire). A TCP reply goes to the old,
+        closed connection."""
+        return self.url.kind in (LinkKind.SERIAL, LinkKind.USB)
 
     @property
     def is_open(self) -> bool:
@@ -95,24 +103,28 @@ class EscposLink:
             self.close()
             raise LinkBroken(describe(exc)) from exc
 
-    def drain(self) -> None:
-        """Drop unread bytes (late replies, automatic status) so the next read is the next answer."""
+    def drain(self) -> int:
+        """Drop unread bytes (late replies, automatic status) so the next read is the next answer; returns
+        how many were dropped."""
         device = self.open()._device
+        dropped = 0
         try:
             if self.url.kind is LinkKind.TCP:
                 device.setblocking(False)
                 try:
-                    while device.recv(256):
-                        pass
+                    while dropped < DRAIN_LIMIT and (chunk := device.recv(256)):
+                        dropped += len(chunk)
                 except (BlockingIOError, InterruptedError):
                     pass
                 finally:
                     device.settimeout(self.timeout)
             elif self.url.kind is LinkKind.SERIAL:
-                device.reset_input_buffer()  # tcflush: termios.error once the port has vanished
+                while dropped < DRAIN_LIMIT and (waiting := device.in_waiting):  # read, not tcflush: counted
+                    dropped += len(device.read(waiting))
         except VANISHED_PORT_ERRORS as exc:
             self.close()
             raise LinkBroken(describe(exc)) from exc
+        return dropped
 
     def read_byte(self, timeout: float) -> int | None:
         """One byte from the printer within `timeout` seconds, or None when it does not answer."""

@@ -6,6 +6,8 @@ from kiosk.ports import PaperState, PrinterStatus
 DLE_EOT = b"\x10\x04"
 PRINTER, OFFLINE_CAUSE, ERROR_CAUSE, PAPER_SENSOR = 1, 2, 3, 4
 REQUESTS = (PRINTER, OFFLINE_CAUSE, ERROR_CAUSE, PAPER_SENSOR)
+OFFLINE_CAUSES = 0x6C  # n=2: cover open, feed button, stopped at paper end, error
+ERROR_CAUSES = 0x2C  # n=3: autocutter, unrecoverable, auto-recoverable (head temperature, voltage)
 
 
 def request(n: int) -> bytes:
@@ -41,8 +43,13 @@ def decode(printer: int, offline: int, error: int, paper: int) -> PrinterStatus:
         reasons.append("paper near end")
     else:
         state = PaperState.OK
-    online = not (printer & 0x08) and not (error & 0x0C)
-    if printer & 0x08 and not reasons:
+    if offline & 0x40 and not error & 0x2C:
+        reasons.append("error")
+    # Offline when any of the four says so: the printer byte's offline bit, an offline cause or an error cause.
+    # They agree on a printer that answers all four at one moment; when they do not (its state changed
+    # between two requests), the snapshot is not ready rather than ready with an error in its reason.
+    online = not (printer & 0x08) and not (offline & OFFLINE_CAUSES) and not (error & ERROR_CAUSES)
+    if not online and not reasons:
         reasons.append("offline")
     return PrinterStatus(online=online, paper=state, cover_open=cover_open, reason=", ".join(reasons))
 

@@ -46,7 +46,8 @@ class SimPrinter:
 
     Fault injection: `set_state` (any SimState, scripted from tests or the CLI's stdin),
     `paper_out_after(rows)` (paper ends in the middle of the next job), `refuse_connections`,
-    `reset_connections` (TCP RST), `power_cycle`. `wire_baud` makes every byte take its time on a
+    `reset_connections` (TCP RST), `power_cycle`, `delay_next_status_reply` (one reply comes late, as on a
+    busy printer or a slow serial adapter; everything after it waits behind it). `wire_baud` makes every byte take its time on a
     serial line of that speed before the printer sees it, so a status request sent right behind a
     job is answered only once the job has crossed the wire, as on a real 9600-baud printer.
     """
@@ -68,6 +69,7 @@ class SimPrinter:
         self.paper = Paper(**self._paper_args)
         self.records: list[dict] = []
         self.bytes_received = 0
+        self.status_requests = 0  # DLE EOT requests received (3 bytes each)
         self.pty_path = ""
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
@@ -77,6 +79,8 @@ class SimPrinter:
         self._threads: list[threading.Thread] = []
         self._rows_left: int | None = None
         self._reset_on_job = False
+        self._reply_delay = 0.0
+        self._state_after: tuple[int, SimState] | None = None
         self._pty_fds: tuple[int, int] | None = None
 
     # -- life cycle ----------------------------------------------------------------------------------
@@ -151,6 +155,23 @@ class SimPrinter:
         with self._lock:
             self._reset_on_job = True
 
+    def delay_next_status_reply(self, seconds: float) -> None:
+        """The next status reply (answered from the state at the time of its request) is sent `seconds` late;
+        the printer reads nothing more from that line meanwhile, so later requests are answered after it."""
+        with self._lock:
+            self._reply_delay = seconds
+
+    def set_state_after(self, requests: int, state: SimState | str) -> None:
+        """Answer the next `requests` status requests from the current state, then change to `state` (the
+        paper runs out, the cover is opened between two status checks of the host)."""
+        with self._lock:
+            self._state_after = (requests, SimState(state))
+
+    def traffic(self) -> tuple[int, int]:
+        """(bytes received, status requests received), read together."""
+        with self._lock:
+            return self.bytes_received, self.status_requests
+
     def refuse_connections(self, refuse: bool = True) -> None:
         """Close the listening port (connect gets ECONNREFUSED) or open it again on the same port."""
         with self._lock:
@@ -203,8 +224,10 @@ class SimPrinter:
             self.bytes_received += len(data)
             for op in parser.feed(data):
                 if op.kind is OpKind.STATUS:
+                    self.status_requests += 1
                     if self.state is not SimState.NO_REPLY and 1 <= op.n <= 4:
                         reply.append(STATUS_REPLIES[self.state if self.state in STATUS_REPLIES else SimState.OK][op.n - 1])
+                    self._count_down_state_change()
                     continue
                 if op.kind is OpKind.PRINTER_ID:
                     if self.state is not SimState.NO_REPLY:
@@ -220,6 +243,21 @@ class SimPrinter:
                 if done is not None and (done.rows or not done.complete):
                     self._keep(done)
         return bytes(reply)
+
+    def _count_down_state_change(self) -> None:
+        if self._state_after is None:
+            return
+        left, state = self._state_after
+        self._state_after = (left - 1, state) if left > 1 else None
+        if left <= 1:
+            self.set_state(state)
+
+    def _hold_reply(self) -> None:
+        """Wait out a delay set by `delay_next_status_reply` before a reply goes out (outside the lock)."""
+        with self._lock:
+            delay, self._reply_delay = self._reply_delay, 0.0
+        if delay:
+            self._stop.wait(delay)
 
     def _keep(self, receipt) -> None:
         sequence = len(self.records) + 1
@@ -269,6 +307,7 @@ class SimPrinter:
                 self._wire(data)
                 reply = self.process(parser, data)
                 if reply:
+                    self._hold_reply()
                     conn.sendall(reply)
         except ConnectionAbortedError:
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with RST
@@ -303,6 +342,7 @@ class SimPrinter:
             except ConnectionAbortedError:
                 continue  # a pty cannot be reset: the job is just lost
             if reply:
+                self._hold_reply()
                 os.write(master, reply)
 
 

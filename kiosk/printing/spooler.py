@@ -10,11 +10,13 @@ How it runs (everything that touches the printer or the queue runs as jobs on th
   queued by other processes, e.g. `kiosk receipt reprint`), and from the supervisor's health returning
   to AVAILABLE;
 - a printer that cannot print (paper out, offline, no reply, connection refused) is not sent the job: it
-  stays queued, with no attempt counted, and prints on the first step that finds the printer ready;
+  stays queued, with no attempt counted, and prints on the first step that finds the printer ready. That
+  holds also when the printer stops being ready between the step's status and the driver's own check just
+  before sending (PrinterNotReady: nothing was sent);
 - a printer that cannot be reached at all (status `reachable=False`: its serial port vanished, the
   connection is refused) is also handed to the supervisor (DeviceUnavailable raised on its worker), which
   reports it unavailable, closes it and reopens it with back-off; AVAILABLE again kicks a step;
-- a job that fails once sent (paper ran out mid-job, connection lost) is marked as a failed attempt with
+- a job that fails once sent (PrintInterrupted: paper ran out mid-job; connection lost) is marked as a failed attempt with
   its error and stays queued (after `max_attempts` it is failed and staff requeue it); DeviceUnavailable
   and DeviceTimeout are re-raised to the supervisor, which closes and reopens the printer;
 - a job printed but not yet marked (the database was unreachable) is remembered and never printed twice
@@ -30,7 +32,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.domain.receipt import ReceiptDocument
-from kiosk.errors import DeviceTimeout, DeviceUnavailable, KioskError, NotFound, PrinterNotReady
+from kiosk.errors import DeviceTimeout, DeviceUnavailable, KioskError, NotFound, PrinterNotReady, PrintInterrupted
 from kiosk.i18n import N_
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Kiosk
@@ -237,9 +239,13 @@ class PrintSpooler:
         except (DeviceUnavailable, DeviceTimeout) as exc:
             self._failed(job, exc)
             raise  # the supervisor closes the printer and reopens it; AVAILABLE kicks us again
-        except PrinterNotReady as exc:
+        except PrintInterrupted as exc:  # sent, then the printer stopped: the receipt may be partly on paper
             self._failed(job, exc)
             self._observe(printer.status())  # paper out mid-job: staff see it now, not at the next tick
+            return False
+        except PrinterNotReady as exc:  # nothing sent: it stopped being ready since this step's status
+            log.info("receipt %s not sent: %s", job.receipt_number, exc.detail or exc)
+            self._poll(printer)  # no attempt counted; staff see the condition now (unreachable: the supervisor)
             return False
         except Exception as exc:  # noqa: BLE001 - a bad document must not stop the queue for ever
             log.exception("printing receipt %s failed", job.receipt_number)

@@ -8,7 +8,7 @@ import pytest
 from devices.printer.registry import build_receipt_printer
 from devices.sim.escpos_sim import SimState
 from kiosk.domain.receipt import ReceiptKind
-from kiosk.errors import DeviceUnavailable, PrinterNotReady
+from kiosk.errors import DeviceUnavailable, PrinterNotReady, PrintInterrupted
 from kiosk.ports import PaperState, ReceiptPrinter
 from kiosk.receipts.samples import sample_receipt
 
@@ -86,7 +86,7 @@ def test_status_answers_again_once_the_printer_does(sim, printer):
 
 def test_paper_running_out_mid_job_is_reported_and_the_receipt_marked_incomplete(sim, printer):
     sim.paper_out_after(8)
-    with pytest.raises(PrinterNotReady, match="during printing"):
+    with pytest.raises(PrintInterrupted, match="during printing"):
         printer.print_receipt(sample_receipt())
     [record] = sim.wait_for_records(1)
     assert not record["complete"] and len(record["lines"]) < 20
@@ -178,3 +178,55 @@ def test_a_job_at_9600_baud_is_not_mistaken_for_a_printer_that_stopped(tmp_path)
             driver.close()
         [record] = slow.wait_for_records(1)
     assert record["complete"] and took >= len(driver.render(doc)) * 10 / 9600 * 0.9
+
+
+@pytest.mark.parametrize("link", ["tcp", "serial"])
+def test_a_status_reply_that_comes_late_is_never_read_as_the_answer_to_a_later_request(tmp_path, link):
+    """The printer answers one status request after the driver stopped waiting. On a serial line that byte still
+    arrives, during the next status: read as its answer, every answer after it would be one request off, and a
+    printer out of paper read as ready ("feed button", "head temperature", paper OK). The driver drops what is
+    owed before it asks again. Over TCP the late byte goes to the connection the driver closed."""
+    from devices.sim.escpos_sim import SimPrinter
+
+    timeout = 1.0
+    with SimPrinter(tmp_path / "late", port=0, pty=True) as sim:
+        url = sim.url if link == "tcp" else f"serial:{sim.pty_path}?baud=115200"
+        driver = build_receipt_printer("escpos", url, status_timeout=timeout)
+        try:
+            assert driver.status().ready
+            sim.delay_next_status_reply(timeout * 1.5)  # "all clear", sent half a timeout after the driver gave up
+            first = driver.status()
+            assert not first.ready and first.reason == "no reply to DLE EOT 1"
+            sim.set_state(SimState.OUT)  # the paper runs out while that reply is still on its way
+            second = driver.status()
+            assert (second.ready, second.paper, second.reason) == (False, PaperState.OUT,
+                                                                   "printing stopped: paper end, paper out")
+            _, asked = sim.traffic()
+            with pytest.raises(PrinterNotReady, match="paper out"):
+                driver.print_receipt(sample_receipt())
+            received, requests = sim.traffic()
+            assert requests == asked + 4 and sim.records == []  # asked, refused, nothing sent
+        finally:
+            driver.close()
+
+
+def test_a_reply_still_owed_on_a_serial_line_is_waited_for_and_then_given_up(tmp_path):
+    """A printer that never answers a request (it was reset) is not asked again while the reply may still come,
+    so nothing is misread; once the reply is overdue it is taken as lost and the printer is asked afresh."""
+    from devices.sim.escpos_sim import SimPrinter
+
+    timeout = 0.3
+    with SimPrinter(tmp_path / "lost", port=0, pty=True) as sim:
+        driver = build_receipt_printer("escpos", f"serial:{sim.pty_path}?baud=115200", status_timeout=timeout)
+        try:
+            sim.set_state(SimState.NO_REPLY)
+            assert driver.status().reason == "no reply to DLE EOT 1"
+            sim.set_state(SimState.OK)  # answers again, but the request above is lost for good
+            _, asked = sim.traffic()
+            waiting = driver.status()
+            assert not waiting.ready and "not asking again" in waiting.reason
+            assert sim.traffic()[1] == asked  # nothing asked while a reply is owed
+            time.sleep(2.0)  # overdue (max(2 s, 4 timeouts) after it was given up): lost
+            assert driver.status().ready
+        finally:
+            driver.close()

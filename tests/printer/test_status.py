@@ -33,6 +33,24 @@ def test_unrecoverable_error_is_offline():
     assert not decode(0x12, 0x12, 0x1A, 0x12).online
 
 
+def test_an_offline_printer_names_its_cause():
+    status = decode(*STATUS_REPLIES[SimState.OFFLINE])  # offline because of an auto-recoverable error
+    assert not status.online and status.reason == "auto-recoverable error (head temperature)"
+
+
+@pytest.mark.parametrize("replies", [
+    (0x12, 0x52, 0x32, 0x12),  # the printer byte before it went offline, the causes after
+    (0x12, 0x12, 0x32, 0x12),  # an auto-recoverable error (head temperature) with the printer byte still "online"
+    (0x12, 0x16, 0x12, 0x12),  # cover opened after the printer byte
+    (0x12, 0x32, 0x12, 0x12),  # stopped at paper end, before the paper sensor said so
+    (0x12, 0x52, 0x12, 0x12),  # "error occurred" without a cause
+])
+def test_replies_that_disagree_are_not_ready(replies):
+    """Four requests are four moments: a printer that changes between them must not read as ready."""
+    status = decode(*replies)
+    assert not status.ready and not status.online and status.reason
+
+
 @pytest.mark.parametrize("value, ok", [(0x12, True), (0x1E, True), (0x72, True), (0x00, False), (0xFF, False),
                                        (0x13, False)])
 def test_reply_bytes_carry_the_fixed_bits(value, ok):

@@ -242,15 +242,38 @@ def test_a_printer_that_cannot_print_is_sent_nothing_and_prints_the_waiting_job_
     out = rig.pay()
     rig.spooler.kick()
     rig.events.wait(StaffAlert, kind=condition, cleared=False)
-    sent = rig.sim.bytes_received
+    sent, asked = rig.sim.traffic()
     rig.steps_pass(3)
     assert rig.jobs() == [("queued", 0, "")] and rig.sim.records == []
-    assert rig.sim.bytes_received - sent <= 3 * 4 * 3  # status requests only, never the job
+    received, requests = rig.sim.traffic()
+    assert requests >= asked + 3 and received - sent == 3 * (requests - asked)  # status requests only, never the job
     rig.sim.set_state(SimState.OK)
     [record] = rig.sim.wait_for_records(1)
     assert record["complete"] and _has_line(record, out.receipt_number)
     assert eventually(lambda: rig.jobs() == [("printed", 1, "")])
     rig.events.wait(StaffAlert, kind=condition, cleared=True)
+
+
+def test_a_printer_that_stops_being_ready_just_before_the_job_goes_out_is_sent_nothing_and_counts_no_attempt(
+        factory, mini, sim, make_rig):
+    """The spooler's status says ready; the printer goes offline before the driver's own check just before
+    sending (here: after the first four status requests). Nothing is sent, no attempt is counted, staff see it."""
+    hh = mini.household_ids[0]
+    out = payments.pay_bills(factory, mini.till, key="queued-first", household_id=hh, bill_ids=mini.bill_ids[hh][:1],
+                             method=PaymentMethod.CARD, card_id=mini.card_ids[hh], language="en")
+    sim.set_state_after(4, SimState.OFFLINE)  # the first step's status is the first the printer answers
+    rig = make_rig(interval=30, recheck=30)  # only start() steps the spooler
+    rig.events.wait(StaffAlert, kind=PrinterCondition.OFFLINE, cleared=False)
+    assert rig.events.of(PrinterStatusChanged)[0].status.ready  # the step did see it ready
+    assert rig.jobs() == [("queued", 0, "")] and sim.records == []
+    received, requests = sim.traffic()
+    assert requests >= 8 and received == 3 * requests  # the step's and the driver's status requests, no job byte
+
+    sim.set_state(SimState.OK)
+    assert rig.spooler.drain(5) == 0
+    [record] = sim.wait_for_records(1)
+    assert _has_line(record, out.receipt_number) and not _has_line(record, "Printed again")  # no attempt before
+    assert eventually(lambda: rig.jobs() == [("printed", 1, "")])
 
 
 def test_a_power_cycled_printer_prints_the_next_receipt_without_a_restart(make_rig):
