@@ -81,6 +81,8 @@ class StaffFacade(StaffToolsFacade, CardRepairFacade, CardStatesFacade, Technici
             res = voids.void_receipt(s, self.rt.till, number=mapping.receipt_number(receipt_number), reason=reason,
                                      actor=f"staff:{who.name}", language=LANGUAGE_FOR_SLIPS)
         self.rt.receipt_issued()
+        if self.rt.invoicing is not None:  # the void's red letter (or nothing to do): send it now
+            self.rt.invoicing.kick()
         return r.VoidResult(res.receipt_number, res.void_receipt_number)
 
     def list_notices(self, staff_id: str) -> tuple[r.NoticeDraft, ...]:

@@ -47,12 +47,13 @@ NOT_ACCEPTED = (InvoiceRateLimited, InvoiceSignatureRejected)
 
 @dataclass(frozen=True)
 class Backoff:
-    """Seconds until the next talk about a row. `poll`: while the provider is issuing (quick at first: a demo
-    invoice is ready within seconds; then slower, capped, for the hours a bureau may take). `retry`: after no
+    """Seconds until the next talk about a row. `poll`: while the provider is issuing (the first ask a second
+    after it accepted, then every half second: most invoices are ready within seconds; then slower, capped at
+    5 minutes, for the hours a bureau may take). `retry`: after no
     answer or a refusal to take it (doubling from `retry_initial` to `retry_cap`, with ±20 % jitter so many
     kiosks do not knock at once)."""
 
-    poll: tuple[float, ...] = (0.3, 0.3, 0.4, 0.5, 0.5, 1, 1, 2, 3, 5, 10, 20, 30, 60, 120, 300)
+    poll: tuple[float, ...] = (1.0, 0.5, 0.5, 0.5, 1, 1, 2, 3, 5, 10, 20, 30, 60, 120, 300)
     retry_initial: float = 1.0
     retry_cap: float = 300.0
 
