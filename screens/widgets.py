@@ -42,6 +42,7 @@ class ThemeState(EventDispatcher):
     icon_inline = NumericProperty(48)
     icon_pictogram = NumericProperty(220)
     pad = NumericProperty(16)
+    lane = NumericProperty(24)  # a scroll view's bar (pad wide) and a gap: content keeps clear of it
     scale = NumericProperty(1.0)
     portrait = BooleanProperty(True)
     font_name = StringProperty(FONT_NAMES["zh_Hans"])
@@ -78,6 +79,7 @@ class ThemeState(EventDispatcher):
         self.icon_tile, self.icon_inline, self.icon_pictogram = (
             spec.icon_px(k) for k in ("tile", "inline", "pictogram"))
         self.pad, self.scale, self.portrait = spec.pad_px, spec.scale, spec.portrait
+        self.lane = spec.pad_px * 1.5
         for name, value in spec.colors.items():
             setattr(self, name, value)
         self.large_text, self.high_contrast = spec.large_text, spec.high_contrast

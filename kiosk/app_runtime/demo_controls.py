@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 NOTES_YUAN = (1, 5, 10, 20, 50, 100)
 STAFF_CARD_LABEL = N_("Staff card {name}")
 BLANK_CARD_LABEL = N_("Blank card")
+BLANK_CARD_LISTED = N_("Blank card ···{tail}")  # several lie in the list: the end of each one's UID tells them apart
 MORE = N_("More")  # the portrait demo bar keeps its rarer actions under this button
 
 
@@ -60,8 +61,10 @@ class DemoControls:
                                        .where(StaffUser.card_uid_hex.is_not(None))):
                 if uid:
                     labels[uid] = (1, translate(STAFF_CARD_LABEL, language, name=name))
-        blank = (2, translate(BLANK_CARD_LABEL, language))
-        ordered = sorted(((labels.get(uid, blank), uid) for uid in self._cards), key=lambda item: (item[0], item[1]))
+        def blank(uid: str) -> tuple[int, str]:
+            return 2, translate(BLANK_CARD_LISTED, language, tail=uid[-4:])
+        ordered = sorted(((labels.get(uid) or blank(uid), uid) for uid in self._cards),
+                         key=lambda item: (item[0], item[1]))
         return tuple(DemoCard(uid, label) for (_group, label), uid in ordered)
 
     def present(self, uid: str) -> None:

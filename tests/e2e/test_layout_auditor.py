@@ -61,7 +61,12 @@ def test_content_wider_than_a_scroll_view_that_cannot_scroll_sideways_is_found(f
     assert rules_for(findings, "wide content") == ["scroll-overflow"]
 
 
+def test_text_and_a_touch_target_under_the_scroll_bar_of_their_scroll_view_are_found(findings):
+    assert rules_for(findings, "under the bar ¥1.00") == ["under-scroll-bar"]
+    assert rules_for(findings, "pressed under the bar") == ["under-scroll-bar"]
+
+
 def test_fine_widgets_hidden_widgets_rows_out_of_view_and_a_band_over_the_rows_give_no_finding(findings):
     for text in ("fine", "hidden button", "folded button"):
         assert rules_for(findings, text) == [], text
-    assert len(findings) == 9, [f"{f['rule']} {f['text']}" for f in findings]
+    assert len(findings) == 11, [f"{f['rule']} {f['text']}" for f in findings]

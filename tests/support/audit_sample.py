@@ -53,12 +53,21 @@ def build() -> object:
     put(Label(text="second of two texts", font_size=30), 400, 110, 290, 40)  # drawn over the first
     wide = put(ScrollView(do_scroll_x=False, do_scroll_y=False), 650, 10, 140, 100)
     wide.add_widget(Label(text="wide content", font_size=30, size_hint=(None, None), size=(300, 100)))
-    scroll = put(ScrollView(do_scroll_x=False), 10, 10, 300, 200)
-    rows = GridLayout(cols=1, size_hint_y=None, row_default_height=TOUCH, row_force_default=True)
+    scroll = put(ScrollView(do_scroll_x=False, bar_width=12), 10, 10, 300, 200)
+    # the rows leave the bar its own lane (as the kiosk's option rows do): nothing under it
+    rows = GridLayout(cols=1, size_hint_y=None, row_default_height=TOUCH, row_force_default=True, padding=(0, 0, 14, 0))
     rows.bind(minimum_height=rows.setter("height"))
     for n in range(8):  # rows below the viewport can be scrolled to: audited, not "outside the window"
         rows.add_widget(Button(text=f"fine row {n}", font_size=30))
     scroll.add_widget(rows)
+    # a value set flush right in a scroll view whose content is taller: the bar is drawn over its last digits
+    values = put(ScrollView(do_scroll_x=False, bar_width=12), 320, 10, 300, 90)
+    value_rows = BoxLayout(orientation="vertical", size_hint_y=None, height=200)
+    value_rows.add_widget(Label(text="under the bar ¥1.00", font_size=24, halign="right", valign="top",
+                                text_size=(300, 30), size_hint_y=None, height=30))
+    value_rows.add_widget(Button(text="pressed under the bar", font_size=24, size_hint_y=None, height=TOUCH))
+    value_rows.add_widget(Widget())
+    values.add_widget(value_rows)
     # a band laid over the foot of the scroll view ("more below"): the rows scroll out from under it
     put(Label(text="fine band over the rows", font_size=24), 10, 40, 300, 40)
     return root

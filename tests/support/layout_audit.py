@@ -278,6 +278,30 @@ def scroll_findings(node: Node, window: tuple[float, float, float, float]) -> It
                           "content no taller than a ScrollView that does not scroll up and down", path=node.path)
 
 
+def bar_track(view: Any) -> tuple[float, float, float, float] | None:
+    """Where a ScrollView's vertical bar runs (its whole track: the handle slides along it), in window
+    coordinates; None while the bar is not drawn (the content fits, or the view does not scroll up and down)."""
+    if not view.do_scroll_y or view.bar_width <= 0 or view.viewport_size[1] <= view.height + TOLERANCE_PX:
+        return None
+    x0, y0, x1, y1 = window_box(view)
+    if view.bar_pos_y == "right":
+        return x1 - view.bar_margin - view.bar_width, y0, x1 - view.bar_margin, y1
+    return x0 + view.bar_margin, y0, x0 + view.bar_margin + view.bar_width, y1
+
+
+def under_bar_findings(node: Node, box: tuple[float, float, float, float] | None, what: str) -> Iterator[Finding]:
+    """Text whose glyphs, or a touch target, lie under the scroll bar of the view they scroll in: the bar is drawn
+    over the glyphs, and a touch there drags the bar ("bars" scrolling) instead of pressing the button."""
+    track = bar_track(node.scroll) if node.scroll is not None else None
+    if track is None or box is None:
+        return
+    w, h = _overlap(_clip(box, node.viewport), track)
+    if w > TOLERANCE_PX and h > TOLERANCE_PX:
+        yield Finding("under-scroll-bar", type(node.widget).__name__, _short(text_of(node.widget)),
+                      f"{what} {w:.0f}x{h:.0f}px under the bar", f"{what} clear of its scroll view's bar",
+                      path=node.path)
+
+
 def _laid_over(scrolled: Node, other: Node) -> bool:
     """`other` lies over the ScrollView that `scrolled` is in (a "more below" band, a floating button): the
     rows scroll out from under it, so they do not overlap for good."""
@@ -337,9 +361,11 @@ def audit_nodes(nodes: list[Node], min_font: float, touch: float, window_size: t
         widget = node.widget
         if isinstance(widget, Label) and widget.text.strip():
             findings += label_findings(node, min_font, window, ink_of)
+            findings += under_bar_findings(node, ink_of(node), "glyphs")
             texts.append(node)
         if is_touch_target(widget):
             findings += touch_findings(node, touch, window)
+            findings += under_bar_findings(node, node.box, "touch target")
             targets.append(node)
         if isinstance(widget, ScrollView):
             findings += scroll_findings(node, window)
