@@ -95,9 +95,11 @@ def release_dead_claims(session: Session) -> int:
     now = db_now(session)
     count = 0
     for model in (InvoiceRequest, RedLetter):
-        held = session.scalars(select(model).where(model.claimed_by.like(f"{HOST}:%"), model.claimed_until > now)
+        held = session.scalars(select(model).where(model.claimed_by != "", model.claimed_until > now)
                                .with_for_update()).all()
         for row in held:
+            if row.claimed_by.split(":")[0] != HOST:  # another host's process: its lease decides
+                continue
             pid = _pid_of(row.claimed_by)
             if pid is not None and not _alive(pid):
                 row.claimed_until = now

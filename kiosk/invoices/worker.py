@@ -3,7 +3,8 @@
 It follows kiosk/runtime's worker pattern (one thread owns its loop; `kick()` from any thread wakes it; it never
 dies from one row's failure; `stop()` ends it after the row in hand). Several workers (threads, kiosks, a
 `kiosk invoice sync` from cron) may share one queue: claims (kiosk.invoices.queue) keep each row with one of them.
-An idle worker sleeps until the next row falls due or `idle_cap_s` (rows queued by other kiosks), or a kick.
+An idle worker sleeps until the next row falls due, or a kick (a request or void at this kiosk), or at most
+`idle_cap_s` (10 s: rows another kiosk queued, whose own workers normally send them).
 Payments never wait on it: the provider down for hours only leaves rows queued or unknown, each asked again with
 capped back-off.
 """
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 class InvoiceWorker:
     def __init__(self, provider: InvoiceProvider, factory: sessionmaker[Session], *, label: str = "worker",
-                 backoff: Backoff | None = None, lease_s: float = 60.0, batch: int = 8, idle_cap_s: float = 2.0,
+                 backoff: Backoff | None = None, lease_s: float = 60.0, batch: int = 8, idle_cap_s: float = 10.0,
                  on_outcome: Callable[[Outcome], None] | None = None,
                  after_call: Callable[[Claim, str], None] | None = None) -> None:
         self.name = queue.worker_name(label)
@@ -70,12 +71,18 @@ class InvoiceWorker:
 
     def run_once(self) -> list[Outcome]:
         """Claim one batch of due rows and talk about each; what it did."""
+        return self._round()[0]
+
+    def _round(self) -> tuple[list[Outcome], float]:
+        """One batch, and (when there was nothing to do) how long until the next row falls due: one transaction
+        for both, so an idle kiosk costs one short transaction per `idle_cap_s`."""
         with unit_of_work(self.factory) as session:
             if time.monotonic() - self._last_dead_check > 30:
                 queue.release_dead_claims(session)
                 self._last_dead_check = time.monotonic()
             claims = queue.claim(session, self.name, limit=self.batch, lease_s=self.lease_s)
-        return [self._work(c) for c in claims if not self._stopping.is_set()]
+            wait = 0.0 if claims else queue.next_due_in(session, self.idle_cap_s)
+        return [self._work(c) for c in claims if not self._stopping.is_set()], wait
 
     def _work(self, claim: Claim) -> Outcome:
         outcome = self.sender.work(claim)
@@ -91,10 +98,9 @@ class InvoiceWorker:
         while not self._stopping.is_set():
             wait = self.idle_cap_s
             try:
-                if self.run_once():
+                done, wait = self._round()
+                if done:
                     continue
-                with unit_of_work(self.factory) as session:
-                    wait = queue.next_due_in(session, self.idle_cap_s)
             except KioskError as exc:
                 self.failures += 1
                 log.warning("invoice worker %s: %s; trying again shortly", self.name, exc)
