@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
@@ -68,3 +69,16 @@ class StepsScreen(KioskScreen):
         self.ids.error.show(view.error, self.language)
         self.ids.payment.handler = lambda accept: self.act("answer_overpay", accept)
         self.ids.payment.show(view.payment, self.language)
+        self._keep_ticking(bool(getattr(view, "ticking", False)))
+
+    def _keep_ticking(self, on: bool) -> None:
+        """A countdown on the page (the invoice title form): the flow's tick() once a second while it shows."""
+        event = getattr(self, "_tick_event", None)
+        if on and event is None:
+            self._tick_event = Clock.schedule_interval(lambda _dt: self.act("tick"), 1.0)
+        elif not on and event is not None:
+            event.cancel()
+            self._tick_event = None
+
+    def on_leave(self, *args: Any) -> None:
+        self._keep_ticking(False)

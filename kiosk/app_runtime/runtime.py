@@ -9,6 +9,7 @@ from typing import Any
 
 from kiosk.app_runtime.devices import AttachedDevices
 from kiosk.app_runtime.facade_household import HouseholdFacade
+from kiosk.app_runtime.facade_invoices import InvoicesFacade
 from kiosk.app_runtime.facade_public import PublicFacade
 from kiosk.app_runtime.facade_staff import StaffFacade
 from kiosk.bootstrap import Database
@@ -124,7 +125,7 @@ class KioskRuntime:
         return tuple(out)
 
 
-class RuntimeKioskServices(PublicFacade, HouseholdFacade, StaffFacade):
+class RuntimeKioskServices(PublicFacade, HouseholdFacade, InvoicesFacade, StaffFacade):
     """The real KioskServices: every call is one or more units of work on the database, and the
     money-moving ones drive the devices through the runtime."""
 

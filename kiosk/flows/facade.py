@@ -49,6 +49,7 @@ from kiosk.flows.records import (
     UnblockResult,
     VoidResult,
 )
+from kiosk.flows.invoice_records import InvoiceOfferView, InvoiceRecord, SavedTitleView, TitleFormView, TitleView
 from kiosk.flows.repair_records import CardCheckView, CardRepairResult, FlaggedCardView
 from kiosk.flows.tool_records import (
     DeviceChoice,
@@ -272,3 +273,34 @@ class KioskServices(Protocol):
         """Whole-kiosk out-of-service flag, each device's health, and the features staff switched off."""
 
     def device_health(self) -> tuple[DeviceHealth, ...]: ...
+
+    # --- e-invoices (docs/invoices.md) -------------------------------------------------------------
+    def invoice_offer(self, receipt_number: str) -> InvoiceOfferView:
+        """Whether the success page offers "开发票" for the receipt (never raises for invoicing being off:
+        `unavailable` says why)."""
+
+    def invoice_titles(self, household_id: str) -> tuple[SavedTitleView, ...]:
+        """The household's earlier titles, masked, newest first."""
+
+    def open_invoice_form(self, expires_in_s: int = 180) -> TitleFormView:
+        """A phone-side title form (its URL as a QR). Raises InvoicingOff, InvoiceProviderUnreachable."""
+
+    def read_invoice_title(self, session_id: str) -> TitleView | None:
+        """The submitted title, checked (InvalidTaxId, InvoiceTitleInvalid); None until the phone sent it."""
+
+    def request_invoice(self, household_id: str, receipt_number: str, title: TitleView | None = None,
+                        title_id: str | None = None) -> InvoiceRecord:
+        """Queue the invoice (stored before anything is sent) for a typed/phone title or a saved one; the title
+        is saved for the household. Raises InvoicingOff, AlreadyDone (already requested), NotFound."""
+
+    def household_invoices(self, household_id: str) -> tuple[InvoiceRecord, ...]:
+        """My records: the household's invoices, newest first."""
+
+    def staff_invoices(self, staff_id: str, state: str | None = None) -> tuple[InvoiceRecord, ...]:
+        """Every request of the site in `state` (None: all), newest first."""
+
+    def retry_invoice(self, staff_id: str, request_id: str) -> InvoiceRecord:
+        """Send a failed request again under a new order number."""
+
+    def red_letter_invoice(self, staff_id: str, request_id: str, reason: str) -> InvoiceRecord:
+        """Reverse an issued invoice whole with a red letter (reason '1'-'4')."""

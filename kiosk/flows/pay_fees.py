@@ -8,6 +8,7 @@ from enum import StrEnum
 from kiosk import errors
 from kiosk.flows import card_picker, credit
 from kiosk.flows.base import DEVICE_PRINTER, ErrorView, Flow, PaymentView, ProgressView
+from kiosk.flows.invoice_records import InvoiceOfferView
 from kiosk.flows.records import (BILL_KIND_LABELS, PAYMENT_METHOD_LABELS, CardStatus, CardView, HouseholdSummary,
                                  PaymentMethod, PaymentResult)
 from kiosk.i18n import N_
@@ -66,6 +67,7 @@ class PayView:
     credit: str = ""  # the household's account credit ("" when there is none)
     device: str = ""  # where to act when no money moves: "printer" on the done step while the receipt prints
     charge_lines: tuple[tuple[str, str], ...] = ()  # confirm: the card's balance now and after paying
+    invoice_caption: str = ""  # done: "Request an invoice" when the receipt can be invoiced
 
 
 class PayFeesFlow(Flow):
@@ -82,6 +84,7 @@ class PayFeesFlow(Flow):
         self.credit_fen = 0  # the part paid from account credit (split tender; everything with CREDIT)
         self.key = ""
         self.result: PaymentResult | None = None
+        self.invoice_offer: InvoiceOfferView | None = None  # after paying: whether "开发票" is offered
         self.error: ErrorView | None = None
         self.card_per_method = False  # several cards after a unit + PIN sign-in: one "card balance" button per card
 
@@ -231,6 +234,19 @@ class PayFeesFlow(Flow):
 
     def _paid(self, result: PaymentResult) -> None:
         self.result, self.step = result, PayStep.DONE
+        number = result.receipt_number
+        # 开发票 is offered once the service says the receipt can be invoiced (quietly nothing when it cannot)
+        self.call("invoice_offer", lambda: self.services.invoice_offer(number), self._invoice_offered,
+                  lambda _exc: None)
+
+    def _invoice_offered(self, offer: InvoiceOfferView) -> None:
+        self.invoice_offer = offer
+
+    def request_invoice(self) -> None:
+        """The done page's "开发票": the invoice journey for this receipt."""
+        if self.step is PayStep.DONE and self.result is not None and self.invoice_offer is not None \
+                and self.invoice_offer.can_request:
+            self.ctx.navigate("invoice", receipt=self.result.receipt_number)
 
     def _pay_failed(self, exc: errors.KioskError) -> None:
         if isinstance(exc, errors.RequestTimedOut):
@@ -340,4 +356,6 @@ class PayFeesFlow(Flow):
             device=DEVICE_PRINTER if self.step is PayStep.DONE and self.result is not None and self.paper_receipt
             else "",
             charge_lines=self._charge_lines(),
+            invoice_caption=self.t(N_("Request an invoice")) if self.step is PayStep.DONE
+            and self.invoice_offer is not None and self.invoice_offer.can_request else "",
         )

@@ -10,6 +10,7 @@ from kiosk.flows.base import Flow
 from kiosk.flows.cards import CardLossFlow, TopUpFlow
 from kiosk.flows.household import HouseholdFlow
 from kiosk.flows.identify import IdentifyFlow
+from kiosk.flows.invoice import InvoiceFlow
 from kiosk.flows.my_records import RecordsFlow
 from kiosk.flows.pay_fees import PayFeesFlow
 from kiosk.flows.public_info import CallbackFlow, DirectoryFlow, MemberEventsFlow, NoticesFlow
@@ -52,6 +53,7 @@ ROUTES: Mapping[str, Route] = {r.name: r for r in (
     Route("bookings", "steps", BookingFlow, Role.RESIDENT, Feature.BOOKINGS, personal=True),
     Route("parking", "steps", ParkingFlow, Role.RESIDENT, Feature.PARKING, personal=True),
     Route("direct_debit", "steps", DirectDebitFlow, Role.RESIDENT, Feature.DIRECT_DEBIT, personal=True),
+    Route("invoice", "steps", InvoiceFlow, Role.RESIDENT, personal=True),
     Route("records", "steps", RecordsFlow, Role.RESIDENT, Feature.RECORDS, personal=True),
     Route("notices", "info_list", NoticesFlow, feature=Feature.NOTICES),
     Route("directory", "info_list", DirectoryFlow, feature=Feature.DIRECTORY),

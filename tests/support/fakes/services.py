@@ -8,6 +8,7 @@ from typing import Any
 
 from kiosk import errors
 from kiosk.domain.site_clock import site_now, to_site
+from tests.support.fakes.invoices import FakeInvoicesMixin
 from tests.support.fakes import data
 from tests.support.fakes.card_repair import FakeCardRepairMixin
 from tests.support.fakes.card_states import FakeCardStatesMixin
@@ -21,7 +22,7 @@ from kiosk.flows.records import (
     CardMovement, RecordDetail, RecordItem, RecordsPage, SiteInfo, TopUpResult, Feature, SwitchedOffView,
 )
 
-class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin, FakeCardStatesMixin):
+class FakeKioskServices(FakeInvoicesMixin, FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin, FakeCardStatesMixin):
     """Faithful in-memory implementation. Test hooks: `fail(method, error)`, `hold(method)`, `calls`."""
 
     def __init__(self, now: datetime | None = None, hours: tuple[OpeningHours, ...] = data.ALL_DAY) -> None:
@@ -57,6 +58,7 @@ class FakeKioskServices(FakeStaffMixin, FakeToolsMixin, FakeCardRepairMixin, Fak
         self.calls: list[str] = []
         self._init_tools()
         self._init_card_repair()
+        self._init_invoices()
 
     # --- test hooks ---------------------------------------------------------------------------
     def now(self) -> datetime:

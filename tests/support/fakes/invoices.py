@@ -1,0 +1,148 @@
+"""The invoice part of the in-memory KioskServices: requests for the fake's receipts, saved titles, phone forms.
+
+Titles are checked by the real kiosk.invoices.titles.make_buyer (GB 32100 check character, characters, length) and
+masked by its mask functions. Test hooks: `fill_invoice_form(session_id, kind, name, tax_id)` (the resident's
+phone), `settle_invoice(request_id, issued=True, reason=...)` (the provider's answer), `invoicing_off`.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from kiosk import errors
+from kiosk.flows import invoice_records as ir
+from kiosk.invoices.states import STATE_LABELS, InvoiceState
+from kiosk.invoices.titles import make_buyer, mask_name, mask_tax_id
+
+FORM_BASE = "http://fake.tax/title-form/"
+
+
+class FakeInvoicesMixin:
+    receipts: dict[str, dict[str, Any]]
+    _lock: Any
+
+    def _init_invoices(self) -> None:
+        self.invoicing_off = False
+        self.invoice_forms: dict[str, ir.TitleView | None] = {}
+        self.invoice_requests: dict[str, ir.InvoiceRecord] = {}
+        self.invoice_households: dict[str, str] = {}  # request id -> household
+        self.saved_titles: dict[str, list[tuple[str, ir.TitleView]]] = {}  # household -> [(id, title)] newest first
+        self._invoice_seq = 0
+
+    # --- test hooks ---------------------------------------------------------------------------
+    def fill_invoice_form(self, session_id: str, kind: str, name: str, tax_id: str = "") -> None:
+        if session_id not in self.invoice_forms:
+            raise KeyError(session_id)
+        self.invoice_forms[session_id] = ir.TitleView(kind, name, tax_id)
+
+    def settle_invoice(self, request_id: str, issued: bool = True, reason: str = "") -> ir.InvoiceRecord:
+        with self._lock:
+            rec = self.invoice_requests[request_id]
+            if issued:
+                no = f"{26440000000000000000 + int(request_id):020d}"
+                rec = replace(rec, state="issued", state_label=STATE_LABELS[InvoiceState.ISSUED], invoice_no=no,
+                              qr_payload=f"https://fake.tax/pdf/{no}.pdf")
+            else:
+                rec = replace(rec, state="failed", state_label=STATE_LABELS[InvoiceState.FAILED],
+                              failure_reason=reason)
+            self.invoice_requests[request_id] = rec
+            return rec
+
+    def _invoicing_on(self) -> None:
+        if self.invoicing_off:
+            raise errors.InvoicingOff("switched off")
+
+    # --- KioskServices ------------------------------------------------------------------------
+    def invoice_offer(self, receipt_number: str) -> ir.InvoiceOfferView:
+        self._enter("invoice_offer")  # type: ignore[attr-defined]
+        if self.invoicing_off:
+            return ir.InvoiceOfferView(receipt_number, 0, unavailable=errors.InvoicingOff.code)
+        receipt = self.receipts.get(receipt_number)
+        if receipt is None:
+            raise errors.NotFound(receipt_number)
+        existing = [r for r in self.invoice_requests.values() if r.receipt_number == receipt_number]
+        fen = 0 if receipt["voided"] or receipt["kind"] in ("void", "card_loss") else receipt["amount"]
+        return ir.InvoiceOfferView(receipt_number, fen, existing[-1] if existing else None)
+
+    def invoice_titles(self, household_id: str) -> tuple[ir.SavedTitleView, ...]:
+        self._enter("invoice_titles")  # type: ignore[attr-defined]
+        return tuple(ir.SavedTitleView(tid, t.kind, mask_name(t.kind, t.name), mask_tax_id(t.tax_id) if t.tax_id
+                                       else "") for tid, t in self.saved_titles.get(household_id, ()))
+
+    def open_invoice_form(self, expires_in_s: int = 180) -> ir.TitleFormView:
+        self._enter("open_invoice_form")  # type: ignore[attr-defined]
+        self._invoicing_on()
+        session_id = f"F{len(self.invoice_forms) + 1:04d}"
+        self.invoice_forms[session_id] = None
+        return ir.TitleFormView(session_id, FORM_BASE + session_id, expires_in_s)
+
+    def read_invoice_title(self, session_id: str) -> ir.TitleView | None:
+        self._enter("read_invoice_title")  # type: ignore[attr-defined]
+        title = self.invoice_forms[session_id]
+        if title is None:
+            return None
+        buyer = make_buyer(title.kind, title.name, title.tax_id)  # raises what the real service raises
+        return ir.TitleView(str(buyer.kind), buyer.name, buyer.tax_id)
+
+    def request_invoice(self, household_id: str, receipt_number: str, title: ir.TitleView | None = None,
+                        title_id: str | None = None) -> ir.InvoiceRecord:
+        self._enter("request_invoice")  # type: ignore[attr-defined]
+        self._invoicing_on()
+        with self._lock:
+            offer = self.invoice_offer(receipt_number)
+            if not offer.can_request:
+                raise (errors.InvoiceAlreadyRequested(receipt_number, receipt=receipt_number) if offer.existing
+                       else errors.NotFound(receipt_number))
+            saved = self.saved_titles.setdefault(household_id, [])
+            if title is None:
+                title = next((t for tid, t in saved if tid == title_id), None)
+                if title is None:
+                    raise errors.NotFound(f"title {title_id}")
+            buyer = make_buyer(title.kind, title.name, title.tax_id)
+            title = ir.TitleView(str(buyer.kind), buyer.name, buyer.tax_id)
+            kept = [(tid, t) for tid, t in saved if t != title]
+            tid = next((tid for tid, t in saved if t == title), str(len(saved) + 1 + len(kept)))
+            self.saved_titles[household_id] = [(tid, title)] + kept
+            self._invoice_seq += 1
+            request_id = str(self._invoice_seq)
+            rec = ir.InvoiceRecord(request_id, receipt_number, "queued", STATE_LABELS[InvoiceState.QUEUED],
+                                   title.kind, mask_name(title.kind, title.name),
+                                   mask_tax_id(title.tax_id) if title.tax_id else "", offer.invoiceable_fen,
+                                   created_at=self.now())  # type: ignore[attr-defined]
+            self.invoice_requests[request_id] = rec
+            self.invoice_households[request_id] = household_id
+            return rec
+
+    def household_invoices(self, household_id: str) -> tuple[ir.InvoiceRecord, ...]:
+        self._enter("household_invoices")  # type: ignore[attr-defined]
+        return tuple(r for rid, r in reversed(self.invoice_requests.items())
+                     if self.invoice_households.get(rid) == household_id)
+
+    def staff_invoices(self, staff_id: str, state: str | None = None) -> tuple[ir.InvoiceRecord, ...]:
+        self._enter("staff_invoices")  # type: ignore[attr-defined]
+        self._staff(staff_id, "invoices")  # type: ignore[attr-defined]
+        return tuple(r for r in reversed(self.invoice_requests.values())
+                     if state is None or r.state == state or (state == "pending" and r.pending))
+
+    def retry_invoice(self, staff_id: str, request_id: str) -> ir.InvoiceRecord:
+        self._enter("retry_invoice")  # type: ignore[attr-defined]
+        self._staff(staff_id, "invoice retry")  # type: ignore[attr-defined]
+        rec = self.invoice_requests.get(request_id)
+        if rec is None or rec.state != "failed":
+            raise errors.AlreadyDone(request_id)
+        rec = replace(rec, state="queued", state_label=STATE_LABELS[InvoiceState.QUEUED], failure_reason="")
+        self.invoice_requests[request_id] = rec
+        return rec
+
+    def red_letter_invoice(self, staff_id: str, request_id: str, reason: str) -> ir.InvoiceRecord:
+        self._enter("red_letter_invoice")  # type: ignore[attr-defined]
+        self._staff(staff_id, "invoice red letter")  # type: ignore[attr-defined]
+        if reason not in ir.RED_REASONS:
+            raise errors.InvalidEntry(f"red-letter reason {reason!r}", field="reason 1-4")
+        rec = self.invoice_requests.get(request_id)
+        if rec is None or rec.state != "issued":
+            raise errors.AlreadyDone(request_id)
+        rec = replace(rec, state="red_lettered", state_label=STATE_LABELS[InvoiceState.RED_LETTERED],
+                      red_fen=rec.total_fen)
+        self.invoice_requests[request_id] = rec
+        return rec
