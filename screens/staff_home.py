@@ -27,6 +27,7 @@ ACTIONS: tuple[tuple[str, Any, str, str], ...] = (
     ("open", "staff_callbacks", N_("Callback requests"), "phone-in-talk"),
     ("open", "staff_notices", N_("Manage notices"), "bullhorn"),
     ("open", "staff_receipts", N_("Receipts"), "receipt"),
+    ("open", "staff_invoices", N_("Invoices"), "file-document-box"),
     ("open", "staff_import", N_("Import bills"), "usb"),
     ("open", "staff_cards", N_("Card repair"), "wrench"),
     ("open", "staff_card_states", N_("Card states"), "credit-card-off"),

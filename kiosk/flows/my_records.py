@@ -46,6 +46,7 @@ class RecordsFlow(StepFlow):
         self.offset = 0
         self.detail: RecordDetail | None = None
         self.message = ""
+        self.invoice_count = 0
 
     # --- loading ------------------------------------------------------------------------------
     def loaded(self) -> None:
@@ -60,10 +61,16 @@ class RecordsFlow(StepFlow):
 
     def _page(self, page: RecordsPage) -> None:
         self.page, self.offset, self.step = page, page.offset, "list"
+        household = self.summary.household_id if self.summary else ""
+        if not self.invoice_count:  # the household's invoices: a row that opens them (My invoices)
+            self.call("household_invoices", lambda: self.services.household_invoices(household),
+                      lambda found: setattr(self, "invoice_count", len(found)), lambda _exc: None)
 
     # --- actions --------------------------------------------------------------------------------
     def choose(self, key: str) -> None:
-        if self.step == "list" and self.page is not None:
+        if self.step == "list" and key == "invoices" and self.invoice_count:
+            self.ctx.navigate("my_invoices")
+        elif self.step == "list" and self.page is not None:
             if key == "next" and self.page.has_more:
                 self._load(self.offset + PAGE_SIZE)
             elif key == "previous" and self.offset > 0:
@@ -198,6 +205,9 @@ class RecordsFlow(StepFlow):
                 prompt = self.t(N_("Tap a record to see it. Page {page} of {pages}"),
                                 page=page.offset // PAGE_SIZE + 1, pages=pages)
             options = tuple(self.row_option(e) for e in page.entries)
+            if self.invoice_count:
+                options = (Option("invoices", self.t(N_("My invoices")), icon="file-document-box",
+                                  detail=self.t(N_("{count} invoices"), count=self.invoice_count)),) + options
             if page.offset > 0 or page.has_more:
                 options += (Option("previous", self.t(N_("Previous page")), page.offset > 0, icon="chevron-left"),
                             Option("next", self.t(N_("Next page")), page.has_more, icon="chevron-right"))

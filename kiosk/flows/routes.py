@@ -11,6 +11,7 @@ from kiosk.flows.cards import CardLossFlow, TopUpFlow
 from kiosk.flows.household import HouseholdFlow
 from kiosk.flows.identify import IdentifyFlow
 from kiosk.flows.invoice import InvoiceFlow
+from kiosk.flows.my_invoices import MyInvoicesFlow
 from kiosk.flows.my_records import RecordsFlow
 from kiosk.flows.pay_fees import PayFeesFlow
 from kiosk.flows.public_info import CallbackFlow, DirectoryFlow, MemberEventsFlow, NoticesFlow
@@ -21,6 +22,7 @@ from kiosk.flows.staff import StaffHomeFlow, StaffUnlockFlow
 from kiosk.flows.staff_card_states import CardStatesFlow
 from kiosk.flows.staff_cards import CardRepairFlow
 from kiosk.flows.staff_features import FeatureSwitchesFlow
+from kiosk.flows.staff_invoices import StaffInvoicesFlow
 from kiosk.flows.staff_receipts import ImportBillsFlow, ReceiptsFlow
 from kiosk.flows.staff_tools import CallbacksFlow, HandoverFlow, NoticesAdminFlow
 from kiosk.flows.technician import TechnicianFlow
@@ -55,6 +57,7 @@ ROUTES: Mapping[str, Route] = {r.name: r for r in (
     Route("direct_debit", "steps", DirectDebitFlow, Role.RESIDENT, Feature.DIRECT_DEBIT, personal=True),
     Route("invoice", "steps", InvoiceFlow, Role.RESIDENT, personal=True),
     Route("records", "steps", RecordsFlow, Role.RESIDENT, Feature.RECORDS, personal=True),
+    Route("my_invoices", "steps", MyInvoicesFlow, Role.RESIDENT, Feature.RECORDS, personal=True),
     Route("notices", "info_list", NoticesFlow, feature=Feature.NOTICES),
     Route("directory", "info_list", DirectoryFlow, feature=Feature.DIRECTORY),
     Route("member_events", "info_list", MemberEventsFlow, feature=Feature.MEMBER_EVENTS),
@@ -68,6 +71,7 @@ ROUTES: Mapping[str, Route] = {r.name: r for r in (
     Route("staff_callbacks", "steps", CallbacksFlow, Role.STAFF, personal=True, always=True),
     Route("staff_notices", "steps", NoticesAdminFlow, Role.STAFF, personal=True, always=True),
     Route("staff_receipts", "steps", ReceiptsFlow, Role.STAFF, personal=True, always=True),
+    Route("staff_invoices", "steps", StaffInvoicesFlow, Role.STAFF, personal=True, always=True),
     Route("staff_import", "steps", ImportBillsFlow, Role.STAFF, personal=True, always=True),
     Route("staff_cards", "steps", CardRepairFlow, Role.STAFF, personal=True, always=True),
     Route("staff_card_states", "steps", CardStatesFlow, Role.STAFF, personal=True, always=True),
