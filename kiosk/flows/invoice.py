@@ -78,7 +78,7 @@ class InvoiceFlow(StepFlow):
 
     # --- actions --------------------------------------------------------------------------------
     def choose(self, key: str) -> None:
-        if self.step in ("kind", "expired", "form_error") and key in (PERSONAL, COMPANY):
+        if self.step == "kind" and key in (PERSONAL, COMPANY):
             self._open_form(key)
         elif self.step == "kind" and key.startswith("saved:"):
             saved = next((t for t in self.saved if f"saved:{t.title_id}" == key), None)
@@ -163,6 +163,8 @@ class InvoiceFlow(StepFlow):
     def primary(self) -> None:
         if self.step == "confirm":
             self._request()
+        elif self.step in ("expired", "form_error") and self.kind in (PERSONAL, COMPANY):
+            self._open_form(self.kind)  # a new form of the same kind (Back: the other kind)
         elif self.step in ("done", "requested", "unavailable", "failed"):
             self.ctx.navigate("household")
 
@@ -216,12 +218,10 @@ class InvoiceFlow(StepFlow):
                                   notice=self.t(KIND_LABELS.get(self.kind, "")))
             return StepView(step, title, prompt, payment=payment, back_is_cancel=True, ticking=True)
         if step in ("expired", "form_error"):
-            options = tuple(Option(k, self.t(N_("Try again: {kind}"), kind=self.t(KIND_LABELS[k])),
-                                   icon=KIND_ICONS[k]) for k in (PERSONAL, COMPANY))
-            return StepView(step, title, prompt, options=options, error=self.error)
+            return StepView(step, title, prompt, error=self.error, primary=self.t(N_("Try again")))
         if step == "confirm":
             lines = self._offer_lines() + ((self.t(N_("Invoice title")), self.chosen_label),)
-            return StepView(step, title, prompt, lines=lines, primary=self.t(N_("Request the invoice")))
+            return StepView(step, title, prompt, lines=lines, primary=self.t(N_("Confirm")))
         if step in ("done", "requested") and self.result is not None:
             message = self.t(N_("Your receipt carries a QR code to fetch the invoice later; it also appears under "
                                 "My records when it is issued."))

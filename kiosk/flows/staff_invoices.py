@@ -142,7 +142,7 @@ class StaffInvoicesFlow(StaffStepFlow):
                 Option(k, self.t(RED_REASON_LABELS[k]), icon="undo-variant") for k in RED_REASONS))
         if step == "red_confirm" and self.current is not None:
             lines = self._detail_lines(self.current) + ((self.t(N_("Reason")), self.t(RED_REASON_LABELS[self.reason])),)
-            return StepView(step, title, prompt, lines=lines, primary=self.t(N_("Reverse with a red letter")))
+            return StepView(step, title, prompt, lines=lines, primary=self.t(N_("Confirm")))
         if step == "failed":
             return StepView(step, title, prompt, error=self.error, primary=self.t(N_("Done")))
         from kiosk.flows.base import ProgressView

@@ -123,7 +123,8 @@ def test_an_abandoned_form_runs_out_and_can_be_opened_again():
     flow.tick()
     view = flow.view()
     assert view.step == "expired" and "没有" in view.prompt and fake.invoice_requests == {}
-    flow.choose("personal")
+    assert view.primary == "重试"
+    flow.primary()  # a new form of the same kind
     assert flow.view().step == "form" and flow.view().payment.detail == "3:00 后失效"
 
 
@@ -137,7 +138,9 @@ def test_a_bad_tax_id_from_the_phone_is_one_line_with_its_code_and_nothing_is_re
     flow.tick()
     view = flow.view()
     assert view.step == "form_error" and view.error.code == "E9005" and "91350100M000100Y44" in view.error.text
-    assert [o.key for o in view.options] == ["personal", "company"] and fake.invoice_requests == {}
+    assert view.options == () and view.primary == "重试" and fake.invoice_requests == {}
+    flow.back()  # Back: the kinds again
+    assert flow.view().step == "kind"
 
 
 def test_a_saved_title_is_offered_masked_and_reused_with_one_tap():

@@ -29,6 +29,9 @@ Actions (one key names the kind):
                                            report payment progress to the flow's payment control
   {"demo_bar": true}                       the `kiosk demo` bar on fake demo controls ("reset" takes it away);
   {"demo_cards": true}                     its card list opened
+  {"invoice": "fill", "kind": "company", "name": "...", "tax_id": "..."}
+                                           fake services: the phone fills the open invoice title form;
+  {"invoice": "issue"} / {"invoice": "fail", "reason": "..."}  the provider answers every pending request
   {"age": 61}                              pretend the last touch was that long ago (idle warning)
   {"idle_warning": true}                   the idle warning, shown afresh in the current language
   {"estate": "long_lists" | "empty_public" | "closed" | "paper_out"}
@@ -172,6 +175,14 @@ class AuditCommands:
             spec = dict(action["progress"])
             spec["stage"] = Stage(spec["stage"])
             app.navigator.flow.control.report(PaymentProgress(**spec))
+        elif "invoice" in action:
+            services, what = app.services, action["invoice"]
+            if what == "fill":
+                services.fill_invoice_form(app.navigator.flow.form.session_id, action.get("kind", "company"),
+                                           action.get("name", ""), action.get("tax_id", ""))
+            else:
+                for request_id in [k for k, r in services.invoice_requests.items() if r.pending]:
+                    services.settle_invoice(request_id, what == "issue", action.get("reason", ""))
         elif "age" in action:
             app.idle.age(float(action["age"]))
         elif "idle_warning" in action:  # shown afresh (in the current language), whatever it showed before

@@ -95,6 +95,10 @@ PICKER = ("3-0606", "8642")  # a resident, a smart and a vehicle card: the card 
 NO_BILLS = ("2-0505", "0000")  # no bills, a frozen card
 LONG = ("9-0909", "9999")  # 16 bills, account credit, 20 records (audit_estate.py)
 HOLD, RELEASE = {"hold": "money"}, {"release": "money"}
+# pay one bill from the card's balance, then the done page's 开发票 (kiosk/flows/invoice.py)
+INVOICE_AFTER_PAYING = [call("select_all", False), call("toggle", "@bills:1"), call("choose_method", "card"),
+                        call("next"), call("confirm"), call("request_invoice")]
+COMPANY_TITLE = {"invoice": "fill", "kind": "company", "name": "上海阳光物业管理有限公司", "tax_id": "91350100M000100Y43"}
 
 # --- every page ---------------------------------------------------------------------------------------
 JOURNEYS: tuple[Journey, ...] = (
@@ -226,6 +230,24 @@ JOURNEYS: tuple[Journey, ...] = (
             shot("detail", call("choose", "@options:0"), step="detail"),
             shot("reprint-confirm", call("choose", "reprint"), step="reprint_confirm"),
             shot("printing", call("primary"), step="detail"), per_pass=True),
+    journey("invoice", "invoice", [card_in(H1_CARD, "pay_fees"), INVOICE_AFTER_PAYING],
+            shot("kind", step="kind"),
+            shot("form", call("choose", "company"), step="form"),
+            shot("confirm", COMPANY_TITLE, call("tick"), step="confirm"),
+            shot("done", call("primary"), step="done")),
+    journey("invoice-saved", "invoice", [card_in(H1_CARD, "pay_fees"), INVOICE_AFTER_PAYING, call("choose", "company"),
+                                         COMPANY_TITLE, call("tick"), call("primary"), go("pay_fees"),
+                                         INVOICE_AFTER_PAYING],
+            shot("saved-title", step="kind"),
+            shot("confirm", call("choose", "@options:0"), step="confirm")),
+    journey("invoice-problems", "invoice", [card_in(H1_CARD, "pay_fees"), INVOICE_AFTER_PAYING],
+            shot("bad-tax-id", call("choose", "company"), {**COMPANY_TITLE, "tax_id": "91350100M000100Y44"},
+                 call("tick"), step="form_error"), per_pass=True),
+    journey("my-invoices", "my_invoices", [card_in(H1_CARD, "pay_fees"), INVOICE_AFTER_PAYING,
+                                           call("choose", "company"), COMPANY_TITLE, call("tick"), call("primary"),
+                                           {"invoice": "issue"}, go("records"), call("choose", "invoices")],
+            shot("list", step="list"),
+            shot("invoice", call("choose", "@options:0"), step="detail")),
     journey("records-empty", "records", [card_in(H2_CARD, "records")], shot("list", step="list")),
     journey("staff-unlock", "staff_unlock", [go("staff_unlock")],
             shot("pin", keys("24"), step="pin"),
@@ -256,6 +278,22 @@ JOURNEYS: tuple[Journey, ...] = (
             shot("done", call("primary"), step="done"),
             shot("problems", go("staff_import"), call("choose", "/media/kiosk/USB/bad-bills.csv"), call("primary"),
                  step="problems")),
+    journey("staff-invoices", "staff_invoices", [card_in(H1_CARD, "pay_fees"), INVOICE_AFTER_PAYING,
+                                                 call("choose", "company"), COMPANY_TITLE, call("tick"),
+                                                 call("primary"), {"invoice": "fail", "reason": "购方税号校验失败"},
+                                                 staff_in(then="staff_invoices")],
+            shot("states", step="groups"),
+            shot("failed", call("choose", "failed"), step="list"),
+            shot("failed-request", call("choose", "@options:0"), step="detail"),
+            shot("sent-again", call("choose", "retry"), step="detail")),
+    journey("staff-invoices-red", "staff_invoices", [card_in(H1_CARD, "pay_fees"), INVOICE_AFTER_PAYING,
+                                                     call("choose", "company"), COMPANY_TITLE, call("tick"),
+                                                     call("primary"), {"invoice": "issue"},
+                                                     staff_in(then="staff_invoices")],
+            shot("issued", call("choose", "issued"), call("choose", "@options:0"), step="detail"),
+            shot("red-reason", call("choose", "red"), step="red_reason"),
+            shot("red-confirm", call("choose", "2"), step="red_confirm"),
+            shot("red-lettered", call("primary"), step="detail")),
     journey("staff-cards", "staff_cards", [staff_in(then="staff_cards")], shot("list", step="list")),
     journey("staff-card-states", "staff_card_states", [staff_in(then="staff_card_states")],
             shot("find", keys("2-1101"), step="find"),
