@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 def record(view: InvoiceView) -> ir.InvoiceRecord:
     return ir.InvoiceRecord(str(view.request_id), str(view.receipt_number), str(view.state), view.state_label,
                             str(view.buyer_kind), view.buyer_masked, view.tax_id_masked, view.total_fen,
-                            view.invoice_no or "", view.qr_payload or "", view.failure_reason or "", view.red_fen,
+                            # the QR a phone opens: the PDF's address (the bureau's own payload when there is none)
+                            view.invoice_no or "", view.pdf_url or view.qr_payload or "", view.failure_reason or "",
+                            view.red_fen,
                             view.created_at)
 
 

@@ -198,7 +198,8 @@ class InvoiceFlow(StepFlow):
         return saved + tuple(Option(k, self.t(KIND_LABELS[k]), icon=KIND_ICONS[k]) for k in (PERSONAL, COMPANY))
 
     def _record_lines(self, rec: InvoiceRecord) -> tuple[tuple[str, str], ...]:
-        lines = ((self.t(N_("Invoice amount")), self.money(rec.total_fen)),
+        lines = ((self.t(N_("Receipt number")), rec.receipt_number),
+                 (self.t(N_("Invoice amount")), self.money(rec.total_fen)),
                  (self.t(N_("Invoice title")), "\n".join(p for p in (rec.buyer_masked, rec.tax_id_masked) if p)),
                  (self.t(N_("State")), self.t(rec.state_label)))
         if rec.invoice_no:

@@ -23,7 +23,7 @@ class InvoiceRecord:
     tax_id_masked: str
     total_fen: int
     invoice_no: str = ""
-    qr_payload: str = ""  # scanned for the PDF once issued
+    qr_payload: str = ""  # what the QR encodes once issued: the PDF's address
     failure_reason: str = ""  # the provider's words when failed
     red_fen: int = 0  # what issued red letters reversed
     created_at: datetime | None = None

@@ -76,7 +76,9 @@ class MyInvoicesFlow(StepFlow):
         if self.step == "detail" and self.current is not None:
             r = self.current
             prompt = self.t(N_("Scan the code for the invoice's PDF")) if r.qr_payload else self.t(r.state_label)
-            payment = PaymentView(text=prompt, qr=r.qr_payload, heading=prompt, can_cancel=False) \
+            # the QR takes the page (the panel hides the lines): the number, amount and title go with it
+            said = "\n".join(f"{label} {value}" for label, value in invoice_lines(self, r)[2:])
+            payment = PaymentView(text=prompt, qr=r.qr_payload, heading=prompt, can_cancel=False, detail=said) \
                 if r.qr_payload else None
             return StepView(self.step, title, prompt, lines=invoice_lines(self, r), payment=payment)
         if self.step == "failed":

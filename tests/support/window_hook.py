@@ -2,7 +2,7 @@
 
 Never part of the product: a test entry point calls `tests.support.hook_install.install(path)` (or
 `install_from_env()`, KIOSK_TEST_HOOK) before the window opens; the hook attaches through `screens.app.BUILT_LISTENERS`. Commands (one JSON object per line, one reply):
-  {"cmd": "state"}                      route, screen, visible texts, idle warning, frame rate
+  {"cmd": "state"}                      route, screen, visible texts, idle warning, frame rate, QR codes shown
   {"cmd": "find", "text": "..."}        centre of the first visible button/label containing text, X11 coords
   {"cmd": "tap", "text": "..."}         press and release that button in-app (when xdotool is not used)
   {"cmd": "card", "uid": "A1B2C3D4"}    a card tap, as the reader worker would publish it
@@ -148,7 +148,10 @@ class WindowHook:
                     "large_text": bool(app.theme.large_text), "high_contrast": bool(app.theme.high_contrast),
                     "identified": app.session.identity is not None, "staff": app.session.staff is not None,
                     "services_ready": app.services_ready_at is not None,
-                    "step": str(getattr(getattr(app.navigator.flow, "view", lambda: None)(), "step", ""))}
+                    "step": str(getattr(getattr(app.navigator.flow, "view", lambda: None)(), "step", "")),
+                    # what each QR code on screen encodes (as a phone would scan it)
+                    "qr": [w.qr for w in visible_widgets(app.root_widget) if isinstance(getattr(w, "qr", None), str)
+                           and w.qr]}
         if cmd in ("find", "tap"):
             widget = self._find(command["text"])
             if widget is None:

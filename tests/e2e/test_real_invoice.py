@@ -1,0 +1,82 @@
+"""开发票 on the REAL kiosk (the demo runtime, the tax provider simulator process, X11 clicks): pay a fee with
+banknotes, ask for a company invoice on the done page, fill the title form the QR code opens over plain HTTP (as a
+phone would), see "发票开具中", then the issued invoice under My records with its number and the QR of its PDF."""
+from __future__ import annotations
+
+import re
+import urllib.request
+from urllib.parse import urlencode
+
+import pytest
+
+from kiosk.i18n import format_money
+from tests.e2e.test_real_journeys import Db, _affordable_bill, _receipt_number, _tap_card, real  # noqa: F401
+from kiosk.flows.records import BILL_KIND_LABELS
+from kiosk.i18n import translate
+
+pytestmark = pytest.mark.xvfb
+COMPANY = ("上海阳光物业管理有限公司", "91350100M000100Y43")
+
+
+def _fill_on_the_phone(url: str, **fields: str) -> int:
+    request = urllib.request.Request(url, data=urlencode(fields).encode(), method="POST",
+                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return response.status
+
+
+def test_a_cash_payment_gets_a_company_invoice_through_the_phone_form_and_my_records_shows_it(real):  # noqa: F811
+    db = Db(real.data_dir)
+    bills, bill, _card_id = _affordable_bill(db, "1-0101")
+    _tap_card(real, "1-0101 resident")
+    real.wait_for_route("household")
+    real.click("缴费")
+    real.wait_for_text("请选择要缴的账单和支付方式")
+    for b in bills:
+        if b != bill:
+            real.cmd(cmd="tap", text=f"{translate(BILL_KIND_LABELS[b.kind], 'zh_Hans')} {b.period}")
+    amount = format_money(bill.amount_fen, "zh_Hans")
+    real.wait_until(lambda: amount in real.state()["texts"], 10, f"the total {amount}")
+    real.click("现金")
+    real.click("下一步")
+    real.click("确认支付")
+    real.wait_for_text("请投入纸币", 20)
+    left = bill.amount_fen  # banknotes: the smallest that covers what is still due (a bill takes the excess as credit)
+    while left > 0:
+        note = next((n for n in (10, 20, 50, 100) if n * 100 >= left), 100)
+        real.click(f"¥{note}")
+        left -= note * 100
+    real.wait_for_text("支付成功，谢谢！", 60)
+    number = _receipt_number(real.state())
+
+    real.click("开发票")
+    real.wait_for_text("发票开给谁？", 10)
+    real.click("单位")
+    state = real.wait_until(lambda: (s := real.state()).get("qr") and s, 15, "the title form's QR code")
+    assert "请用手机扫码填写发票抬头" in state["texts"] and any("后失效" in t for t in state["texts"])
+    (url,) = state["qr"]
+    assert _fill_on_the_phone(url, kind="company", name=COMPANY[0], tax_id=COMPANY[1]) == 200
+    state = real.wait_for_text("请核对发票抬头", 15)  # the kiosk read the title back
+    assert f"{COMPANY[0]}\n{COMPANY[1]}" in state["texts"]
+    real.click("确认")
+    state = real.wait_for_text("发票开具中", 15)
+    assert any("二维码" in t for t in state["texts"]) and number in state["texts"]
+
+    real.click("完成")
+    real.wait_for_route("household")
+    real.click("交易记录")
+    real.click("我的发票")
+    real.wait_for_route("my_invoices")
+    # the simulator issues within about 2 s; the list is read again when reopened
+    def issued() -> bool:
+        real.cmd(cmd="go", route="my_invoices")
+        return "已开具" in real.wait_for_text("点按发票查看详情", 10)["texts"]
+
+    real.wait_until(issued, 30, "the invoice issued")
+    real.click("已开具")
+    state = real.wait_for_text("扫码获取发票 PDF", 10)
+    texts = state["texts"]
+    (said,) = [t for t in texts if "发票号码" in t]  # the QR takes the page; the invoice is said beside it
+    assert f"发票金额 {amount}" in said and "发票抬头 上海****公司\n9135**********0Y43" in said, said
+    assert re.search(r"发票号码 \d{20}", said), said
+    assert state["qr"] and state["qr"][0].startswith("http"), state["qr"]
