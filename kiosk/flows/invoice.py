@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kiosk import errors
-from kiosk.flows.base import PaymentView, ProgressView
+from kiosk.flows.base import DEVICE_QR, PaymentView, ProgressView
 from kiosk.flows.invoice_records import COMPANY, PERSONAL, InvoiceOfferView, InvoiceRecord, TitleFormView, TitleView
 from kiosk.flows.steps import Option, StepFlow, StepView
 from kiosk.i18n import N_
@@ -216,7 +216,7 @@ class InvoiceFlow(StepFlow):
             left = self.seconds_left
             countdown = self.t(N_("{minutes}:{seconds} left"), minutes=left // 60, seconds=f"{left % 60:02d}")
             payment = PaymentView(text=prompt, qr=self.form.url, heading=prompt, detail=countdown,
-                                  notice=self.t(KIND_LABELS.get(self.kind, "")))
+                                  notice=self.t(KIND_LABELS.get(self.kind, "")), device=DEVICE_QR)
             return StepView(step, title, prompt, payment=payment, back_is_cancel=True, ticking=True)
         if step in ("expired", "form_error"):
             return StepView(step, title, prompt, error=self.error, primary=self.t(N_("Try again")))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kiosk.flows.base import PaymentView
+from kiosk.flows.base import DEVICE_QR, PaymentView
 from kiosk.flows.invoice_records import InvoiceRecord
 from kiosk.flows.steps import Option, StepFlow, StepView
 from kiosk.i18n import N_
@@ -78,7 +78,8 @@ class MyInvoicesFlow(StepFlow):
             prompt = self.t(N_("Scan the code for the invoice's PDF")) if r.qr_payload else self.t(r.state_label)
             # the QR takes the page (the panel hides the lines): the number, amount and title go with it
             said = "\n".join(f"{label} {value}" for label, value in invoice_lines(self, r)[2:])
-            payment = PaymentView(text=prompt, qr=r.qr_payload, heading=prompt, can_cancel=False, detail=said) \
+            payment = PaymentView(text=prompt, qr=r.qr_payload, heading=prompt, can_cancel=False, detail=said,
+                                  device=DEVICE_QR) \
                 if r.qr_payload else None
             return StepView(self.step, title, prompt, lines=invoice_lines(self, r), payment=payment)
         if self.step == "failed":

@@ -81,7 +81,7 @@ def test_company_title_from_the_phone_is_requested_and_shown_being_issued():
     flow.choose("company")
     view = flow.view()
     assert view.step == "form" and view.payment.qr.startswith("http://fake.tax/title-form/")
-    assert view.payment.detail == "3:00 后失效" and view.back_is_cancel and view.ticking
+    assert view.payment.detail == "3:00 后失效" and view.back_is_cancel and view.ticking and view.payment.device == "qr"
     clock.now += timedelta(seconds=5)
     flow.tick()  # nothing submitted yet: the countdown moves
     assert flow.view().step == "form" and flow.view().payment.detail == "2:55 后失效"

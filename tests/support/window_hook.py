@@ -149,9 +149,9 @@ class WindowHook:
                     "identified": app.session.identity is not None, "staff": app.session.staff is not None,
                     "services_ready": app.services_ready_at is not None,
                     "step": str(getattr(getattr(app.navigator.flow, "view", lambda: None)(), "step", "")),
-                    # what each QR code on screen encodes (as a phone would scan it)
-                    "qr": [w.qr for w in visible_widgets(app.root_widget) if isinstance(getattr(w, "qr", None), str)
-                           and w.qr]}
+                    # what each QR code drawn on screen encodes (as a phone would scan it)
+                    "qr": [w.data for w in visible_widgets(app.root_widget) if type(w).__name__ == "QrImage"
+                           and w.data and w.texture is not None]}
         if cmd in ("find", "tap"):
             widget = self._find(command["text"])
             if widget is None:
