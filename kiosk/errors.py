@@ -257,6 +257,14 @@ class CardFrozenByStaff(CardError):
     message = N_("This card was frozen by staff. Please ask staff to unfreeze it.")
 
 
+class CardFlagged(CardError):
+    """A card the kiosk flagged as tampered or rolled back: refused at every tap, for every use, until staff
+    repair it (kiosk.services.card_repair clears the flag)."""
+
+    code = "E4014"
+    message = N_("This card is held for a check by staff and cannot be used. Please see staff at the service desk.")
+
+
 # --- staff -----------------------------------------------------------------------------------
 class AuthError(KioskError):
     code = "E5000"
@@ -355,6 +363,23 @@ class GatewayError(PaymentError):
 class PaymentAbandoned(PaymentError):
     code = "E7005"
     message = N_("The payment was not finished before the kiosk restarted. Money received is kept as account credit.")
+
+
+class PaymentCancelledByRestart(PaymentCancelled):
+    """A retry of a payment that the kiosk released at its restart (kiosk.services.abandoned): nothing was
+    bought; what arrived stays as the household's credit."""
+
+    code = "E7006"
+    message = N_("This payment was cancelled when the kiosk restarted, so nothing was paid. Money you put in is "
+                 "kept as account credit. Reference: {reference}.")
+
+
+class PaymentInProgress(PaymentError):
+    """A retry while the first attempt with the same idempotency key is still running (on any thread or
+    process): nothing was done twice; asking again later gives its outcome."""
+
+    code = "E7007"
+    message = N_("This payment is still in progress. Please wait a moment and check again. Reference: {reference}.")
 
 
 class BadSignature(PaymentError):

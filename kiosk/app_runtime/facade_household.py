@@ -57,10 +57,7 @@ class HouseholdFacade:
                                      method=core, language=language, card_id=card_id,
                                      move_money=self.rt.money_mover(core, control, card_uid), credit_fen=credit_fen)
         self.rt.receipt_issued()
-        balance_after = None
-        if card_id is not None:
-            with unit_of_work(self.rt.db.factory) as s:
-                balance_after = cards.card_balance(s, card_id)
+        balance_after = outcome.balance_after_fen if card_id is not None else None  # as recorded: a retry says the same
         kept, used = self._credit_of(outcome.payment_id)
         return r.PaymentResult(str(outcome.payment_id), outcome.receipt_number, outcome.amount_fen, method,
                                tuple(bill_ids), balance_after, kept, used)

@@ -249,7 +249,7 @@ class PayFeesFlow(Flow):
             self.ctx.navigate("invoice", receipt=self.result.receipt_number)
 
     def _pay_failed(self, exc: errors.KioskError) -> None:
-        if isinstance(exc, errors.RequestTimedOut):
+        if isinstance(exc, (errors.RequestTimedOut, errors.PaymentInProgress)):  # the first attempt is still running
             self._uncertain()
             self.error = self.error_view(exc, N_("Tap Check again: you will never be charged twice."))
             return

@@ -200,7 +200,7 @@ class StepFlow(Flow):
         self.step, self.error = "paying", None
 
         def failed(exc: errors.KioskError) -> None:
-            if isinstance(exc, errors.RequestTimedOut):
+            if isinstance(exc, (errors.RequestTimedOut, errors.PaymentInProgress)):  # the first attempt still runs
                 self.step = "uncertain"
                 self.error = self.error_view(exc, N_("Tap Check again: you will never be charged twice."))
             else:

@@ -4,7 +4,9 @@ A restarted kiosk has no screen session that could resume them. Once the start-u
 credited what arrived (notes stacked, QR orders settled), each intent of this kiosk is failed with
 code E7005: its bills go back to open, its booking place is freed, and every fen that arrived stays
 as the household's credit (said on the staff list and in the audit log). Intents waiting on a card
-write are left alone: the card station resolves them when that card is tapped again.
+write are left alone: the card station resolves them when that card is tapped again; so is an intent whose
+idempotency key an attempt holds right now (kiosk.persistence.key_claims). A retry of a released payment is told
+so with its reference (PaymentCancelledByRestart, E7006), never given an empty success.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.domain.terms import PaymentPurpose, PaymentStatus
+from kiosk.persistence import key_claims
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Booking, CardOperation, Payment
 from kiosk.services import payments
@@ -36,12 +39,21 @@ def release_abandoned_intents(factory: sessionmaker[Session], till: Till, *, sta
                                                        Payment.created_at < started_before)).all()
     for payment_id in ids:
         with unit_of_work(factory) as session:
-            payment = session.scalars(select(Payment).where(Payment.id == payment_id).with_for_update()).one()
-            if payment.status != PaymentStatus.INTENT or _waits_on_a_card(session, payment.id):
-                continue
-            payments.fail(session, till, payment, ABANDONED)
-            if payment.purpose == PaymentPurpose.BOOKING:
-                session.execute(update(Booking).where(Booking.payment_id == payment.id, Booking.status == "pending")
-                                .values(status="cancelled").execution_options(synchronize_session=False))
-            released.append(payment.reference)
+            key = session.scalar(select(Payment.idempotency_key).where(Payment.id == payment_id))
+        held = key_claims.try_claim(factory, key) if key else None
+        if held is None:  # an attempt is working on it right now (a retry resumed it): not abandoned
+            continue
+        try:
+            with unit_of_work(factory) as session:
+                payment = payments.lock_payment(session, payment_id)
+                if payment.status != PaymentStatus.INTENT or _waits_on_a_card(session, payment.id):
+                    continue
+                payments.fail(session, till, payment, ABANDONED)
+                if payment.purpose == PaymentPurpose.BOOKING:
+                    session.execute(update(Booking).where(Booking.payment_id == payment.id,
+                                                          Booking.status == "pending")
+                                    .values(status="cancelled").execution_options(synchronize_session=False))
+                released.append(payment.reference)
+        finally:
+            held.release()
     return released

@@ -147,7 +147,7 @@ def book(factory: sessionmaker[Session], till: Till, *, key: str, household_id: 
         booking.status = "cancelled"
         session.flush()
 
-    return charges.run(factory, till, start=start, settle=settle, replay=replay, on_fail=release,
+    return charges.run(factory, till, key=key, start=start, settle=settle, replay=replay, on_fail=release,
                        move_money=move_money)
 
 

@@ -29,7 +29,7 @@ from kiosk.services.cards import (
     record_card_write,
     resolve_card_write,
 )
-from kiosk.services.charges import FeeLine, actor_of, usable_card, yuan
+from kiosk.services.charges import FeeLine, actor_of, refuse_flagged, usable_card, yuan
 from kiosk.services.payments import PaymentOutcome, mask_unit
 from kiosk.services.receipts import Till
 
@@ -68,7 +68,9 @@ def start_top_up(session: Session, till: Till, *, key: str, card_id: int, amount
         raise InvalidEntry("a card cannot be topped up from itself", field="method")
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
         raise InvalidAmount(str(amount_fen))
-    card = usable_card(session.get(Card, card_id))
+    card = session.get(Card, card_id)
+    if payments.find_by_key(session, key) is None or card is None:  # a retry: its outcome, whatever the card is now
+        card = usable_card(card)
     payment, replayed = payments.record_intent(session, till, key=key, purpose=PaymentPurpose.TOP_UP, method=method,
                                                amount_fen=amount_fen, household_id=card.household_id,
                                                card_id=card.id, details={"card_id": card.id, "language": language},
@@ -109,8 +111,8 @@ def settle_top_up(session: Session, till: Till, payment: Payment, operation_id: 
     """Household credit -> the card's stored value, the receipt with the balance before and after, and the
     card write marked done when the card was verified, in one transaction. Without verification (no
     writer) the write stays pending and the card is brought up to date on its next tap."""
-    if payment.status != "intent":
-        return top_up_result(session, payment)
+    if payment.status != "intent":  # settled or given up meanwhile (a tap, a restart)
+        return payments.replay_or_raise(session, payment, top_up_result)
     card = get_card(session, payment.card_id)
     stored = ledger.account(session, AccountKind.STORED_VALUE, card_id=card.id)
     before = ledger.liability_balance(session, stored)
@@ -136,11 +138,12 @@ def settle_top_up(session: Session, till: Till, payment: Payment, operation_id: 
                                        op.old_counter, op.new_counter))
 
 
-def cancel_top_up(session: Session, till: Till, payment: Payment, operation_id: int, code: str) -> None:
+def cancel_top_up(session: Session, till: Till, payment: Payment, operation_id: int, code: str,
+                  params: dict[str, object] | None = None) -> None:
     """The card will not take the value (refused, or given up at its next tap): the write is cancelled, the
     payment too, and the money stays on the household's account as credit."""
     resolve_card_write(session, operation_id, done=False, actor=actor_of(till), error=code)
-    payments.fail(session, till, payment, code, cancelled=True)
+    payments.fail(session, till, payment, code, cancelled=True, params=params)
 
 
 def payment_language(payment: Payment) -> str:
@@ -149,11 +152,18 @@ def payment_language(payment: Payment) -> str:
 
 def top_up_result(session: Session, payment: Payment) -> TopUpResult:
     """The outcome of an earlier top-up (a replay), from the ledger entry and card operation it left."""
-    op = session.scalars(select(CardOperation).where(CardOperation.payment_id == payment.id)).first()
-    before = op.old_value_fen if op else 0
-    after = op.new_value_fen if op else 0
-    return TopUpResult(payments.outcome(session, payment, replayed=True), payment.card_id or 0, before, after,
-                       card_written=bool(op and op.status == "done"))
+    op = session.scalars(select(CardOperation).where(CardOperation.payment_id == payment.id)
+                         .order_by(CardOperation.id)).first()
+    if op is None:  # a top-up settles only with its card write: never an empty success
+        raise NotFound(f"the card write of top-up {payment.reference}")
+    return TopUpResult(payments.outcome(session, payment, replayed=True), payment.card_id or 0, op.old_value_fen,
+                       op.new_value_fen, card_written=op.status == "done", write=_write_of(session, op))
+
+
+def _write_of(session: Session, op: CardOperation) -> CardWrite:
+    card = get_card(session, op.card_id)
+    return CardWrite(op.id, op.kind, card.id, card.uid_hex, op.old_value_fen, op.new_value_fen, op.old_counter,
+                     op.new_counter)
 
 
 def top_up(factory: sessionmaker[Session], till: Till, *, key: str, card_uid: str, amount_fen: int,
@@ -168,13 +178,24 @@ def top_up(factory: sessionmaker[Session], till: Till, *, key: str, card_uid: st
     the money staying as credit. Without a writer the ledger is settled and the card follows on its next
     tap. A retry with the same key resumes an open top-up and never adds the value twice.
     """
+    with payments.attempt(factory, key):
+        return _top_up(factory, till, key=key, card_uid=card_uid, amount_fen=amount_fen, method=method,
+                       language=language, move_money=move_money, write_card=write_card, credit_fen=credit_fen)
+
+
+def _top_up(factory: sessionmaker[Session], till: Till, *, key: str, card_uid: str, amount_fen: int,
+            method: PaymentMethod, language: str, move_money: Callable[[Payment], None] | None,
+            write_card: WriteCard | None, credit_fen: int) -> TopUpResult:
     with unit_of_work(factory) as session:
-        card_id = usable_card(card_by_uid(session, card_uid)).id
+        card = card_by_uid(session, card_uid)
+        if payments.find_by_key(session, key) is None or card is None:  # a retry: its outcome, whatever the card
+            card = usable_card(card)
+        card_id = card.id
     with unit_of_work(factory) as session:
         payment, replayed = start_top_up(session, till, key=key, card_id=card_id, amount_fen=amount_fen,
                                          method=method, language=language, credit_fen=credit_fen)
         if replayed and payment.status != "intent":
-            return top_up_result(session, payment)
+            return payments.replay_or_raise(session, payment, top_up_result)
         payment_id = payment.id
         write = open_top_up_write(session, payment) if replayed else None
     if write is None:
@@ -183,10 +204,11 @@ def top_up(factory: sessionmaker[Session], till: Till, *, key: str, card_uid: st
                 move_money(payment)
             except Exception as exc:
                 with unit_of_work(factory) as session:
-                    payments.fail(session, till, _payment(session, payment_id), getattr(exc, "code", "E0000"))
+                    code, params = payments.failure_of(exc)
+                    payments.fail(session, till, payments.lock_payment(session, payment_id), code, params=params)
                 raise
         with unit_of_work(factory) as session:
-            write = prepare_top_up(session, _payment(session, payment_id))
+            write = prepare_top_up(session, payments.lock_payment(session, payment_id))
     if write_card is not None:
         try:
             write_card(write)
@@ -199,17 +221,19 @@ def top_up(factory: sessionmaker[Session], till: Till, *, key: str, card_uid: st
             raise CardWritePending(f"operation {write.operation_id}", reference=reference) from exc
         except CardError as exc:
             with unit_of_work(factory) as session:
-                cancel_top_up(session, till, _payment(session, payment_id), write.operation_id, exc.code)
+                code, params = payments.failure_of(exc)
+                cancel_top_up(session, till, payments.lock_payment(session, payment_id), write.operation_id, code,
+                              params)
             raise
     with unit_of_work(factory) as session:
-        return settle_top_up(session, till, _payment(session, payment_id), write.operation_id, language,
+        return settle_top_up(session, till, payments.lock_payment(session, payment_id), write.operation_id, language,
                              card_verified=write_card is not None)
 
 
 def complete_top_up(factory: sessionmaker[Session], till: Till, payment_id: int, operation_id: int) -> TopUpResult:
     """The card was found holding an open top-up (or it was re-applied) at a later tap: settle it now."""
     with unit_of_work(factory) as session:
-        payment = _payment(session, payment_id)
+        payment = payments.lock_payment(session, payment_id)
         return settle_top_up(session, till, payment, operation_id, payment_language(payment), card_verified=True)
 
 
@@ -240,6 +264,8 @@ def replace_card(factory: sessionmaker[Session], till: Till, *, key: str, househ
         existing = payments.find_by_key(session, key)
         if old.status == CardStatus.REPLACED and existing is None:
             raise CardReplaced(old.card_no)
+        if existing is None:
+            refuse_flagged(old)  # its balance moves only once staff have repaired it
         if existing is None and card_by_uid(session, new_uid_hex) is not None:
             raise AlreadyDone(f"card {new_uid_hex} is already registered")
         return charges.start_fee_payment(
@@ -289,13 +315,15 @@ def replace_card(factory: sessionmaker[Session], till: Till, *, key: str, househ
 
     def replay(session: Session, payment: Payment) -> ReplacementResult:
         old = get_card(session, json.loads(payment.details)["old_card_id"])
-        new = session.get(Card, old.replaced_by_id) if old.replaced_by_id else None
-        op = session.scalars(select(CardOperation).where(CardOperation.payment_id == payment.id)).first()
-        return ReplacementResult(payments.outcome(session, payment, replayed=True), old.id, new.id if new else 0,
-                                 new.card_no if new else "", op.new_value_fen if op else 0,
-                                 card_written=bool(op and op.status == "done"))
+        op = session.scalars(select(CardOperation).where(CardOperation.payment_id == payment.id,
+                                                         CardOperation.kind == "issue")).first()
+        if op is None:  # a replacement settles only with its new card's issue write: never an empty success
+            raise NotFound(f"the new card of replacement {payment.reference}")
+        new = get_card(session, op.card_id)
+        return ReplacementResult(payments.outcome(session, payment, replayed=True), old.id, new.id, new.card_no,
+                                 op.new_value_fen, card_written=op.status == "done", write=_write_of(session, op))
 
-    result = charges.run(factory, till, start=start, settle=settle, replay=replay, move_money=move_money)
+    result = charges.run(factory, till, key=key, start=start, settle=settle, replay=replay, move_money=move_money)
     if result.write is None or result.outcome.replayed:
         return result
     written, error = perform_card_write(factory, result.write, write_card, actor_of(till))

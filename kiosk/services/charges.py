@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.domain.money import Money
 from kiosk.domain.terms import AccountKind, CardStatus, EntryKind, PaymentMethod, PaymentPurpose, PaymentStatus
-from kiosk.errors import CardBlocked, CardFrozen, CardReplaced, CardUnknown, InsufficientBalance, InvalidAmount, NotFound
+from kiosk.errors import (CardBlocked, CardFlagged, CardFrozen, CardReplaced, CardUnknown, InsufficientBalance,
+                          InvalidAmount, NotFound)
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Card, Household, Payment, PaymentItem
 from kiosk.services import ledger, payments
@@ -47,16 +48,23 @@ def household(session: Session, household_id: int) -> Household:
 
 
 def usable_card(card: Card | None) -> Card:
-    """The one rule for every card use: unknown, lost, frozen and replaced cards are refused."""
+    """The one rule for every card use: unknown, lost, flagged, frozen and replaced cards are refused."""
     if card is None:
         raise CardUnknown()
     if card.status == CardStatus.REPLACED:
         raise CardReplaced(card.card_no)
     if card.status == CardStatus.LOST:
         raise CardBlocked(card.card_no)
+    refuse_flagged(card)
     if card.status == CardStatus.FROZEN:
         raise CardFrozen(card.card_no)
     return card
+
+
+def refuse_flagged(card: Card) -> None:
+    """A card flagged as tampered or rolled back is refused for every use until staff repair it."""
+    if card.flagged_reason:
+        raise CardFlagged(card.card_no)
 
 
 def start_fee_payment(session: Session, till: Till, *, key: str, purpose: PaymentPurpose, method: PaymentMethod,
@@ -71,11 +79,13 @@ def start_fee_payment(session: Session, till: Till, *, key: str, purpose: Paymen
     amount = sum(line.amount_fen for line in lines)
     if not lines or any(line.amount_fen <= 0 for line in lines):
         raise InvalidAmount(str([line.amount_fen for line in lines]))
-    if method == PaymentMethod.CARD:
+    known = payments.find_by_key(session, key) is not None  # a retry: its outcome, whatever the card is now
+    if method == PaymentMethod.CARD and not known:
         card = session.get(Card, card_id) if card_id is not None else None
         if not (blocked_card_ok and card is not None and card.status in (CardStatus.LOST, CardStatus.FROZEN)):
             card = usable_card(card)
         assert card is not None
+        refuse_flagged(card)  # a lost or frozen card may pay its replacement fee, a flagged one not
         if card.household_id != household_id:
             raise CardUnknown(f"card {card_id} is not of household {household_id}")
     payment, replayed = payments.record_intent(session, till, key=key, purpose=purpose, method=method,
@@ -111,36 +121,33 @@ def collect(session: Session, till: Till, payment: Payment, kind: EntryKind) -> 
     return ledger.liability_balance(session, payments.source_account(session, payment))
 
 
-def run(factory: sessionmaker[Session], till: Till, *, start: Callable[[Session], tuple[Payment, bool]],
+def run(factory: sessionmaker[Session], till: Till, *, key: str, start: Callable[[Session], tuple[Payment, bool]],
         settle: Callable[[Session, Payment], R], replay: Callable[[Session, Payment], R],
         on_fail: Callable[[Session, Payment], None] | None = None,
         move_money: Callable[[Payment], None] | None = None) -> R:
-    """Intent (own transaction) -> money moves -> settle (own transaction), as payments.pay_bills.
+    """Intent (own transaction) -> money moves -> settle (own transaction), as payments.pay_bills, holding `key`
+    for the attempt (payments.attempt).
 
-    A replay of a finished payment returns `replay(...)`; an unfinished one resumes. If
-    `move_money` raises, the payment fails, `on_fail` releases what the intent reserved, and the
-    error propagates; money that already arrived stays as the household's credit.
+    A replay of a finished payment returns `replay(...)` (or the error it failed with); an unfinished one
+    nobody is working on resumes. If `move_money` raises, the payment fails, `on_fail` releases what the
+    intent reserved, and the error propagates; money that already arrived stays as the household's credit.
     """
-    with unit_of_work(factory) as session:
-        payment, replayed = start(session)
-        if replayed and payment.status != PaymentStatus.INTENT:
-            return replay(session, payment)
-        payment_id = payment.id
-    if move_money is not None:
-        try:
-            move_money(payment)
-        except Exception as exc:
-            with unit_of_work(factory) as session:
-                failed = _payment(session, payment_id)
-                payments.fail(session, till, failed, getattr(exc, "code", "E0000"))
-                if on_fail is not None:
-                    on_fail(session, failed)
-            raise
-    return payments.settle_or_fail(factory, till, payment_id, settle, on_fail)
-
-
-def _payment(session: Session, payment_id: int) -> Payment:
-    payment = session.get(Payment, payment_id)
-    if payment is None:
-        raise NotFound(f"payment {payment_id}")
-    return payment
+    with payments.attempt(factory, key):
+        with unit_of_work(factory) as session:
+            payment, replayed = start(session)
+            if replayed and payment.status != PaymentStatus.INTENT:
+                return payments.replay_or_raise(session, payment, replay)
+            payment_id = payment.id
+        if move_money is not None:
+            try:
+                move_money(payment)
+            except Exception as exc:
+                with unit_of_work(factory) as session:
+                    failed = payments.lock_payment(session, payment_id)
+                    was_open = failed.status == PaymentStatus.INTENT
+                    code, params = payments.failure_of(exc)
+                    payments.fail(session, till, failed, code, params=params)
+                    if on_fail is not None and was_open:
+                        on_fail(session, failed)
+                raise
+        return payments.settle_or_fail(factory, till, payment_id, settle, on_fail, replay=replay)

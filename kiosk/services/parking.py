@@ -85,7 +85,7 @@ def pay_rent(factory: sessionmaker[Session], till: Till, *, key: str, household_
         space = session.get(ParkingSpace, space_id)
         if space is None or space.holder_household_id != household_id:
             raise NotFound(f"space {space_id} of household {household_id}")
-        if space.state != ParkingState.RENTED:
+        if space.state != ParkingState.RENTED and payments.find_by_key(session, key) is None:
             raise InvalidEntry(f"space {space.code} is {space.state}, not rented", field="space")
         return charges.start_fee_payment(
             session, till, key=key, purpose=PaymentPurpose.PARKING, method=method, household_id=household_id,
@@ -127,7 +127,7 @@ def pay_rent(factory: sessionmaker[Session], till: Till, *, key: str, household_
     def base_or_today() -> date:
         return today or site_today()
 
-    return charges.run(factory, till, start=start, settle=settle, replay=replay, move_money=move_money)
+    return charges.run(factory, till, key=key, start=start, settle=settle, replay=replay, move_money=move_money)
 
 
 def apply(session: Session, till: Till, *, household_id: int, space_id: int, mode: str,

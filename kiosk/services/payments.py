@@ -4,25 +4,37 @@ Every method ends the same way. Cash and QR money first arrives as the household
 credit (each note or gateway payment on the ledger in the transaction that records it); then
 `settle` spends credit or card stored value on what the payment is for, marks it succeeded,
 numbers the receipt and writes the audit row, all in one transaction.
+
+Honest retries (docs/reliability.md, "Honest retries"): one attempt of a use case holds its idempotency key
+(`attempt`, kiosk.persistence.key_claims) from the intent to the settlement. Asking again with a known key
+gives the recorded outcome (`replay_or_raise`): the same result for a payment that succeeded, the same error
+for one that failed, PaymentCancelledByRestart (with its reference) for one released at a restart,
+PaymentInProgress while another attempt still holds the key; an intent nobody holds is resumed.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+import string
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.domain.money import Money
 from kiosk.domain.receipt import ReceiptDocument, ReceiptItem, ReceiptKind
 from kiosk.domain.terms import FEE_LABELS, AccountKind, BillStatus, EntryKind, FeeKind, PaymentMethod, PaymentPurpose, PaymentStatus
 from kiosk.errors import (BillAlreadyPaid, BillNotFound, CardWritePending, CreditNotEnough, IdempotencyConflict,
-                          InsufficientBalance, InvalidAmount, NotFound)
+                          InsufficientBalance, InvalidAmount, KioskError, NotFound, PaymentAbandoned, PaymentCancelled,
+                          PaymentCancelledByRestart, PaymentError, PaymentInProgress, ReceiptAlreadyVoided,
+                          all_error_classes)
 from kiosk.i18n import N_, translate
+from kiosk.persistence import key_claims
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import (Account, Bill, CashEventRecord, Household, JournalEntry, Payment, PaymentItem,
                                       Receipt, utcnow)
@@ -33,6 +45,9 @@ from kiosk.services.split_tender import (credit_part, method_label, other_part, 
 from kiosk.services.receipts import Till
 
 R = TypeVar("R")
+
+# How long a retry waits for another live attempt with its key to finish before it answers PaymentInProgress.
+IN_PROGRESS_WAIT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -45,6 +60,7 @@ class PaymentOutcome:
     document: ReceiptDocument | None = None
     replayed: bool = False
     failure_code: str = ""
+    balance_after_fen: int | None = None  # card payments: the card's stored value right after this payment
 
 
 def request_hash(**request: Any) -> str:
@@ -100,8 +116,18 @@ def record_intent(session: Session, till: Till, *, key: str, purpose: PaymentPur
                       method=str(method), amount_fen=amount_fen, credit_fen=credit_fen,
                       status=str(PaymentStatus.INTENT),
                       details=json.dumps(details or {}, ensure_ascii=False, sort_keys=True), created_at=now)
-    session.add(payment)
-    session.flush()
+    try:
+        with session.begin_nested():  # the key's row may be committed by another process meanwhile
+            session.add(payment)
+            session.flush()
+    except IntegrityError:
+        winner = find_by_key(session, key)
+        if winner is None:
+            raise
+        # Lost the race for the key (PostgreSQL waited for the winner's commit): its payment is this one.
+        if winner.request_hash != digest:
+            raise IdempotencyConflict(key) from None
+        return winner, True
     audit.record(session, f"kiosk:{till.kiosk_code}", "payment.intent", payment.reference,
                  purpose=str(purpose), method=str(method), amount_fen=amount_fen, credit_fen=credit_fen)
     return payment, False
@@ -273,6 +299,11 @@ def finish(session: Session, till: Till, payment: Payment, language: str, *, kin
     now = now or utcnow()
     payment.status = str(PaymentStatus.SUCCEEDED)
     payment.completed_at = now
+    balance_after = None
+    if payment.method == PaymentMethod.CARD and payment.card_id is not None:
+        balance_after = ledger.liability_balance(session, ledger.account(session, AccountKind.STORED_VALUE,
+                                                                         card_id=payment.card_id))
+        _set_details(payment, outcome={"balance_after_fen": balance_after})
     fields = split_fields(session, payment, language) + fields
     receipt, doc = receipts.issue(session, till, kind=kind, language=language, title=title,
                                   household_id=payment.household_id, household_label=household_label,
@@ -282,16 +313,22 @@ def finish(session: Session, till: Till, payment: Payment, language: str, *, kin
     audit.record(session, f"kiosk:{till.kiosk_code}", "payment.succeeded", payment.reference,
                  amount_fen=payment.amount_fen, receipt=receipts.format_number(receipt.number))
     return PaymentOutcome(payment.id, payment.reference, PaymentStatus.SUCCEEDED, payment.amount_fen,
-                          receipts.format_number(receipt.number), doc)
+                          receipts.format_number(receipt.number), doc, balance_after_fen=balance_after)
 
 
-def fail(session: Session, till: Till, payment: Payment, code: str, *, cancelled: bool = False) -> PaymentOutcome:
-    """The payment will not complete: release its bills. Money that arrived stays as credit."""
+def fail(session: Session, till: Till, payment: Payment, code: str, *, cancelled: bool = False,
+         params: Mapping[str, Any] | None = None) -> PaymentOutcome:
+    """The payment will not complete: release its bills. Money that arrived stays as credit.
+
+    `params` are the error's message parameters, kept with the code so that a retry says the same."""
     if payment.status != PaymentStatus.INTENT:
         return outcome(session, payment, replayed=True)
     payment.status = str(PaymentStatus.CANCELLED if cancelled else PaymentStatus.FAILED)
     payment.failure_code = code[:16]
     payment.completed_at = utcnow()
+    if params:
+        _set_details(payment, failure_params={k: v if v is None or isinstance(v, (str, int, float, bool)) else str(v)
+                                              for k, v in params.items()})
     session.execute(update(Bill).where(Bill.payment_id == payment.id, Bill.status == str(BillStatus.PENDING))
                     .values(status=str(BillStatus.OPEN), payment_id=None).execution_options(synchronize_session=False))
     audit.record(session, f"kiosk:{till.kiosk_code}", "payment.failed", payment.reference, code=code,
@@ -301,9 +338,96 @@ def fail(session: Session, till: Till, payment: Payment, code: str, *, cancelled
 
 def outcome(session: Session, payment: Payment, replayed: bool = False) -> PaymentOutcome:
     receipt = session.scalars(select(Receipt).where(Receipt.payment_id == payment.id).order_by(Receipt.id)).first()
+    recorded = _details(payment).get("outcome", {})
     return PaymentOutcome(payment.id, payment.reference, PaymentStatus(payment.status), payment.amount_fen,
                           receipts.format_number(receipt.number) if receipt else "",
-                          receipts.document(receipt) if receipt else None, replayed, payment.failure_code)
+                          receipts.document(receipt) if receipt else None, replayed, payment.failure_code,
+                          recorded.get("balance_after_fen"))
+
+
+# --- honest retries --------------------------------------------------------------------------------
+@contextmanager
+def attempt(factory: sessionmaker[Session], key: str) -> Iterator[None]:
+    """Hold `key` for one attempt of a use case (every thread and process sees it, a dead one lets it go).
+
+    Another attempt holding it is waited for up to IN_PROGRESS_WAIT_S (the loser of a race then reads the
+    winner's outcome); still held after that: PaymentInProgress with the payment's reference."""
+    held = key_claims.claim(factory, key, IN_PROGRESS_WAIT_S)
+    if held is None:
+        raise PaymentInProgress(f"idempotency key {key} is held by a running attempt",
+                                reference=_reference_for(factory, key))
+    try:
+        yield
+    finally:
+        held.release()
+
+
+def _reference_for(factory: sessionmaker[Session], key: str) -> str:
+    with unit_of_work(factory) as session:
+        payment = find_by_key(session, key)
+        return payment.reference if payment is not None else key.rsplit(":", 1)[-1].upper()
+
+
+def replay_or_raise(session: Session, payment: Payment, replay: Callable[[Session, Payment], R]) -> R:
+    """A known key whose payment is no longer an intent: its recorded result, or its recorded failure."""
+    if payment.status == PaymentStatus.SUCCEEDED:
+        return replay(session, payment)
+    raise recorded_failure(payment)
+
+
+def replayed_outcome(session: Session, payment: Payment) -> PaymentOutcome:
+    return outcome(session, payment, replayed=True)
+
+
+def recorded_failure(payment: Payment) -> KioskError:
+    """The error a payment that did not complete ended with, as its first attempt raised it (code and message),
+    for a retry: released at a restart -> PaymentCancelledByRestart; voided -> ReceiptAlreadyVoided."""
+    reference, code = payment.reference, payment.failure_code or KioskError.code
+    detail = f"payment {reference} is {payment.status} ({code})"
+    if payment.status == PaymentStatus.VOIDED:
+        return ReceiptAlreadyVoided(detail)
+    if code == PaymentAbandoned.code:
+        return PaymentCancelledByRestart(detail, reference=reference)
+    if payment.status == PaymentStatus.CANCELLED and code == CardWritePending.code:
+        # the card write was given up at a later tap: "tap again to finish" is no longer true
+        return PaymentCancelled(detail, reference=reference)
+    cls = _error_classes().get(code, KioskError)
+    params = {"reference": reference, **_details(payment).get("failure_params", {})}
+    wanted = {name for _text, name, _spec, _conv in string.Formatter().parse(cls.message) if name}
+    if not wanted <= params.keys():  # recorded before its parameters were kept: the code, in a message that fits
+        return PaymentError(detail, reference=reference)
+    return cls(detail, **params)
+
+
+def failure_of(exc: BaseException) -> tuple[str, dict[str, Any]]:
+    """(code, message parameters) of what made a payment fail, for `fail`."""
+    return str(getattr(exc, "code", KioskError.code)), dict(getattr(exc, "params", {}) or {})
+
+
+def _error_classes() -> dict[str, type[KioskError]]:
+    return {cls.code: cls for cls in all_error_classes()}
+
+
+def lock_payment(session: Session, payment_id: int) -> Payment:
+    """The payment row, locked for the rest of the transaction (PostgreSQL; SQLite holds the write lock), read
+    afresh: of two settlements of one payment the second sees what the first did."""
+    payment = session.scalars(select(Payment).where(Payment.id == payment_id).with_for_update()
+                              .execution_options(populate_existing=True)).one_or_none()
+    if payment is None:
+        raise NotFound(f"payment {payment_id}")
+    return payment
+
+
+def _details(payment: Payment) -> dict[str, Any]:
+    try:
+        found = json.loads(payment.details or "{}")
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _set_details(payment: Payment, **values: Any) -> None:
+    payment.details = json.dumps({**_details(payment), **values}, ensure_ascii=False, sort_keys=True)
 
 
 def pay_bills(factory: sessionmaker[Session], till: Till, *, key: str, household_id: int, bill_ids: Sequence[int],
@@ -313,44 +437,54 @@ def pay_bills(factory: sessionmaker[Session], till: Till, *, key: str, household
 
     `move_money` does what the method needs between the two (write the card, take notes, wait for
     the gateway); if it raises, the payment fails, its bills are released, and what arrived is kept.
-    A retry with the same key returns the first outcome, or resumes an unfinished intent.
+    A retry with the same key returns the first outcome (or its error), or resumes an unfinished intent
+    nobody is working on; while another attempt is, PaymentInProgress.
     """
-    with unit_of_work(factory) as session:
-        payment, replayed = start_bill_payment(session, till, key=key, household_id=household_id,
-                                               bill_ids=bill_ids, method=method, card_id=card_id,
-                                               credit_fen=credit_fen)
-        if replayed and payment.status != PaymentStatus.INTENT:
-            return outcome(session, payment, replayed=True)
-        payment_id = payment.id
-    if move_money is not None:
-        try:
-            move_money(payment)
-        except CardWritePending:
-            raise  # the card may hold the payment already: the station settles or cancels it at the next tap
-        except Exception as exc:
-            with unit_of_work(factory) as session:
-                code = getattr(exc, "code", "E0000")
-                fail(session, till, _get(session, payment_id), code)
-            raise
-    return settle_or_fail(factory, till, payment_id,
-                          lambda session, payment: settle_bill_payment(session, till, payment, language))
+    with attempt(factory, key):
+        with unit_of_work(factory) as session:
+            payment, replayed = start_bill_payment(session, till, key=key, household_id=household_id,
+                                                   bill_ids=bill_ids, method=method, card_id=card_id,
+                                                   credit_fen=credit_fen)
+            if replayed and payment.status != PaymentStatus.INTENT:
+                return replay_or_raise(session, payment, replayed_outcome)
+            payment_id = payment.id
+        if move_money is not None:
+            try:
+                move_money(payment)
+            except CardWritePending:
+                raise  # the card may hold the payment already: the station settles or cancels it at the next tap
+            except Exception as exc:
+                with unit_of_work(factory) as session:
+                    code, params = failure_of(exc)
+                    fail(session, till, lock_payment(session, payment_id), code, params=params)
+                raise
+        return settle_or_fail(factory, till, payment_id,
+                              lambda session, payment: settle_bill_payment(session, till, payment, language),
+                              replay=replayed_outcome)
 
 
 def settle_or_fail(factory: sessionmaker[Session], till: Till, payment_id: int,
                    settle: Callable[[Session, Payment], R],
-                   on_fail: Callable[[Session, Payment], None] | None = None) -> R:
-    """The settle transaction. If the credit (or the money that arrived as credit) is no longer there when
-    the payment settles (spent meanwhile at another kiosk), the payment fails and releases what it
-    reserved: the money that arrived stays as credit, nothing is consumed. A card payment is left to the
-    card station (the card already holds the spend: its next tap settles it or gives the value back)."""
+                   on_fail: Callable[[Session, Payment], None] | None = None, *,
+                   replay: Callable[[Session, Payment], R]) -> R:
+    """The settle transaction, on the locked payment: an intent settles; one settled meanwhile (at a card tap)
+    gives `replay`, one failed or released meanwhile its error. If the credit (or the money that arrived as
+    credit) is no longer there when the payment settles (spent meanwhile at another kiosk), the payment fails
+    and releases what it reserved: the money that arrived stays as credit, nothing is consumed. A card payment
+    is left to the card station (the card already holds the spend: its next tap settles it or gives the value
+    back)."""
     try:
         with unit_of_work(factory) as session:
-            return settle(session, _get(session, payment_id))
+            payment = lock_payment(session, payment_id)
+            if payment.status != PaymentStatus.INTENT:
+                return replay_or_raise(session, payment, replay)
+            return settle(session, payment)
     except InsufficientBalance as exc:
         with unit_of_work(factory) as session:
-            payment = _get(session, payment_id)
+            payment = lock_payment(session, payment_id)
             if payment.method != PaymentMethod.CARD and payment.status == PaymentStatus.INTENT:
-                fail(session, till, payment, exc.code)
+                code, params = failure_of(exc)
+                fail(session, till, payment, code, params=params)
                 if on_fail is not None:
                     on_fail(session, payment)
         raise

@@ -18,6 +18,7 @@ from kiosk.persistence.models import (
     Bill,
     Booking,
     Card,
+    CardOperation,
     JournalEntry,
     JournalLine,
     ParkingSpace,
@@ -49,13 +50,15 @@ class VoidResult:
     reversed_entries: tuple[int, ...]
     document: ReceiptDocument
     card_writes: tuple[CardWrite, ...] = ()  # pending "sync" writes for cards whose value changed
+    replayed: bool = False  # the same void asked again: what the first one did, nothing done twice
 
 
 def void_receipt(session: Session, till: Till, *, number: int | str, reason: str, actor: str, language: str,
                  now: datetime | None = None, invoice_reason: str = INVOICE_REASON) -> VoidResult:
-    """Void the payment behind receipt `number` (same site). Raises ReceiptAlreadyVoided the second time,
-    NotFound for an unknown receipt or one without a payment, InsufficientBalance when the value to take
-    back has already been spent (e.g. a top-up spent from the card).
+    """Void the payment behind receipt `number` (same site). Asked again with the same reason (a retry after a
+    timeout, or two staff at once: the receipt row is locked), it returns the recorded void (`replayed`);
+    with another reason, ReceiptAlreadyVoided. NotFound for an unknown receipt or one without a payment,
+    InsufficientBalance when the value to take back has already been spent (e.g. a top-up spent from the card).
 
     Its e-invoice goes with it (kiosk.invoices.red_letters.on_receipt_voided): cancelled before it was issued,
     reversed by a red letter with `invoice_reason` (1 退货, 2 开票有误, 3 服务中止, 4 折让) and `actor` (the staff
@@ -69,6 +72,8 @@ def void_receipt(session: Session, till: Till, *, number: int | str, reason: str
     if receipt is None:
         raise NotFound(f"receipt {number}")
     if receipt.voided:
+        if receipt.void_reason == reason[:200] and receipt.void_receipt_id is not None:
+            return _recorded_void(session, receipt)
         raise ReceiptAlreadyVoided(receipts.format_number(receipt.number))
     payment = session.get(Payment, receipt.payment_id) if receipt.payment_id is not None else None
     if payment is None or receipt.kind == ReceiptKind.VOID:
@@ -112,6 +117,26 @@ def void_receipt(session: Session, till: Till, *, number: int | str, reason: str
                  void_receipt=receipts.format_number(void.number))
     return VoidResult(receipts.format_number(receipt.number), receipts.format_number(void.number), payment.reference,
                       payment.amount_fen, returned, tuple(e.id for e in reversals), doc, writes)
+
+
+def _recorded_void(session: Session, receipt: Receipt) -> VoidResult:
+    """The void of `receipt` as it was done: its void receipt, reversing entries and card writes."""
+    void = session.get(Receipt, receipt.void_receipt_id)
+    payment = session.get(Payment, receipt.payment_id)
+    if void is None or payment is None:
+        raise NotFound(f"the void of receipt {receipt.number}")
+    reversals = session.scalars(select(JournalEntry.id).where(JournalEntry.payment_id == payment.id,
+                                                              JournalEntry.kind == str(EntryKind.VOID),
+                                                              JournalEntry.reverses_entry_id.is_not(None))
+                                .order_by(JournalEntry.id)).all()
+    syncs = session.scalars(select(CardOperation).where(CardOperation.payment_id == payment.id,
+                                                        CardOperation.kind == "sync").order_by(CardOperation.id)).all()
+    writes = tuple(CardWrite(op.id, op.kind, op.card_id, card.uid_hex, op.old_value_fen, op.new_value_fen,
+                             op.old_counter, op.new_counter)
+                   for op in syncs for card in [session.get(Card, op.card_id)] if card is not None)
+    return VoidResult(receipts.format_number(receipt.number), receipts.format_number(void.number), payment.reference,
+                      payment.amount_fen, "card" if payment.method == PaymentMethod.CARD else "credit",
+                      tuple(reversals), receipts.document(void), writes, replayed=True)
 
 
 def _card_values(session: Session, entry_ids: list[int]) -> dict[int, int]:

@@ -14,11 +14,13 @@ from sqlalchemy import select
 
 from devices.cash.cctalk_bill_validator import CctalkBillValidator
 from kiosk.domain.terms import AccountKind, BillStatus, EntryKind, PaymentMethod, PaymentStatus
+from kiosk.errors import PaymentCancelledByRestart
 from kiosk.payments.cash_collector import CashCollector, CreditedNote
 from kiosk.payments.control import Stage
 from kiosk.persistence.db import unit_of_work
-from kiosk.persistence.models import Bill, CashEventRecord, GatewayOrderRecord, JournalEntry, Payment
+from kiosk.persistence.models import Bill, CashEventRecord, GatewayOrderRecord, JournalEntry, Payment, utcnow
 from kiosk.services import ledger, payments
+from kiosk.services.abandoned import release_abandoned_intents
 
 from .conftest import SECRET
 
@@ -104,6 +106,37 @@ def test_killed_between_a_stacked_note_and_its_ledger_entry_restart_credits_it_o
     with unit_of_work(factory) as s:
         assert s.get(Payment, pid).received_fen == 10_000 and s.get(Bill, bill).status == BillStatus.PAID
         assert ledger.unbalanced_entries(s) == []
+
+
+def test_killed_mid_payment_then_restarted_a_retry_is_told_it_was_cancelled_with_its_reference(factory, db_url, mini,
+                                                                                              cash_sim):
+    hh, bill = first_bill(mini)
+    child = Child("cash", db_url, "kill-retry", str(hh), str(bill), "--cash-path", cash_sim.path, "--die-at-note", "2")
+    try:
+        child.expect("READY")
+        assert cash_sim.insert_note(50) == "escrow"
+        assert child.expect("RECEIVED") == "5000"
+        assert cash_sim.insert_note(20) == "escrow"
+        child.expect("STACKED")
+    finally:
+        child.kill()
+    started = utcnow()
+    # The restarted kiosk: its start-up recovery credits the note and releases the payment nobody will finish.
+    with CctalkBillValidator(cash_sim.path, timeout_s=0.3, retries=1) as validator:
+        CashCollector(validator, factory, mini.till, poll_interval_s=0.05).recover()
+    with unit_of_work(factory) as s:
+        ref = s.scalars(select(Payment.reference)).one()
+    assert release_abandoned_intents(factory, mini.till, started_before=started) == [ref]
+    # The same request again (a retry with the dead kiosk's key): never an empty success.
+    with pytest.raises(PaymentCancelledByRestart) as info:
+        payments.pay_bills(factory, mini.till, key="kill-retry", household_id=hh, bill_ids=[bill],
+                           method=PaymentMethod.CASH, language="en", move_money=lambda _p: None)
+    assert info.value.code == "E7006" and info.value.params["reference"] == ref
+    assert ref in info.value.user_message("zh_Hans") and ref in info.value.user_message("en")
+    with unit_of_work(factory) as s:
+        assert s.get(Bill, bill).status == BillStatus.OPEN
+        credit = ledger.account(s, AccountKind.CREDIT, household_id=hh)
+        assert ledger.liability_balance(s, credit) == 7000  # both notes are the household's credit
 
 
 @pytest.mark.parametrize("paid_while_down", [True, False])

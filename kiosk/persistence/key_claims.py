@@ -1,0 +1,155 @@
+"""Who is working on an idempotency key right now: a claim held for the whole of one attempt of a money use case
+(intent -> money moves -> settle), seen by every thread and process on the same database, and let go when the
+attempt ends or its process dies (nothing to expire, nothing left behind by a SIGKILL).
+
+- PostgreSQL: a session advisory lock (`pg_try_advisory_lock(class, key)`) on a connection of its own, held
+  for the attempt; a dead process's connection closes and the server drops its locks.
+- SQLite (one machine): an open-file-description lock (F_OFD_SETLK) on one byte of `<database>-keys`, a 0600
+  file beside the database; each claim opens the file anew, so two threads of one process exclude each other as
+  two processes do, and the kernel drops the lock with the process.
+- a database without a file (":memory:"): a set in this process.
+
+The byte or lock key is 48 (PostgreSQL: 32) bits of the key's SHA-256: two keys sharing one only wait on each
+other, they never share an outcome (that is the payment row's unique key).
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import struct
+import threading
+import time
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+LOCK_CLASS = 0x4B4559  # "KEY": the first half of the two-key advisory lock, apart from other users of advisory locks
+POLL_S = 0.05
+
+
+class KeyClaim(Protocol):
+    def release(self) -> None: ...
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode("utf-8")).digest()
+
+
+def _engine(factory: sessionmaker[Session]) -> Engine:
+    bind = factory.kw.get("bind")
+    if not isinstance(bind, Engine):
+        raise TypeError("key claims need a session factory bound to an engine")
+    return bind
+
+
+# --- PostgreSQL ----------------------------------------------------------------------------------------
+class _AdvisoryClaim:
+    def __init__(self, engine: Engine, key: str) -> None:
+        self.conn = engine.connect()
+        self.lock_key = int.from_bytes(_digest(key)[:4], "big", signed=True)
+        self.held = False
+
+    def acquire(self) -> bool:
+        got = self.conn.execute(text("SELECT pg_try_advisory_lock(:c, :k)"),
+                                {"c": LOCK_CLASS, "k": self.lock_key}).scalar()
+        self.conn.commit()  # a session lock outlives the transaction: never sit "idle in transaction"
+        self.held = bool(got)
+        if not self.held:
+            self.conn.close()
+        return self.held
+
+    def release(self) -> None:
+        if not self.held:
+            return
+        self.held = False
+        try:
+            self.conn.execute(text("SELECT pg_advisory_unlock(:c, :k)"), {"c": LOCK_CLASS, "k": self.lock_key})
+            self.conn.commit()
+        except Exception:  # noqa: BLE001 - never hand a connection that may still hold the lock back to the pool
+            self.conn.invalidate()
+        finally:
+            self.conn.close()
+
+
+# --- SQLite file ---------------------------------------------------------------------------------------
+_FLOCK = "hhqqi4x"  # struct flock on Linux: l_type, l_whence, l_start, l_len, l_pid (+ padding)
+
+
+class _FileClaim:
+    def __init__(self, path: Path, key: str) -> None:
+        self.path = path
+        self.offset = int.from_bytes(_digest(key)[:6], "big")
+        self.fd: int | None = None
+
+    def acquire(self) -> bool:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.fcntl(fd, fcntl.F_OFD_SETLK, struct.pack(_FLOCK, fcntl.F_WRLCK, os.SEEK_SET, self.offset, 1, 0))
+        except OSError:  # EAGAIN / EACCES: someone holds it
+            os.close(fd)
+            return False
+        self.fd = fd
+        return True
+
+    def release(self) -> None:
+        fd, self.fd = self.fd, None
+        if fd is not None:
+            os.close(fd)  # closing the open file description drops its OFD locks
+
+
+# --- no file -------------------------------------------------------------------------------------------
+_local_lock = threading.Lock()
+_local_keys: set[str] = set()
+
+
+class _LocalClaim:
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.held = False
+
+    def acquire(self) -> bool:
+        with _local_lock:
+            if self.key in _local_keys:
+                return False
+            _local_keys.add(self.key)
+        self.held = True
+        return True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            with _local_lock:
+                _local_keys.discard(self.key)
+
+
+def claims_file(engine: Engine) -> Path | None:
+    """`<database>-keys` for a SQLite file database, None otherwise."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database + "-keys")
+
+
+def try_claim(factory: sessionmaker[Session], key: str) -> KeyClaim | None:
+    """The claim on `key` if nobody holds it now (release it when the attempt ends), else None."""
+    engine = _engine(factory)
+    claim: _AdvisoryClaim | _FileClaim | _LocalClaim
+    if engine.dialect.name == "postgresql":
+        claim = _AdvisoryClaim(engine, key)
+    else:
+        path = claims_file(engine)
+        claim = _FileClaim(path, key) if path is not None else _LocalClaim(key)
+    return claim if claim.acquire() else None
+
+
+def claim(factory: sessionmaker[Session], key: str, wait_s: float) -> KeyClaim | None:
+    """The claim on `key`, waiting up to `wait_s` for whoever holds it to finish; None if they did not."""
+    deadline = time.monotonic() + max(wait_s, 0.0)
+    while True:
+        got = try_claim(factory, key)
+        if got is not None or time.monotonic() >= deadline:
+            return got
+        time.sleep(min(POLL_S, max(deadline - time.monotonic(), 0.0)))
