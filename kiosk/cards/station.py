@@ -19,9 +19,9 @@ from kiosk.cards import reconcile
 from kiosk.cards.application import CardApplication, WriteState, check_against_ledger
 from kiosk.cards.layout import CardImage
 from kiosk.cards.reconcile import Goal, OpenWrite
-from kiosk.errors import (BusinessRuleError, CardAuthFailed, CardError, CardRemoved, CardRolledBack, CardTampered, CardUnknown,
-                          CardWritePending, CardWriteUnsupported, DeviceTimeout, DeviceUnavailable, NoCardPresented,
-                          PaymentCancelled, PaymentError)
+from kiosk.errors import (BusinessRuleError, CardAuthFailed, CardError, CardFlagged, CardRemoved, CardRolledBack,
+                          CardTampered, CardUnknown, CardWritePending, CardWriteUnsupported, DeviceTimeout,
+                          DeviceUnavailable, NoCardPresented, PaymentCancelled, PaymentError)
 from kiosk.i18n import N_
 from kiosk.payments.control import PaymentControl, PaymentProgress, Stage
 from kiosk.persistence.models import Payment
@@ -127,11 +127,20 @@ class CardStation:
         return CardTampered(f"card holds {current.value_fen} fen at counter {current.counter}"
                             + ("" if current.mac_ok else ", MAC mismatch"))
 
-    def check_tap(self, uid_hex: str) -> None:
-        """A card on the reader: refuse unknown / lost / replaced cards, resolve its open writes, then read it,
-        verify its MAC and compare record, counter and value with the ledger. Tampered or rolled-back cards
-        are flagged for staff and refused (CardTampered / CardRolledBack)."""
+    def tapped(self, uid_hex: str) -> CardFacts:
+        """The ledger's card for a tap, refused before the card is touched when it is unknown, lost, replaced or
+        flagged (CardFlagged, E4014: at every tap, for every use, until a staff repair clears the flag)."""
         facts = reconcile.tapped_card(self.factory, normalize_uid(uid_hex))
+        if facts.flagged_reason:
+            raise CardFlagged(f"card {facts.card_no}: {facts.flagged_reason}")
+        return facts
+
+    def check_tap(self, uid_hex: str) -> None:
+        """A card on the reader: refuse unknown / lost / replaced / flagged cards, resolve its open writes, then
+        read it, verify its MAC and compare record, counter and value with the ledger. Tampered or rolled-back
+        cards are flagged for staff and refused (CardTampered / CardRolledBack), and from then on refused at
+        every tap (CardFlagged) until staff repair them."""
+        facts = self.tapped(uid_hex)
         if not self.can_write:
             return  # an identification-only reader cannot read the card's data: status only
         self.resolve_open_writes(facts, None)
@@ -253,7 +262,7 @@ class CardStation:
         def move(payment: Payment) -> None:
             self._require_writer()
             control.report(HOLD)
-            facts = reconcile.tapped_card(self.factory, uid_hex)
+            facts = self.tapped(uid_hex)
             self.resolve_open_writes(facts, control)
             status, reference = reconcile.payment_state(self.factory, payment.id)
             if status == "succeeded":
@@ -273,7 +282,7 @@ class CardStation:
         def write(w: CardWrite) -> None:
             self._require_writer()
             control.report(HOLD)
-            facts = reconcile.tapped_card(self.factory, w.uid_hex)
+            facts = reconcile.tapped_card(self.factory, w.uid_hex) if w.kind == "issue" else self.tapped(w.uid_hex)
             reference = reconcile.payment_reference(self.factory, w.operation_id)
             if w.kind == "issue":
                 self._on_card(facts.uid_hex, lambda r, tag: self._issue(r, tag, facts, w.new_value_fen), control,

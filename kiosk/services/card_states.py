@@ -17,7 +17,7 @@ from kiosk.domain.terms import CardStatus
 from kiosk.errors import CardBlocked, CardFrozenByStaff, CardUnknown, InvalidEntry, NotFound
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Card, Household, utcnow
-from kiosk.services import cards, households
+from kiosk.services import cards, charges, households
 from kiosk.services.payments import mask_unit
 from kiosk.services.receipts import Till
 
@@ -44,6 +44,7 @@ def unblock_found_card(factory: sessionmaker[Session], till: Till, *, uid: str, 
         card = cards.blocked_card(session, uid)
         if card.status == CardStatus.FROZEN and card.frozen_by_staff:
             raise CardFrozenByStaff(card.card_no)
+        charges.refuse_flagged(card)  # a flagged card comes back only through a staff repair
         hh = session.scalars(select(Household).where(Household.id == card.household_id).with_for_update()).one()
         if hh.site_id != till.site_id:
             raise CardUnknown(uid)

@@ -17,7 +17,7 @@ from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Card, CardOperation, Household, utcnow
 from kiosk.services import audit, ledger, receipts
 from kiosk.services.charges import household as get_household
-from kiosk.services.charges import usable_card
+from kiosk.services.charges import refuse_flagged, usable_card
 from kiosk.services.payments import mask_unit
 from kiosk.services.receipts import Till
 
@@ -184,6 +184,8 @@ def unfreeze_card(session: Session, till: Till, *, household_id: int, card_id: i
         raise CardBlocked(card.card_no)
     if card.frozen_by_staff and not by_staff:
         raise CardFrozenByStaff(card.card_no)
+    if not by_staff:
+        refuse_flagged(card)  # the resident sees staff first; staff may lift their freeze (taps stay refused)
     card.frozen_by_staff = False
     _set_status(session, card, CardStatus.ACTIVE, actor or f"kiosk:{till.kiosk_code}", "card.unfrozen", now,
                 reason=reason, by_staff=by_staff)
@@ -300,7 +302,9 @@ def record_card_sync(session: Session, card_id: int, *, old_value_fen: int, valu
 
 
 def flag_card(session: Session, card_id: int, reason: str, actor: str) -> None:
-    """A card refused for tampering or rollback: the reason stays on the card for staff, with an audit row."""
+    """A card refused for tampering or rollback: the reason stays on the card for staff, with an audit row. From
+    now on every use refuses it (CardFlagged, E4014: `charges.refuse_flagged`, the card station at every tap)
+    until a staff repair clears the flag (kiosk.services.card_repair.finish_repair)."""
     card = get_card(session, card_id)
     card.flagged_reason = reason[:200]
     session.flush()
@@ -318,11 +322,13 @@ class CardFacts:
     status: str  # CardStatus
     household_ref: str  # the household's unit number
     issue_seq: int
+    flagged_reason: str = ""  # set: the card is refused at every tap until staff repair it
 
 
 def card_facts(session: Session, card: Card) -> CardFacts:
     hh = get_household(session, card.household_id)
-    return CardFacts(card.id, card.uid_hex, card.card_no, card.kind, card.status, hh.unit_no, card.issue_seq)
+    return CardFacts(card.id, card.uid_hex, card.card_no, card.kind, card.status, hh.unit_no, card.issue_seq,
+                     card.flagged_reason or "")
 
 
 def pending_card_writes(session: Session, card_id: int) -> tuple[CardWrite, ...]:

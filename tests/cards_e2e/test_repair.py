@@ -12,8 +12,8 @@ from devices.sim.mifare_card import VirtualMifareCard
 from kiosk.cards import CardApplication, reconcile
 from kiosk.cards.repair import CardRepairDesk
 from kiosk.domain.terms import AccountKind, PaymentMethod
-from kiosk.errors import (AlreadyDone, CardBlocked, CardForeignKeys, CardRolledBack, CardTampered, CardUnknown,
-                          CardWritePending)
+from kiosk.errors import (AlreadyDone, CardBlocked, CardFlagged, CardForeignKeys, CardRolledBack, CardTampered,
+                          CardUnknown, CardWritePending)
 from kiosk.payments.control import Stage
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import AuditEntry, Card, CardOperation, JournalEntry, Payment
@@ -199,7 +199,7 @@ def test_card_pulled_mid_repair_is_finished_by_the_retry_with_one_value_change(d
         repairs.repair(uid, STAFF)
     assert repair_ops(desk) == [("pending", 50_000, 1)] and flagged(desk).startswith("E4005")
     desk.present(uid)
-    with pytest.raises(CardTampered):  # a normal tap does not take a half-repaired card
+    with pytest.raises(CardFlagged):  # a normal tap does not take a half-repaired card: it is still flagged
         desk.station.check_tap(uid)
     desk.present(uid)
     assert repairs.check(uid).repair_pending

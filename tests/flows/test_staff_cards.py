@@ -58,7 +58,7 @@ def test_tapped_card_is_checked_repaired_and_then_accepted_at_a_resident_tap(nav
 
 def test_flagged_card_is_refused_at_a_resident_tap_until_repaired(nav):
     nav.flow.card_tapped(FLAGGED_DEMO_UID)
-    assert nav.route.name == "identify" and nav.flow.view().error.code == "E4005"
+    assert nav.route.name == "identify" and nav.flow.view().error.code == "E4014"
 
 
 def test_card_that_agrees_with_the_ledger_offers_no_rewrite(nav):

@@ -56,7 +56,7 @@ class FakeCardRepairMixin:
         """identify_card's check: a flagged card is refused as the station refuses it at every tap."""
         flag = self.flags.get(uid.upper())
         if flag is not None:
-            raise (errors.CardRolledBack if flag[0].startswith("E4006") else errors.CardTampered)(flag[0])
+            raise errors.CardFlagged(flag[0])
 
     # --- the facade -------------------------------------------------------------------------------
     def flagged_cards(self, staff_id: str) -> tuple[FlaggedCardView, ...]:
