@@ -134,7 +134,7 @@ def finish(factory: sessionmaker[Session], till: Till, ow: OpenWrite, goal: Goal
         card_value.complete_top_up(factory, till, ow.payment_id or 0, w.operation_id)
         return
     with unit_of_work(factory) as session:
-        pay = session.get(Payment, ow.payment_id) if ow.payment_id else None
+        pay = payments.lock_payment(session, ow.payment_id) if ow.payment_id else None  # as a use case settles
         if goal is Goal.APPLY:
             cards.resolve_card_write(session, w.operation_id, done=True, actor=actor)
             if pay is not None and pay.status == PaymentStatus.INTENT and w.kind == "spend":

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from kiosk.domain.receipt import ReceiptItem, ReceiptKind
 from kiosk.domain.terms import FEE_LABELS, AccountKind, CardStatus, EntryKind, FeeKind, PaymentMethod, PaymentPurpose
 from kiosk.errors import (AlreadyDone, CardError, CardRemoved, CardReplaced, CardUnknown, CardWritePending,
-                          InsufficientBalance, InvalidAmount, InvalidEntry, NotFound)
+                          CreditNotEnough, InsufficientBalance, InvalidAmount, InvalidEntry, NotFound)
 from kiosk.i18n import N_, translate
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Card, CardOperation, Payment, PaymentItem, utcnow
@@ -88,8 +88,8 @@ def prepare_top_up(session: Session, payment: Payment) -> CardWrite:
     card = usable_card(session.get(Card, payment.card_id))
     credit = ledger.account(session, AccountKind.CREDIT, household_id=payment.household_id)
     available = ledger.liability_balance(session, credit)
-    if available < payment.amount_fen:
-        raise InsufficientBalance(f"needs {payment.amount_fen}, has {available}", available_fen=available)
+    if available < payment.amount_fen:  # spent meanwhile at another kiosk
+        raise CreditNotEnough(f"needs {payment.amount_fen}, has {available}", available_fen=available)
     before = ledger.liability_balance(session, ledger.account(session, AccountKind.STORED_VALUE, card_id=card.id))
     return record_card_write(session, card, kind="top_up", old_value_fen=before,
                              new_value_fen=before + payment.amount_fen, payment_id=payment.id)
@@ -207,8 +207,14 @@ def _top_up(factory: sessionmaker[Session], till: Till, *, key: str, card_uid: s
                     code, params = payments.failure_of(exc)
                     payments.fail(session, till, payments.lock_payment(session, payment_id), code, params=params)
                 raise
-        with unit_of_work(factory) as session:
-            write = prepare_top_up(session, payments.lock_payment(session, payment_id))
+        try:
+            with unit_of_work(factory) as session:
+                write = prepare_top_up(session, payments.lock_payment(session, payment_id))
+        except InsufficientBalance as exc:  # the credit it needs is gone: the top-up fails, what arrived stays
+            with unit_of_work(factory) as session:
+                code, params = payments.failure_of(exc)
+                payments.fail(session, till, payments.lock_payment(session, payment_id), code, params=params)
+            raise
     if write_card is not None:
         try:
             write_card(write)

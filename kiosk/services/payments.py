@@ -254,9 +254,10 @@ def start_bill_payment(session: Session, till: Till, *, key: str, household_id: 
 
 def settle_bill_payment(session: Session, till: Till, payment: Payment, language: str,
                         now: datetime | None = None) -> PaymentOutcome:
-    """Spend the money on the reserved bills: ledger entry, paid bills, receipt, audit — together."""
-    if payment.status == PaymentStatus.SUCCEEDED:
-        return outcome(session, payment, replayed=True)
+    """Spend the money on the reserved bills: ledger entry, paid bills, receipt, audit — together. Only an intent
+    settles: one settled already gives its outcome, one failed or released its error."""
+    if payment.status != PaymentStatus.INTENT:
+        return replay_or_raise(session, payment, replayed_outcome)
     items = session.scalars(select(PaymentItem).where(PaymentItem.payment_id == payment.id)).all()
     source = source_account(session, payment)
     receivable = ledger.account(session, AccountKind.RECEIVABLE, household_id=payment.household_id)

@@ -157,6 +157,7 @@ CASES = [
     UseCase("bills split credit + banknotes", "cash", _bills(PaymentMethod.CASH, credit_fen=5_000), give_credit),
     UseCase("top-up by banknotes", "cash", _top_up(PaymentMethod.CASH)),
     UseCase("top-up by QR", "qr", _top_up(PaymentMethod.QR)),
+    UseCase("top-up from account credit", "credit", _top_up(PaymentMethod.CREDIT), give_credit),
     UseCase("card replacement with balance transfer", "cash", _replace),
     UseCase("service booking", "qr", _book),
     UseCase("parking rent", "cash", _rent, rent_a_space),
@@ -276,9 +277,12 @@ def test_a_failed_payment_asked_again_fails_the_same_way(factory, mini, case):
     assert books(factory) == before
 
 
-def test_the_credit_case_fails_for_want_of_credit(factory, mini):
-    """The account-credit case above fails the real way: spent elsewhere before it settles."""
-    credit_case = next(c for c in CASES if c.how == "credit")
+@pytest.mark.parametrize("credit_case", [c for c in CASES if c.how == "credit"], ids=lambda c: c.name)
+def test_the_credit_cases_fail_for_want_of_credit(factory, mini, credit_case):
+    """The account-credit cases above fail the real way: the credit is spent elsewhere before they settle, and
+    the payment is failed (not left open for the restart to release)."""
     credit_case.prepare(factory, mini)
     with pytest.raises(CreditNotEnough):
         credit_case.call(factory, mini, "k", credit_case.fail(factory, mini))
+    with unit_of_work(factory) as s:
+        assert s.scalars(select(Payment.status).where(Payment.idempotency_key == "k")).one() == PaymentStatus.FAILED
