@@ -77,7 +77,8 @@ class MyInvoicesFlow(StepFlow):
             r = self.current
             prompt = self.t(N_("Scan the code for the invoice's PDF")) if r.qr_payload else self.t(r.state_label)
             # the QR takes the page (the panel hides the lines): the number, amount and title go with it
-            said = "\n".join(f"{label} {value}" for label, value in invoice_lines(self, r)[2:])
+            said = "\n".join((f"{self.t(N_('Invoice number'))} {r.invoice_no}",
+                              f"{self.t(N_('Invoice amount'))} {self.money(r.total_fen)}"))
             payment = PaymentView(text=prompt, qr=r.qr_payload, heading=prompt, can_cancel=False, detail=said,
                                   device=DEVICE_QR) \
                 if r.qr_payload else None

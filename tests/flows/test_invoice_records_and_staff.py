@@ -41,7 +41,8 @@ def test_my_records_opens_the_households_invoices_with_a_qr_for_the_pdf_once_iss
     assert row.label == "已开具" and issued.invoice_no in row.detail
     nav.flow.choose(row.key)
     view = nav.flow.view()
-    assert view.payment.qr == issued.qr_payload and view.prompt == "扫码获取发票 PDF"
+    assert view.payment.qr == issued.qr_payload and view.prompt == "扫码获取发票 PDF" and view.payment.device == "qr"
+    assert view.payment.detail == f"发票号码 {issued.invoice_no}\n发票金额 ¥42.80"  # beside the code
     assert dict(view.lines)["发票号码"] == issued.invoice_no and dict(view.lines)["发票抬头"] == "上海****公司\n9135**********0Y43"
     nav.flow.back()
     assert nav.flow.view().step == "list"
