@@ -48,6 +48,7 @@ class Report:
     runs: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     findings: list[str] = field(default_factory=list)
+    drift: list[str] = field(default_factory=list)
     enumerated: dict[str, dict[str, int]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -57,6 +58,8 @@ class Report:
             self.runs[backend] = self.runs.get(backend, 0) + 1
             self.seconds[backend] = self.seconds.get(backend, 0.0) + v.seconds
             self.findings += [f"{backend} {v.flow} #{v.point} ({v.label}): {f}" for f in v.findings]
+            if v.drift:
+                self.drift.append(f"{backend} {v.flow}: {v.drift}")
 
 
 REPORT = Report()
@@ -66,13 +69,24 @@ def _build(backend: str, root: Path) -> Rig:
     template = rig.build_template(backend, root / "template")
     made = Rig(backend, template, root)
     for flow in flows.TESTED_FLOWS:
-        first = _dry_run(template, flow, root / f"dry-{flow}-a")
-        second = _dry_run(template, flow, root / f"dry-{flow}-b")
-        assert first == second, f"{flow}: two runs reached different kill points; the flow is not deterministic"
-        made.labels[flow] = first
+        made.labels[flow] = _agreed_dry_run(template, flow, root)
         made.clean[flow] = rig.crash_run(template, flow, 0, root / f"clean-{flow}")
     REPORT.enumerated[backend] = made.counts
     return made
+
+
+def _agreed_dry_run(template: rig.Template, flow: str, root: Path, tries: int = 4) -> list[str]:
+    """The flow's kill points: dry runs until two reach the same points in the same order. (On a machine so
+    busy that the reader misses its answer window the driver sends again: that run differs, and is not used.)"""
+    seen: list[list[str]] = []
+    for n in range(tries):
+        points = _dry_run(template, flow, root / f"dry-{flow}-{n}")
+        if points in seen:
+            if n > 1:
+                REPORT.notes.append(f"{flow}: {n + 1} dry runs until two agreed")
+            return points
+        seen.append(points)
+    raise AssertionError(f"{flow}: {tries} dry runs reached {tries} different lists of kill points")
 
 
 def _dry_run(template: rig.Template, flow: str, run_dir: Path) -> list[str]:
@@ -120,6 +134,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         tr.write_line(f"{backend}: {n} crash runs, {REPORT.seconds[backend]:.0f} s of runs")
     for note in REPORT.notes:
         tr.write_line(note)
+    if REPORT.drift:
+        tr.write_line(f"kills that landed one point off the dry run's (a device answered late; still a kill, "
+                      f"checked the same): {len(REPORT.drift)}")
+        for line in REPORT.drift[:10]:
+            tr.write_line(f"  {line}")
     tr.write_line(f"anomalies: {len(REPORT.findings)}")
     for finding in REPORT.findings[:50]:
         tr.write_line(f"  {finding}")

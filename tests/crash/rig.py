@@ -221,13 +221,17 @@ class World:
             f"[devices.cash]\ndriver = \"cctalk\"\nurl = \"{self.cash.path}\"\nenabled = true\n"
             f"[devices.gateway]\ndriver = \"sandbox\"\nurl = \"{self.gateway.url}\"\n", encoding="utf-8")
 
-    def close(self) -> None:
+    def close(self, keep_database: bool = False) -> None:
+        """Stop the devices; drop the PostgreSQL database unless it is kept to look at (its name is in
+        `run_dir`/database.txt)."""
         for sim in (self.gateway, self.cash, self.reader):
             try:
                 sim.stop()
             except Exception:  # noqa: BLE001 - a stop must not hide the run's result
                 pass
-        if self._pg_name:
+        if self._pg_name and keep_database:
+            (self.run_dir / "database.txt").write_text(self.db_url + "\n", encoding="utf-8")
+        elif self._pg_name:
             _pg_admin(f"DROP DATABASE IF EXISTS {self._pg_name} WITH (FORCE)")
 
     def job(self, mode: str, **extra: Any) -> dict[str, Any]:
@@ -356,6 +360,7 @@ class Verdict:
     seconds: float
     restart_point: int = 0
     restart_label: str = ""
+    drift: str = ""  # the kill landed elsewhere than the dry run's point N (a device answered late): still a kill
 
 
 def crash_run(template: Template, flow: str, point: int, run_dir: Path, *, expected: str = "",
@@ -365,7 +370,7 @@ def crash_run(template: Template, flow: str, point: int, run_dir: Path, *, expec
     started = time.monotonic()
     world = World(template, run_dir)
     findings: list[str] = []
-    label = restart_label = ""
+    label = restart_label = drift = ""
     try:
         first = world.run(world.job("flow", flow=flow, kill_at=point, **flow_job))
         if first.killed is not None:
@@ -373,9 +378,9 @@ def crash_run(template: Template, flow: str, point: int, run_dir: Path, *, expec
         if first.error:
             findings.append(f"the kiosk failed during the flow: {first.error.strip().splitlines()[-1]}")
         elif point and first.killed is None:
-            findings.append(f"kill point {point} was not reached (the flow reached {len(first.points)})")
+            drift = f"point {point} not reached (the flow reached {len(first.points)})"
         if expected and label and label != expected:
-            findings.append(f"kill point {point} was {label!r}, the dry run had {expected!r}")
+            drift = f"point {point} was {label!r}, the dry run's {expected!r}"
         restart = world.run(world.job("restart", kill_at=restart_kill))
         if restart_kill and restart.killed is not None:
             restart_label = restart.killed[1]
@@ -383,10 +388,12 @@ def crash_run(template: Template, flow: str, point: int, run_dir: Path, *, expec
         findings += _restart_findings(restart)
         findings += check_world(world)
     finally:
-        world.close()
-        if not findings and not keep:
+        world.close(keep_database=bool(findings))
+        if findings:
+            (run_dir / "findings.txt").write_text("\n".join(findings) + "\n", encoding="utf-8")
+        elif not keep:
             shutil.rmtree(run_dir, ignore_errors=True)
-    return Verdict(flow, point, label, findings, time.monotonic() - started, restart_kill, restart_label)
+    return Verdict(flow, point, label, findings, time.monotonic() - started, restart_kill, restart_label, drift)
 
 
 def _restart_findings(restart: ChildRun) -> list[str]:

@@ -11,6 +11,8 @@ from tests.crash import flows, selection
 from tests.crash.conftest import REPORT
 
 MIN_POINTS = 150
+# every point (KIOSK_CRASH=all) or N random runs take longer than the suite's per-test limit: no limit then
+LONG = pytest.mark.timeout(0 if selection.every_point() or selection.random_runs() else 300)
 
 
 def test_each_flow_completes_the_same_way_twice_and_the_restart_finds_nothing_wrong(sqlite_rig):
@@ -33,6 +35,7 @@ def _run_plan(rig_, flow: str, points: list[int]) -> list[str]:
     return [f"#{v.point} {v.label}: {f}" for v in rig_.run_many(flow, points) for f in v.findings]
 
 
+@LONG
 @pytest.mark.parametrize("flow", flows.TESTED_FLOWS)
 def test_kiosk_killed_at_each_step_recovers_without_losing_or_doubling_money_sqlite(sqlite_rig, rotation, flow):
     p = selection.plan(sqlite_rig.counts, selection.sample_size("sqlite"), rotation, selection.every_point())
@@ -41,6 +44,7 @@ def test_kiosk_killed_at_each_step_recovers_without_losing_or_doubling_money_sql
     assert _run_plan(sqlite_rig, flow, p.points[flow]) == []
 
 
+@LONG
 @pytest.mark.parametrize("flow", flows.TESTED_FLOWS)
 def test_kiosk_killed_at_each_step_recovers_without_losing_or_doubling_money_postgres(postgres_rig, rotation, flow):
     p = selection.plan(postgres_rig.counts, selection.sample_size("postgres"), rotation, selection.every_point())
@@ -49,6 +53,7 @@ def test_kiosk_killed_at_each_step_recovers_without_losing_or_doubling_money_pos
     assert _run_plan(postgres_rig, flow, p.points[flow]) == []
 
 
+@LONG
 @pytest.mark.skipif(not selection.random_runs(), reason="KIOSK_CRASH_RANDOM=N runs N random crashes")
 def test_random_crashes_including_a_second_one_during_recovery(sqlite_rig):
     seed = selection.random_seed()
