@@ -24,10 +24,13 @@ from sqlalchemy import create_engine, select, text  # noqa: E402
 from kiosk.demo import estate  # noqa: E402
 from kiosk.domain.terms import BillStatus, CardKind, PaymentMethod  # noqa: E402
 from kiosk.persistence import schema  # noqa: E402
+from kiosk.persistence.chain import ChainBinding  # noqa: E402
 from kiosk.persistence.db import make_engine, make_session_factory, unit_of_work  # noqa: E402
 from kiosk.persistence.models import Bill, Building, Card, DeviceEvent, Household, Kiosk, Site  # noqa: E402
 from kiosk.services import households, payments  # noqa: E402
 from kiosk.services.receipts import Till  # noqa: E402
+
+BENCH_CHAIN = ChainBinding(bytes.fromhex("b3" * 32), "K01")  # a throw-away audit key: the chain is written as at a kiosk
 
 
 def pct(values: list[float], q: float) -> float:
@@ -60,7 +63,7 @@ def make_till(factory) -> Till:  # type: ignore[no-untyped-def]
 def bench_commits(url: str, n: int) -> tuple[list[float], list[float]]:
     engine = make_engine(url)
     schema.upgrade(engine)
-    factory = make_session_factory(engine)
+    factory = make_session_factory(engine, chain=BENCH_CHAIN)
     till = make_till(factory)
     with unit_of_work(factory) as s:
         estate.seed(s, till, households=40)
@@ -94,7 +97,7 @@ def bench_commits(url: str, n: int) -> tuple[list[float], list[float]]:
 def load_big_estate(url: str, households_n: int, bills_per: int) -> None:
     engine = make_engine(url)
     schema.upgrade(engine)
-    factory = make_session_factory(engine)
+    factory = make_session_factory(engine, chain=BENCH_CHAIN)
     till = make_till(factory)
     with unit_of_work(factory) as s:
         b = Building(site_id=till.site_id, code="B", name="B")
@@ -133,7 +136,7 @@ def load_big_estate(url: str, households_n: int, bills_per: int) -> None:
 
 def bench_lookup(url: str, households_n: int, samples: int) -> tuple[list[float], list[float]]:
     engine = make_engine(url)
-    factory = make_session_factory(engine)
+    factory = make_session_factory(engine, chain=BENCH_CHAIN)
     with unit_of_work(factory) as s:
         ids = list(s.scalars(select(Household.id)))
     rng = random.Random(11)

@@ -21,7 +21,8 @@ class EstateDb:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.settings = bootstrap.load_settings(data_dir, None, None, True)
-        self.factory = make_session_factory(make_engine(bootstrap.database_url(self.settings)))
+        self.factory = make_session_factory(make_engine(bootstrap.database_url(self.settings)),
+                                            chain=bootstrap.chain_binding(self.settings))
 
     def _household(self, s, unit: str) -> Household:  # type: ignore[no-untyped-def]
         return s.scalars(select(Household).where(Household.unit_no == unit)).one()

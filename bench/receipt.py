@@ -87,6 +87,7 @@ def spool(language: str, repeats: int = 5) -> str:
     from devices.printer.registry import build_receipt_printer
     from devices.sim.escpos_sim import SimPrinter
     from kiosk.persistence import schema
+    from kiosk.persistence.chain import ChainBinding
     from kiosk.persistence.db import make_engine, make_session_factory, sqlite_url, unit_of_work
     from kiosk.persistence.models import Kiosk, Site
     from kiosk.printing import PrintSpooler, ReceiptPrinted
@@ -97,7 +98,7 @@ def spool(language: str, repeats: int = 5) -> str:
     tmp = Path(tempfile.mkdtemp(prefix="bench-spool-"))
     engine = make_engine(sqlite_url(tmp))
     schema.upgrade(engine)
-    factory = make_session_factory(engine)
+    factory = make_session_factory(engine, chain=ChainBinding(bytes.fromhex("b3" * 32), "BENCH"))
     with unit_of_work(factory) as s:
         site = Site(code="B", name_zh_hans="翠湖花园", name_zh_hant="翠湖花園", name_en="Cuihu Garden")
         s.add(site)

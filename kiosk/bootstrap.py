@@ -16,6 +16,8 @@ from kiosk import private_files
 from kiosk import settings as settings_mod
 from kiosk.errors import DatabaseBusy, DatabaseUnreachable, StorageError
 from kiosk.persistence import schema
+from kiosk.persistence import chain
+from kiosk.persistence.chain import ChainBinding
 from kiosk.persistence.db import (
     insert_ignoring_conflict,
     is_busy,
@@ -88,12 +90,14 @@ def open_database(settings: Settings, *, upgrade: bool = True) -> Database:
     finally:
         starter.dispose()
     engine = make_engine(url)
-    return Database(engine, make_session_factory(engine), url)
+    return Database(engine, make_session_factory(engine, chain=chain_binding(settings)), url)
 
 
 def _schema_step(engine: Engine, settings: Settings, upgrade: bool) -> None:
+    binding = chain_binding(settings)
     if upgrade:
-        copy = schema.upgrade_with_backup(engine, settings.data_dir / "backups")
+        copy = schema.upgrade_with_backup(engine, settings.data_dir / "backups",
+                                          audit_key=binding.key if binding else None)
         if copy is not None:
             log.warning("database upgraded; backup at %s", copy)
     else:
@@ -144,12 +148,20 @@ def _server(url: str) -> str:
     return f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
 
 
+def chain_binding(settings: Settings) -> ChainBinding | None:
+    """The estate's audit key (secrets.toml) and this kiosk's chain (its code): see kiosk.persistence.chain."""
+    if settings.secrets is None:
+        return None
+    return ChainBinding(bytes.fromhex(settings.secrets.audit_key), settings.site.kiosk_code)
+
+
 def ensure_till(db: Database, settings: Settings) -> Till:
     """The site and this kiosk's rows, created from settings on first start. The kiosk and an office command
     (or two kiosks) may start on an empty database at once: insert-if-absent, then read back, never a check
     followed by a plain insert that the second one loses with a unique violation."""
     site_cfg = settings.site
     with unit_of_work(db.factory) as session:
+        chain.check_key(session)  # a kiosk with another estate's audit key stops here, saying which key to copy
         site = session.scalars(select(Site).where(Site.code == site_cfg.code)).one_or_none()
         if site is None:
             insert_ignoring_conflict(session, Site, code=site_cfg.code, name_zh_hans=site_cfg.name_zh_hans,

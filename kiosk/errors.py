@@ -113,6 +113,74 @@ class FileMadePrivate(StorageError):
                  "{wanted}.")
 
 
+class IntegrityViolation(StorageError):
+    """`kiosk audit verify` (kiosk.services.integrity) found a record that does not hold: the message names the
+    table, the row and what is wrong; the detail says it again in English for the log."""
+
+    code = "E2210"
+    message = N_("Integrity check failed at {table} {row_id}.")
+
+
+class RowAltered(IntegrityViolation):
+    code = "E2211"
+    message = N_("{table} {row_id} was altered after it was written: it does not match its audit chain link.")
+
+
+class RowNotLinked(IntegrityViolation):
+    code = "E2212"
+    message = N_("{table} {row_id} is not in the audit chain: it was written outside the kiosk.")
+
+
+class RowDeleted(IntegrityViolation):
+    code = "E2213"
+    message = N_("{table} {row_id} is in the audit chain but no longer in the database: it was deleted.")
+
+
+class ChainLinkBroken(IntegrityViolation):
+    code = "E2214"
+    message = N_("The audit chain {chain} is broken at link {seq}: a link was altered, removed or added.")
+
+
+class AuditKeyMismatch(IntegrityViolation):
+    code = "E2215"
+    message = N_("The audit chain {chain} was written with another audit key (key id {key_id}); this "
+                 "secrets.toml has key id {own_key_id}. Copy the estate's audit_key into it.")
+
+
+class EntryUnbalanced(IntegrityViolation):
+    code = "E2216"
+    message = N_("Journal entry {row_id} does not balance.")
+
+
+class AccountNegative(IntegrityViolation):
+    code = "E2217"
+    message = N_("Account {row_id} holds less than nothing: a stored value or credit is below zero.")
+
+
+class BillPaidTwice(IntegrityViolation):
+    code = "E2218"
+    message = N_("Bill {row_id} is paid more than once, or marked paid by a payment that did not pay it.")
+
+
+class ReceiptNumberGap(IntegrityViolation):
+    code = "E2219"
+    message = N_("Receipt number {number} of site {site} is missing: receipt numbers must have no gaps.")
+
+
+class CardValueMismatch(IntegrityViolation):
+    code = "E2220"
+    message = N_("Card {row_id} holds a value that differs from its ledger account, and no write or repair "
+                 "is queued for it.")
+
+
+class ChainNotBound(StorageError):
+    """A unit of work wrote audited rows through a session factory without the audit key (a programming
+    error: `bootstrap.open_database` binds it; tests use tests.support.chain_key)."""
+
+    code = "E2221"
+    message = N_("The audit key is not loaded: nothing was saved.")
+
+
 # --- money and business rules ----------------------------------------------------------------
 class BusinessRuleError(KioskError):
     code = "E3000"

@@ -181,6 +181,9 @@ class Secrets:
     card_mac_key: str  # hex, 32 bytes: MAC over card data
     gateway_secret: str  # shared HMAC secret with the payment gateway
     account_hash_key: str  # hex: keyed hash of bank account numbers
+    # hex, 32 bytes: the estate's key of the audit chain (kiosk.persistence.chain). Every kiosk of an estate and
+    # the office that verifies must hold the same one: docs/reliability.md, "The keyed chain".
+    audit_key: str
     # The e-invoice provider's app key and secret (Nuonuo: from its open platform). Generated for the
     # simulator on first start; a production site writes the provider's own here (docs/invoices.md).
     invoice_app_key: str = ""
@@ -427,7 +430,7 @@ def load_secrets(data_dir: Path) -> Secrets:
         make_private_dir(data_dir)
         fresh = {"card_master_key": secrets.token_hex(16), "card_mac_key": secrets.token_hex(32),
                  "gateway_secret": secrets.token_hex(32), "account_hash_key": secrets.token_hex(32),
-                 **_invoice_credentials()}
+                 "audit_key": secrets.token_hex(32), **_invoice_credentials()}
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write("# Site secrets: keep private, back up with the database.\n")
@@ -440,7 +443,23 @@ def load_secrets(data_dir: Path) -> Secrets:
             fh.write("" if ends_clean else "\n")
             fh.writelines(f'{k} = "{v}"\n' for k, v in missing.items())
         data = {**data, **missing}
+    if "audit_key" not in data:  # secrets.toml from before the keyed audit chain: its key is added once
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write("\n# The estate's audit chain key: the same on every kiosk of the estate (docs/reliability.md).\n"
+                     f'audit_key = "{secrets.token_hex(32)}"\n')
+        data = _read_toml(path)
+    if len(bytes.fromhex(_hex(data["audit_key"], path, "audit_key"))) < 16:
+        raise ConfigError(key=f"{path}: 'audit_key' must be at least 32 hex digits")
     try:
         return Secrets(**{f.name: str(data[f.name]) for f in fields(Secrets)})
     except KeyError as exc:
         raise ConfigError(key=f"{path}: missing key '{exc.args[0]}'") from exc
+
+
+def _hex(value: Any, path: Path, name: str) -> str:
+    text = str(value)
+    try:
+        bytes.fromhex(text)
+    except ValueError:
+        raise ConfigError(key=f"{path}: '{name}' must be hex digits") from None
+    return text

@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from kiosk.persistence.db import make_engine, make_session_factory
+from kiosk.persistence.db import make_engine
+from tests.support.chain_key import bound_factory
 from tests.support.databases import database, pg_admin_url
 
 BACKENDS = ["sqlite", "postgres"]
@@ -56,7 +57,8 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def factory(engine: Engine) -> sessionmaker[Session]:
-    return make_session_factory(engine)
+    """Sessions bound to the test audit key and chain K01 (tests.support.chain_key)."""
+    return bound_factory(engine)
 
 
 @pytest.fixture(autouse=True)
@@ -69,3 +71,4 @@ def _site_zone_restored() -> Iterator[None]:
     yield
     site_clock.use_zone(site_clock.DEFAULT_ZONE)
     site_clock.use_source(None)
+

@@ -116,6 +116,8 @@ def _settlement(args: argparse.Namespace) -> int:
     for void in report.voids:
         print(f"  void {void.void_receipt_number} of {void.receipt_number} at {iso(void.local_time)}: "
               f"{void.method} {Money(void.amount_fen).plain()} ({void.reason})")
+    for head in report.chain_heads:  # what the slip prints: `kiosk audit verify --head` checks it later
+        print(f"  audit chain head {head.printed}")
     if args.csv:
         from kiosk.private_files import write_private_text
 

@@ -1,10 +1,9 @@
-"""`kiosk db upgrade|check|backup` and `kiosk audit verify`."""
+"""`kiosk db upgrade|check|backup` and `kiosk audit verify|key-id`."""
 from __future__ import annotations
 
 import argparse
 
 from kiosk.cli.common import database_from, settings_from
-from kiosk.errors import AuditChainBroken
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -17,9 +16,16 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                                 "other users can read", parents=[common]).set_defaults(handler=_check)
     db.add_parser("backup", help="copy the database into <data dir>/backups",
                   parents=[common]).set_defaults(handler=_backup)
-    audit = subgroup(sub, common, "audit", "the hash-chained audit log")
-    audit.add_parser("verify", help="recompute the chain; exit 3 and name the row when it was altered",
-                     parents=[common]).set_defaults(handler=_verify)
+    audit = subgroup(sub, common, "audit", "the keyed audit chain and the ledger invariants")
+    verify = audit.add_parser("verify", help="check every chain and the ledger; exit 3 and name the first row that "
+                                             "fails", parents=[common])
+    verify.add_argument("--head", action="append", default=[], metavar="CHAIN:LINK:MAC",
+                        help="a chain head as printed on a settlement slip (e.g. 'K01:1234:3f2a9c01 77de0a4b ...'); "
+                             "the chain must still hold that link (repeatable)")
+    verify.add_argument("--all", action="store_true", help="list every problem found, not only the first")
+    verify.set_defaults(handler=_verify)
+    audit.add_parser("key-id", help="the fingerprint of this data directory's audit key (the same on every kiosk "
+                                    "of the estate)", parents=[common]).set_defaults(handler=_key_id)
 
 
 def _upgrade(args: argparse.Namespace) -> int:
@@ -29,9 +35,12 @@ def _upgrade(args: argparse.Namespace) -> int:
     from kiosk.bootstrap import database_url
     from kiosk.persistence.db import make_engine
 
+    from kiosk.bootstrap import chain_binding
+
     engine = make_engine(database_url(settings))
+    binding = chain_binding(settings)
     before = schema.current_revision(engine)
-    copy = schema.upgrade_with_backup(engine, settings.data_dir / "backups")
+    copy = schema.upgrade_with_backup(engine, settings.data_dir / "backups", audit_key=binding.key if binding else None)
     after = schema.current_revision(engine)
     print(f"schema {before or 'empty'} -> {after}" + (f"; backup {copy}" if copy else ""))
     return 0
@@ -67,13 +76,43 @@ def _backup(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from kiosk.persistence.db import unit_of_work
-    from kiosk.services import audit
+    import sys
 
-    _, db = database_from(args, upgrade=False)
+    from kiosk.bootstrap import chain_binding
+    from kiosk.cli.main import exit_code_for
+    from kiosk.errors import ConfigError
+    from kiosk.persistence.db import unit_of_work
+    from kiosk.services import integrity
+
+    settings, db = database_from(args, upgrade=False)
+    binding = chain_binding(settings)
+    if binding is None:
+        raise ConfigError(key="secrets.toml: audit_key is needed to verify")
+    try:
+        printed = [integrity.PrintedHead.parse(text) for text in args.head]
+    except ValueError:
+        raise ConfigError(key=f"--head {args.head}: expected CHAIN:LINK:MAC as printed on the slip") from None
     with unit_of_work(db.factory) as session:
-        report = audit.verify(session)
-    if not report.ok:
-        raise AuditChainBroken(report.reason, entry_id=report.broken_at)
-    print(f"audit chain verified: {report.entries} entries")
+        report = integrity.verify(session, binding.key, printed=printed)
+    if report.ok:
+        print(report.summary())
+        for chain, seq, mac in report.heads:
+            print(f"  chain {chain}: link {seq} {mac}")
+        return 0
+    language = settings.ui.language
+    shown = report.problems if args.all else report.problems[:1]
+    for problem in shown:
+        err = problem.error
+        print(f"kiosk: [{err.code}] {err.user_message(language)} ({problem.what})", file=sys.stderr)
+    if len(report.problems) > len(shown):
+        more = f"{len(report.problems) - 1}{'+' if report.full else ''}"
+        print(f"kiosk: {more} more problems; `kiosk audit verify --all` lists them", file=sys.stderr)
+    return exit_code_for(report.problems[0].error)
+
+
+def _key_id(args: argparse.Namespace) -> int:
+    from kiosk.bootstrap import chain_binding
+
+    binding = chain_binding(settings_from(args))
+    print(binding.key_id if binding else "no audit key")
     return 0

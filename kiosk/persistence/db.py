@@ -13,6 +13,7 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLA
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.errors import DatabaseBusy, DatabaseUrlUnsupported, KioskError, RecordConflict, StorageError
+from kiosk.persistence.chain import INFO_BINDING, ChainBinding
 from kiosk.private_files import create_private_file
 
 SQLITE_FILE = "kiosk.sqlite3"
@@ -83,8 +84,10 @@ def _configure_sqlite(engine: Engine, busy_timeout_s: float = BUSY_TIMEOUT_S) ->
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False, autoflush=True)
+def make_session_factory(engine: Engine, *, chain: ChainBinding | None = None) -> sessionmaker[Session]:
+    """Sessions of one engine. `chain` (the estate's audit key and this kiosk's chain) is needed by every unit of
+    work that writes journal entries, card operations, receipts or audit rows (kiosk.persistence.chain)."""
+    return sessionmaker(engine, expire_on_commit=False, autoflush=True, info={INFO_BINDING: chain} if chain else {})
 
 
 @contextmanager

@@ -37,10 +37,13 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "head", *, audit_key: bytes | None = None) -> None:
+    """`audit_key`: the estate's audit chain key; migration 0009 needs it to seal a database that holds rows."""
     cfg = alembic_config(engine)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
+        if audit_key is not None:
+            cfg.attributes["audit_key"] = audit_key
         command.upgrade(cfg, revision)
 
 
@@ -83,10 +86,10 @@ def backup(engine: Engine, backup_dir: Path) -> Path | None:
     return target
 
 
-def upgrade_with_backup(engine: Engine, backup_dir: Path) -> Path | None:
+def upgrade_with_backup(engine: Engine, backup_dir: Path, *, audit_key: bytes | None = None) -> Path | None:
     """What the kiosk does at start: back up, then upgrade, when the schema is behind."""
     if current_revision(engine) == head_revision(engine):
         return None
     copy = backup(engine, backup_dir) if current_revision(engine) is not None else None
-    upgrade(engine)
+    upgrade(engine, audit_key=audit_key)
     return copy

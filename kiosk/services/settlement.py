@@ -17,6 +17,8 @@ from kiosk.domain.terms import FEE_LABELS, METHOD_LABELS, FeeKind, PaymentMethod
 from kiosk.i18n import N_, translate
 from kiosk.invoices import figures as invoice_figures
 from kiosk.invoices.figures import InvoiceFigures
+from kiosk.persistence.chain import chain_heads_at
+from kiosk.persistence.chain_digest import short_mac
 from kiosk.persistence.models import Kiosk, Payment, PaymentItem, Receipt
 from kiosk.services import audit, credit_report, payments, receipts
 from kiosk.services.credit_report import CreditFigures
@@ -62,6 +64,21 @@ class CreditLine:
 
 
 @dataclass(frozen=True)
+class ChainHeadLine:
+    """A chain's last link of the day (kiosk.persistence.chain): printed so that rewriting history needs the paper."""
+
+    chain: str
+    seq: int
+    mac: str
+    local_time: datetime
+
+    @property
+    def printed(self) -> str:
+        """'K01:1234:3f2a9c01 77de0a4b 11223344 55667788': what `kiosk audit verify --head` takes back."""
+        return f"{self.chain}:{self.seq}:{short_mac(self.mac)}"
+
+
+@dataclass(frozen=True)
 class Settlement:
     site_id: int
     day: date
@@ -82,6 +99,7 @@ class Settlement:
     payments: tuple[PaymentLine, ...]
     credit: CreditFigures = CreditFigures((), (), 0)  # account credit created and used, per method
     invoices: InvoiceFigures = InvoiceFigures()  # e-invoices of the day's payments, red letters of the day
+    chain_heads: tuple[ChainHeadLine, ...] = ()  # every audit chain's last link before the day's end
 
     @property
     def net_fen(self) -> int:
@@ -131,7 +149,9 @@ def daily_settlement(session: Session, site_id: int, day: date, tz_name: str = D
                       receipts.format_number(high) if high is not None else "", int(count), voids,
                       sum(v.amount_fen for v in voids), credits, sum(c.credited_fen for c in credits), lines,
                       credit_report.figures(session, rows, kiosks, start, end),
-                      invoice_figures.figures(session, site_id, ids, start, end))
+                      invoice_figures.figures(session, site_id, ids, start, end),
+                      tuple(ChainHeadLine(chain, seq, mac, at.astimezone(tz))
+                            for chain, seq, mac, at in chain_heads_at(session, end)))
 
 
 def _first_receipt_numbers(session: Session, payment_ids: list[int]) -> dict[int, str]:
@@ -201,6 +221,9 @@ def to_csv(report: Settlement) -> str:
         if inv.any:
             row(record, fen, note=f"{count} invoices")
     row("net", report.net_fen)
+    for h in report.chain_heads:  # the full MAC of each chain's last link of the day
+        row("chain_head", 0, local=h.local_time.isoformat(timespec="seconds"), ref=h.chain, number=str(h.seq),
+            note=h.mac)
     return out.getvalue()
 
 
@@ -231,6 +254,7 @@ def settlement_slip(session: Session, till: Till, report: Settlement, *, languag
     fields += credit_report.slip_fields(report.credit, language)
     fields += invoice_figures.slip_fields(report.invoices, language)
     fields += ((translate(N_("Net"), language), y(report.net_fen)),)
+    fields += tuple((translate(N_("Audit chain head"), language), h.printed) for h in report.chain_heads)
     notes = tuple(translate(N_("Void {number}: {reason}"), language, number=v.receipt_number, reason=v.reason)
                   for v in report.voids)
     receipt, doc = receipts.issue(session, till, kind=ReceiptKind.SETTLEMENT, language=language,

@@ -63,7 +63,7 @@ def run(data_dir: Path) -> dict[str, Any]:
     settings = settings_mod.load(data_dir, db_url=url)
     engine = make_engine(url)
     schema.upgrade(engine)
-    factory = make_session_factory(engine)
+    factory = make_session_factory(engine, chain=bootstrap.chain_binding(settings))
     db = bootstrap.Database(engine, factory, url)
     till = bootstrap.ensure_till(db, settings)
     with unit_of_work(factory) as s:

@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 
 from kiosk.persistence.db import make_engine, make_session_factory, unit_of_work
-from kiosk.services import audit
+from kiosk.services import integrity
 
 SUFFIXES = ("", "-wal", "-shm")
 
@@ -62,8 +62,9 @@ class Copier(threading.Thread):
         return target
 
 
-def check_copy(copy_dir: Path, name: str = "kiosk.sqlite3") -> list[str]:
-    """SQLite's own integrity check, then the ledger's rules and the audit chain, on one copy."""
+def check_copy(copy_dir: Path, audit_key: bytes, name: str = "kiosk.sqlite3") -> list[str]:
+    """SQLite's own integrity check, then the ledger's rules and the audit chain (with the estate's audit key),
+    on one copy."""
     from tests.crash.invariants import ledger_findings
 
     path = copy_dir / name
@@ -78,9 +79,9 @@ def check_copy(copy_dir: Path, name: str = "kiosk.sqlite3") -> list[str]:
     try:
         with unit_of_work(make_session_factory(engine)) as s:
             found = ledger_findings(s)
-            chain = audit.verify(s)
+            chain = integrity.verify(s, audit_key)
             if not chain.ok:
-                found.append(f"audit chain broken at row {chain.broken_at}: {chain.reason}")
+                found.append(f"kiosk audit verify: {chain.first}")
     finally:
         engine.dispose()
     return [f"{copy_dir.name}: {f}" for f in found]

@@ -30,6 +30,7 @@ from kiosk.cards.application import CardApplication
 from kiosk.domain.terms import StaffRole
 from kiosk.persistence import schema
 from kiosk.persistence.db import make_engine, make_session_factory, unit_of_work
+from tests.support.chain_key import data_dir_factory
 from kiosk.persistence.models import Card
 from kiosk.services import cards as card_service
 from kiosk.services import staff
@@ -127,7 +128,7 @@ def build_template(backend: str, root: Path) -> Template:
         url = f"sqlite:///{source}"
     engine = make_engine(url)
     schema.upgrade(engine)
-    factory = make_session_factory(engine)
+    factory = data_dir_factory(engine, data)  # written as kiosk K01 with the estate's audit key (secrets.toml)
     with unit_of_work(factory) as s:
         mini = estate.build(s, households=3, bills_each=3, card_value_fen=50_000)
         who = staff.add_staff(s, name="crash01", role=StaffRole.STAFF, pin="246810", actor="test")

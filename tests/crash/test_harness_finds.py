@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from devices.sim.mifare_card import VirtualMifareCard
-from kiosk.persistence.db import make_engine, make_session_factory, unit_of_work
+from kiosk.persistence.db import make_engine, unit_of_work
 from kiosk.persistence.models import JournalEntry, JournalLine
 from tests.crash import rig
+from tests.support.chain_key import data_dir_factory
 
 
 def _settled_world(sqlite_rig, name: str, flow: str) -> rig.World:
@@ -54,7 +55,7 @@ def test_a_ledger_line_that_unbalances_an_entry_is_found(sqlite_rig):
     world = _settled_world(sqlite_rig, "finds-line", "pay_by_card")
     try:
         engine = make_engine(world.db_url)
-        with unit_of_work(make_session_factory(engine)) as s:
+        with unit_of_work(data_dir_factory(engine, world.data_dir)) as s:  # the kiosk's own key: a bug, no attack
             entry = s.scalars(select(JournalEntry).order_by(JournalEntry.id.desc())).first()
             line = s.scalars(select(JournalLine).where(JournalLine.entry_id == entry.id)).first()
             s.add(JournalLine(entry_id=entry.id, account_id=line.account_id, amount_fen=1))

@@ -11,6 +11,7 @@ import random
 
 import pytest
 
+from kiosk import settings as settings_mod
 from tests.crash import flows, powerloss, rig, selection
 from tests.crash.conftest import REPORT
 
@@ -22,6 +23,7 @@ def test_database_copied_at_any_moment_of_a_payment_opens_sound(sqlite_rig, flow
     findings, copies, retaken = [], 0, 0
     for round_no in range(int(os.environ.get("KIOSK_CRASH_POWER", "1"))):
         world = rig.World(sqlite_rig.template, sqlite_rig.root / f"power-{flow}-{round_no}")
+        audit_key = bytes.fromhex(settings_mod.load_secrets(world.data_dir).audit_key)
         copier = powerloss.Copier(world.db_path, world.run_dir / "copies", rng, max_gap_s=0.02)
         copier.start()
         try:
@@ -33,7 +35,7 @@ def test_database_copied_at_any_moment_of_a_payment_opens_sound(sqlite_rig, flow
         copies += len(taken)
         retaken += copier.retaken
         for copy in taken:
-            findings += powerloss.check_copy(copy)
+            findings += powerloss.check_copy(copy, audit_key)
     REPORT.notes.append(f"power loss {flow}: {copies} copies checked ({retaken} taken again), seed {seed}")
     assert copies >= 5
     assert findings == []

@@ -37,7 +37,7 @@ class Db:
     def __init__(self, data_dir: Path, db_url: str | None = None) -> None:
         settings = bootstrap.load_settings(data_dir, None, db_url, True)
         self.engine = make_engine(bootstrap.database_url(settings))
-        self.factory = make_session_factory(self.engine)
+        self.factory = make_session_factory(self.engine, chain=bootstrap.chain_binding(settings))
 
     def household(self, unit: str) -> Household:
         with unit_of_work(self.factory) as s:

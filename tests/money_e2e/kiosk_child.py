@@ -21,6 +21,7 @@ from kiosk.persistence.db import make_engine, make_session_factory, unit_of_work
 from kiosk.persistence.models import Kiosk, Site
 from kiosk.services import payments
 from kiosk.services.receipts import Till
+from tests.support.chain_key import BINDING
 
 
 def say(line: str) -> None:
@@ -41,7 +42,7 @@ def main() -> int:
     parser.add_argument("--secret")
     parser.add_argument("--credit-fen", type=int, default=0)
     args = parser.parse_args()
-    factory = make_session_factory(make_engine(args.db))
+    factory = make_session_factory(make_engine(args.db), chain=BINDING)  # the parent's test audit key
     with unit_of_work(factory) as s:
         kiosk = s.scalars(select(Kiosk).where(Kiosk.code == "K01")).one()
         site = s.get(Site, kiosk.site_id)

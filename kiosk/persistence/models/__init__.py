@@ -2,6 +2,7 @@
 from kiosk.persistence.models.base import Base, utcnow
 from kiosk.persistence.models.billing import Bill, Payment, PaymentItem, PrintJob, Receipt, ReceiptCounter
 from kiosk.persistence.models.cards import Card, CardOperation
+from kiosk.persistence.models.chain import ChainHead, ChainLink
 from kiosk.persistence.models.estate import Building, Household, Kiosk, Resident, Site
 from kiosk.persistence.models.features import FeatureSwitch
 from kiosk.persistence.models.invoices import (
@@ -15,7 +16,6 @@ from kiosk.persistence.models.invoices import (
 from kiosk.persistence.models.ledger import Account, JournalEntry, JournalLine
 from kiosk.persistence.models.ops import (
     AuditEntry,
-    AuditHead,
     CashEventRecord,
     DeviceEvent,
     GatewayOrderRecord,
@@ -36,8 +36,8 @@ from kiosk.persistence.models.services import (
 )
 
 __all__ = [
-    "Account", "AuditEntry", "AuditHead", "Base", "Bill", "Booking", "Building", "CallbackRequest", "Card",
-    "CardOperation", "CashEventRecord", "DeviceEvent", "DirectDebitMandate", "DirectoryEntry", "EventSignup",
+    "Account", "AuditEntry", "Base", "Bill", "Booking", "Building", "CallbackRequest", "Card",
+    "CardOperation", "CashEventRecord", "ChainHead", "ChainLink", "DeviceEvent", "DirectDebitMandate", "DirectoryEntry", "EventSignup",
     "FeatureSwitch", "GatewayOrderRecord", "Household", "InvoiceAnswer", "InvoiceLineRecord", "InvoiceRequest",
     "JournalEntry", "JournalLine", "Kiosk", "MemberEvent", "Notice", "ParkingApplication", "ParkingSpace", "Payment",
     "PaymentItem", "PrintJob", "ProviderToken", "Receipt", "ReceiptCounter", "RedLetter", "RedLetterLine", "Resident",

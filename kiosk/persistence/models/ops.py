@@ -1,4 +1,4 @@
-"""Notices, staff and shifts, the hash-chained audit log, device and cash-acceptor events, QR orders."""
+"""Notices, staff and shifts, the audit log, device and cash-acceptor events, QR orders."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -48,16 +48,10 @@ class Shift(IdMixin, Base):
     handover_receipt_id: Mapped[int | None] = mapped_column(PK, ForeignKey("receipts.id"), nullable=True)
 
 
-class AuditHead(Base):
-    """The chain's tip, locked by every writer so two kiosks never fork the chain."""
-
-    __tablename__ = "audit_head"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    last_hash: Mapped[str] = mapped_column(String(64))
-    last_entry_id: Mapped[int] = mapped_column(Integer, default=0)
-
-
 class AuditEntry(IdMixin, Base):
+    """Who did what; linked into the keyed chain (kiosk.persistence.chain). `prev_hash`/`hash`: the plain SHA-256
+    chain of rows written before migration 0009 (sealed into the keyed chain), empty on newer rows."""
+
     __tablename__ = "audit_log"
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     actor: Mapped[str] = mapped_column(String(80))

@@ -1,0 +1,250 @@
+"""Writing the keyed audit chain: every protected row a transaction inserts or changes gets a link at commit.
+
+What is protected: journal entries (with their lines), card operations, receipts and audit rows
+(kiosk.persistence.chain_digest). A session factory is bound to the estate's audit key and to this kiosk's
+chain (`make_session_factory(engine, chain=ChainBinding(key, kiosk_code))`). While the transaction runs,
+`after_flush` notes which protected rows were written; at commit, `before_commit` locks this kiosk's head
+row only, computes one link per row (digest of the row as written, MAC over the previous link) and inserts
+them in one statement: three extra round trips per commit that wrote protected rows (lock the head, insert
+the links, move the head), none for the others. Kiosks never wait on each other's chain.
+
+A row changed by a later transaction (a card write resolved, a receipt reprinted or voided) gets a new link
+with the next version; before that, its state as loaded is checked against its latest link, so a row edited
+behind the kiosk's back is refused rather than blessed by the next legitimate change.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event, func, insert, inspect, select, update
+from sqlalchemy.orm import Session
+
+from kiosk.errors import AuditKeyMismatch, ChainNotBound, RowAltered, RowNotLinked
+from kiosk.persistence import chain_digest as cd
+from kiosk.persistence.models import AuditEntry, CardOperation, ChainHead, ChainLink, JournalEntry, JournalLine, Receipt
+from kiosk.persistence.models.base import utcnow
+
+INFO_BINDING = "kiosk.chain.binding"
+_INFO_PENDING = "kiosk.chain.pending"
+KIND_OF_MODEL: dict[type, str] = {JournalEntry: cd.JOURNAL_ENTRY, CardOperation: cd.CARD_OPERATION,
+                                  Receipt: cd.RECEIPT, AuditEntry: cd.AUDIT}
+LINKS_PER_STATEMENT = 500  # 4,000 bound values: under SQLite's and PostgreSQL's limits (a demo seed writes thousands)
+_KIND_ORDER = {cd.AUDIT: 0, cd.JOURNAL_ENTRY: 1, cd.CARD_OPERATION: 2, cd.RECEIPT: 3}
+
+
+@dataclass(frozen=True)
+class ChainBinding:
+    """The estate's audit key (from secrets.toml) and the chain this process appends to (its kiosk code)."""
+
+    key: bytes
+    chain: str
+
+    def __post_init__(self) -> None:
+        if len(self.key) < 16:
+            raise ValueError("the audit key must be at least 16 bytes")
+        if not self.chain or len(self.chain) > 40:
+            raise ValueError(f"chain name {self.chain!r} must be 1-40 characters")
+
+    @property
+    def key_id(self) -> str:
+        return cd.key_id(self.key)
+
+    def __repr__(self) -> str:  # never print the key
+        return f"ChainBinding(chain={self.chain!r}, key_id={self.key_id!r})"
+
+
+@dataclass
+class _Touched:
+    obj: Any
+    new: bool
+    before: str | None = None  # digest of the row as loaded (changed rows only; None when unknown)
+
+
+@dataclass
+class _Pending:
+    rows: dict[tuple[str, int], _Touched] = field(default_factory=dict)
+    lines: dict[int, list[Any]] = field(default_factory=dict)  # entry id -> JournalLine objects written now
+
+
+def binding_of(session: Session) -> ChainBinding | None:
+    return session.info.get(INFO_BINDING)
+
+
+def _pending(session: Session) -> _Pending:
+    found = session.info.get(_INFO_PENDING)
+    if found is None:
+        found = session.info[_INFO_PENDING] = _Pending()
+    return found
+
+
+def _before_state_digest(kind: str, obj: Any) -> str | None:
+    """The row's digest as it was loaded, from the ORM's attribute history (None if an old value is unknown)."""
+    state = inspect(obj)
+    values: dict[str, Any] = {}
+    for name in cd.FIELDS[kind]:
+        history = state.attrs[name].history
+        if history.deleted:
+            values[name] = history.deleted[0]
+        elif history.added:  # changed without the old value ever loaded
+            return None
+        else:
+            values[name] = getattr(obj, name)
+    return cd.row_digest(kind, values)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_written_rows(session: Session, _flush_context: Any) -> None:
+    pending: _Pending | None = None
+    for obj in session.new:
+        kind = KIND_OF_MODEL.get(type(obj))
+        if kind is not None:
+            pending = pending or _pending(session)
+            pending.rows[(kind, obj.id)] = _Touched(obj, True)
+        elif isinstance(obj, JournalLine):
+            pending = pending or _pending(session)
+            pending.lines.setdefault(obj.entry_id, []).append(obj)
+            pending.rows.setdefault((cd.JOURNAL_ENTRY, obj.entry_id), _Touched(None, False))
+    for obj in session.dirty:
+        kind = KIND_OF_MODEL.get(type(obj))
+        if kind is None or not session.is_modified(obj, include_collections=False):
+            continue
+        pending = pending or _pending(session)
+        key = (kind, obj.id)
+        known = pending.rows.get(key)
+        if known is None:
+            pending.rows[key] = _Touched(obj, False, _before_state_digest(kind, obj))
+        elif known.obj is None:
+            known.obj = obj
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(_INFO_PENDING, None)
+
+
+@event.listens_for(Session, "before_commit")
+def _append_links(session: Session) -> None:
+    session.flush()
+    pending: _Pending | None = session.info.pop(_INFO_PENDING, None)
+    if pending is None or not pending.rows:
+        return
+    binding = binding_of(session)
+    if binding is None:
+        raise ChainNotBound("audited rows written through a session factory without ChainBinding")
+    append(session, binding, pending)
+
+
+def _entry_lines(session: Session, pending: _Pending, entry_ids: Iterable[int]) -> dict[int, list[Any]]:
+    """Lines of each entry: the ones written now for a new entry, read back for an entry that existed."""
+    out: dict[int, list[Any]] = {}
+    old = []
+    for entry_id in entry_ids:
+        touched = pending.rows[(cd.JOURNAL_ENTRY, entry_id)]
+        if touched.new:
+            out[entry_id] = pending.lines.get(entry_id, [])
+        else:
+            old.append(entry_id)
+    if old:
+        for line in session.execute(select(JournalLine.id, JournalLine.entry_id, JournalLine.account_id,
+                                           JournalLine.amount_fen).where(JournalLine.entry_id.in_(old))):
+            out.setdefault(line.entry_id, []).append(line._mapping)
+    return out
+
+
+def _latest(kind: str, row_id: int) -> tuple[Any, Any]:
+    """Scalar subqueries: the newest version of a row's link and its digest."""
+    newest = (select(ChainLink.version, ChainLink.digest).where(ChainLink.kind == kind, ChainLink.row_id == row_id)
+              .order_by(ChainLink.version.desc()).limit(1).subquery())
+    return (select(newest.c.version).scalar_subquery(), select(newest.c.digest).scalar_subquery())
+
+
+def _lock_head(session: Session, binding: ChainBinding, changed: list[tuple[str, int]]) -> Any:
+    """This chain's head row, locked; with the newest link of every changed row in the same round trip."""
+    extra = []
+    for kind, row_id in changed:
+        extra.extend(_latest(kind, row_id))
+    query = (select(ChainHead.seq, ChainHead.last_mac, ChainHead.key_id, *extra)
+             .where(ChainHead.chain == binding.chain).with_for_update(of=ChainHead))
+    row = session.execute(query).one_or_none()
+    if row is not None:
+        return row
+    # this kiosk's first link: its key must be the estate's (the key every other chain was written with)
+    for chain, key_id in session.execute(select(ChainHead.chain, ChainHead.key_id).limit(50)):
+        if key_id != binding.key_id:
+            raise AuditKeyMismatch(f"chain {chain} uses key id {key_id}, this kiosk {binding.key_id}",
+                                   chain=chain, key_id=key_id, own_key_id=binding.key_id)
+    now = utcnow()
+    values = dict(chain=binding.chain, seq=0, last_mac=cd.GENESIS_MAC, key_id=binding.key_id, started_at=now,
+                  updated_at=now)
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    session.execute(dialect_insert(ChainHead).values(**values).on_conflict_do_nothing())
+    return session.execute(query).one()
+
+
+def append(session: Session, binding: ChainBinding, pending: _Pending) -> None:
+    keys = sorted(pending.rows, key=lambda k: (_KIND_ORDER[k[0]], k[1]))
+    changed = [k for k in keys if not pending.rows[k].new]
+    head = _lock_head(session, binding, changed)
+    if head.key_id != binding.key_id:
+        raise AuditKeyMismatch(f"chain {binding.chain} uses key id {head.key_id}, this kiosk {binding.key_id}",
+                               chain=binding.chain, key_id=head.key_id, own_key_id=binding.key_id)
+    latest = {k: (head[3 + 2 * i], head[4 + 2 * i]) for i, k in enumerate(changed)}
+    entry_ids = [row_id for kind, row_id in keys if kind == cd.JOURNAL_ENTRY]
+    lines = _entry_lines(session, pending, entry_ids)
+    items: list[tuple[str, int, int, str]] = []
+    for key in keys:
+        kind, row_id = key
+        touched = pending.rows[key]
+        obj = touched.obj if touched.obj is not None else session.get(JournalEntry, row_id)
+        if obj is None or not inspect(obj).persistent:
+            continue  # written and removed in this transaction (or rolled back to a savepoint)
+        version = 1
+        if not touched.new:
+            last_version, last_digest = latest[key]
+            if last_version is None:
+                raise RowNotLinked(f"{cd.TABLES[kind]} {row_id} changed but has no link",
+                                   table=cd.TABLES[kind], row_id=row_id)
+            if touched.before is not None and touched.before != last_digest:
+                raise RowAltered(f"{cd.TABLES[kind]} {row_id} differs from its link before this change",
+                                 table=cd.TABLES[kind], row_id=row_id)
+            version = int(last_version) + 1
+        digest = cd.entry_digest(obj, lines.get(row_id, [])) if kind == cd.JOURNAL_ENTRY else cd.row_digest(kind, obj)
+        items.append((kind, row_id, version, digest))
+    if not items:
+        return
+    at = utcnow()
+    rows = cd.link_rows(binding.key, binding.chain, int(head.seq) + 1, head.last_mac, items, at)
+    for start in range(0, len(rows), LINKS_PER_STATEMENT):  # one statement for a kiosk's usual commit
+        session.execute(insert(ChainLink.__table__).values(rows[start:start + LINKS_PER_STATEMENT]))
+    session.execute(update(ChainHead).where(ChainHead.chain == binding.chain)
+                    .values(seq=rows[-1]["seq"], last_mac=rows[-1]["mac"], updated_at=at)
+                    .execution_options(synchronize_session=False))
+
+
+def check_key(session: Session) -> None:
+    """At start: refuse a key other than the one the estate's chains were written with (one query)."""
+    binding = binding_of(session)
+    if binding is None:
+        return
+    for chain, key_id in session.execute(select(ChainHead.chain, ChainHead.key_id)
+                                         .where(ChainHead.key_id != binding.key_id).limit(1)):
+        raise AuditKeyMismatch(f"chain {chain} uses key id {key_id}, this kiosk {binding.key_id}",
+                               chain=chain, key_id=key_id, own_key_id=binding.key_id)
+
+
+def chain_heads_at(session: Session, until: datetime) -> list[tuple[str, int, str, datetime]]:
+    """Each chain's last link before `until` (chain, seq, mac, at): what the settlement slip prints."""
+    last = (select(ChainLink.chain, func.max(ChainLink.seq).label("seq")).where(ChainLink.at < until)
+            .group_by(ChainLink.chain).subquery())
+    rows = session.execute(select(ChainLink.chain, ChainLink.seq, ChainLink.mac, ChainLink.at)
+                           .join(last, (last.c.chain == ChainLink.chain) & (last.c.seq == ChainLink.seq))
+                           .order_by(ChainLink.chain)).all()
+    return [(r.chain, int(r.seq), r.mac, r.at) for r in rows]
+
+
