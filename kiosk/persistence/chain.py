@@ -14,7 +14,7 @@ behind the kiosk's back is refused rather than blessed by the next legitimate ch
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.errors import AuditKeyMismatch, ChainNotBound, RowAltered, RowNotLinked
 from kiosk.persistence import chain_digest as cd
+from kiosk.persistence.bulk import insert_rows
 from kiosk.persistence.models import AuditEntry, CardOperation, ChainHead, ChainLink, JournalEntry, JournalLine, Receipt
 from kiosk.persistence.models.base import utcnow
 
@@ -31,7 +32,7 @@ INFO_BINDING = "kiosk.chain.binding"
 _INFO_PENDING = "kiosk.chain.pending"
 KIND_OF_MODEL: dict[type, str] = {JournalEntry: cd.JOURNAL_ENTRY, CardOperation: cd.CARD_OPERATION,
                                   Receipt: cd.RECEIPT, AuditEntry: cd.AUDIT}
-LINKS_PER_STATEMENT = 500  # 4,000 bound values: under SQLite's and PostgreSQL's limits (a demo seed writes thousands)
+LINKS_PER_STATEMENT = 500  # 4,000 bound values, under SQLite's and PostgreSQL's limits; more go in bulk
 _KIND_ORDER = {cd.AUDIT: 0, cd.JOURNAL_ENTRY: 1, cd.CARD_OPERATION: 2, cd.RECEIPT: 3}
 
 
@@ -61,6 +62,7 @@ class _Touched:
     obj: Any
     new: bool
     before: str | None = None  # digest of the row as loaded (changed rows only; None when unknown)
+    digest: str | None = None  # known already (rows written in bulk)
 
 
 @dataclass
@@ -118,6 +120,16 @@ def _note_written_rows(session: Session, _flush_context: Any) -> None:
             pending.rows[key] = _Touched(obj, False, _before_state_digest(kind, obj))
         elif known.obj is None:
             known.obj = obj
+
+
+def note_bulk_entries(session: Session, created_at: datetime, kind: str, kiosk_id: int | None,
+                      entries: Iterable[tuple[int, str, Sequence[tuple[int, int, int]]]]) -> None:
+    """Journal entries written with bulk statements (kiosk.services.ledger.post_many, a bill import), which the
+    ORM does not see: each (entry id, memo as stored, its lines (line id, account id, fen) in id order) is
+    linked at commit like any other new row; its digest is taken now, from the values written."""
+    rows = _pending(session).rows
+    for entry_id, digest in cd.bulk_entry_digests(created_at, kind, kiosk_id, entries):
+        rows[(cd.JOURNAL_ENTRY, int(entry_id))] = _Touched(None, True, digest=digest)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -195,12 +207,15 @@ def append(session: Session, binding: ChainBinding, pending: _Pending) -> None:
         raise AuditKeyMismatch(f"chain {binding.chain} uses key id {head.key_id}, this kiosk {binding.key_id}",
                                chain=binding.chain, key_id=head.key_id, own_key_id=binding.key_id)
     latest = {k: (head[3 + 2 * i], head[4 + 2 * i]) for i, k in enumerate(changed)}
-    entry_ids = [row_id for kind, row_id in keys if kind == cd.JOURNAL_ENTRY]
+    entry_ids = [row_id for kind, row_id in keys if kind == cd.JOURNAL_ENTRY and pending.rows[(kind, row_id)].digest is None]
     lines = _entry_lines(session, pending, entry_ids)
     items: list[tuple[str, int, int, str]] = []
     for key in keys:
         kind, row_id = key
         touched = pending.rows[key]
+        if touched.digest is not None:
+            items.append((kind, row_id, 1, touched.digest))
+            continue
         obj = touched.obj if touched.obj is not None else session.get(JournalEntry, row_id)
         if obj is None or not inspect(obj).persistent:
             continue  # written and removed in this transaction (or rolled back to a savepoint)
@@ -220,10 +235,13 @@ def append(session: Session, binding: ChainBinding, pending: _Pending) -> None:
         return
     at = utcnow()
     rows = cd.link_rows(binding.key, binding.chain, int(head.seq) + 1, head.last_mac, items, at)
-    for start in range(0, len(rows), LINKS_PER_STATEMENT):  # one statement for a kiosk's usual commit
-        session.execute(insert(ChainLink.__table__).values(rows[start:start + LINKS_PER_STATEMENT]))
+    if len(rows) > LINKS_PER_STATEMENT:  # a bill import: the bulk writer (executemany / COPY)
+        insert_rows(session, ChainLink.__table__, cd.LINK_COLUMNS, rows)
+    else:  # a kiosk's usual commit: one statement
+        session.execute(insert(ChainLink.__table__).values([dict(zip(cd.LINK_COLUMNS, r)) for r in rows]))
+    last = dict(zip(cd.LINK_COLUMNS, rows[-1]))
     session.execute(update(ChainHead).where(ChainHead.chain == binding.chain)
-                    .values(seq=rows[-1]["seq"], last_mac=rows[-1]["mac"], updated_at=at)
+                    .values(seq=last["seq"], last_mac=last["mac"], updated_at=at)
                     .execution_options(synchronize_session=False))
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.domain.terms import AccountKind, EntryKind, FeeKind
 from kiosk.errors import InsufficientBalance, InvalidAmount
+from kiosk.persistence import chain
 from kiosk.persistence.bulk import insert_rows
 from kiosk.persistence.db import insert_ignoring_conflict, is_postgres
 from kiosk.persistence.models import Account, JournalEntry, JournalLine, utcnow
@@ -112,9 +113,14 @@ def post_many(session: Session, kind: EntryKind, entries: Sequence[tuple[str, Se
     insert_rows(session, JournalEntry.__table__, ("id", "kind", "memo", "created_at", "kiosk_id"),
                 [(entry_id, str(kind), memo[:200], when, kiosk_id) for entry_id, (memo, _l) in zip(ids, entries)])
     line_ids = iter(reserve_ids(session, JournalLine.__table__, sum(len(lines) for _m, lines in entries)))
+    written = [(entry_id, memo, [(next(line_ids), account_id, fen) for account_id, fen in lines])
+               for entry_id, (memo, lines) in zip(ids, entries)]
     insert_rows(session, JournalLine.__table__, ("id", "entry_id", "account_id", "amount_fen"),
-                [(next(line_ids), entry_id, account_id, fen)
-                 for entry_id, (_memo, lines) in zip(ids, entries) for account_id, fen in lines])
+                [(line_id, entry_id, account_id, fen) for entry_id, _memo, lines in written
+                 for line_id, account_id, fen in lines])
+    # linked into the audit chain at commit, like the entries `post` writes
+    chain.note_bulk_entries(session, when, str(kind), kiosk_id,
+                            ((entry_id, memo[:200], lines) for entry_id, memo, lines in written))
     return ids
 
 

@@ -6,10 +6,11 @@ import pytest
 from sqlalchemy import select
 
 from kiosk.errors import AccountLocked, WrongPin
-from kiosk.persistence.db import make_engine, make_session_factory, unit_of_work
+from kiosk.persistence.db import make_engine, unit_of_work
 from kiosk.persistence.models import AuditEntry, Site
 from kiosk.services import households
 from tests.cli.test_office_commands import kiosk, seeded  # noqa: F401 (fixture)
+from tests.support.chain_key import data_dir_factory
 
 
 def test_a_household_pin_is_set_with_six_digits_and_a_lock_out_is_cleared_from_the_office(seeded, db_url):  # noqa: F811
@@ -17,7 +18,7 @@ def test_a_household_pin_is_set_with_six_digits_and_a_lock_out_is_cleared_from_t
     assert short.returncode == 5 and "E3010" in short.stderr and "Traceback" not in short.stderr
     assert kiosk(seeded, db_url, "household", "pin", "1-0101", stdin="864209\n").returncode == 0
     engine = make_engine(db_url)
-    factory = make_session_factory(engine)
+    factory = data_dir_factory(engine, seeded)  # a kiosk of the same estate: the audit key of the seeded data dir
     try:
         with unit_of_work(factory) as s:
             site_id = s.scalars(select(Site.id)).one()

@@ -7,10 +7,11 @@ import pytest
 
 from kiosk.domain.terms import MemberTier
 from kiosk.errors import AccountLocked, AlreadyDone, InvalidEntry, NotFound, WrongPin
-from kiosk.persistence.db import make_engine, make_session_factory, unit_of_work
+from kiosk.persistence.db import make_engine, unit_of_work
 from kiosk.persistence.models import Bill, Household, Resident
 from kiosk.services import households, pins
 from tests.services.helpers import audit_actions
+from tests.support.chain_key import bound_factory
 
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=timezone.utc)
 
@@ -109,7 +110,7 @@ def test_the_lock_out_is_in_the_database_and_survives_a_restart(db_url, factory,
     restarted = make_engine(db_url)  # a new process: nothing kept in memory
     try:
         with pytest.raises(AccountLocked) as locked:
-            households.identify_by_pin(make_session_factory(restarted), mini.till.site_id, unit, "258046",
+            households.identify_by_pin(bound_factory(restarted), mini.till.site_id, unit, "258046",
                                        now=T0 + timedelta(minutes=10))
     finally:
         restarted.dispose()

@@ -14,9 +14,10 @@ from sqlalchemy import event, func, select
 
 from kiosk.domain.terms import AccountKind, EntryKind, PaymentMethod, PaymentStatus
 from kiosk.errors import ImportFileError
-from kiosk.persistence.db import make_engine, make_session_factory, unit_of_work
+from kiosk.persistence.db import make_engine, unit_of_work
 from kiosk.persistence.models import Bill, Building, Household, JournalEntry, JournalLine
 from kiosk.services import imports, ledger, payments
+from tests.support.chain_key import bound_factory
 
 HEADER = "unit_no,kind,period,amount,due_date,external_ref\n"
 KINDS = ("management", "water", "electricity", "gas", "rent", "parking")
@@ -124,7 +125,7 @@ def test_a_payment_during_an_import_waits_at_most_for_the_import_and_succeeds(db
         assert writing.wait(30)
         hh = mini.household_ids[0]
         asked = time.perf_counter()
-        out = payments.pay_bills(make_session_factory(other), mini.till, key="during-import", household_id=hh,
+        out = payments.pay_bills(bound_factory(other), mini.till, key="during-import", household_id=hh,
                                  bill_ids=mini.bill_ids[hh][:1], method=PaymentMethod.CARD,
                                  card_id=mini.card_ids[hh], language="zh_Hans")
         paid = time.perf_counter()

@@ -18,10 +18,11 @@ from hypothesis import strategies as st
 from kiosk import settings as settings_mod
 from kiosk.errors import ConfigError, ImportFileError, KioskError
 from kiosk.i18n import LANGUAGES
-from kiosk.persistence.db import make_engine, make_session_factory, sqlite_url
+from kiosk.persistence.db import make_engine, sqlite_url
 from kiosk.services import imports
 from tests.support import estate
 from tests.support.databases import sqlite_database
+from tests.support.chain_key import bound_factory
 
 FUZZ_EXAMPLES = 200_000 if os.environ.get("HYPOTHESIS_PROFILE") == "long" else 300
 fuzz = settings(max_examples=min(settings().max_examples, FUZZ_EXAMPLES), deadline=None,
@@ -42,7 +43,7 @@ def estate_db(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unty
     """One SQLite estate for every example; each import runs in a transaction that is rolled back."""
     with sqlite_database(tmp_path_factory.mktemp("fuzz")) as url:
         engine = make_engine(url)
-        factory = make_session_factory(engine)
+        factory = bound_factory(engine)
         with factory() as s:
             mini = estate.build(s, households=2, bills_each=1)
             s.commit()

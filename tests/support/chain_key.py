@@ -19,6 +19,14 @@ def bound_factory(engine: Engine, chain: str = TEST_CHAIN, key: bytes = TEST_AUD
     return make_session_factory(engine, chain=ChainBinding(key, chain))
 
 
+def data_dir_factory(engine: Engine, data_dir: Path, chain: str = TEST_CHAIN) -> sessionmaker[Session]:
+    """Sessions writing as a kiosk whose data directory is `data_dir` (its secrets.toml's audit key), e.g. beside
+    `python -m kiosk ... --data-dir data_dir` commands on the same database."""
+    from kiosk.settings import load_secrets
+
+    return bound_factory(engine, chain, bytes.fromhex(load_secrets(data_dir).audit_key))
+
+
 def write_secrets(data_dir: Path, key: bytes = TEST_AUDIT_KEY) -> Path:
     """A data directory whose secrets.toml holds the test audit key (the other secrets are generated)."""
     from kiosk.settings import SECRETS_FILE, load_secrets

@@ -124,7 +124,7 @@ def _seal_existing_rows(conn: sa.Connection) -> None:
     at = utcnow()
     seq, mac, batch = 0, cd.GENESIS_MAC, []
     for item in items():
-        row = cd.link_rows(key, CHAIN, seq + 1, mac, [item], at)[0]
+        row = dict(zip(cd.LINK_COLUMNS, cd.link_rows(key, CHAIN, seq + 1, mac, [item], at)[0]))
         seq, mac = row["seq"], row["mac"]
         batch.append(row)
         if len(batch) >= BATCH:
