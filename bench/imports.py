@@ -31,12 +31,14 @@ from sqlalchemy import event, insert, select  # noqa: E402
 
 from kiosk.domain.terms import AccountKind, CardKind, EntryKind, PaymentMethod  # noqa: E402
 from kiosk.persistence import schema  # noqa: E402
+from kiosk.persistence.chain import ChainBinding  # noqa: E402
 from kiosk.persistence.db import make_engine, make_session_factory, unit_of_work  # noqa: E402
 from kiosk.persistence.models import Bill, Building, Card, Household, Kiosk, Site  # noqa: E402
 from kiosk.services import imports, ledger, payments  # noqa: E402
 from kiosk.services.receipts import Till  # noqa: E402
 
 TARGET_S = 5.0
+BENCH_CHAIN = ChainBinding(bytes.fromhex("b3" * 32), "K01")  # a throw-away audit key: imports link as at a kiosk
 KINDS = ("management", "water", "electricity", "gas", "rent", "parking", "permit", "service")
 
 
@@ -45,7 +47,7 @@ def make_site(url: str, households: int) -> tuple[object, Till, list[str]]:
     and an open bill, for the payment that arrives during the import."""
     engine = make_engine(url)
     schema.upgrade(engine)
-    factory = make_session_factory(engine)
+    factory = make_session_factory(engine, chain=BENCH_CHAIN)
     with unit_of_work(factory) as s:
         site = Site(code="BENCH", name_zh_hans="基准", name_zh_hant="基準", name_en="Bench")
         s.add(site)
@@ -89,9 +91,9 @@ def time_import(url: str, till: Till, data: bytes, payment_args: dict) -> tuple[
     """(import seconds, import CPU seconds, payment wait seconds or None, bills imported). The payment starts on
     its own engine (a second connection) the moment the import starts writing bills."""
     engine = make_engine(url)
-    factory = make_session_factory(engine)
+    factory = make_session_factory(engine, chain=BENCH_CHAIN)
     other = make_engine(url)
-    other_factory = make_session_factory(other)
+    other_factory = make_session_factory(other, chain=ChainBinding(BENCH_CHAIN.key, "K02"))
     writing = threading.Event()
 
     @event.listens_for(engine, "before_cursor_execute")
@@ -144,7 +146,7 @@ def time_per_row(url: str, till: Till, data: bytes, n: int) -> float:
     """The way imports wrote before: a flush and a ledger.post per bill. Seconds per bill."""
     lines = data.decode("utf-8").splitlines()[1:n + 1]
     engine = make_engine(url)
-    factory = make_session_factory(engine)
+    factory = make_session_factory(engine, chain=BENCH_CHAIN)
     t0 = time.perf_counter()
     with unit_of_work(factory) as s:
         ids = dict(s.execute(select(Household.unit_no, Household.id)).all())

@@ -11,7 +11,8 @@ from kiosk.invoices import queue
 from kiosk.invoices.sender import Backoff, Sender
 from kiosk.invoices.states import InvoiceState
 from kiosk.invoices.worker import InvoiceWorker, sync
-from kiosk.persistence.db import make_engine, make_session_factory, unit_of_work
+from kiosk.persistence.db import make_engine, unit_of_work
+from tests.support.chain_key import bound_factory
 from kiosk.persistence.models import InvoiceAnswer, InvoiceRequest
 from kiosk.ports import InvoiceStatus
 from tests.services.helpers import audit_actions
@@ -163,7 +164,7 @@ def test_sync_sends_what_is_queued_and_asks_once_about_everything_pending(factor
 def test_two_workers_racing_on_one_queue_never_send_a_request_twice(backend, db_url, factory, paying, provider):
     invoices = [paying.invoice(paying.bills(household=n % 2, count=1).receipt_number) for n in range(6)]
     engines = [make_engine(db_url) for _ in range(3)]
-    workers = [InvoiceWorker(provider, make_session_factory(e), label=f"w{n}", backoff=NOW, batch=2)
+    workers = [InvoiceWorker(provider, bound_factory(e, f"K0{n + 2}"), label=f"w{n}", backoff=NOW, batch=2)
                for n, e in enumerate(engines)]
     start = threading.Barrier(len(workers))
     errors: list[BaseException] = []

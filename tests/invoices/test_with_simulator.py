@@ -13,7 +13,8 @@ from kiosk.invoices.sender import Backoff
 from kiosk.invoices.service import Invoicing
 from kiosk.invoices.states import InvoiceState
 from kiosk.invoices.worker import InvoiceWorker
-from kiosk.persistence.db import make_engine, make_session_factory, unit_of_work
+from kiosk.persistence.db import make_engine, unit_of_work
+from tests.support.chain_key import bound_factory
 from kiosk.services import voids
 from kiosk.settings import load
 
@@ -145,7 +146,7 @@ def test_two_workers_racing_on_one_queue_never_send_a_request_twice(backend, db_
     sim.control(delay_s=0.05)
     invoices = [paying.invoice(paying.bills(household=n % 2, count=1).receipt_number) for n in range(6)]
     engines = [make_engine(db_url) for _ in range(2)]
-    workers = [InvoiceWorker(nuonuo, make_session_factory(e), label=f"race{n}", backoff=QUICK, batch=3)
+    workers = [InvoiceWorker(nuonuo, bound_factory(e, f"K0{n + 2}"), label=f"race{n}", backoff=QUICK, batch=3)
                for n, e in enumerate(engines)]
     start = threading.Barrier(2)
 

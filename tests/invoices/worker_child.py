@@ -14,6 +14,7 @@ from devices.tax.token_store import FileTokenStore
 from kiosk.invoices.worker import InvoiceWorker
 from kiosk.persistence.db import make_engine, make_session_factory
 from tests.invoicing.conftest import APP_KEY, APP_SECRET, SELLER
+from tests.support.chain_key import BINDING  # the parent test's audit key
 
 
 def main() -> int:
@@ -26,7 +27,7 @@ def main() -> int:
         sys.stdout.flush()
         threading.Event().wait()  # the provider holds the order; our database does not know yet
 
-    InvoiceWorker(provider, make_session_factory(make_engine(db_url)), label="child", lease_s=600,
+    InvoiceWorker(provider, make_session_factory(make_engine(db_url), chain=BINDING), label="child", lease_s=600,
                   after_call=hang).run_once()
     return 0
 
