@@ -17,7 +17,7 @@ from kiosk.errors import ImportFileError
 from kiosk.persistence.db import make_engine, unit_of_work
 from kiosk.persistence.models import Bill, Building, Household, JournalEntry, JournalLine
 from kiosk.services import imports, ledger, payments
-from tests.support.chain_key import bound_factory
+from tests.support.chain_key import bound_factory, write_secrets
 
 HEADER = "unit_no,kind,period,amount,due_date,external_ref\n"
 KINDS = ("management", "water", "electricity", "gas", "rent", "parking")
@@ -150,6 +150,7 @@ def test_an_imported_file_passes_kiosk_audit_verify(db_url, factory, mini, tmp_p
     data, _owed = _file(units, 500, prefix="V")
     with unit_of_work(factory) as s:
         imports.import_bills(s, mini.till.site_id, data, actor="staff:x")
+    write_secrets(tmp_path / "d")  # the office's data directory holds the estate's audit key (the factory's)
     out = subprocess.run([sys.executable, "-m", "kiosk", "audit", "verify", "--data-dir", str(tmp_path / "d"),
                           "--db-url", db_url], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
