@@ -38,6 +38,7 @@ from kiosk.invoices import titles  # noqa: E402
 from kiosk.invoices.service import Invoicing, check_settings  # noqa: E402
 from kiosk.invoices.states import InvoiceState  # noqa: E402
 from kiosk.persistence import schema  # noqa: E402
+from kiosk.persistence.chain import ChainBinding  # noqa: E402
 from kiosk.persistence.db import make_engine, make_session_factory, unit_of_work  # noqa: E402
 from kiosk.persistence.models import Bill, Card, InvoiceRequest  # noqa: E402
 from kiosk.ports import BuyerKind, InvoiceBuyer, InvoiceOrder, InvoiceStatus  # noqa: E402
@@ -104,7 +105,7 @@ def bare_throughput(provider: NuonuoProvider, table, n: int) -> float:  # type: 
 def estate_db(url: str, households: int):  # type: ignore[no-untyped-def]
     engine = make_engine(url)
     schema.upgrade(engine)
-    factory = make_session_factory(engine)
+    factory = make_session_factory(engine, chain=ChainBinding(bytes.fromhex("b3" * 32), "K01"))  # a throw-away audit key
     till = make_till(factory)
     with unit_of_work(factory) as s:
         estate.seed(s, till, households=households)

@@ -22,6 +22,7 @@ from kiosk.persistence.db import make_engine, make_session_factory, unit_of_work
 from kiosk.persistence.models import Kiosk, Payment, Site
 from kiosk.services import payments
 from kiosk.services.receipts import Till
+from tests.support.chain_key import BINDING
 
 
 def main() -> int:
@@ -33,7 +34,7 @@ def main() -> int:
     parser.add_argument("--gateway-txn", required=True)
     parser.add_argument("--slow", type=float, default=0.0)
     args = parser.parse_args()
-    factory = make_session_factory(make_engine(args.db))
+    factory = make_session_factory(make_engine(args.db), chain=BINDING)  # the parent's test audit key
     with unit_of_work(factory) as s:
         kiosk = s.scalars(select(Kiosk).where(Kiosk.code == "K01")).one()
         site = s.get(Site, kiosk.site_id)
