@@ -131,6 +131,18 @@ def _inject(fault: str) -> None:
             return original(session, till, payment, language, now)
 
         payments.settle_bill_payment = settle  # type: ignore[assignment]
+    elif fault == "empty_success_on_retry":  # issue 15's bug: a released payment asked again "succeeds" empty
+        from kiosk.domain.terms import PaymentStatus
+
+        replay_or_raise = payments.replay_or_raise
+
+        def replay(session: Any, payment: Any, recorded: Any) -> Any:
+            if payment.status == PaymentStatus.SUCCEEDED:
+                return replay_or_raise(session, payment, recorded)
+            return payments.PaymentOutcome(payment.id, payment.reference, PaymentStatus.SUCCEEDED,
+                                           payment.amount_fen)
+
+        payments.replay_or_raise = replay  # type: ignore[assignment]
     elif fault:
         raise ValueError(f"unknown fault {fault!r}")
 
@@ -150,7 +162,9 @@ def run_flow(job: dict[str, Any], person: Person, points: KillPoints) -> dict[st
 
 def run_restart(job: dict[str, Any], person: Person, points: KillPoints) -> dict[str, Any]:
     """The kiosk started again on the same database and devices: its own start-up recovery, then every card
-    of the estate tapped once (what resolves interrupted card writes), then `kiosk audit verify`."""
+    of the estate tapped once (what resolves interrupted card writes), optionally the killed flow asked for
+    again with the same idempotency key (`retry`), then `kiosk audit verify`."""
+    _inject(job.get("inject", ""))
     points.armed = True  # a second crash, during the recovery itself, is a kill point too
     rt = start_kiosk(job, watch_cards=True)
     taps: dict[str, str] = {}
@@ -161,9 +175,16 @@ def run_restart(job: dict[str, Any], person: Person, points: KillPoints) -> dict
         person.do("present", uid=uid)
         taps[uid] = tap(rt, uid)
     person.do("remove")
+    retry = None
+    if job.get("retry"):  # the resident asks again, with the request the killed kiosk had (the same key)
+        try:
+            retry = flows.FLOWS[job["retry"]](rt, person, job["estate"], job["retry"])
+        except KioskError as exc:
+            retry = {"error": exc.code, "detail": str(exc)}
+        person.do("remove")
     rt.stop()
     points.armed = False
-    return {"taps": taps, "audit": audit_verify(job)}
+    return {"taps": taps, "retry": retry, "audit": audit_verify(job)}
 
 
 def tap(rt: Any, uid: str, tries: int = 5) -> str:

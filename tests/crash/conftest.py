@@ -32,7 +32,7 @@ class Rig:
     def run(self, flow: str, point: int, restart_kill: int = 0) -> rig.Verdict:
         expected = self.labels[flow][point - 1] if point else ""
         verdict = rig.crash_run(self.template, flow, point, self.root / f"{flow}-{point}-{restart_kill}",
-                                expected=expected, restart_kill=restart_kill)
+                                expected=expected, restart_kill=restart_kill, retry=flow in flows.RETRIED_FLOWS)
         REPORT.add(self.backend, verdict)
         return verdict
 

@@ -131,3 +131,7 @@ FLOWS: dict[str, Callable[..., dict[str, Any]]] = {
     "setup_card_payment": lambda rt, person, estate, key: pay_by_card(rt, person, estate, key, n=1),
 }
 TESTED_FLOWS = tuple(name for name in FLOWS if not name.startswith("setup_"))
+# the flows that are one payment under one idempotency key (the flow's name): asked again after a restart, the
+# same key gets the recorded outcome, a translated error naming what happened, or - if the killed kiosk never
+# recorded the request - a payment made now
+RETRIED_FLOWS = ("pay_by_card", "pay_by_cash", "pay_by_qr", "top_up_by_cash", "top_up_by_qr")

@@ -365,9 +365,10 @@ class Verdict:
 
 
 def crash_run(template: Template, flow: str, point: int, run_dir: Path, *, expected: str = "",
-              restart_kill: int = 0, keep: bool = False, **flow_job: Any) -> Verdict:
+              restart_kill: int = 0, retry: bool = False, keep: bool = False, **flow_job: Any) -> Verdict:
     """Run `flow` and SIGKILL it at `point` (0: let it finish), start the kiosk again on the same database and
-    devices (optionally killing that too at `restart_kill`, then starting once more), and check everything."""
+    devices (optionally killing that too at `restart_kill`, then starting once more; with `retry` the restarted
+    kiosk is asked for the same request again), and check everything."""
     started = time.monotonic()
     world = World(template, run_dir)
     findings: list[str] = []
@@ -382,12 +383,15 @@ def crash_run(template: Template, flow: str, point: int, run_dir: Path, *, expec
             drift = f"point {point} not reached (the flow reached {len(first.points)})"
         if expected and label and label != expected:
             drift = f"point {point} was {label!r}, the dry run's {expected!r}"
-        restart = world.run(world.job("restart", kill_at=restart_kill))
+        again = flow if retry else ""
+        restart = world.run(world.job("restart", kill_at=restart_kill, retry=again, **flow_job))
         if restart_kill and restart.killed is not None:
             restart_label = restart.killed[1]
-            restart = world.run(world.job("restart"))
+            restart = world.run(world.job("restart", retry=again, **flow_job))
         findings += _restart_findings(restart)
         findings += check_world(world)
+        if retry and restart.done is not None:
+            findings += retry_findings(world, flow, restart.done.get("retry"))
     finally:
         world.close(keep_database=bool(findings))
         if findings:
@@ -406,6 +410,35 @@ def _restart_findings(restart: ChildRun) -> list[str]:
     if audit["code"] != 0:
         out.append(f"kiosk audit verify exited {audit['code']}: {audit['err'] or audit['out']}")
     return out
+
+
+def retry_findings(world: World, key: str, answer: dict[str, Any] | None) -> list[str]:
+    """The same request asked again after the restart: the recorded receipt if the payment completed (never an
+    empty success), else one error with its code, or a receipt of a payment made now."""
+    import re
+
+    from kiosk.persistence.models import Payment, Receipt
+    from kiosk.services.receipts import format_number
+
+    engine = make_engine(world.db_url)
+    try:
+        with unit_of_work(make_session_factory(engine)) as s:
+            payment = s.scalars(select(Payment).where(Payment.idempotency_key == key)).one_or_none()
+            numbers = {format_number(r.number) for r in s.scalars(select(Receipt).where(
+                Receipt.payment_id == payment.id))} if payment is not None else set()
+            status = payment.status if payment is not None else "none"
+    finally:
+        engine.dispose()
+    if answer is None:
+        return ["the retry gave no answer"]
+    if "error" in answer:
+        if not re.fullmatch(r"E\d{4}", str(answer["error"])):
+            return [f"the retry failed without a code: {answer}"]
+        return [f"the retry of a completed payment was refused: {answer}"] if status == "succeeded" else []
+    receipt = str(answer.get("receipt", ""))
+    if not receipt or receipt not in numbers or status != "succeeded":
+        return [f"the retry answered receipt {receipt!r}; the payment is {status} with receipts {sorted(numbers)}"]
+    return []
 
 
 def check_world(world: World) -> list[str]:

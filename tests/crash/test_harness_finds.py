@@ -78,3 +78,15 @@ def test_a_payment_marked_done_before_its_ledger_entry_is_found_only_by_the_kill
     killed = rig.crash_run(sqlite_rig.template, "pay_by_card", point, sqlite_rig.root / "finds-kill", **fault)
     assert killed.label == "after db.commit payments"
     assert any("receipt" in f for f in killed.findings), killed.findings
+
+
+def test_a_retry_after_the_restart_that_succeeds_empty_is_found(sqlite_rig):
+    """Issue 15's own finding, planted again: a payment released by the restart, asked again with its key,
+    answers an empty success (no receipt) instead of saying it was cancelled."""
+    intent = next(n for n, label in enumerate(sqlite_rig.labels["pay_by_cash"], 1)  # the intent is on record
+                  if label.startswith("after db.commit") and {"bills", "payments"} <= set(label.split()[-1].split(",")))
+    honest = rig.crash_run(sqlite_rig.template, "pay_by_cash", intent, sqlite_rig.root / "finds-honest", retry=True)
+    assert honest.findings == []
+    planted = rig.crash_run(sqlite_rig.template, "pay_by_cash", intent, sqlite_rig.root / "finds-empty", retry=True,
+                            inject="empty_success_on_retry")
+    assert any("the retry answered receipt ''" in f for f in planted.findings), planted.findings
