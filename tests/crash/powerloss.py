@@ -19,7 +19,6 @@ import threading
 from pathlib import Path
 
 from kiosk.persistence.db import make_engine, make_session_factory, unit_of_work
-from kiosk.services import integrity
 
 SUFFIXES = ("", "-wal", "-shm")
 
@@ -78,10 +77,7 @@ def check_copy(copy_dir: Path, audit_key: bytes, name: str = "kiosk.sqlite3") ->
     engine = make_engine(f"sqlite:///{path}")
     try:
         with unit_of_work(make_session_factory(engine)) as s:
-            found = ledger_findings(s)
-            chain = integrity.verify(s, audit_key)
-            if not chain.ok:
-                found.append(f"kiosk audit verify: {chain.first}")
+            found = ledger_findings(s, audit_key)
     finally:
         engine.dispose()
     return [f"{copy_dir.name}: {f}" for f in found]

@@ -450,7 +450,7 @@ def check_world(world: World) -> list[str]:
     try:
         with unit_of_work(make_session_factory(engine)) as s:
             return invariants.settled_findings(
-                s, kiosk_id=world.template.kiosk_id, mac_key=bytes.fromhex(secrets.card_mac_key), cards=world.cards,
+                s, audit_key=bytes.fromhex(secrets.audit_key), kiosk_id=world.template.kiosk_id, mac_key=bytes.fromhex(secrets.card_mac_key), cards=world.cards,
                 cash_box_fen=world.cash.stacked_fen, gateway=world.gateway.records())
     finally:
         engine.dispose()
