@@ -2,6 +2,7 @@
 kill points, and a summary of every run at the end of the session."""
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ class Rig:
     root: Path
     labels: dict[str, list[str]] = field(default_factory=dict)
     clean: dict[str, rig.Verdict] = field(default_factory=dict)
+    serial: itertools.count = field(default_factory=itertools.count)  # a directory of its own for every run
 
     @property
     def counts(self) -> dict[str, int]:
@@ -31,16 +33,21 @@ class Rig:
 
     def run(self, flow: str, point: int, restart_kill: int = 0) -> rig.Verdict:
         expected = self.labels[flow][point - 1] if point else ""
-        verdict = rig.crash_run(self.template, flow, point, self.root / f"{flow}-{point}-{restart_kill}",
+        run_dir = self.root / f"{flow}-{point}-{restart_kill}-{next(self.serial)}"
+        verdict = rig.crash_run(self.template, flow, point, run_dir,
                                 expected=expected, restart_kill=restart_kill, retry=flow in flows.RETRIED_FLOWS)
         REPORT.add(self.backend, verdict)
         return verdict
 
     def run_many(self, flow: str, points: list[int]) -> list[rig.Verdict]:
-        """Each point in a world of its own, KIOSK_CRASH_JOBS at a time (default 2: the CI machine's cores)."""
+        return self.run_each([(flow, point, 0) for point in points])
+
+    def run_each(self, runs: list[tuple[str, int, int]]) -> list[rig.Verdict]:
+        """Each (flow, point, restart kill) in a world of its own, KIOSK_CRASH_JOBS at a time (default 2: the CI
+        machine's cores)."""
         jobs = max(1, int(os.environ.get("KIOSK_CRASH_JOBS", "2")))
         with ThreadPoolExecutor(jobs, thread_name_prefix="crash-run") as pool:
-            return list(pool.map(lambda point: self.run(flow, point), points))
+            return list(pool.map(lambda run: self.run(*run), runs))
 
 
 @dataclass

@@ -58,8 +58,7 @@ def test_kiosk_killed_at_each_step_recovers_without_losing_or_doubling_money_pos
 def test_random_crashes_including_a_second_one_during_recovery(sqlite_rig):
     seed = selection.random_seed()
     REPORT.notes.append(f"random: {selection.random_runs()} runs, KIOSK_CRASH_SEED={seed}")
-    findings = []
-    for run in selection.random_plan(sqlite_rig.counts, selection.random_runs(), seed):
-        v = sqlite_rig.run(run.flow, run.point, run.restart_kill)
-        findings += [f"{run}: {f}" for f in v.findings]
-    assert findings == []
+    runs = [(r.flow, r.point, r.restart_kill) for r in selection.random_plan(sqlite_rig.counts,
+                                                                            selection.random_runs(), seed)]
+    verdicts = sqlite_rig.run_each(runs)
+    assert [f"{v.flow} #{v.point} then #{v.restart_point}: {f}" for v in verdicts for f in v.findings] == []
