@@ -5,14 +5,32 @@ for each row); for an import of 100,000 bills that is most of the import. `inser
 own bind processor (dates as SQLite stores them, UTC datetimes) only where the column has one, once per
 distinct value, and hands plain tuples to the driver: one executemany on SQLite, one COPY on PostgreSQL
 (psycopg sends an executemany as a statement per row). The rows go into the session's current transaction
-like any other statement."""
+like any other statement.
+
+`collector_paused` keeps Python's cycle collector from walking the heap again and again while an import builds
+its hundreds of thousands of small tuples (none of which form cycles): a quarter of a 100,000-bill import."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import gc
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cycle collector off for the block (process-wide; reference counting still frees everything), and
+    back on after it, as it was. For bulk work only: a few seconds, no cycles made."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def insert_rows(session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:

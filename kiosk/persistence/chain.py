@@ -14,6 +14,7 @@ behind the kiosk's back is refused rather than blessed by the next legitimate ch
 """
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.errors import AuditKeyMismatch, ChainNotBound, RowAltered, RowNotLinked
 from kiosk.persistence import chain_digest as cd
-from kiosk.persistence.bulk import insert_rows
+from kiosk.persistence.bulk import collector_paused, insert_rows
 from kiosk.persistence.models import AuditEntry, CardOperation, ChainHead, ChainLink, JournalEntry, JournalLine, Receipt
 from kiosk.persistence.models.base import utcnow
 
@@ -62,13 +63,13 @@ class _Touched:
     obj: Any
     new: bool
     before: str | None = None  # digest of the row as loaded (changed rows only; None when unknown)
-    digest: str | None = None  # known already (rows written in bulk)
 
 
 @dataclass
 class _Pending:
     rows: dict[tuple[str, int], _Touched] = field(default_factory=dict)
     lines: dict[int, list[Any]] = field(default_factory=dict)  # entry id -> JournalLine objects written now
+    bulk: list[tuple[str, int, int, str]] = field(default_factory=list)  # (kind, id, version 1, digest) by id
 
 
 def binding_of(session: Session) -> ChainBinding | None:
@@ -127,9 +128,9 @@ def note_bulk_entries(session: Session, created_at: datetime, kind: str, kiosk_i
     """Journal entries written with bulk statements (kiosk.services.ledger.post_many, a bill import), which the
     ORM does not see: each (entry id, memo as stored, its lines (line id, account id, fen) in id order) is
     linked at commit like any other new row; its digest is taken now, from the values written."""
-    rows = _pending(session).rows
-    for entry_id, digest in cd.bulk_entry_digests(created_at, kind, kiosk_id, entries):
-        rows[(cd.JOURNAL_ENTRY, int(entry_id))] = _Touched(None, True, digest=digest)
+    pending = _pending(session)
+    pending.bulk.extend((cd.JOURNAL_ENTRY, int(entry_id), 1, digest)
+                        for entry_id, digest in cd.bulk_entry_digests(created_at, kind, kiosk_id, entries))
 
 
 @event.listens_for(Session, "after_rollback")
@@ -141,12 +142,16 @@ def _forget(session: Session) -> None:
 def _append_links(session: Session) -> None:
     session.flush()
     pending: _Pending | None = session.info.pop(_INFO_PENDING, None)
-    if pending is None or not pending.rows:
+    if pending is None or not (pending.rows or pending.bulk):
         return
     binding = binding_of(session)
     if binding is None:
         raise ChainNotBound("audited rows written through a session factory without ChainBinding")
-    append(session, binding, pending)
+    if len(pending.bulk) > LINKS_PER_STATEMENT:  # a bill import's links
+        with collector_paused():
+            append(session, binding, pending)
+    else:
+        append(session, binding, pending)
 
 
 def _entry_lines(session: Session, pending: _Pending, entry_ids: Iterable[int]) -> dict[int, list[Any]]:
@@ -207,15 +212,12 @@ def append(session: Session, binding: ChainBinding, pending: _Pending) -> None:
         raise AuditKeyMismatch(f"chain {binding.chain} uses key id {head.key_id}, this kiosk {binding.key_id}",
                                chain=binding.chain, key_id=head.key_id, own_key_id=binding.key_id)
     latest = {k: (head[3 + 2 * i], head[4 + 2 * i]) for i, k in enumerate(changed)}
-    entry_ids = [row_id for kind, row_id in keys if kind == cd.JOURNAL_ENTRY and pending.rows[(kind, row_id)].digest is None]
+    entry_ids = [row_id for kind, row_id in keys if kind == cd.JOURNAL_ENTRY]
     lines = _entry_lines(session, pending, entry_ids)
     items: list[tuple[str, int, int, str]] = []
     for key in keys:
         kind, row_id = key
         touched = pending.rows[key]
-        if touched.digest is not None:
-            items.append((kind, row_id, 1, touched.digest))
-            continue
         obj = touched.obj if touched.obj is not None else session.get(JournalEntry, row_id)
         if obj is None or not inspect(obj).persistent:
             continue  # written and removed in this transaction (or rolled back to a savepoint)
@@ -231,6 +233,9 @@ def append(session: Session, binding: ChainBinding, pending: _Pending) -> None:
             version = int(last_version) + 1
         digest = cd.entry_digest(obj, lines.get(row_id, [])) if kind == cd.JOURNAL_ENTRY else cd.row_digest(kind, obj)
         items.append((kind, row_id, version, digest))
+    if pending.bulk:  # in the same order as every other row: by kind, then id
+        order = lambda item: (_KIND_ORDER[item[0]], item[1])  # noqa: E731
+        items = list(heapq.merge(items, sorted(pending.bulk, key=order), key=order))
     if not items:
         return
     at = utcnow()
