@@ -1,0 +1,134 @@
+"""Counting what a use case asks of the database: statements, transactions and connection checks, per engine.
+
+On PostgreSQL each of these is one round trip over the network (a kiosk waits for the answer before it goes
+on), so their sum is what a LAN's latency multiplies:
+- statements: every execute and executemany the engine's connections send, SAVEPOINTs included (counted apart
+  too, as `savepoints`);
+- begins: psycopg opens a transaction with its own BEGIN, sent before the transaction's first statement;
+- commits and rollbacks that reach the server (a rollback of a connection that has no transaction open is
+  free: psycopg sends nothing);
+- pings: `pool_pre_ping` checks every pooled connection it hands out with a statement of its own;
+- connects: a new connection (several round trips of its own: startup and authentication).
+
+SQLite has no network: there the same counts say how many calls the use case makes into the library.
+
+    with counting(engine) as count:
+        payments.pay_bills(factory, ...)
+    count.round_trips  # begins + statements + commits + rollbacks + pings (new connections apart)
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from typing import Any
+
+from sqlalchemy import Engine, event
+
+_FRESH = "kiosk.round_trips.fresh"
+
+
+@dataclass
+class RoundTrips:
+    statements: int = 0
+    savepoints: int = 0  # SAVEPOINT, RELEASE and ROLLBACK TO statements (in `statements` too)
+    begins: int = 0
+    commits: int = 0
+    rollbacks: int = 0
+    pings: int = 0
+    connects: int = 0
+
+    @property
+    def round_trips(self) -> int:
+        return self.begins + self.statements + self.commits + self.rollbacks + self.pings
+
+    def __sub__(self, other: RoundTrips) -> RoundTrips:
+        return RoundTrips(**{f.name: getattr(self, f.name) - getattr(other, f.name) for f in fields(self)})
+
+    def copy(self) -> RoundTrips:
+        return RoundTrips(**{f.name: getattr(self, f.name) for f in fields(self)})
+
+    def line(self) -> str:
+        return (f"{self.round_trips} round trips: {self.begins} begin, {self.statements} statements "
+                f"({self.savepoints} savepoint), {self.commits} commit, {self.rollbacks} rollback, {self.pings} ping"
+                + (f"; {self.connects} new connections" if self.connects else ""))
+
+
+class Counter:
+    """Listens on one engine for as long as it is attached; `total` adds up everything seen."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.total = RoundTrips()
+        self._networked = engine.dialect.name != "sqlite"
+        self._pre_ping = bool(getattr(engine.pool, "_pre_ping", False))
+        self._listeners: list[tuple[Any, str, Any]] = []
+
+    def attach(self) -> Counter:
+        self._listen(self.engine, "before_cursor_execute", self._statement)
+        self._listen(self.engine, "begin", self._begin)
+        self._listen(self.engine, "commit", self._commit)
+        self._listen(self.engine, "rollback", self._rollback)
+        self._listen(self.engine.pool, "connect", self._connect)
+        self._listen(self.engine.pool, "checkout", self._checkout)
+        return self
+
+    def detach(self) -> None:
+        for target, name, fn in self._listeners:
+            event.remove(target, name, fn)
+        self._listeners.clear()
+
+    def _listen(self, target: Any, name: str, fn: Any) -> None:
+        event.listen(target, name, fn)
+        self._listeners.append((target, name, fn))
+
+    def _statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        self.total.statements += 1
+        head = statement.lstrip()[:20].upper()
+        if head.startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO")):
+            self.total.savepoints += 1
+
+    def _begin(self, _conn: Any) -> None:
+        if self._networked:
+            self.total.begins += 1
+
+    def _commit(self, _conn: Any) -> None:
+        self.total.commits += 1
+
+    def _rollback(self, conn: Any) -> None:
+        if self._in_transaction(conn):
+            self.total.rollbacks += 1
+
+    def _connect(self, _dbapi: Any, record: Any) -> None:
+        self.total.connects += 1
+        record.info[_FRESH] = True
+
+    def _checkout(self, _dbapi: Any, record: Any, _proxy: Any) -> None:
+        if record.info.pop(_FRESH, False):
+            return  # a new connection is not pinged
+        if self._pre_ping:
+            self.total.pings += 1
+
+    def _in_transaction(self, conn: Any) -> bool:
+        if not self._networked:
+            return True
+        try:
+            dbapi = conn.connection.dbapi_connection
+            info = getattr(dbapi, "info", None)
+            status = getattr(info, "transaction_status", None)
+            return status is None or int(status) != 0  # 0: IDLE, nothing to roll back, nothing sent
+        except Exception:  # noqa: BLE001 - a closed connection: count it, it was asked
+            return True
+
+
+@contextmanager
+def counting(engine: Engine) -> Iterator[RoundTrips]:
+    """What the block asked of `engine` (on every thread): the RoundTrips, filled in when the block ends."""
+    counter = Counter(engine).attach()
+    out = RoundTrips()
+    try:
+        yield out
+    finally:
+        counter.detach()
+        for f in fields(out):
+            setattr(out, f.name, getattr(counter.total, f.name))

@@ -1,0 +1,98 @@
+"""Round trips per money use case on PostgreSQL, pinned: a cut shows here as a changed number, a regression fails.
+
+Counted by kiosk.persistence.round_trips (engine events) on a warm kiosk (its pool's connections open, its
+accounts created), the second of two identical payments; and checked against the wire: the same payment through
+the network proxy (tests/support/netproxy.py) crosses it in as many round trips as counted, give or take psycopg
+preparing a statement it has run five times on one connection (one round trip more, once per connection; off for
+this comparison)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from sqlalchemy import event
+
+from kiosk.persistence.db import make_engine, unit_of_work
+from kiosk.persistence.round_trips import RoundTrips, counting
+from kiosk.services import cards
+from tests.support import estate, money_uses
+from tests.support.chain_key import bound_factory
+from tests.support.databases import pg_admin_url, postgres_database
+from tests.support.netproxy import proxied
+
+pytestmark = pytest.mark.skipif(not pg_admin_url(), reason="KIOSK_TEST_PG_URL not set")
+
+# round trips of one warm use case (begin + statements + commit + rollback + ping), as of the commit that sets them
+PINNED = {
+    "pay_by_card": 54,
+    "pay_by_cash": 62,
+    "pay_by_qr": 60,
+    "top_up_by_cash": 83,
+    "replace_card_by_cash": 85,
+    "void": 33,
+}
+
+
+def _uses(factory: Any, mini: estate.MiniEstate) -> dict[str, Callable[[int], Any]]:
+    """Each use case as a call on the n-th household (0: the warm-up, 1: the counted one), a fresh key each."""
+    till, hh = mini.till, mini.household_ids
+
+    def uid(n: int) -> str:
+        with unit_of_work(factory) as s:
+            return cards.get_card(s, mini.card_ids[hh[n]]).uid_hex
+
+    def receipt_of(n: int) -> str:
+        return money_uses.pay_bill(factory, till, key=f"v-{n}", household_id=hh[n], bill_id=mini.bill_ids[hh[n]][4],
+                                   how="card", card_id=mini.card_ids[hh[n]]).receipt_number
+
+    receipts = {n: receipt_of(n) for n in (0, 1)}
+    return {
+        "pay_by_card": lambda n: money_uses.pay_bill(factory, till, key=f"card-{n}", household_id=hh[n],
+                                                     bill_id=mini.bill_ids[hh[n]][0], how="card",
+                                                     card_id=mini.card_ids[hh[n]]),
+        "pay_by_cash": lambda n: money_uses.pay_bill(factory, till, key=f"cash-{n}", household_id=hh[n],
+                                                     bill_id=mini.bill_ids[hh[n]][1], how="cash"),
+        "pay_by_qr": lambda n: money_uses.pay_bill(factory, till, key=f"qr-{n}", household_id=hh[n],
+                                                   bill_id=mini.bill_ids[hh[n]][2], how="qr"),
+        "top_up_by_cash": lambda n: money_uses.top_up(factory, till, key=f"top-{n}", card_uid=uid(n),
+                                                      amount_fen=5_000),
+        "replace_card_by_cash": lambda n: money_uses.replace_card(factory, till, key=f"new-{n}", household_id=hh[n],
+                                                                  old_card_id=mini.card_ids[hh[n]],
+                                                                  new_uid=f"0E0F{n:02X}01"),
+        "void": lambda n: money_uses.void(factory, till, receipt_number=receipts[n]),
+    }
+
+
+def _measure(url: str) -> tuple[dict[str, RoundTrips], dict[str, int]]:
+    with proxied(url) as (proxy, through):
+        engine = make_engine(through)
+        event.listen(engine.pool, "connect", lambda dbapi, _record: setattr(dbapi, "prepare_threshold", None))
+        try:
+            factory = bound_factory(engine)
+            with unit_of_work(factory) as s:
+                mini = estate.build(s, households=2, bills_each=5, card_value_fen=500_000)
+            uses = _uses(factory, mini)
+            counted: dict[str, RoundTrips] = {}
+            wire: dict[str, int] = {}
+            for name, use in uses.items():
+                use(0)  # warm: accounts exist, connections are pooled
+                before = proxy.round_trips
+                with counting(engine) as count:
+                    use(1)
+                counted[name], wire[name] = count, proxy.round_trips - before
+            return counted, wire
+        finally:
+            engine.dispose()
+
+
+def test_round_trips_per_money_use_case_are_pinned_and_match_the_wire():
+    with postgres_database() as url:
+        counted, wire = _measure(url)
+    lines = [f"{name}: {c.line()}; wire {wire[name]}" for name, c in counted.items()]
+    print("\n".join(lines))
+    for name, count in counted.items():
+        assert count.connects == 0, f"{name} opened a connection on a warm kiosk"
+        assert count.round_trips == wire[name], lines
+    assert {name: c.round_trips for name, c in counted.items()} == PINNED, "\n".join(lines)
