@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.errors import DatabaseBusy, DatabaseUrlUnsupported, KioskError, RecordConflict, StorageError
 from kiosk.persistence.chain import INFO_BINDING, ChainBinding
+from kiosk.persistence.db_health import liveness_args
 from kiosk.private_files import create_private_file
 
 SQLITE_FILE = "kiosk.sqlite3"
@@ -42,7 +43,9 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout_s: float = BUSY_TI
             _configure_sqlite(engine, busy_timeout_s)
             _busy_timeouts[engine] = busy_timeout_s
             return engine
-        connect_args: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_S}
+        # TCP keepalives and TCP_USER_TIMEOUT: a network that drops packets ends a connection in seconds, not
+        # after the kernel's minutes of retransmissions (kiosk.persistence.db_health, docs/fleet.md)
+        connect_args: dict[str, Any] = liveness_args(CONNECT_TIMEOUT_S)
         if lock_timeout_s is not None:
             connect_args["options"] = f"-c lock_timeout={int(lock_timeout_s * 1000)}"
         engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5,
