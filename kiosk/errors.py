@@ -586,6 +586,33 @@ class InvoiceWrongState(InvoiceError):
     message = N_("This cannot be done while the invoice is {state}.")
 
 
+class InvoiceTitleFormUnavailable(InvoiceError):
+    """The phone-side title form could not be opened (the provider's form service down, refused or garbled): the
+    resident is told what to do instead; nothing was requested."""
+
+    code = "E9120"
+    message = N_("The invoice title form for your phone could not be opened. Please try again, choose a title "
+                 "saved for your household, or ask staff for help.")
+
+
+class InvoiceRetryUnconfirmed(InvoiceError):
+    """Staff retry of a failed request: the provider could not be asked whether the old order still stands as
+    failed, so no new order number was taken (a retry must never make two invoices)."""
+
+    code = "E9121"
+    message = N_("The tax service could not confirm that this invoice failed, so it was not sent again. Nothing "
+                 "changed; please try again later.")
+
+
+class InvoiceNoLongerFailed(InvoiceError):
+    """Staff retry of a failed request: the provider now holds the old order number as issued or being issued
+    (re-issued elsewhere), so it was not sent again; the request is asked about under its own number."""
+
+    code = "E9122"
+    message = N_("The tax service no longer reports this invoice as failed, so it was not sent again. Its state "
+                 "is being checked.")
+
+
 def all_error_classes() -> list[type[KioskError]]:
     """Every class in the tree, for the test that codes are unique and messages translated."""
     seen: list[type[KioskError]] = []

@@ -387,7 +387,8 @@ class TaxBook:
             return {"tokens_issued": len(self.token_times), "orders": orders, **self.counts,
                     "issued": sum(1 for s in orders.values() if s == wire.STATUS_ISSUED),
                     "distinct_invoice_numbers": len(set(issued_numbers)),
-                    "red_forms": {b: f["billStatus"] for b, f in self.red_forms.items()}}
+                    "red_forms": {b: f["billStatus"] for b, f in self.red_forms.items()},
+                    "red_reasons": {b: f["redReason"] for b, f in self.red_forms.items()}}
 
     def _next_serial(self, now: float) -> str:
         self._serial += 1

@@ -18,7 +18,7 @@ def record(view: InvoiceView) -> ir.InvoiceRecord:
                             # the QR a phone opens: the PDF's address (the bureau's own payload when there is none)
                             view.invoice_no or "", view.pdf_url or view.qr_payload or "", view.failure_reason or "",
                             view.red_fen,
-                            view.created_at)
+                            view.created_at, str(view.household_id or ""))
 
 
 class InvoicesFacade:
@@ -76,9 +76,21 @@ class InvoicesFacade:
             return ()
         return tuple(record(v) for v in self.rt.invoicing.list(state))
 
-    def retry_invoice(self, staff_id: str, request_id: str) -> ir.InvoiceRecord:
+    def retry_invoice(self, staff_id: str, request_id: str, title: ir.TitleView | None = None,
+                      title_id: str | None = None) -> ir.InvoiceRecord:
+        from kiosk.invoices.titles import make_buyer
+
         who = self._staff(staff_id)  # type: ignore[attr-defined]
-        return record(self._invoicing().retry(int(request_id), actor=f"staff:{who.name}"))
+        buyer = make_buyer(title.kind, title.name, title.tax_id) if title is not None else None
+        return record(self._invoicing().retry(int(request_id), actor=f"staff:{who.name}", buyer=buyer,
+                                              title_id=int(title_id) if title_id and buyer is None else None))
+
+    def receipt_invoice(self, staff_id: str, receipt_number: str) -> ir.InvoiceRecord | None:
+        self._staff(staff_id)  # type: ignore[attr-defined]
+        if self.rt.invoicing is None:
+            return None
+        view = self.rt.invoicing.for_receipt(receipt_number)
+        return record(view) if view is not None else None
 
     def red_letter_invoice(self, staff_id: str, request_id: str, reason: str) -> ir.InvoiceRecord:
         who = self._staff(staff_id)  # type: ignore[attr-defined]

@@ -75,11 +75,12 @@ class StaffFacade(StaffToolsFacade, CardRepairFacade, CardStatesFacade, Technici
         return r.HandoverView(str(view.shift_id), view.expected_cash_fen, view.counted_cash_fen, view.receipt_number,
                               view.credit.created_fen, view.credit.used_fen)
 
-    def void_receipt(self, staff_id: str, receipt_number: str, reason: str) -> r.VoidResult:
+    def void_receipt(self, staff_id: str, receipt_number: str, reason: str, invoice_reason: str = "") -> r.VoidResult:
         who = self._staff(staff_id, StaffRole.STAFF, StaffRole.ADMIN)
+        extra = {"invoice_reason": invoice_reason} if invoice_reason else {}
         with unit_of_work(self.rt.db.factory) as s:
             res = voids.void_receipt(s, self.rt.till, number=mapping.receipt_number(receipt_number), reason=reason,
-                                     actor=f"staff:{who.name}", language=LANGUAGE_FOR_SLIPS)
+                                     actor=f"staff:{who.name}", language=LANGUAGE_FOR_SLIPS, **extra)
         self.rt.receipt_issued()
         if self.rt.invoicing is not None:  # the void's red letter (or nothing to do): send it now
             self.rt.invoicing.kick()

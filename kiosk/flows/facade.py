@@ -178,7 +178,9 @@ class KioskServices(Protocol):
 
     def shift_handover(self, staff_id: str, counted_cash_fen: int) -> HandoverView: ...
 
-    def void_receipt(self, staff_id: str, receipt_number: str, reason: str) -> VoidResult: ...
+    def void_receipt(self, staff_id: str, receipt_number: str, reason: str, invoice_reason: str = "") -> VoidResult:
+        """Void a paid receipt; its invoice is cancelled or reversed by a red letter with `invoice_reason` ('1'-'4';
+        "": the default, 3 服务中止)."""
 
     def list_notices(self, staff_id: str) -> tuple[NoticeDraft, ...]: ...
 
@@ -299,8 +301,14 @@ class KioskServices(Protocol):
     def staff_invoices(self, staff_id: str, state: str | None = None) -> tuple[InvoiceRecord, ...]:
         """Every request of the site in `state` (None: all), newest first."""
 
-    def retry_invoice(self, staff_id: str, request_id: str) -> InvoiceRecord:
-        """Send a failed request again under a new order number."""
+    def retry_invoice(self, staff_id: str, request_id: str, title: TitleView | None = None,
+                      title_id: str | None = None) -> InvoiceRecord:
+        """Send a failed request again under a new order number, with the title corrected when `title` (from the
+        phone form) or `title_id` (one the household saved) is given. Asks the provider about the old number
+        first: InvoiceRetryUnconfirmed (no answer), InvoiceNoLongerFailed (it stands again at the provider)."""
+
+    def receipt_invoice(self, staff_id: str, receipt_number: str) -> InvoiceRecord | None:
+        """The receipt's latest invoice request (None: never asked, or invoicing not built): what a void does."""
 
     def red_letter_invoice(self, staff_id: str, request_id: str, reason: str) -> InvoiceRecord:
         """Reverse an issued invoice whole with a red letter (reason '1'-'4')."""

@@ -8,6 +8,9 @@ PERSONAL, COMPANY = "personal", "company"  # 个人 / 单位 (kiosk.ports.BuyerK
 PENDING_STATES = frozenset({"queued", "sending", "issuing", "unknown"})
 # what staff pick when reversing an issued invoice (kiosk.invoices.red_letters.parse_reason)
 RED_REASONS = ("1", "2", "3", "4")  # 退货, 开票有误, 服务中止, 折让
+# a void of a receipt whose invoice is in one of these states files (or will file) a red letter: staff pick its
+# reason; "queued" is cancelled outright by the void (the provider never had it), "failed" too
+RED_ON_VOID_STATES = frozenset({"sending", "issuing", "unknown", "issued"})
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class InvoiceRecord:
     failure_reason: str = ""  # the provider's words when failed
     red_fen: int = 0  # what issued red letters reversed
     created_at: datetime | None = None
+    household_id: str = ""  # the household whose saved titles staff may offer when correcting the title
 
     @property
     def pending(self) -> bool:

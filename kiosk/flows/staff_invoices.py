@@ -1,11 +1,13 @@
 """Staff's invoice page (maintenance mode): requests by state (pending, issued, failed with the provider's reason,
-red-lettered), a failed one sent again, an issued one reversed by a red letter with its reason code."""
+red-lettered), a failed one sent again (its title corrected first when needed: kiosk.flows.staff_invoice_title), an
+issued one reversed by a red letter with its reason code."""
 from __future__ import annotations
 
 from typing import Any
 
 from kiosk import errors
 from kiosk.flows.invoice_records import RED_REASONS, InvoiceRecord
+from kiosk.flows.staff_invoice_title import TITLE_STEPS, CorrectTitleSteps
 from kiosk.flows.staff_tools import StaffStepFlow
 from kiosk.flows.steps import Option, StepView
 from kiosk.i18n import N_
@@ -28,7 +30,7 @@ def group_of(record: InvoiceRecord) -> str:
     return "pending" if record.pending else record.state
 
 
-class StaffInvoicesFlow(StaffStepFlow):
+class StaffInvoicesFlow(CorrectTitleSteps, StaffStepFlow):
     route = "staff_invoices"
     title = N_("Invoices")
 
@@ -39,6 +41,7 @@ class StaffInvoicesFlow(StaffStepFlow):
         self.current: InvoiceRecord | None = None
         self.reason = ""
         self.message = ""
+        self._init_title()
 
     def loaded(self) -> None:
         self._reload("groups")
@@ -68,7 +71,9 @@ class StaffInvoicesFlow(StaffStepFlow):
             if self.current is not None:
                 self.go_step("detail")
         elif self.step == "detail" and self.current is not None:
-            if key == "retry" and self.current.state == "failed":
+            if key == "correct" and self.current.state == "failed":
+                self.start_correction()
+            elif key == "retry" and self.current.state == "failed":
                 self._act("retry_invoice", lambda s, r: self.services.retry_invoice(s, r.request_id),
                           N_("Sent again under a new order number."))
             elif key == "red" and self.current.state == "issued":
@@ -76,12 +81,20 @@ class StaffInvoicesFlow(StaffStepFlow):
         elif self.step == "red_reason" and key in RED_REASONS:
             self.reason = key
             self.go_step("red_confirm")
+        elif self.step == "title_kind":
+            self.choose_title(key)
+
+    def back(self) -> None:
+        if not self.cancel_form():
+            super().back()
 
     def primary(self) -> None:
         if self.step == "red_confirm" and self.current is not None:
             reason = self.reason
             self._act("red_letter_invoice", lambda s, r: self.services.red_letter_invoice(s, r.request_id, reason),
                       N_("The red letter is filed; it is issued by the tax service."))
+        elif self.step in ("title_error", "title_confirm"):
+            self.title_primary()
         elif self.step == "failed":
             self.ctx.navigate("staff_home")
 
@@ -98,8 +111,10 @@ class StaffInvoicesFlow(StaffStepFlow):
         self.changed()
 
     def _act_failed(self, exc: errors.KioskError) -> None:
-        self.step = "detail"
+        self.step, self.history = "detail", ["groups", "list"]
         self.error = self.error_view(exc)
+        if isinstance(exc, errors.InvoiceNoLongerFailed):  # the request went back to the provider's answer
+            self._reload("detail")
 
     # --- view -----------------------------------------------------------------------------------
     def _row(self, r: InvoiceRecord) -> Option:
@@ -132,7 +147,8 @@ class StaffInvoicesFlow(StaffStepFlow):
         if step == "detail" and self.current is not None:
             r, options = self.current, ()
             if r.state == "failed":
-                options = (Option("retry", self.t(N_("Send again")), icon="refresh"),)
+                options = (Option("correct", self.t(N_("Correct title and retry")), icon="pencil"),
+                           Option("retry", self.t(N_("Send again")), icon="refresh"))
             elif r.state == "issued":
                 options = (Option("red", self.t(N_("Reverse with a red letter")), icon="undo-variant"),)
             return StepView(step, title, prompt, options=options, lines=self._detail_lines(r), message=self.message,
@@ -143,6 +159,8 @@ class StaffInvoicesFlow(StaffStepFlow):
         if step == "red_confirm" and self.current is not None:
             lines = self._detail_lines(self.current) + ((self.t(N_("Reason")), self.t(RED_REASON_LABELS[self.reason])),)
             return StepView(step, title, prompt, lines=lines, primary=self.t(N_("Confirm")))
+        if step in TITLE_STEPS:
+            return self.title_view(title, self._detail_lines(self.current) if self.current is not None else ())
         if step == "failed":
             return StepView(step, title, prompt, error=self.error, primary=self.t(N_("Done")))
         from kiosk.flows.base import ProgressView

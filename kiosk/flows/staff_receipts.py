@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from kiosk import errors
+from kiosk.flows.invoice_records import RED_ON_VOID_STATES, RED_REASONS, InvoiceRecord
 from kiosk.flows.staff import RECEIPT_KIND_LABELS, method_label
+from kiosk.flows.staff_invoices import RED_REASON_LABELS
 from kiosk.flows.staff_tools import StaffStepFlow
 from kiosk.flows.steps import Option, StepView
 from kiosk.flows.tool_records import ImportFile, ImportOutcome, ReceiptSummary
@@ -19,7 +22,10 @@ MORE_KINDS = {"void": N_("Void"), "top_up": N_("Card top-up"), "card_loss": N_("
 
 
 class ReceiptsFlow(StaffStepFlow):
-    """list -> receipt (PNG, reprint, void) -> void reason -> confirm -> done; or number on the keypad."""
+    """list -> receipt (PNG, reprint, void) -> void reason -> [red-letter reason] -> confirm -> done; or number on
+    the keypad. The red-letter reason (退货 / 开票有误 / 服务中止 / 折让) is asked only when the receipt's invoice is
+    issued or with the provider (a void files its red letter); a receipt without one, or whose request the void
+    simply cancels (queued, failed), does not ask."""
 
     route = "staff_receipts"
     title = N_("Receipts")
@@ -33,6 +39,8 @@ class ReceiptsFlow(StaffStepFlow):
         self.reason = ""
         self.message = ""
         self.void_number = ""
+        self.invoice: InvoiceRecord | None = None  # the receipt's invoice request, looked up before a void
+        self.red_reason = ""
 
     def loaded(self) -> None:
         staff_id = self.staff_id
@@ -51,10 +59,32 @@ class ReceiptsFlow(StaffStepFlow):
             if key == "reprint":
                 self._reprint()
             elif key == "void" and self._voidable:
-                self.go_step("void_reason")
+                self._look_up_invoice()
         elif self.step == "void_reason" and key in VOID_REASONS:
             self.reason = key
+            self.go_step("void_red_reason" if self._asks_red_reason else "void_confirm")
+        elif self.step == "void_red_reason" and key in RED_REASONS:
+            self.red_reason = key
             self.go_step("void_confirm")
+
+    def _look_up_invoice(self) -> None:
+        """Whether a void of this receipt files a red letter (then its reason is asked): its invoice request."""
+        staff_id, number = self.staff_id, self.receipt.receipt_number if self.receipt else ""
+        self.invoice, self.red_reason = None, ""
+        self.history.append(self.step)
+        self.step, self.error = "loading", None
+
+        def found(record: InvoiceRecord | None) -> None:
+            self.invoice, self.step = record, "void_reason"
+
+        def unknown(exc: errors.KioskError) -> None:  # the invoices cannot be read: the void would pick reason 3
+            self.fail(exc)
+
+        self.call("receipt_invoice", lambda: self.services.receipt_invoice(staff_id, number), found, unknown)
+
+    @property
+    def _asks_red_reason(self) -> bool:
+        return self.invoice is not None and self.invoice.state in RED_ON_VOID_STATES
 
     @property
     def _voidable(self) -> bool:
@@ -95,9 +125,10 @@ class ReceiptsFlow(StaffStepFlow):
         elif self.step == "void_confirm" and self.receipt is not None:
             staff_id, number = self.staff_id, self.receipt.receipt_number
             reason = self.t(VOID_REASONS[self.reason])
+            red = self.red_reason if self._asks_red_reason else ""
             self.history.append(self.step)
             self.step = "sending"
-            self.call("void_receipt", lambda: self.services.void_receipt(staff_id, number, reason),
+            self.call("void_receipt", lambda: self.services.void_receipt(staff_id, number, reason, invoice_reason=red),
                       self._voided, self.fail)
         elif self.step in ("done", "failed"):
             self.history.clear()
@@ -126,6 +157,7 @@ class ReceiptsFlow(StaffStepFlow):
         prompts = {"loading": N_("Loading, please wait"), "list": N_("Today's receipts. Tap one to see it"),
                    "number": N_("Enter the 8-digit receipt number"), "receipt": N_("Receipt {number}"),
                    "void_reason": N_("Why is this receipt voided?"),
+                   "void_red_reason": N_("This receipt has an invoice. Why is the invoice reversed?"),
                    "void_confirm": N_("Please check and confirm"), "sending": N_("Please wait"),
                    "done": N_("The receipt is voided. The void slip is printing."),
                    "failed": N_("Sorry, this could not be done")}
@@ -135,7 +167,8 @@ class ReceiptsFlow(StaffStepFlow):
             options = tuple(Option(r.receipt_number, self._label(r)) for r in self.receipts)
             if not self.receipts:
                 lines = (("", self.t(N_("No receipts today."))),)
-        elif self.step in ("receipt", "void_reason", "void_confirm", "done") and self.receipt is not None:
+        elif self.step in ("receipt", "void_reason", "void_red_reason", "void_confirm", "done") \
+                and self.receipt is not None:
             r = self.receipt
             lines = ((self.t(N_("Receipt number")), r.receipt_number), (self.t(N_("Time")), self.when(r.issued_at)),
                      (self.t(N_("Type")), self._kind(r.kind)), (self.t(N_("Amount")), self.money(r.amount_fen)),
@@ -150,10 +183,14 @@ class ReceiptsFlow(StaffStepFlow):
                 lines = lines[-1:] if r.voided else ()
             if self.step == "void_confirm":
                 lines += ((self.t(N_("Reason")), self.t(VOID_REASONS[self.reason])),)
+                if self._asks_red_reason and self.red_reason:
+                    lines += ((self.t(N_("Red-letter reason")), self.t(RED_REASON_LABELS[self.red_reason])),)
             if self.step == "done":
                 lines += ((self.t(N_("Void receipt number")), self.void_number),)
         if self.step == "void_reason":
             options = tuple(Option(k, self.t(v)) for k, v in VOID_REASONS.items())
+        if self.step == "void_red_reason":
+            options = tuple(Option(k, self.t(RED_REASON_LABELS[k]), icon="undo-variant") for k in RED_REASONS)
         primary = {"list": N_("Find by number"), "number": N_("Find"), "void_confirm": N_("Void receipt"),
                    "done": N_("Done"), "failed": N_("Back to the list")}.get(self.step, "")
         number = self.receipt.receipt_number if self.receipt else ""

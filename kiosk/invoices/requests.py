@@ -149,16 +149,26 @@ def by_invoice_no(session: Session, invoice_no: str) -> InvoiceRequest:
 
 
 def retry(session: Session, request_id: int, *, actor: str, buyer: InvoiceBuyer | None = None,
-          now: datetime | None = None) -> InvoiceView:
+          now: datetime | None = None, checked: tuple[str, str, str] | None = None) -> InvoiceView:
     """Send a failed request again, with the title corrected when `buyer` is given. The provider said FAILED for
     the old order number, so no invoice exists under it: the retry takes a NEW number (the old one stays in the
-    answers). Only a failed request can be retried; anything still with the provider is resolved by query."""
+    answers). Only a failed request can be retried; anything still with the provider is resolved by query.
+
+    `checked` = (order number, status, reason): what the provider said about the old number just before (the
+    service asks, outside this transaction); stored as an answer, and the retry is refused when the request has
+    moved on meanwhile (another retry took a new number)."""
     now = now or utcnow()
     request = get(session, request_id, lock=True)
     if request.state != InvoiceState.FAILED:
         raise InvoiceWrongState(f"request {request_id} is {request.state}", state=request.state)
     check_move(request.state, InvoiceState.QUEUED)
     old = request.order_no
+    if checked is not None:
+        if checked[0] != old:
+            raise InvoiceWrongState(f"request {request_id} moved on to order {old}", state=request.state)
+        session.add(InvoiceAnswer(request_id=request.id, order_no=old, call="query", outcome=checked[1][:24],
+                                  detail=json.dumps({"reason": checked[2], "before": "retry"}, ensure_ascii=False),
+                                  worker=actor, at=now))
     session.add(InvoiceAnswer(request_id=request.id, order_no=old, call="retry", outcome="replaced",
                               detail=json.dumps({"reason": request.failure_reason}, ensure_ascii=False), worker=actor,
                               at=now))
@@ -172,6 +182,25 @@ def retry(session: Session, request_id: int, *, actor: str, buyer: InvoiceBuyer 
     session.flush()
     audit.record(session, actor, "invoice.retried", request.order_no, previous_order_no=old,
                  title_changed=buyer is not None)
+    return request_view(session, request)
+
+
+def reopen(session: Session, request_id: int, *, order_no: str, actor: str, status: str,
+           now: datetime | None = None) -> InvoiceView:
+    """A failed request whose old order number the provider now reports otherwise (issued, being issued: someone
+    re-issued it at the provider): back to `unknown` under the SAME number, so the worker asks and takes what the
+    provider holds. Never a new number: that would make a second invoice."""
+    now = now or utcnow()
+    request = get(session, request_id, lock=True)
+    if request.state != InvoiceState.FAILED or request.order_no != order_no:
+        return request_view(session, request)
+    check_move(request.state, InvoiceState.UNKNOWN)
+    session.add(InvoiceAnswer(request_id=request.id, order_no=order_no, call="query", outcome=status[:24],
+                              detail=json.dumps({"before": "retry"}), worker=actor, at=now))
+    request.state, request.attempts, request.next_attempt_at = str(InvoiceState.UNKNOWN), 0, now
+    request.claimed_by, request.claimed_until, request.updated_at = "", None, now
+    session.flush()
+    audit.record(session, actor, "invoice.reopened", order_no, provider_status=status)
     return request_view(session, request)
 
 

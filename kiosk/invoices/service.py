@@ -15,7 +15,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.domain import credit_code
-from kiosk.errors import ConfigError, InvoicingOff, KioskError
+from kiosk.errors import (ConfigError, InvoiceError, InvoiceNoLongerFailed, InvoiceRetryUnconfirmed,
+                          InvoiceTitleFormUnavailable, InvoiceWrongState, InvoicingOff, KioskError, NotFound)
 from kiosk.invoices import red_letters, requests, titles
 from kiosk.invoices.requests import InvoiceOffer
 from kiosk.invoices.sender import Backoff, Outcome
@@ -24,7 +25,8 @@ from kiosk.invoices.titles import SavedTitle
 from kiosk.invoices.views import InvoiceView, request_view
 from kiosk.invoices.worker import InvoiceWorker, sync
 from kiosk.persistence.db import unit_of_work
-from kiosk.ports import BuyerKind, InvoiceBuyer, InvoiceProvider, TitleForm
+from kiosk.invoices.states import InvoiceState
+from kiosk.ports import BuyerKind, InvoiceBuyer, InvoiceProvider, InvoiceStatus, TitleForm
 from kiosk.services.receipts import Till
 from kiosk.settings import InvoiceSettings
 
@@ -105,9 +107,18 @@ class Invoicing:
             return titles.saved_titles(s, household_id)
 
     def open_title_form(self, expires_in_s: int = 180) -> TitleForm:
-        """The phone-side title form: show `url` as a QR, count down to `expires_at`, poll `read_title`."""
+        """The phone-side title form: show `url` as a QR, count down to `expires_at`, poll `read_title`.
+        Whatever keeps the form from opening (the provider's form service down, refusing, answering nonsense) is
+        InvoiceTitleFormUnavailable: the resident is told to try again, use a saved title or ask staff; nothing
+        was requested, so the provider's own words would only mislead."""
         _, provider = self._ready()
-        return provider.open_title_form(expires_in_s)
+        try:
+            return provider.open_title_form(expires_in_s)
+        except InvoicingOff:
+            raise
+        except InvoiceError as exc:
+            log.warning("invoice title form not opened: %s", exc)
+            raise InvoiceTitleFormUnavailable(str(exc)) from exc
 
     def read_title(self, session_id: str) -> InvoiceBuyer | None:
         """The title the resident submitted on the phone, checked as if typed here (None until submitted)."""
@@ -158,13 +169,43 @@ class Invoicing:
         with unit_of_work(self.factory) as s:
             return request_view(s, requests.get(s, request_id))
 
-    def retry(self, request_id: int, *, actor: str, title: str | None = None, tax_id: str = "") -> InvoiceView:
-        """Staff send a failed request again, with the title corrected when `title` is given."""
-        buyer = None
+    def retry(self, request_id: int, *, actor: str, title: str | None = None, tax_id: str = "",
+              buyer: InvoiceBuyer | None = None, title_id: int | None = None) -> InvoiceView:
+        """Staff send a failed request again under a new order number, with the title corrected when `title`
+        (typed: a company when `tax_id` is given), `buyer` (from the phone form, checked) or `title_id` (one the
+        household saved) is given. The title is checked (GB 32100, characters) before anything is stored.
+
+        Exactly once: first the provider is asked about the OLD order number. Still failed (or unknown to it):
+        the retry goes ahead. Issued or being issued (someone re-issued it at the provider): no new number; the
+        request goes back to `unknown` under the old one and InvoiceNoLongerFailed says so. No usable answer:
+        nothing changes (InvoiceRetryUnconfirmed)."""
+        _, provider = self._ready()
         if title is not None:
             buyer = titles.make_buyer(BuyerKind.COMPANY if tax_id else BuyerKind.PERSONAL, title, tax_id)
+        elif buyer is not None:
+            buyer = titles.make_buyer(buyer.kind, buyer.name, buyer.tax_id, phone=buyer.phone, email=buyer.email)
         with unit_of_work(self.factory) as s:
-            view = requests.retry(s, request_id, actor=actor, buyer=buyer)
+            request = requests.get(s, request_id)
+            old, state, household = request.order_no, request.state, request.household_id
+            if buyer is None and title_id is not None:
+                if household is None:
+                    raise NotFound(f"invoice request {request_id} has no household to take a saved title from")
+                buyer = titles.saved_buyer(s, household, title_id)
+        if state != InvoiceState.FAILED:
+            raise InvoiceWrongState(f"request {request_id} is {state}", state=state)
+        try:
+            said = provider.query(old)
+        except InvoiceError as exc:
+            log.warning("retry of invoice request %s: order %s not confirmed failed: %s", request_id, old, exc)
+            raise InvoiceRetryUnconfirmed(f"order {old}: {exc}") from exc
+        if said.status not in (InvoiceStatus.FAILED, InvoiceStatus.NOT_FOUND):
+            with unit_of_work(self.factory) as s:
+                requests.reopen(s, request_id, order_no=old, actor=actor, status=str(said.status))
+            self.kick()
+            raise InvoiceNoLongerFailed(f"order {old} is {said.status} at the provider")
+        with unit_of_work(self.factory) as s:
+            view = requests.retry(s, request_id, actor=actor, buyer=buyer,
+                                  checked=(old, str(said.status), said.reason))
         self.kick()
         return view
 

@@ -54,7 +54,8 @@ MOVES: dict[InvoiceState, tuple[InvoiceState, ...]] = {
     InvoiceState.UNKNOWN: (InvoiceState.ISSUING, InvoiceState.ISSUED, InvoiceState.FAILED, InvoiceState.QUEUED,
                            InvoiceState.UNKNOWN),
     InvoiceState.ISSUED: (InvoiceState.RED_LETTERED,),
-    InvoiceState.FAILED: (InvoiceState.QUEUED, InvoiceState.CANCELLED),
+    InvoiceState.FAILED: (InvoiceState.QUEUED, InvoiceState.CANCELLED, InvoiceState.UNKNOWN),  # unknown: staff's
+    # retry found the provider holding the old order again (kiosk.invoices.requests.reopen)
     InvoiceState.RED_LETTERED: (),
     InvoiceState.CANCELLED: (),
 }

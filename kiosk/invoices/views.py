@@ -70,6 +70,7 @@ class InvoiceView:
     issued_at: datetime | None
     lines: tuple[LineView, ...]
     red_letters: tuple[RedLetterView, ...]
+    household_id: int | None = None  # whose saved titles staff may offer when correcting the title
 
     @property
     def pending(self) -> bool:
@@ -111,7 +112,7 @@ def request_view(session: Session, request: InvoiceRequest, *, with_lines: bool 
         mask_name(request.buyer_kind, request.buyer_name), mask_tax_id(request.buyer_tax_id), request.total_fen,
         request.invoice_no, request.qr_payload, request.pdf_url, request.failure_reason, bool(request.reverse_reason),
         request.created_at, request.issued_at, line_views(session, request.id) if with_lines else (),
-        red_views(session, request.id))
+        red_views(session, request.id), request.household_id)
 
 
 def views(session: Session, requests: Sequence[InvoiceRequest], *, with_lines: bool = False) -> tuple[InvoiceView, ...]:

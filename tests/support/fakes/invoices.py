@@ -28,6 +28,9 @@ class FakeInvoicesMixin:
         self.invoice_households: dict[str, str] = {}  # request id -> household
         self.saved_titles: dict[str, list[tuple[str, ir.TitleView]]] = {}  # household -> [(id, title)] newest first
         self._invoice_seq = 0
+        self.retry_refusal: errors.KioskError | None = None  # test hook: the next retries raise this
+        self.retried_titles: dict[str, ir.TitleView] = {}  # request id -> the corrected title staff sent
+        self.void_red_reasons: dict[str, str] = {}  # request id -> the red-letter reason a void filed
 
     # --- test hooks ---------------------------------------------------------------------------
     def fill_invoice_form(self, session_id: str, kind: str, name: str, tax_id: str = "") -> None:
@@ -108,7 +111,8 @@ class FakeInvoicesMixin:
             rec = ir.InvoiceRecord(request_id, receipt_number, "queued", STATE_LABELS[InvoiceState.QUEUED],
                                    title.kind, mask_name(title.kind, title.name),
                                    mask_tax_id(title.tax_id) if title.tax_id else "", offer.invoiceable_fen,
-                                   created_at=self.now())  # type: ignore[attr-defined]
+                                   created_at=self.now(),  # type: ignore[attr-defined]
+                                   household_id=household_id)
             self.invoice_requests[request_id] = rec
             self.invoice_households[request_id] = household_id
             return rec
@@ -124,15 +128,48 @@ class FakeInvoicesMixin:
         return tuple(r for r in reversed(self.invoice_requests.values())
                      if state is None or r.state == state or (state == "pending" and r.pending))
 
-    def retry_invoice(self, staff_id: str, request_id: str) -> ir.InvoiceRecord:
+    def retry_invoice(self, staff_id: str, request_id: str, title: ir.TitleView | None = None,
+                      title_id: str | None = None) -> ir.InvoiceRecord:
         self._enter("retry_invoice")  # type: ignore[attr-defined]
         self._staff(staff_id, "invoice retry")  # type: ignore[attr-defined]
+        if self.retry_refusal is not None:  # what the real service raises when the provider cannot confirm
+            raise self.retry_refusal
         rec = self.invoice_requests.get(request_id)
         if rec is None or rec.state != "failed":
             raise errors.AlreadyDone(request_id)
+        if title is None and title_id is not None:
+            saved = self.saved_titles.get(self.invoice_households.get(request_id, ""), [])
+            title = next((t for tid, t in saved if tid == title_id), None)
+            if title is None:
+                raise errors.NotFound(f"title {title_id}")
+        if title is not None:
+            buyer = make_buyer(title.kind, title.name, title.tax_id)  # raises what the real service raises
+            rec = replace(rec, buyer_kind=str(buyer.kind), buyer_masked=mask_name(str(buyer.kind), buyer.name),
+                          tax_id_masked=mask_tax_id(buyer.tax_id) if buyer.tax_id else "")
+            self.retried_titles[request_id] = ir.TitleView(str(buyer.kind), buyer.name, buyer.tax_id)
         rec = replace(rec, state="queued", state_label=STATE_LABELS[InvoiceState.QUEUED], failure_reason="")
         self.invoice_requests[request_id] = rec
         return rec
+
+    def receipt_invoice(self, staff_id: str, receipt_number: str) -> ir.InvoiceRecord | None:
+        self._enter("receipt_invoice")  # type: ignore[attr-defined]
+        self._staff(staff_id, "receipt invoice")  # type: ignore[attr-defined]
+        found = [r for r in self.invoice_requests.values() if r.receipt_number == receipt_number]
+        return found[-1] if found else None
+
+    def _void_invoices(self, receipt_number: str, reason: str) -> None:
+        """What a void does to the receipt's invoice (kiosk.invoices.red_letters.on_receipt_voided)."""
+        for rid, rec in list(self.invoice_requests.items()):
+            if rec.receipt_number != receipt_number:
+                continue
+            if rec.state in ("queued", "failed"):
+                self.invoice_requests[rid] = replace(rec, state="cancelled",
+                                                     state_label=STATE_LABELS[InvoiceState.CANCELLED])
+            elif rec.state in ir.RED_ON_VOID_STATES:
+                self.void_red_reasons[rid] = reason
+                if rec.state == "issued":
+                    self.invoice_requests[rid] = replace(rec, state="red_lettered", red_fen=rec.total_fen,
+                                                         state_label=STATE_LABELS[InvoiceState.RED_LETTERED])
 
     def red_letter_invoice(self, staff_id: str, request_id: str, reason: str) -> ir.InvoiceRecord:
         self._enter("red_letter_invoice")  # type: ignore[attr-defined]

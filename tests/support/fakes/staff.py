@@ -121,7 +121,7 @@ class FakeStaffMixin:
             self.cash_box_fen = 0
             return view
 
-    def void_receipt(self, staff_id: str, receipt_number: str, reason: str) -> VoidResult:
+    def void_receipt(self, staff_id: str, receipt_number: str, reason: str, invoice_reason: str = "") -> VoidResult:
         self._enter("void_receipt")
         with self._lock:
             self._staff(staff_id, f"void {receipt_number}: {reason}")
@@ -131,6 +131,7 @@ class FakeStaffMixin:
             if receipt["voided"]:
                 raise errors.ReceiptAlreadyVoided(receipt_number)
             receipt["voided"] = True
+            self._void_invoices(receipt_number, invoice_reason or "3")  # type: ignore[attr-defined]
             return VoidResult(receipt_number, self._receipt(None, "void", 0, "", receipt_number))
 
     def list_notices(self, staff_id: str) -> tuple[NoticeDraft, ...]:
