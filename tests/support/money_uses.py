@@ -12,6 +12,7 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
+from kiosk.cards import reconcile
 from kiosk.domain.terms import PaymentMethod
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Payment
@@ -49,12 +50,26 @@ def gateway_paid(factory: Any, till: Till) -> Callable[[Any], None]:
     return move
 
 
+def card_spent(factory: Any, card_id: int) -> Callable[[Any], None]:
+    """move_money of a card payment as the card station runs it (kiosk.cards.station.spend_mover): the spend write
+    recorded against the payment, the card taking value - amount, the write marked done; then the payment settles."""
+
+    def move(payment: Any) -> None:
+        write, _reference = reconcile.record_spend(factory, payment.id, card_id)
+        card_takes_it(write)
+        reconcile.mark_done(factory, write.operation_id, "kiosk:card")
+
+    return move
+
+
 def pay_bill(factory: Any, till: Till, *, key: str, household_id: int, bill_id: int, how: str,
-             card_id: int | None = None, counter: Callable[[], int] | None = None) -> payments.PaymentOutcome:
-    """One bill paid by card balance ("card"), one banknote ("cash") or QR ("qr")."""
+             card_id: int | None = None, counter: Callable[[], int] | None = None,
+             spend_write: bool = False) -> payments.PaymentOutcome:
+    """One bill paid by card balance ("card"), one banknote ("cash") or QR ("qr"). `spend_write`: the card is
+    written as the card station does (without it, the service alone: the card follows on its next tap)."""
     method = {"card": PaymentMethod.CARD, "cash": PaymentMethod.CASH, "qr": PaymentMethod.QR}[how]
-    move = (None if how == "card" else banknotes(factory, till, counter) if how == "cash"
-            else gateway_paid(factory, till))
+    move = ((card_spent(factory, card_id) if spend_write and card_id is not None else None) if how == "card"
+            else banknotes(factory, till, counter) if how == "cash" else gateway_paid(factory, till))
     return payments.pay_bills(factory, till, key=key, household_id=household_id, bill_ids=[bill_id], method=method,
                               language="zh_Hans", card_id=card_id if how == "card" else None, move_money=move)
 

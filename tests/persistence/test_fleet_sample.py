@@ -1,0 +1,25 @@
+"""The fleet bench's small version in CI (bench/fleet.py): 4 kiosk processes paying bills of the same households,
+topping up, replacing cards and voiding for 30 s on one PostgreSQL behind a 1 ms network, then every invariant
+checked from the database alone. Any anomaly fails; no timing is asserted (the machine is shared).
+
+KIOSK_FLEET_SECONDS shortens or lengthens it (default 30)."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.support.databases import pg_admin_url
+
+pytestmark = pytest.mark.skipif(not pg_admin_url(), reason="KIOSK_TEST_PG_URL not set")
+
+
+def test_four_kiosks_for_thirty_seconds_leave_no_anomaly():
+    from bench import fleet
+
+    result = fleet.run(pg_admin_url(), kiosks=4, seconds=float(os.environ.get("KIOSK_FLEET_SECONDS", "30")),
+                       rate=0.0, latency_ms=1.0, households=30, quiet=True)
+    report = fleet.detail(result) + "\n" + fleet.fleet_line(result)
+    assert result["payments"] > 0, report
+    assert all(count for count, *_rest in result["by_kind"].values()), report  # every use case ran
+    assert result["anomalies"] == 0, report
