@@ -10,6 +10,12 @@ Codes: E0000 success, E9500 no such invoice, E9106 duplicate order number, E9613
 reached; 0701xx/0703xx are the open platform's gateway codes (credentials, signature, limits). Codes
 marked "sim" below were not in the public material at hand: the simulator uses them and the adapter
 maps them, and docs/invoices.md asks to confirm them against the provider's code list.
+
+reInvoice (开票重试接口), as Nuonuo's own method description says: a FAILED order (22) is pushed to the bureau
+again under the same order number and serial, its content unchanged; an issued one answers "发票已生成，无需再重试
+开票", one still issuing "开票中（重试中），请耐心等待开票结果" (the words are Nuonuo's; their codes E9611/E9612 are
+our guess). So a failed order can come back to life at the provider (someone presses retry in Nuonuo's console):
+the kiosk's staff retry asks about the old number before it takes a new one (kiosk.invoices.service.Invoicing.retry).
 """
 from __future__ import annotations
 
