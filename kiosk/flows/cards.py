@@ -6,12 +6,13 @@ from typing import Any
 from kiosk.flows import card_picker
 from kiosk.flows.base import DEVICE_CARD
 from kiosk.flows.card_picker import PICK_STEP
+from kiosk.flows.invoice_offer import StepInvoiceOffering
 from kiosk.flows.records import CardActionResult, CardStatus, CardView, PaymentMethod, TopUpResult
 from kiosk.flows.steps import Option, StepFlow, StepView
 from kiosk.i18n import N_
 
 
-class TopUpFlow(StepFlow):
+class TopUpFlow(StepInvoiceOffering, StepFlow):
     """amount -> method -> confirm (no change for cash) -> paying -> done with balance before/after."""
 
     route = "top_up"
@@ -54,7 +55,7 @@ class TopUpFlow(StepFlow):
                                                                          control=control, credit_fen=credit_fen),
                      self._done)
         elif self.step == "done":
-            self.ctx.navigate("household")
+            self.done_primary()
 
     def _done(self, result: TopUpResult) -> None:
         self.result = result
@@ -102,7 +103,7 @@ class TopUpFlow(StepFlow):
                               device=self.receipt_device(self.result.receipt_number if self.result else ""))
 
 
-class CardLossFlow(StepFlow):
+class CardLossFlow(StepInvoiceOffering, StepFlow):
     """On one card of the household: report it lost (blocked at once), freeze it for a while and unfreeze it,
     or replace it with a new one. A lost card is unblocked (解挂) by tapping that very card at sign-in with the
     household PIN (kiosk.flows.identify), or by staff; a freeze set by staff is lifted by staff."""
@@ -181,7 +182,10 @@ class CardLossFlow(StepFlow):
                 household, uid, new, method, key, language, control=control, credit_fen=credit_fen),
                      self._done)
         elif self.step == "done":
-            self.ctx.navigate("goodbye" if self.action == "lost" else "household")
+            self.done_primary()
+
+    def done_route(self) -> str:
+        return "goodbye" if self.action == "lost" else "household"
 
     def _done(self, result: CardActionResult) -> None:
         self.result = result

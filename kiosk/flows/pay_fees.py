@@ -8,6 +8,7 @@ from enum import StrEnum
 from kiosk import errors
 from kiosk.flows import card_picker, credit
 from kiosk.flows.base import DEVICE_PRINTER, ErrorView, Flow, PaymentView, ProgressView
+from kiosk.flows.invoice_offer import InvoiceOffering
 from kiosk.flows.invoice_records import InvoiceOfferView
 from kiosk.flows.records import (BILL_KIND_LABELS, PAYMENT_METHOD_LABELS, CardStatus, CardView, HouseholdSummary,
                                  PaymentMethod, PaymentResult)
@@ -70,7 +71,7 @@ class PayView:
     invoice_caption: str = ""  # done: "Request an invoice" when the receipt can be invoiced
 
 
-class PayFeesFlow(Flow):
+class PayFeesFlow(InvoiceOffering, Flow):
     route = "pay_fees"
 
     def __init__(self, ctx, pay_all: bool = False, **params) -> None:  # type: ignore[no-untyped-def]
@@ -234,19 +235,7 @@ class PayFeesFlow(Flow):
 
     def _paid(self, result: PaymentResult) -> None:
         self.result, self.step = result, PayStep.DONE
-        number = result.receipt_number
-        # 开发票 is offered once the service says the receipt can be invoiced (quietly nothing when it cannot)
-        self.call("invoice_offer", lambda: self.services.invoice_offer(number), self._invoice_offered,
-                  lambda _exc: None)
-
-    def _invoice_offered(self, offer: InvoiceOfferView) -> None:
-        self.invoice_offer = offer
-
-    def request_invoice(self) -> None:
-        """The done page's "开发票": the invoice journey for this receipt."""
-        if self.step is PayStep.DONE and self.result is not None and self.invoice_offer is not None \
-                and self.invoice_offer.can_request:
-            self.ctx.navigate("invoice", receipt=self.result.receipt_number)
+        self.offer_invoice(result.receipt_number)  # 开发票, once the service says the receipt can have one
 
     def _pay_failed(self, exc: errors.KioskError) -> None:
         if isinstance(exc, (errors.RequestTimedOut, errors.PaymentInProgress)):  # the first attempt is still running
@@ -356,6 +345,5 @@ class PayFeesFlow(Flow):
             device=DEVICE_PRINTER if self.step is PayStep.DONE and self.result is not None and self.paper_receipt
             else "",
             charge_lines=self._charge_lines(),
-            invoice_caption=self.t(N_("Request an invoice")) if self.step is PayStep.DONE
-            and self.invoice_offer is not None and self.invoice_offer.can_request else "",
+            invoice_caption=self.invoice_caption(),
         )

@@ -7,6 +7,7 @@ from typing import Any
 from kiosk.domain.site_clock import site_today
 from kiosk.flows.records import BankOption, BookingOption, BookingResult, BookingSlot, MandateResult, ParkingResult
 from kiosk.flows.records import ParkingSpaceView
+from kiosk.flows.invoice_offer import StepInvoiceOffering
 from kiosk.flows.steps import Option, StepFlow, StepView
 from kiosk.i18n import N_, format_time, format_weekday_date
 
@@ -26,7 +27,7 @@ PROMPTS = {"loading": N_("Loading, please wait"), "method": N_("How would you li
            "failed": N_("Sorry, this could not be done")}
 
 
-class BookingFlow(StepFlow):
+class BookingFlow(StepInvoiceOffering, StepFlow):
     """kind -> date slot -> method -> confirm fee -> paying -> ticket number."""
 
     route = "bookings"
@@ -76,7 +77,7 @@ class BookingFlow(StepFlow):
                                                                      control=control, credit_fen=credit_fen),
                      lambda r: setattr(self, "result", r))
         elif self.step == "done":
-            self.ctx.navigate("household")
+            self.done_primary()
 
     def slot_day(self, slot: BookingSlot) -> str:
         """'周三 12月9日 上午': the weekday, the date and the half-day of a visit."""
@@ -127,7 +128,7 @@ class BookingFlow(StepFlow):
                               device=self.receipt_device(self.result.receipt_number if self.result else ""))
 
 
-class ParkingFlow(StepFlow):
+class ParkingFlow(StepInvoiceOffering, StepFlow):
     """My spaces (pay rent for 1-12 months) or apply to rent/buy a free space."""
 
     route = "parking"
@@ -177,7 +178,7 @@ class ParkingFlow(StepFlow):
     def primary(self) -> None:
         if self.summary is None or self.space is None:
             if self.step == "done":
-                self.ctx.navigate("household")
+                self.done_primary()
             return
         household, space, language = self.summary.household_id, self.space.space_id, self.language
         if self.step in ("confirm", "uncertain") and self.method:
@@ -189,7 +190,7 @@ class ParkingFlow(StepFlow):
             self.pay("apply_parking", lambda _key, _control: self.services.apply_parking(household, space, mode, language),
                      self._done)
         elif self.step == "done":
-            self.ctx.navigate("household")
+            self.done_primary()
 
     def _done(self, result: ParkingResult) -> None:
         self.result = result

@@ -53,6 +53,7 @@ class StepView:
     payment: PaymentView | None = None
     image: str = ""  # a PNG to show (staff receipt viewer)
     back_is_cancel: bool = False  # the Back button reads "Cancel" (a phone form being waited for)
+    back_caption: str = ""  # the Back button's own words ("Done" on a done page offering "开发票"); empty: Back
     ticking: bool = False  # the screen calls the flow's tick() once a second (a countdown)
     device: str = ""  # where to act when no money moves (kiosk.flows.base.DEVICES): "card" for a new card, "printer"
     # when the done step's receipt prints; while money moves, `payment.device` says it
