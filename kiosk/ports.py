@@ -432,3 +432,6 @@ class InvoiceProvider(Protocol):
     def red_letter(self, request: RedLetterRequest) -> InvoiceResult: ...  # ACCEPTED or DUPLICATE
     def open_title_form(self, expires_in_s: int) -> TitleForm: ...
     def read_title(self, session_id: str) -> InvoiceBuyer | None: ...  # None until the resident submits
+    # push an ISSUED invoice again by SMS (`phone`) and/or e-mail (`email`), at least one; raises
+    # InvoicePhoneInvalid / InvoiceEmailInvalid when the provider refuses the address
+    def deliver(self, invoice_no: str, *, phone: str = "", email: str = "") -> None: ...

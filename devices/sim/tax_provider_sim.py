@@ -5,10 +5,12 @@ Routes:
   that lasts 24 h; at most 50 per 30 days, then error 070306.
 - POST /open/v1/services?senid=&nonce=&timestamp=&appkey= with headers X-Nuonuo-Sign, accessToken,
   method: requestBillingNew, queryInvoiceResult, reInvoice, saveInvoiceRedConfirm,
-  queryInvoiceRedConfirm, fastInvoiceRed, and the simulator's title-form methods. Answers are
+  queryInvoiceRedConfirm, fastInvoiceRed, deliveryInvoice (re-send an issued invoice by SMS / e-mail), and the
+  simulator's title-form methods. Answers are
   {"code", "describe", "result"}; every request is checked (signature over the exact body, app key,
   timestamp within 10 minutes, token) before the business checks in devices.sim.tax_sim_checks.
 - GET/POST /title/SESSION: the phone-side title form; GET /invoices/NUMBER.pdf: an issued invoice.
+- GET /sim/deliveries: every re-delivery made (invoice number, phone, mail, when), oldest first.
 - POST /sim/control, GET /sim/state: the test hooks (delay, outage, stalls, the clock, scripted
   failures); see `control`. Not signed: the simulator listens on 127.0.0.1 only.
 """
@@ -186,6 +188,9 @@ class SimTaxProvider:
             return book.query_red_forms(payload)
         if method == wire.FAST_RED:
             return {"invoiceSerialNum": book.fast_red(payload, now)}
+        if method == wire.DELIVER_INVOICE:
+            book.deliver(payload, now)
+            return None
         if method == wire.TITLE_FORM_OPEN:
             expires_in = payload.get("expiresIn", 300) if isinstance(payload, dict) else 300
             session_id, expires_at = book.open_title(float(expires_in), now)
@@ -294,6 +299,9 @@ class SimTaxProvider:
                         self._json(sim.control(payload))
                     elif path == "/sim/state" and self.command == "GET":
                         self._json(sim.book.summary(sim.now()))
+                    elif path == "/sim/deliveries" and self.command == "GET":
+                        with sim.book.lock:
+                            self._json(list(sim.book.deliveries))
                     else:
                         self._json({"error": "not found"}, 404)
                 except (ValueError, TypeError) as exc:

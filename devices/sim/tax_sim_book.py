@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from devices.sim.tax_sim_checks import Line, Refusal, check_billing, check_line, name_problem, tax_id_problem
+from devices.sim.tax_sim_checks import (Line, Refusal, check_billing, check_delivery, check_line, name_problem,
+                                       tax_id_problem)
 from devices.tax import nuonuo_protocol as wire
 
 TOKEN_TTL_S = 24 * 3600
@@ -89,6 +90,7 @@ class TaxBook:
         self.invoices: dict[str, SimInvoice] = {}  # by order number (blue and red share the namespace)
         self.red_forms: dict[str, dict[str, Any]] = {}  # by billId
         self.titles: dict[str, TitleSession] = {}
+        self.deliveries: list[dict[str, Any]] = []  # every re-delivery made (deliveryInvoice), oldest first
         self.counts = {"duplicates": 0, "reinvoices": 0, "refused": 0, "tokens": 0}
         self.lock = threading.RLock()
         self._serial = 0
@@ -339,6 +341,22 @@ class TaxBook:
             return {"status": session.state(now), "naturalPersonFlag": "1" if session.kind == "personal" else "0",
                     "buyerName": session.name, "buyerTaxNum": session.tax_id}
 
+    # --- re-delivery (deliveryInvoice) -------------------------------------------------------------
+    def deliver(self, payload: object, now: float) -> None:
+        """Push an issued invoice again by SMS and/or e-mail: recorded in `deliveries` (what a test reads)."""
+        with self.lock:
+            try:
+                number, phone, mail = check_delivery(payload, seller_tax_id=self.seller_tax_id)
+                invoice = next((i for i in self.invoices.values()
+                                if i.invoice_no == number and self._settle(i, now) == wire.STATUS_ISSUED), None)
+                if invoice is None:
+                    raise Refusal(wire.NOT_DELIVERABLE, f"发票{number}不存在或尚未开具，不能交付")
+            except Refusal:
+                self.counts["refused"] += 1
+                raise
+            self.deliveries.append({"invoice_no": number, "order_no": invoice.order_no, "phone": phone,
+                                    "mail": mail, "at": now})
+
     # --- answers --------------------------------------------------------------------------------
     def _item(self, invoice: SimInvoice, now: float, with_detail: bool) -> dict[str, Any]:
         status = self._settle(invoice, now)
@@ -386,7 +404,7 @@ class TaxBook:
             issued_numbers = [i.invoice_no for i in self.invoices.values() if i.invoice_no]
             return {"tokens_issued": len(self.token_times), "orders": orders, **self.counts,
                     "issued": sum(1 for s in orders.values() if s == wire.STATUS_ISSUED),
-                    "distinct_invoice_numbers": len(set(issued_numbers)),
+                    "distinct_invoice_numbers": len(set(issued_numbers)), "deliveries": len(self.deliveries),
                     "red_forms": {b: f["billStatus"] for b, f in self.red_forms.items()},
                     "red_reasons": {b: f["redReason"] for b, f in self.red_forms.items()}}
 

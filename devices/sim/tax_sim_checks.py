@@ -25,6 +25,9 @@ POLICIES = ("", "0", "01", "03", "04")  # none, 简易征收, 免税, 不征税
 PUSH_MODES = ("-1", "0", "1", "2")
 _DATE = "%Y-%m-%d %H:%M:%S"
 _FORBIDDEN_IN_NAMES = re.compile(r"[\x00-\x1f\x7f<>\"\\]")
+MOBILE = re.compile(r"^1[3-9]\d{9}$")  # a mainland mobile number, 11 digits
+MAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+MAIL_MAX = 100
 
 
 class Refusal(Exception):
@@ -199,3 +202,25 @@ def check_billing(payload: object, *, seller_tax_id: str | None) -> tuple[dict[s
             "clerk": order["clerk"], "remark": order.get("remark") or "", "pushMode": push,
             "buyerPhone": str(order.get("buyerPhone") or ""), "email": str(order.get("email") or ""),
             "invoiceLine": str(order["invoiceLine"])}, lines
+
+
+def check_delivery(payload: object, *, seller_tax_id: str | None) -> tuple[str, str, str]:
+    """deliveryInvoice's body: the seller, a 20-digit 数电 number, a mobile number and/or an e-mail address.
+    Returns (invoice number, phone, mail)."""
+    if not isinstance(payload, dict):
+        raise Refusal(wire.INVALID_FIELD, "请求报文必须是JSON对象")
+    taxnum = _text(payload, "taxnum", max_len=20)
+    if seller_tax_id and taxnum != seller_tax_id:
+        raise Refusal(wire.INVALID_FIELD, f"taxnum{taxnum}与授权企业税号不一致")
+    number = _text(payload, "invoiceNum", max_len=20)
+    if not (len(number) == 20 and number.isdigit()):
+        raise Refusal(wire.INVALID_FIELD, "invoiceNum数电发票号码须为20位数字")
+    phone = _text(payload, "phone", required=False, max_len=20).strip()
+    mail = _text(payload, "mail", required=False, max_len=200).strip()
+    if not phone and not mail:
+        raise Refusal(wire.INVALID_FIELD, "交付手机号和交付邮箱至少填写一个")
+    if phone and not MOBILE.match(phone):
+        raise Refusal(wire.BAD_DELIVERY_PHONE, f"交付手机号{phone}格式不正确")
+    if mail and (len(mail) > MAIL_MAX or not MAIL.match(mail)):
+        raise Refusal(wire.BAD_DELIVERY_MAIL, f"交付邮箱{mail}格式不正确")
+    return number, phone, mail

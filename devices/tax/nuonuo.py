@@ -22,7 +22,8 @@ from urllib.parse import urlencode, urlsplit
 
 from devices.tax import nuonuo_protocol as wire
 from devices.tax import nuonuo_wire as mapping
-from kiosk.errors import InvoiceProviderUnreachable, InvoiceRateLimited, InvoiceRejected, InvoiceSignatureRejected
+from kiosk.errors import (InvoiceEmailInvalid, InvoicePhoneInvalid, InvoiceProviderUnreachable, InvoiceRateLimited,
+                          InvoiceRejected, InvoiceSignatureRejected)
 from kiosk.ports import (AccessToken, AccessTokenStore, BuyerKind, InvoiceBuyer, InvoiceOrder, InvoiceResult,
                          InvoiceStatus, RedLetterRequest, TitleForm)
 
@@ -145,6 +146,21 @@ class NuonuoProvider:
                                 tax_id="" if personal else str(result.get("buyerTaxNum") or ""))
         except (KeyError, ValueError) as exc:
             raise InvoiceProviderUnreachable(f"title form: unexpected answer {result!r}") from exc
+
+    def deliver(self, invoice_no: str, *, phone: str = "", email: str = "") -> None:
+        """deliveryInvoice: the provider pushes the issued invoice again (SMS to `phone`, mail to `email`)."""
+        if not phone and not email:
+            raise ValueError("a re-delivery needs a phone number or an e-mail address")
+        answer = self._call(wire.DELIVER_INVOICE, mapping.delivery_body(
+            invoice_no, seller_tax_id=self.seller_tax_id, phone=phone, email=email))
+        code = answer["code"]
+        if code == wire.SUCCESS:
+            return
+        if code == wire.BAD_DELIVERY_PHONE:
+            raise InvoicePhoneInvalid(f"deliveryInvoice: {answer.get('describe', '')}", phone=phone)
+        if code == wire.BAD_DELIVERY_MAIL:
+            raise InvoiceEmailInvalid(f"deliveryInvoice: {answer.get('describe', '')}", email=email)
+        raise _rejected(answer)
 
     # --- answers ------------------------------------------------------------------------------
     def _find(self, order_no: str, with_detail: bool = False) -> dict[str, Any] | None:

@@ -37,6 +37,10 @@ REINVOICE = "nuonuo.OpeMplatform.reInvoice"
 SAVE_RED_CONFIRM = "nuonuo.OpeMplatform.saveInvoiceRedConfirm"
 QUERY_RED_CONFIRM = "nuonuo.OpeMplatform.queryInvoiceRedConfirm"
 FAST_RED = "nuonuo.OpeMplatform.fastInvoiceRed"
+# 诺税通saas发票重新交付接口: push an issued invoice again to a phone (SMS) and/or an e-mail address. Body fields
+# (from the public SDK material): taxnum (seller tax ID), invoiceCode (empty for 数电), invoiceNum (20 digits for
+# 数电), phone, mail (at least one of the two).
+DELIVER_INVOICE = "nuonuo.OpeMplatform.deliveryInvoice"
 # The phone-side title form is the simulator's own API (production: see docs/invoices.md).
 TITLE_FORM_OPEN = "sim.titleForm.open"
 TITLE_FORM_READ = "sim.titleForm.read"
@@ -51,6 +55,9 @@ INVALID_FIELD = "E9101"  # sim: a required field missing or malformed
 BAD_TAX_ARITHMETIC = "E9102"  # sim: amounts do not add up or tax outside tolerance
 BAD_BUYER_TAX_ID = "E9103"  # sim: buyer tax ID fails its check character
 RED_NOT_ALLOWED = "E9201"  # sim: the blue invoice cannot be reversed as asked
+BAD_DELIVERY_PHONE = "E9301"  # sim: 交付手机号格式不正确
+BAD_DELIVERY_MAIL = "E9302"  # sim: 交付邮箱格式不正确
+NOT_DELIVERABLE = "E9303"  # sim: 发票不存在或尚未开具，不能交付
 APPKEY_INVALID = "070101"  # 获取app密钥失败或appkey无效
 RATE_LIMITED = "070303"  # sim: 接口调用频率超限
 BAD_SIGNATURE = "070304"  # sim: 签名校验失败

@@ -75,6 +75,11 @@ def billing_body(order: InvoiceOrder, *, seller_tax_id: str, clerk: str) -> dict
     }}
 
 
+def delivery_body(invoice_no: str, *, seller_tax_id: str, phone: str, email: str) -> dict[str, Any]:
+    """deliveryInvoice's body (诺税通saas发票重新交付接口): a 数电 invoice has no invoice code."""
+    return {"taxnum": seller_tax_id, "invoiceCode": "", "invoiceNum": invoice_no, "phone": phone, "mail": email}
+
+
 def query_body(order_no: str, with_detail: bool = False) -> dict[str, Any]:
     return {"orderNos": [order_no], "isOfferInvoiceDetail": "1" if with_detail else "0"}
 

@@ -50,6 +50,11 @@ class Sim:
         with urllib.request.urlopen(f"{self.url}/sim/state", timeout=5) as response:
             return json.loads(response.read())
 
+    def deliveries(self) -> list[dict[str, Any]]:
+        """Every re-delivery (deliveryInvoice) the simulator made, oldest first."""
+        with urllib.request.urlopen(f"{self.url}/sim/deliveries", timeout=5) as response:
+            return json.loads(response.read())
+
 
 def _post_json(url: str, payload: dict[str, Any]) -> dict[str, Any]:
     request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",

@@ -54,6 +54,7 @@ class FakeInvoiceProvider:
         self.queries: Counter[str] = Counter()
         self.reissues: Counter[str] = Counter()
         self.titles: dict[str, InvoiceBuyer | None] = {}
+        self.deliveries: list[tuple[str, str, str]] = []  # (invoice number, phone, e-mail) re-sent
         self._numbers = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -134,6 +135,14 @@ class FakeInvoiceProvider:
         return self.titles.get(session_id)
 
     # --- helpers ------------------------------------------------------------------------------
+    def deliver(self, invoice_no: str, *, phone: str = "", email: str = "") -> None:
+        """Push an issued invoice again: recorded in `deliveries` (invoice number, phone, e-mail)."""
+        self._reachable()
+        with self._lock:
+            if not any(o.invoice_no == invoice_no for o in self.orders.values()):
+                raise InvoiceRejected(f"{invoice_no} not issued", reason=f"发票{invoice_no}不存在", provider_code="")
+            self.deliveries.append((invoice_no, phone, email))
+
     def _reachable(self) -> None:
         if self.down:
             raise InvoiceProviderUnreachable("connection refused")
