@@ -613,6 +613,34 @@ class InvoiceNoLongerFailed(InvoiceError):
                  "is being checked.")
 
 
+class InvoicePhoneInvalid(InvoiceError):
+    """A re-send to a phone that is not a mainland mobile number (11 digits, 1[3-9]...)."""
+
+    code = "E9130"
+    message = N_("{phone} is not a mobile phone number. Please check it.")
+
+
+class InvoiceEmailInvalid(InvoiceError):
+    """A re-send to something that is not an e-mail address."""
+
+    code = "E9131"
+    message = N_("{email} is not an e-mail address. Please check it.")
+
+
+class InvoiceResendLimit(InvoiceError):
+    """An invoice re-sent as often as a day allows (kiosk.invoices.delivery.RESENDS_PER_DAY)."""
+
+    code = "E9132"
+    message = N_("This invoice was already sent {count} times today. Please try again tomorrow.")
+
+
+class InvoiceNotSent(InvoiceError):
+    """A re-send the provider did not take (down, busy, credentials refused): nothing was sent or recorded."""
+
+    code = "E9133"
+    message = N_("The invoice could not be sent right now. Nothing was sent; please try again later.")
+
+
 def all_error_classes() -> list[type[KioskError]]:
     """Every class in the tree, for the test that codes are unique and messages translated."""
     seen: list[type[KioskError]] = []

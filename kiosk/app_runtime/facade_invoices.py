@@ -70,6 +70,11 @@ class InvoicesFacade:
             return ()
         return tuple(record(v) for v in self.rt.invoicing.household_invoices(int(household_id)))
 
+    def resend_invoice(self, household_id: str, request_id: str, phone: str) -> ir.InvoiceDeliveryView:
+        sent = self._invoicing().resend(actor=f"kiosk:{self.rt.till.kiosk_code}", request_id=int(request_id),
+                                        phone=phone, household_id=int(household_id))
+        return ir.InvoiceDeliveryView(str(sent.request_id), sent.address_masked, sent.left_today)
+
     def staff_invoices(self, staff_id: str, state: str | None = None) -> tuple[ir.InvoiceRecord, ...]:
         self._staff(staff_id)  # type: ignore[attr-defined]
         if self.rt.invoicing is None:

@@ -1,4 +1,4 @@
-"""`kiosk invoice list|request|retry|red|reconcile|sync` (the office's e-invoice commands) and
+"""`kiosk invoice list|request|retry|red|resend|reconcile|sync` (the office's e-invoice commands) and
 `kiosk report invoices` (the reconciliation of the ledger against the provider, as CSV)."""
 from __future__ import annotations
 
@@ -51,6 +51,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                    help="1 退货 goods returned, 2 开票有误 issued in error, 3 服务中止 service stopped, 4 折让 allowance")
     p.add_argument("--lines", help="only these lines, e.g. 1,3 (default: every line not yet reversed)")
     p.set_defaults(handler=_red)
+    p = inv.add_parser("resend", help="send an issued invoice again by SMS or e-mail (3 times a day)",
+                       parents=[common])
+    p.add_argument("invoice_no", help="the invoice's 20-digit number")
+    to = p.add_mutually_exclusive_group(required=True)
+    to.add_argument("--phone", help="a mainland mobile number (SMS)")
+    to.add_argument("--email", help="an e-mail address")
+    p.set_defaults(handler=_resend)
     p = inv.add_parser("reconcile", help="every paid receipt of a day: invoiced, pending, not requested or flagged",
                        parents=[common])
     p.add_argument("--date", required=True, type=_day, help="YYYY-MM-DD, the site's local day")
@@ -164,6 +171,15 @@ def _red(args: argparse.Namespace) -> int:
         sync(invoicing.provider, invoicing.factory, only=lambda c: c.red and c.row_id in red_ids)
         view = invoicing.get(view.request_id)
     print(_show(view))
+    return 0
+
+
+def _resend(args: argparse.Namespace) -> int:
+    invoicing = _invoicing(args)
+    sent = invoicing.resend(actor=office_actor(), invoice_no=args.invoice_no, phone=args.phone or "",
+                            email=args.email or "")
+    print(f"invoice {sent.invoice_no} sent to {sent.address_masked} ({sent.channel}); "
+          f"{sent.left_today} more re-sends today")
     return 0
 
 

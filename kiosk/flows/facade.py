@@ -49,7 +49,8 @@ from kiosk.flows.records import (
     UnblockResult,
     VoidResult,
 )
-from kiosk.flows.invoice_records import InvoiceOfferView, InvoiceRecord, SavedTitleView, TitleFormView, TitleView
+from kiosk.flows.invoice_records import (InvoiceDeliveryView, InvoiceOfferView, InvoiceRecord, SavedTitleView,
+                                         TitleFormView, TitleView)
 from kiosk.flows.repair_records import CardCheckView, CardRepairResult, FlaggedCardView
 from kiosk.flows.tool_records import (
     DeviceChoice,
@@ -297,6 +298,10 @@ class KioskServices(Protocol):
 
     def household_invoices(self, household_id: str) -> tuple[InvoiceRecord, ...]:
         """My records: the household's invoices, newest first."""
+
+    def resend_invoice(self, household_id: str, request_id: str, phone: str) -> InvoiceDeliveryView:
+        """Re-send the household's issued invoice to a mobile phone by SMS. Raises InvoicePhoneInvalid,
+        InvoiceResendLimit (3 a day), InvoiceWrongState (not issued), InvoiceNotSent (provider down or busy)."""
 
     def staff_invoices(self, staff_id: str, state: str | None = None) -> tuple[InvoiceRecord, ...]:
         """Every request of the site in `state` (None: all), newest first."""

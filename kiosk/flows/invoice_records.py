@@ -78,3 +78,12 @@ class TitleView:
     kind: str
     name: str
     tax_id: str = ""
+
+
+@dataclass(frozen=True)
+class InvoiceDeliveryView:
+    """An invoice re-sent: where to (masked, e.g. 138****8000) and how many more re-sends the day allows."""
+
+    request_id: str
+    address_masked: str
+    left_today: int

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from kiosk.domain import credit_code
 from kiosk.errors import (ConfigError, InvoiceError, InvoiceNoLongerFailed, InvoiceRetryUnconfirmed,
                           InvoiceTitleFormUnavailable, InvoiceWrongState, InvoicingOff, KioskError, NotFound)
-from kiosk.invoices import red_letters, requests, titles
+from kiosk.invoices import delivery, red_letters, requests, titles
+from kiosk.invoices.delivery import Delivery
 from kiosk.invoices.requests import InvoiceOffer
 from kiosk.invoices.sender import Backoff, Outcome
 from kiosk.invoices.tax_table import TaxTable, check_table
@@ -159,6 +160,14 @@ class Invoicing:
     def for_receipt(self, receipt_number: int | str) -> InvoiceView | None:
         with unit_of_work(self.factory) as s:
             return requests.for_receipt(s, self.till.site_id, receipt_number)
+
+    def resend(self, *, actor: str, request_id: int | None = None, invoice_no: str = "", phone: str = "",
+               email: str = "", household_id: int | None = None) -> Delivery:
+        """Re-send an issued invoice by SMS (`phone`) or e-mail (`email`), at most RESENDS_PER_DAY a day
+        (kiosk.invoices.delivery). `household_id` when a resident asks: only the household's own invoices."""
+        _, provider = self._ready()
+        return delivery.resend(self.factory, provider, request_id=request_id, invoice_no=invoice_no, phone=phone,
+                               email=email, actor=actor, household_id=household_id)
 
     # --- staff side ------------------------------------------------------------------------------
     def list(self, state: str | None = None, limit: int = 200) -> tuple[InvoiceView, ...]:

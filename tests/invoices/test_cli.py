@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,26 @@ def test_a_tax_table_without_a_row_refuses_invoicing_with_one_line(office, tmp_p
     assert out.stderr.count("\n") == 1
     listed = kiosk(office, "invoice", "list")  # reading what is stored still works
     assert listed.returncode == 0
+
+
+def test_resend_an_issued_invoice_by_sms_or_email_from_the_office(office, sim):
+    number, _day = paid_receipts(office["db"])[1]
+    sim.control(delay_s=0)
+    assert kiosk(office, "invoice", "request", number, "--title", "张三").returncode == 0
+    kiosk(office, "invoice", "sync")
+    [row] = [json.loads(line) for line in kiosk(office, "invoice", "list", "--state", "issued", "--json")
+             .stdout.splitlines() if json.loads(line)["receipt"] == number]
+
+    out = kiosk(office, "invoice", "resend", row["invoice_no"], "--phone", "13800138000")
+    assert out.returncode == 0, out.stderr
+    assert "138****8000" in out.stdout and "2 more" in out.stdout and "13800138000" not in out.stdout
+    out = kiosk(office, "invoice", "resend", row["invoice_no"], "--email", "zhang@example.cn")
+    assert out.returncode == 0 and "z***@example.cn" in out.stdout, out.stderr
+    bad = kiosk(office, "invoice", "resend", row["invoice_no"], "--phone", "555")
+    assert bad.returncode != 0 and bad.stderr.count("\n") == 1 and "[E9130]" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    both = kiosk(office, "invoice", "resend", row["invoice_no"])
+    assert both.returncode == 2  # --phone or --email is required
+    with urllib.request.urlopen(f"{sim.url}/sim/deliveries", timeout=5) as response:
+        sent = [d for d in json.loads(response.read()) if d["invoice_no"] == row["invoice_no"]]
+    assert [(d["phone"], d["mail"]) for d in sent] == [("13800138000", ""), ("", "zhang@example.cn")]

@@ -39,7 +39,7 @@ def test_a_bad_phone_is_refused_by_the_provider_and_nothing_is_sent(sim: Sim, pr
     number = _issued(provider)
     with pytest.raises(InvoicePhoneInvalid) as refused:
         provider.deliver(number, phone=phone)
-    assert refused.value.code == "E9120" and phone in refused.value.user_message("en")
+    assert refused.value.code == "E9130" and phone in refused.value.user_message("en")
     assert _mine(sim, number) == []
 
 

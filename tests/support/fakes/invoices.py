@@ -31,6 +31,8 @@ class FakeInvoicesMixin:
         self.retry_refusal: errors.KioskError | None = None  # test hook: the next retries raise this
         self.retried_titles: dict[str, ir.TitleView] = {}  # request id -> the corrected title staff sent
         self.void_red_reasons: dict[str, str] = {}  # request id -> the red-letter reason a void filed
+        self.invoice_deliveries: list[tuple[str, str]] = []  # (request id, phone) re-sent
+        self.invoice_delivery_down = False  # the provider cannot be reached for a re-send
 
     # --- test hooks ---------------------------------------------------------------------------
     def fill_invoice_form(self, session_id: str, kind: str, name: str, tax_id: str = "") -> None:
@@ -121,6 +123,27 @@ class FakeInvoicesMixin:
         self._enter("household_invoices")  # type: ignore[attr-defined]
         return tuple(r for rid, r in reversed(self.invoice_requests.items())
                      if self.invoice_households.get(rid) == household_id)
+
+    def resend_invoice(self, household_id: str, request_id: str, phone: str) -> ir.InvoiceDeliveryView:
+        """The real checks (kiosk.invoices.delivery: the phone, 3 a day); `invoice_delivery_down` refuses."""
+        from kiosk.invoices.delivery import RESENDS_PER_DAY, check_phone, mask_phone
+
+        self._enter("resend_invoice")  # type: ignore[attr-defined]
+        self._invoicing_on()
+        number = check_phone(phone)
+        with self._lock:
+            rec = self.invoice_requests.get(request_id)
+            if rec is None or self.invoice_households.get(request_id) != household_id:
+                raise errors.NotFound(request_id)
+            if rec.state != "issued":
+                raise errors.InvoiceWrongState(request_id, state=rec.state)
+            done = sum(1 for rid, _ in self.invoice_deliveries if rid == request_id)
+            if done >= RESENDS_PER_DAY:
+                raise errors.InvoiceResendLimit(request_id, count=done)
+            if self.invoice_delivery_down:
+                raise errors.InvoiceNotSent("provider down")
+            self.invoice_deliveries.append((request_id, number))
+            return ir.InvoiceDeliveryView(request_id, mask_phone(number), RESENDS_PER_DAY - done - 1)
 
     def staff_invoices(self, staff_id: str, state: str | None = None) -> tuple[ir.InvoiceRecord, ...]:
         self._enter("staff_invoices")  # type: ignore[attr-defined]
