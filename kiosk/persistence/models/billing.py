@@ -27,6 +27,8 @@ class Payment(IdMixin, Base):
     """Written as an intent before any money moves; its outcome lands with its ledger entries."""
 
     __tablename__ = "payments"
+    # Reports read one day (settlement, reconciliation) or one shift of a kiosk: never the whole history.
+    __table_args__ = (Index("ix_payments_kiosk_completed", "kiosk_id", "completed_at"),)
     idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
     request_hash: Mapped[str] = mapped_column(String(64))
     reference: Mapped[str] = mapped_column(String(24), unique=True)  # shown to the user / staff
@@ -66,7 +68,8 @@ class ReceiptCounter(Base):
 
 class Receipt(IdMixin, Base):
     __tablename__ = "receipts"
-    __table_args__ = (UniqueConstraint("site_id", "number"),)
+    # A day's receipts and voids of a site are read by (site_id, issued_at) (settlement), never the site's history.
+    __table_args__ = (UniqueConstraint("site_id", "number"), Index("ix_receipts_site_issued", "site_id", "issued_at"))
     site_id: Mapped[int] = mapped_column(PK, ForeignKey("sites.id"))
     number: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(32))  # ReceiptKind
@@ -80,7 +83,7 @@ class Receipt(IdMixin, Base):
     voided: Mapped[bool] = mapped_column(Boolean, default=False)
     void_reason: Mapped[str] = mapped_column(String(200), default="")
     voided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
-    void_receipt_id: Mapped[int | None] = mapped_column(PK, ForeignKey("receipts.id"), nullable=True)
+    void_receipt_id: Mapped[int | None] = mapped_column(PK, ForeignKey("receipts.id"), nullable=True, index=True)
 
 
 class PrintJob(IdMixin, Base):

@@ -75,7 +75,8 @@ class RedLetter(IdMixin, Base):
     made and stored before it is sent, like a blue one."""
 
     __tablename__ = "invoice_red_letters"
-    __table_args__ = (Index("ix_invoice_red_letters_state_due", "state", "next_attempt_at"),)
+    __table_args__ = (Index("ix_invoice_red_letters_state_due", "state", "next_attempt_at"),
+                      Index("ix_invoice_red_letters_state_issued", "state", "issued_at"))
     request_id: Mapped[int] = mapped_column(PK, ForeignKey("invoice_requests.id"), index=True)
     order_no: Mapped[str] = mapped_column(String(20), unique=True)
     reason: Mapped[str] = mapped_column(String(2))  # kiosk.ports.RedLetterReason

@@ -23,6 +23,8 @@ class Account(IdMixin, Base):
 
 class JournalEntry(IdMixin, Base):
     __tablename__ = "journal_entries"
+    # Account credit and the cash box of the site's kiosks over a day or a shift (credit_report, staff).
+    __table_args__ = (Index("ix_journal_entries_kiosk_created", "kiosk_id", "created_at"),)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     kind: Mapped[str] = mapped_column(String(32))  # EntryKind
     memo: Mapped[str] = mapped_column(String(200), default="")
