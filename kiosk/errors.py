@@ -88,6 +88,44 @@ class DatabaseUnreachable(StorageError):
     message = N_("The database server {server} does not answer; waited {seconds} s.")
 
 
+class DatabaseGone(StorageError):
+    """The estate database stopped answering while the kiosk runs (kiosk.persistence.db_health): what needs it is
+    out of service until it answers again; notices, the directory and member events come from the local copy."""
+
+    code = "E2012"
+    message = N_("The kiosk cannot reach the estate's records right now. Payments and sign-in are paused and no "
+                 "money is taken. Please try again in a few minutes, or ask at the service desk.")
+
+
+class PaymentInterruptedOffline(StorageError):
+    """The database went away while banknotes were going in: the note it could not record is journaled on the
+    kiosk (kiosk.payments.offline_cash) and credited to the household once the database answers again."""
+
+    code = "E2013"
+    message = N_("The connection to the estate's records was lost during your payment, so it was not completed. "
+                 "The {received} you inserted is recorded on this kiosk and will be credited to your household "
+                 "account when the connection is back. Reference: {reference}.")
+
+    def user_message(self, language: str) -> str:
+        from kiosk.i18n import format_money
+
+        received = format_money(int(self.params.get("received_fen", 0)), language)
+        return translate(self.message, language, received=received, reference=self.params.get("reference", ""))
+
+    def __str__(self) -> str:
+        return f"[{self.code}] " + self.user_message("en")
+
+
+class PaymentCutOff(StorageError):
+    """The database went away in the middle of a payment (not cash): the payment is stopped; when the database
+    is back the kiosk releases it, and money that arrived (a QR payment) stays as the household's credit."""
+
+    code = "E2014"
+    message = N_("The connection to the estate's records was lost during your payment, so it was stopped. Nothing "
+                 "is charged twice: any money that arrived is kept as credit for your household. Reference: "
+                 "{reference}.")
+
+
 class ImportFileError(KioskError):
     code = "E2100"
     message = N_("The import file has {count} bad rows; nothing was imported.")

@@ -21,7 +21,7 @@ from kiosk.flows.routes import Route
 from kiosk.flows.runner import ThreadRunner
 from kiosk.flows.session import Session
 from kiosk.flows.staff import GestureDetector
-from kiosk.flows.starting import ServicesFailed, ServicesReady
+from kiosk.flows.starting import DatabaseHealthChanged, ServicesFailed, ServicesReady
 from kiosk.i18n import LANGUAGES, N_, translate
 from screens import last_resort
 from screens.boot import register_font
@@ -269,6 +269,10 @@ class KioskApp(App):
             return
         if isinstance(event, ServicesFailed):
             self.on_start_failed(event)
+            return
+        if isinstance(event, DatabaseHealthChanged):  # the estate database gone or back (kiosk.app_runtime.offline)
+            self.navigator.database_changed(event.up, event.cached_at)
+            self.refresh_header()
             return
         health = getattr(event, "health", None)
         if health is not None and hasattr(event, "device"):

@@ -1,12 +1,13 @@
 """The facade's public half: site info, notices, directory, events, callbacks, identification."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from kiosk.app_runtime import mapping
 from kiosk.domain import site_clock
-from kiosk.errors import StaffCardTapped
+from kiosk.errors import DatabaseGone, StaffCardTapped, StorageError
 from kiosk.flows import records as r
 from kiosk.persistence.db import unit_of_work
 from kiosk.services import callbacks, cards, directory, households, member_events, notices, staff
@@ -15,10 +16,34 @@ if TYPE_CHECKING:
     from kiosk.app_runtime.runtime import KioskRuntime
 
 ALL_FEATURES = frozenset(r.Feature)
+T = TypeVar("T")
 
 
 def _utc(now: datetime) -> datetime:
     return site_clock.to_utc(now)  # a naive time is the site's wall time, never the machine's
+
+
+def _live_or_kept(facade: PublicFacade, read: Callable[[], T], kept: Callable[[], T | None],
+                  keep: Callable[[T], None]) -> T:
+    """From the database while it answers (and kept on the kiosk); from the local copy while it is gone (the
+    probe says so, or this very read could not reach it). No copy at all: the error, as before."""
+    guard = facade.rt.offline
+    if guard is None or guard.up:
+        try:
+            got = read()
+        except StorageError as exc:
+            if type(exc) is not StorageError:  # only "cannot be reached" falls back on the copy
+                raise
+            copy = kept()
+            if copy is None:
+                raise
+            return copy
+        keep(got)
+        return got
+    copy = kept()
+    if copy is None:
+        raise DatabaseGone("no local copy kept yet")
+    return copy
 
 
 class PublicFacade:
@@ -37,20 +62,38 @@ class PublicFacade:
             top_up_amounts_fen=s.payments.top_up_amounts_fen)
 
     def current_notices(self, tier: str | None, language: str, now: datetime) -> tuple[r.NoticeView, ...]:
-        with unit_of_work(self.rt.db.factory) as s:
-            views = notices.current_notices(s, self.rt.till.site_id, tier, language, _utc(now))
-        return tuple(mapping.notice(v) for v in views)
+        def read() -> tuple[r.NoticeView, ...]:
+            with unit_of_work(self.rt.db.factory) as s:
+                views = notices.current_notices(s, self.rt.till.site_id, tier, language, _utc(now))
+            return tuple(mapping.notice(v) for v in views)
+        cache = self.rt.public_cache
+        if tier is not None or cache is None:  # a household's own notices are never kept on the kiosk
+            return read()
+        return _live_or_kept(self, read, lambda: cache.notices(language, now),
+                             lambda got: cache.keep_notices(language, got))
 
     def directory(self, language: str) -> tuple[r.DirectoryEntry, ...]:
-        with unit_of_work(self.rt.db.factory) as s:
-            lines = directory.public_directory(s, self.rt.till.site_id, language)
-        return tuple(r.DirectoryEntry(line.name, line.phone, line.kind, line.hours) for line in lines)
+        def read() -> tuple[r.DirectoryEntry, ...]:
+            with unit_of_work(self.rt.db.factory) as s:
+                lines = directory.public_directory(s, self.rt.till.site_id, language)
+            return tuple(r.DirectoryEntry(line.name, line.phone, line.kind, line.hours) for line in lines)
+        cache = self.rt.public_cache
+        if cache is None:
+            return read()
+        return _live_or_kept(self, read, lambda: cache.directory(language),
+                             lambda got: cache.keep_directory(language, got))
 
     def member_events(self, tier: str | None, language: str, now: datetime) -> tuple[r.MemberEventView, ...]:
-        with unit_of_work(self.rt.db.factory) as s:
-            events = member_events.visible_events(s, self.rt.till.site_id, tier, language, _utc(now))
-        return tuple(r.MemberEventView(str(e.event_id), e.title, e.starts_at, e.place, e.free, e.description,
-                                       e.audience_tier, e.ends_at) for e in events)
+        def read() -> tuple[r.MemberEventView, ...]:
+            with unit_of_work(self.rt.db.factory) as s:
+                events = member_events.visible_events(s, self.rt.till.site_id, tier, language, _utc(now))
+            return tuple(r.MemberEventView(str(e.event_id), e.title, e.starts_at, e.place, e.free, e.description,
+                                           e.audience_tier, e.ends_at) for e in events)
+        cache = self.rt.public_cache
+        if tier is not None or cache is None:
+            return read()
+        return _live_or_kept(self, read, lambda: cache.events(language, now),
+                             lambda got: cache.keep_events(language, got))
 
     def request_callback(self, phone: str, topic: str, language: str) -> str:
         with unit_of_work(self.rt.db.factory) as s:

@@ -1,6 +1,7 @@
 """The facade's staff half: unlock, settlement, handover, voids, notices, callbacks, service state."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -151,6 +152,16 @@ class StaffFacade(StaffToolsFacade, CardRepairFacade, CardStatesFacade, Technici
                 feature_switches.switch_off(s, self.rt.till.site_id, who.staff_id, who.name, feature, message)
 
     def service_status(self) -> r.ServiceStatus:
+        guard = self.rt.offline
+        if guard is not None and not guard.up:  # the database gone: what was known last, with the database down
+            known = getattr(self, "_last_status", None) or r.ServiceStatus(False)
+            return replace(known, devices=self.device_health(), cached_at=self.rt.public_cache.refreshed_at
+                           if self.rt.public_cache is not None else None)
+        status = self._read_status()
+        self._last_status = status
+        return status
+
+    def _read_status(self) -> r.ServiceStatus:
         with unit_of_work(self.rt.db.factory) as s:
             kiosk = s.scalars(select(Kiosk).where(Kiosk.id == self.rt.till.kiosk_id)).one()
             flag, reason = kiosk.out_of_service, kiosk.out_of_service_reason

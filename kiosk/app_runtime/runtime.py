@@ -12,6 +12,7 @@ from kiosk.app_runtime.facade_household import HouseholdFacade
 from kiosk.app_runtime.facade_invoices import InvoicesFacade
 from kiosk.app_runtime.facade_public import PublicFacade
 from kiosk.app_runtime.facade_staff import StaffFacade
+from kiosk.app_runtime.offline import make_offline_aware
 from kiosk.bootstrap import Database
 from kiosk.domain import site_clock
 from kiosk.domain.terms import PaymentMethod
@@ -57,6 +58,9 @@ class KioskRuntime:
         self.qr_collector: Any = None
         self.spooler: Any = None
         self.invoicing: Any = None  # kiosk.invoices.service.Invoicing (kiosk.app_runtime.invoicing)
+        self.offline: Any = None  # kiosk.app_runtime.offline.OfflineGuard: the database gone (PostgreSQL)
+        self.public_cache: Any = None  # kiosk.flows.public_cache.PublicCache: notices etc. kept on the kiosk
+        self.cash_journal: Any = None  # kiosk.payments.offline_cash.CashJournal
         self.booking_fees = dict(settings.bookings.fees_fen)
         self.booking_capacity = settings.bookings.capacity_per_slot
         self.banks = dict(settings.direct_debit.banks)
@@ -92,6 +96,17 @@ class KioskRuntime:
     def money_mover(self, method: PaymentMethod, control: PaymentControl, card_uid: str | None) -> MoveMoney | None:
         """What runs between a payment's intent and its settlement, per method (account credit: nothing,
         the credit is already on the ledger and is spent when the payment settles)."""
+        mover = self._money_mover(method, control, card_uid)
+        guard = self.offline
+        if mover is None or guard is None:
+            return mover
+
+        def moving(payment: Payment) -> None:
+            guard.moving_money_for(payment.reference)  # named in the error if the database goes meanwhile
+            mover(payment)
+        return moving
+
+    def _money_mover(self, method: PaymentMethod, control: PaymentControl, card_uid: str | None) -> MoveMoney | None:
         if method is PaymentMethod.CREDIT:
             return None
         if method is PaymentMethod.CARD:
@@ -122,6 +137,9 @@ class KioskRuntime:
         gateway_ok = self.devices.gateway is not None
         out.append(r.DeviceHealth("gateway", r.DeviceState.OK if gateway_ok else r.DeviceState.DOWN,
                                   "" if gateway_ok else "not attached"))
+        if self.offline is not None and not self.offline.up:
+            out.append(r.DeviceHealth("database", r.DeviceState.DOWN, self.offline.monitor.reason
+                                      if self.offline.monitor is not None else ""))
         return tuple(out)
 
 
@@ -131,3 +149,6 @@ class RuntimeKioskServices(PublicFacade, HouseholdFacade, InvoicesFacade, StaffF
 
     def __init__(self, rt: KioskRuntime) -> None:
         self.rt = rt
+
+
+make_offline_aware(RuntimeKioskServices)  # a payment the database outage cuts off: one error, its reference

@@ -31,8 +31,9 @@ def build_runtime(settings: Settings, db: Database, bus: EventBus | None = None)
     listener = NotificationListener(on_notification) if settings.devices.gateway.url else None
     devices = build_devices(settings, notify_url=listener.url if listener else "")
     rt = KioskRuntime(settings, db, till, devices, bus)
+    _attach_offline(rt)
     if "cash" in rt.supervisors:
-        rt.cash_collector = CashCollector(rt.supervisors["cash"], db.factory, till)
+        rt.cash_collector = CashCollector(rt.supervisors["cash"], db.factory, till, journal=rt.cash_journal)
     if devices.gateway is not None:
         rt.qr_collector = holder["qr"] = QrCollector(devices.gateway, db.factory, till,
                                                      timeout_s=settings.devices.gateway.order_timeout_s)
@@ -43,6 +44,18 @@ def build_runtime(settings: Settings, db: Database, bus: EventBus | None = None)
     _attach_spooler(rt)
     _attach_invoicing(rt)
     return rt
+
+
+def _attach_offline(rt: KioskRuntime) -> None:
+    """The database gone: the local copy of the public pages, the kiosk's banknote journal, the health probe
+    (kiosk.app_runtime.offline)."""
+    from kiosk.app_runtime.offline import OfflineGuard
+    from kiosk.flows.public_cache import PublicCache, cache_path
+    from kiosk.payments.offline_cash import CashJournal, journal_path
+
+    rt.public_cache = PublicCache(cache_path(rt.settings.data_dir))
+    rt.cash_journal = CashJournal(journal_path(rt.settings.data_dir))
+    rt.offline = OfflineGuard(rt, rt.public_cache)
 
 
 def _attach_invoicing(rt: KioskRuntime) -> None:
@@ -97,9 +110,19 @@ def start_runtime(rt: KioskRuntime) -> None:
         rt.invoicing.start()
         rt.on_stop(rt.invoicing.stop)
 
+    if rt.offline is not None:
+        rt.offline.start()
+        rt.on_stop(rt.offline.stop)
     started = utcnow()
 
     def recover() -> None:
+        if rt.cash_collector is None and rt.cash_journal is not None:  # notes journaled before a restart
+            try:
+                from kiosk.payments.offline_cash import credit_journaled_notes
+
+                credit_journaled_notes(rt.db.factory, rt.till, rt.cash_journal)
+            except Exception:
+                log.exception("crediting journaled banknotes failed; retried when the database is back")
         for name, collector in (("cash", rt.cash_collector), ("qr", rt.qr_collector)):
             if collector is None:
                 continue
@@ -116,6 +139,8 @@ def start_runtime(rt: KioskRuntime) -> None:
         if released:
             log.warning("released %d payment(s) left unfinished before the restart: %s", len(released),
                         ", ".join(released))
+        if rt.offline is not None:
+            rt.offline.refresh_cache()  # the local copy of notices, directory and events, fresh from the start
         rt.recovered.set()
 
     threading.Thread(target=recover, name="start-up-recovery", daemon=True).start()

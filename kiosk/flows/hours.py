@@ -73,4 +73,5 @@ def sign_in_offered(site: SiteInfo | None, now: datetime, status: ServiceStatus 
     if site is None:
         return True
     open_now = site.available_features(now) & PERSONAL_FEATURES
-    return any(status is None or status.switched_off_message(f) is None for f in open_now)
+    return any(status is None or (status.switched_off_message(f) is None and not status.feature_blocked(f))
+               for f in open_now)

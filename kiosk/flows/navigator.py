@@ -11,7 +11,7 @@ from kiosk.domain.site_clock import site_now
 from kiosk.flows.base import Flow, FlowContext
 from kiosk.flows.facade import KioskServices
 from kiosk.flows.hours import PERSONAL_FEATURES, sign_in_offered
-from kiosk.flows.records import DeviceHealth, DeviceState, Feature, ServiceStatus
+from kiosk.flows.records import OFFLINE_FEATURES, DeviceHealth, DeviceState, Feature, ServiceStatus
 from kiosk.flows.routes import PENDING_FEATURES, ROUTES, Role, Route
 from kiosk.flows.runner import Runner
 from kiosk.flows.session import Session
@@ -84,6 +84,12 @@ class Navigator:
         if status is not None and status.out_of_service and not route.always:
             params.clear()
             return self.routes["out_of_service"]
+        if status is not None and status.database_down and self._needs_database(route):
+            if self.session.identity is not None:
+                self.session.wipe()  # nothing a signed-in resident came for works now
+            params.clear()
+            params["database"] = True
+            return self.routes["out_of_service"]
         closed = self._closed_for_sign_in(route, params)
         if closed is not None:  # out of hours no PIN is asked for a service that is closed
             card_uid = params.get("card_uid")
@@ -123,6 +129,41 @@ class Navigator:
                 params["feature"] = feature.value
                 return self.routes["out_of_service"]
         return route
+
+    @staticmethod
+    def _needs_database(route: Route) -> bool:
+        """While the estate database is gone: the first page (its out-of-service page takes its place), and
+        every page a resident signs in for or that writes (the public pages read the local copy)."""
+        if route.name == "attract":
+            return True
+        if route.always:
+            return False
+        return route.feature is None or route.feature not in OFFLINE_FEATURES
+
+    def database_changed(self, up: bool, cached_at: datetime | None = None) -> None:
+        """The health probe's verdict changed (kiosk.app_runtime.offline): the page a resident is on gives way to
+        the out-of-service page when it needs the database (not while a call is running: its own error says what
+        happened, and the next step is redirected), and that page gives way to the start when it is back."""
+        status = self.ctx.status or ServiceStatus(False)
+        devices = tuple(d for d in status.devices if d.device != "database")
+        if not up:
+            devices += (DeviceHealth("database", DeviceState.DOWN),)
+        self.ctx.status = replace(status, devices=devices, cached_at=None if up else cached_at)
+        route, flow = self.route, self.flow
+        if route is None:
+            return
+        if not up:
+            busy = flow is not None and flow.activity()[0]
+            if not busy and self._needs_database(route):
+                if self.session.identity is not None:
+                    self.session.wipe()
+                self.go("out_of_service", database=True)
+                return
+        elif route.name == "out_of_service" and getattr(flow, "database", False):
+            self.go("attract")
+            return
+        if flow is not None:
+            flow.changed()
 
     def _closed_for_sign_in(self, route: Route, params: dict[str, Any]) -> str | None:
         """When `route` would ask for a sign-in that leads to nothing open now: the closed feature's name ('' for

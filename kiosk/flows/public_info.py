@@ -1,7 +1,7 @@
 """Journeys that need no sign-in: notices, directory, member events (sign-up asks to identify), callback request."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -89,9 +89,19 @@ class _ListFlow(Flow):
         self.session.set_language(language)
         self.start()
 
+    def offline_note(self) -> str:
+        """While the estate database is gone the list is the kiosk's own copy: says so, and when it was made."""
+        status = self.ctx.status
+        if status is None or not status.database_down or self.step is not ListStep.READY:
+            return ""
+        if status.cached_at is None:
+            return self.t(N_("The estate records cannot be reached right now."))
+        return self.t(N_("The estate records cannot be reached right now. This is the copy from {when}."),
+                      when=self.when(status.cached_at))
+
     def view(self) -> ListView:
         prompt = self.t(self.empty_text) if self.step is ListStep.READY and not self.rows else ""
-        return ListView(self.step, self.t(self.title), prompt, self.rows, self.message,
+        return ListView(self.step, self.t(self.title), prompt, self.rows, self.message or self.offline_note(),
                         ProgressView(self.t(N_("Loading, please wait"))) if self.step is ListStep.LOADING else None,
                         self.error)
 
@@ -166,6 +176,15 @@ class MemberEventsFlow(_ListFlow):
     def load(self) -> tuple[Row, ...]:
         events = self.services.member_events(self.session.tier, self.language, self.ctx.clock())
         return tuple(self.row(e) for e in events)
+
+    def view(self) -> ListView:
+        base = super().view()
+        status = self.ctx.status
+        if status is None or not status.database_down:
+            return base
+        reason = self.t(N_("Sign-up opens again when the estate records can be reached."))
+        rows = tuple(replace(r, action_enabled=False, reason=reason) for r in base.rows)
+        return replace(base, rows=rows)
 
     def act(self, event_id: str) -> None:
         row = next((r for r in self.rows if r.key == event_id), None)

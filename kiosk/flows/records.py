@@ -425,6 +425,11 @@ FEATURE_DEVICES: dict[Feature, tuple[str, ...]] = {
     Feature.TOP_UP: ("reader",),
     Feature.CARD_LOSS: ("reader",),
 }
+# While the estate database is gone ("database" down, kiosk.app_runtime.offline) only these work, from the local copy.
+OFFLINE_FEATURES = frozenset({Feature.NOTICES, Feature.DIRECTORY, Feature.MEMBER_EVENTS})
+for _feature in Feature:
+    if _feature not in OFFLINE_FEATURES:
+        FEATURE_DEVICES[_feature] = FEATURE_DEVICES.get(_feature, ()) + ("database",)
 
 
 @dataclass(frozen=True)
@@ -443,6 +448,7 @@ class ServiceStatus:
     reason: str = ""  # msgid or staff-typed text shown to users
     devices: tuple[DeviceHealth, ...] = field(default_factory=tuple)
     switched_off: tuple[SwitchedOffView, ...] = ()  # features staff switched off at this site (every kiosk)
+    cached_at: datetime | None = None  # while the database is gone: when the local copy was last refreshed
 
     def switched_off_message(self, feature: Feature) -> str | None:
         """The staff's message while `feature` is switched off; None while it is on."""
@@ -450,6 +456,10 @@ class ServiceStatus:
 
     def device_down(self, name: str) -> bool:
         return any(d.device == name and d.state == DeviceState.DOWN for d in self.devices)
+
+    @property
+    def database_down(self) -> bool:
+        return self.device_down("database")
 
     def feature_blocked(self, feature: Feature) -> bool:
         return any(self.device_down(d) for d in FEATURE_DEVICES.get(feature, ()))

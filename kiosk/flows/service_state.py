@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kiosk.errors import KioskError, StaffCardTapped
+from kiosk.errors import DatabaseGone, KioskError, StaffCardTapped
 from kiosk.flows.base import Flow
 from kiosk.flows.hours import opens_again, week_lines
-from kiosk.flows.records import FEATURE_LABELS, Feature
+from kiosk.flows.records import FEATURE_LABELS, OFFLINE_FEATURES, Feature, ServiceStatus
 from kiosk.i18n import N_
 
 
@@ -35,8 +35,10 @@ class OutOfServiceFlow(Flow):
     route = "out_of_service"
 
     def __init__(self, ctx, feature: str = "", reference: str = "", switched_off: str = "",  # type: ignore[no-untyped-def]
-                 not_offered: bool = False, paused: bool = False, card_uid: str = "", **params) -> None:
+                 not_offered: bool = False, paused: bool = False, card_uid: str = "", database: bool = False,
+                 **params) -> None:
         super().__init__(ctx, **params)
+        self.database = database  # the estate database is gone (kiosk.app_runtime.offline)
         self.feature = feature
         self.reference = reference
         self.switched_off = switched_off  # the staff's message when staff switched the feature off
@@ -54,6 +56,10 @@ class OutOfServiceFlow(Flow):
 
     def back(self) -> None:
         self.ctx.navigate("household" if self._back_home() else "attract")
+
+    def open(self, route: str) -> None:
+        """One of the pages that still work (while the database is gone: notices, directory, member events)."""
+        self.ctx.navigate(route)
 
     def card_tapped(self, card_uid: str) -> None:
         """With the whole kiosk out of service only a staff badge does anything: it opens the staff PIN pad,
@@ -74,6 +80,8 @@ class OutOfServiceFlow(Flow):
     def view(self) -> NoticePageView:
         status = self.ctx.status
         icon = "information-outline"
+        if self.database or (status is not None and status.database_down and not self.reference):
+            return self._database_view(status)
         if self.reference:
             icon = "alert-circle"
             reason = self.t(N_("Sorry, something went wrong. Nothing was charged without a receipt."))
@@ -103,6 +111,28 @@ class OutOfServiceFlow(Flow):
         return NoticePageView(self.t(N_("Out of service")), reason, detail, self.reference, (),
                               self.t(N_("Back")) if self._back_home() else self.t(N_("Back to start")), icon=icon,
                               reference_label=self.t(N_("Reference")) if self.reference else "")
+
+
+    def _database_view(self, status: ServiceStatus | None) -> NoticePageView:
+        """The estate database is gone: what stopped, with its code, what still works and since when it was
+        copied, what to do."""
+        error = DatabaseGone("")
+        reason = f"{self.t(N_('The kiosk cannot reach the estate records right now.'))} [{error.code}]"
+        detail = [self.t(N_("Payments, top-ups, card services and sign-in are paused; no money is taken.")),
+                  self.t(N_("Please try again in a few minutes, or ask at the service desk."))]
+        cached_at = status.cached_at if status is not None else None
+        site, now = self.ctx.site, self.ctx.clock()
+        still: tuple[tuple[str, str], ...] = ()
+        if cached_at is not None:
+            offered = site.available_features(now) if site is not None else OFFLINE_FEATURES
+            still = tuple((f.value, self.t(FEATURE_LABELS[f])) for f in Feature
+                          if f in OFFLINE_FEATURES and f in offered and f.value in self.ctx.routes)
+            if still:
+                detail.append(self.t(N_("Notices, the phone directory and member events still work, as copied at "
+                                        "{when}."), when=self.when(cached_at)))
+        return NoticePageView(self.t(N_("Out of service")), reason, tuple(detail), "", still,
+                              self.t(N_("Back to start")), icon="lan-disconnect",
+                              still_title=self.t(N_("Available now:")) if still else "")
 
 
 class OutOfHoursFlow(Flow):

@@ -31,6 +31,17 @@ class ServicesReady:
 
 
 @dataclass(frozen=True)
+class DatabaseHealthChanged:
+    """On the event bus when the estate database stops or starts answering (kiosk.app_runtime.offline, and the
+    start behind the window while it keeps trying). `cached_at`: when the local copy of the public pages was
+    last refreshed (None: there is none)."""
+
+    up: bool
+    reason: str = ""
+    cached_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class ServicesFailed:
     code: str
     message: str

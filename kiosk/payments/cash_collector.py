@@ -26,10 +26,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.domain.terms import PaymentStatus
-from kiosk.errors import CashAcceptorFault, DeviceTimeout, NotFound, PaymentCancelled
+from kiosk.errors import (CashAcceptorFault, DatabaseGone, DeviceTimeout, NotFound, PaymentCancelled,
+                          PaymentInterruptedOffline, StorageError)
 from kiosk.i18n import N_
 from kiosk.payments.cash_session import CashSession, CashState, CashView, OverpayPolicy
 from kiosk.payments.control import PaymentControl, PaymentProgress, Stage
+from kiosk.payments.offline_cash import CashJournal, credit_journaled_notes, new_note
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import CashEventRecord, DeviceEvent, Payment
 from kiosk.ports import CashAcceptor, CashEvent, CashEventKind
@@ -82,8 +84,10 @@ class CashCollector:
     def __init__(self, acceptor: DeviceSupervisor[CashAcceptor] | CashAcceptor, factory: sessionmaker[Session],
                  till: Till, *, poll_interval_s: float = 0.15, overpay: OverpayPolicy = OverpayPolicy.ASK,
                  max_excess_fen: int = 0, consent_timeout_s: float = 20.0, idle_timeout_s: float | None = 180.0,
-                 device_timeout_s: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+                 device_timeout_s: float = 5.0, clock: Callable[[], float] = time.monotonic,
+                 journal: CashJournal | None = None) -> None:
         self.acceptor = acceptor
+        self.journal = journal  # notes stacked while the database was gone (kiosk.payments.offline_cash)
         self.factory = factory
         self.till = till
         self.poll_interval_s = poll_interval_s
@@ -121,7 +125,11 @@ class CashCollector:
         """Credit notes the validator stacked while nobody recorded them; exactly once (see module doc).
 
         Also returns a note left in escrow. Call at start-up, before any payment; `collect` calls it too.
+        Notes journaled on the kiosk while the database was gone are credited first, so that the counter they
+        carry is known before the validator's events are read.
         """
+        if self.journal is not None:
+            credit_journaled_notes(self.factory, self.till, self.journal)
         with unit_of_work(self.factory) as session:
             last = _last_record(session, self.till.kiosk_id)
             owner = _open_owner(session, last)
@@ -189,6 +197,7 @@ class CashCollector:
         with unit_of_work(self.factory) as session:
             payment = _payment(session, payment_id)
             amount, reference = payments.other_part(payment), payment.reference  # split: credit pays the rest
+            household_id = payment.household_id
         self.recover()  # strays since the last session are credited to their owner, not to this payment
         with unit_of_work(self.factory) as session:
             received_before = _payment(session, payment_id).received_fen
@@ -198,7 +207,9 @@ class CashCollector:
         tap = self._tap
         self._marker("session", tap.counter, payment_id)
         try:
-            received = _Run(self, payment_id, amount, received_before, control, tap).go(reference)
+            run = _Run(self, payment_id, amount, received_before, control, tap)
+            run.owner_of_notes = (reference, household_id)
+            received = run.go(reference)
         except (PaymentCancelled, CashAcceptorFault):
             self._marker("session_end", tap.counter, payment_id)
             raise
@@ -225,12 +236,27 @@ class _Run:
         self._idle_until = (owner._clock() + owner.idle_timeout_s) if owner.idle_timeout_s else None
         self._idle = False
         self._pause = threading.Event()  # never set: a bounded wait between polls, not a sleep
+        self.owner_of_notes: tuple[str, int] | None = None  # (payment reference, household id)
 
     def _stacked(self, event: CashEvent) -> None:
-        """The only place money appears: its own unit of work, with the validator's counter."""
-        with unit_of_work(self.owner.factory) as session:
-            payment = _payment(session, self.payment_id)
-            payments.record_cash_in(session, self.owner.till, payment, counter=event.counter, value_fen=event.value_fen)
+        """The only place money appears: its own unit of work, with the validator's counter. When the database
+        does not answer, the note goes to the kiosk's own journal (fsynced) and the payment stops: the session
+        faults, which returns a note in escrow and disables the acceptor (kiosk.payments.offline_cash)."""
+        try:
+            with unit_of_work(self.owner.factory) as session:
+                payment = _payment(session, self.payment_id)
+                payments.record_cash_in(session, self.owner.till, payment, counter=event.counter,
+                                        value_fen=event.value_fen)
+        except StorageError as exc:
+            # only "cannot be reached" (not a refused write, not a lock wait: the database answered those)
+            if self.owner.journal is None or self.owner_of_notes is None or type(exc) not in (StorageError, DatabaseGone):
+                raise
+            reference, household_id = self.owner_of_notes
+            self.owner.journal.append(new_note(self.owner.till, self.payment_id, reference, household_id,
+                                               event.counter, event.value_fen))
+            received = self.received_before + self.session.inserted_fen + event.value_fen
+            raise PaymentInterruptedOffline(f"{reference}: note {event.counter} journaled on the kiosk",
+                                            reference=reference, received_fen=received) from exc
         if self._idle_until is not None:
             self._idle_until = self.owner._clock() + (self.owner.idle_timeout_s or 0)
 
