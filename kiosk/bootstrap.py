@@ -89,7 +89,8 @@ def open_database(settings: Settings, *, upgrade: bool = True) -> Database:
         _with_bounded_wait(lambda: _schema_step(starter, settings, upgrade), url, wait_s)
     finally:
         starter.dispose()
-    engine = make_engine(url)
+    engine = make_engine(url, lock_timeout_s=settings.database.lock_timeout_s,
+                         statement_timeout_s=settings.database.statement_timeout_s)
     return Database(engine, make_session_factory(engine, chain=chain_binding(settings)), url)
 
 

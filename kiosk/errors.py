@@ -488,6 +488,16 @@ class PaymentInProgress(PaymentError):
     message = N_("This payment is still in progress. Please wait a moment and check again. Reference: {reference}.")
 
 
+class PaymentTimedOut(PaymentError):
+    """A payment whose unit of work waited past the database's lock or statement timeout (a row another kiosk or
+    program held): that unit of work was rolled back whole. An intent already recorded stays an intent, so asking
+    again with the same idempotency key finishes it once the lock is gone (docs/fleet.md, "A stuck lock")."""
+
+    code = "E7008"
+    message = N_("The records were held by another kiosk for {seconds} s, so this payment was not completed. "
+                 "Please try again. Reference: {reference}.")
+
+
 class BadSignature(PaymentError):
     code = "E7004"
     message = N_("A payment notification failed its signature check.")

@@ -67,6 +67,10 @@ class SiteSettings:
 class DatabaseSettings:
     url: str
     start_wait_s: int = 30  # how long a start waits for a busy (locked) database or a server that refuses
+    # PostgreSQL: how long one statement waits for a row lock another kiosk holds, and how long any statement
+    # may run, before it is cancelled and its unit of work rolled back whole (docs/fleet.md, "A stuck lock")
+    lock_timeout_s: int = 10
+    statement_timeout_s: int = 30
 
 
 @dataclass(frozen=True)

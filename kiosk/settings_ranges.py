@@ -23,6 +23,8 @@ MAX_ITEM = "limits.max_item_fen"  # a bound that is the site's configured per-it
 RANGES: dict[str, tuple[float, float | str]] = {
     "limits.max_item_fen": (1, MAX_ITEM_CEILING_FEN),
     "database.start_wait_s": (1, 600),
+    "database.lock_timeout_s": (1, 120),
+    "database.statement_timeout_s": (1, 600),
     "ui.idle_timeout_s": (30, 3600),
     "ui.idle_warning_s": (20, 600),
     "ui.max_fps": (1, 240),

@@ -27,14 +27,18 @@ def sqlite_url(data_dir: Path) -> str:
 BUSY_TIMEOUT_S = 30.0  # how long one statement waits for SQLite's write lock (another kiosk process, an import)
 CONNECT_TIMEOUT_S = 10  # how long connecting to a PostgreSQL server may take before it counts as down
 _busy_timeouts: WeakKeyDictionary[Engine, float] = WeakKeyDictionary()
+_statement_timeouts: WeakKeyDictionary[Engine, float] = WeakKeyDictionary()
+LOCK_NOT_AVAILABLE, QUERY_CANCELED = "55P03", "57014"  # PostgreSQL's lock_timeout and statement_timeout
 
 
 def make_engine(url: str, *, echo: bool = False, busy_timeout_s: float = BUSY_TIMEOUT_S,
-                lock_timeout_s: float | None = None, source: str = "the settings") -> Engine:
+                lock_timeout_s: float | None = None, statement_timeout_s: float | None = None,
+                source: str = "the settings") -> Engine:
     """An engine with the kiosk's connection settings for the URL's dialect.
 
     `busy_timeout_s` bounds SQLite's wait for the write lock; `lock_timeout_s` does the same for PostgreSQL's
-    row and table locks (None: wait as long as it takes). A URL SQLAlchemy cannot use is one
+    row and table locks (None: wait as long as it takes), `statement_timeout_s` any one PostgreSQL statement
+    (None: no bound); either cancels the statement and its unit of work rolls back whole (DatabaseBusy). A URL SQLAlchemy cannot use is one
     DatabaseUrlUnsupported naming `source`, never a raw ArgumentError or a missing driver module."""
     try:
         if url.startswith("sqlite"):
@@ -46,12 +50,16 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout_s: float = BUSY_TI
         # TCP keepalives and TCP_USER_TIMEOUT: a network that drops packets ends a connection in seconds, not
         # after the kernel's minutes of retransmissions (kiosk.persistence.db_health, docs/fleet.md)
         connect_args: dict[str, Any] = liveness_args(CONNECT_TIMEOUT_S)
-        if lock_timeout_s is not None:
-            connect_args["options"] = f"-c lock_timeout={int(lock_timeout_s * 1000)}"
+        options = [f"-c {name}={int(seconds * 1000)}" for name, seconds in
+                   (("lock_timeout", lock_timeout_s), ("statement_timeout", statement_timeout_s)) if seconds is not None]
+        if options:
+            connect_args["options"] = " ".join(options)
         engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5,
                                connect_args=connect_args)
         if lock_timeout_s is not None:
             _busy_timeouts[engine] = lock_timeout_s
+        if statement_timeout_s is not None:
+            _statement_timeouts[engine] = statement_timeout_s
         return engine
     except (ArgumentError, ImportError, ValueError, TypeError) as exc:  # NoSuchModuleError is an ArgumentError
         raise DatabaseUrlUnsupported(key="database.url", file=source,
@@ -114,7 +122,7 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     except OperationalError as exc:
         session.rollback()
         if is_busy(exc):
-            raise DatabaseBusy(str(exc.orig), seconds=busy_wait_s(session)) from exc
+            raise DatabaseBusy(str(exc.orig), seconds=busy_wait_s(session, exc)) from exc
         raise StorageError(str(exc.orig) if exc.orig else str(exc)) from exc
     except SQLAlchemyError as exc:
         session.rollback()
@@ -128,17 +136,20 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 def is_busy(exc: OperationalError) -> bool:
     """SQLite's "database is locked" (another connection kept the write lock past the busy timeout), or
-    PostgreSQL's lock_timeout."""
-    if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
+    PostgreSQL's lock_timeout or statement_timeout (a statement cancelled by the server, never by a person: the
+    kiosk sends no cancel of its own)."""
+    if getattr(exc.orig, "sqlstate", None) in (LOCK_NOT_AVAILABLE, QUERY_CANCELED):
         return True
     text = str(exc.orig).lower()
     return "database is locked" in text or "database is busy" in text
 
 
-def busy_wait_s(session: Session) -> int:
-    """The busy timeout of the session's engine, in whole seconds (for the "waited N s" line)."""
+def busy_wait_s(session: Session, exc: OperationalError | None = None) -> int:
+    """The timeout that ran out, of the session's engine, in whole seconds (for the "waited N s" line)."""
     bind = session.get_bind()
     engine = bind.engine if isinstance(bind, Connection) else bind
+    if exc is not None and getattr(exc.orig, "sqlstate", None) == QUERY_CANCELED:
+        return math.ceil(_statement_timeouts.get(engine, _busy_timeouts.get(engine, BUSY_TIMEOUT_S)))
     return math.ceil(_busy_timeouts.get(engine, BUSY_TIMEOUT_S))
 
 

@@ -29,10 +29,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from kiosk.domain.money import Money
 from kiosk.domain.receipt import ReceiptDocument, ReceiptItem, ReceiptKind
 from kiosk.domain.terms import FEE_LABELS, AccountKind, BillStatus, EntryKind, FeeKind, PaymentMethod, PaymentPurpose, PaymentStatus
-from kiosk.errors import (BillAlreadyPaid, BillNotFound, CardWritePending, CreditNotEnough, IdempotencyConflict,
-                          InsufficientBalance, InvalidAmount, KioskError, NotFound, PaymentAbandoned, PaymentCancelled,
-                          PaymentCancelledByRestart, PaymentError, PaymentInProgress, ReceiptAlreadyVoided,
-                          all_error_classes)
+from kiosk.errors import (BillAlreadyPaid, BillNotFound, CardWritePending, CreditNotEnough, DatabaseBusy,
+                          IdempotencyConflict, InsufficientBalance, InvalidAmount, KioskError, NotFound,
+                          PaymentAbandoned, PaymentCancelled, PaymentCancelledByRestart, PaymentError,
+                          PaymentInProgress, PaymentTimedOut, ReceiptAlreadyVoided, StorageError, all_error_classes)
 from kiosk.i18n import N_, translate
 from kiosk.persistence import key_claims
 from kiosk.persistence.db import unit_of_work
@@ -359,8 +359,23 @@ def attempt(factory: sessionmaker[Session], key: str) -> Iterator[None]:
                                 reference=_reference_for(factory, key))
     try:
         yield
+    except DatabaseBusy as exc:  # a lock or statement timeout: the unit of work that met it was rolled back whole
+        raise PaymentTimedOut(str(exc), seconds=exc.params.get("seconds", 0),
+                              reference=_reference_after_timeout(factory, key)) from exc
     finally:
         held.release()
+
+
+def _reference_after_timeout(factory: sessionmaker[Session], key: str) -> str:
+    """The payment's reference when its intent was recorded before the timeout. Read on PostgreSQL only, where a
+    read waits for no lock; SQLite's every unit of work takes the write lock that just ran out, so there the
+    reference is the key's, as for a payment that never got an intent."""
+    if factory.kw["bind"].dialect.name == "postgresql":
+        try:
+            return _reference_for(factory, key)
+        except StorageError:
+            pass
+    return key.rsplit(":", 1)[-1].upper()
 
 
 def _reference_for(factory: sessionmaker[Session], key: str) -> str:
