@@ -113,10 +113,14 @@ def run_in_window(settings: Settings, start: Callable[[Any], Started]) -> int:
     from kiosk.runtime.events import EventBus
     from screens.app import run_app
 
+    from kiosk.flows.public_cache import PublicCache, cache_path
+
     bus = EventBus()
-    services = StartingServices(AttractSnapshot(snapshot_path(settings.data_dir)))
+    services = StartingServices(AttractSnapshot(snapshot_path(settings.data_dir)),
+                                cache=PublicCache(cache_path(settings.data_dir)))
     startup: BackgroundStart[Started] = BackgroundStart(lambda: start(bus), services, bus,
-                                                        lambda s: s.runtime.services, demo_controls)
+                                                        lambda s: s.runtime.services, demo_controls,
+                                                        probe=database_probe(settings))
     try:
         return run_app(services, settings, bus, None, startup)
     finally:
@@ -124,6 +128,21 @@ def run_in_window(settings: Settings, start: Callable[[Any], Started]) -> int:
         if started is not None:
             started.runtime.stop()
         sys.stdout.flush()
+
+
+def database_probe(settings: Settings) -> Callable[[], tuple[bool, str]] | None:
+    """For a central (PostgreSQL) database: asks whether it answers, within seconds (kiosk.persistence.db_health),
+    so that a kiosk started while it is gone shows out of service at once and keeps trying. None for SQLite."""
+    if not settings.database.url or settings.database.url.startswith("sqlite"):
+        return None
+    from kiosk.persistence.db_health import probe, probe_engine
+
+    engine = probe_engine(settings.database.url)
+
+    def ask() -> tuple[bool, str]:
+        result = probe(engine)
+        return result.up, result.reason
+    return ask
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -89,10 +89,14 @@ class AttractFlow(Flow):
         self.step = AttractStep.READY
         if self.ctx.status.out_of_service:
             self.ctx.navigate("out_of_service")
+        elif self.ctx.status.database_down:  # the estate database gone (kiosk.app_runtime.offline)
+            self.ctx.navigate("out_of_service", database=True)
 
     def _failed(self, exc: KioskError) -> None:
         self.step = AttractStep.FAILED
         self.error = self.error_view(exc)
+        if self.ctx.status is not None and self.ctx.status.database_down:  # gone while this page was loading
+            self.ctx.navigate("out_of_service", database=True)
 
     # --- user actions ----------------------------------------------------------------------
     def next_notice(self) -> None:

@@ -128,8 +128,8 @@ class OutOfServiceFlow(Flow):
             still = tuple((f.value, self.t(FEATURE_LABELS[f])) for f in Feature
                           if f in OFFLINE_FEATURES and f in offered and f.value in self.ctx.routes)
             if still:
-                detail.append(self.t(N_("Notices, the phone directory and member events still work, as copied at "
-                                        "{when}."), when=self.when(cached_at)))
+                detail.insert(1, self.t(N_("Notices, the phone directory and member events still work, as copied "
+                                           "at {when}."), when=self.when(cached_at)))
         return NoticePageView(self.t(N_("Out of service")), reason, tuple(detail), "", still,
                               self.t(N_("Back to start")), icon="lan-disconnect",
                               still_title=self.t(N_("Available now:")) if still else "")

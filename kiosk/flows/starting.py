@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from kiosk.errors import KioskError, KioskStarting, UnexpectedFailure
+from kiosk.errors import DatabaseGone, DatabaseUnreachable, KioskError, KioskStarting, UnexpectedFailure
 from kiosk.flows.attract_snapshot import AttractSnapshot
-from kiosk.flows.records import NoticeView, ServiceStatus, SiteInfo
+from kiosk.flows.public_cache import PublicCache
+from kiosk.flows.records import (DeviceHealth, DeviceState, DirectoryEntry, MemberEventView, NoticeView,
+                                 ServiceStatus, SiteInfo)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -50,12 +53,14 @@ class ServicesFailed:
 class StartingServices:
     """A KioskServices that becomes the real one once `attach()` is called."""
 
-    def __init__(self, snapshot: AttractSnapshot, wait_s: float = 60.0) -> None:
+    def __init__(self, snapshot: AttractSnapshot, wait_s: float = 60.0, cache: PublicCache | None = None) -> None:
         self.snapshot = snapshot
         self.wait_s = wait_s
+        self.cache = cache  # the local copy of the public pages (kiosk.flows.public_cache), read while offline
         self._settled = threading.Event()
         self._services: Any = None
         self._error: KioskError | None = None
+        self._offline = False  # the estate database does not answer yet: the start keeps trying
 
     @property
     def ready(self) -> bool:
@@ -69,9 +74,17 @@ class StartingServices:
         self._error = error
         self._settled.set()
 
+    def offline(self, gone: bool) -> None:
+        """The start found the database gone (True) and keeps trying; False once it answers."""
+        self._offline = gone
+
     def _real(self) -> Any:
-        if not self._settled.wait(self.wait_s):
-            raise KioskStarting(f"services not ready after {self.wait_s:.0f} s")
+        deadline = time.monotonic() + self.wait_s
+        while not self._settled.wait(min(0.2, max(0.0, deadline - time.monotonic()))):
+            if self._offline:  # say so at once: the start may wait for hours
+                raise DatabaseGone("the estate database does not answer yet; the kiosk keeps trying")
+            if time.monotonic() >= deadline:
+                raise KioskStarting(f"services not ready after {self.wait_s:.0f} s")
         if self._error is not None:
             raise type(self._error)(self._error.detail, **self._error.params)
         return self._services
@@ -86,6 +99,10 @@ class StartingServices:
         return site
 
     def service_status(self) -> ServiceStatus:
+        if self._offline and not self._settled.is_set():  # the database gone: the out-of-service page, with why
+            kept_status = self.snapshot.content.status or ServiceStatus(False)
+            return replace(kept_status, devices=(DeviceHealth("database", DeviceState.DOWN),),
+                           cached_at=self.cache.refreshed_at if self.cache is not None else None)
         kept = self.snapshot.content.status
         if not self._settled.is_set() and kept is not None:
             return kept
@@ -97,12 +114,29 @@ class StartingServices:
         if tier is not None:  # a signed-in household's notices are never kept on disk
             return self._real().current_notices(tier, language, now)
         if not self._settled.is_set():
+            copy = self.cache.notices(language, now) if self._offline and self.cache is not None else None
+            if copy is not None:
+                return copy
             kept = self.snapshot.notices(language, now)
             if kept is not None:
                 return kept
         notices = self._real().current_notices(None, language, now)
         self.snapshot.remember_notices(language, notices)
         return notices
+
+    def directory(self, language: str) -> tuple[DirectoryEntry, ...]:
+        if self._offline and not self._settled.is_set() and self.cache is not None:
+            copy = self.cache.directory(language)
+            if copy is not None:
+                return copy
+        return self._real().directory(language)
+
+    def member_events(self, tier: str | None, language: str, now: datetime) -> tuple[MemberEventView, ...]:
+        if tier is None and self._offline and not self._settled.is_set() and self.cache is not None:
+            copy = self.cache.events(language, now)
+            if copy is not None:
+                return copy
+        return self._real().member_events(tier, language, now)
 
     # --- everything else: the real services, once they are there ----------------------------------
     def __getattr__(self, name: str) -> Any:
@@ -120,9 +154,14 @@ class BackgroundStart(Generic[T]):
     """Run `start()` once on its own thread; hand its services to `services` and tell the bus how it went."""
 
     def __init__(self, start: Callable[[], T], services: StartingServices, bus: Any,
-                 services_of: Callable[[T], Any], demo_of: Callable[[T], Any] = lambda _started: None) -> None:
+                 services_of: Callable[[T], Any], demo_of: Callable[[T], Any] = lambda _started: None,
+                 probe: Callable[[], tuple[bool, str]] | None = None, retry_s: float = 1.0) -> None:
         self._start, self._services, self._bus = start, services, bus
         self._services_of, self._demo_of = services_of, demo_of
+        self._probe = probe  # (answers, why not): the estate database, asked before each start attempt
+        self._retry_s = retry_s
+        self._stopping = threading.Event()
+        self.database_down = False
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.started: T | None = None
@@ -134,9 +173,41 @@ class BackgroundStart(Generic[T]):
                 self._thread = threading.Thread(target=self._run, name="kiosk-start", daemon=True)
                 self._thread.start()
 
+    def _database_gone(self, gone: bool, reason: str = "") -> None:
+        if gone == self.database_down:
+            return
+        self.database_down = gone
+        self._services.offline(gone)
+        cache = self._services.cache
+        log.log(logging.ERROR if gone else logging.WARNING, "the estate database %s",
+                f"does not answer ({reason}); out of service, trying again every {self._retry_s:.0f} s" if gone
+                else "answers: starting")
+        self._bus.publish(DatabaseHealthChanged(not gone, reason, cache.refreshed_at if cache is not None else None))
+
+    def _start_when_the_database_answers(self) -> T | None:
+        """The start, once the database answers: a kiosk started while it is gone shows the out-of-service page
+        and keeps asking (never closes its window); a start that still finds it gone goes back to asking."""
+        while not self._stopping.is_set():
+            if self._probe is not None:
+                answers, reason = self._probe()
+                if not answers:
+                    self._database_gone(True, reason)
+                    self._stopping.wait(self._retry_s)
+                    continue
+            try:
+                return self._start()
+            except DatabaseUnreachable as exc:
+                if self._probe is None:
+                    raise
+                self._database_gone(True, str(exc))
+                self._stopping.wait(self._retry_s)
+        return None
+
     def _run(self) -> None:
         try:
-            started = self._start()
+            started = self._start_when_the_database_answers()
+            if started is None:  # the window closed while the database was gone
+                return
             services, demo = self._services_of(started), self._demo_of(started)
         except BaseException as exc:  # noqa: BLE001 - reported to the window and re-raised by finish()
             self.error = exc
@@ -149,6 +220,8 @@ class BackgroundStart(Generic[T]):
         self.started = started
         self._services.attach(services)
         self._bus.publish(ServicesReady(demo))
+        if self.database_down:
+            self._database_gone(False)
 
     def finish(self, timeout_s: float = 60.0) -> T | None:
         """After the window closed: wait for a start still under way; returns what it started (to be
@@ -157,6 +230,7 @@ class BackgroundStart(Generic[T]):
             thread = self._thread
         if thread is None:
             return None
+        self._stopping.set()  # a start still waiting for the database gives up
         thread.join(timeout_s)
         if thread.is_alive():
             log.error("the kiosk start did not finish within %.0f s", timeout_s)

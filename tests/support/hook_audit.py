@@ -32,6 +32,7 @@ Actions (one key names the kind):
   {"invoice": "fill", "kind": "company", "name": "...", "tax_id": "..."}
                                            fake services: the phone fills the open invoice title form;
   {"invoice": "issue"} / {"invoice": "fail", "reason": "..."}  the provider answers every pending request
+  {"database": "down"} / {"database": "up"}  the estate database gone (the local copy an hour old) or back
   {"age": 61}                              pretend the last touch was that long ago (idle warning)
   {"idle_warning": true}                   the idle warning, shown afresh in the current language
   {"estate": "long_lists" | "empty_public" | "closed" | "paper_out"}
@@ -169,6 +170,11 @@ class AuditCommands:
             app.services.set_device(action["device"], state)
             health = {"down": "unavailable", "ok": "available"}.get(action["state"], "starting")
             app.navigator.device_changed(action["device"], health)
+        elif "database" in action:  # the estate database gone ("down", a copy made an hour ago) or back ("up")
+            from datetime import datetime, timedelta, timezone
+
+            up = action["database"] == "up"
+            app.navigator.database_changed(up, None if up else datetime.now(timezone.utc) - timedelta(hours=1))
         elif "progress" in action:
             from kiosk.payments.control import PaymentProgress, Stage
 
