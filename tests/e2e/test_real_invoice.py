@@ -1,10 +1,14 @@
 """开发票 on the REAL kiosk (the demo runtime, the tax provider simulator process, X11 clicks): pay a fee with
 banknotes, ask for a company invoice on the done page, fill the title form the QR code opens over plain HTTP (as a
-phone would), see "发票开具中", then the issued invoice under My records with its number and the QR of its PDF."""
+phone would), see "发票开具中", then the issued invoice under My records with its number and the QR of its PDF, and
+re-send it by SMS to a number typed on the keypad (masked once sent; the simulator records the delivery)."""
 from __future__ import annotations
 
+import json
 import re
 import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
 from urllib.parse import urlencode
 
 import pytest
@@ -80,3 +84,23 @@ def test_a_cash_payment_gets_a_company_invoice_through_the_phone_form_and_my_rec
     assert f"发票金额 {amount}" in said, said
     assert re.search(r"发票号码 \d{20}", said), said
     assert state["qr"] and state["qr"][0].startswith("http"), state["qr"]
+
+    real.screenshot(Path(real.data_dir) / "invoice-detail.png")
+
+    # re-send by SMS: the kiosk's digit keypad, the number masked once sent, the provider's record read over HTTP
+    real.click("短信发送")
+    real.wait_for_text("请输入接收发票的手机号码", 10)
+    for key in "13800138000":
+        real.click(key)
+    real.wait_for_text("138 0013 8000", 10)
+    real.click("发送发票")
+    state = real.wait_for_text("发票已发送至 138****8000", 20)
+    assert "今天还可再发送 2 次。" in state["texts"] and not any("13800138000" in t for t in state["texts"])
+    real.screenshot(Path(real.data_dir) / "invoice-resent.png")
+    invoice_no = re.search(r"\d{20}", said).group(0)
+    base = "{0.scheme}://{0.netloc}".format(urlsplit(url))  # the simulator that served the title form
+    with urllib.request.urlopen(f"{base}/sim/deliveries", timeout=5) as response:
+        sent = [d for d in json.loads(response.read()) if d["invoice_no"] == invoice_no]
+    assert [(d["phone"], d["mail"]) for d in sent] == [("13800138000", "")]
+    real.click("完成")
+    real.wait_for_text("扫码获取发票 PDF", 10)
