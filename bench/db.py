@@ -228,9 +228,9 @@ def write_history(factory, till: Till, n: int, before: datetime) -> None:  # typ
                 s.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
 
 
-def bench_settlement(url: str, history: int, day_payments: int, samples: int) -> list[float]:
-    """Settlement of today (`day_payments` paid the kiosk's way, by card) after `history` payments of the past
-    year; returns each run's milliseconds."""
+def prepare_settlement_day(url: str, history: int, day_payments: int):  # type: ignore[no-untyped-def]
+    """A database with today's `day_payments` paid the kiosk's way (by card) after `history` payments of the past
+    year; returns (engine, session factory, site id)."""
     engine = make_engine(url)
     schema.upgrade(engine)
     factory = make_session_factory(engine, chain=BENCH_CHAIN)
@@ -259,16 +259,24 @@ def bench_settlement(url: str, history: int, day_payments: int, samples: int) ->
         with engine.connect() as conn:       # SQLite file is never analysed, so neither is the bench's
             conn.execute(text("ANALYZE"))
             conn.commit()
+    return engine, factory, till.site_id
+
+
+def bench_settlement(prepared: dict[str, tuple], day_payments: int, samples: int) -> dict[str, list[float]]:
+    """Each database's settlement of today, run in turns (fresh, year, fresh, year, ...) so that load from other
+    work on the machine falls on both alike; the first turn warms the caches and is not counted."""
     today = site_clock.site_today()
-    times: list[float] = []
-    for i in range(samples + 1):  # the first run warms the caches and is not counted
-        t0 = time.perf_counter()
-        with factory() as s:
-            report = settlement.daily_settlement(s, till.site_id, today)
-        if i:
-            times.append((time.perf_counter() - t0) * 1000)
-        assert report.payment_count == day_payments, (report.payment_count, day_payments)
-    engine.dispose()
+    times: dict[str, list[float]] = {label: [] for label in prepared}
+    for i in range(samples + 1):
+        for label, (_engine, factory, site_id) in prepared.items():
+            t0 = time.perf_counter()
+            with factory() as s:
+                report = settlement.daily_settlement(s, site_id, today)
+            if i:
+                times[label].append((time.perf_counter() - t0) * 1000)
+            assert report.payment_count == day_payments, (report.payment_count, day_payments)
+    for engine, _factory, _site in prepared.values():
+        engine.dispose()
     return times
 
 
@@ -322,15 +330,15 @@ def main() -> None:
                                  backend, "p95", pct(look, 95), pct(base, 95), "<= 10 ms"))
         if "settlement" in parts:
             for backend in ("SQLite", "PostgreSQL"):
-                got: dict[str, list[float]] = {}
+                prepared = {}
                 for label, history in (("fresh", 0), ("year", args.history)):
                     url = (f"sqlite:///{Path(tmp) / f'settle-{label}.sqlite3'}" if backend == "SQLite"
                            else fresh_pg_database(pg_admin, f"kiosk_bench_settle_{label}"))
                     t0 = time.perf_counter()
-                    got[label] = bench_settlement(url, history, args.day_payments, args.settlements)
-                    print(f"  {backend}: settlement, {label} ({history} payments of history): median "
-                          f"{statistics.median(got[label]):.2f} ms, set up in {time.perf_counter() - t0:.0f} s",
-                          file=sys.stderr)
+                    prepared[label] = prepare_settlement_day(url, history, args.day_payments)
+                    print(f"  {backend}: {label} database ({history} payments of history) set up in "
+                          f"{time.perf_counter() - t0:.0f} s", file=sys.stderr)
+                got = bench_settlement(prepared, args.day_payments, args.settlements)
                 name = f"settlement of one day ({args.day_payments} payments), {args.history:,} behind it"
                 for stat, q in (("p50", 50), ("p95", 95)):
                     lines.append(row(name, backend, stat, pct(got["year"], q), pct(got["fresh"], q),

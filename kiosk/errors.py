@@ -35,6 +35,15 @@ class ConfigError(KioskError):
     message = N_("The kiosk configuration is invalid: {key}")
 
 
+class KioskCodeInUse(ConfigError):
+    """Another kiosk process holds this kiosk code's lease (kiosk.persistence.kiosk_lease): two kiosks with one
+    code would share a receipt series, an audit chain and each other's unfinished payments."""
+
+    code = "E1013"
+    message = N_("Kiosk code {code} is already used by the kiosk on {host}, last seen {last_seen}. Give this kiosk "
+                 "its own code: set kiosk_code under [site] in its site file.")
+
+
 class ConfigOutOfRange(ConfigError):
     """A setting of the right type whose value the kiosk cannot work with (a negative fee, a timeout of a day)."""
 

@@ -61,6 +61,7 @@ class KioskRuntime:
         self.offline: Any = None  # kiosk.app_runtime.offline.OfflineGuard: the database gone (PostgreSQL)
         self.public_cache: Any = None  # kiosk.flows.public_cache.PublicCache: notices etc. kept on the kiosk
         self.cash_journal: Any = None  # kiosk.payments.offline_cash.CashJournal
+        self.lease: Any = None  # kiosk.persistence.kiosk_lease.Lease: this process runs this kiosk code
         self.booking_fees = dict(settings.bookings.fees_fen)
         self.booking_capacity = settings.bookings.capacity_per_slot
         self.banks = dict(settings.direct_debit.banks)

@@ -10,6 +10,7 @@ from kiosk.bootstrap import Database, ensure_till
 from kiosk.payments.cash_collector import CashCollector
 from kiosk.payments.qr_collector import QrCollector
 from kiosk.runtime.events import EventBus
+from kiosk.persistence import kiosk_lease
 from kiosk.persistence.models import utcnow
 from kiosk.services.abandoned import release_abandoned_intents
 from kiosk.settings import Settings
@@ -22,6 +23,7 @@ def build_runtime(settings: Settings, db: Database, bus: EventBus | None = None)
     from devices.gateway.notify_listener import NotificationListener
 
     till = ensure_till(db, settings)
+    lease = kiosk_lease.take(db.factory, till.kiosk_code)  # a second kiosk with this code stops here (E1013)
     holder: dict[str, QrCollector] = {}
 
     def on_notification(body: bytes, headers) -> None:  # type: ignore[no-untyped-def]
@@ -31,6 +33,7 @@ def build_runtime(settings: Settings, db: Database, bus: EventBus | None = None)
     listener = NotificationListener(on_notification) if settings.devices.gateway.url else None
     devices = build_devices(settings, notify_url=listener.url if listener else "")
     rt = KioskRuntime(settings, db, till, devices, bus)
+    rt.lease = lease
     _attach_offline(rt)
     if "cash" in rt.supervisors:
         rt.cash_collector = CashCollector(rt.supervisors["cash"], db.factory, till, journal=rt.cash_journal)
@@ -91,6 +94,9 @@ def _attach_spooler(rt: KioskRuntime) -> None:
 def start_runtime(rt: KioskRuntime) -> None:
     """Start devices, then recover money that arrived while the kiosk was down, off the UI thread."""
     rt.start()
+    if rt.lease is not None:  # the heartbeat; a clean stop frees the code at once
+        rt.lease.start()
+        rt.on_stop(rt.lease.release)
     reader = rt.supervisors.get("reader")
     if reader is not None:  # taps reach the screens as CardPresented / CardRemovedEvent on the bus
         from kiosk.runtime.card_watcher import CardWatcher

@@ -5,6 +5,7 @@ from kiosk.persistence.models.cards import Card, CardOperation
 from kiosk.persistence.models.chain import ChainHead, ChainLink
 from kiosk.persistence.models.estate import Building, Household, Kiosk, Resident, Site
 from kiosk.persistence.models.features import FeatureSwitch
+from kiosk.persistence.models.fleet import KioskLease
 from kiosk.persistence.models.invoices import (
     InvoiceAnswer,
     InvoiceLineRecord,
@@ -38,7 +39,7 @@ from kiosk.persistence.models.services import (
 __all__ = [
     "Account", "AuditEntry", "Base", "Bill", "Booking", "Building", "CallbackRequest", "Card",
     "CardOperation", "CashEventRecord", "ChainHead", "ChainLink", "DeviceEvent", "DirectDebitMandate", "DirectoryEntry", "EventSignup",
-    "FeatureSwitch", "GatewayOrderRecord", "Household", "InvoiceAnswer", "InvoiceLineRecord", "InvoiceRequest",
+    "FeatureSwitch", "GatewayOrderRecord", "Household", "KioskLease", "InvoiceAnswer", "InvoiceLineRecord", "InvoiceRequest",
     "JournalEntry", "JournalLine", "Kiosk", "MemberEvent", "Notice", "ParkingApplication", "ParkingSpace", "Payment",
     "PaymentItem", "PrintJob", "ProviderToken", "Receipt", "ReceiptCounter", "RedLetter", "RedLetterLine", "Resident",
     "SavedInvoiceTitle", "Shift", "Site", "StaffUser", "utcnow",
