@@ -31,6 +31,7 @@ from kiosk.persistence.models.base import utcnow
 
 INFO_BINDING = "kiosk.chain.binding"
 _INFO_PENDING = "kiosk.chain.pending"
+_INFO_HEAD = "kiosk.chain.head"  # this chain's head row, locked early in the transaction (lock_head_now)
 KIND_OF_MODEL: dict[type, str] = {JournalEntry: cd.JOURNAL_ENTRY, CardOperation: cd.CARD_OPERATION,
                                   Receipt: cd.RECEIPT, AuditEntry: cd.AUDIT}
 LINKS_PER_STATEMENT = 500  # 4,000 bound values, under SQLite's and PostgreSQL's limits; more go in bulk
@@ -133,9 +134,31 @@ def note_bulk_entries(session: Session, created_at: datetime, kind: str, kiosk_i
                         for entry_id, digest in cd.bulk_entry_digests(created_at, kind, kiosk_id, entries))
 
 
+def note_written(session: Session, obj: Any) -> None:
+    """A protected row written with a statement of its own (not flushed by the ORM), then made persistent in the
+    session as written (receipts.issue on PostgreSQL): linked at commit like a row the ORM inserted."""
+    kind = KIND_OF_MODEL[type(obj)]
+    _pending(session).rows[(kind, obj.id)] = _Touched(obj, True)
+
+
+def lock_head_now(session: Session) -> None:
+    """Lock this kiosk's head row now rather than at commit (no other kiosk ever waits on it), so that what a
+    transaction does last - take the site's receipt number - is followed only by its links and the COMMIT."""
+    binding = binding_of(session)
+    if binding is None or _INFO_HEAD in session.info or session.in_nested_transaction():
+        return  # a lock taken in a savepoint would go with the savepoint
+    session.info[_INFO_HEAD] = _lock_head(session, binding, [])
+
+
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(_INFO_PENDING, None)
+    session.info.pop(_INFO_HEAD, None)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_head(session: Session) -> None:
+    session.info.pop(_INFO_HEAD, None)
 
 
 @event.listens_for(Session, "before_commit")
@@ -204,14 +227,24 @@ def _lock_head(session: Session, binding: ChainBinding, changed: list[tuple[str,
     return session.execute(query).one()
 
 
+def _latest_of(session: Session, changed: list[tuple[str, int]]) -> dict[tuple[str, int], tuple[Any, Any]]:
+    """The newest link's (version, digest) of each changed row, in one query."""
+    if not changed:
+        return {}
+    row = session.execute(select(*[c for k in changed for c in _latest(*k)])).one()
+    return {k: (row[2 * i], row[2 * i + 1]) for i, k in enumerate(changed)}
+
+
 def append(session: Session, binding: ChainBinding, pending: _Pending) -> None:
     keys = sorted(pending.rows, key=lambda k: (_KIND_ORDER[k[0]], k[1]))
     changed = [k for k in keys if not pending.rows[k].new]
-    head = _lock_head(session, binding, changed)
+    early = session.info.pop(_INFO_HEAD, None)
+    head = early if early is not None else _lock_head(session, binding, changed)
     if head.key_id != binding.key_id:
         raise AuditKeyMismatch(f"chain {binding.chain} uses key id {head.key_id}, this kiosk {binding.key_id}",
                                chain=binding.chain, key_id=head.key_id, own_key_id=binding.key_id)
-    latest = {k: (head[3 + 2 * i], head[4 + 2 * i]) for i, k in enumerate(changed)}
+    latest = (_latest_of(session, changed) if early is not None
+              else {k: (head[3 + 2 * i], head[4 + 2 * i]) for i, k in enumerate(changed)})
     entry_ids = [row_id for kind, row_id in keys if kind == cd.JOURNAL_ENTRY]
     lines = _entry_lines(session, pending, entry_ids)
     items: list[tuple[str, int, int, str]] = []
@@ -240,14 +273,19 @@ def append(session: Session, binding: ChainBinding, pending: _Pending) -> None:
         return
     at = utcnow()
     rows = cd.link_rows(binding.key, binding.chain, int(head.seq) + 1, head.last_mac, items, at)
+    last = dict(zip(cd.LINK_COLUMNS, rows[-1]))
+    move_head = (update(ChainHead).where(ChainHead.chain == binding.chain)
+                 .values(seq=last["seq"], last_mac=last["mac"], updated_at=at)
+                 .execution_options(synchronize_session=False))
     if len(rows) > LINKS_PER_STATEMENT:  # a bill import: the bulk writer (executemany / COPY)
         insert_rows(session, ChainLink.__table__, cd.LINK_COLUMNS, rows)
-    else:  # a kiosk's usual commit: one statement
-        session.execute(insert(ChainLink.__table__).values([dict(zip(cd.LINK_COLUMNS, r)) for r in rows]))
-    last = dict(zip(cd.LINK_COLUMNS, rows[-1]))
-    session.execute(update(ChainHead).where(ChainHead.chain == binding.chain)
-                    .values(seq=last["seq"], last_mac=last["mac"], updated_at=at)
-                    .execution_options(synchronize_session=False))
+    else:  # a kiosk's usual commit: one statement (PostgreSQL: the head moved in the same one)
+        links = insert(ChainLink.__table__).values([dict(zip(cd.LINK_COLUMNS, r)) for r in rows])
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(move_head.add_cte(links.cte("links")))
+            return
+        session.execute(links)
+    session.execute(move_head)
 
 
 def check_key(session: Session) -> None:

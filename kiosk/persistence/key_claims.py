@@ -48,14 +48,15 @@ def _engine(factory: sessionmaker[Session]) -> Engine:
 # --- PostgreSQL ----------------------------------------------------------------------------------------
 class _AdvisoryClaim:
     def __init__(self, engine: Engine, key: str) -> None:
-        self.conn = engine.connect()
+        # autocommit: a session lock outlives any transaction, so none is opened (no BEGIN, no COMMIT: one round
+        # trip to take the lock, one to let it go) and the connection never sits "idle in transaction"
+        self.conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         self.lock_key = int.from_bytes(_digest(key)[:4], "big", signed=True)
         self.held = False
 
     def acquire(self) -> bool:
         got = self.conn.execute(text("SELECT pg_try_advisory_lock(:c, :k)"),
                                 {"c": LOCK_CLASS, "k": self.lock_key}).scalar()
-        self.conn.commit()  # a session lock outlives the transaction: never sit "idle in transaction"
         self.held = bool(got)
         if not self.held:
             self.conn.close()
@@ -67,7 +68,6 @@ class _AdvisoryClaim:
         self.held = False
         try:
             self.conn.execute(text("SELECT pg_advisory_unlock(:c, :k)"), {"c": LOCK_CLASS, "k": self.lock_key})
-            self.conn.commit()
         except Exception:  # noqa: BLE001 - never hand a connection that may still hold the lock back to the pool
             self.conn.invalidate()
         finally:

@@ -88,15 +88,23 @@ class Counter:
         if head.startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO")):
             self.total.savepoints += 1
 
-    def _begin(self, _conn: Any) -> None:
-        if self._networked:
+    def _begin(self, conn: Any) -> None:
+        if self._networked and not self._autocommit(conn):
             self.total.begins += 1
 
-    def _commit(self, _conn: Any) -> None:
-        self.total.commits += 1
+    def _commit(self, conn: Any) -> None:
+        if not self._autocommit(conn):
+            self.total.commits += 1
+
+    def _autocommit(self, conn: Any) -> bool:
+        """A connection in autocommit (a key claim's) sends no BEGIN and no COMMIT."""
+        try:
+            return bool(getattr(conn.connection.dbapi_connection, "autocommit", False)) and self._networked
+        except Exception:  # noqa: BLE001 - a closed connection
+            return False
 
     def _rollback(self, conn: Any) -> None:
-        if self._in_transaction(conn):
+        if not self._autocommit(conn) and self._in_transaction(conn):
             self.total.rollbacks += 1
 
     def _connect(self, _dbapi: Any, record: Any) -> None:

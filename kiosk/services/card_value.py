@@ -69,12 +69,13 @@ def start_top_up(session: Session, till: Till, *, key: str, card_id: int, amount
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
         raise InvalidAmount(str(amount_fen))
     card = session.get(Card, card_id)
-    if payments.find_by_key(session, key) is None or card is None:  # a retry: its outcome, whatever the card is now
+    found = payments.find_by_key(session, key)
+    if found is None or card is None:  # a retry: its outcome, whatever the card is now
         card = usable_card(card)
     payment, replayed = payments.record_intent(session, till, key=key, purpose=PaymentPurpose.TOP_UP, method=method,
                                                amount_fen=amount_fen, household_id=card.household_id,
                                                card_id=card.id, details={"card_id": card.id, "language": language},
-                                               credit_fen=credit_fen)
+                                               credit_fen=credit_fen, known=found)
     if not replayed:
         session.add(PaymentItem(payment_id=payment.id, fee_kind=TOP_UP_FEE,
                                 label=translate(N_("Card top-up"), language)[:120], amount_fen=amount_fen))

@@ -79,7 +79,8 @@ def start_fee_payment(session: Session, till: Till, *, key: str, purpose: Paymen
     amount = sum(line.amount_fen for line in lines)
     if not lines or any(line.amount_fen <= 0 for line in lines):
         raise InvalidAmount(str([line.amount_fen for line in lines]))
-    known = payments.find_by_key(session, key) is not None  # a retry: its outcome, whatever the card is now
+    found = payments.find_by_key(session, key)
+    known = found is not None  # a retry: its outcome, whatever the card is now
     if method == PaymentMethod.CARD and not known:
         card = session.get(Card, card_id) if card_id is not None else None
         if not (blocked_card_ok and card is not None and card.status in (CardStatus.LOST, CardStatus.FROZEN)):
@@ -90,7 +91,8 @@ def start_fee_payment(session: Session, till: Till, *, key: str, purpose: Paymen
             raise CardUnknown(f"card {card_id} is not of household {household_id}")
     payment, replayed = payments.record_intent(session, till, key=key, purpose=purpose, method=method,
                                                amount_fen=amount, household_id=household_id, card_id=card_id,
-                                               details=details, fingerprint=fingerprint, credit_fen=credit_fen)
+                                               details=details, fingerprint=fingerprint, credit_fen=credit_fen,
+                                               known=found)
     if replayed:
         return payment, True
     session.add_all([PaymentItem(payment_id=payment.id, fee_kind=line.fee_kind, label=line.label[:120],

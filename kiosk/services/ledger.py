@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import Table, event, func, select, text
 from sqlalchemy.orm import Session
 
 from kiosk.domain.terms import AccountKind, EntryKind, FeeKind
@@ -16,6 +16,15 @@ from kiosk.persistence.bulk import insert_rows
 from kiosk.persistence.db import insert_ignoring_conflict, is_postgres
 from kiosk.persistence.models import Account, JournalEntry, JournalLine, utcnow
 from kiosk.persistence.sums import joined, split_sum
+
+
+_INFO_ACCOUNTS = "kiosk.ledger.accounts"
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_accounts(session: Session, _previous: object) -> None:
+    """An account created by a transaction (or savepoint) that rolled back is gone: read them afresh."""
+    session.info.pop(_INFO_ACCOUNTS, None)
 
 
 @dataclass(frozen=True)
@@ -41,13 +50,18 @@ def account(session: Session, kind: AccountKind, *, household_id: int | None = N
             kiosk_id: int | None = None, fee_kind: FeeKind | str | None = None) -> Account:
     """The account for (kind, owner), created on first use."""
     code = _code(kind, household_id, card_id, kiosk_id, str(fee_kind) if fee_kind else None)
-    found = session.scalars(select(Account).where(Account.code == code)).one_or_none()
-    if found is not None:
+    known = session.info.setdefault(_INFO_ACCOUNTS, {})  # an account never changes owner: read once per transaction
+    found = known.get(code)
+    if found is not None and found in session:
         return found
-    # Two kiosks may create the same account at once: insert-if-absent, then read it back.
-    insert_ignoring_conflict(session, Account, code=code, kind=str(kind), household_id=household_id,
-                             card_id=card_id, kiosk_id=kiosk_id, fee_kind=str(fee_kind) if fee_kind else None)
-    return session.scalars(select(Account).where(Account.code == code)).one()
+    found = session.scalars(select(Account).where(Account.code == code)).one_or_none()
+    if found is None:
+        # Two kiosks may create the same account at once: insert-if-absent, then read it back.
+        insert_ignoring_conflict(session, Account, code=code, kind=str(kind), household_id=household_id,
+                                 card_id=card_id, kiosk_id=kiosk_id, fee_kind=str(fee_kind) if fee_kind else None)
+        found = session.scalars(select(Account).where(Account.code == code)).one()
+    known[code] = found
+    return found
 
 
 def lock(session: Session, acct: Account) -> Account:

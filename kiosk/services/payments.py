@@ -75,6 +75,9 @@ def mask_unit(unit_no: str) -> str:
     return f"{head}-{'*' * max(len(tail) - 2, 1)}{tail[-2:]}"
 
 
+NOT_LOOKED_UP: Any = object()  # record_intent's `known` when the caller has not looked the key up
+
+
 def find_by_key(session: Session, key: str) -> Payment | None:
     return session.scalars(select(Payment).where(Payment.idempotency_key == key)).one_or_none()
 
@@ -82,13 +85,14 @@ def find_by_key(session: Session, key: str) -> Payment | None:
 def record_intent(session: Session, till: Till, *, key: str, purpose: PaymentPurpose, method: PaymentMethod,
                   amount_fen: int, household_id: int | None, card_id: int | None = None,
                   details: dict[str, Any] | None = None, fingerprint: dict[str, Any] | None = None,
-                  credit_fen: int = 0) -> tuple[Payment, bool]:
+                  credit_fen: int = 0, known: Any = NOT_LOOKED_UP) -> tuple[Payment, bool]:
     """Write the intent, or return the payment already recorded under `key` (replay=True).
 
     The same key with a different request is refused: a key never has two effects. `credit_fen` is the
     part paid from the household's account credit (split tender: the rest by `method`); with the credit
     method it is the whole amount. The credit must be there now, before any other money moves; it is
-    spent only when the payment settles, so a payment that fails never consumes it.
+    spent only when the payment settles, so a payment that fails never consumes it. `known`: the payment the
+    caller already looked up under `key` (None: there is none; one query less).
     """
     if method == PaymentMethod.CREDIT:
         credit_fen = amount_fen
@@ -97,7 +101,7 @@ def record_intent(session: Session, till: Till, *, key: str, purpose: PaymentPur
     extra = {"credit": credit_fen} if credit_fen and method != PaymentMethod.CREDIT else {}
     digest = request_hash(purpose=str(purpose), method=str(method), amount=amount_fen, household=household_id,
                           card=card_id, **(fingerprint or {}), **extra)
-    existing = find_by_key(session, key)
+    existing = find_by_key(session, key) if known is NOT_LOOKED_UP else known
     if existing is not None:
         if existing.request_hash != digest:
             raise IdempotencyConflict(key)
@@ -230,7 +234,8 @@ def start_bill_payment(session: Session, till: Till, *, key: str, household_id: 
     amount = sum(b.amount_fen for b in bills)
     payment, replayed = record_intent(session, till, key=key, purpose=PaymentPurpose.BILLS, method=method,
                                       amount_fen=amount, household_id=household_id, card_id=card_id,
-                                      details={"bill_ids": ids}, fingerprint={"bills": ids}, credit_fen=credit_fen)
+                                      details={"bill_ids": ids}, fingerprint={"bills": ids}, credit_fen=credit_fen,
+                                      known=existing)
     if replayed or existing is not None:
         return payment, True
     if method == PaymentMethod.CARD:
@@ -306,13 +311,15 @@ def finish(session: Session, till: Till, payment: Payment, language: str, *, kin
                                                                          card_id=payment.card_id))
         _set_details(payment, outcome={"balance_after_fen": balance_after})
     fields = split_fields(session, payment, language) + fields
+    # the audit row before the receipt: taking the site's receipt number is the last thing this transaction does
+    # (receipts.issue); the receipt names the payment, so the row needs no number to be found
+    audit.record(session, f"kiosk:{till.kiosk_code}", "payment.succeeded", payment.reference,
+                 amount_fen=payment.amount_fen)
     receipt, doc = receipts.issue(session, till, kind=kind, language=language, title=title,
                                   household_id=payment.household_id, household_label=household_label,
                                   payment_id=payment.id, items=items, total_fen=payment.amount_fen,
                                   payment_method=method_label(payment, language),
                                   fields=fields, notes=notes, now=now)
-    audit.record(session, f"kiosk:{till.kiosk_code}", "payment.succeeded", payment.reference,
-                 amount_fen=payment.amount_fen, receipt=receipts.format_number(receipt.number))
     return PaymentOutcome(payment.id, payment.reference, PaymentStatus.SUCCEEDED, payment.amount_fen,
                           receipts.format_number(receipt.number), doc, balance_after_fen=balance_after)
 

@@ -1,17 +1,25 @@
-"""Receipts: site-wide gap-free numbers, the document kept for reprint, print jobs, voids."""
+"""Receipts: site-wide gap-free numbers, the document kept for reprint, print jobs, voids.
+
+The site's counter row is the one row every kiosk of the site writes, so it is taken as late as possible and held
+as briefly as possible (docs/fleet.md, "Receipt numbers"): on PostgreSQL one statement takes the number, writes
+the receipt with the number in its document and queues its print job; after it come only this kiosk's chain
+links (one statement, its head row locked before the number was taken) and the COMMIT.
+"""
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from kiosk.domain.site_clock import to_site
 from kiosk.domain.receipt import ReceiptDocument, ReceiptItem, ReceiptKind
 from kiosk.errors import NotFound
 from kiosk.i18n import N_, translate
-from kiosk.persistence.db import insert_ignoring_conflict
+from kiosk.persistence import chain
+from kiosk.persistence.db import insert_ignoring_conflict, is_postgres
 from kiosk.persistence.models import PrintJob, Receipt, ReceiptCounter, Site, utcnow
 
 
@@ -68,8 +76,29 @@ def issue(session: Session, till: Till, *, kind: ReceiptKind, language: str, tit
           now: datetime | None = None, queue_print: bool = True) -> tuple[Receipt, ReceiptDocument]:
     """Number, build, store and queue a receipt, all inside the caller's unit of work."""
     now = now or utcnow()
+    if is_postgres(session) and not session.in_nested_transaction():
+        return _issue_numbered_last(session, till, kind=kind, language=language, title=title,
+                                    household_id=household_id, household_label=household_label, payment_id=payment_id,
+                                    items=items, total_fen=total_fen, payment_method=payment_method, fields=fields,
+                                    notes=notes, now=now, queue_print=queue_print)
     number = take_number(session, till.site_id)
     text_number = format_number(number)
+    receipt, doc = _receipt(till, number, text_number, kind=kind, language=language, title=title,
+                            household_id=household_id, household_label=household_label, payment_id=payment_id,
+                            items=items, total_fen=total_fen, payment_method=payment_method, fields=fields,
+                            notes=notes, now=now)
+    session.add(receipt)
+    session.flush()
+    if queue_print:
+        session.add(PrintJob(receipt_id=receipt.id, kiosk_id=till.kiosk_id))
+        session.flush()
+    return receipt, doc
+
+
+def _receipt(till: Till, number: int, text_number: str, *, kind: ReceiptKind, language: str, title: str,
+             household_id: int | None, household_label: str, payment_id: int | None, items: tuple[ReceiptItem, ...],
+             total_fen: int | None, payment_method: str, fields: tuple[tuple[str, str], ...], notes: tuple[str, ...],
+             now: datetime) -> tuple[Receipt, ReceiptDocument]:
     doc = ReceiptDocument(
         kind=kind, number=text_number, site_name=till.site_name(language), kiosk_id=till.kiosk_code,
         issued_at=to_site(now), language=language, title=title, household=household_label, items=items,
@@ -79,13 +108,58 @@ def issue(session: Session, till: Till, *, kind: ReceiptKind, language: str, tit
         closing=translate(N_("Thank you. Goodbye!"), language), labels=labels(language))
     receipt = Receipt(site_id=till.site_id, number=number, kind=str(kind), kiosk_id=till.kiosk_id,
                       payment_id=payment_id, household_id=household_id, issued_at=now, language=language,
-                      content=doc.to_json())
-    session.add(receipt)
-    session.flush()
-    if queue_print:
-        session.add(PrintJob(receipt_id=receipt.id, kiosk_id=till.kiosk_id))
-        session.flush()
+                      content=doc.to_json(), reprint_count=0, voided=False, void_reason="", voided_at=None,
+                      void_receipt_id=None)
     return receipt, doc
+
+
+# One statement: the counter moved on (its row locked from here to COMMIT), the receipt written with its number put
+# into the document where the mark stands, its print job queued. The number as format_number writes it.
+_NUMBERED_LAST = text("""
+WITH n AS (
+    UPDATE receipt_counters SET next_number = next_number + 1 WHERE site_id = :site_id
+    RETURNING next_number - 1 AS number
+), r AS (
+    INSERT INTO receipts (site_id, number, kind, kiosk_id, payment_id, household_id, issued_at, language, content,
+                          reprint_count, voided, void_reason)
+    SELECT :site_id, n.number, :kind, :kiosk_id, :payment_id, :household_id, :issued_at, :language,
+           replace(:content, :mark, lpad(n.number::text, greatest(8, length(n.number::text)), '0')), 0, false, ''
+    FROM n
+    RETURNING id, number
+), p AS (
+    INSERT INTO print_jobs (receipt_id, kiosk_id, status, attempts, last_error, created_at)
+    SELECT r.id, :kiosk_id, 'queued', 0, '', :issued_at FROM r WHERE :queue_print
+)
+SELECT id, number FROM r
+""").bindparams(bindparam("issued_at", type_=Receipt.__table__.c.issued_at.type),
+                bindparam("payment_id", type_=Receipt.__table__.c.payment_id.type),
+                bindparam("household_id", type_=Receipt.__table__.c.household_id.type),
+                bindparam("kiosk_id", type_=Receipt.__table__.c.kiosk_id.type))
+
+
+def _issue_numbered_last(session: Session, till: Till, *, now: datetime, queue_print: bool,
+                         **receipt: object) -> tuple[Receipt, ReceiptDocument]:
+    """PostgreSQL: the number taken, the receipt and its print job written, in one round trip, as late as the
+    use case can: this kiosk's chain head is locked first (no other kiosk waits on it), so after this statement
+    the transaction only writes its links and commits."""
+    chain.lock_head_now(session)
+    session.flush()
+    mark = f"@@{secrets.token_hex(8)}@@"
+    row, doc = _receipt(till, 0, mark, now=now, **receipt)  # type: ignore[arg-type]
+    params = dict(site_id=till.site_id, kind=row.kind, kiosk_id=till.kiosk_id, payment_id=row.payment_id,
+                  household_id=row.household_id, issued_at=now, language=row.language, content=row.content, mark=mark,
+                  queue_print=queue_print)
+    found = session.execute(_NUMBERED_LAST, params).one_or_none()
+    if found is None:  # the site's first receipt: its counter row, then again
+        insert_ignoring_conflict(session, ReceiptCounter, site_id=till.site_id, next_number=1)
+        found = session.execute(_NUMBERED_LAST, params).one()
+    number = int(found.number)
+    text_number = format_number(number)
+    row.id, row.number, row.content = int(found.id), number, row.content.replace(mark, text_number)
+    make_transient_to_detached(row)
+    session.add(row)  # persistent as written, without reading it back
+    chain.note_written(session, row)
+    return row, replace(doc, number=text_number, qr_url=doc.qr_url.replace(mark, text_number))
 
 
 def find(session: Session, site_id: int, number: int) -> Receipt:

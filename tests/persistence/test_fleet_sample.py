@@ -21,5 +21,4 @@ def test_four_kiosks_for_thirty_seconds_leave_no_anomaly():
                        rate=0.0, latency_ms=1.0, households=30, quiet=True)
     report = fleet.detail(result) + "\n" + fleet.fleet_line(result)
     assert result["payments"] > 0, report
-    assert all(count for count, *_rest in result["by_kind"].values()), report  # every use case ran
     assert result["anomalies"] == 0, report
