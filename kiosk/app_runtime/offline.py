@@ -106,6 +106,11 @@ class OfflineGuard:
                 credit_journaled_notes(self.rt.db.factory, self.rt.till, self.rt.cash_journal)
         except Exception:
             log.exception("crediting banknotes after the outage failed; retried with the next payment")
+        try:
+            if self.rt.qr_collector is not None:  # QR orders paid or closed while the database was gone
+                self.rt.qr_collector.recover()
+        except Exception:
+            log.exception("settling QR orders after the outage failed; retried with the next payment")
         if self.down_since is not None:
             try:
                 released = release_abandoned_intents(self.rt.db.factory, self.rt.till,
