@@ -1,7 +1,8 @@
 """开发票 on the REAL kiosk (the demo runtime, the tax provider simulator process, X11 clicks): pay a fee with
 banknotes, ask for a company invoice on the done page, fill the title form the QR code opens over plain HTTP (as a
 phone would), see "发票开具中", then the issued invoice under My records with its number and the QR of its PDF, and
-re-send it by SMS to a number typed on the keypad (masked once sent; the simulator records the delivery)."""
+re-send it by SMS to a number typed on the keypad (masked once sent; the simulator records the delivery); then
+staff void the receipt, choose the red-letter reason, and the red letter appears on the staff invoice page."""
 from __future__ import annotations
 
 import json
@@ -14,7 +15,7 @@ from urllib.parse import urlencode
 import pytest
 
 from kiosk.i18n import format_money
-from tests.e2e.test_real_journeys import Db, _affordable_bill, _receipt_number, _tap_card, real  # noqa: F401
+from tests.e2e.test_real_journeys import Db, _affordable_bill, _receipt_number, _staff_sign_in, _tap_card, real  # noqa: F401,E501
 from kiosk.flows.records import BILL_KIND_LABELS
 from kiosk.i18n import translate
 
@@ -29,7 +30,7 @@ def _fill_on_the_phone(url: str, **fields: str) -> int:
         return response.status
 
 
-def test_a_cash_payment_gets_a_company_invoice_through_the_phone_form_and_my_records_shows_it(real):  # noqa: F811
+def test_a_cash_payment_gets_a_company_invoice_my_records_shows_it_and_a_staff_void_red_letters_it(real):  # noqa: F811
     db = Db(real.data_dir)
     bills, bill, _card_id = _affordable_bill(db, "1-0101")
     _tap_card(real, "1-0101 resident")
@@ -104,3 +105,38 @@ def test_a_cash_payment_gets_a_company_invoice_through_the_phone_form_and_my_rec
     assert [(d["phone"], d["mail"]) for d in sent] == [("13800138000", "")]
     real.click("完成")
     real.wait_for_text("扫码获取发票 PDF", 10)
+
+    # staff void the receipt: the void asks why the invoice is reversed, files that reason, and the red letter
+    # the simulator issues shows on the staff invoice page
+    real.click("取走卡片")
+    real.cmd(cmd="go", route="attract")
+    real.wait_for_route("attract")
+    _staff_sign_in(real)
+    real.click("收据")
+    real.click(number)
+    real.click("作废")
+    real.click("缴错账单")
+    real.wait_for_text("此收据已开发票。发票红冲的原因是？", 10)
+    real.click("服务中止")
+    state = real.wait_for_text("请核对并确认", 10)
+    assert "服务中止" in " ".join(state["texts"])
+    real.click("作废收据")
+    real.wait_for_text("收据已作废，正在打印作废单。", 30)
+    real.click("完成")
+
+    def reversed_on_screen() -> bool:
+        real.cmd(cmd="go", route="staff_invoices")
+        state = real.wait_for_text("按状态查看开票申请", 10)
+        i = state["texts"].index("已红冲")
+        return "1" in state["texts"][i - 1:i + 2]
+
+    real.wait_until(reversed_on_screen, 30, "the red letter on the staff invoice page")
+    real.click("已红冲")
+    real.click(f"收据 {number}")
+    state = real.wait_for_text(invoice_no, 10)  # the blue invoice, with what its red letter reversed
+    texts = state["texts"]
+    assert amount in texts and "已红冲" in " ".join(texts), texts
+    real.screenshot(Path(real.data_dir) / "invoice-red-lettered.png")
+    with urllib.request.urlopen(f"{base}/sim/state", timeout=5) as response:
+        sim_state = json.loads(response.read())
+    assert list(sim_state["red_reasons"].values()) == ["3"]  # 服务中止, as staff picked it
