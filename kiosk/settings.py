@@ -71,6 +71,9 @@ class DatabaseSettings:
     # may run, before it is cancelled and its unit of work rolled back whole (docs/fleet.md, "A stuck lock")
     lock_timeout_s: int = 10
     statement_timeout_s: int = 30
+    # PostgreSQL: times come from the server's clock; a kiosk clock further off than this is logged and shown on
+    # the maintenance page (kiosk.persistence.db_clock)
+    clock_warning_s: int = 2
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ RANGES: dict[str, tuple[float, float | str]] = {
     "database.start_wait_s": (1, 600),
     "database.lock_timeout_s": (1, 120),
     "database.statement_timeout_s": (1, 600),
+    "database.clock_warning_s": (1, 3600),
     "ui.idle_timeout_s": (30, 3600),
     "ui.idle_warning_s": (20, 600),
     "ui.max_fps": (1, 240),

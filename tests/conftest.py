@@ -71,4 +71,5 @@ def _site_zone_restored() -> Iterator[None]:
     yield
     site_clock.use_zone(site_clock.DEFAULT_ZONE)
     site_clock.use_source(None)
+    site_clock.use_database_offset(0)
 

@@ -62,6 +62,7 @@ class KioskRuntime:
         self.public_cache: Any = None  # kiosk.flows.public_cache.PublicCache: notices etc. kept on the kiosk
         self.cash_journal: Any = None  # kiosk.payments.offline_cash.CashJournal
         self.lease: Any = None  # kiosk.persistence.kiosk_lease.Lease: this process runs this kiosk code
+        self.db_clock: Any = None  # kiosk.persistence.db_clock.DatabaseClock: 'now' is the database's clock
         self.booking_fees = dict(settings.bookings.fees_fen)
         self.booking_capacity = settings.bookings.capacity_per_slot
         self.banks = dict(settings.direct_debit.banks)
@@ -138,6 +139,9 @@ class KioskRuntime:
         gateway_ok = self.devices.gateway is not None
         out.append(r.DeviceHealth("gateway", r.DeviceState.OK if gateway_ok else r.DeviceState.DOWN,
                                   "" if gateway_ok else "not attached"))
+        off_by = self.db_clock.off_by_s if self.db_clock is not None else None
+        if off_by is not None:  # the staff page words it (kiosk.flows.staff)
+            out.append(r.DeviceHealth("clock", r.DeviceState.DEGRADED, f"{off_by:+.0f}"))
         if self.offline is not None and not self.offline.up:
             out.append(r.DeviceHealth("database", r.DeviceState.DOWN, self.offline.monitor.reason
                                       if self.offline.monitor is not None else ""))

@@ -91,8 +91,18 @@ def _attach_spooler(rt: KioskRuntime) -> None:
     rt.spooler = PrintSpooler(printer, rt.db.factory, rt.till.kiosk_id, rt.bus)
 
 
+def attach_database_clock(rt: KioskRuntime) -> None:
+    """Times that matter come from the database's clock (kiosk.persistence.db_clock); PostgreSQL only."""
+    from kiosk.persistence.db_clock import DatabaseClock
+
+    rt.db_clock = DatabaseClock(rt.db.engine, rt.settings.database.clock_warning_s)
+    rt.db_clock.start()
+    rt.on_stop(rt.db_clock.stop)
+
+
 def start_runtime(rt: KioskRuntime) -> None:
     """Start devices, then recover money that arrived while the kiosk was down, off the UI thread."""
+    attach_database_clock(rt)  # before anything is stamped: every 'now' from here on is the database's clock
     rt.start()
     if rt.lease is not None:  # the heartbeat; a clean stop frees the code at once
         rt.lease.start()

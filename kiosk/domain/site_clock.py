@@ -6,7 +6,9 @@ The process uses one site zone, set once from the settings (`use_zone`, called b
 Every other module asks here: `now_utc()` for an instant to store, `site_now()` / `site_today()` for the
 local wall clock, `to_site()` before showing or printing an instant, `day_bounds()` for a local day as a UTC
 range, `iso()` for exports and log lines (ISO 8601 with the offset), `wall_text()` for receipts and slips.
-`use_source()` lets a fixed instant stand for the clock (journey tests).
+`use_source()` lets a fixed instant stand for the clock (journey tests). `use_database_offset()` corrects the
+machine's clock by what a central database's clock says (kiosk.persistence.db_clock): times that other kiosks
+compare (payments, receipts, settlement cut-offs, intents' ages, lock-outs) are then the database's, not this box's.
 
 A naive datetime is taken as the site's wall time (tests and fixed clocks use them); an aware one is converted.
 """
@@ -24,6 +26,7 @@ UTC = timezone.utc
 
 _zone: ZoneInfo = ZoneInfo(DEFAULT_ZONE)
 _source: Callable[[], datetime] | None = None  # a fixed clock (use_source); None = the real one
+_offset = timedelta(0)  # the database's clock minus the machine's (use_database_offset)
 
 
 def zone_named(name: str) -> ZoneInfo:
@@ -52,10 +55,26 @@ def use_source(source: Callable[[], datetime] | None) -> None:
     _source = source
 
 
+def use_database_offset(seconds: float) -> None:
+    """From now on, 'now' is the machine's clock plus `seconds` (the database's clock minus the machine's, as
+    kiosk.persistence.db_clock measures it); 0 goes back to the machine's clock."""
+    global _offset
+    _offset = timedelta(seconds=seconds)
+
+
+def database_offset_s() -> float:
+    return _offset.total_seconds()
+
+
+def machine_now() -> datetime:
+    """The machine's own clock (or the source standing for it), without the database's correction."""
+    return datetime.now(UTC) if _source is None else _source().astimezone(UTC)
+
+
 def now_utc() -> datetime:
     """The instant to store: timezone-aware UTC. Every stored 'now' comes from here
-    (kiosk.persistence.models.utcnow calls it)."""
-    return datetime.now(UTC) if _source is None else _source().astimezone(UTC)
+    (kiosk.persistence.models.utcnow calls it): the machine's clock, corrected to the database's."""
+    return machine_now() + _offset if _offset else machine_now()
 
 
 def site_now() -> datetime:

@@ -132,7 +132,8 @@ class StaffHomeView:
 
 
 DEVICE_NAMES = {"reader": N_("Card reader"), "printer": N_("Receipt printer"), "cash": N_("Banknote acceptor"),
-                "gateway": N_("Payment service")}
+                "gateway": N_("Payment service"), "clock": N_("Clock")}
+DEVICE_DETAILS = {"clock": N_("{detail} s off the database's clock")}  # details given as numbers, worded here
 RECEIPT_KIND_LABELS = {"bill_payment": N_("Fee payments"), "top_up": N_("Card top-up"),
                        "card_replacement": N_("Card replacement fee"), "booking": N_("Service bookings"),
                        "parking": N_("Parking")}
@@ -235,7 +236,8 @@ class StaffHomeFlow(Flow):
         staff = self.session.staff
         return StaffHomeView(
             self.step, self.t(N_("Maintenance")), staff.name if staff else "",
-            tuple((self.t(DEVICE_NAMES.get(d.device, d.device)), self.t(STATE_WORDS[d.state.value]), d.detail)
+            tuple((self.t(DEVICE_NAMES.get(d.device, d.device)), self.t(STATE_WORDS[d.state.value]),
+                   self.t(DEVICE_DETAILS[d.device], detail=d.detail) if d.device in DEVICE_DETAILS else d.detail)
                   for d in self.devices),
             self.out_of_service,
             self.t(N_("Kiosk is out of service")) if self.out_of_service else self.t(N_("Kiosk is in service")),
