@@ -81,3 +81,11 @@ def restore(services: Any) -> None:
 def close_site(services: Any) -> None:
     """The site is closed today (out-of-hours mode) until `restore`."""
     services.site = data.demo_site(data.closed_today(services.now().date()))
+
+
+def clock_off(services: Any) -> None:
+    """This kiosk's clock three hours off the database's (kiosk.persistence.db_clock), until `restore`: the
+    maintenance page's device list gets its Clock line."""
+    from kiosk.flows.records import DeviceHealth, DeviceState
+
+    services.devices["clock"] = DeviceHealth("clock", DeviceState.DEGRADED, "+10800")

@@ -52,7 +52,7 @@ from kivy.clock import Clock
 from kivy.core.window import Window
 
 from kiosk import errors
-from tests.support.audit_estate import close_site, empty_public, restore, seed_long_lists
+from tests.support.audit_estate import clock_off, close_site, empty_public, restore, seed_long_lists
 from tests.support.layout_audit import audit_window
 
 STABLE_FRAMES = 3
@@ -124,7 +124,7 @@ class AuditCommands:
             navigator.session.wipe()
             self.fresh = True
         elif "estate" in action:
-            {"long_lists": seed_long_lists, "empty_public": empty_public, "closed": close_site,
+            {"long_lists": seed_long_lists, "empty_public": empty_public, "closed": close_site, "clock_off": clock_off,
              "paper_out": lambda s: setattr(s, "paper", "out")}[action["estate"]](app.services)
         elif "demo_bar" in action:
             self.demo_bar(bool(action["demo_bar"]))

@@ -268,6 +268,7 @@ JOURNEYS: tuple[Journey, ...] = (
     journey("staff-home", "staff_home", [staff_in()],
             shot("ready", step="ready"),
             shot("settlement", call("settlement"), step="settlement")),
+    journey("staff-home-clock", "staff_home", [{"estate": "clock_off"}, staff_in()], shot("clock", step="ready")),
     journey("staff-handover", "staff_handover", [staff_in(then="staff_handover")],
             shot("count", keys("1234"), step="count"),
             shot("confirm", call("primary"), step="confirm"),
