@@ -66,7 +66,7 @@ def kiosk_main(job: dict[str, Any]) -> None:
     from kiosk.services.receipts import Till
     from tests.support import money_uses
 
-    engine = make_engine(job["url"], lock_timeout_s=job.get("lock_timeout_s"))
+    engine = make_engine(job["url"], lock_timeout_s=job.get("lock_timeout_s"), transaction_pooler=job["pooled"])
     counter = Counter(engine).attach()
     factory = make_session_factory(engine, chain=ChainBinding(AUDIT_KEY, job["code"]))
     till = Till(job["site_id"], job["kiosk_id"], job["code"], job["site_names"])
@@ -254,7 +254,7 @@ def run(admin_url: str, *, kiosks: int, seconds: float, rate: float, latency_ms:
         jobs = [dict(n=i, code=fleet_estate.kiosk_code(i), kiosk_id=estate.kiosk_ids[fleet_estate.kiosk_code(i)],
                      site_id=estate.site_id, site_names=fleet_estate.SITE_NAMES, households=estate.household_ids,
                      url=through, seconds=seconds, rate=rate, seed=1000 + i, start_at=start_at,
-                     out=os.path.join(work, f"k{i}.json")) for i in range(kiosks)]
+                     out=os.path.join(work, f"k{i}.json"), pooled=pooler is not None) for i in range(kiosks)]
         procs = [ctx.Process(target=kiosk_main, args=(job,)) for job in jobs]
         for p in procs:
             p.start()

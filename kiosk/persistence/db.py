@@ -33,13 +33,14 @@ LOCK_NOT_AVAILABLE, QUERY_CANCELED = "55P03", "57014"  # PostgreSQL's lock_timeo
 
 def make_engine(url: str, *, echo: bool = False, busy_timeout_s: float = BUSY_TIMEOUT_S,
                 lock_timeout_s: float | None = None, statement_timeout_s: float | None = None,
-                source: str = "the settings") -> Engine:
+                source: str = "the settings", transaction_pooler: bool = False) -> Engine:
     """An engine with the kiosk's connection settings for the URL's dialect.
 
     `busy_timeout_s` bounds SQLite's wait for the write lock; `lock_timeout_s` does the same for PostgreSQL's
     row and table locks (None: wait as long as it takes), `statement_timeout_s` any one PostgreSQL statement
     (None: no bound); either cancels the statement and its unit of work rolls back whole (DatabaseBusy). A URL SQLAlchemy cannot use is one
-    DatabaseUrlUnsupported naming `source`, never a raw ArgumentError or a missing driver module."""
+    DatabaseUrlUnsupported naming `source`, never a raw ArgumentError or a missing driver module.
+    `transaction_pooler`: the URL is a PgBouncer in transaction pooling mode (psycopg's prepared statements off)."""
     try:
         if url.startswith("sqlite"):
             _create_sqlite_file_private(url)
@@ -54,6 +55,8 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout_s: float = BUSY_TI
                    (("lock_timeout", lock_timeout_s), ("statement_timeout", statement_timeout_s)) if seconds is not None]
         if options:
             connect_args["options"] = " ".join(options)
+        if transaction_pooler:  # PgBouncer in transaction mode: a statement prepared on one server connection is
+            connect_args["prepare_threshold"] = None  # not there on the next one (docs/fleet.md, "PgBouncer")
         engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5,
                                connect_args=connect_args)
         if lock_timeout_s is not None:

@@ -2,8 +2,9 @@
 (intent -> money moves -> settle), seen by every thread and process on the same database, and let go when the
 attempt ends or its process dies (nothing to expire, nothing left behind by a SIGKILL).
 
-- PostgreSQL: a session advisory lock (`pg_try_advisory_lock(class, key)`) on a connection of its own, held
-  for the attempt; a dead process's connection closes and the server drops its locks.
+- PostgreSQL: a transaction-scoped advisory lock (`pg_try_advisory_xact_lock(class, key)`) in a transaction held
+  open on a connection of its own for the attempt (so it works through a transaction-pooling PgBouncer too); a dead
+  process's connection closes and the server drops its locks.
 - SQLite (one machine): an open-file-description lock (F_OFD_SETLK) on one byte of `<database>-keys`, a 0600
   file beside the database; each claim opens the file anew, so two threads of one process exclude each other as
   two processes do, and the kernel drops the lock with the process.
@@ -47,17 +48,40 @@ def _engine(factory: sessionmaker[Session]) -> Engine:
 
 # --- PostgreSQL ----------------------------------------------------------------------------------------
 class _AdvisoryClaim:
+    """A transaction-scoped advisory lock, in a transaction kept open on a connection of its own for the attempt.
+
+    Not a session lock: behind a transaction-pooling PgBouncer a session lock would stay on the server connection
+    after the client's transaction, where the next kiosk given that connection could take it again (advisory locks
+    are re-entrant per session) or fail to let it go. A transaction keeps its server connection, through a pooler
+    as directly, and its end - commit, rollback, a dead client's closed connection - lets the lock go. One round
+    trip to take it (BEGIN and the lock sent as one query), one to let it go (ROLLBACK: nothing was written)."""
+
     def __init__(self, engine: Engine, key: str) -> None:
-        # autocommit: a session lock outlives any transaction, so none is opened (no BEGIN, no COMMIT: one round
-        # trip to take the lock, one to let it go) and the connection never sits "idle in transaction"
         self.conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         self.lock_key = int.from_bytes(_digest(key)[:4], "big", signed=True)
         self.held = False
 
+    def _run(self, sql: str) -> object:
+        cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:  # seen by the engine's listeners like any statement (logging, kiosk.persistence.round_trips)
+            self.conn.dispatch.before_cursor_execute(self.conn, cursor, sql, {}, None, False)
+            cursor.execute(sql)
+            while cursor.nextset():
+                pass
+            return cursor.fetchone()[0] if cursor.description else None
+        finally:
+            cursor.close()
+
     def acquire(self) -> bool:
-        got = self.conn.execute(text("SELECT pg_try_advisory_lock(:c, :k)"),
-                                {"c": LOCK_CLASS, "k": self.lock_key}).scalar()
-        self.held = bool(got)
+        try:  # two integers of ours, no text from outside: sent as one simple query, BEGIN included
+            got = self._run(f"BEGIN; SELECT pg_try_advisory_xact_lock({LOCK_CLASS}, {self.lock_key})")
+            self.held = bool(got)
+            if not self.held:
+                self._run("ROLLBACK")
+        except Exception:
+            self.conn.invalidate()
+            self.conn.close()
+            raise
         if not self.held:
             self.conn.close()
         return self.held
@@ -67,7 +91,7 @@ class _AdvisoryClaim:
             return
         self.held = False
         try:
-            self.conn.execute(text("SELECT pg_advisory_unlock(:c, :k)"), {"c": LOCK_CLASS, "k": self.lock_key})
+            self._run("ROLLBACK")
         except Exception:  # noqa: BLE001 - never hand a connection that may still hold the lock back to the pool
             self.conn.invalidate()
         finally:

@@ -22,3 +22,24 @@ def test_four_kiosks_for_thirty_seconds_leave_no_anomaly():
     report = fleet.detail(result) + "\n" + fleet.fleet_line(result)
     assert result["payments"] > 0, report
     assert result["anomalies"] == 0, report
+
+
+def _pgbouncer_missing() -> bool:
+    import shutil
+
+    return shutil.which("pgbouncer") is None and not os.path.exists("/usr/sbin/pgbouncer")
+
+
+@pytest.mark.skipif(_pgbouncer_missing() and os.environ.get("KIOSK_REQUIRE_PG") != "1",
+                    reason="pgbouncer is not installed (scripts/setup installs it)")
+def test_kiosks_through_pgbouncer_in_transaction_pooling_leave_no_anomaly():
+    """Through PgBouncer in transaction pooling mode (psycopg's prepared statements off; the key claims are
+    transaction-scoped advisory locks, which a transaction keeps on its server connection)."""
+    from bench import fleet
+    from bench.pgbouncer import transaction_pooler
+
+    result = fleet.run(pg_admin_url(), kiosks=3, seconds=float(os.environ.get("KIOSK_FLEET_SECONDS", "30")) / 2,
+                       rate=0.0, latency_ms=1.0, households=20, pooler=transaction_pooler, quiet=True)
+    report = fleet.detail(result) + "\n" + fleet.fleet_line(result)
+    assert result["payments"] > 0, report
+    assert result["anomalies"] == 0, report
