@@ -114,7 +114,7 @@ class OfflineGuard:
         if self.down_since is not None:
             try:
                 released = release_abandoned_intents(self.rt.db.factory, self.rt.till,
-                                                     started_before=self.down_since)
+                                                     started_before=self.down_since, code=PaymentCutOff.code)
                 if released:
                     log.warning("released %d payment(s) the outage interrupted: %s", len(released),
                                 ", ".join(released))

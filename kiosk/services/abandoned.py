@@ -30,8 +30,10 @@ def _waits_on_a_card(session: Session, payment_id: int) -> bool:
                                                          CardOperation.status == "pending").limit(1)) is not None
 
 
-def release_abandoned_intents(factory: sessionmaker[Session], till: Till, *, started_before: datetime) -> list[str]:
-    """Fail this kiosk's intents created before `started_before`; returns their references."""
+def release_abandoned_intents(factory: sessionmaker[Session], till: Till, *, started_before: datetime,
+                              code: str = ABANDONED) -> list[str]:
+    """Fail this kiosk's intents created before `started_before`; returns their references. `code`: what a retry
+    is told (E7005, released at a restart; E2014, cut off by a database outage: kiosk.app_runtime.offline)."""
     released: list[str] = []
     with unit_of_work(factory) as session:
         ids = session.scalars(select(Payment.id).where(Payment.kiosk_id == till.kiosk_id,
@@ -48,7 +50,7 @@ def release_abandoned_intents(factory: sessionmaker[Session], till: Till, *, sta
                 payment = payments.lock_payment(session, payment_id)
                 if payment.status != PaymentStatus.INTENT or _waits_on_a_card(session, payment.id):
                     continue
-                payments.fail(session, till, payment, ABANDONED)
+                payments.fail(session, till, payment, code)
                 if payment.purpose == PaymentPurpose.BOOKING:
                     session.execute(update(Booking).where(Booking.payment_id == payment.id,
                                                           Booking.status == "pending")

@@ -12,7 +12,7 @@ from kiosk import bootstrap
 from kiosk.app_runtime.demo import DemoSimulators
 from kiosk.app_runtime.wiring import build_runtime, start_runtime
 from kiosk.domain.terms import AccountKind, BillStatus, PaymentStatus
-from kiosk.errors import DatabaseGone, PaymentInterruptedOffline
+from kiosk.errors import DatabaseGone, PaymentCutOff, PaymentInterruptedOffline
 from kiosk.flows import records as r
 from kiosk.payments.control import PaymentControl, Stage
 from kiosk.persistence.db import make_engine, unit_of_work
@@ -112,7 +112,12 @@ def test_a_note_stacked_while_the_database_is_gone_is_journaled_and_credited_onc
     with unit_of_work(factory) as s:
         payment = s.scalars(select(Payment).where(Payment.reference == reference)).one()
         assert payment.status == str(PaymentStatus.FAILED) and payment.received_fen == 20_000
+        assert payment.failure_code == PaymentCutOff.code
         assert s.get(Bill, int(bill.bill_id)).status == str(BillStatus.OPEN)
+    with pytest.raises(PaymentCutOff) as retried:  # the same request again: told what happened, never charged
+        rt.services.pay_bills(hh, (bill.bill_id,), r.PaymentMethod.CASH, "offline-cash", "en",
+                              control=PaymentControl())
+    assert retried.value.params["reference"] == reference
     rt.offline.catch_up()  # a second return, or a restart: nothing credited twice
     rt.cash_collector.recover()
     assert _credit(factory, hh) - credit_before == 20_000
