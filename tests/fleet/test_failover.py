@@ -5,7 +5,6 @@ standby), and every invariant holds on the new primary."""
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import threading
 import time

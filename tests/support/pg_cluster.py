@@ -96,7 +96,7 @@ class PgCluster:
         self._start("a", primary=True)
         self._clone_standby("b", from_node="a")
         self._start("b", primary=False)
-        self.wait_streaming()
+        self.wait_streaming(want="sync" if self.synchronous else None)
         return self
 
     def _clone_standby(self, node: str, from_node: str) -> None:
@@ -106,13 +106,14 @@ class PgCluster:
         _run([_bin("pg_basebackup"), "-D", str(self.data(node)), "-d", conninfo, "-R", "-X", "stream",
               "-c", "fast"], timeout=120)
 
-    def wait_streaming(self, timeout_s: float = 30) -> str:
-        """Until the primary sees the standby streaming; returns its sync_state ('sync' or 'async')."""
+    def wait_streaming(self, timeout_s: float = 30, *, want: str | None = None) -> str:
+        """Until the primary sees the standby streaming (and, with `want`, in that sync_state: a synchronous
+        standby shows 'async' for a moment while it catches up); returns its sync_state."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             out = self.psql(self.primary, "SELECT state || ' ' || sync_state FROM pg_stat_replication "
                                           f"WHERE application_name = '{STANDBY_NAME}'").strip()
-            if out.startswith("streaming"):
+            if out.startswith("streaming") and want in (None, out.split()[1]):
                 return out.split()[1]
             time.sleep(0.1)
         raise RuntimeError(f"the standby on port {self.ports[self.standby]} is not streaming after {timeout_s} s")
@@ -163,9 +164,7 @@ class PgCluster:
         if self.synchronous:  # the new primary waits for its new standby again (it was started without one)
             self.psql(self.primary, f"ALTER SYSTEM SET synchronous_standby_names = '{STANDBY_NAME}'")
             self.psql(self.primary, "SELECT pg_reload_conf()")
-            deadline = time.monotonic() + 10
-            while self.wait_streaming() != "sync" and time.monotonic() < deadline:
-                time.sleep(0.1)
+            return self.wait_streaming(want="sync")
         return self.wait_streaming()
 
     def stop(self) -> None:
