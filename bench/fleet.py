@@ -3,7 +3,7 @@ QR), topping up cards, replacing cards and voiding, at a set rate for a set time
 delay (a TCP proxy the bench starts); then every invariant checked from the database alone.
 
 Run: .venv/bin/python bench/fleet.py [--kiosks 4] [--seconds 30] [--rate 0] [--latency-ms 1] [--pg-url URL]
-                                     [--curve] [--pgbouncer]
+                                     [--curve] [--pgbouncer] [--failover]
 Without --pg-url a throw-away PostgreSQL server is started (fsync and synchronous_commit on).
 
 Each kiosk is a process of its own with its own engine and pool, its own chain (kiosk code K01...) and till,
@@ -321,7 +321,16 @@ def main() -> None:
     ap.add_argument("--pg-url", help="admin URL of a PostgreSQL server (default: start a throw-away one)")
     ap.add_argument("--curve", action="store_true", help="1, 2, 4, 8, 16 and 20 kiosks, --seconds each")
     ap.add_argument("--pgbouncer", action="store_true", help="through PgBouncer in transaction pooling mode")
-    args = ap.parse_args()
+    ap.add_argument("--failover", action="store_true",
+                    help="a primary and a streaming standby; kill + promote at mid-run (bench/failover.py)")
+    args, rest = ap.parse_known_args()
+    if args.failover:  # the cluster instead of one server; its own options pass through (bench/failover.py)
+        from bench import failover
+
+        failover.main(["--kiosks", str(args.kiosks), "--seconds", str(args.seconds), *rest])
+        return
+    if rest:
+        ap.error(f"unrecognized arguments: {' '.join(rest)}")
 
     from bench.pg_server import temporary_server
 
