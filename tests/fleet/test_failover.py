@@ -18,7 +18,7 @@ from kiosk.persistence import schema
 from kiosk.persistence.chain import ChainBinding
 from kiosk.persistence.db import make_engine, make_session_factory, unit_of_work
 from kiosk.persistence.db_health import DatabaseMonitor
-from kiosk.persistence.models import Payment
+from kiosk.persistence.models import Bill, Payment
 from tests.support.failover_load import KioskLoad
 from tests.support.pg_cluster import PgCluster, have_postgres
 
@@ -99,4 +99,49 @@ def test_kiosks_paying_through_a_killed_primary_reconnect_to_the_promoted_standb
                     assert status.get(op.key) in (PaymentStatus.FAILED, PaymentStatus.CANCELLED), op
             # one effect per key, receipts gap-free per site, the keyed chains, every entry balanced, cards = ledger
             assert fleet_estate.check(s, AUDIT_KEY) == []
+        engine.dispose()
+
+
+def test_an_asynchronous_standby_promoted_behind_loses_payments_the_kiosk_was_told_succeeded():
+    """Why the product's default is synchronous: with an asynchronous standby whose replication fell behind, the
+    payments acknowledged meanwhile are not on the new primary, their receipt numbers are issued again to other
+    payments, and the database alone still verifies (only the money outside it shows the loss)."""
+    from kiosk.services import payments
+    from kiosk.services.receipts import Till
+    from tests.support import money_uses
+
+    primary_port, standby_port = _free_ports(2)
+    with PgCluster(primary_port, standby_port, synchronous=False, fsync=False) as cluster:
+        assert cluster.wait_streaming() == "async"
+        engine = make_engine(cluster.url())
+        schema.upgrade(engine)
+        office = make_session_factory(engine, chain=ChainBinding(AUDIT_KEY, "OFFICE"))
+        with unit_of_work(office) as s:
+            estate = fleet_estate.build(s, kiosks=1, households=2, bills_each=6)
+        code = fleet_estate.kiosk_code(0)
+        factory = make_session_factory(engine, chain=ChainBinding(AUDIT_KEY, code))
+        till = Till(estate.site_id, estate.kiosk_ids[code], code, fleet_estate.SITE_NAMES)
+        hh = estate.household_ids[0]
+
+        def pay(key: str, counter: int) -> str:
+            with unit_of_work(factory) as s:
+                bill = s.scalars(select(Bill.id).where(Bill.household_id == hh, Bill.status == "open")
+                                 .order_by(Bill.due_date)).first()
+            return money_uses.pay_bill(factory, till, key=key, household_id=hh, bill_id=bill, how="cash",
+                                       counter=lambda: counter).receipt_number
+
+        kept = pay("kept-1", 1)
+        time.sleep(0.5)  # on the standby
+        receiver = cluster.hold_standby()
+        told = [pay(f"told-{n}", 10 + n) for n in range(2)]  # acknowledged by the primary alone
+        cluster.kill_primary()
+        cluster.drop_held_wal(receiver)
+        cluster.promote()
+        engine.dispose()
+        again = pay("after-1", 20)
+        with unit_of_work(office) as s:
+            assert payments.find_by_key(s, "kept-1") is not None
+            assert [payments.find_by_key(s, f"told-{n}") for n in range(2)] == [None, None]
+            assert again == told[0] != kept  # the lost payment's printed receipt number, now another payment's
+            assert fleet_estate.check(s, AUDIT_KEY) == []  # the database alone cannot see it
         engine.dispose()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -133,6 +134,28 @@ class PgCluster:
 
     def primary_url(self, database: str = "postgres") -> str:
         return self.node_url(self.primary, database)
+
+    def hold_standby(self) -> int:
+        """Stop the standby's WAL receiver (SIGSTOP) so it falls behind: what a slow or cut replication link does
+        to an asynchronous standby. Returns the receiver's pid for `release_standby`."""
+        pid = int(self.psql(self.standby, "SELECT pid FROM pg_stat_wal_receiver").strip())
+        os.kill(pid, signal.SIGSTOP)
+        return pid
+
+    def drop_held_wal(self, pid: int) -> None:
+        """The held receiver is killed (SIGKILL), so the WAL still in its socket is never read: the standby
+        restarts its recovery with what it had written (what a cut link leaves it with). Call after
+        kill_primary(): a receiver merely resumed would read the rest from its socket first."""
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # the postmaster restarts its children after one was killed
+            try:
+                if self.psql(self.standby, "SELECT pg_is_in_recovery()").strip() == "t":
+                    return
+            except RuntimeError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("the standby did not come back after its WAL receiver was killed")
 
     def kill_primary(self) -> float:
         """The primary crashes (pg_ctl stop -m immediate: no checkpoint, connections cut). Returns the moment
