@@ -168,11 +168,16 @@ def violated_constraint(exc: IntegrityError) -> str:
 
 def insert_ignoring_conflict(session: Session, model: type, **values: Any) -> None:
     """INSERT a row unless one with the same unique key exists (get-or-create without a race)."""
+    session.execute(dialect_insert(session, model).values(**values).on_conflict_do_nothing())
+
+
+def dialect_insert(session: Session, model: type) -> Any:
+    """The INSERT of the session's dialect (PostgreSQL or SQLite), which has ON CONFLICT DO NOTHING."""
     if is_postgres(session):
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    session.execute(insert(model).values(**values).on_conflict_do_nothing())
+    return insert(model)
 
 
 def is_postgres(session_or_engine: Session | Engine) -> bool:

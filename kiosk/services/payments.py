@@ -23,7 +23,6 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.domain.money import Money
@@ -35,13 +34,14 @@ from kiosk.errors import (BillAlreadyPaid, BillNotFound, CardWritePending, Credi
                           PaymentInProgress, PaymentTimedOut, ReceiptAlreadyVoided, StorageError, all_error_classes)
 from kiosk.i18n import N_, translate
 from kiosk.persistence import key_claims
-from kiosk.persistence.db import unit_of_work
+from kiosk.persistence.db import dialect_insert, unit_of_work
 from kiosk.persistence.models import (Account, Bill, CashEventRecord, Household, JournalEntry, Payment, PaymentItem,
                                       Receipt, utcnow)
 from kiosk.services import audit, ledger, receipts
-from kiosk.services.references import unused_reference
-from kiosk.services.split_tender import (credit_part, method_label, other_part, post_parts,  # noqa: F401 (re-exported)
-                                         source_account, split_fields)
+from kiosk.services.references import new_reference
+from kiosk.services.split_tender import (balance_after, credit_part, method_label, other_part,  # noqa: F401
+                                         post_parts, source_account, split_fields)
+from kiosk.services.split_tender import balance_after as split_balance_after
 from kiosk.services.receipts import Till
 
 R = TypeVar("R")
@@ -114,21 +114,22 @@ def record_intent(session: Session, till: Till, *, key: str, purpose: PaymentPur
         if available < credit_fen:
             raise CreditNotEnough(f"credit: needs {credit_fen}, has {available}", available_fen=available)
     now = utcnow()
-    reference = unused_reference(session, Payment.reference, "P", now)
-    payment = Payment(idempotency_key=key, request_hash=digest, reference=reference,
-                      kiosk_id=till.kiosk_id, household_id=household_id, card_id=card_id, purpose=str(purpose),
-                      method=str(method), amount_fen=amount_fen, credit_fen=credit_fen,
-                      status=str(PaymentStatus.INTENT),
-                      details=json.dumps(details or {}, ensure_ascii=False, sort_keys=True), created_at=now)
-    try:
-        with session.begin_nested():  # the key's row may be committed by another process meanwhile
-            session.add(payment)
-            session.flush()
-    except IntegrityError:
+    values = dict(idempotency_key=key, request_hash=digest, kiosk_id=till.kiosk_id, household_id=household_id,
+                  card_id=card_id, purpose=str(purpose), method=str(method), amount_fen=amount_fen,
+                  credit_fen=credit_fen, status=str(PaymentStatus.INTENT),
+                  details=json.dumps(details or {}, ensure_ascii=False, sort_keys=True), created_at=now)
+    while True:
+        # Insert-if-absent, one statement, no savepoint: the key's row may be committed by another process meanwhile
+        # (PostgreSQL waits for the winner's commit, then inserts nothing), or the random reference may be taken.
+        payment = session.scalars(dialect_insert(session, Payment)
+                                  .values(reference=new_reference("P", now), **values)
+                                  .on_conflict_do_nothing().returning(Payment)).first()
+        if payment is not None:
+            break
         winner = find_by_key(session, key)
         if winner is None:
-            raise
-        # Lost the race for the key (PostgreSQL waited for the winner's commit): its payment is this one.
+            continue  # the reference was another payment's: draw again
+        # Lost the race for the key: its payment is this one.
         if winner.request_hash != digest:
             raise IdempotencyConflict(key) from None
         return winner, True
@@ -263,7 +264,10 @@ def settle_bill_payment(session: Session, till: Till, payment: Payment, language
     settles: one settled already gives its outcome, one failed or released its error."""
     if payment.status != PaymentStatus.INTENT:
         return replay_or_raise(session, payment, replayed_outcome)
-    items = session.scalars(select(PaymentItem).where(PaymentItem.payment_id == payment.id)).all()
+    rows = session.execute(select(PaymentItem, Bill.period).outerjoin(Bill, Bill.id == PaymentItem.bill_id)
+                           .where(PaymentItem.payment_id == payment.id).order_by(PaymentItem.id)).all()
+    items = [item for item, _period in rows]
+    periods = {item.bill_id: period for item, period in rows if period is not None}
     source = source_account(session, payment)
     receivable = ledger.account(session, AccountKind.RECEIVABLE, household_id=payment.household_id)
     post_parts(session, till, payment, EntryKind.BILL_PAYMENT, [(receivable, payment.amount_fen)])
@@ -272,15 +276,14 @@ def settle_bill_payment(session: Session, till: Till, payment: Payment, language
     if paid.rowcount != len(items):
         raise BillAlreadyPaid(f"payment {payment.reference} lost its reservation")
     household = session.get(Household, payment.household_id)
-    bills = {b.id: b for b in session.scalars(select(Bill).where(Bill.payment_id == payment.id))}
     receipt_items = tuple(
         ReceiptItem(label=translate(FEE_LABELS[FeeKind(i.fee_kind)], language), amount_fen=i.amount_fen,
-                    detail=bills[i.bill_id].period if i.bill_id in bills else "")
+                    detail=periods.get(i.bill_id, ""))
         for i in items)
     fields: tuple[tuple[str, str], ...] = (
         (translate(N_("Reference"), language), payment.reference),)
     if payment.method == PaymentMethod.CARD:
-        after = ledger.liability_balance(session, source)
+        after = balance_after(session, source)
         fields += ((translate(N_("Card balance before"), language), _yuan(after + other_part(payment))),
                    (translate(N_("Card balance after"), language), _yuan(after)))
     notes = credit_notes(session, payment, language)
@@ -307,8 +310,8 @@ def finish(session: Session, till: Till, payment: Payment, language: str, *, kin
     payment.completed_at = now
     balance_after = None
     if payment.method == PaymentMethod.CARD and payment.card_id is not None:
-        balance_after = ledger.liability_balance(session, ledger.account(session, AccountKind.STORED_VALUE,
-                                                                         card_id=payment.card_id))
+        balance_after = split_balance_after(session, ledger.account(session, AccountKind.STORED_VALUE,
+                                                                    card_id=payment.card_id))
         _set_details(payment, outcome={"balance_after_fen": balance_after})
     fields = split_fields(session, payment, language) + fields
     # the audit row before the receipt: taking the site's receipt number is the last thing this transaction does

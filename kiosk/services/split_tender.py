@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from kiosk.domain.money import Money
@@ -14,6 +15,8 @@ from kiosk.i18n import N_, translate
 from kiosk.persistence.models import Account, Payment
 from kiosk.services import ledger
 from kiosk.services.receipts import Till
+
+_INFO_AFTER = "kiosk.split_tender.after"  # account id -> its balance after this transaction's spend
 
 
 def source_account(session: Session, payment: Payment):  # type: ignore[no-untyped-def]
@@ -61,6 +64,20 @@ def post_parts(session: Session, till: Till, payment: Payment, kind: EntryKind,
                 rest.append((acct, due - use))
         remaining = rest
         ledger.post(session, kind, lines, payment_id=payment.id, kiosk_id=till.kiosk_id, memo=memo)
+        session.info.setdefault(_INFO_AFTER, {})[locked.id] = available - fen
+
+
+def balance_after(session: Session, account: Account) -> int:
+    """What a liability account holds after this transaction's post_parts spent from it: known from the balance
+    read under its lock, so not read again (the receipt's "balance after", the outcome's); read if not spent."""
+    known = session.info.get(_INFO_AFTER, {})
+    return known[account.id] if account.id in known else ledger.liability_balance(session, account)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_after(session: Session, *_args: object) -> None:
+    session.info.pop(_INFO_AFTER, None)
 
 
 def method_label(payment: Payment, language: str) -> str:

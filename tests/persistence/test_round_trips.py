@@ -27,11 +27,11 @@ pytestmark = pytest.mark.skipif(not pg_admin_url(), reason="KIOSK_TEST_PG_URL no
 # round trips of one warm use case (begin + statements + commit + rollback + ping), as of the commit that sets them;
 # before the fleet work: card 54, cash 62, QR 60, top-up 83, replacement 85, void 33 (docs/fleet.md)
 PINNED = {
-    "pay_by_card": 42,
-    "pay_by_cash": 50,
-    "pay_by_qr": 48,
-    "top_up_by_cash": 72,
-    "replace_card_by_cash": 72,
+    "pay_by_card": 35,
+    "pay_by_cash": 46,
+    "pay_by_qr": 44,
+    "top_up_by_cash": 69,
+    "replace_card_by_cash": 69,
     "void": 30,
 }
 
