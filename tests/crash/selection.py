@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_SAMPLE = 204  # SQLite points per CI run: a quarter of them, every point within 4 commits
+DEFAULT_SAMPLE = 163  # SQLite points per CI run: a fifth of them, every point within 5 commits
 DEFAULT_PG_SAMPLE = 21
 
 
