@@ -99,7 +99,8 @@ def run(*, kiosks: int, seconds: float, promote_after: float, synchronous: bool,
     silent = [k.code for k in loads if not any(op.outcome == "ok" and op.started > promoted_at for op in k.ops)]
     return dict(kiosks=kiosks, mode=mode, payments=len(ok), per_s=len(ok) / (ended - began),
                 takeover_s=first - killed_at, promote_s=promoted_at - killed_at, in_flight=len(in_flight),
-                in_flight_ends=dict(Tally(op.outcome for op in in_flight)), lost=lost, unresolved=unresolved,
+                in_flight_ends=dict(Tally(op.outcome for op in in_flight)),
+                in_flight_met=dict(Tally(f for op in in_flight for f in op.faults)), lost=lost, unresolved=unresolved,
                 not_reconnected=silent, problems=problems,
                 anomalies=len(problems) + len(unresolved) + len(silent) + (len(lost) if synchronous else 0))
 
@@ -121,7 +122,8 @@ def main(argv: list[str] | None = None) -> None:
     ports = [int(p) for p in args.ports.split(",")] if args.ports else free_ports(2)
     r = run(kiosks=args.kiosks, seconds=args.seconds, promote_after=args.promote_after,
             synchronous=not args.asynchronous, ports=ports)
-    print(f"  standby {r['mode']}; {r['payments']} payments; in flight at the kill ended as {r['in_flight_ends']}",
+    print(f"  standby {r['mode']}; {r['payments']} payments; in flight at the kill ended as {r['in_flight_ends']} "
+          f"after meeting {r['in_flight_met']}",
           file=sys.stderr)
     for what in ("lost", "unresolved", "not_reconnected", "problems"):
         for item in r[what][:10]:

@@ -25,7 +25,10 @@ from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from kiosk.errors import StorageError
 
 LOCK_CLASS = 0x4B4559  # "KEY": the first half of the two-key advisory lock, apart from other users of advisory locks
 POLL_S = 0.05
@@ -162,7 +165,11 @@ def try_claim(factory: sessionmaker[Session], key: str) -> KeyClaim | None:
     engine = _engine(factory)
     claim: _AdvisoryClaim | _FileClaim | _LocalClaim
     if engine.dialect.name == "postgresql":
-        claim = _AdvisoryClaim(engine, key)
+        try:  # no server to take it on (gone, or a standby not promoted yet): StorageError, as a unit of work says
+            claim = _AdvisoryClaim(engine, key)
+            return claim if claim.acquire() else None
+        except OperationalError as exc:
+            raise StorageError(str(exc.orig) if exc.orig else str(exc)) from exc
     else:
         path = claims_file(engine)
         claim = _FileClaim(path, key) if path is not None else _LocalClaim(key)

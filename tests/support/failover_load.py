@@ -32,6 +32,14 @@ BUSINESS = {"E3001", "E3003", "E3008", "E3011", "E4003", "E4004"}
 MIX = (("pay_by_card", 3), ("pay_by_cash", 3), ("pay_by_qr", 2), ("top_up_by_cash", 2))
 
 
+def _kiosk_frame(exc: BaseException) -> str:
+    """Where in the kiosk's code a raw (non-KioskError) exception came out: the deepest frame under kiosk/."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/kiosk/" in f.filename]
+    return f"{frames[-1].filename.rsplit('/kiosk/', 1)[1]}:{frames[-1].name}" if frames else "?"
+
+
 @dataclass
 class Op:
     kiosk: str
@@ -117,7 +125,7 @@ class KioskLoad(threading.Thread):
                     op.outcome = f"failed:{exc.code}"
                     break
             except Exception as exc:  # noqa: BLE001 - a raw driver error would be a finding of its own
-                op.faults.append(type(exc).__name__)
+                op.faults.append(f"{type(exc).__name__} from {_kiosk_frame(exc)}")
             if time.monotonic() - op.started > self.give_up_s:
                 break
             time.sleep(0.1)
