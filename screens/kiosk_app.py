@@ -61,6 +61,7 @@ class KioskApp(App):
                                default_large_text=ui.large_text, default_high_contrast=ui.high_contrast)
         self.first_frame_at: float | None = None
         self.services_ready_at: float | None = None if startup is not None else time.time()
+        self.prebuilt = False  # the journeys' screens loaded (while the database was gone, or once services are ready)
         self.screens: dict[str, Any] = {}
         self.gesture = GestureDetector()
         self.frame_log = FrameLog()  # what each frame after a flow change showed (bench/journeys.py)
@@ -195,6 +196,7 @@ class KioskApp(App):
         be needed)."""
         for name in PREBUILT_SCREENS:
             self._load_screen_class(name)
+        self.prebuilt = True
 
     def refresh_header(self) -> None:
         language = self.session.language
@@ -254,8 +256,19 @@ class KioskApp(App):
         if self.navigator.route is not None and self.navigator.route.name == "attract" and hasattr(flow, "reload"):
             flow.reload()
         self.refresh_header()
+        if self.prebuilt:  # done while the database was gone: the out-of-service page gives way to the first page
+            self.quiet_gc.arm()  # at once; what the start made since is collected once the kiosk is left alone
+            return
         self.prebuild()
         self.quiet_gc.settle()  # the start-up's garbage gone and the rest frozen, before anyone can be waiting
+
+    def _wait_for_the_database(self) -> None:
+        """A start that found the estate database gone waits on the out-of-service page: the screens are loaded
+        and the garbage settled meanwhile, so its return leaves only the runtime's own start."""
+        if self.prebuilt or self.services_ready_at is not None:
+            return
+        self.prebuild()
+        self.quiet_gc.settle()
 
     def on_start_failed(self, event: ServicesFailed) -> None:
         """The kiosk could not start (the command that started it reports why, with its exit code)."""
@@ -273,6 +286,8 @@ class KioskApp(App):
         if isinstance(event, DatabaseHealthChanged):  # the estate database gone or back (kiosk.app_runtime.offline)
             self.navigator.database_changed(event.up, event.cached_at)
             self.refresh_header()
+            if not event.up:
+                Clock.schedule_once(lambda _dt: self._wait_for_the_database(), 0.5)  # the page drawn first
             return
         health = getattr(event, "health", None)
         if health is not None and hasattr(event, "device"):

@@ -90,16 +90,22 @@ def demo_invoices() -> dict[str, Any]:
         return dict(tomllib.load(fh)["invoices"])
 
 
-def start_demo_runtime(settings: Settings, db: Database,
-                       bus: EventBus | None = None) -> tuple[KioskRuntime, DemoSimulators]:
-    """The runtime on freshly started simulators (stopped with it), the demo cards on the simulated
-    reader, started: what `kiosk demo`, the e2e app and the demo tests run."""
+def start_demo_simulators(settings: Settings) -> DemoSimulators:
+    """The simulators, started: they need no database, so a kiosk started while it is gone starts them while it
+    waits (kiosk.flows.starting.BackgroundStart's `prepare`)."""
+    assert settings.secrets is not None
+    return DemoSimulators(settings.data_dir, settings.secrets.gateway_secret, settings.secrets.invoice_app_key,
+                          settings.secrets.invoice_app_secret).start()
+
+
+def start_demo_runtime(settings: Settings, db: Database, bus: EventBus | None = None,
+                       sims: DemoSimulators | None = None) -> tuple[KioskRuntime, DemoSimulators]:
+    """The runtime on the simulators (`sims`, or freshly started ones; stopped with it), the demo cards on the
+    simulated reader, started: what `kiosk demo`, the e2e app and the demo tests run."""
     from kiosk.app_runtime.demo_cards import provision_demo_cards
     from kiosk.app_runtime.wiring import build_runtime, start_runtime
 
-    assert settings.secrets is not None
-    sims = DemoSimulators(settings.data_dir, settings.secrets.gateway_secret, settings.secrets.invoice_app_key,
-                          settings.secrets.invoice_app_secret).start()
+    sims = sims or start_demo_simulators(settings)
     try:
         rt = build_runtime(sims.settings_for(settings), db, bus)
     except BaseException:

@@ -1,6 +1,7 @@
 """Assemble a KioskRuntime from settings: devices, collectors, the card station, the print spooler."""
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 
@@ -16,6 +17,19 @@ from kiosk.services.abandoned import release_abandoned_intents
 from kiosk.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+RUNTIME_MODULES = ("devices.gateway.notify_listener", "kiosk.app_runtime.invoicing", "kiosk.app_runtime.offline",
+                   "kiosk.cards.station", "kiosk.flows.public_cache", "kiosk.payments.offline_cash",
+                   "kiosk.persistence.db_clock", "kiosk.persistence.schema", "kiosk.printing.spooler",
+                   "kiosk.runtime.card_watcher", "kiosk.app_runtime.demo_cards", "kiosk.demo.estate")
+
+
+def prepare_without_database() -> None:
+    """What a start can do before the database answers: the modules the runtime is made of (most of a second on
+    a loaded kiosk). A kiosk started while the database is gone does it while it waits (kiosk.flows.starting)."""
+    for module in RUNTIME_MODULES:
+        importlib.import_module(module)
 
 
 def build_runtime(settings: Settings, db: Database, bus: EventBus | None = None) -> KioskRuntime:

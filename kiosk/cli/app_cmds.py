@@ -61,8 +61,9 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def _start(args: argparse.Namespace, bus: Any = None) -> Started:
-    """Settings (a bad technician file already fails here), database, devices, runtime — started."""
+def _start(args: argparse.Namespace, bus: Any = None, prepared: dict[str, Any] | None = None) -> Started:
+    """Settings (a bad technician file already fails here), database, devices, runtime — started. `prepared`:
+    what `_prepare` made while the database was gone (taken once: a second start makes its own)."""
     from kiosk import bootstrap
     from kiosk.app_runtime.wiring import build_runtime, start_runtime
 
@@ -75,7 +76,7 @@ def _start(args: argparse.Namespace, bus: Any = None) -> Started:
         report = seed_if_empty(settings, db)
         if report is not None:
             print_report(report)
-        rt, sims = start_demo_runtime(settings, db, bus)
+        rt, sims = start_demo_runtime(settings, db, bus, (prepared or {}).pop("sims", None))
         print("simulated devices: " + ", ".join(f"{k} {v}" for k, v in sims.urls.items()), flush=True)
         print(f"printed receipts: {settings.data_dir / 'printer-sim'}", flush=True)
         return Started(rt.settings, rt, sims)
@@ -84,13 +85,32 @@ def _start(args: argparse.Namespace, bus: Any = None) -> Started:
     return Started(settings, rt)
 
 
-def _start_proven(args: argparse.Namespace, bus: Any = None) -> Started:
+def _prepare(args: argparse.Namespace, prepared: dict[str, Any]) -> None:
+    """What needs no database, done while a kiosk started without it waits: the runtime's modules and, for
+    `kiosk demo`, the simulators."""
+    from kiosk.app_runtime.wiring import prepare_without_database
+
+    prepare_without_database()
+    if args.demo:
+        from kiosk.app_runtime.demo import start_demo_simulators
+
+        prepared["sims"] = start_demo_simulators(_settings(args))
+
+
+def stop_unused(prepared: dict[str, Any]) -> None:
+    """Simulators prepared for a start that never came (the window closed while the database was gone)."""
+    sims = prepared.pop("sims", None)
+    if sims is not None:
+        sims.stop()
+
+
+def _start_proven(args: argparse.Namespace, bus: Any = None, prepared: dict[str, Any] | None = None) -> Started:
     """A technician file that has never started is proven by this start, or replaced by the last good one."""
     from kiosk.app_runtime import technician_config
     from kiosk.settings import resolve_data_dir
 
     return technician_config.start_with_fallback(
-        resolve_data_dir(args.data_dir), lambda: _start(args, bus),
+        resolve_data_dir(args.data_dir), lambda: _start(args, bus, prepared),
         lambda s: technician_config.devices_opened(s.runtime, 15), lambda s: s.runtime.stop())
 
 
@@ -102,12 +122,14 @@ def demo_controls(started: Started) -> Any:
     return DemoControls(started.sims, started.runtime)
 
 
-def run_in_window(settings: Settings, start: Callable[[Any], Started]) -> int:
+def run_in_window(settings: Settings, start: Callable[[Any], Started],
+                  prepare: Callable[[], None] | None = None) -> int:
     """Open the window on the attract screen first, then `start(bus)` the runtime behind it.
 
     The window greets people from the last known attract content while the database and devices open
     (see kiosk/flows/starting.py). A start that fails closes the window and is raised here, so the
-    command exits with the error's code, as it would without a window."""
+    command exits with the error's code, as it would without a window. `prepare`: what needs no database,
+    done first while the database is gone, so that only what needs it is left for its return."""
     from kiosk.flows.attract_snapshot import AttractSnapshot, snapshot_path
     from kiosk.flows.starting import BackgroundStart, StartingServices
     from kiosk.runtime.events import EventBus
@@ -120,7 +142,7 @@ def run_in_window(settings: Settings, start: Callable[[Any], Started]) -> int:
                                 cache=PublicCache(cache_path(settings.data_dir)))
     startup: BackgroundStart[Started] = BackgroundStart(lambda: start(bus), services, bus,
                                                         lambda s: s.runtime.services, demo_controls,
-                                                        probe=database_probe(settings))
+                                                        probe=database_probe(settings), prepare=prepare)
     try:
         return run_app(services, settings, bus, None, startup)
     finally:
@@ -147,7 +169,12 @@ def database_probe(settings: Settings) -> Callable[[], tuple[bool, str]] | None:
 
 def _run(args: argparse.Namespace) -> int:
     if not args.no_window:
-        return run_in_window(_settings(args), lambda bus: _start_proven(args, bus))  # bad config: exit 2 here
+        prepared: dict[str, Any] = {}
+        try:
+            return run_in_window(_settings(args), lambda bus: _start_proven(args, bus, prepared),  # bad config: 2
+                                 lambda: _prepare(args, prepared))
+        finally:
+            stop_unused(prepared)
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})  # before any thread starts
     rt = _start_proven(args).runtime
     try:

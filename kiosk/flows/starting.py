@@ -155,11 +155,17 @@ class BackgroundStart(Generic[T]):
 
     def __init__(self, start: Callable[[], T], services: StartingServices, bus: Any,
                  services_of: Callable[[T], Any], demo_of: Callable[[T], Any] = lambda _started: None,
-                 probe: Callable[[], tuple[bool, str]] | None = None, retry_s: float = 1.0) -> None:
+                 probe: Callable[[], tuple[bool, str]] | None = None, retry_s: float = 1.0,
+                 prepare: Callable[[], None] | None = None) -> None:
         self._start, self._services, self._bus = start, services, bus
         self._services_of, self._demo_of = services_of, demo_of
         self._probe = probe  # (answers, why not): the estate database, asked before each start attempt
         self._retry_s = retry_s
+        # What needs no database (devices, simulators, modules), done once while it is still gone, so that its
+        # return leaves only what needs it (docs/fleet.md, "A kiosk that starts while the database is gone").
+        self._prepare = prepare
+        self._prepared = False
+        self.answered_at: float | None = None  # monotonic: the first answer after the database was gone
         self._stopping = threading.Event()
         self.database_down = False
         self._thread: threading.Thread | None = None
@@ -179,29 +185,46 @@ class BackgroundStart(Generic[T]):
         self.database_down = gone
         self._services.offline(gone)
         cache = self._services.cache
-        log.log(logging.ERROR if gone else logging.WARNING, "the estate database %s",
-                f"does not answer ({reason}); out of service, trying again every {self._retry_s:.0f} s" if gone
-                else "answers: starting")
+        if gone:
+            log.error("the estate database does not answer (%s); out of service, trying again every %.0f s",
+                      reason, self._retry_s)
+        elif self.answered_at is not None:
+            log.warning("in service %.2f s after the estate database answered again",
+                        time.monotonic() - self.answered_at)
         self._bus.publish(DatabaseHealthChanged(not gone, reason, cache.refreshed_at if cache is not None else None))
 
     def _start_when_the_database_answers(self) -> T | None:
         """The start, once the database answers: a kiosk started while it is gone shows the out-of-service page
         and keeps asking (never closes its window); a start that still finds it gone goes back to asking."""
         while not self._stopping.is_set():
-            if self._probe is not None:
+            asked = time.monotonic()  # attempts every retry_s from one start to the next: a probe that waited
+            if self._probe is not None:  # for its timeout on a silent network is followed by the next at once
                 answers, reason = self._probe()
                 if not answers:
                     self._database_gone(True, reason)
-                    self._stopping.wait(self._retry_s)
+                    self._prepare_once()
+                    self._stopping.wait(max(0.0, asked + self._retry_s - time.monotonic()))
                     continue
+                if self.database_down and self.answered_at is None:
+                    self.answered_at = time.monotonic()
+                    log.warning("the estate database answers: starting")
+            self._prepare_once()
             try:
                 return self._start()
             except DatabaseUnreachable as exc:
                 if self._probe is None:
                     raise
+                self.answered_at = None
                 self._database_gone(True, str(exc))
-                self._stopping.wait(self._retry_s)
+                self._stopping.wait(max(0.0, asked + self._retry_s - time.monotonic()))
         return None
+
+    def _prepare_once(self) -> None:
+        if self._prepare is not None and not self._prepared:
+            self._prepared = True
+            started = time.monotonic()
+            self._prepare()
+            log.info("prepared what needs no database in %.2f s", time.monotonic() - started)
 
     def _run(self) -> None:
         try:

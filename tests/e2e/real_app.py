@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from kiosk import settings as settings_mod
-    from kiosk.cli.app_cmds import Started, run_in_window
+    from kiosk.cli.app_cmds import Started, run_in_window, stop_unused
     from tests.support.hook_install import install_from_env
 
     install_from_env()
@@ -35,12 +35,24 @@ def main(argv: list[str] | None = None) -> int:
         with unit_of_work(db.factory) as session:
             if not estate.already_seeded(session, till.site_id):
                 estate.seed(session, till, households=args.households)
-        rt, sims = start_demo_runtime(settings, db, bus)  # type: ignore[arg-type]
+        rt, sims = start_demo_runtime(settings, db, bus, prepared.pop("sims", None))  # type: ignore[arg-type]
         print(f"REAL_APP_READY {settings.data_dir}", flush=True)
         return Started(rt.settings, rt, sims)
 
+    prepared: dict[str, object] = {}
+
+    def prepare() -> None:  # while the database is gone, as `kiosk demo` does
+        from kiosk.app_runtime.demo import start_demo_simulators
+        from kiosk.app_runtime.wiring import prepare_without_database
+
+        prepare_without_database()
+        prepared["sims"] = start_demo_simulators(settings)
+
     # the window opens first and the runtime starts behind it, exactly as `kiosk demo` does
-    return run_in_window(settings, start)
+    try:
+        return run_in_window(settings, start, prepare)
+    finally:
+        stop_unused(prepared)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -48,6 +48,11 @@ def proxied_pg():
 def test_started_while_the_database_is_gone_out_of_service_then_in_service_by_itself(display, tmp_path,
                                                                                       proxied_pg):
     url, proxy = proxied_pg
+    # The estate's kiosk has run before (its database holds the estate, its data dir the local copies); it is
+    # then restarted while the database is gone: the case the 5 s bound is about (a first start ever on an
+    # empty database also migrates and seeds the demo estate on the return, seconds more).
+    with RealKioskProcess(display, tmp_path / "data", db_url=proxy.url_for(url), language="en") as first:
+        first.wait_for_text("Pay fees", 30)
     proxy.blackhole()
     with KioskStartedOffline(display, tmp_path / "data", db_url=proxy.url_for(url), language="en") as real:
         state = real.wait_for_text("The kiosk cannot reach the estate records right now. [E2012]", 30)
@@ -58,14 +63,15 @@ def test_started_while_the_database_is_gone_out_of_service_then_in_service_by_it
         assert real.proc.poll() is None
         assert real.state()["route"] == "out_of_service" and not real.state()["services_ready"]
 
-        proxy.restore()
+        proxy.restore()  # the server accepts connections again
         back = time.monotonic()
-        real.wait_until(lambda: (s := real.state()).get("services_ready") and s.get("route") == "attract", 30,
-                        "in service after the database came back")
+        real.wait_until(lambda: (s := real.state()).get("services_ready") and s.get("route") == "attract"
+                        and any("Pay fees" in t for t in s.get("texts", ())), 30, "in service again")
         took = time.monotonic() - back
-        real.wait_for_text("Pay fees", 10)
-        assert took < 5.0 + 10.0, took  # probe within 5 s; the start itself (schema check, devices) on top
-        print(f"in service {took:.1f} s after the database answered again (started while it was gone)")
+        timings = [line for line in real.log_text.splitlines() if "kiosk.flows.starting" in line]
+        print(f"in service {took:.2f} s after the database accepted connections again (started while it was "
+              "gone)\n" + "\n".join(timings))
+        assert took < 5.0, (took, timings)
 
         proxy.blackhole()  # mid-run now
         gone = time.monotonic()
