@@ -287,7 +287,7 @@ class KioskApp(App):
             self.navigator.database_changed(event.up, event.cached_at)
             self.refresh_header()
             if not event.up:
-                Clock.schedule_once(lambda _dt: self._wait_for_the_database(), 0.5)  # the page drawn first
+                Clock.schedule_once(lambda _dt: self._wait_for_the_database(), 2.0)  # after the page's transition
             return
         health = getattr(event, "health", None)
         if health is not None and hasattr(event, "device"):

@@ -58,6 +58,7 @@ def test_started_while_the_database_is_gone_out_of_service_then_in_service_by_it
         state = real.wait_for_text("The kiosk cannot reach the estate records right now. [E2012]", 30)
         assert state["route"] == "out_of_service"
         assert "Please try again in a few minutes, or ask at the service desk." in state["texts"]
+        time.sleep(1.0)  # the page's transition over before the picture
         real.screenshot(SHOTS / "database-gone-at-start.png")
         time.sleep(6)  # it keeps trying, and the window stays
         assert real.proc.poll() is None
