@@ -32,7 +32,6 @@ from kiosk.errors import (InvoiceProviderUnreachable, InvoiceRateLimited, Invoic
                           KioskError)
 from kiosk.invoices import red_letters
 from kiosk.invoices.queue import Claim, db_now
-from kiosk.invoices.states import InvoiceState, RedState
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import (InvoiceAnswer, InvoiceLineRecord, InvoiceRequest, Receipt, RedLetter,
                                       RedLetterLine)
