@@ -454,6 +454,14 @@ class CashAcceptorFault(DeviceError):
     message = N_("The banknote acceptor reported a problem: {reason}.")
 
 
+class ScanUnreadable(DeviceError):
+    """The scanner read something that is no WeChat or Alipay payment code (garbled, cut short, another
+    barcode): nothing was charged and the scanner stays ready for the next scan."""
+
+    code = "E6300"
+    message = N_("The payment code could not be read. Please refresh the code on your phone and scan it again.")
+
+
 # --- payments ----------------------------------------------------------------------------------
 class PaymentError(KioskError):
     code = "E7000"

@@ -157,11 +157,21 @@ class GatewaySettings:
 
 
 @dataclass(frozen=True)
+class ScannerSettings:
+    """The payment-code scanner (devices/scanner): "serial" (virtual COM port) or "hid" (keyboard wedge)."""
+
+    kind: str
+    port: str  # a serial device path, or /dev/input/by-id/...-event-kbd for "hid"; empty: none attached
+    baud: int
+
+
+@dataclass(frozen=True)
 class DeviceSettings:
     reader: ReaderSettings
     printer: PrinterSettings
     cash: CashSettings
     gateway: GatewaySettings
+    scanner: ScannerSettings
 
 
 @dataclass(frozen=True)
@@ -362,6 +372,8 @@ def _validate(settings: Settings, origin: dict[str, str]) -> None:
         raise bad("ui.width", "and 'ui.height' must both be set or both be 0")
     if settings.devices.printer.encoding not in ("gb18030", "big5"):
         raise bad("devices.printer.encoding", "must be gb18030 or big5")
+    if settings.devices.scanner.kind not in ("serial", "hid"):
+        raise bad("devices.scanner.kind", "must be serial or hid")
     try:
         settings.site.receipt_qr_template.format(number="00000001", site=1)
     except (KeyError, IndexError, ValueError, AttributeError) as exc:

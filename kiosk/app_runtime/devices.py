@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from kiosk.ports import CardReader, CashAcceptor, PaymentGateway, ReceiptPrinter
 from kiosk.settings import Settings
+
+if TYPE_CHECKING:
+    from devices.scanner.driver import PaymentCodeScanner
 
 
 @dataclass(frozen=True)
@@ -15,6 +19,7 @@ class AttachedDevices:
     printer: ReceiptPrinter | None
     cash: CashAcceptor | None
     gateway: PaymentGateway | None
+    scanner: PaymentCodeScanner | None = None  # the payment-code scanner (devices/scanner), when configured
 
 
 def build_devices(settings: Settings, *, notify_url: str = "") -> AttachedDevices:
@@ -38,4 +43,7 @@ def build_devices(settings: Settings, *, notify_url: str = "") -> AttachedDevice
         if notify_url:
             options["notify_url"] = notify_url
         gateway = build_payment_gateway(d.gateway.driver, d.gateway.url, settings.secrets.gateway_secret, **options)
-    return AttachedDevices(reader, printer, cash, gateway)
+    from devices.scanner.registry import build_scanner
+
+    scanner = build_scanner(d.scanner.kind, d.scanner.port, d.scanner.baud) if d.scanner.port else None
+    return AttachedDevices(reader, printer, cash, gateway, scanner)

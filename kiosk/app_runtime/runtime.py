@@ -51,6 +51,9 @@ class KioskRuntime:
             device = getattr(devices, name)
             if device is not None:
                 self.supervisors[name] = DeviceSupervisor(DeviceWorker(name, device), self.bus)
+        if devices.scanner is not None:  # its idle check discards stray scans and notices a pulled cable
+            self.supervisors["scanner"] = DeviceSupervisor(DeviceWorker("scanner", devices.scanner), self.bus,
+                                                           heartbeat=type(devices.scanner).idle_check)
         # Filled in by the wiring as each part is attached (see kiosk.app_runtime.wiring).
         self.card_station: Any = None
         self.card_watcher: Any = None
@@ -136,6 +139,9 @@ class KioskRuntime:
                 out.append(r.DeviceHealth(name, r.DeviceState.DOWN, "not attached"))
             else:
                 out.append(r.DeviceHealth(name, HEALTH[sup.health], sup.reason))
+        scanner = self.supervisors.get("scanner")
+        if scanner is not None:  # a line only where a scanner is configured (devices.scanner.port)
+            out.append(r.DeviceHealth("scanner", HEALTH[scanner.health], scanner.reason))
         gateway_ok = self.devices.gateway is not None
         out.append(r.DeviceHealth("gateway", r.DeviceState.OK if gateway_ok else r.DeviceState.DOWN,
                                   "" if gateway_ok else "not attached"))

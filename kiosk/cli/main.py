@@ -57,6 +57,7 @@ GROUP_MODULES: tuple[str, ...] = (
     "kiosk.cli.printer_cmds",
     "kiosk.cli.reader_cmds",
     "kiosk.cli.cash_cmds",
+    "kiosk.cli.scanner_cmds",
     "kiosk.cli.invoice_cmds",
     "kiosk.cli.tax_cmds",
 )

@@ -132,7 +132,7 @@ class StaffHomeView:
 
 
 DEVICE_NAMES = {"reader": N_("Card reader"), "printer": N_("Receipt printer"), "cash": N_("Banknote acceptor"),
-                "gateway": N_("Payment service"), "clock": N_("Clock"),
+                "gateway": N_("Payment service"), "clock": N_("Clock"), "scanner": N_("Payment-code scanner"),
                 "database": N_("Estate database")}  # the database: listed only while it is gone
 DEVICE_DETAILS = {"clock": N_("{detail} s off the database's clock")}  # details given as numbers, worded here
 RECEIPT_KIND_LABELS = {"bill_payment": N_("Fee payments"), "top_up": N_("Card top-up"),
