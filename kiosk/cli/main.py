@@ -60,6 +60,7 @@ GROUP_MODULES: tuple[str, ...] = (
     "kiosk.cli.scanner_cmds",
     "kiosk.cli.invoice_cmds",
     "kiosk.cli.tax_cmds",
+    "kiosk.cli.alipay_cmds",
 )
 
 Handler = Callable[[argparse.Namespace], int]
