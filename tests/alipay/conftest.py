@@ -91,11 +91,12 @@ class NotifyListener:
 
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8")
+                answer = outer.answer  # read once, before the test can see this delivery and change it
                 outer.received.put(dict(urllib.parse.parse_qsl(body, keep_blank_values=True)))
                 self.send_response(200)
-                self.send_header("Content-Length", str(len(outer.answer)))
+                self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
-                self.wfile.write(outer.answer)
+                self.wfile.write(answer)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/alipay/notify"
