@@ -139,3 +139,37 @@ def test_the_idle_check_leaves_an_armed_scanner_s_code_for_the_payment(
 
 def test_a_scan_never_shows_its_code_in_full_in_a_repr() -> None:
     assert WECHAT not in repr(Scan(WECHAT, Network.WECHAT))
+
+
+def test_any_line_on_the_wire_is_a_scan_exactly_when_it_follows_a_network_s_rule() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from kiosk.domain.payment_code import network_of
+
+    sim = SimScanner()
+    sim.start()
+    scanner = PaymentCodeScanner(SerialScanSource(sim.path, 9600))
+    scanner.open()
+    lines = st.one_of(st.binary(min_size=1, max_size=40), st.from_regex(rb"\A(1[0-5]|2[5-9]|30)[0-9]{12,24}\Z"))
+
+    @settings(max_examples=60, deadline=None)
+    @given(lines.filter(lambda b: b"\r" not in b and b"\n" not in b and b.strip()))
+    def check(line: bytes) -> None:
+        scanner.arm()
+        import os
+
+        os.write(sim._master, line + b"\r\n")
+        result = _poll_until(scanner)
+        text = line.decode("ascii", errors="replace").strip()
+        if network_of(text) is not None:
+            assert result == Scan(text, network_of(text))
+        else:
+            assert isinstance(result, Unreadable)
+        scanner.disarm()
+
+    try:
+        check()
+    finally:
+        scanner.close()
+        sim.stop()
