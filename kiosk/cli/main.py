@@ -58,6 +58,7 @@ GROUP_MODULES: tuple[str, ...] = (
     "kiosk.cli.reader_cmds",
     "kiosk.cli.cash_cmds",
     "kiosk.cli.scanner_cmds",
+    "kiosk.cli.wechatpay_cmds",
     "kiosk.cli.invoice_cmds",
     "kiosk.cli.tax_cmds",
     "kiosk.cli.alipay_cmds",
