@@ -205,6 +205,9 @@ class Secrets:
     # simulator on first start; a production site writes the provider's own here (docs/invoices.md).
     invoice_app_key: str = ""
     invoice_app_secret: str = ""
+    # The `wechatpay` gateway driver: path of its credentials file (JSON naming mchid, appid, merchant serial,
+    # APIv3 key and the key files; docs/payments.md, "WeChat Pay (API v3)"). Empty: not configured.
+    wechatpay_credentials: str = ""
 
 
 @dataclass(frozen=True)
@@ -440,6 +443,9 @@ def _invoice_credentials() -> dict[str, str]:
     return {"invoice_app_key": "SIM" + secrets.token_hex(4).upper(), "invoice_app_secret": secrets.token_hex(16)}
 
 
+_OPTIONAL_SECRETS = ("wechatpay_credentials",)  # absent from secrets.toml: the field's default
+
+
 def load_secrets(data_dir: Path) -> Secrets:
     """Read the site secrets, creating them (random, mode 0600) on first start."""
     path = data_dir / SECRETS_FILE
@@ -470,7 +476,8 @@ def load_secrets(data_dir: Path) -> Secrets:
     if len(bytes.fromhex(_hex(data["audit_key"], path, "audit_key"))) < 16:
         raise ConfigError(key=f"{path}: 'audit_key' must be at least 32 hex digits")
     try:
-        return Secrets(**{f.name: str(data[f.name]) for f in fields(Secrets)})
+        return Secrets(**{f.name: str(data[f.name]) for f in fields(Secrets)
+                          if f.name in data or f.name not in _OPTIONAL_SECRETS})
     except KeyError as exc:
         raise ConfigError(key=f"{path}: missing key '{exc.args[0]}'") from exc
 

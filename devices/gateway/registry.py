@@ -3,17 +3,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from kiosk.errors import DriverNotFound
+from kiosk.errors import ConfigError, DriverNotFound
 from kiosk.ports import PaymentGateway
 
 SETTING = "devices.gateway.driver"
-DRIVERS = ("sandbox",)
+DRIVERS = ("sandbox", "wechatpay")
 
 
 def build_payment_gateway(driver: str, url: str, secret: bytes | str, **options: Any) -> PaymentGateway:
-    """A gateway client for `driver` at `url`; options go to the client (timeout_s, notify_url ...)."""
+    """A gateway client for `driver` at `url`; options go to the client (timeout_s, notify_url ...;
+    wechatpay: wechatpay_credentials, the credentials file's path)."""
     if driver == "sandbox":
         from devices.gateway.sandbox import SandboxGateway
 
         return SandboxGateway(url, secret, **options)
+    if driver == "wechatpay":  # keys from the credentials file named in secrets.toml (docs/payments.md)
+        from devices.gateway.wechatpay import WeChatPayGateway
+
+        credentials = str(options.pop("wechatpay_credentials", "") or "")
+        if not credentials:
+            raise ConfigError("the wechatpay driver needs its credentials file", key="secrets.wechatpay_credentials")
+        return WeChatPayGateway(url, credentials, **options)
     raise DriverNotFound(f"known drivers: {', '.join(DRIVERS)}", driver=driver, key=SETTING)

@@ -42,6 +42,8 @@ def build_devices(settings: Settings, *, notify_url: str = "") -> AttachedDevice
         options: dict[str, object] = {"max_amount_fen": settings.limits.max_item_fen}
         if notify_url:
             options["notify_url"] = notify_url
+        if d.gateway.driver == "wechatpay":
+            options["wechatpay_credentials"] = settings.secrets.wechatpay_credentials
         gateway = build_payment_gateway(d.gateway.driver, d.gateway.url, settings.secrets.gateway_secret, **options)
     from devices.scanner.registry import build_scanner
 

@@ -1,0 +1,195 @@
+"""`WeChatPayGateway`: the kiosk.ports.PaymentGateway over WeChat Pay API v3 (Native: the kiosk shows a code).
+
+Through the `wechatpayv3` SDK, unmodified: requests signed with the merchant key, answers and
+notifications verified against the platform certificate (or the platform public key), resources
+decrypted with the APIv3 key. The base URL comes from config (`devices.gateway.url`: the simulator's in
+the demo and tests, https://api.mch.weixin.qq.com in production); the keys come from a credentials file
+named in secrets.toml (`wechatpay_credentials`), never from config. Amounts are integer fen both ways
+(API v3 takes fen). The kiosk's order id is the out_trade_no, made and stored before this is called; a
+timeout is resolved by `query`, never by a second order.
+
+States: NOTPAY/USERPAYING -> pending, SUCCESS -> paid, CLOSED/REVOKED/PAYERROR -> closed, REFUND -> refunded
+(WeChat says REFUND after any refund, partial or whole).
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import requests
+from wechatpayv3 import WeChatPay, WeChatPayType
+
+from kiosk.domain.bounds import DEFAULT_MAX_ITEM_FEN, item_problem
+from kiosk.errors import BadSignature, ConfigError, GatewayError
+from kiosk.ports import GatewayNotification, GatewayOrder, OrderState
+
+log = logging.getLogger(__name__)
+
+PRODUCTION_URL = "https://api.mch.weixin.qq.com"
+CHINA = timezone(timedelta(hours=8))
+_STATES = {"NOTPAY": OrderState.PENDING, "USERPAYING": OrderState.PENDING, "SUCCESS": OrderState.PAID,
+           "CLOSED": OrderState.CLOSED, "REVOKED": OrderState.CLOSED, "PAYERROR": OrderState.CLOSED,
+           "REFUND": OrderState.REFUNDED}
+SETTING = "secrets.wechatpay_credentials"
+
+
+def load_client(url: str, credentials_file: str | Path, *, notify_url: str = "", timeout_s: float = 5.0,
+                platform_mode: str = "certificate") -> WeChatPay:
+    """The SDK client from a credentials file (JSON: mchid, appid, merchant_serial_no, apiv3_key and the key
+    files relative to it: merchant_private_key, and platform_cert_dir or platform_public_key +
+    platform_public_key_id), its gateway pointed at `url`."""
+    path = Path(credentials_file)
+    try:
+        creds = json.loads(path.read_text(encoding="utf-8"))
+        merchant_key = (path.parent / creds["merchant_private_key"]).read_text(encoding="utf-8")
+        if platform_mode == "public_key":
+            mode: dict[str, Any] = {
+                "public_key": (path.parent / creds["platform_public_key"]).read_text(encoding="utf-8"),
+                "public_key_id": creds["platform_public_key_id"]}
+        else:
+            mode = {"cert_dir": str(path.parent / creds["platform_cert_dir"])}
+        client = WeChatPay(WeChatPayType.NATIVE, str(creds["mchid"]), merchant_key, str(creds["merchant_serial_no"]),
+                           str(creds["appid"]), str(creds["apiv3_key"]), notify_url=notify_url or None,
+                           timeout=timeout_s, **mode)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"WeChat Pay credentials {path}: {type(exc).__name__}: {exc}", key=SETTING) from exc
+    except Exception as exc:  # noqa: BLE001 - the SDK raises bare Exception for bad keys and missing certificates
+        raise ConfigError(f"WeChat Pay credentials {path}: {exc}", key=SETTING) from exc
+    client._core._gate_way = url.rstrip("/")  # the SDK's one setting for the host (it has no argument for it)
+    return client
+
+
+class WeChatPayGateway:
+    """Native orders through the SDK. Thread-safe as far as the SDK is (requests per call, no shared state
+    here but the SDK's certificate list)."""
+
+    def __init__(self, url: str, credentials_file: str | Path, *, timeout_s: float = 5.0, notify_url: str = "",
+                 platform_mode: str = "certificate", name: str = "WeChat Pay",
+                 max_amount_fen: int = DEFAULT_MAX_ITEM_FEN) -> None:
+        self.name = name
+        self.notify_url = notify_url
+        self.max_amount_fen = max_amount_fen
+        self._wx = load_client(url or PRODUCTION_URL, credentials_file, notify_url=notify_url,
+                               timeout_s=timeout_s, platform_mode=platform_mode)
+
+    # --- the port -----------------------------------------------------------------------------
+    def create_order(self, order_id: str, amount_fen: int, description: str, expires_in_s: int) -> GatewayOrder:
+        amount = self._outgoing(amount_fen)
+        if not self.notify_url:
+            raise GatewayError("not sent: WeChat Pay needs a notify_url")
+        expires = (datetime.now(CHINA) + timedelta(seconds=int(expires_in_s))).isoformat(timespec="seconds")
+        status, data = self._call("create", self._wx.pay, description=description[:127] or order_id,
+                                  out_trade_no=order_id, amount={"total": amount, "currency": "CNY"},
+                                  time_expire=expires)
+        if status == 200:
+            return GatewayOrder(order_id, amount, OrderState.PENDING, code_url=str(data.get("code_url", "")))
+        if data.get("code") in ("ORDERPAID", "ORDER_CLOSED"):
+            return self.query(order_id)  # a retry after the answer was lost: what the order is now
+        raise _refused("create", status, data)
+
+    def query(self, order_id: str) -> GatewayOrder:
+        status, data = self._call("query", self._wx.query, out_trade_no=order_id)
+        if status != 200:
+            raise _refused("query", status, data)
+        return self._order(data)
+
+    def close(self, order_id: str) -> GatewayOrder:
+        """Close an unpaid order; a paid order stays paid: check the returned state."""
+        status, data = self._call("close", self._wx.close, order_id)
+        if status != 204 and data.get("code") != "ORDERPAID":
+            raise _refused("close", status, data)
+        return self.query(order_id)
+
+    def refund(self, order_id: str, refund_id: str, amount_fen: int) -> None:
+        """Refund (part of) a paid order; repeating a refund_id is safe (WeChat keeps one per out_refund_no)."""
+        amount = self._outgoing(amount_fen)
+        total = self.query(order_id).amount_fen
+        status, data = self._call("refund", self._wx.refund, out_refund_no=refund_id, out_trade_no=order_id,
+                                  amount={"refund": amount, "total": total, "currency": "CNY"})
+        if status != 200:
+            raise _refused("refund", status, data)
+
+    def refund_status(self, refund_id: str) -> str:
+        """PROCESSING, SUCCESS, CLOSED or ABNORMAL, as WeChat reports the refund."""
+        status, data = self._call("refund query", self._wx.query_refund, refund_id)
+        if status != 200:
+            raise _refused("refund query", status, data)
+        return str(data.get("status", ""))
+
+    def verify_notification(self, body: bytes, headers: Mapping[str, str]) -> GatewayNotification:
+        try:
+            event = self._wx.callback(dict(headers), body)
+        except Exception as exc:  # noqa: BLE001 - the SDK raises bare Exception for unknown signature types
+            raise BadSignature(f"WeChat Pay notification refused: {exc}") from exc
+        if not event:
+            raise BadSignature("WeChat Pay notification: signature or resource does not verify")
+        try:
+            resource = event["resource"]
+            extra = {"event_type": str(event.get("event_type", "")), "notification_id": str(event.get("id", ""))}
+            if str(event.get("event_type", "")).startswith("REFUND."):
+                extra.update(refund_id=str(resource.get("out_refund_no", "")),
+                             refund_status=str(resource.get("refund_status", "")))
+                return GatewayNotification(str(resource["out_trade_no"]), OrderState.REFUNDED,
+                                           self._incoming(resource["amount"]["refund"]),
+                                           str(resource.get("transaction_id", "")), extra)
+            return GatewayNotification(str(resource["out_trade_no"]), _STATES[resource["trade_state"]],
+                                       self._incoming(resource["amount"]["total"]),
+                                       str(resource.get("transaction_id", "")), extra)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise GatewayError(f"signed WeChat Pay notification not understood: {exc}") from exc
+
+    # --- internals ----------------------------------------------------------------------------
+    def _order(self, data: Mapping[str, Any]) -> GatewayOrder:
+        try:
+            paid_at = data.get("success_time")
+            return GatewayOrder(str(data["out_trade_no"]), self._incoming(data["amount"]["total"]),
+                                _STATES[data["trade_state"]], gateway_txn=str(data.get("transaction_id", "")),
+                                paid_at=datetime.fromisoformat(paid_at) if paid_at else None)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise GatewayError(f"WeChat Pay answer not understood: {exc}: {data!r}") from exc
+
+    def _call(self, what: str, method: Any, *args: Any, **kwargs: Any) -> tuple[int, dict[str, Any]]:
+        try:
+            status, text = method(*args, **kwargs)
+        except requests.RequestException as exc:
+            raise GatewayError(f"WeChat Pay {what}: {type(exc).__name__}: {exc}") from exc
+        except Exception as exc:  # noqa: BLE001 - the SDK's bare Exception: an answer whose signature fails
+            raise GatewayError(f"WeChat Pay {what}: {exc}") from exc
+        if status >= 500:
+            raise GatewayError(f"WeChat Pay {what}: HTTP {status} {_code(text)}")
+        if not text:
+            return status, {}
+        try:
+            data = json.loads(text)
+        except (ValueError, TypeError) as exc:
+            raise GatewayError(f"WeChat Pay {what}: answer is not JSON") from exc
+        if not isinstance(data, dict):
+            raise GatewayError(f"WeChat Pay {what}: answer is not an object")
+        return status, data
+
+    def _outgoing(self, amount_fen: int) -> int:
+        problem = item_problem(amount_fen, self.max_amount_fen)
+        if problem is not None:
+            raise GatewayError(f"not sent: amount_fen {problem}")
+        return amount_fen
+
+    def _incoming(self, value: object) -> int:
+        problem = item_problem(value, self.max_amount_fen)
+        if problem is not None:
+            raise ValueError(f"amount {problem}")
+        return value  # type: ignore[return-value]
+
+
+def _code(text: Any) -> str:
+    try:
+        return str(json.loads(text).get("code", ""))
+    except (ValueError, TypeError, AttributeError):
+        return ""
+
+
+def _refused(what: str, status: int, data: Mapping[str, Any]) -> GatewayError:
+    return GatewayError(f"WeChat Pay {what}: refused ({status} {data.get('code', '')}: {data.get('message', '')})")
