@@ -208,6 +208,11 @@ class Secrets:
     # The `wechatpay` gateway driver: path of its credentials file (JSON naming mchid, appid, merchant serial,
     # APIv3 key and the key files; docs/payments.md, "WeChat Pay (API v3)"). Empty: not configured.
     wechatpay_credentials: str = ""
+    # Alipay (devices.gateway.driver = "alipay"): the app id and the PATHS of the merchant's RSA private key
+    # and of Alipay's public key (PEM files, mode 0600 for the private one); docs/payments.md, "Alipay".
+    alipay_app_id: str = ""
+    alipay_app_private_key_file: str = ""
+    alipay_public_key_file: str = ""
 
 
 @dataclass(frozen=True)
@@ -443,7 +448,8 @@ def _invoice_credentials() -> dict[str, str]:
     return {"invoice_app_key": "SIM" + secrets.token_hex(4).upper(), "invoice_app_secret": secrets.token_hex(16)}
 
 
-_OPTIONAL_SECRETS = ("wechatpay_credentials",)  # absent from secrets.toml: the field's default
+_OPTIONAL_SECRETS = ("wechatpay_credentials", "alipay_app_id", "alipay_app_private_key_file",
+                     "alipay_public_key_file")  # absent from secrets.toml: the field's default
 
 
 def load_secrets(data_dir: Path) -> Secrets:

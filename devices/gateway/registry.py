@@ -7,7 +7,7 @@ from kiosk.errors import ConfigError, DriverNotFound
 from kiosk.ports import PaymentGateway
 
 SETTING = "devices.gateway.driver"
-DRIVERS = ("sandbox", "wechatpay")
+DRIVERS = ("sandbox", "wechatpay", "alipay")
 
 
 def build_payment_gateway(driver: str, url: str, secret: bytes | str, **options: Any) -> PaymentGateway:
@@ -24,4 +24,14 @@ def build_payment_gateway(driver: str, url: str, secret: bytes | str, **options:
         if not credentials:
             raise ConfigError("the wechatpay driver needs its credentials file", key="secrets.wechatpay_credentials")
         return WeChatPayGateway(url, credentials, **options)
+    if driver == "alipay":  # keys, not the shared secret: alipay_options(settings.secrets) names the files
+        from devices.gateway.alipay import AlipayGateway
+
+        return AlipayGateway(url, **options)
     raise DriverNotFound(f"known drivers: {', '.join(DRIVERS)}", driver=driver, key=SETTING)
+
+
+def alipay_options(secrets: Any) -> dict[str, str]:
+    """The Alipay driver's credentials from secrets.toml: the app id and the two PEM files' paths."""
+    return {"app_id": secrets.alipay_app_id, "app_private_key_file": secrets.alipay_app_private_key_file,
+            "alipay_public_key_file": secrets.alipay_public_key_file}

@@ -44,6 +44,10 @@ def build_devices(settings: Settings, *, notify_url: str = "") -> AttachedDevice
             options["notify_url"] = notify_url
         if d.gateway.driver == "wechatpay":
             options["wechatpay_credentials"] = settings.secrets.wechatpay_credentials
+        if d.gateway.driver == "alipay":
+            from devices.gateway.registry import alipay_options
+
+            options.update(alipay_options(settings.secrets))
         gateway = build_payment_gateway(d.gateway.driver, d.gateway.url, settings.secrets.gateway_secret, **options)
     from devices.scanner.registry import build_scanner
 

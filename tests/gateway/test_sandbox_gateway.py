@@ -224,7 +224,7 @@ def test_records_match_what_the_kiosk_saw(client: SandboxGateway, sim: SimGatewa
 def test_registry_builds_sandbox_and_names_the_setting_otherwise(sim: SimGateway) -> None:
     assert isinstance(build_payment_gateway("sandbox", sim.url, SECRET), SandboxGateway)
     with pytest.raises(DriverNotFound, match="devices.gateway.driver"):
-        build_payment_gateway("alipay", sim.url, SECRET)
+        build_payment_gateway("paypal", sim.url, SECRET)
 
 
 def sim_pay_http(sim: SimGateway, order_id: str) -> None:
