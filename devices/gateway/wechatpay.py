@@ -16,13 +16,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import requests
 from wechatpayv3 import WeChatPay, WeChatPayType
 
+from devices.gateway.wechatpay_bill import BillRow, read_trade_bill
 from kiosk.domain.bounds import DEFAULT_MAX_ITEM_FEN, item_problem
 from kiosk.errors import BadSignature, ConfigError, GatewayError
 from kiosk.ports import GatewayNotification, GatewayOrder, OrderState
@@ -119,6 +120,23 @@ class WeChatPayGateway:
         if status != 200:
             raise _refused("refund query", status, data)
         return str(data.get("status", ""))
+
+    def trade_bill(self, day: date) -> list[BillRow]:
+        """The day's trade bill (payments and refunds, China date); [] when WeChat has none for that day."""
+        status, data = self._call("trade bill", self._wx.trade_bill, day.isoformat())
+        if status == 400 and data.get("code") == "NO_STATEMENT_EXIST":
+            return []
+        if status != 200:
+            raise _refused("trade bill", status, data)
+        try:
+            status, content = self._wx.download_bill(str(data["download_url"]))
+        except requests.RequestException as exc:
+            raise GatewayError(f"WeChat Pay bill download: {type(exc).__name__}: {exc}") from exc
+        except KeyError as exc:
+            raise GatewayError("WeChat Pay trade bill: no download_url") from exc
+        if status != 200 or not isinstance(content, bytes):
+            raise GatewayError(f"WeChat Pay bill download: HTTP {status}")
+        return read_trade_bill(content, str(data.get("hash_value", "")))
 
     def verify_notification(self, body: bytes, headers: Mapping[str, str]) -> GatewayNotification:
         try:

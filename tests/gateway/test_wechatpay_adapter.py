@@ -149,3 +149,34 @@ def test_secrets_file_names_the_credentials_file_or_leaves_it_empty(tmp_path: Pa
     with open(tmp_path / "secrets.toml", "a", encoding="utf-8") as fh:
         fh.write('wechatpay_credentials = "/etc/kiosk/wechatpay/credentials.json"\n')
     assert load_secrets(tmp_path).wechatpay_credentials == "/etc/kiosk/wechatpay/credentials.json"
+
+
+def test_trade_bill_comes_back_as_rows_in_integer_fen(gateway: WeChatPayGateway, sim: SimProcess) -> None:
+    from datetime import date, datetime, timedelta, timezone
+
+    paid = order_id()
+    gateway.create_order(paid, 10_001, "物业费", 300)
+    sim.control(action="pay", out_trade_no=paid, notify="never")
+    gateway.refund(paid, f"R{paid}", 1)
+    today = datetime.now(timezone(timedelta(hours=8))).date()
+    with pytest.raises(GatewayError, match="STATEMENT_CREATING"):
+        gateway.trade_bill(today)
+    sim.control(action="bills_today", ready=True)
+    try:
+        rows = [r for r in gateway.trade_bill(today) if r.out_trade_no == paid]
+    finally:
+        sim.control(action="bills_today", ready=False)
+    assert sorted((r.state, r.amount_fen, r.out_refund_no) for r in rows) == [("REFUND", 1, f"R{paid}"),
+                                                                            ("SUCCESS", 10_001, "")]
+    assert gateway.trade_bill(date(2001, 1, 1)) == []
+
+
+def test_bill_amounts_are_read_exactly_and_a_wrong_hash_is_refused() -> None:
+    from devices.gateway.wechatpay_bill import fen_of, read_trade_bill
+
+    assert [fen_of(t) for t in ("0.01", "123.45", "-0.05", "100000.00")] == [1, 12345, -5, 10_000_000]
+    for bad in ("1.5", "1,00", "", "1e2", "0.001"):
+        with pytest.raises(ValueError):
+            fen_of(bad)
+    with pytest.raises(GatewayError, match="SHA1"):
+        read_trade_bill("交易时间\r\n".encode(), "0" * 40)

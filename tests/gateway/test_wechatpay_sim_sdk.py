@@ -227,3 +227,41 @@ def _write_unrelated_certificate(directory: Path) -> None:
             .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
             .not_valid_after(now + timedelta(days=30)).sign(key, hashes.SHA256()))
     (directory / "old.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def test_trade_bill_lists_the_days_payments_and_refunds_in_yuan_with_its_sha1(
+        sim: SimProcess, listener: NotifyListener) -> None:
+    import csv
+    import gzip
+    import hashlib
+    import io
+
+    wx = sim.client(listener.url)
+    paid, refunded = out_trade_no(), out_trade_no()
+    native_order(wx, paid, total=12345)
+    native_order(wx, refunded, total=100)
+    for number in (paid, refunded):
+        sim.control(action="pay", out_trade_no=number, notify="never")
+    wx.refund(out_refund_no=f"R{refunded}", out_trade_no=refunded, amount={"refund": 5, "total": 100, "currency": "CNY"})
+    today = datetime.now(timezone(timedelta(hours=8))).date().isoformat()
+    code, body = wx.trade_bill(today)
+    assert code == 400 and json.loads(body)["code"] == "STATEMENT_CREATING"
+    sim.control(action="bills_today", ready=True)
+    try:
+        code, body = wx.trade_bill(today)
+    finally:
+        sim.control(action="bills_today", ready=False)
+    assert code == 200, body
+    answer = json.loads(body)
+    code, content = wx.download_bill(answer["download_url"])
+    assert code == 200
+    raw = gzip.decompress(content)
+    assert hashlib.sha1(raw).hexdigest() == answer["hash_value"]
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8"))))
+    ours = [[v.lstrip("`") for v in r] for r in rows if len(r) > 6 and r[6].lstrip("`") in (paid, refunded)]
+    assert sorted((r[6], r[9], r[12], r[16]) for r in ours) == sorted([
+        (paid, "SUCCESS", "123.45", "0.00"), (refunded, "SUCCESS", "1.00", "0.00"),
+        (refunded, "REFUND", "0.00", "0.05")])
+    assert rows[-2][0] == "总交易单数" and int(rows[-1][0].lstrip("`")) == len(rows) - 3
+    code, body = wx.trade_bill("2001-01-01")
+    assert code == 400 and json.loads(body)["code"] == "NO_STATEMENT_EXIST"

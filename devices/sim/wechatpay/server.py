@@ -13,10 +13,13 @@ resource AEAD_AES_256_GCM-encrypted under the APIv3 key.
   {"action": "latency", "ms": N}                    every /v3 answer waits N ms
   {"action": "platform", "mode": "certificate|public_key"}
   {"action": "forge_notification", "out_trade_no": X}  a notification signed with a stranger's key
+  {"action": "bills_today", "ready": true}          today's trade bill can be downloaded (else STATEMENT_CREATING)
 `GET /sim/state` lists orders, refunds and every notification attempt.
 """
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 import logging
 import re
@@ -27,14 +30,16 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
+from datetime import date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from devices.sim.wechatpay.bills import BILL_TYPES, trade_bill
 from devices.sim.wechatpay.credentials import Credentials
-from devices.sim.wechatpay.ledger import ApiError, Ledger, Order, Refund, rfc3339
+from devices.sim.wechatpay.ledger import CHINA, ApiError, Ledger, Order, Refund, rfc3339
 from devices.sim.wechatpay.wire_crypto import AuthError, check_authorization, encrypt_resource, signed_headers
 
 log = logging.getLogger(__name__)
@@ -67,6 +72,8 @@ class SimWeChatPay:
         self.stall_count = 0
         self.stall_s = 0.0
         self.deliveries: list[dict[str, Any]] = []
+        self.bills_today = False  # today's bill is being made (STATEMENT_CREATING) unless a test says otherwise
+        self.bill_files: dict[str, bytes] = {}
         self._merchant_key = credentials.merchant_public_key()
         self._platform_key = credentials.platform_private_key()
         self._lock = threading.Lock()
@@ -142,7 +149,39 @@ class SimWeChatPay:
             return 200, record.as_json(None)
         if method == "GET" and (m := _REFUND.match(path)):
             return 200, ledger.find_refund(m.group(1)).as_json(time.time())
+        if method == "GET" and path == "/v3/bill/tradebill":
+            return 200, self._trade_bill(query)
         raise ApiError(404, "NOT_FOUND", f"{method} {path} is not implemented by the simulator")
+
+    def _trade_bill(self, query: dict[str, str]) -> dict[str, Any]:
+        try:
+            day = date.fromisoformat(query.get("bill_date", ""))
+        except ValueError as exc:
+            raise ApiError(400, "PARAM_ERROR", "bill_date 须为 YYYY-MM-DD") from exc
+        bill_type, tar_type = query.get("bill_type", "ALL"), query.get("tar_type", "")
+        if bill_type not in BILL_TYPES or tar_type not in ("", "GZIP"):
+            raise ApiError(400, "PARAM_ERROR", "bill_type 或 tar_type 错误")
+        today = datetime.now(CHINA).date()
+        if day > today or (day == today and not self.bills_today):
+            raise ApiError(400, "STATEMENT_CREATING" if day == today else "PARAM_ERROR",
+                           "账单生成中" if day == today else "账单日期不能晚于今天")
+        text, rows = trade_bill(self.ledger, day, bill_type)
+        if rows == 0:
+            raise ApiError(400, "NO_STATEMENT_EXIST", "账单文件不存在")
+        raw = text.encode("utf-8")
+        token = secrets.token_urlsafe(16)
+        with self._lock:
+            self.bill_files[token] = gzip.compress(raw) if tar_type == "GZIP" else raw
+        return {"hash_type": "SHA1", "hash_value": hashlib.sha1(raw).hexdigest(),  # noqa: S324 - the API's choice
+                "download_url": f"{self.url}/v3/billdownload/file?token={token}"}
+
+    def bill_file(self, raw_path: str) -> bytes:
+        token = parse_qs(urlsplit(raw_path).query).get("token", [""])[-1]
+        with self._lock:
+            data = self.bill_files.get(token)
+        if data is None:
+            raise ApiError(400, "INVALID_REQUEST", "下载地址无效或已过期")
+        return data
 
     def _check_mchid(self, query: dict[str, str]) -> None:
         if query.get("mchid") != self.creds.mchid:
@@ -179,6 +218,8 @@ class SimWeChatPay:
             self.fail_count, self.fail_status = int(payload.get("count", 1)), int(payload.get("status", 500))
         elif action == "stall":
             self.stall_count, self.stall_s = int(payload.get("count", 1)), float(payload.get("seconds", 30))
+        elif action == "bills_today":
+            self.bills_today = bool(payload.get("ready", True))
         elif action == "latency":
             self.latency_s = int(payload.get("ms", 0)) / 1000
         elif action == "platform":
@@ -324,8 +365,18 @@ class SimWeChatPay:
                                         public_key=sim._merchant_key)
                 except AuthError as exc:
                     raise ApiError(401, "SIGN_ERROR", f"签名错误: {exc}") from exc
+                if method == "GET" and self.path.startswith("/v3/billdownload/file?"):
+                    self._file(sim.bill_file(self.path))
+                    return
                 status, answer = sim.api(method, self.path, body)
                 self._answer(status, answer)
+
+            def _file(self, data: bytes) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             def _answer(self, status: int, payload: dict[str, Any] | None, sign: bool = True) -> None:
                 text = "" if payload is None else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
