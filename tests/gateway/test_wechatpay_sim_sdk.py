@@ -265,3 +265,63 @@ def test_trade_bill_lists_the_days_payments_and_refunds_in_yuan_with_its_sha1(
     assert rows[-2][0] == "总交易单数" and int(rows[-1][0].lstrip("`")) == len(rows) - 3
     code, body = wx.trade_bill("2001-01-01")
     assert code == 400 and json.loads(body)["code"] == "NO_STATEMENT_EXIST"
+
+
+WECHAT_PAYMENT_CODE = "134567890123456789"
+
+
+def codepay(wx, number: str, total: int = 2500, auth_code: str = WECHAT_PAYMENT_CODE):  # type: ignore[no-untyped-def]
+    from wechatpayv3 import WeChatPayType
+
+    code, body = wx.pay(description="物业费", out_trade_no=number, amount={"total": total},
+                        payer={"auth_code": auth_code}, scene_info={"store_info": {"out_id": "KIOSK-01"}},
+                        pay_type=WeChatPayType.CODEPAY)
+    return code, json.loads(body)
+
+
+def test_codepay_paid_at_once_answers_the_transaction(sim: SimProcess, listener: NotifyListener) -> None:
+    wx = sim.client(listener.url)
+    sim.control(action="codepay", buyer="pay")
+    number = out_trade_no()
+    code, paid = codepay(wx, number)
+    assert code == 200 and paid["trade_state"] == "SUCCESS" and paid["trade_type"] == "MICROPAY"
+    assert paid["transaction_id"] and paid["amount"]["payer_total"] == 2500
+    code, bad = codepay(wx, out_trade_no(), auth_code="284567890123456789")  # an Alipay code
+    assert code == 400 and bad["code"] == "PARAM_ERROR"
+
+
+def test_codepay_waits_in_userpaying_until_the_pin_then_query_finds_it_paid(
+        sim: SimProcess, listener: NotifyListener) -> None:
+    wx = sim.client(listener.url)
+    sim.control(action="codepay", buyer="pin", pin_ms=300)
+    try:
+        number = out_trade_no()
+        code, waiting = codepay(wx, number)  # a 202 is verified by the SDK like any 2xx
+        assert code == 202 and waiting["code"] == "USERPAYING"
+        assert query(wx, number)["trade_state"] == "USERPAYING"
+        time.sleep(0.4)
+        assert query(wx, number)["trade_state"] == "SUCCESS"
+    finally:
+        sim.control(action="codepay", buyer="pay")
+
+
+def test_codepay_that_never_finishes_is_reversed_and_a_declined_one_is_payerror(
+        sim: SimProcess, listener: NotifyListener) -> None:
+    wx = sim.client(listener.url)
+    try:
+        sim.control(action="codepay", buyer="pin", pin_ms=None)
+        stuck = out_trade_no()
+        assert codepay(wx, stuck)[0] == 202
+        assert wx.codepay_reverse(stuck) == (204, b"")
+        assert query(wx, stuck)["trade_state"] == "REVOKED"
+        sim.control(action="codepay", buyer="decline")
+        declined = out_trade_no()
+        code, answer = codepay(wx, declined)
+        assert code == 403 and answer["code"] == "NOTENOUGH"
+        assert query(wx, declined)["trade_state"] == "PAYERROR"
+    finally:
+        sim.control(action="codepay", buyer="pay")
+    native = out_trade_no()
+    native_order(wx, native)
+    code, body = wx.codepay_reverse(native)
+    assert code == 400 and json.loads(body)["code"] == "INVALID_REQUEST"

@@ -56,7 +56,7 @@ def _row(ts: float, order, state: str, total: int, refund_id: str = "", out_refu
          refund: int = 0) -> list[str]:
     settle = total if state == "SUCCESS" else 0
     values = [datetime.fromtimestamp(ts, tz=CHINA).strftime("%Y-%m-%d %H:%M:%S"), order.appid, order.mchid, "0", "",
-              order.transaction_id, order.out_trade_no, order.openid, "NATIVE", state, "OTHERS", "CNY", yuan(settle),
+              order.transaction_id, order.out_trade_no, order.openid, order.trade_type, state, "OTHERS", "CNY", yuan(settle),
               "0.00", refund_id, out_refund_no, yuan(refund), "0.00", "ORIGINAL" if refund else "",
               "SUCCESS" if refund else "", order.description, order.attach, "0.00000", "0.60%", yuan(total),
               yuan(refund), ""]

@@ -17,6 +17,7 @@ from typing import Any
 CHINA = timezone(timedelta(hours=8))
 DEFAULT_EXPIRY_S = 2 * 3600
 _OUT_NO = re.compile(r"^[A-Za-z0-9_\-|*]{6,32}$")
+_AUTH_CODE = re.compile(r"^1[0-5]\d{16}$")  # WeChat's published payment-code rule: 18 digits, 10-15
 _OUT_REFUND_NO = re.compile(r"^[A-Za-z0-9_\-|*@]{1,64}$")
 
 
@@ -49,11 +50,13 @@ class Order:
     success_time: float | None = None
     openid: str = ""
     refunded: int = 0
+    trade_type: str = "NATIVE"
+    pays_at: float | None = None  # codepay in USERPAYING: when the resident's PIN arrives (None: never)
 
     def as_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
             "appid": self.appid, "mchid": self.mchid, "out_trade_no": self.out_trade_no,
-            "trade_type": "NATIVE", "trade_state": self.trade_state, "trade_state_desc": _STATE_DESC[self.trade_state],
+            "trade_type": self.trade_type, "trade_state": self.trade_state, "trade_state_desc": _STATE_DESC[self.trade_state],
             "attach": self.attach, "amount": {"total": self.total, "currency": "CNY"},
         }
         if self.transaction_id:
@@ -149,7 +152,73 @@ class Ledger:
         order = self.orders.get(out_trade_no)
         if order is None:
             raise ApiError(404, "ORDER_NOT_EXIST", "订单不存在")
+        if order.trade_state == "USERPAYING" and order.pays_at is not None and time.time() >= order.pays_at:
+            self._settle(order)  # the resident confirmed the PIN on the phone
         return order
+
+    def create_codepay(self, body: dict[str, Any], buyer: str, pin_s: float | None) -> Order:
+        """付款码: the kiosk scanned the resident's code. buyer: "pay" (at once), "pin" (USERPAYING until the
+        PIN comes after pin_s, or never), "decline" (PAYERROR, 403 NOTENOUGH)."""
+        _require(body, "appid", "mchid", "description", "out_trade_no", "amount", "payer")
+        if body["mchid"] != self.mchid:
+            raise ApiError(400, "MCH_NOT_EXISTS", "商户号不存在")
+        if body["appid"] != self.appid:
+            raise ApiError(400, "APPID_MCHID_NOT_MATCH", "appid和mch_id不匹配")
+        out_trade_no = str(body["out_trade_no"])
+        if not _OUT_NO.match(out_trade_no):
+            raise ApiError(400, "PARAM_ERROR", "out_trade_no 6-32 位字母、数字、_-|*")
+        total = _fen(body["amount"], "total")
+        auth_code = str((body.get("payer") or {}).get("auth_code", "")) if isinstance(body.get("payer"), dict) else ""
+        if not _AUTH_CODE.match(auth_code):
+            raise ApiError(400, "PARAM_ERROR", "付款码无效，请重新扫码")
+        with self.lock:
+            existing = self.orders.get(out_trade_no)
+            if existing is not None:
+                if existing.trade_type != "MICROPAY" or not existing.same_request(body):
+                    raise ApiError(403, "OUT_TRADE_NO_USED", "商户订单号重复")
+                return self._codepay_answer(self.find(out_trade_no))
+            now = time.time()
+            order = Order(body["appid"], body["mchid"], out_trade_no, str(body["description"]), total, "",
+                          str(body.get("attach", "")), now, now + DEFAULT_EXPIRY_S, "", trade_type="MICROPAY")
+            self.orders[out_trade_no] = order
+            if buyer == "pay":
+                self._settle(order)
+            elif buyer == "pin":
+                order.trade_state = "USERPAYING"
+                order.pays_at = None if pin_s is None else now + pin_s
+            else:
+                order.trade_state = "PAYERROR"
+            return self._codepay_answer(order)
+
+    def _codepay_answer(self, order: Order) -> Order:
+        if order.trade_state == "USERPAYING":
+            raise ApiError(202, "USERPAYING", "需要用户输入支付密码")
+        if order.trade_state == "PAYERROR":
+            raise ApiError(403, "NOTENOUGH", "用户余额不足")
+        if order.trade_state == "REVOKED":
+            raise ApiError(400, "ORDER_REVERSED", "订单已撤销")
+        return order
+
+    def reverse(self, out_trade_no: str, body: dict[str, Any]) -> None:
+        """撤销: a codepay order that never finished (or was paid: the money goes back) becomes REVOKED."""
+        if body.get("mchid") != self.mchid or body.get("appid") != self.appid:
+            raise ApiError(400, "APPID_MCHID_NOT_MATCH", "appid和mch_id不匹配")
+        with self.lock:
+            order = self.find(out_trade_no)
+            if order.trade_type != "MICROPAY":
+                raise ApiError(400, "INVALID_REQUEST", "非付款码订单不能撤销")
+            if order.trade_state == "REFUND":
+                raise ApiError(400, "INVALID_REQUEST", "已退款订单不能撤销")
+            if order.trade_state == "SUCCESS":
+                order.refunded = order.total
+            order.trade_state = "REVOKED"
+            order.pays_at = None
+
+    def _settle(self, order: Order) -> None:
+        order.trade_state = "SUCCESS"
+        order.transaction_id = "4200" + datetime.now(CHINA).strftime("%Y%m%d") + f"{secrets.randbelow(10**16):016d}"
+        order.success_time = time.time()
+        order.openid = "oSim" + secrets.token_hex(12)
 
     def find_by_transaction(self, transaction_id: str) -> Order:
         for order in self.orders.values():
@@ -175,10 +244,7 @@ class Ledger:
             if time.time() >= order.expires_at:
                 order.trade_state = "CLOSED"
                 raise ApiError(409, "ORDER_NOT_PAYABLE", "order expired")
-            order.trade_state = "SUCCESS"
-            order.transaction_id = "4200" + datetime.now(CHINA).strftime("%Y%m%d") + f"{secrets.randbelow(10**16):016d}"
-            order.success_time = time.time()
-            order.openid = "oSim" + secrets.token_hex(12)
+            self._settle(order)
             return order
 
     def refund(self, body: dict[str, Any]) -> Refund:

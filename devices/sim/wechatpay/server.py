@@ -13,6 +13,8 @@ resource AEAD_AES_256_GCM-encrypted under the APIv3 key.
   {"action": "latency", "ms": N}                    every /v3 answer waits N ms
   {"action": "platform", "mode": "certificate|public_key"}
   {"action": "forge_notification", "out_trade_no": X}  a notification signed with a stranger's key
+  {"action": "codepay", "buyer": "pay|pin|decline", "pin_ms": N|null}  the next 付款码 orders: paid at once,
+                                                    USERPAYING until the PIN (never if null), or NOTENOUGH
   {"action": "bills_today", "ready": true}          today's trade bill can be downloaded (else STATEMENT_CREATING)
 `GET /sim/state` lists orders, refunds and every notification attempt.
 """
@@ -46,9 +48,11 @@ log = logging.getLogger(__name__)
 
 NOTIFY_MODES = ("once", "twice", "late", "never")
 PLATFORM_MODES = ("certificate", "public_key")
+CODEPAY_BUYERS = ("pay", "pin", "decline")
 _ORDER = re.compile(r"^/v3/pay/transactions/out-trade-no/([^/?]+)$")
 _ORDER_BY_ID = re.compile(r"^/v3/pay/transactions/id/([^/?]+)$")
 _CLOSE = re.compile(r"^/v3/pay/transactions/out-trade-no/([^/?]+)/close$")
+_REVERSE = re.compile(r"^/v3/pay/transactions/out-trade-no/([^/?]+)/reverse$")
 _REFUND = re.compile(r"^/v3/refund/domestic/refunds/([^/?]+)$")
 
 
@@ -72,6 +76,8 @@ class SimWeChatPay:
         self.stall_count = 0
         self.stall_s = 0.0
         self.deliveries: list[dict[str, Any]] = []
+        self.codepay_buyer = "pay"  # what the resident does after the kiosk scans the code: pay, pin, decline
+        self.codepay_pin_s: float | None = 2.0  # pin: seconds until the PIN is confirmed (None: never)
         self.bills_today = False  # today's bill is being made (STATEMENT_CREATING) unless a test says otherwise
         self.bill_files: dict[str, bytes] = {}
         self._merchant_key = credentials.merchant_public_key()
@@ -132,6 +138,11 @@ class SimWeChatPay:
             return 200, self._certificates()
         if method == "POST" and path == "/v3/pay/transactions/native":
             return 200, {"code_url": ledger.create_native(payload).code_url}
+        if method == "POST" and path == "/v3/pay/transactions/codepay":
+            return 200, ledger.create_codepay(payload, self.codepay_buyer, self.codepay_pin_s).as_json()
+        if method == "POST" and (m := _REVERSE.match(path)):
+            ledger.reverse(m.group(1), payload)
+            return 204, None
         if method == "POST" and (m := _CLOSE.match(path)):
             ledger.close(m.group(1), str(payload.get("mchid", "")))
             return 204, None
@@ -218,6 +229,12 @@ class SimWeChatPay:
             self.fail_count, self.fail_status = int(payload.get("count", 1)), int(payload.get("status", 500))
         elif action == "stall":
             self.stall_count, self.stall_s = int(payload.get("count", 1)), float(payload.get("seconds", 30))
+        elif action == "codepay":
+            buyer = str(payload.get("buyer", "pay"))
+            if buyer not in CODEPAY_BUYERS:
+                raise ApiError(400, "PARAM_ERROR", f"buyer must be one of {CODEPAY_BUYERS}")
+            pin_ms = payload.get("pin_ms", 2000)
+            self.codepay_buyer, self.codepay_pin_s = buyer, None if pin_ms is None else float(pin_ms) / 1000
         elif action == "bills_today":
             self.bills_today = bool(payload.get("ready", True))
         elif action == "latency":
