@@ -8,6 +8,9 @@ named in secrets.toml (`wechatpay_credentials`), never from config. Amounts are 
 (API v3 takes fen). The kiosk's order id is the out_trade_no, made and stored before this is called; a
 timeout is resolved by `query`, never by a second order.
 
+Payment codes (付款码): `pay_with_code`, `settle_code_payment` (query until final, reverse after the wait),
+`reverse`; not part of the port yet.
+
 States: NOTPAY/USERPAYING -> pending, SUCCESS -> paid, CLOSED/REVOKED/PAYERROR -> closed, REFUND -> refunded
 (WeChat says REFUND after any refund, partial or whole).
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -113,6 +117,46 @@ class WeChatPayGateway:
                                   amount={"refund": amount, "total": total, "currency": "CNY"})
         if status != 200:
             raise _refused("refund", status, data)
+
+    # --- 付款码 (the resident shows the payment code; the kiosk's scanner reads it) -----------------
+    def pay_with_code(self, order_id: str, amount_fen: int, description: str, auth_code: str) -> GatewayOrder:
+        """Codepay: paid (SUCCESS), pending (202 USERPAYING: the resident confirms a PIN on the phone; follow with
+        `settle_code_payment`), or closed (declined: PAYERROR). The code is never logged nor put in an error."""
+        amount = self._outgoing(amount_fen)
+        status, data = self._call("codepay", self._wx.pay, description=description[:127] or order_id,
+                                  out_trade_no=order_id, amount={"total": amount, "currency": "CNY"},
+                                  payer={"auth_code": auth_code},
+                                  scene_info={"store_info": {"out_id": self.name}}, pay_type=WeChatPayType.CODEPAY)
+        if status == 200:
+            return self._order(data)
+        if status == 202 or data.get("code") in ("USERPAYING", "SYSTEMERROR", "BANKERROR"):
+            return GatewayOrder(order_id, amount, OrderState.PENDING)  # unknown yet: query, never pay again
+        if status == 403:
+            return self.query(order_id)  # declined (NOTENOUGH and the like): PAYERROR -> closed
+        raise _refused("codepay", status, data)
+
+    def settle_code_payment(self, order_id: str, *, wait_s: float = 30.0, poll_s: float = 5.0) -> GatewayOrder:
+        """Query a codepay order until it is final; one still unfinished after `wait_s` is reversed (as the API
+        prescribes for USERPAYING), and what the order is then is returned (closed, or paid if it landed first)."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                order = self.query(order_id)
+            except GatewayError as exc:
+                log.warning("codepay %s: query failed (%s), trying again", order_id, exc)
+                order = None
+            if order is not None and order.state is not OrderState.PENDING:
+                return order
+            if time.monotonic() >= deadline:
+                return self.reverse(order_id)
+            time.sleep(min(poll_s, max(0.0, deadline - time.monotonic())))
+
+    def reverse(self, order_id: str) -> GatewayOrder:
+        """撤销 a codepay order: unfinished ones end, a paid one gives the money back (the API's rule)."""
+        status, data = self._call("reverse", self._wx.codepay_reverse, order_id)
+        if status not in (200, 204):
+            raise _refused("reverse", status, data)
+        return self.query(order_id)
 
     def refund_status(self, refund_id: str) -> str:
         """PROCESSING, SUCCESS, CLOSED or ABNORMAL, as WeChat reports the refund."""

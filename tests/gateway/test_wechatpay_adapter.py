@@ -180,3 +180,38 @@ def test_bill_amounts_are_read_exactly_and_a_wrong_hash_is_refused() -> None:
             fen_of(bad)
     with pytest.raises(GatewayError, match="SHA1"):
         read_trade_bill("交易时间\r\n".encode(), "0" * 40)
+
+
+WECHAT_CODE = "134567890123456789"
+
+
+def test_payment_code_paid_at_once_or_after_the_pin(gateway: WeChatPayGateway, sim: SimProcess) -> None:
+    at_once = order_id()
+    sim.control(action="codepay", buyer="pay")
+    paid = gateway.pay_with_code(at_once, 2500, "物业费", WECHAT_CODE)
+    assert paid.state is OrderState.PAID and paid.gateway_txn
+    sim.control(action="codepay", buyer="pin", pin_ms=300)
+    try:
+        waiting = order_id()
+        assert gateway.pay_with_code(waiting, 2500, "物业费", WECHAT_CODE).state is OrderState.PENDING
+        settled = gateway.settle_code_payment(waiting, wait_s=5, poll_s=0.1)
+        assert settled.state is OrderState.PAID
+    finally:
+        sim.control(action="codepay", buyer="pay")
+
+
+def test_payment_code_never_confirmed_is_reversed_and_a_declined_one_is_closed(
+        gateway: WeChatPayGateway, sim: SimProcess) -> None:
+    try:
+        sim.control(action="codepay", buyer="pin", pin_ms=None)
+        stuck = order_id()
+        assert gateway.pay_with_code(stuck, 900, "物业费", WECHAT_CODE).state is OrderState.PENDING
+        assert gateway.settle_code_payment(stuck, wait_s=0.3, poll_s=0.1).state is OrderState.CLOSED
+        assert next(o for o in sim.state()["orders"] if o["out_trade_no"] == stuck)["trade_state"] == "REVOKED"
+        sim.control(action="codepay", buyer="decline")
+        assert gateway.pay_with_code(order_id(), 900, "物业费", WECHAT_CODE).state is OrderState.CLOSED
+    finally:
+        sim.control(action="codepay", buyer="pay")
+    with pytest.raises(GatewayError, match="PARAM_ERROR") as refused:
+        gateway.pay_with_code(order_id(), 900, "物业费", "284567890123456789")
+    assert "284567890123456789" not in str(refused.value)
