@@ -3,7 +3,8 @@
 Each POST's raw body and headers go to `handler(body, headers)` (typically
 `QrSession.handle_notification` or the lead's payment service). The answer tells the gateway
 whether to retry: 200 when handled, 401 on BadSignature (logged, never retried into success),
-500 on any other failure so that the gateway sends it again.
+500 on any other failure so that the gateway sends it again. A handled form-encoded notification (Alipay's)
+is answered with the plain body `success`, the only answer that stops Alipay's retries.
 """
 from __future__ import annotations
 
@@ -80,7 +81,17 @@ class NotificationListener:
                     log.exception("gateway notification could not be handled")
                     self._answer(500, {"error": "NOT_HANDLED"})
                     return
+                if self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+                    self._answer_text(200, b"success")  # Alipay retries a notify until the body is exactly this
+                    return
                 self._answer(200, {"result": "SUCCESS"})
+
+            def _answer_text(self, status: int, data: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             def _answer(self, status: int, payload: dict[str, str]) -> None:
                 data = json.dumps(payload).encode()
