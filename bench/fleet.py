@@ -7,6 +7,8 @@ Run: .venv/bin/python bench/fleet.py [--kiosks 4] [--seconds 30] [--rate 0] [--l
 Without --pg-url a throw-away PostgreSQL server is started (fsync and synchronous_commit on).
 
 Each kiosk is a process of its own with its own engine and pool, its own chain (kiosk code K01...) and till,
+paying any household's bills by banknote and QR, and using the cards of its share of the households (a card is on
+one reader at a time: two kiosks writing one card at once is not a thing a kiosk can meet),
 running the use cases the runtime's facade runs (kiosk.services, through tests/support/money_uses.py). The
 devices are represented by what they hand the services (a stacked note, the gateway's notification, a card that
 took its write): the database is what is measured here, and the devices' wire paths have benches of their own.
@@ -72,6 +74,9 @@ def kiosk_main(job: dict[str, Any]) -> None:
     till = Till(job["site_id"], job["kiosk_id"], job["code"], job["site_names"])
     rng = random.Random(job["seed"])
     households: list[int] = job["households"]
+    # a card is on one reader at a time: card payments, top-ups and replacements touch the cards of this kiosk's
+    # share of the households; bills by banknote and QR go to any household, the same ones every kiosk pays
+    my_cards = households[job["n"]::job["kiosks"]] or households
     names = [n for n, _w in MIX]
     weights = [w for _n, w in MIX]
     notes = iter(range(1, 10**9))
@@ -94,7 +99,8 @@ def kiosk_main(job: dict[str, Any]) -> None:
 
     def one(name: str, n: int) -> Any:
         """Prepare (untimed: what the screens read first) and return the timed call, or None."""
-        hh = rng.choice(households)
+        touches_card = name in ("pay_by_card", "top_up_by_cash", "replace_card_by_cash")
+        hh = rng.choice(my_cards if touches_card else households)
         key = f"{job['code']}-{n}"
         if name.startswith("pay_by_"):
             bill = open_bill(hh)
@@ -161,11 +167,13 @@ def kiosk_main(job: dict[str, Any]) -> None:
 class LockWatch:
     """Samples pg_stat_activity every 50 ms: how often a kiosk's statement was waiting on a lock, and on what."""
 
-    def __init__(self, admin_url: str, database: str) -> None:
+    def __init__(self, admin_url: str, database: str, kiosks: int = 1) -> None:
         from sqlalchemy import create_engine
 
         self.engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
         self.database = database
+        self.kiosks = kiosks
+        self.snapshots = 0
         self.active = 0
         self.waiting = 0
         self.on: Tally[str] = Tally()
@@ -188,16 +196,25 @@ class LockWatch:
                      "WHERE datname = :db AND state = 'active' AND pid <> pg_backend_pid()")
         with self.engine.connect() as conn:
             while not self._stop.wait(0.05):
+                self.snapshots += 1
                 for wait_type, statement in conn.execute(query, {"db": self.database}):
                     self.active += 1
                     if wait_type == "Lock":
                         self.waiting += 1
                         self.on[statement] += 1
 
+    def kiosk_time_share(self, statement_start: str = "") -> float:
+        """Percent of the kiosks' time (every kiosk, every 50 ms snapshot) spent waiting on a lock, in statements
+        that start with `statement_start` (all, by default)."""
+        waits = sum(c for s, c in self.on.items() if s.lstrip().startswith(statement_start))
+        return 100 * waits / max(self.snapshots * self.kiosks, 1)
+
     def line(self) -> str:
         share = 100 * self.waiting / self.active if self.active else 0.0
         top = "; ".join(f"{100 * c / self.active:.0f}% {s}" for s, c in self.on.most_common(3))
-        return f"lock waits: {share:.0f}% of {self.active} active-statement samples" + (f" ({top})" if top else "")
+        return (f"lock waits: {self.kiosk_time_share():.1f}% of the kiosks' time ({self.snapshots} snapshots x "
+                f"{self.kiosks} kiosks), {share:.0f}% of {self.active} statements seen running"
+                + (f" ({top})" if top else ""))
 
 
 # --- one run -----------------------------------------------------------------------------------------------------
@@ -254,12 +271,13 @@ def run(admin_url: str, *, kiosks: int, seconds: float, rate: float, latency_ms:
         jobs = [dict(n=i, code=fleet_estate.kiosk_code(i), kiosk_id=estate.kiosk_ids[fleet_estate.kiosk_code(i)],
                      site_id=estate.site_id, site_names=fleet_estate.SITE_NAMES, households=estate.household_ids,
                      url=through, seconds=seconds, rate=rate, seed=1000 + i, start_at=start_at,
-                     out=os.path.join(work, f"k{i}.json"), pooled=pooler is not None) for i in range(kiosks)]
+                     out=os.path.join(work, f"k{i}.json"), pooled=pooler is not None, kiosks=kiosks)
+                for i in range(kiosks)]
         procs = [ctx.Process(target=kiosk_main, args=(job,)) for job in jobs]
         for p in procs:
             p.start()
         wire_before = proxy.round_trips
-        with LockWatch(admin_url, name) as watch:
+        with LockWatch(admin_url, name, kiosks) as watch:
             for p in procs:
                 p.join(seconds + 120)
         wire = proxy.round_trips - wire_before
@@ -281,7 +299,7 @@ def run(admin_url: str, *, kiosks: int, seconds: float, rate: float, latency_ms:
                base_p99=pct(base, 99), round_trips=sum(x[2] for x in ok) / max(len(ok), 1),
                wire_per_op=wire / max(len(samples) + len(base), 1), anomalies=len(problems) + len(faults) + crashed,
                problems=problems[:10], faults=Tally(x[3] for x in faults).most_common(5), answers=dict(answers),
-               watch=watch.line(), by_kind={k: (sum(1 for x in ok if x[0] == k), pct([x[1] for x in ok if x[0] == k], 50),
+               watch=watch.line(), lock_share=watch.kiosk_time_share(), by_kind={k: (sum(1 for x in ok if x[0] == k), pct([x[1] for x in ok if x[0] == k], 50),
                                                pct([x[1] for x in ok if x[0] == k], 99),
                                                max((x[2] for x in ok if x[0] == k), default=0)) for k, _w in MIX})
     out["ratio"] = out["p99"] / out["base_p99"] if base else float("nan")
@@ -347,11 +365,12 @@ def main() -> None:
             results.append(r)
             print(fleet_line(r), file=sys.stderr if len(counts) > 1 else sys.stdout, flush=True)
     if len(counts) > 1:
-        print("| kiosks | payments/s | p50 ms | p99 ms | one-row insert p99 ms | ratio | round trips | anomalies |")
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("| kiosks | payments/s | p50 ms | p99 ms | one-row insert p99 ms | ratio | round trips | "
+              "time waiting on locks | anomalies |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for r in results:
             print(f"| {r['kiosks']} | {r['per_s']:.1f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['base_p99']:.1f} | "
-                  f"{r['ratio']:.1f} | {r['round_trips']:.1f} | {r['anomalies']} |")
+                  f"{r['ratio']:.1f} | {r['round_trips']:.1f} | {r['lock_share']:.1f} % | {r['anomalies']} |")
         total = dict(results[-1], anomalies=sum(r["anomalies"] for r in results))
         print(fleet_line(total))
 
