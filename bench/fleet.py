@@ -143,8 +143,8 @@ def kiosk_main(job: dict[str, Any]) -> None:
         try:
             result = call()
             outcome = "ok"
-        except KioskError as exc:
-            outcome = exc.code
+        except KioskError as exc:  # a business answer by its code; a fault with what the database said
+            outcome = exc.code if exc.code in EXPECTED else f"{exc.code}: {str(exc).splitlines()[0][:160]}"
         except Exception as exc:  # noqa: BLE001 - anything else is a fault the bench reports
             outcome = f"{type(exc).__name__}: {str(exc).splitlines()[0][:100]}"
         ms = (time.perf_counter() - t0) * 1000

@@ -5,8 +5,10 @@ What is protected: journal entries (with their lines), card operations, receipts
 chain (`make_session_factory(engine, chain=ChainBinding(key, kiosk_code))`). While the transaction runs,
 `after_flush` notes which protected rows were written; at commit, `before_commit` locks this kiosk's head
 row only, computes one link per row (digest of the row as written, MAC over the previous link) and inserts
-them in one statement: three extra round trips per commit that wrote protected rows (lock the head, insert
-the links, move the head), none for the others. Kiosks never wait on each other's chain.
+them in one statement: two extra round trips per commit that wrote protected rows (lock the head; insert the
+links and move the head, one statement on PostgreSQL), none for the others. Kiosks never wait on each other's
+chain. A transaction may lock its head earlier (`lock_head_now`: receipts.issue does, before it takes the site's
+receipt number, so that only its links and the COMMIT come after the number).
 
 A row changed by a later transaction (a card write resolved, a receipt reprinted or voided) gets a new link
 with the next version; before that, its state as loaded is checked against its latest link, so a row edited

@@ -65,8 +65,10 @@ def account(session: Session, kind: AccountKind, *, household_id: int | None = N
 
 
 def lock(session: Session, acct: Account) -> Account:
-    """Lock the account row (PostgreSQL FOR UPDATE; SQLite already holds the write lock)."""
-    return session.scalars(select(Account).where(Account.id == acct.id).with_for_update()).one()
+    """Lock the account row (PostgreSQL FOR NO KEY UPDATE; SQLite already holds the write lock). Not FOR UPDATE:
+    that would also stop every other kiosk from writing a journal line to the account (its foreign key check takes
+    a key-share lock), e.g. a banknote credited to the household while another kiosk spends its credit."""
+    return session.scalars(select(Account).where(Account.id == acct.id).with_for_update(key_share=True)).one()
 
 
 def balance(session: Session, acct: Account) -> int:
