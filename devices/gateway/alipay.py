@@ -7,6 +7,9 @@ yuan strings on the wire, converted exactly (never through float). Keys are PEM 
 secrets.toml (`alipay_app_private_key_file`, `alipay_public_key_file`); the gateway URL comes from config
 (`devices.gateway.url`: https://openapi.alipay.com/gateway.do in production, the simulator's in tests).
 
+Payment codes (付款码): `pay_with_code` (trade.pay, scene bar_code), `settle_code_payment` (query until final,
+cancel after the wait), `reverse` (trade.cancel); not part of the port yet, named as the wechatpay driver's.
+
 Alipay quirks handled: a precreated trade is unknown (ACQ.TRADE_NOT_EXIST) until the buyer scans the code,
 so query answers PENDING for it and close falls back to trade.cancel (which closes it, or refunds it
 when it was paid in between: the order comes back REFUNDED).
@@ -17,6 +20,7 @@ import http.client
 import json
 import logging
 import re
+import time
 import urllib.error
 import urllib.parse
 from collections.abc import Mapping
@@ -38,6 +42,13 @@ _YUAN = re.compile(r"^(0|[1-9]\d{0,9})(?:\.(\d{1,2}))?$")
 _STATES = {"WAIT_BUYER_PAY": OrderState.PENDING, "TRADE_SUCCESS": OrderState.PAID,
            "TRADE_FINISHED": OrderState.PAID, "TRADE_CLOSED": OrderState.CLOSED}
 NOT_EXIST = "ACQ.TRADE_NOT_EXIST"
+# trade.pay answers that end a bar_code payment unpaid (the resident is asked for another code or method)
+DECLINED = frozenset({
+    "ACQ.BUYER_BALANCE_NOT_ENOUGH", "ACQ.PAYMENT_AUTH_CODE_INVALID", "ACQ.BUYER_BANKCARD_BALANCE_NOT_ENOUGH",
+    "ACQ.ERROR_BALANCE_PAYMENT_DISABLE", "ACQ.BUYER_SELLER_EQUAL", "ACQ.TRADE_BUYER_NOT_MATCH",
+    "ACQ.BUYER_ENABLE_STATUS_FORBID", "ACQ.PAYMENT_FAIL", "ACQ.BUYER_PAYMENT_AMOUNT_DAY_LIMIT_ERROR",
+    "ACQ.BUYER_PAYMENT_AMOUNT_MONTH_LIMIT_ERROR", "ACQ.PAYMENT_REQUEST_HAS_RISK", "ACQ.TRADE_HAS_CLOSE",
+})
 
 
 def yuan_from_fen(fen: int) -> str:
@@ -111,18 +122,59 @@ class AlipayGateway:
         """Close an unpaid order. A paid order stays paid: check the returned state."""
         answer = self._call("alipay.trade.close", lambda c: c.api_alipay_trade_close(out_trade_no=order_id))
         if answer.get("sub_code") == NOT_EXIST:
-            cancelled = self._call("alipay.trade.cancel", lambda c: c.api_alipay_trade_cancel(out_trade_no=order_id))
-            if cancelled.get("sub_code") == NOT_EXIST:  # never created: there is nothing anyone could pay
-                return GatewayOrder(order_id, self._amounts.get(order_id, 0), OrderState.CLOSED)
-            self._ok(cancelled, "cancel", order_id)
-            state = OrderState.REFUNDED if cancelled.get("action") == "refund" else OrderState.CLOSED
-            if state is OrderState.REFUNDED:
-                log.warning("alipay %s was paid while being closed: Alipay refunded it (cancel)", order_id)
-            return GatewayOrder(order_id, self._amounts.get(order_id, 0), state,
-                                gateway_txn=str(cancelled.get("trade_no") or ""))
+            return self.reverse(order_id)
         if answer.get("code") != "10000" and answer.get("sub_code") != "ACQ.TRADE_STATUS_ERROR":
             self._ok(answer, "close", order_id)
         return self.query(order_id)
+
+    # --- payment codes (付款码): not part of the port yet, named as the wechatpay driver names them ---------
+    def pay_with_code(self, order_id: str, amount_fen: int, description: str, auth_code: str) -> GatewayOrder:
+        """trade.pay with scene bar_code: paid (10000), pending (10003 WAIT_BUYER_PAY: the resident confirms a PIN
+        on the phone; or 20000/ACQ.SYSTEM_ERROR: unknown yet; follow with `settle_code_payment`, never pay again),
+        or closed (declined). The code is never logged nor put in an error."""
+        total = self._outgoing(amount_fen)
+        answer = self._call("alipay.trade.pay", lambda c: c.api_alipay_trade_pay(
+            order_id, "bar_code", auth_code, description or order_id, total_amount=total))
+        self._amounts[order_id] = amount_fen
+        code, sub_code = answer.get("code"), str(answer.get("sub_code") or "")
+        if code == "10000":
+            return GatewayOrder(order_id, self._incoming(answer.get("total_amount", total)), OrderState.PAID,
+                                gateway_txn=str(answer.get("trade_no") or ""))
+        if code in ("10003", "20000") or sub_code in ("ACQ.SYSTEM_ERROR", "ACQ.TRADE_HAS_SUCCESS"):
+            return GatewayOrder(order_id, amount_fen, OrderState.PENDING)  # unknown yet: query
+        if code == "40004" and sub_code in DECLINED:
+            log.info("alipay bar_code %s declined: %s", order_id, sub_code)
+            return GatewayOrder(order_id, amount_fen, OrderState.CLOSED)
+        raise GatewayError(f"alipay pay {order_id}: refused ({code} {sub_code})")
+
+    def settle_code_payment(self, order_id: str, *, wait_s: float = 30.0, poll_s: float = 5.0) -> GatewayOrder:
+        """Query a bar_code trade until it is final; one still unfinished after `wait_s` is cancelled (Alipay's
+        rule for 10003 and unknown answers), and what it is then is returned (closed, or refunded if it was
+        paid meanwhile: cancel gives the money back)."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                order: GatewayOrder | None = self.query(order_id)
+            except GatewayError as exc:
+                log.warning("alipay bar_code %s: query failed (%s), trying again", order_id, exc)
+                order = None
+            if order is not None and order.state is not OrderState.PENDING:
+                return order
+            if time.monotonic() >= deadline:
+                return self.reverse(order_id)
+            time.sleep(min(poll_s, max(0.0, deadline - time.monotonic())))
+
+    def reverse(self, order_id: str) -> GatewayOrder:
+        """alipay.trade.cancel (撤销): an unfinished trade is closed, a paid one refunded whole."""
+        cancelled = self._call("alipay.trade.cancel", lambda c: c.api_alipay_trade_cancel(out_trade_no=order_id))
+        if cancelled.get("sub_code") == NOT_EXIST:  # never created: there is nothing anyone could pay
+            return GatewayOrder(order_id, self._amounts.get(order_id, 0), OrderState.CLOSED)
+        self._ok(cancelled, "cancel", order_id)
+        state = OrderState.REFUNDED if cancelled.get("action") == "refund" else OrderState.CLOSED
+        if state is OrderState.REFUNDED:
+            log.warning("alipay %s was paid while being cancelled: Alipay refunded it", order_id)
+        return GatewayOrder(order_id, self._amounts.get(order_id, 0), state,
+                            gateway_txn=str(cancelled.get("trade_no") or ""))
 
     def refund(self, order_id: str, refund_id: str, amount_fen: int) -> None:
         """Refund (part of) a paid order; repeating a refund_id is safe (Alipay's out_request_no)."""
