@@ -23,8 +23,9 @@ import re
 import time
 import urllib.error
 import urllib.parse
+import urllib.request
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,8 @@ from alipay import AliPay
 from alipay.exceptions import AliPayException, AliPayValidationError
 from alipay.utils import AliPayConfig
 
+from devices.gateway.alipay_bill import read_trade_bill
+from devices.gateway.wechatpay_bill import BillRow
 from kiosk.domain.bounds import DEFAULT_MAX_ITEM_FEN, item_problem
 from kiosk.errors import BadSignature, ConfigError, GatewayError
 from kiosk.ports import GatewayNotification, GatewayOrder, OrderState
@@ -94,6 +97,7 @@ class AlipayGateway:
         # python-alipay-sdk takes no gateway argument: its __init__ sets `_gateway` to Alipay's host.
         self._client._gateway = url
         self.url = url
+        self.timeout_s = timeout_s
         self.app_id = app_id
         self.notify_url = notify_url
         self.name = name
@@ -214,6 +218,22 @@ class AlipayGateway:
             "alipay.data.dataservice.bill.downloadurl.query", {"bill_type": "trade", "bill_date": day}))
         self._ok(answer, "bill", day)
         return str(answer["bill_download_url"])
+
+    def trade_bill(self, day: date) -> list[BillRow]:
+        """The day's payments and refunds as Alipay's bill lists them; [] when Alipay has no bill for the day."""
+        answer = self._call("alipay.data.dataservice.bill.downloadurl.query", lambda c: c.server_api(
+            "alipay.data.dataservice.bill.downloadurl.query", {"bill_type": "trade", "bill_date": day.isoformat()}))
+        if answer.get("sub_code") == "isp.bill_not_exist":
+            return []
+        self._ok(answer, "bill", day.isoformat())
+        try:
+            with urllib.request.urlopen(str(answer["bill_download_url"]), timeout=self.timeout_s) as response:
+                content = response.read()
+        except KeyError as exc:
+            raise GatewayError("Alipay bill: no bill_download_url") from exc
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            raise GatewayError(f"Alipay bill download: {type(exc).__name__}: {exc}") from exc
+        return read_trade_bill(content)
 
     # --- wire ---------------------------------------------------------------------------------
     def _order(self, order_id: str, answer: Mapping[str, Any]) -> GatewayOrder:

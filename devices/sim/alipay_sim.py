@@ -10,7 +10,7 @@ notify_url (signed over every field but sign and sign_type); anything but the bo
 Control (JSON POST /sim/control, answer = state): {"action": "pay", "out_trade_no": X, "after_ms": N}
 (the buyer scans and pays, now or later), {"action": "scan", ...} (scanned, not paid), {"bar_code": "pay" |
 "pin" | "decline", "pin_ms": N or null} (null: the PIN never comes), {"fault": "timeout" | "5xx" | null,
-"fault_count": N, "stall_ms": N}, {"latency_ms": N}, {"notify": "once" | "twice" | "never"}.
+"fault_count": N, "stall_ms": N}, {"latency_ms": N}, {"bill_lag_days": N} (default 1; 0: today's bill at once), {"notify": "once" | "twice" | "never"}.
 GET /sim/state lists trades and notifications; GET /sim/bill/DATE.zip is the downloadable bill.
 """
 from __future__ import annotations
@@ -37,7 +37,10 @@ log = logging.getLogger(__name__)
 
 METHODS = ("alipay.trade.precreate", "alipay.trade.pay", "alipay.trade.query", "alipay.trade.cancel",
            "alipay.trade.close", "alipay.trade.refund", "alipay.data.dataservice.bill.downloadurl.query")
-BILL_HEADER = ["支付宝交易号", "商户订单号", "业务类型", "商品名称", "创建时间", "完成时间", "订单金额（元）", "退款批次号"]
+BILL_HEADER = ["支付宝交易号", "商户订单号", "业务类型", "商品名称", "创建时间", "完成时间", "门店编号", "门店名称", "操作员",
+               "终端号", "对方账户", "订单金额（元）", "商家实收（元）", "支付宝红包（元）", "集分宝（元）", "支付宝优惠（元）",
+               "商家优惠（元）", "券核销金额（元）", "券名称", "商家红包消费金额（元）", "卡消费金额（元）", "退款批次号/请求号",
+               "服务费（元）", "分润（元）", "备注"]
 
 
 class SimAlipay:
@@ -51,6 +54,7 @@ class SimAlipay:
         self.fault: str | None = None
         self.fault_count = 0
         self.stall_ms = 3000
+        self.bill_lag_days = 1  # a day's bill exists from the next day (Alipay: after 09:00); 0: at once
         self.notify_mode = "once"
         self.notify_retry_s = notify_retry_s
         self.notify_attempts = notify_attempts
@@ -152,7 +156,7 @@ class SimAlipay:
             raise Failure("40004", "Business Failed", "isp.bill_type_not_exist", "账单类型不存在")
         day = str(biz.get("bill_date") or "")
         try:
-            if date.fromisoformat(day) >= date.today():
+            if (date.today() - date.fromisoformat(day)).days < self.bill_lag_days:
                 raise Failure("40004", "Business Failed", "isp.bill_not_exist", "账单不存在")
         except ValueError:
             raise Failure("40004", "Business Failed", "isp.bill_date_invalid", "账单日期格式不正确") from None
@@ -165,12 +169,18 @@ class SimAlipay:
         writer.writerow([f"#支付宝业务明细查询  账号：[{self.keys.app_id}]"])
         writer.writerow([f"#起始日期：[{day} 00:00:00]   终止日期：[{day} 23:59:59]"])
         writer.writerow(BILL_HEADER)
-        for row in self.book.bill_rows(day):
-            writer.writerow(row)
+        for trade_no, out_no, kind, subject, created, done, amount, request_no in self.book.bill_rows(day):
+            writer.writerow([trade_no, out_no, kind, subject, created, done, "", "", "", "", "kio***@sim.alipay",
+                             amount, amount, "0.00", "0.00", "0.00", "0.00", "0.00", "", "0.00", "0.00",
+                             request_no, "0.00", "0.00", ""])
         writer.writerow(["#-----------------------------------------业务明细列表结束------------------------------------"])
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w") as z:
-            z.writestr(f"{self.keys.app_id}_{day.replace('-', '')}_业务明细.csv", text.getvalue().encode("gbk"))
+            stem = f"{self.keys.app_id}_{day.replace('-', '')}"
+            z.writestr(f"{stem}_业务明细.csv", text.getvalue().encode("gbk"))
+            rows = self.book.bill_rows(day)
+            summary = f"#支付宝业务汇总查询\r\n交易笔数,{sum(1 for r in rows if r[2] == '交易')}\r\n"
+            z.writestr(f"{stem}_业务明细(汇总).csv", summary.encode("gbk"))
         return out.getvalue()
 
     # --- the buyer and the notify ----------------------------------------------------------------
@@ -194,6 +204,8 @@ class SimAlipay:
                 self.fault_count = int(change.get("fault_count", 1)) if self.fault else 0
         if "stall_ms" in change:
             self.stall_ms = int(change["stall_ms"])
+        if "bill_lag_days" in change:
+            self.bill_lag_days = int(change["bill_lag_days"])
         if "latency_ms" in change:
             self.latency_ms = int(change["latency_ms"])
         if "notify" in change:

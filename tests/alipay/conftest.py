@@ -24,7 +24,7 @@ def alipay_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
 
 @pytest.fixture
 def sim(alipay_sim: Sim) -> Iterator[Sim]:
-    alipay_sim.control(bar_code="pay", pin_ms=1000, fault=None, latency_ms=0, notify="once")
+    alipay_sim.control(bar_code="pay", pin_ms=1000, fault=None, latency_ms=0, notify="once", bill_lag_days=1)
     yield alipay_sim
 
 

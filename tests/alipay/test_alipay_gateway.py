@@ -151,3 +151,22 @@ def test_fen_and_yuan_strings_convert_exactly_both_ways(fen: int) -> None:
 def test_a_yuan_string_that_is_not_plain_is_refused(text: str) -> None:
     with pytest.raises(ValueError):
         fen_from_yuan(text)
+
+
+def test_the_days_bill_lists_each_payment_and_refund_once_in_fen(sim: Sim) -> None:
+    from datetime import date
+
+    gateway = _gateway(sim)
+    assert gateway.trade_bill(date.today()) == []  # today's bill does not exist before tomorrow
+    order_id = _order_id()
+    gateway.create_order(order_id, 12345, "物业费", 120)
+    sim.control(action="pay", out_trade_no=order_id)
+    deadline = time.monotonic() + 5
+    while gateway.query(order_id).state is not OrderState.PAID:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    gateway.refund(order_id, "RB-1", 45)
+    sim.control(bill_lag_days=0)
+    rows = [r for r in gateway.trade_bill(date.today()) if r.out_trade_no == order_id]
+    assert [(r.state, r.amount_fen, r.out_refund_no) for r in rows] == [("SUCCESS", 12345, ""), ("REFUND", 45, "RB-1")]
+    assert rows[0].transaction_id == gateway.query(order_id).gateway_txn
