@@ -49,9 +49,9 @@ class Sim:
 
 
 @contextmanager
-def alipay_process(keys: Path) -> Iterator[Sim]:
-    """`kiosk sim alipay --keys KEYS` running until the block ends."""
-    process = subprocess.Popen([sys.executable, "-m", "kiosk", "sim", "alipay", "--keys", str(keys)],
+def alipay_process(keys: Path, *extra: str) -> Iterator[Sim]:
+    """`kiosk sim alipay --keys KEYS [EXTRA...]` running until the block ends."""
+    process = subprocess.Popen([sys.executable, "-m", "kiosk", "sim", "alipay", "--keys", str(keys), *extra],
                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
