@@ -38,6 +38,10 @@ def _sim_alipay(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"kiosk: cannot start the Alipay simulator on 127.0.0.1:{args.port}: {exc}", file=sys.stderr)
         return EXIT_DEVICE
+    except ValueError as exc:  # a key file in --keys that is not a PEM RSA key
+        print(f"kiosk: the key files in {keys} are not usable ({exc}); give an empty --keys directory",
+              file=sys.stderr)
+        return EXIT_DEVICE
     signal.signal(signal.SIGTERM, _interrupt)
     sim.start()
     try:
