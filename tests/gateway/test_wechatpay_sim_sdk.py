@@ -97,7 +97,10 @@ def test_notification_is_retried_until_the_merchant_answers_2xx(sim: SimProcess,
     sim.control(action="pay", out_trade_no=number, delay_s=0)
     first, second = listener.next(), listener.next()
     assert json.loads(first[1])["id"] == json.loads(second[1])["id"]
-    attempts = [d for d in sim.state()["deliveries"] if d["url"] == listener.url]
+    deadline = time.monotonic() + 5  # the simulator records a delivery once it has read the answer
+    while len(attempts := [d for d in sim.state()["deliveries"] if d["url"] == listener.url]) < 2:
+        assert time.monotonic() < deadline, attempts
+        time.sleep(0.02)
     assert [(d["attempt"], d["status"]) for d in attempts] == [(1, 500), (2, 204)]
 
 
