@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
-EXIT_DEVICE = 4  # same as a DeviceError (kiosk.cli.main.EXIT_DEVICE)
+from kiosk.cli.sim_serving import EXIT_DEVICE, serve_http
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -25,10 +23,6 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     a.set_defaults(handler=_sim_alipay)
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def _sim_alipay(args: argparse.Namespace) -> int:
     from devices.sim.alipay_sim import SimAlipay
 
@@ -42,15 +36,6 @@ def _sim_alipay(args: argparse.Namespace) -> int:
         print(f"kiosk: the key files in {keys} are not usable ({exc}); give an empty --keys directory",
               file=sys.stderr)
         return EXIT_DEVICE
-    signal.signal(signal.SIGTERM, _interrupt)
-    sim.start()
-    try:
-        print(sim.url, flush=True)
-        print(f"alipay simulator: gateway {sim.gateway_url}; credentials {keys / 'credentials.json'}; "
-              f"control with POST {sim.url}/sim/control; Ctrl-C stops", flush=True)
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sim.stop()
-    return 0
+    return serve_http(sim, lambda: [f"alipay simulator: gateway {sim.gateway_url}; credentials "
+                                    f"{keys / 'credentials.json'}; control with POST {sim.url}/sim/control; "
+                                    "Ctrl-C stops"])

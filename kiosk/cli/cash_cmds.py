@@ -4,14 +4,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
-import threading
 import urllib.error
 import urllib.request
 from urllib.parse import quote
 
-EXIT_DEVICE = 4  # same as a DeviceError (kiosk.cli.main.EXIT_DEVICE)
+from kiosk.cli.sim_serving import EXIT_DEVICE, cannot_listen, serve_http, stop_on_sigterm
+
 EXIT_PAYMENT = 8  # same as a PaymentError (kiosk.cli.main.EXIT_PAYMENT)
 NOTIFY_MODES = ("once", "twice", "late", "never")
 
@@ -56,10 +55,6 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     pay.add_argument("--notify", choices=NOTIFY_MODES, help="override how this payment's notification arrives")
     pay.add_argument("--delay", type=float, help="seconds a 'late' notification waits")
     pay.set_defaults(handler=_gateway_pay)
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 # --- probe ---------------------------------------------------------------------------------------
@@ -114,7 +109,7 @@ def _sim_cash(args: argparse.Namespace) -> int:
     from devices.sim.cctalk_sim import SimBillValidator, run_interactive
 
     sim = SimBillValidator(args.address, echo=args.echo, checksum=args.checksum, escrow_timeout_s=args.escrow_timeout)
-    signal.signal(signal.SIGTERM, _interrupt)
+    stop_on_sigterm()
     try:
         run_interactive(sim, sys.stdin, _Flushing(sys.stdout), control_port=args.control_port)
     except KeyboardInterrupt:
@@ -144,20 +139,9 @@ def _sim_gateway(args: argparse.Namespace) -> int:
         sim = SimGateway(_gateway_secret(args), port=args.port, notify_url=args.notify_url,
                          notify_mode=args.notify, notify_delay_s=args.delay)
     except OSError as exc:
-        print(f"kiosk: cannot listen on 127.0.0.1:{args.port}: {exc}", file=sys.stderr)
-        return EXIT_DEVICE
-    signal.signal(signal.SIGTERM, _interrupt)
-    sim.start()
-    try:
-        print(sim.url, flush=True)
-        print(f"sandbox gateway: notifications {sim.notify_mode}; pay with "
-              f"'kiosk sim gateway-pay ORDER --url {sim.url}'; Ctrl-C stops", flush=True)
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sim.stop()
-    return 0
+        return cannot_listen(args.port, exc)
+    return serve_http(sim, lambda: [f"sandbox gateway: notifications {sim.notify_mode}; pay with "
+                                    f"'kiosk sim gateway-pay ORDER --url {sim.url}'; Ctrl-C stops"])
 
 
 def _gateway_pay(args: argparse.Namespace) -> int:

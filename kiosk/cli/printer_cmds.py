@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import threading
 from pathlib import Path
 
 from kiosk.cli.common import database_from, settings_from
+from kiosk.cli.sim_serving import stop_on_sigterm
 from kiosk.domain.site_clock import iso
 from kiosk.domain.receipt import ReceiptKind
 
@@ -180,7 +180,7 @@ def _spool(args: argparse.Namespace) -> int:
     try:
         supervisor.wait_available(min(args.timeout, 5.0))
         if args.follow:
-            signal.signal(signal.SIGTERM, _interrupt)
+            stop_on_sigterm()
             print(f"printing kiosk {till.kiosk_code}'s receipts on {url}; Ctrl-C stops", flush=True)
             try:
                 threading.Event().wait()
@@ -197,10 +197,6 @@ def _spool(args: argparse.Namespace) -> int:
         return EXIT_NOT_READY
     print(f"printer {url}: queue empty")
     return 0
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 def _sim(args: argparse.Namespace) -> int:
@@ -224,7 +220,7 @@ def _sim(args: argparse.Namespace) -> int:
     where = sim.url + (f" and serial:{sim.pty_path}" if sim.pty_path else "")
     print(f"ESC/POS printer simulator listening on {where}; receipts in {out}; state {sim.state}", flush=True)
     print(f"type a state ({', '.join(SIM_STATES)}) and Enter to change it; Ctrl-C stops", flush=True)
-    signal.signal(signal.SIGTERM, _interrupt)
+    stop_on_sigterm()
     try:
         for line in sys.stdin:
             word = line.strip().lower()

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 
-EXIT_DEVICE = 4  # same as a DeviceError (kiosk.cli.main.EXIT_DEVICE)
+from kiosk.cli.sim_serving import EXIT_DEVICE, stop_on_sigterm
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -31,15 +30,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     s.set_defaults(handler=_sim_scanner)
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def _sim_scanner(args: argparse.Namespace) -> int:
     from devices.sim.scanner_sim import SimScanner, run_interactive
     from kiosk.cli.cash_cmds import _Flushing
 
-    signal.signal(signal.SIGTERM, _interrupt)
+    stop_on_sigterm()
     try:
         run_interactive(SimScanner(args.terminator), sys.stdin, _Flushing(sys.stdout), control_port=args.control_port)
     except KeyboardInterrupt:

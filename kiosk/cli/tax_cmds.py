@@ -3,11 +3,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import sys
-import threading
 
-EXIT_DEVICE = 4  # same as a DeviceError (kiosk.cli.main.EXIT_DEVICE)
+from kiosk.cli.sim_serving import cannot_listen, serve_http
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -51,21 +48,6 @@ def _sim_tax_provider(args: argparse.Namespace) -> int:
     try:
         sim = SimTaxProvider(key, secret, port=args.port, delay_s=args.delay, seller_tax_id=args.seller_tax_id)
     except OSError as exc:
-        print(f"kiosk: cannot listen on 127.0.0.1:{args.port}: {exc}", file=sys.stderr)
-        return EXIT_DEVICE
-    signal.signal(signal.SIGTERM, _interrupt)
-    sim.start()
-    try:
-        print(sim.url, flush=True)
-        print(f"tax provider simulator: results after {sim.book.delay_s:g} s; control with POST {sim.url}/sim/control; "
-              "Ctrl-C stops", flush=True)
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sim.stop()
-    return 0
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+        return cannot_listen(args.port, exc)
+    return serve_http(sim, lambda: [f"tax provider simulator: results after {sim.book.delay_s:g} s; control with "
+                                    f"POST {sim.url}/sim/control; Ctrl-C stops"])

@@ -2,13 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import signal
-import sys
 import tempfile
-import threading
 from pathlib import Path
 
-EXIT_DEVICE = 4  # same as a DeviceError (kiosk.cli.main.EXIT_DEVICE)
+from kiosk.cli.sim_serving import cannot_listen, serve_http
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -27,10 +24,6 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     w.set_defaults(handler=_sim_wechatpay)
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def _sim_wechatpay(args: argparse.Namespace) -> int:
     from devices.sim.wechatpay import SimWeChatPay, load_or_create
 
@@ -40,18 +33,7 @@ def _sim_wechatpay(args: argparse.Namespace) -> int:
         sim = SimWeChatPay(credentials, port=args.port, latency_ms=args.latency_ms,
                            platform_mode=args.platform_mode)
     except OSError as exc:
-        print(f"kiosk: cannot listen on 127.0.0.1:{args.port}: {exc}", file=sys.stderr)
-        return EXIT_DEVICE
-    signal.signal(signal.SIGTERM, _interrupt)
-    sim.start()
-    try:
-        print(sim.url, flush=True)
-        print(keys / "credentials.json", flush=True)
-        print(f"WeChat Pay simulator (mchid {credentials.mchid}, {sim.platform_mode} mode); "
-              f"play the resident with POST {sim.url}/sim/control; Ctrl-C stops", flush=True)
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sim.stop()
-    return 0
+        return cannot_listen(args.port, exc)
+    return serve_http(sim, lambda: [str(keys / "credentials.json"),
+                                    f"WeChat Pay simulator (mchid {credentials.mchid}, {sim.platform_mode} mode); "
+                                    f"play the resident with POST {sim.url}/sim/control; Ctrl-C stops"])
