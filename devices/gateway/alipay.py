@@ -20,7 +20,6 @@ import http.client
 import json
 import logging
 import re
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -34,6 +33,7 @@ from alipay.exceptions import AliPayException, AliPayValidationError
 from alipay.utils import AliPayConfig
 
 from devices.gateway.alipay_bill import read_trade_bill
+from devices.gateway.code_payment import settle_or_reverse
 from devices.gateway.wechatpay_bill import BillRow
 from kiosk.domain.bounds import DEFAULT_MAX_ITEM_FEN, item_problem
 from kiosk.errors import BadSignature, ConfigError, GatewayError
@@ -155,18 +155,7 @@ class AlipayGateway:
         """Query a bar_code trade until it is final; one still unfinished after `wait_s` is cancelled (Alipay's
         rule for 10003 and unknown answers), and what it is then is returned (closed, or refunded if it was
         paid meanwhile: cancel gives the money back)."""
-        deadline = time.monotonic() + wait_s
-        while True:
-            try:
-                order: GatewayOrder | None = self.query(order_id)
-            except GatewayError as exc:
-                log.warning("alipay bar_code %s: query failed (%s), trying again", order_id, exc)
-                order = None
-            if order is not None and order.state is not OrderState.PENDING:
-                return order
-            if time.monotonic() >= deadline:
-                return self.reverse(order_id)
-            time.sleep(min(poll_s, max(0.0, deadline - time.monotonic())))
+        return settle_or_reverse(self, order_id, wait_s=wait_s, poll_s=poll_s, name="alipay bar_code")
 
     def reverse(self, order_id: str) -> GatewayOrder:
         """alipay.trade.cancel (撤销): an unfinished trade is closed, a paid one refunded whole."""

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Any
 import requests
 from wechatpayv3 import WeChatPay, WeChatPayType
 
+from devices.gateway.code_payment import settle_or_reverse
 from devices.gateway.wechatpay_bill import BillRow, read_trade_bill
 from kiosk.domain.bounds import DEFAULT_MAX_ITEM_FEN, item_problem
 from kiosk.errors import BadSignature, ConfigError, GatewayError
@@ -138,18 +138,7 @@ class WeChatPayGateway:
     def settle_code_payment(self, order_id: str, *, wait_s: float = 30.0, poll_s: float = 5.0) -> GatewayOrder:
         """Query a codepay order until it is final; one still unfinished after `wait_s` is reversed (as the API
         prescribes for USERPAYING), and what the order is then is returned (closed, or paid if it landed first)."""
-        deadline = time.monotonic() + wait_s
-        while True:
-            try:
-                order = self.query(order_id)
-            except GatewayError as exc:
-                log.warning("codepay %s: query failed (%s), trying again", order_id, exc)
-                order = None
-            if order is not None and order.state is not OrderState.PENDING:
-                return order
-            if time.monotonic() >= deadline:
-                return self.reverse(order_id)
-            time.sleep(min(poll_s, max(0.0, deadline - time.monotonic())))
+        return settle_or_reverse(self, order_id, wait_s=wait_s, poll_s=poll_s, name="codepay")
 
     def reverse(self, order_id: str) -> GatewayOrder:
         """撤销 a codepay order: unfinished ones end, a paid one gives the money back (the API's rule)."""
