@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
@@ -195,6 +195,27 @@ class PaymentGateway(Protocol):
     def refund(self, order_id: str, refund_id: str, amount_fen: int) -> None: ...
     def verify_notification(self, body: bytes, headers: Mapping[str, str]) -> GatewayNotification: ...
 
+
+
+@dataclass(frozen=True)
+class BillRow:
+    """One line of a network's daily trade bill (WeChat Pay 交易账单, Alipay 业务明细), amounts in integer fen."""
+
+    at: str  # 交易时间 / 完成时间, China time, as printed
+    out_trade_no: str
+    transaction_id: str
+    state: str  # SUCCESS (a payment) or REFUND (a refund)
+    amount_fen: int  # the payment's amount (SUCCESS) or the refund's (REFUND)
+    out_refund_no: str = ""
+
+
+@runtime_checkable
+class TradeBillSource(Protocol):
+    """A gateway that can download its day's trade bill (the wechatpay and alipay drivers; not the sandbox)."""
+
+    name: str
+
+    def trade_bill(self, day: date) -> list[BillRow]: ...
 
 # --- e-invoice provider (数电发票) ----------------------------------------------------------------
 # The kiosk's side of a tax provider (Nuonuo 诺税通 and the like; devices/invoicing/ implements it).

@@ -34,10 +34,9 @@ from alipay.utils import AliPayConfig
 
 from devices.gateway.alipay_bill import read_trade_bill
 from devices.gateway.code_payment import settle_or_reverse
-from devices.gateway.wechatpay_bill import BillRow
 from kiosk.domain.bounds import DEFAULT_MAX_ITEM_FEN, item_problem
 from kiosk.errors import BadSignature, ConfigError, GatewayError
-from kiosk.ports import GatewayNotification, GatewayOrder, OrderState
+from kiosk.ports import BillRow, GatewayNotification, GatewayOrder, OrderState
 
 log = logging.getLogger(__name__)
 

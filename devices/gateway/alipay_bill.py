@@ -11,7 +11,7 @@ import csv
 import io
 import zipfile
 
-from devices.gateway.wechatpay_bill import BillRow, fen_of
+from devices.gateway.bill import BillRow, fen_of
 from kiosk.errors import GatewayError
 
 _KINDS = {"交易": "SUCCESS", "退款": "REFUND"}

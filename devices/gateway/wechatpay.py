@@ -27,10 +27,10 @@ import requests
 from wechatpayv3 import WeChatPay, WeChatPayType
 
 from devices.gateway.code_payment import settle_or_reverse
-from devices.gateway.wechatpay_bill import BillRow, read_trade_bill
+from devices.gateway.wechatpay_bill import read_trade_bill
 from kiosk.domain.bounds import DEFAULT_MAX_ITEM_FEN, item_problem
 from kiosk.errors import BadSignature, ConfigError, GatewayError
-from kiosk.ports import GatewayNotification, GatewayOrder, OrderState
+from kiosk.ports import BillRow, GatewayNotification, GatewayOrder, OrderState
 
 log = logging.getLogger(__name__)
 

@@ -10,32 +10,11 @@ import csv
 import gzip
 import hashlib
 import io
-import re
-from dataclasses import dataclass
 
+from devices.gateway.bill import BillRow, fen_of
 from kiosk.errors import GatewayError
 
-_YUAN = re.compile(r"^(-?)(\d+)\.(\d{2})$")
-
-
-@dataclass(frozen=True)
-class BillRow:
-    at: str  # 交易时间, China time, as printed
-    out_trade_no: str
-    transaction_id: str
-    state: str  # SUCCESS (a payment) or REFUND (a refund)
-    amount_fen: int  # the payment's amount (SUCCESS) or the refund's (REFUND)
-    out_refund_no: str = ""
-
-
-def fen_of(text: str) -> int:
-    """'123.45' -> 12345, exactly; anything else is an error (never float)."""
-    match = _YUAN.match(text)
-    if match is None:
-        raise ValueError(f"not a yuan amount: {text!r}")
-    sign, whole, cents = match.groups()
-    value = int(whole) * 100 + int(cents)
-    return -value if sign else value
+__all__ = ["BillRow", "fen_of", "read_trade_bill"]
 
 
 def read_trade_bill(content: bytes, sha1_hex: str) -> list[BillRow]:

@@ -62,6 +62,7 @@ GROUP_MODULES: tuple[str, ...] = (
     "kiosk.cli.invoice_cmds",
     "kiosk.cli.tax_cmds",
     "kiosk.cli.alipay_cmds",
+    "kiosk.cli.gateway_report_cmds",
 )
 
 Handler = Callable[[argparse.Namespace], int]

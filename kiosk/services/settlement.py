@@ -20,8 +20,9 @@ from kiosk.invoices.figures import InvoiceFigures
 from kiosk.persistence.chain import chain_heads_at
 from kiosk.persistence.chain_digest import short_mac
 from kiosk.persistence.models import Kiosk, Payment, PaymentItem, Receipt
-from kiosk.services import audit, credit_report, payments, receipts
+from kiosk.services import audit, credit_report, gateway_reconcile, payments, receipts
 from kiosk.services.credit_report import CreditFigures
+from kiosk.services.gateway_reconcile import NetworkTotals
 from kiosk.services.csv_export import CsvWriter
 from kiosk.services.receipts import Till
 
@@ -100,6 +101,7 @@ class Settlement:
     credit: CreditFigures = CreditFigures((), (), 0)  # account credit created and used, per method
     invoices: InvoiceFigures = InvoiceFigures()  # e-invoices of the day's payments, red letters of the day
     chain_heads: tuple[ChainHeadLine, ...] = ()  # every audit chain's last link before the day's end
+    gateway: tuple[NetworkTotals, ...] = ()  # the day's newest `kiosk report gateway` run, per network (none: not run)
 
     @property
     def net_fen(self) -> int:
@@ -151,7 +153,8 @@ def daily_settlement(session: Session, site_id: int, day: date, tz_name: str = D
                       credit_report.figures(session, rows, kiosks, start, end),
                       invoice_figures.figures(session, site_id, ids, start, end),
                       tuple(ChainHeadLine(chain, seq, mac, at.astimezone(tz))
-                            for chain, seq, mac, at in chain_heads_at(session, end)))
+                            for chain, seq, mac, at in chain_heads_at(session, end)),
+                      gateway_reconcile.latest_totals(session, site_id, day))
 
 
 def _first_receipt_numbers(session: Session, payment_ids: list[int]) -> dict[int, str]:
@@ -222,6 +225,9 @@ def to_csv(report: Settlement) -> str:
                                ("total_red_letter", inv.red_count, inv.red_fen)):
         if inv.any:
             row(record, fen, note=f"{count} invoices")
+    for t in report.gateway:  # the day's trade bills against the ledger (kiosk report gateway)
+        row("gateway_matched", t.matched_fen, method=t.network, note=f"{t.matched_count} matched")
+        row("gateway_unmatched", t.unmatched_fen, method=t.network, note=f"{t.unmatched_count} not matched")
     row("net", report.net_fen)
     for h in report.chain_heads:  # the full MAC of each chain's last link of the day
         row("chain_head", 0, local=h.local_time.isoformat(timespec="seconds"), ref=h.chain, number=str(h.seq),
@@ -255,6 +261,10 @@ def settlement_slip(session: Session, till: Till, report: Settlement, *, languag
                (translate(N_("Credited (no change given)"), language), y(report.credited_fen)))
     fields += credit_report.slip_fields(report.credit, language)
     fields += invoice_figures.slip_fields(report.invoices, language)
+    fields += tuple(field for t in report.gateway for field in (
+        (translate(N_("Bill matched ({network})"), language, network=t.network), f"{t.matched_count} / {y(t.matched_fen)}"),
+        (translate(N_("Bill not matched ({network})"), language, network=t.network),
+         f"{t.unmatched_count} / {y(t.unmatched_fen)}")))
     fields += ((translate(N_("Net"), language), y(report.net_fen)),)
     fields += tuple((translate(N_("Audit chain head"), language), h.printed) for h in report.chain_heads)
     notes = tuple(translate(N_("Void {number}: {reason}"), language, number=v.receipt_number, reason=v.reason)

@@ -25,6 +25,7 @@ from kiosk.persistence.models.ops import (
     StaffUser,
 )
 from kiosk.persistence.models.provider_tokens import ProviderToken
+from kiosk.persistence.models.reconciliation import GatewayReconciliationRun
 from kiosk.persistence.models.services import (
     Booking,
     CallbackRequest,
@@ -39,7 +40,7 @@ from kiosk.persistence.models.services import (
 __all__ = [
     "Account", "AuditEntry", "Base", "Bill", "Booking", "Building", "CallbackRequest", "Card",
     "CardOperation", "CashEventRecord", "ChainHead", "ChainLink", "DeviceEvent", "DirectDebitMandate", "DirectoryEntry", "EventSignup",
-    "FeatureSwitch", "GatewayOrderRecord", "Household", "KioskLease", "InvoiceAnswer", "InvoiceLineRecord", "InvoiceRequest",
+    "FeatureSwitch", "GatewayOrderRecord", "GatewayReconciliationRun", "Household", "KioskLease", "InvoiceAnswer", "InvoiceLineRecord", "InvoiceRequest",
     "JournalEntry", "JournalLine", "Kiosk", "MemberEvent", "Notice", "ParkingApplication", "ParkingSpace", "Payment",
     "PaymentItem", "PrintJob", "ProviderToken", "Receipt", "ReceiptCounter", "RedLetter", "RedLetterLine", "Resident",
     "SavedInvoiceTitle", "Shift", "Site", "StaffUser", "utcnow",
