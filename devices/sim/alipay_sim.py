@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from devices.sim.alipay_keys import AlipayKeys, load_or_create, signing_string, write_credentials
-from devices.sim.alipay_trades import Failure, Trade, TradeBook, sleep_ms
+from devices.sim.alipay_trades import Failure, Trade, TradeBook, china_now, sleep_ms
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ class SimAlipay:
             raise Failure("40004", "Business Failed", "isp.bill_type_not_exist", "账单类型不存在")
         day = str(biz.get("bill_date") or "")
         try:
-            if (date.today() - date.fromisoformat(day)).days < self.bill_lag_days:
+            if (china_now().date() - date.fromisoformat(day)).days < self.bill_lag_days:
                 raise Failure("40004", "Business Failed", "isp.bill_not_exist", "账单不存在")
         except ValueError:
             raise Failure("40004", "Business Failed", "isp.bill_date_invalid", "账单日期格式不正确") from None
@@ -230,7 +230,7 @@ class SimAlipay:
         """The asynchronous notification's form fields, signed as Alipay signs them."""
         f = trade.public()
         fields = {
-            "notify_time": datetime.now().strftime("%Y-%m-%d %H:%M:%S"), "notify_type": "trade_status_sync",
+            "notify_time": china_now().strftime("%Y-%m-%d %H:%M:%S"), "notify_type": "trade_status_sync",
             "notify_id": uuid.uuid4().hex, "app_id": self.keys.app_id, "charset": "utf-8", "version": "1.0",
             "trade_no": trade.trade_no, "out_trade_no": trade.out_trade_no, "trade_status": trade.status,
             "total_amount": f["total_amount"], "receipt_amount": f["total_amount"],

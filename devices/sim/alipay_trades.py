@@ -12,7 +12,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 _AMOUNT = re.compile(r"^(0|[1-9]\d{0,7})(\.\d{1,2})?$")
@@ -53,8 +53,15 @@ def yuan(fen: int) -> str:
     return f"{fen // 100}.{fen % 100:02d}"
 
 
+CHINA = timezone(timedelta(hours=8))  # Alipay's times and bill dates are Beijing time, whatever the host's zone
+
+
+def china_now() -> datetime:
+    return datetime.now(CHINA)
+
+
 def _now() -> str:
-    return datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+    return china_now().strftime("%Y-%m-%d %H:%M:%S")
 
 
 @dataclass
@@ -113,7 +120,7 @@ class TradeBook:
         fen = fen_from_yuan(biz["total_amount"])
         if not biz.get("subject"):
             raise _missing("subject")
-        trade_no = datetime.now().strftime("%Y%m%d") + "22001" + f"{secrets.randbelow(10**15):015d}"
+        trade_no = china_now().strftime("%Y%m%d") + "22001" + f"{secrets.randbelow(10**15):015d}"
         return Trade(out_no, trade_no, fen, str(biz["subject"]), notify_url, kind)
 
     def precreate(self, biz: dict[str, Any], notify_url: str) -> dict[str, Any]:

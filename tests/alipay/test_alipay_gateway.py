@@ -154,10 +154,10 @@ def test_a_yuan_string_that_is_not_plain_is_refused(text: str) -> None:
 
 
 def test_the_days_bill_lists_each_payment_and_refund_once_in_fen(sim: Sim) -> None:
-    from datetime import date
+    from devices.sim.alipay_trades import china_now
 
     gateway = _gateway(sim)
-    assert gateway.trade_bill(date.today()) == []  # today's bill does not exist before tomorrow
+    assert gateway.trade_bill(china_now().date()) == []  # today's bill does not exist before tomorrow
     order_id = _order_id()
     gateway.create_order(order_id, 12345, "物业费", 120)
     sim.control(action="pay", out_trade_no=order_id)
@@ -167,6 +167,6 @@ def test_the_days_bill_lists_each_payment_and_refund_once_in_fen(sim: Sim) -> No
         time.sleep(0.05)
     gateway.refund(order_id, "RB-1", 45)
     sim.control(bill_lag_days=0)
-    rows = [r for r in gateway.trade_bill(date.today()) if r.out_trade_no == order_id]
+    rows = [r for r in gateway.trade_bill(china_now().date()) if r.out_trade_no == order_id]
     assert [(r.state, r.amount_fen, r.out_refund_no) for r in rows] == [("SUCCESS", 12345, ""), ("REFUND", 45, "RB-1")]
     assert rows[0].transaction_id == gateway.query(order_id).gateway_txn

@@ -9,7 +9,7 @@ import urllib.error
 import urllib.request
 import uuid
 import zipfile
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from alipay import AliPay
@@ -17,6 +17,7 @@ from alipay.exceptions import AliPayValidationError
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from devices.sim.alipay_trades import china_now
 from tests.alipay.conftest import NotifyListener, Sim
 
 PAY_CODE = "287654321098765432"
@@ -198,13 +199,13 @@ def test_the_bill_download_url_serves_the_days_payments_and_refunds(sim: Sim) ->
     client.api_alipay_trade_pay(out_no, "bar_code", PAY_CODE, "物业费", total_amount="12.34")
     client.api_alipay_trade_refund("1.00", out_trade_no=out_no, out_request_no="B1")
     today = client.server_api("alipay.data.dataservice.bill.downloadurl.query",
-                              {"bill_type": "trade", "bill_date": date.today().isoformat()})
+                              {"bill_type": "trade", "bill_date": china_now().date().isoformat()})
     assert today["sub_code"] == "isp.bill_not_exist"  # a day's bill exists only once the day is over
     yesterday = client.server_api("alipay.data.dataservice.bill.downloadurl.query",
-                                  {"bill_type": "trade", "bill_date": (date.today() - timedelta(days=1)).isoformat()})
+                                  {"bill_type": "trade", "bill_date": (china_now().date() - timedelta(days=1)).isoformat()})
     assert yesterday["code"] == "10000"
-    url = yesterday["bill_download_url"].replace((date.today() - timedelta(days=1)).isoformat(),
-                                                 date.today().isoformat())
+    url = yesterday["bill_download_url"].replace((china_now().date() - timedelta(days=1)).isoformat(),
+                                                 china_now().date().isoformat())
     with urllib.request.urlopen(url, timeout=5) as response:
         archive = zipfile.ZipFile(io.BytesIO(response.read()))
     detail = [n for n in archive.namelist() if "汇总" not in n]
