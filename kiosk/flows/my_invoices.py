@@ -140,7 +140,7 @@ class MyInvoicesFlow(StepFlow):
             return StepView(self.step, title, prompt, lines=invoice_lines(self, r), payment=payment,
                             primary=self.t(N_("Send by SMS")) if r.state == "issued" else "")
         if self.step == "phone" and self.current is not None:
-            return StepView(self.step, title, self.t(N_("Please enter the mobile phone number to send the invoice to")),
+            return StepView(self.step, title, self.t(N_("Enter the mobile number to send the invoice to")),
                             lines=((self.t(N_("Invoice number")), self.current.invoice_no),),
                             entry=phone_entry(self.phone), keypad=True, primary=self.t(N_("Send the invoice")),
                             primary_enabled=len(self.phone) == PHONE_DIGITS)
