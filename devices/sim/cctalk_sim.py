@@ -18,7 +18,7 @@ import time
 import tty
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from devices.cash import cctalk_bills as bills
 from devices.cash import cctalk_frames as ft
@@ -393,7 +393,15 @@ def start_control_server(execute: Callable[[str], str], port: int = 0) -> socket
     return server
 
 
-def run_interactive(sim: SimBillValidator, commands: TextIO, out: TextIO, control_port: int | None = None,
+class PtySimulator(Protocol):
+    """A simulator on a pseudo-terminal driven by text commands (the bill validator, the scanner)."""
+
+    def start(self) -> str: ...
+    def execute(self, command: str) -> str: ...
+    def stop(self) -> None: ...
+
+
+def run_interactive(sim: PtySimulator, commands: TextIO, out: TextIO, control_port: int | None = None,
                     stop: threading.Event | None = None) -> None:
     """Start `sim`, print its path (first line), then run text commands until EOF and `stop`."""
     path = sim.start()

@@ -15,9 +15,7 @@ import os
 import secrets
 import threading
 import tty
-from typing import TextIO
 
-from devices.sim.cctalk_sim import start_control_server
 from kiosk.domain.payment_code import ALIPAY_PREFIXES, WECHAT_PREFIXES
 
 TERMINATORS = {"cr": b"\r", "lf": b"\n", "crlf": b"\r\n"}
@@ -92,27 +90,3 @@ class SimScanner:
         except (UnicodeEncodeError, OSError) as exc:
             return f"error: {exc}"
         return f"unknown command {command.strip()!r} (try 'help')"
-
-
-def run_interactive(sim: SimScanner, commands: TextIO, out: TextIO, control_port: int | None = None,
-                    stop: threading.Event | None = None) -> None:
-    """Start `sim`, print its path (first line), then run text commands until EOF and `stop`."""
-    path = sim.start()
-    server = None
-    try:
-        out.write(path + "\n")
-        if control_port is not None:
-            server = start_control_server(sim.execute, control_port)
-            out.write(f"control 127.0.0.1:{server.server_address[1]}\n")
-        out.flush()
-        for line in commands:
-            answer = sim.execute(line)
-            if answer:
-                out.write(answer + "\n")
-                out.flush()
-        (stop or threading.Event()).wait()
-    finally:
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        sim.stop()

@@ -31,7 +31,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def _sim_scanner(args: argparse.Namespace) -> int:
-    from devices.sim.scanner_sim import SimScanner, run_interactive
+    from devices.sim.cctalk_sim import run_interactive
+    from devices.sim.scanner_sim import SimScanner
     from kiosk.cli.cash_cmds import _Flushing
 
     stop_on_sigterm()
