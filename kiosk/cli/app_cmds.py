@@ -168,19 +168,59 @@ def database_probe(settings: Settings) -> Callable[[], tuple[bool, str]] | None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if not args.no_window:
-        prepared: dict[str, Any] = {}
-        try:
-            return run_in_window(_settings(args), lambda bus: _start_proven(args, bus, prepared),  # bad config: 2
-                                 lambda: _prepare(args, prepared))
-        finally:
-            stop_unused(prepared)
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})  # before any thread starts
-    rt = _start_proven(args).runtime
+    prepared: dict[str, Any] = {}
     try:
-        print("kiosk running without a window; Ctrl-C stops it", flush=True)
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        if args.no_window:
+            signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)  # before any thread starts
+            return run_without_window(_settings(args), lambda bus: _start_proven(args, bus, prepared),
+                                      lambda: _prepare(args, prepared))
+        return run_in_window(_settings(args), lambda bus: _start_proven(args, bus, prepared),  # bad config: 2
+                             lambda: _prepare(args, prepared))
+    finally:
+        stop_unused(prepared)
+
+
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def run_without_window(settings: Settings, start: Callable[[Any], Started], prepare: Callable[[], None],
+                       *, retry_s: float = 1.0) -> int:
+    """`kiosk run --no-window`: the windowed kiosk's start (kiosk.flows.starting.BackgroundStart) without the
+    window. A central database that does not answer is waited for as the windowed kiosk does: one line says so,
+    what needs no database is prepared meanwhile, and the kiosk starts as soon as it answers; SIGINT/SIGTERM stop
+    the wait. A bad configuration or any other failed start still exits with its error's code.
+    The caller blocks STOP_SIGNALS before any thread starts."""
+    from kiosk.flows.attract_snapshot import AttractSnapshot, snapshot_path
+    from kiosk.flows.starting import BackgroundStart, DatabaseHealthChanged, StartingServices
+    from kiosk.i18n import N_, translate
+    from kiosk.runtime.events import EventBus
+
+    bus = EventBus()
+    language = settings.ui.language
+
+    def said(event: DatabaseHealthChanged) -> None:
+        line = (N_("The estate database answers again; the kiosk is in service.") if event.up else
+                N_("The estate database does not answer ({reason}); waiting for it. Ctrl-C stops the kiosk."))
+        print(translate(line, language, reason=event.reason), flush=True)
+    bus.subscribe(DatabaseHealthChanged, said)
+    services = StartingServices(AttractSnapshot(snapshot_path(settings.data_dir)))
+    startup: BackgroundStart[Started] = BackgroundStart(lambda: start(bus), services, bus, lambda s: s.runtime.services,
+                                                        probe=database_probe(settings), retry_s=retry_s,
+                                                        prepare=prepare)
+    startup.begin()
+    stopped = False
+    while startup.started is None and startup.error is None:
+        if signal.sigtimedwait(STOP_SIGNALS, 0.2) is not None:
+            stopped = True  # stopped while waiting for the database
+            break
+    started = startup.finish()  # re-raises a failed start; None when stopped before it began
+    if started is None:
+        return 0
+    try:
+        if not stopped:
+            print("kiosk running without a window; Ctrl-C stops it", flush=True)
+            signal.sigwait(STOP_SIGNALS)
         return 0
     finally:
-        rt.stop()
+        started.runtime.stop()
         sys.stdout.flush()
