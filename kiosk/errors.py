@@ -228,6 +228,65 @@ class ChainNotBound(StorageError):
     message = N_("The audit key is not loaded: nothing was saved.")
 
 
+# --- backups, restore and upgrades (kiosk.persistence.backups, kiosk.upgrades; docs/deploy.md) ---------------
+class BackupOnServer(StorageError):
+    """`kiosk db backup|restore` on a PostgreSQL database: the office server is backed up there."""
+
+    code = "E8140"
+    message = N_("The database is on a PostgreSQL server: back it up on the server with pg_dump or point-in-time "
+                 "recovery (docs/deploy.md, \"Backups and restore\"). Nothing was changed.")
+
+
+class BackupUnreadable(StorageError):
+    code = "E8141"
+    message = N_("{file} cannot be read as a kiosk backup. Nothing was changed.")
+
+
+class BackupChecksumBad(StorageError):
+    code = "E8142"
+    message = N_("{file} does not match its .sha256 checksum (or has none): the copy is damaged. Nothing was "
+                 "changed.")
+
+
+class BackupDamaged(StorageError):
+    code = "E8143"
+    message = N_("{file} is damaged or cut short: SQLite's integrity check fails. Nothing was changed.")
+
+
+class BackupSchemaUnknown(StorageError):
+    code = "E8144"
+    message = N_("{file} has database version {revision}, which this kiosk version does not know (newer, or not a "
+                 "kiosk database). Nothing was changed.")
+
+
+class BackupFailsVerify(StorageError):
+    code = "E8145"
+    message = N_("{file} fails the ledger and audit chain check ({problem}). Nothing was changed.")
+
+
+class DatabaseInUse(StorageError):
+    code = "E8146"
+    message = N_("The kiosk app (process {pid} on {host}) is using the database: stop it first (systemctl stop "
+                 "kiosk). Nothing was changed.")
+
+
+class ReleaseUnknown(StorageError):
+    code = "E8150"
+    message = N_("{release} is not a kiosk release (no executable bin/kiosk in it). Nothing was changed.")
+
+
+class UpgradeMigrationFailed(StorageError):
+    code = "E8151"
+    message = N_("The new version could not upgrade the database; version {version} and its database were put "
+                 "back as they were.")
+
+
+class UpgradeNotReady(StorageError):
+    code = "E8152"
+    message = N_("The new version did not report ready within {seconds} s; version {version} and its database "
+                 "were put back as they were.")
+
+
 # --- money and business rules ----------------------------------------------------------------
 class BusinessRuleError(KioskError):
     code = "E3000"

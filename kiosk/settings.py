@@ -82,6 +82,17 @@ class LimitSettings:
 
 
 @dataclass(frozen=True)
+class BackupSettings:
+    """`kiosk db backup` (kiosk.persistence.backups): where, and how many are kept (the newest of each of the last
+    `nightly_keep` days and of each of the last `weekly_keep` weeks); `kiosk upgrade` waits `upgrade_ready_s`."""
+
+    dir: str = ""  # empty: <data dir>/backups
+    nightly_keep: int = 7
+    weekly_keep: int = 4
+    upgrade_ready_s: int = 120
+
+
+@dataclass(frozen=True)
 class UiSettings:
     language: str
     fullscreen: bool
@@ -226,6 +237,7 @@ class Settings:
     devices: DeviceSettings
     invoices: InvoiceSettings
     limits: LimitSettings = field(default_factory=LimitSettings)
+    backup: BackupSettings = field(default_factory=BackupSettings)
     data_dir: Path = field(default=Path("."))
     sources: tuple[str, ...] = ()
     secrets: Secrets | None = None

@@ -1,9 +1,15 @@
-"""`kiosk db upgrade|check|backup` and `kiosk audit verify|key-id`."""
+"""`kiosk db upgrade|check|backup|restore` and `kiosk audit verify|key-id`."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk.cli.common import database_from, settings_from
+
+if TYPE_CHECKING:
+    from kiosk.errors import KioskError
+    from kiosk.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -14,8 +20,15 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                   parents=[common]).set_defaults(handler=_upgrade)
     db.add_parser("check", help="exit 0 if the schema is current, 3 if it needs an upgrade; warns about kiosk files "
                                 "other users can read", parents=[common]).set_defaults(handler=_check)
-    db.add_parser("backup", help="copy the database into <data dir>/backups",
-                  parents=[common]).set_defaults(handler=_backup)
+    backup = db.add_parser("backup", help="an online backup of the SQLite database with its .sha256, then the "
+                                          "retention of [backup]; prints the file", parents=[common])
+    backup.add_argument("--to", metavar="DIR", help="the folder (default: [backup] dir, else <data dir>/backups)")
+    backup.set_defaults(handler=_backup)
+    restore = db.add_parser("restore", help="check a backup (checksum, integrity, schema, ledger, audit chain), "
+                                            "then make it the database; the old one is kept aside",
+                            parents=[common])
+    restore.add_argument("file", metavar="FILE", help="a kiosk-*.sqlite3 backup with its .sha256 beside it")
+    restore.set_defaults(handler=_restore)
     audit = subgroup(sub, common, "audit", "the keyed audit chain and the ledger invariants")
     verify = audit.add_parser("verify", help="check every chain and the ledger; exit 3 and name the first row that "
                                              "fails", parents=[common])
@@ -67,12 +80,63 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _backup(args: argparse.Namespace) -> int:
-    from kiosk.persistence import schema
+    """SQLite only (kiosk.persistence.backups); a PostgreSQL database is backed up on its server (E8140)."""
+    from kiosk.bootstrap import database_url, sqlite_file
+    from kiosk.errors import BackupOnServer
+    from kiosk.persistence import backups
 
-    settings, db = database_from(args, upgrade=False)
-    copy = schema.backup(db.engine, settings.data_dir / "backups")
-    print(copy if copy else "nothing to back up (empty database)")
+    settings = settings_from(args, with_secrets=False)
+    source = sqlite_file(database_url(settings))
+    if source is None:
+        return _refused(BackupOnServer(database_url(settings).split("@")[-1]), settings.ui.language)
+    if not source.exists() or source.stat().st_size == 0:
+        print("nothing to back up (no database yet)")
+        return 0
+    folder = Path(args.to) if args.to else backup_dir(settings)
+    taken = backups.take(source, folder)
+    print(taken.path)
+    keep = settings.backup
+    for gone in backups.prune(folder, keep.nightly_keep, keep.weekly_keep):
+        print(f"retention: deleted {gone}")
     return 0
+
+
+def backup_dir(settings: Settings) -> Path:
+    return Path(settings.backup.dir).expanduser() if settings.backup.dir else settings.data_dir / "backups"
+
+
+def _restore(args: argparse.Namespace) -> int:
+    """Every check before anything is replaced (kiosk.persistence.restore); a refusal is one translated line."""
+    from kiosk.bootstrap import chain_binding, database_url, sqlite_file
+    from kiosk.errors import BackupOnServer, ConfigError, KioskError
+    from kiosk.persistence import restore
+
+    settings = settings_from(args)
+    language = settings.ui.language
+    live = sqlite_file(database_url(settings))
+    if live is None:
+        return _refused(BackupOnServer(database_url(settings).split("@")[-1]), language)
+    binding = chain_binding(settings)
+    if binding is None:
+        raise ConfigError(key="secrets.toml: audit_key is needed to verify a backup")
+    try:
+        done = restore.restore(Path(args.file).expanduser().resolve(), live, binding.key)
+    except KioskError as exc:
+        return _refused(exc, language)
+    print(f"restored {args.file} (schema {done.revision}) as {live}")
+    print(f"  {done.summary}")
+    if done.aside is not None:
+        print(f"  the database it replaced is kept as {done.aside}")
+    return 0
+
+
+def _refused(err: KioskError, language: str) -> int:
+    import sys
+
+    from kiosk.cli.main import exit_code_for
+
+    print(f"kiosk: [{err.code}] {err.user_message(language)}", file=sys.stderr)
+    return exit_code_for(err)
 
 
 def _verify(args: argparse.Namespace) -> int:

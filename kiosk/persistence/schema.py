@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
@@ -70,11 +69,9 @@ def backup(engine: Engine, backup_dir: Path) -> Path | None:
         source = Path(engine.url.database or "")
         if not source.exists() or source.stat().st_size == 0:
             return None
-        target = backup_dir / f"kiosk-{stamp}.sqlite3"
-        create_private_file(target)
-        with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
-            src.backup(dst)  # consistent copy even while WAL holds recent pages
-        return target
+        from kiosk.persistence import backups  # SQLite's backup API, checked and checksummed
+
+        return backups.take(source, backup_dir, tag="before-upgrade").path
     target = backup_dir / f"kiosk-{stamp}.sql"
     if shutil.which("pg_dump") is None:
         raise StorageError("pg_dump is not installed; cannot back up the PostgreSQL database")
