@@ -7,6 +7,7 @@ import secrets
 import tomllib
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -161,10 +162,29 @@ class CashSettings:
 
 
 @dataclass(frozen=True)
+class NetworkSettings:
+    """One payment network of `devices.gateway.networks` (docs/payments.md, "Both networks at once")."""
+
+    url: str = ""  # the network's base URL (its simulator's in the demo and tests)
+    order_timeout_s: int = 120
+
+
+@dataclass(frozen=True)
 class GatewaySettings:
     driver: str
     url: str
     order_timeout_s: int
+    # Empty: the single gateway above (`driver`, `url`). Else the networks this kiosk takes, in the order the
+    # resident is offered them, each configured in its own table below (its driver is its name).
+    networks: tuple[str, ...] = ()
+    wechatpay: NetworkSettings = field(default_factory=NetworkSettings)
+    alipay: NetworkSettings = field(default_factory=NetworkSettings)
+
+    def configured(self) -> dict[str, tuple[str, int]]:
+        """network -> (url, order timeout) of every gateway this kiosk talks to; {} when none has a URL."""
+        if self.networks:
+            return {n: (getattr(self, n).url, getattr(self, n).order_timeout_s) for n in self.networks}
+        return {self.driver: (self.url, self.order_timeout_s)} if self.url else {}
 
 
 @dataclass(frozen=True)
@@ -394,6 +414,7 @@ def _validate(settings: Settings, origin: dict[str, str]) -> None:
         raise bad("devices.printer.encoding", "must be gb18030 or big5")
     if settings.devices.scanner.kind not in ("serial", "hid"):
         raise bad("devices.scanner.kind", "must be serial or hid")
+    _validate_networks(settings.devices.gateway, bad)
     try:
         settings.site.receipt_qr_template.format(number="00000001", site=1)
     except (KeyError, IndexError, ValueError, AttributeError) as exc:
@@ -417,6 +438,21 @@ def _validate(settings: Settings, origin: dict[str, str]) -> None:
         zone_named(settings.site.timezone)
     except ConfigError:
         raise bad("site.timezone", f"{settings.site.timezone!r} is not a known time zone") from None
+
+
+GATEWAY_NETWORKS = ("wechatpay", "alipay")
+
+
+def _validate_networks(g: GatewaySettings, bad: Callable[[str, str], ConfigError]) -> None:
+    """`devices.gateway.networks`: known names, each once, each with its URL."""
+    unknown = [n for n in g.networks if n not in GATEWAY_NETWORKS]
+    if unknown:
+        raise bad("devices.gateway.networks", f"has unknown network(s) {unknown}; known: {', '.join(GATEWAY_NETWORKS)}")
+    if len(set(g.networks)) != len(g.networks):
+        raise bad("devices.gateway.networks", "names a network twice")
+    for network in g.networks:
+        if not getattr(g, network).url:
+            raise bad(f"devices.gateway.{network}.url", f"must be set: '{network}' is in 'devices.gateway.networks'")
 
 
 def load_for(data_dir: str | None, site_file: str | None, db_url: str | None = None,

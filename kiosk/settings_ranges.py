@@ -49,6 +49,8 @@ RANGES: dict[str, tuple[float, float | str]] = {
     "devices.printer.width_dots": (128, 4096),
     "devices.cash.address": (1, 255),
     "devices.gateway.order_timeout_s": (10, 3600),
+    "devices.gateway.wechatpay.order_timeout_s": (10, 3600),
+    "devices.gateway.alipay.order_timeout_s": (10, 3600),
     "devices.scanner.baud": (300, 4_000_000),
     "invoices.workers": (1, 16),
 }

@@ -107,8 +107,8 @@ class OfflineGuard:
         except Exception:
             log.exception("crediting banknotes after the outage failed; retried with the next payment")
         try:
-            if self.rt.qr_collector is not None:  # QR orders paid or closed while the database was gone
-                self.rt.qr_collector.recover()
+            for collector in self.rt.qr_collectors.values():  # QR orders paid or closed while the database was gone
+                collector.recover()
         except Exception:
             log.exception("settling QR orders after the outage failed; retried with the next payment")
         if self.down_since is not None:

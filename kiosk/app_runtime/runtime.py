@@ -58,7 +58,8 @@ class KioskRuntime:
         self.card_station: Any = None
         self.card_watcher: Any = None
         self.cash_collector: Any = None
-        self.qr_collector: Any = None
+        self.qr_collector: Any = None  # the first of qr_collectors (the only one with a single gateway)
+        self.qr_collectors: dict[str, Any] = {}  # network -> its QrCollector, in the order the resident sees them
         self.spooler: Any = None
         self.invoicing: Any = None  # kiosk.invoices.service.Invoicing (kiosk.app_runtime.invoicing)
         self.offline: Any = None  # kiosk.app_runtime.offline.OfflineGuard: the database gone (PostgreSQL)
@@ -120,9 +121,14 @@ class KioskRuntime:
             if self.cash_collector is None:
                 raise DeviceUnavailable(device="cash")
             return self.cash_collector.as_move_money(control)
-        if self.qr_collector is None:
+        collector = self.qr_collectors.get(control.network) if control.network else self.qr_collector
+        if collector is None:
             raise DeviceUnavailable(device="gateway")
-        return self.qr_collector.as_move_money(control)
+        return collector.as_move_money(control)
+
+    def qr_networks(self) -> tuple[str, ...]:
+        """The networks a resident can pay with here, in the configured order."""
+        return tuple(self.qr_collectors)
 
     def card_writer(self, control: PaymentControl) -> Any:
         return self.card_station.write_card(control) if self.card_station else None

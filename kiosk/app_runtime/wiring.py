@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
+from collections.abc import Mapping
 
 from kiosk.app_runtime.devices import build_devices
 from kiosk.app_runtime.runtime import KioskRuntime
@@ -38,29 +39,37 @@ def build_runtime(settings: Settings, db: Database, bus: EventBus | None = None)
 
     till = ensure_till(db, settings)
     lease = kiosk_lease.take(db.factory, till.kiosk_code)  # a second kiosk with this code stops here (E1013)
-    holder: dict[str, QrCollector] = {}
-
-    def on_notification(body: bytes, headers) -> None:  # type: ignore[no-untyped-def]
-        if "qr" in holder:
-            holder["qr"].handle_notification(body, headers)
-
-    listener = NotificationListener(on_notification) if settings.devices.gateway.url else None
-    devices = build_devices(settings, notify_url=listener.url if listener else "")
+    configured = settings.devices.gateway.configured()  # network -> (url, order timeout)
+    # One notification listener per network: each network's notifications reach only its own collector.
+    routes = {network: _NotificationRoute() for network in configured}
+    listeners = {network: NotificationListener(route) for network, route in routes.items()}
+    devices = build_devices(settings, notify_urls={n: listener.url for n, listener in listeners.items()})
     rt = KioskRuntime(settings, db, till, devices, bus)
     rt.lease = lease
     _attach_offline(rt)
     if "cash" in rt.supervisors:
         rt.cash_collector = CashCollector(rt.supervisors["cash"], db.factory, till, journal=rt.cash_journal)
-    if devices.gateway is not None:
-        rt.qr_collector = holder["qr"] = QrCollector(devices.gateway, db.factory, till,
-                                                     timeout_s=settings.devices.gateway.order_timeout_s)
-    if listener is not None:
+    for i, (network, gateway) in enumerate(devices.gateways.items()):
+        rt.qr_collectors[network] = routes[network].collector = QrCollector(
+            gateway, db.factory, till, timeout_s=configured[network][1], network=network, adopt_unlabelled=i == 0)
+    rt.qr_collector = next(iter(rt.qr_collectors.values()), None)
+    for listener in listeners.values():
         listener.start()
         rt.on_stop(listener.stop)
     _attach_card_station(rt)
     _attach_spooler(rt)
     _attach_invoicing(rt)
     return rt
+
+
+class _NotificationRoute:
+    """A network's listener hands its notifications to that network's collector (once the collector exists)."""
+
+    collector: QrCollector | None = None
+
+    def __call__(self, body: bytes, headers: Mapping[str, str]) -> None:
+        if self.collector is not None:
+            self.collector.handle_notification(body, headers)
 
 
 def _attach_offline(rt: KioskRuntime) -> None:
@@ -153,7 +162,8 @@ def start_runtime(rt: KioskRuntime) -> None:
                 credit_journaled_notes(rt.db.factory, rt.till, rt.cash_journal)
             except Exception:
                 log.exception("crediting journaled banknotes failed; retried when the database is back")
-        for name, collector in (("cash", rt.cash_collector), ("qr", rt.qr_collector)):
+        qr = [(f"qr {network}", c) for network, c in rt.qr_collectors.items()]
+        for name, collector in [("cash", rt.cash_collector), *qr]:
             if collector is None:
                 continue
             try:

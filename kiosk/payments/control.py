@@ -69,6 +69,11 @@ class PaymentControl:
         self._consent = False
         self._lock = threading.Lock()
         self.last: PaymentProgress | None = None
+        # QR only, chosen by the flow before the payment starts: the network ("wechatpay", "alipay"; "" = the
+        # kiosk's first) and the direction ("kiosk_code": the resident scans the kiosk's code; "payment_code":
+        # the kiosk's scanner reads the resident's). docs/payments.md, "Both networks at once".
+        self.network = ""
+        self.direction = "kiosk_code"
 
     # --- for money movers ----------------------------------------------------------------
     def report(self, progress: PaymentProgress) -> None:

@@ -22,8 +22,9 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.domain.terms import PaymentStatus
@@ -66,8 +67,13 @@ class QrCollector:
     def __init__(self, gateway: PaymentGateway, factory: sessionmaker[Session], till: Till, *,
                  timeout_s: float = 120.0, backoff: Backoff = Backoff(), expires_in_s: int | None = None,
                  late_action: LateAction = LateAction.REFUND, close_grace_s: float = 10.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, network: str = "",
+                 adopt_unlabelled: bool = True) -> None:
         self.gateway = gateway
+        # The network this collector's gateway belongs to, written on every order it makes; recover() asks its
+        # gateway only about its own network's orders (and, with adopt_unlabelled, those from before 0013).
+        self.network = network
+        self.adopt_unlabelled = adopt_unlabelled
         self.factory = factory
         self.till = till
         self.timeout_s = timeout_s
@@ -103,7 +109,8 @@ class QrCollector:
             n = session.scalar(select(func.count()).select_from(GatewayOrderRecord)
                                .where(GatewayOrderRecord.payment_id == payment_id)) or 0
             order_id = f"{reference}-{n + 1}"
-            session.add(GatewayOrderRecord(payment_id=payment_id, order_id=order_id, amount_fen=due, state="pending"))
+            session.add(GatewayOrderRecord(payment_id=payment_id, order_id=order_id, amount_fen=due, state="pending",
+                                           network=self.network, kind="native"))
         control.report(PaymentProgress(Stage.PREPARING, amount, received))
         qr = QrSession(self.gateway, order_id, due, f"{self.till.kiosk_code} {reference}",
                        lambda paid: self._record_paid(order_id, paid.amount_fen, paid.gateway_txn),
@@ -265,6 +272,7 @@ class QrCollector:
         """
         with unit_of_work(self.factory) as session:
             rows = session.scalars(select(GatewayOrderRecord).where(GatewayOrderRecord.state.in_(OPEN_STATES))
+                                   .where(GatewayOrderRecord.kind == "native").where(self._mine())
                                    .order_by(GatewayOrderRecord.id)).all()
             todo = [(r.order_id, r.payment_id, r.state, r.amount_fen, r.gateway_txn) for r in rows]
         with self._lock:
@@ -290,6 +298,11 @@ class QrCollector:
         return done
 
     # --- records -------------------------------------------------------------------------------------
+    def _mine(self) -> Any:
+        """The records of this collector's network (and the unlabelled ones from before migration 0013)."""
+        column = GatewayOrderRecord.network
+        return or_(column == self.network, column == "") if self.adopt_unlabelled else column == self.network
+
     def _state(self, order_id: str) -> str:
         with unit_of_work(self.factory) as session:
             return _record(session, order_id).state

@@ -93,3 +93,9 @@ class GatewayOrderRecord(IdMixin, Base):
     gateway_txn: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Which network took it (wechatpay, alipay, sandbox; "" = recorded before migration 0013: the one configured
+    # gateway of that time) and how: "native" (the kiosk showed a code) or "code" (the resident's payment code).
+    network: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    kind: Mapped[str] = mapped_column(String(8), default="native", server_default="native")
+    # A void's refund at the gateway: its id is stored before the call (kiosk.services.voids), "" = none.
+    refund_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
