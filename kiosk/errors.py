@@ -765,6 +765,75 @@ class InvoiceNotSent(InvoiceError):
     message = N_("The invoice could not be sent right now. Nothing was sent; please try again later.")
 
 
+# --- install (kiosk.install, docs/deploy.md) ------------------------------------------------------------------
+class InstallError(KioskError):
+    """`kiosk install` could not lay the kiosk down, or `kiosk install --check` found it not as laid down."""
+
+    code = "E8100"
+    message = N_("The kiosk installation has a problem: {problem}")
+
+
+class InstallNeedsRoot(InstallError):
+    code = "E8101"
+    message = N_("kiosk install must run as root (or with --root DIR to write its files under DIR).")
+
+
+class InstallUsbIdInvalid(InstallError, ConfigError):
+    code = "E8102"
+    message = N_("The USB id '{value}' for {device} under [install.usb] in {file} is not VID:PID or VID:PID:SERIAL "
+                 "(hex, as lsusb shows them).")
+
+
+class InstallUnknownDevice(InstallError, ConfigError):
+    code = "E8103"
+    message = N_("[install.usb] in {file} names {device}; the kiosk's devices are {known}.")
+
+
+class InstallStepFailed(InstallError):
+    code = "E8104"
+    message = N_("The install step {step} failed: {reason}")
+
+
+class InstallFileMissing(InstallError):
+    code = "E8110"
+    message = N_("{path} is missing. Run kiosk install.")
+
+
+class InstallFileChanged(InstallError):
+    code = "E8111"
+    message = N_("{path} is not what kiosk install writes. Run kiosk install again.")
+
+
+class InstallFileMode(InstallError):
+    code = "E8112"
+    message = N_("{path} is mode {mode} owned by {owner}; it must be mode {wanted} owned by {wanted_owner}.")
+
+
+class InstallUserMissing(InstallError):
+    code = "E8113"
+    message = N_("The system user {user} does not exist. Run kiosk install.")
+
+
+class InstallUserGroups(InstallError):
+    code = "E8114"
+    message = N_("The system user {user} is in the groups {groups}; it must be in {wanted} and no other.")
+
+
+class InstallNotEnabled(InstallError):
+    code = "E8115"
+    message = N_("{unit} is not enabled at boot. Run kiosk install.")
+
+
+class InstallUnitInvalid(InstallError):
+    code = "E8116"
+    message = N_("systemd-analyze verify refuses {unit}: {reason}")
+
+
+class InstallCompositorMissing(InstallError):
+    code = "E8117"
+    message = N_("The kiosk compositor cage is not installed. Install it with: apt-get install cage")
+
+
 def all_error_classes() -> list[type[KioskError]]:
     """Every class in the tree, for the test that codes are unique and messages translated."""
     seen: list[type[KioskError]] = []

@@ -113,6 +113,7 @@ class UiSettings:
     height: int = 0
     screen_diagonal_in: float = 21.5  # the panel's diagonal: touch targets are 15 mm on it
     screen_width_mm: float = 0  # the panel's physical width when known exactly (overrides the diagonal)
+    rotation: int = 0  # the panel as mounted: 0, 90, 180 or 270 degrees clockwise (the kiosk session's cage -r)
 
 
 @dataclass(frozen=True)
@@ -247,6 +248,16 @@ class Secrets:
 
 
 @dataclass(frozen=True)
+class InstallSettings:
+    """What `kiosk install` lays down (kiosk.install, docs/deploy.md)."""
+
+    user: str = "kiosk"  # the system user the kiosk runs as (groups dialout and lp only)
+    watchdog_s: int = 30  # the service's WatchdogSec: the app pings every half of it
+    # device -> "VID:PID" or "VID:PID:SERIAL" (hex, as lsusb shows them): udev names it /dev/kiosk-<device>
+    usb: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Settings:
     site: SiteSettings
     database: DatabaseSettings
@@ -258,6 +269,7 @@ class Settings:
     invoices: InvoiceSettings
     limits: LimitSettings = field(default_factory=LimitSettings)
     backup: BackupSettings = field(default_factory=BackupSettings)
+    install: InstallSettings = field(default_factory=InstallSettings)
     data_dir: Path = field(default=Path("."))
     sources: tuple[str, ...] = ()
     secrets: Secrets | None = None
@@ -408,6 +420,8 @@ def _validate(settings: Settings, origin: dict[str, str]) -> None:
         raise bad("ui.idle_timeout_s", f"must be above 'ui.idle_warning_s' ({settings.ui.idle_warning_s})")
     if settings.ui.orientation not in ("auto", "portrait", "landscape"):
         raise bad("ui.orientation", "must be one of auto, portrait, landscape")
+    if settings.ui.rotation % 90:
+        raise bad("ui.rotation", "must be 0, 90, 180 or 270")
     if (settings.ui.width > 0) != (settings.ui.height > 0):
         raise bad("ui.width", "and 'ui.height' must both be set or both be 0")
     if settings.devices.printer.encoding not in ("gb18030", "big5"):

@@ -38,6 +38,8 @@ RANGES: dict[str, tuple[float, float | str]] = {
     "ui.height": (0, 16384),
     "ui.screen_diagonal_in": (5, 120),
     "ui.screen_width_mm": (0, 5000),
+    "ui.rotation": (0, 270),
+    "install.watchdog_s": (10, 600),
     "payments.card_replacement_fee_fen": (0, MAX_ITEM),
     "payments.top_up_amounts_fen[]": (1, MAX_ITEM),
     "bookings.capacity_per_slot": (1, 1000),

@@ -123,11 +123,21 @@ class SerialPortInfo:
     by_id: tuple[str, ...]
 
 
-def list_serial_ports() -> list[SerialPortInfo]:
-    """Serial ports the OS knows, with the stable /dev/serial/by-id links that point at each."""
+STABLE_LINKS = ("/dev/kiosk-*", "/dev/serial/by-id/*")  # the installer's udev names first (kiosk.install)
+
+
+def stable_links(patterns: tuple[str, ...] = STABLE_LINKS) -> dict[str, list[str]]:
+    """Real device path -> the stable links to it, /dev/kiosk-<device> (udev rules of `kiosk install`) first."""
     links: dict[str, list[str]] = {}
-    for link in sorted(glob.glob("/dev/serial/by-id/*")):
-        links.setdefault(os.path.realpath(link), []).append(link)
+    for pattern in patterns:
+        for link in sorted(glob.glob(pattern)):
+            links.setdefault(os.path.realpath(link), []).append(link)
+    return links
+
+
+def list_serial_ports() -> list[SerialPortInfo]:
+    """Serial ports the OS knows, with the stable links that point at each: /dev/kiosk-*, then /dev/serial/by-id."""
+    links = stable_links()
     ports = []
     for info in sorted(list_ports.comports(), key=lambda p: p.device):
         real = os.path.realpath(info.device)

@@ -63,6 +63,7 @@ GROUP_MODULES: tuple[str, ...] = (
     "kiosk.cli.tax_cmds",
     "kiosk.cli.alipay_cmds",
     "kiosk.cli.gateway_report_cmds",
+    "kiosk.cli.install_cmds",
 )
 
 Handler = Callable[[argparse.Namespace], int]

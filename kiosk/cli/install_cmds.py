@@ -1,0 +1,52 @@
+"""`kiosk install [--root DIR] [--check]`: lay a Debian 12 box down as a locked kiosk, or check that it is one."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from kiosk.errors import ConfigError
+
+EXIT_PROBLEMS = 1
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("install", parents=[common],
+                       help="as root: the kiosk user, service, kiosk session, udev names, log limits, backup timer "
+                            "(docs/deploy.md)")
+    p.add_argument("--root", default="/", metavar="DIR",
+                   help="write under DIR instead of / (images, packagers, tests); makes the user only when DIR has "
+                        "its own etc/passwd and this runs as root")
+    p.add_argument("--check", action="store_true", help="change nothing; say what differs, each with its code")
+    p.set_defaults(handler=_install)
+
+
+def _install(args: argparse.Namespace) -> int:
+    from kiosk.install import plan as plan_
+    from kiosk.install.check import check
+    from kiosk.install.lay_down import lay_down, under
+    from kiosk.settings import load
+
+    root = Path(args.root).resolve()
+    installed_site = under(root, plan_.SITE_FILE)
+    site_file = args.config or (str(installed_site) if installed_site.exists() else None)
+    site_text = None
+    if args.config:
+        try:
+            site_text = Path(args.config).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(key=f"{args.config}: {exc}") from None
+    settings = load(under(root, plan_.DATA_DIR), site_file, with_secrets=False)
+    plan = plan_.build(settings, usb_source=site_file or str(plan_.TEMPLATES.parents[2] / "config/default.toml"))
+    if not args.check:
+        for line in lay_down(plan, root, site_text):
+            print(f"installed: {line}", flush=True)
+    problems = check(plan, root, site_text)
+    for problem in problems:
+        print(f"kiosk install: {problem}", file=sys.stderr)
+    where = "" if root == Path("/") else f" under {root}"
+    if problems:
+        print(f"kiosk install: {len(problems)} problem(s){where}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(f"kiosk install: everything in place{where}")
+    return 0
