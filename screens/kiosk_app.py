@@ -116,6 +116,9 @@ class KioskApp(App):
             on_expire=self.navigator.end_session)
         self.quiet_gc = QuietCollector(Clock.schedule_once, self._left_alone)
         signal.signal(signal.SIGTERM, lambda *_: Clock.schedule_once(lambda _dt: self.stop()))
+        from screens import service_watchdog
+
+        self.service_watchdog = service_watchdog.attach(self)  # READY=1 / WATCHDOG=1 to systemd (docs/deploy.md)
         self._add_demo_bar()
         self.refresh_header()
         self.navigator.go("attract")
@@ -308,6 +311,8 @@ class KioskApp(App):
             self.navigator.go("identify", card_uid=str(uid))
 
     def on_stop(self) -> None:
+        if getattr(self, "service_watchdog", None) is not None:
+            self.service_watchdog.stopping()
         if getattr(self, "input_wake", None) is not None:
             self.input_wake.stop()
         self.runner.shutdown()

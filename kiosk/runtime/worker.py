@@ -5,6 +5,9 @@ result or the exception. `submit_after(delay, fn)` runs a job later (back-off, p
 a sleeping thread: the worker waits on its queue with a timeout equal to the next due job. A job that
 raises is reported through the Future and to `on_error` (the supervisor uses it to notice I/O failure);
 the worker thread itself never dies from a job. Only the worker thread touches the device.
+
+A job running longer than `stuck_limit_s` makes the worker stuck (`stuck_for()`); the app's systemd watchdog
+(kiosk.runtime.service_watchdog) stops its pings while any started worker is stuck, so systemd restarts the kiosk.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import logging
 import queue
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
@@ -22,6 +26,13 @@ log = logging.getLogger(__name__)
 D = TypeVar("D")
 T = TypeVar("T")
 Job = Callable[[Any], Any]
+STUCK_LIMIT_S = 20.0  # longer than any one device job takes (each driver has its own timeouts of a few seconds)
+_LIVE: weakref.WeakSet[DeviceWorker[Any]] = weakref.WeakSet()
+
+
+def live_workers() -> list[DeviceWorker[Any]]:
+    """The workers started in this process and not stopped."""
+    return list(_LIVE)
 
 
 class WorkerStopped(RuntimeError):
@@ -29,8 +40,11 @@ class WorkerStopped(RuntimeError):
 
 
 class DeviceWorker(Generic[D]):
-    def __init__(self, name: str, device: D, *, on_error: Callable[[BaseException], None] | None = None) -> None:
+    def __init__(self, name: str, device: D, *, on_error: Callable[[BaseException], None] | None = None,
+                 stuck_limit_s: float = STUCK_LIMIT_S) -> None:
         self.name = name
+        self.stuck_limit_s = stuck_limit_s
+        self._job_started: float | None = None  # monotonic start of the job running now
         self.device = device
         self.on_error = on_error
         self._queue: queue.Queue[tuple[Future[Any], Job] | None] = queue.Queue()
@@ -44,6 +58,16 @@ class DeviceWorker(Generic[D]):
     def thread(self) -> threading.Thread | None:
         return self._thread
 
+    def busy_for(self) -> float:
+        """Seconds the job running now has run (0 when idle)."""
+        started = self._job_started
+        return 0.0 if started is None else max(0.0, time.monotonic() - started)
+
+    def stuck_for(self) -> float:
+        """Seconds the job running now has run, when that is past `stuck_limit_s`; else 0."""
+        busy = self.busy_for()
+        return busy if busy > self.stuck_limit_s else 0.0
+
     def on_worker_thread(self) -> bool:
         return threading.current_thread() is self._thread
 
@@ -52,6 +76,7 @@ class DeviceWorker(Generic[D]):
             return
         self._thread = threading.Thread(target=self._run, name=f"device-{self.name}", daemon=True)
         self._thread.start()
+        _LIVE.add(self)
 
     def submit(self, fn: Callable[[D], T]) -> Future[T]:
         fut: Future[T] = Future()
@@ -74,6 +99,7 @@ class DeviceWorker(Generic[D]):
     def stop(self, timeout: float = 5.0) -> None:
         """Stop after the job in progress; queued jobs fail with WorkerStopped."""
         self._stopping.set()
+        _LIVE.discard(self)
         self._queue.put(None)
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
@@ -91,9 +117,11 @@ class DeviceWorker(Generic[D]):
     def _run_job(self, fut: Future[Any], fn: Job) -> None:
         if not fut.set_running_or_notify_cancel():
             return
+        self._job_started = time.monotonic()
         try:
             result = fn(self.device)
         except BaseException as exc:  # noqa: BLE001 - reported through the Future
+            self._job_started = None
             fut.set_exception(exc)
             if self.on_error is not None:
                 try:
@@ -101,6 +129,7 @@ class DeviceWorker(Generic[D]):
                 except Exception:  # noqa: BLE001
                     log.exception("on_error handler of %s failed", self.name)
         else:
+            self._job_started = None
             fut.set_result(result)
 
     def _run(self) -> None:
