@@ -200,3 +200,30 @@ def _swap(staged: Path, live: Path) -> Path | None:
 def _remove(staged: Path) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{staged}{suffix}").unlink(missing_ok=True)
+
+
+def put_back(backup: Path, live: Path) -> Path | None:
+    """A rollback's restore of the backup `kiosk upgrade` took a moment ago, as it is: its checksum and SQLite's
+    integrity check, no schema upgrade (it is the previous version's schema, which the code that runs now may not
+    know how to verify). Returns where the database it replaced is kept."""
+    name = str(backup)
+    staged = live.with_name(f".{live.name}.restore-{os.getpid()}")
+    _remove(staged)
+    try:
+        create_private_file(staged)
+        shutil.copyfile(backup, staged)
+        if not _checksum_of_staged_matches(backup, staged):
+            raise BackupChecksumBad(name, file=name)
+        try:
+            conn = sqlite3.connect(staged)
+            try:
+                result = conn.execute("PRAGMA integrity_check").fetchall()
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError as exc:
+            raise BackupDamaged(str(exc), file=name) from None
+        if result != [("ok",)]:
+            raise BackupDamaged(f"integrity_check: {result[:3]}", file=name)
+        return _swap(staged, live)
+    finally:
+        _remove(staged)
