@@ -266,7 +266,8 @@ class BackupFailsVerify(StorageError):
 
 class DatabaseInUse(StorageError):
     code = "E8146"
-    message = N_("The kiosk app (process {pid} on {host}) is using the database: stop it first X. Nothing was changed.")
+    message = N_("The kiosk app (process {pid} on {host}) is using the database: stop it first (systemctl stop "
+                 "estate-kiosk). Nothing was changed.")
 
 
 class ReleaseUnknown(StorageError):
