@@ -145,6 +145,9 @@ def start_runtime(rt: KioskRuntime) -> None:
     if rt.spooler is not None:
         rt.spooler.start()
         rt.on_stop(rt.spooler.stop)
+    from kiosk.runtime.clock_sync import ClockWatch
+
+    rt.on_stop(ClockWatch().start().stop)  # at start and hourly: is the clock synchronised (docs/deploy.md)
     if rt.invoicing is not None and rt.invoicing.available:
         rt.invoicing.start()
         rt.on_stop(rt.invoicing.stop)
