@@ -834,6 +834,46 @@ class InstallCompositorMissing(InstallError):
     message = N_("The kiosk compositor cage is not installed. Install it with: apt-get install cage")
 
 
+# --- the estate office: fleet heartbeats, alerts, remote actions (kiosk.fleet, docs/office.md) ---------------
+class FleetError(BusinessRuleError):
+    code = "E8200"
+    message = N_("The estate office could not do this.")
+
+
+class UnknownKiosk(FleetError):
+    """A kiosk code the estate database does not know: a heartbeat from it is refused (and raised as an alert),
+    an action for it is refused."""
+
+    code = "E8201"
+    message = N_("There is no kiosk {kiosk} at this estate (known: {known}). Check the code with "
+                 "'kiosk fleet status'.")
+
+
+class AlertNotFound(FleetError):
+    code = "E8202"
+    message = N_("There is no alert {alert}. 'kiosk fleet alerts' lists them with their numbers.")
+
+
+class AlertClearsItself(FleetError):
+    code = "E8203"
+    message = N_("Alert {alert} clears by itself when its condition ends; only sticky alerts are cleared by staff.")
+
+
+class AlertNoteMissing(FleetError):
+    code = "E8204"
+    message = N_("Clearing an alert needs a note of 1 to 300 characters saying what was done.")
+
+
+class AlertAlreadyCleared(FleetError):
+    code = "E8205"
+    message = N_("Alert {alert} was already cleared by {by} at {at}.")
+
+
+class ActionMessageInvalid(FleetError):
+    code = "E8206"
+    message = N_("A pause needs a message of 1 to 200 characters for the kiosk's screen.")
+
+
 def all_error_classes() -> list[type[KioskError]]:
     """Every class in the tree, for the test that codes are unique and messages translated."""
     seen: list[type[KioskError]] = []

@@ -223,6 +223,19 @@ class InvoiceSettings:
 
 
 @dataclass(frozen=True)
+class FleetSettings:
+    """The estate office: heartbeats, alerts, remote actions (kiosk.fleet, docs/office.md)."""
+
+    heartbeat_s: int = 30
+    silent_after_s: int = 120
+    action_poll_s: int = 5
+    cash_box_notes: int = 600
+    cash_box_warn_percent: int = 80
+    pin_lockouts_alert: int = 3
+    webhook_url: str = ""
+
+
+@dataclass(frozen=True)
 class Secrets:
     """Kept in <data dir>/secrets.toml (mode 0600), generated on first start; never in the repo."""
 
@@ -245,6 +258,8 @@ class Secrets:
     alipay_app_id: str = ""
     alipay_app_private_key_file: str = ""
     alipay_public_key_file: str = ""
+    # The key of the office's alert webhook (kiosk.fleet.notifier): the body is signed with HMAC-SHA256 under it.
+    fleet_webhook_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -270,6 +285,7 @@ class Settings:
     limits: LimitSettings = field(default_factory=LimitSettings)
     backup: BackupSettings = field(default_factory=BackupSettings)
     install: InstallSettings = field(default_factory=InstallSettings)
+    fleet: FleetSettings = field(default_factory=FleetSettings)
     data_dir: Path = field(default=Path("."))
     sources: tuple[str, ...] = ()
     secrets: Secrets | None = None
@@ -426,6 +442,8 @@ def _validate(settings: Settings, origin: dict[str, str]) -> None:
         raise bad("ui.width", "and 'ui.height' must both be set or both be 0")
     if settings.devices.printer.encoding not in ("gb18030", "big5"):
         raise bad("devices.printer.encoding", "must be gb18030 or big5")
+    if settings.fleet.webhook_url and not settings.fleet.webhook_url.startswith(("http://", "https://")):
+        raise bad("fleet.webhook_url", "must be an http:// or https:// URL, or empty")
     if settings.devices.scanner.kind not in ("serial", "hid"):
         raise bad("devices.scanner.kind", "must be serial or hid")
     _validate_networks(settings.devices.gateway, bad)
@@ -511,7 +529,7 @@ def _invoice_credentials() -> dict[str, str]:
 
 
 _OPTIONAL_SECRETS = ("wechatpay_credentials", "alipay_app_id", "alipay_app_private_key_file",
-                     "alipay_public_key_file")  # absent from secrets.toml: the field's default
+                     "alipay_public_key_file", "fleet_webhook_key")  # absent from secrets.toml: the field's default
 
 
 def load_secrets(data_dir: Path) -> Secrets:

@@ -36,6 +36,7 @@ class StaffFacade(StaffToolsFacade, CardRepairFacade, CardStatesFacade, Technici
             view = staff.sign_in_by_card(self.rt.db.factory, card_uid, pin)
         else:
             view = staff_unlock.unlock(self.rt.db.factory, self.rt.till, pin)
+        self.rt.staff_seen()  # the office sees the kiosk in maintenance while staff work on it
         return r.StaffView(str(view.staff_id), view.name, r.StaffRole(view.role))
 
     def _staff(self, staff_id: str, *roles: StaffRole) -> staff.StaffView:
@@ -44,6 +45,7 @@ class StaffFacade(StaffToolsFacade, CardRepairFacade, CardStatesFacade, Technici
             if user is None or not user.active:
                 raise PermissionDenied(f"staff {staff_id}")
             view = staff.StaffView(user.id, user.name, user.role, bool(user.card_uid_hex))
+        self.rt.staff_seen()
         if roles:
             staff.require_role(view, *roles)
         return view

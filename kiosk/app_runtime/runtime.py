@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
@@ -73,6 +74,8 @@ class KioskRuntime:
         self.services = RuntimeKioskServices(self)
         self._stoppers: list[Callable[[], None]] = []
         self.recovered = threading.Event()  # set once start-up recovery has run
+        self.fleet: Any = None  # kiosk.fleet.agent.FleetAgent: heartbeat, remote actions, alerts
+        self._staff_seen_at: float | None = None  # monotonic: the last staff call (the heartbeat's maintenance)
 
     # --- life cycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -93,6 +96,16 @@ class KioskRuntime:
         self.db.engine.dispose()
 
     # --- what the facade needs ---------------------------------------------------------------
+    MAINTENANCE_S = 300.0  # a kiosk is in maintenance while staff used its staff pages this recently
+
+    def staff_seen(self) -> None:
+        self._staff_seen_at = time.monotonic()
+
+    @property
+    def maintenance(self) -> bool:
+        seen = self._staff_seen_at
+        return seen is not None and time.monotonic() - seen < self.MAINTENANCE_S
+
     def local_now(self) -> datetime:
         return site_clock.site_now()
 

@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 RUNTIME_MODULES = ("devices.gateway.notify_listener", "kiosk.app_runtime.invoicing", "kiosk.app_runtime.offline",
                    "kiosk.cards.station", "kiosk.flows.public_cache", "kiosk.payments.offline_cash",
                    "kiosk.persistence.db_clock", "kiosk.persistence.schema", "kiosk.printing.spooler",
-                   "kiosk.runtime.card_watcher", "kiosk.app_runtime.demo_cards", "kiosk.demo.estate")
+                   "kiosk.runtime.card_watcher", "kiosk.app_runtime.demo_cards", "kiosk.demo.estate",
+                   "kiosk.fleet.agent", "kiosk.fleet.heartbeat")
 
 
 def prepare_without_database() -> None:
@@ -123,6 +124,15 @@ def attach_database_clock(rt: KioskRuntime) -> None:
     rt.on_stop(rt.db_clock.stop)
 
 
+def attach_fleet(rt: KioskRuntime) -> None:
+    """The estate office's side in the kiosk: heartbeat, remote actions, alerts (kiosk.fleet.agent)."""
+    from kiosk.fleet.agent import FleetAgent
+
+    rt.fleet = FleetAgent(rt)
+    rt.fleet.start()
+    rt.on_stop(rt.fleet.stop)
+
+
 def start_runtime(rt: KioskRuntime) -> None:
     """Start devices, then recover money that arrived while the kiosk was down, off the UI thread."""
     attach_database_clock(rt)  # before anything is stamped: every 'now' from here on is the database's clock
@@ -130,6 +140,7 @@ def start_runtime(rt: KioskRuntime) -> None:
     if rt.lease is not None:  # the heartbeat; a clean stop frees the code at once
         rt.lease.start()
         rt.on_stop(rt.lease.release)
+    attach_fleet(rt)
     reader = rt.supervisors.get("reader")
     if reader is not None:  # taps reach the screens as CardPresented / CardRemovedEvent on the bus
         from kiosk.runtime.card_watcher import CardWatcher

@@ -5,7 +5,7 @@ from kiosk.persistence.models.cards import Card, CardOperation
 from kiosk.persistence.models.chain import ChainHead, ChainLink
 from kiosk.persistence.models.estate import Building, Household, Kiosk, Resident, Site
 from kiosk.persistence.models.features import FeatureSwitch
-from kiosk.persistence.models.fleet import KioskLease
+from kiosk.persistence.models.fleet import AlertOutbox, FleetAction, FleetAlert, KioskHeartbeat, KioskLease
 from kiosk.persistence.models.invoices import (
     InvoiceAnswer,
     InvoiceLineRecord,
@@ -38,9 +38,9 @@ from kiosk.persistence.models.services import (
 )
 
 __all__ = [
-    "Account", "AuditEntry", "Base", "Bill", "Booking", "Building", "CallbackRequest", "Card",
+    "Account", "AlertOutbox", "AuditEntry", "Base", "Bill", "Booking", "Building", "CallbackRequest", "Card",
     "CardOperation", "CashEventRecord", "ChainHead", "ChainLink", "DeviceEvent", "DirectDebitMandate", "DirectoryEntry", "EventSignup",
-    "FeatureSwitch", "GatewayOrderRecord", "GatewayReconciliationRun", "Household", "KioskLease", "InvoiceAnswer", "InvoiceLineRecord", "InvoiceRequest",
+    "FeatureSwitch", "FleetAction", "FleetAlert", "GatewayOrderRecord", "GatewayReconciliationRun", "Household", "KioskHeartbeat", "KioskLease", "InvoiceAnswer", "InvoiceLineRecord", "InvoiceRequest",
     "JournalEntry", "JournalLine", "Kiosk", "MemberEvent", "Notice", "ParkingApplication", "ParkingSpace", "Payment",
     "PaymentItem", "PrintJob", "ProviderToken", "Receipt", "ReceiptCounter", "RedLetter", "RedLetterLine", "Resident",
     "SavedInvoiceTitle", "Shift", "Site", "StaffUser", "utcnow",

@@ -1,0 +1,124 @@
+"""The fleet at a glance: one row per kiosk with a colour and the reason in words (`kiosk fleet status`).
+
+green: heard within `silent_after_s` and nothing wrong; yellow: warnings (paper near end, cash box at
+`cash_box_warn_percent` or more, maintenance, out of service by staff or the office, a device starting, banknotes
+waiting in the offline journal, a clock off the database's); red: silent longer than `silent_after_s`, never heard
+from, or any device down (a printer out of paper, with its cover open or offline cannot print: down too).
+Ages are measured on the database's clock, like the beats themselves.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kiosk.fleet import dbtime
+from kiosk.persistence.models import Kiosk, KioskHeartbeat
+from kiosk.settings import FleetSettings
+
+
+class Colour(StrEnum):
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+
+
+@dataclass(frozen=True)
+class KioskStatus:
+    kiosk_code: str
+    colour: Colour
+    reasons: tuple[str, ...]
+    last_heard: datetime | None
+    silent_s: int | None  # seconds since the last heartbeat (the database's clock)
+    state: str
+    state_reason: str
+    version: str
+    devices: dict[str, dict[str, Any]]
+    queues: dict[str, int]
+    last_error: str
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons) if self.reasons else "all well"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kiosk": self.kiosk_code, "colour": str(self.colour), "reason": self.reason,
+                "reasons": list(self.reasons), "last_heard": self.last_heard.isoformat() if self.last_heard else None,
+                "silent_s": self.silent_s, "state": self.state, "state_reason": self.state_reason,
+                "version": self.version, "devices": self.devices, "queues": self.queues, "last_error": self.last_error}
+
+
+def _printer_problems(printer: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(down, warnings) of the printer beyond its worker's health."""
+    down, warn = [], []
+    if printer.get("cover_open"):
+        down.append("printer cover open")
+    if printer.get("paper") == "out":
+        down.append("printer out of paper")
+    elif printer.get("online") is False and printer.get("state") == "ok":
+        down.append("printer offline")
+    if printer.get("paper") == "near_end":
+        warn.append("printer paper near end")
+    return down, warn
+
+
+def judge(row: KioskHeartbeat | None, code: str, now: datetime, cfg: FleetSettings) -> KioskStatus:
+    if row is None:
+        return KioskStatus(code, Colour.RED, ("never heard from (no heartbeat)",), None, None, "", "", "", {}, {}, "")
+    devices: dict[str, dict[str, Any]] = json.loads(row.devices or "{}")
+    queues: dict[str, int] = json.loads(row.queues or "{}")
+    silent = max(0, int((now - row.beat_at).total_seconds()))
+    red: list[str] = []
+    yellow: list[str] = []
+    if silent > cfg.silent_after_s:
+        red.append(f"silent for {_span(silent)}")
+    for name, dev in sorted(devices.items()):
+        state = dev.get("state")
+        if state == "down":
+            red.append(f"{name} down" + (f" ({dev['reason']})" if dev.get("reason") else ""))
+        elif state == "degraded":
+            yellow.append(f"{name} starting" + (f" ({dev['reason']})" if dev.get("reason") else ""))
+        if name == "printer" and state not in ("down", "absent"):
+            down, warn = _printer_problems(dev)
+            red += down
+            yellow += warn
+        if name == "cash" and state != "absent":
+            if dev.get("box_removed_at"):
+                red.append("cash box removed")
+            capacity = int(dev.get("box_capacity") or 0)
+            notes = int(dev.get("box_notes") or 0)
+            if capacity and notes * 100 >= capacity * cfg.cash_box_warn_percent:
+                (red if notes >= capacity else yellow).append(f"cash box {notes * 100 // capacity} % full "
+                                                              f"({notes}/{capacity} notes)")
+    if row.state == "maintenance":
+        yellow.append("maintenance")
+    elif row.state == "out_of_service":
+        yellow.append("out of service" + (f": {row.state_reason}" if row.state_reason else ""))
+    if queues.get("offline_cash_notes"):
+        yellow.append(f"{queues['offline_cash_notes']} banknote(s) waiting to be credited")
+    if row.clock_offset_ms is not None and abs(row.clock_offset_ms) > 2000:
+        yellow.append(f"clock {-row.clock_offset_ms / 1000:+.0f} s off the database's")
+    colour = Colour.RED if red else Colour.YELLOW if yellow else Colour.GREEN
+    return KioskStatus(row.kiosk_code, colour, tuple(red + yellow), row.beat_at, silent, row.state, row.state_reason,
+                       row.version, devices, queues, row.last_error)
+
+
+def _span(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+def fleet(session: Session, cfg: FleetSettings) -> list[KioskStatus]:
+    """Every kiosk of the estate, and every kiosk code that sent a heartbeat, in code order."""
+    now = dbtime.now(session)
+    rows = {r.kiosk_code: r for r in session.scalars(select(KioskHeartbeat))}
+    codes = sorted(set(session.scalars(select(Kiosk.code))) | set(rows))
+    return [judge(rows.get(code), code, now, cfg) for code in codes]
