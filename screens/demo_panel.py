@@ -1,5 +1,6 @@
 """The `kiosk demo` bar: tap a simulated card onto the reader, take it off, insert banknotes, "scan" the QR code,
-run the printer out of paper.
+hold a WeChat or Alipay payment code to the scanner (the phone asking for its PIN or not, the PIN entered), run the
+printer out of paper.
 
 Shown only when run_app() is given a DemoControls (kiosk.app_runtime.demo_controls). One slim row: what just
 happened, in the kiosk's language and in words a person understands ("¥100 note being checked"), then the
@@ -43,6 +44,13 @@ BLANK_ON = N_("A new blank card is on the reader")
 CARD_OFF = N_("The card was taken off the reader")
 QR_PAID = N_("The code was scanned: the phone paid")
 QR_NONE = N_("There is no code to scan now")
+CODE_READ = {"wechat": N_("The scanner read a WeChat payment code ({code})"),
+             "alipay": N_("The scanner read an Alipay payment code ({code})")}
+PIN_ASKED = N_("The phone will ask for the PIN")
+PIN_NOT_ASKED = N_("The phone pays without the PIN")
+PIN_ENTERED = N_("The PIN was entered on the phone")
+PIN_NONE = N_("No payment waits for a PIN")
+ALWAYS_MORE = ("wechat_code", "alipay_code", "pin_mode", "pin")  # the payment-code actions: always under "More"
 PAPER_OUT = N_("The printer has run out of paper")
 PAPER_IN = N_("Paper loaded")
 FAILED = N_("That did not work; the log says why")
@@ -163,7 +171,7 @@ class DemoBar(BoxLayout):
     """Bottom bar of the demo window: one slim row."""
 
     status = StringProperty("")
-    compact = BooleanProperty(False)  # portrait: the QR scan and the paper go under "More" (with what does not fit)
+    compact = BooleanProperty(False)  # portrait: the QR scan and the paper go under "More" too
 
     def __init__(self, controls: Any, language: Callable[[], str], **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -176,6 +184,14 @@ class DemoBar(BoxLayout):
         self._button("off", lambda: self._run(self.controls.remove, lambda _r: (CARD_OFF, {})))
         self._button("qr", lambda: self._run(self.controls.pay_open_qr,
                                              lambda paid: (QR_PAID if paid else QR_NONE, {})))
+        self.pin_mode = False  # the next payment code shown makes the phone wait for its PIN
+        for network in ("wechat", "alipay"):
+            self._button(f"{network}_code", lambda n=network: self._run(
+                lambda: self.controls.show_payment_code(n, self.pin_mode),
+                lambda code, n=n: (CODE_READ[n], {"code": code})))
+        self._button("pin_mode", self.toggle_pin_mode)
+        self._button("pin", lambda: self._run(self.controls.confirm_pin,
+                                              lambda ok: (PIN_ENTERED if ok else PIN_NONE, {})))
         self._button("paper", self.toggle_paper)
         for yuan in getattr(controls, "notes_yuan", (10, 20, 50, 100)):
             if yuan >= 10:
@@ -202,12 +218,13 @@ class DemoBar(BoxLayout):
         self.buttons[key] = button
 
     def _arrange(self, *_args: Any) -> None:
-        """The row: the status, then the actions that fit; the rest under "More". In portrait the QR scan and the
-        paper always go there; a narrow or large-text window moves more (the notes last, the cards never)."""
+        """The row: the status, then the actions that fit; the rest under "More". The payment-code actions always
+        go there, in portrait the QR scan and the paper too; a narrow or large-text window moves more (the notes
+        last, the cards never)."""
         theme = getattr(App.get_running_app(), "theme", None)
         self.compact = bool(theme.portrait) if theme is not None else False
         keys = [k for k in self.buttons if k != "more"]
-        hidden = {"qr", "paper"} if self.compact else set()
+        hidden = {"qr", "paper", *ALWAYS_MORE} if self.compact else set(ALWAYS_MORE)
         gap = self.spacing if isinstance(self.spacing, (int, float)) else self.spacing[0]
         room = self.width - self.padding[0] - self.padding[2] - self.status_room
         shown = [k for k in keys if k not in hidden]
@@ -232,6 +249,11 @@ class DemoBar(BoxLayout):
         self.buttons["off"].text = t(N_("Take the card off"))
         self.buttons["qr"].text = t(N_("Scan the QR code"))
         self.buttons["paper"].text = t(N_("Load paper")) if self.paper_out else t(N_("Paper runs out"))
+        self.buttons["wechat_code"].text = t(N_("Show a WeChat payment code"))
+        self.buttons["alipay_code"].text = t(N_("Show an Alipay payment code"))
+        self.buttons["pin_mode"].text = (t(N_("Let the phone pay without the PIN")) if self.pin_mode
+                                         else t(N_("Make the phone ask for the PIN")))
+        self.buttons["pin"].text = t(N_("Enter the PIN on the phone"))
         self.buttons["more"].text = t(MORE)
         self._show()
 
@@ -255,6 +277,12 @@ class DemoBar(BoxLayout):
             Clock.schedule_once(lambda _dt: self.refresh_language())
             return result
         self._run(work, lambda now: (PAPER_OUT if now == "out" else PAPER_IN, {}))
+
+    def toggle_pin_mode(self) -> None:
+        """The payment codes shown from now on make the phone wait for its PIN (or not): nothing to simulate yet."""
+        self.pin_mode = not self.pin_mode
+        self.refresh_language()
+        self._said((PIN_ASKED if self.pin_mode else PIN_NOT_ASKED, {}))
 
     def _run(self, fn: Callable[[], Any], says: Callable[[Any], tuple[str, dict[str, Any]]]) -> None:
         """Run a demo action off the UI thread; `says(result)` gives the msgid and its values for the bar."""

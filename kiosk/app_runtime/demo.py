@@ -18,8 +18,9 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class DemoSimulators:
-    """The simulated reader (pty), printer (TCP, PNGs into the data dir), banknote validator (pty),
-    QR gateway and tax provider (HTTP on 127.0.0.1). The real drivers talk to them exactly as to hardware."""
+    """The simulated reader (pty), printer (TCP, PNGs into the data dir), banknote validator (pty), payment-code
+    scanner (pty), WeChat Pay and Alipay (HTTP on 127.0.0.1, their keys under <data dir>/gateway-sim/, named in
+    secrets.toml) and tax provider. The real drivers talk to them exactly as to hardware and to the providers."""
 
     data_dir: Path
     gateway_secret: str
@@ -28,23 +29,29 @@ class DemoSimulators:
     reader: Any = None
     printer: Any = None
     cash: Any = None
-    gateway: Any = None
+    wechatpay: Any = None
+    alipay: Any = None
+    scanner: Any = None
     tax: Any = None
     urls: dict[str, str] = field(default_factory=dict)
+    gateway_secrets: dict[str, str] = field(default_factory=dict)  # what secrets.toml names for the two networks
 
     def start(self) -> DemoSimulators:
         from devices.sim.cctalk_sim import SimBillValidator
         from devices.sim.escpos_sim import SimPrinter
-        from devices.sim.gateway_sim import SimGateway
         from devices.sim.pn532_sim import SimPn532
+        from devices.sim.scanner_sim import SimScanner
+        from kiosk.app_runtime.demo_gateways import start_network_simulators
 
         self.reader = SimPn532().start()
         self.printer = SimPrinter(self.data_dir / "printer-sim", port=0).start()
         self.cash = SimBillValidator()
         cash_path = self.cash.start()
-        self.gateway = SimGateway(self.gateway_secret, port=0)
+        self.scanner = SimScanner()
         self.urls = {"reader": self.reader.path, "printer": self.printer.url, "cash": cash_path,
-                     "gateway": self.gateway.start()}
+                     "scanner": self.scanner.start()}
+        self.wechatpay, self.alipay, urls, self.gateway_secrets = start_network_simulators(self.data_dir)
+        self.urls.update(urls)
         if self.invoice_app_key and self.invoice_app_secret:
             from devices.sim.tax_provider_sim import SimTaxProvider
 
@@ -54,7 +61,7 @@ class DemoSimulators:
         return self
 
     def stop(self) -> None:
-        for sim in (self.tax, self.gateway, self.cash, self.printer, self.reader):
+        for sim in (self.tax, self.alipay, self.wechatpay, self.scanner, self.cash, self.printer, self.reader):
             if sim is not None:
                 try:
                     sim.stop()
@@ -68,7 +75,10 @@ class DemoSimulators:
             d, reader=replace(d.reader, driver="pn532", url=self.urls["reader"]),
             printer=replace(d.printer, driver="escpos", url=self.urls["printer"]),
             cash=replace(d.cash, driver="cctalk", url=self.urls["cash"], enabled=True),
-            gateway=replace(d.gateway, driver="sandbox", url=self.urls["gateway"])))
+            scanner=replace(d.scanner, kind="serial", port=self.urls["scanner"])))
+        from kiosk.app_runtime.demo_gateways import gateway_settings_for
+
+        settings = gateway_settings_for(settings, self.urls, self.gateway_secrets)
         if "tax" not in self.urls:
             return settings
         # Invoicing on against the simulator, with the example tax table of config/demo-invoices.toml (a site's

@@ -1,6 +1,6 @@
 """DemoControls: what the touch demo panel of `kiosk demo` does to the simulators — cards on the reader,
-banknotes into the validator, "scanning" the open QR order. Calls block briefly; the panel calls them
-off the UI thread."""
+banknotes into the validator, "scanning" the open QR order, a payment code held to the scanner, the PIN entered.
+Calls block briefly; the panel calls them off the UI thread."""
 from __future__ import annotations
 
 import logging
@@ -109,13 +109,27 @@ class DemoControls:
         return state
 
     def open_qr_orders(self) -> tuple[str, ...]:
-        return tuple(o.order_id for o in list(self.sims.gateway.orders.values()) if o.state == "pending")
+        """The out_trade_no of every code on show and not paid yet (either network), oldest first."""
+        from kiosk.app_runtime.demo_gateways import open_qr_orders
+
+        return tuple(no for _created, _network, no in open_qr_orders(self.sims))
 
     def pay_open_qr(self) -> bool:
-        """"Scan" the newest open QR order with a phone: the gateway marks it paid and notifies the kiosk."""
-        pending = [o for o in list(self.sims.gateway.orders.values()) if o.state == "pending"]
-        if not pending:
-            return False
-        order = max(pending, key=lambda o: o.created_at)
-        self.sims.gateway.pay(order.order_id, notify="once", delay_s=0)
-        return True
+        """"Scan" the newest open QR code with a phone: that network's simulator marks it paid and notifies."""
+        from kiosk.app_runtime.demo_gateways import pay_newest_qr
+
+        return bool(pay_newest_qr(self.sims))
+
+    def show_payment_code(self, network: str, pin: bool = False) -> str:
+        """Hold a fresh WeChat or Alipay payment code to the simulated scanner ("wechat" / "alipay"); `pin`: the
+        phone then waits for its PIN until confirm_pin(). Returns the code masked (13**************89)."""
+        from kiosk.app_runtime.demo_gateways import show_payment_code
+
+        with self._lock:
+            return show_payment_code(self.sims, network, pin)
+
+    def confirm_pin(self) -> bool:
+        """Enter the PIN on the phone: a payment-code order waiting for it is paid (False: none waits)."""
+        from kiosk.app_runtime.demo_gateways import confirm_pin
+
+        return confirm_pin(self.sims)

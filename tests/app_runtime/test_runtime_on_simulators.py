@@ -1,7 +1,6 @@
 """The assembled kiosk (real drivers, wiring, facade) against the wire-level simulators and a real database."""
 from __future__ import annotations
 
-import re
 import threading
 
 import pytest
@@ -73,33 +72,58 @@ def test_cash_payment_through_the_real_validator_driver_credits_the_excess(kiosk
     assert sims.cash.stacked_fen == bill.amount_fen + result.credit_fen
 
 
-def test_qr_payment_through_the_sandbox_gateway(kiosk, factory):
+def test_qr_payment_through_the_demo_wechatpay_simulator_paid_by_the_demo_bar(kiosk, factory):
+    from kiosk.app_runtime.demo_controls import DemoControls
+
     rt, sims = kiosk
+    controls = DemoControls(sims, rt)
     hh = _household(factory, "3-0103")
     bill = rt.services.household_summary(hh).bills[0]
 
     def on_progress(p):
         if p.stage is Stage.SCAN_QR and p.code_url:
-            order_id = re.search(r"([A-Za-z0-9_-]+)$", p.code_url.rstrip("/")).group(1)
-            threading.Thread(target=_pay, args=(sims, p.code_url, order_id)).start()
+            assert p.code_url.startswith("weixin://wxpay/bizpayurl?pr=")
+            threading.Thread(target=controls.pay_open_qr).start()  # the demo bar's "Scan the QR code"
 
     result = rt.services.pay_bills(hh, (bill.bill_id,), r.PaymentMethod.QR, "qr-e2e", "en",
                                    control=PaymentControl(on_progress))
     assert result.receipt_number
+    (order,) = sims.wechatpay.state()["orders"]
+    assert order["trade_state"] == "SUCCESS" and order["amount"]["total"] == bill.amount_fen
+    assert controls.open_qr_orders() == () and controls.pay_open_qr() is False
 
 
-def _pay(sims, code_url, order_id):
-    orders = [o for o in sims.gateway.orders.values() if o.code_url == code_url] or \
-             [sims.gateway.orders[order_id]]
-    sims.gateway.pay(orders[0].order_id, notify="once", delay_s=0)
+def test_qr_payment_on_the_demo_alipay_simulator_is_paid_by_the_same_demo_button(kiosk, factory):
+    from kiosk.app_runtime.demo_controls import DemoControls
+
+    rt, sims = kiosk
+    assert rt.qr_networks() == ("wechatpay", "alipay")
+    controls = DemoControls(sims, rt)
+    hh = _household(factory, "3-0103")
+    bill = rt.services.household_summary(hh).bills[0]
+
+    def on_progress(p):
+        if p.stage is Stage.SCAN_QR and p.code_url:
+            assert p.code_url.startswith("https://qr.alipay.com/")
+            threading.Thread(target=controls.pay_open_qr).start()
+
+    control = PaymentControl(on_progress)
+    control.network = "alipay"
+    result = rt.services.pay_bills(hh, (bill.bill_id,), r.PaymentMethod.QR, "qr-alipay", "en", control=control)
+    assert result.receipt_number
+    (trade,) = sims.alipay.state()["trades"]
+    assert trade["status"] == "TRADE_SUCCESS" and trade["total_amount"] == f"{bill.amount_fen // 100}.{bill.amount_fen % 100:02d}"
+    assert sims.wechatpay.state()["orders"] == []  # the other network was not asked
 
 
 def test_device_health_reports_every_simulated_device(kiosk):
     rt, _ = kiosk
     assert rt.supervisors["printer"].wait_available(10) and rt.supervisors["reader"].wait_available(10)
     health = {d.device: d.state for d in rt.services.device_health()}
+    assert rt.supervisors["scanner"].wait_available(10)
+    health = {d.device: d.state for d in rt.services.device_health()}
     assert health == {"reader": r.DeviceState.OK, "printer": r.DeviceState.OK, "cash": r.DeviceState.OK,
-                      "gateway": r.DeviceState.OK}
+                      "gateway": r.DeviceState.OK, "scanner": r.DeviceState.OK}
 
 
 def test_restart_releases_a_payment_left_unfinished_and_keeps_its_money(engine, factory, db_url, tmp_path):

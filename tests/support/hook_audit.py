@@ -29,6 +29,7 @@ Actions (one key names the kind):
                                            report payment progress to the flow's payment control
   {"demo_bar": true}                       the `kiosk demo` bar on fake demo controls ("reset" takes it away);
   {"demo_cards": true}                     its card list opened
+  {"demo_more": true}                      its "More" popup opened (the payment-code actions, the history)
   {"invoice": "fill", "kind": "company", "name": "...", "tax_id": "..."}
                                            fake services: the phone fills the open invoice title form;
   {"invoice": "issue"} / {"invoice": "fail", "reason": "..."}  the provider answers every pending request
@@ -128,12 +129,12 @@ class AuditCommands:
              "paper_out": lambda s: setattr(s, "paper", "out")}[action["estate"]](app.services)
         elif "demo_bar" in action:
             self.demo_bar(bool(action["demo_bar"]))
-        elif "demo_cards" in action:  # opened afresh: the list is written in the language of the moment it opens
+        elif "demo_cards" in action or "demo_more" in action:  # opened afresh: in the language of that moment
             from kivy.uix.modalview import ModalView
 
             for popup in [w for w in Window.children if isinstance(w, ModalView)]:
                 popup.dismiss(animation=False)
-            app.demo_bar.open_cards()
+            app.demo_bar.open_cards() if "demo_cards" in action else app.demo_bar.open_more()
         elif "draw" in action:
             self.drawing = bool(action["draw"])
             if self.drawing:

@@ -114,6 +114,7 @@ JOURNEYS: tuple[Journey, ...] = (
     journey("demo-bar", "attract", [{"demo_bar": True}, go("attract")],
             shot("attract", step="ready"),
             shot("cards", {"demo_cards": True}, step="ready", each_pass=True),
+            shot("more", {"demo_more": True}, step="ready", each_pass=True),
             shot("pay-fees", {"reset": True}, {"demo_bar": True}, card_in(H1_CARD, "pay_fees"), route="pay_fees",
                  step="choose")),
     journey("identify", "identify", [go("identify")],

@@ -58,3 +58,10 @@ class FakeDemoControls:
 
     def pay_open_qr(self) -> bool:
         return False
+
+    def show_payment_code(self, network: str, pin: bool = False) -> str:
+        """No scanner on the fake services: the code a real scanner would have read, masked."""
+        return "13**************89" if network == "wechat" else "28****************56"
+
+    def confirm_pin(self) -> bool:
+        return False
