@@ -874,6 +874,37 @@ class ActionMessageInvalid(FleetError):
     message = N_("A pause needs a message of 1 to 200 characters for the kiosk's screen.")
 
 
+# --- kiosk doctor (kiosk.site_doctor, docs/deploy.md) --------------------------------------------------------
+class DoctorDatabaseDown(StorageError):
+    code = "E8120"
+    message = N_("The database cannot be reached: {reason}")
+
+
+class DoctorSchemaBehind(StorageError):
+    code = "E8121"
+    message = N_("The database is at schema {current}; this version expects {head}. Run kiosk db upgrade.")
+
+
+class DoctorDeviceDown(DeviceError):
+    code = "E8122"
+    message = N_("The {device} does not answer: {reason}")
+
+
+class DoctorDiskLow(StorageError):
+    code = "E8123"
+    message = N_("Only {free} is free on the disk of {path}.")
+
+
+class DoctorClockUnsynchronised(KioskError):
+    code = "E8124"
+    message = N_("The clock is not synchronised ({detail}). Receipts and service hours use it: check the NTP client.")
+
+
+class DoctorBackupOld(StorageError):
+    code = "E8125"
+    message = N_("The last backup is from {when}, more than {days} days ago.")
+
+
 def all_error_classes() -> list[type[KioskError]]:
     """Every class in the tree, for the test that codes are unique and messages translated."""
     seen: list[type[KioskError]] = []

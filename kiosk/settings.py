@@ -524,6 +524,20 @@ def load(data_dir: Path, site_file: str | None = None, *, db_url: str | None = N
     return replace(settings, data_dir=data_dir, sources=tuple(str(p) for p in layers), secrets=secrets_)
 
 
+def value_sources(settings: Settings, db_url: str | None = None) -> dict[str, str]:
+    """Dotted key -> the file (or --db-url) that set it last, for every leaf value: the layers named in
+    `settings.sources` read again (`kiosk doctor`)."""
+    origin: dict[str, str] = {}
+    for source in settings.sources:
+        leaves: dict[str, str] = {}
+        _origins(_read_toml(Path(source)), source, leaves)
+        origin.update(leaves)
+    if db_url:
+        origin["database.url"] = "--db-url"
+    tables = {key.rsplit(".", 1)[0] for key in origin if "." in key}
+    return {key: where for key, where in origin.items() if key not in tables}
+
+
 def _invoice_credentials() -> dict[str, str]:
     return {"invoice_app_key": "SIM" + secrets.token_hex(4).upper(), "invoice_app_secret": secrets.token_hex(16)}
 

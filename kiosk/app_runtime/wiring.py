@@ -136,6 +136,9 @@ def attach_fleet(rt: KioskRuntime) -> None:
 def start_runtime(rt: KioskRuntime) -> None:
     """Start devices, then recover money that arrived while the kiosk was down, off the UI thread."""
     attach_database_clock(rt)  # before anything is stamped: every 'now' from here on is the database's clock
+    from kiosk.app_runtime.health_file import HealthFile
+
+    rt.on_stop(HealthFile(rt.settings.data_dir, rt.bus).stop)  # each device's state, for `kiosk doctor`
     rt.start()
     if rt.lease is not None:  # the heartbeat; a clean stop frees the code at once
         rt.lease.start()

@@ -64,6 +64,7 @@ GROUP_MODULES: tuple[str, ...] = (
     "kiosk.cli.alipay_cmds",
     "kiosk.cli.gateway_report_cmds",
     "kiosk.cli.install_cmds",
+    "kiosk.cli.doctor_cmds",
     "kiosk.cli.upgrade_cmds",
     "kiosk.cli.fleet_cmds",
 )
