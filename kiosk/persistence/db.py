@@ -57,8 +57,8 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout_s: float = BUSY_TI
             connect_args["options"] = " ".join(options)
         if transaction_pooler:  # PgBouncer in transaction mode: a statement prepared on one server connection is
             connect_args["prepare_threshold"] = None  # not there on the next one (docs/fleet.md, "PgBouncer")
-        engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5,
-                               connect_args=connect_args)
+        engine = create_engine(url, echo=echo, pool_size=5, max_overflow=5, connect_args=connect_args)
+        _configure_postgres(engine)
         if lock_timeout_s is not None:
             _busy_timeouts[engine] = lock_timeout_s
         if statement_timeout_s is not None:
@@ -98,6 +98,28 @@ def _configure_sqlite(engine: Engine, busy_timeout_s: float = BUSY_TIMEOUT_S) ->
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _configure_postgres(engine: Engine) -> None:
+    """BEGIN sent by us, as a statement of its own, when a transaction starts (not by psycopg, lazily, with the
+    transaction's first statement): so a unit of work's BEGIN is the check that its pooled connection is alive,
+    and one that proved dead is replaced before the work starts (`unit_of_work`), instead of a `pool_pre_ping`
+    round trip on every checkout. psycopg's connection is in autocommit mode for this (it then sends no BEGIN of
+    its own); its commit() and rollback() still send COMMIT and ROLLBACK whenever a transaction is open. A
+    connection asked for AUTOCOMMIT (a key claim's) gets no BEGIN."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.autocommit = True
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return
+        dbapi_conn = conn.connection.dbapi_connection
+        if dbapi_conn is not None and not dbapi_conn.autocommit:  # reset after an AUTOCOMMIT checkout
+            dbapi_conn.autocommit = True
+        conn.exec_driver_sql("BEGIN")
+
+
 def make_session_factory(engine: Engine, *, chain: ChainBinding | None = None) -> sessionmaker[Session]:
     """Sessions of one engine. `chain` (the estate's audit key and this kiosk's chain) is needed by every unit of
     work that writes journal entries, card operations, receipts or audit rows (kiosk.persistence.chain)."""
@@ -111,9 +133,15 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     Repositories and services never commit; only this scope does. Database errors leave as
     StorageError (the cause chained), an integrity violation as RecordConflict naming the constraint; business
     errors pass through unchanged.
+
+    On PostgreSQL the transaction's BEGIN is sent before the block runs: a pooled connection that proved dead on it
+    (the server restarted, a standby promoted) is discarded and the unit of work starts once more on a new one
+    (the pool replaces every connection older than the disconnect). Nothing of the block has run then, so the
+    retry cannot do anything twice; a connection lost later fails the unit of work as before.
     """
     session = factory()
     try:
+        session = _begun(session, factory)
         yield session
         session.commit()
     except KioskError:
@@ -135,6 +163,26 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def _begun(session: Session, factory: sessionmaker[Session]) -> Session:
+    """The session with its transaction begun on a live connection (PostgreSQL; SQLite begins on first use)."""
+    if not is_postgres(session):
+        return session
+    try:
+        session.connection()
+        return session
+    except OperationalError as exc:
+        if not exc.connection_invalidated:
+            raise
+        session.close()
+    retry = factory()  # once: a second dead connection in a row is a database gone, the caller's error
+    try:
+        retry.connection()
+    except BaseException:
+        retry.close()
+        raise
+    return retry
 
 
 def is_busy(exc: OperationalError) -> bool:

@@ -4,10 +4,13 @@ On PostgreSQL each of these is one round trip over the network (a kiosk waits fo
 on), so their sum is what a LAN's latency multiplies:
 - statements: every execute and executemany the engine's connections send, SAVEPOINTs included (counted apart
   too, as `savepoints`);
-- begins: psycopg opens a transaction with its own BEGIN, sent before the transaction's first statement;
-- commits and rollbacks that reach the server (a rollback of a connection that has no transaction open is
-  free: psycopg sends nothing);
-- pings: `pool_pre_ping` checks every pooled connection it hands out with a statement of its own;
+- begins: the kiosk's engine sends BEGIN as a statement of its own when a transaction starts (counted here, not
+  in `statements`; kiosk.persistence.db); an engine made otherwise gets psycopg's BEGIN, sent before the
+  transaction's first statement, counted as well;
+- commits and rollbacks that reach the server (one of a connection that has no transaction open is free:
+  psycopg sends nothing);
+- pings: `pool_pre_ping` checks every pooled connection it hands out with a statement of its own (the kiosk's
+  engines have none: a dead connection shows on BEGIN and the unit of work starts again on a new one);
 - connects: a new connection (several round trips of its own: startup and authentication).
 
 SQLite has no network: there the same counts say how many calls the use case makes into the library.
@@ -83,6 +86,9 @@ class Counter:
         self._listeners.append((target, name, fn))
 
     def _statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.strip().upper() == "BEGIN":
+            self.total.begins += 1
+            return
         self.total.statements += 1
         head = statement.lstrip()[:20].upper()
         if head.startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO")):
@@ -93,18 +99,19 @@ class Counter:
             self.total.begins += 1
 
     def _commit(self, conn: Any) -> None:
-        if not self._autocommit(conn):
+        if self._in_transaction(conn):
             self.total.commits += 1
 
     def _autocommit(self, conn: Any) -> bool:
-        """A connection in autocommit (a key claim's) sends no BEGIN and no COMMIT."""
+        """A connection in autocommit (the kiosk's, which sends BEGIN as a statement; a key claim's) gets no BEGIN
+        from psycopg."""
         try:
             return bool(getattr(conn.connection.dbapi_connection, "autocommit", False)) and self._networked
         except Exception:  # noqa: BLE001 - a closed connection
             return False
 
     def _rollback(self, conn: Any) -> None:
-        if not self._autocommit(conn) and self._in_transaction(conn):
+        if self._in_transaction(conn):
             self.total.rollbacks += 1
 
     def _connect(self, _dbapi: Any, record: Any) -> None:

@@ -1,6 +1,6 @@
 """Kiosks paying through a primary's failover (tests/fleet/test_failover.py, bench/failover.py).
 
-Each kiosk is a thread with an engine of its own (make_engine, as the runtime makes it: pool_pre_ping, the
+Each kiosk is a thread with an engine of its own (make_engine, as the runtime makes it: a dead BEGIN retried, the
 keepalives) on the cluster's multi-host URL, its own chain and till, paying bills (card balance, one banknote,
 QR) and topping up cards through the services the runtime's facade runs (tests/support/money_uses.py), back to
 back. A call that fails for anything but a business answer is asked again **with the same idempotency key**
