@@ -65,6 +65,7 @@ GROUP_MODULES: tuple[str, ...] = (
     "kiosk.cli.gateway_report_cmds",
     "kiosk.cli.install_cmds",
     "kiosk.cli.doctor_cmds",
+    "kiosk.cli.last_resort_cmds",
     "kiosk.cli.upgrade_cmds",
     "kiosk.cli.fleet_cmds",
 )
