@@ -32,8 +32,9 @@ class FleetAgent:
         self.beats = 0
         self.skipped = 0  # beats not written since the last one that was
         self.unknown = False  # the database does not know this kiosk's code (E8201)
-        self.after_beat: list[Callable[[], None]] = []  # alerts and the notifier (kiosk.fleet.alerts, .notifier)
+        self.after_beat: list[Callable[[], None]] = [self.alerts_round]  # kiosk.fleet.alerts, .notifier
         self.on_poll: list[Callable[[], None]] = []  # remote actions (kiosk.fleet.actions)
+        self.send: Callable[[int, bytes], None] | None = None  # the notifier, built at the first round
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -68,12 +69,26 @@ class FleetAgent:
         self.beats += 1
         return True
 
+    def alerts_round(self) -> None:
+        """Evaluate the fleet's alerts (any live kiosk may; only one raises each episode) and deliver the outbox."""
+        from kiosk.fleet import alerts, notifier
+
+        if self.send is None:
+            try:
+                self.send = notifier.from_settings(self.rt.settings)
+            except KioskError as exc:
+                log.error("alerts go to the log only: %s", exc)
+                self.send = notifier.log_send
+        with unit_of_work(self.rt.db.factory) as s:
+            alerts.evaluate(s, self.cfg)
+        notifier.deliver_due(self.rt.db.factory, self.send)
+
     def _flag_unknown(self) -> None:
         try:
             from kiosk.fleet import alerts
 
             alerts.flag_unknown_kiosk(self.rt.db.factory, self.rt.till.kiosk_code)
-        except (ImportError, KioskError) as exc:
+        except KioskError as exc:
             log.debug("unknown kiosk not flagged: %s", exc)
 
     def _run_hooks(self, hooks: list[Callable[[], None]]) -> None:

@@ -103,6 +103,8 @@ def judge(row: KioskHeartbeat | None, code: str, now: datetime, cfg: FleetSettin
         yellow.append(f"{queues['offline_cash_notes']} banknote(s) waiting to be credited")
     if row.clock_offset_ms is not None and abs(row.clock_offset_ms) > 2000:
         yellow.append(f"clock {-row.clock_offset_ms / 1000:+.0f} s off the database's")
+    if row.clock_sync == "not synchronised":
+        yellow.append("clock not synchronised (NTP)")
     colour = Colour.RED if red else Colour.YELLOW if yellow else Colour.GREEN
     return KioskStatus(row.kiosk_code, colour, tuple(red + yellow), row.beat_at, silent, row.state, row.state_reason,
                        row.version, devices, queues, row.last_error)
