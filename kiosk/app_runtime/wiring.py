@@ -162,6 +162,9 @@ def start_runtime(rt: KioskRuntime) -> None:
     from kiosk.runtime.clock_sync import ClockWatch
 
     rt.on_stop(ClockWatch().start().stop)  # at start and hourly: is the clock synchronised (docs/deploy.md)
+    from kiosk.runtime import clock_sync
+
+    rt.clock_sync = lambda: clock_sync.latest().summary()  # the heartbeat's clock_sync (kiosk.fleet.heartbeat)
     if rt.invoicing is not None and rt.invoicing.available:
         rt.invoicing.start()
         rt.on_stop(rt.invoicing.stop)

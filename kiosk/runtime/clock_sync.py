@@ -34,6 +34,10 @@ class ClockSync:
     def synchronised(self) -> bool | None:
         return None if self.state == UNKNOWN else self.state == SYNCHRONISED
 
+    def summary(self) -> str:
+        """One short line, e.g. "synchronised (timedatectl)": what the heartbeat carries (80 characters at most)."""
+        return (f"{self.state} ({self.source})" if self.source else self.state)[:80]
+
 
 def parse_timedatectl(text: str) -> tuple[str, str] | None:
     """(state, detail) from `timedatectl show`; None when it says nothing about NTP."""

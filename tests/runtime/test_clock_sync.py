@@ -61,6 +61,7 @@ def test_a_machine_where_neither_tool_answers_is_unknown_and_says_why(monkeypatc
     found = check_clock()
     assert (found.state, found.source, found.synchronised) == (UNKNOWN, "", None)
     assert found.detail == "timedatectl not installed; chronyc not installed"
+    assert found.summary() == "unknown"
 
 
 def test_this_machine_gets_an_answer_and_the_watch_keeps_it_for_the_heartbeat(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -73,5 +74,6 @@ def test_this_machine_gets_an_answer_and_the_watch_keeps_it_for_the_heartbeat(mo
         kept = clock_sync.latest()
         assert kept is clock_sync._latest and kept.state in (SYNCHRONISED, NOT_SYNCHRONISED, UNKNOWN)
         assert kept.source in ("timedatectl", "chronyc", "")
+        assert kept.summary() == (f"{kept.state} ({kept.source})" if kept.source else kept.state)
     finally:
         watch.stop()
