@@ -521,6 +521,13 @@ class ScanUnreadable(DeviceError):
     message = N_("The payment code could not be read. Please refresh the code on your phone and scan it again.")
 
 
+class NothingScanned(DeviceError):
+    """The technician's scanner test: the port opened but no scan came while the test waited."""
+
+    code = "E6330"
+    message = N_("Nothing was scanned within {seconds} s. Hold a payment code under the scanner and test again.")
+
+
 # --- payments ----------------------------------------------------------------------------------
 class PaymentError(KioskError):
     code = "E7000"

@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PAPER_WORDS = {"ok": N_("Paper loaded"), "near_end": N_("Running low"), "out": N_("Out of paper"), "unknown": N_("Unknown")}
-SPEEDS = {"reader": (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600), "printer": (), "cash": (9600,)}
+SPEEDS = {"reader": (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600), "printer": (), "cash": (9600,),
+          "scanner": (9600, 19200, 38400, 57600, 115200)}  # the scanner's: serial kind only (hid has none)
+NETWORK_WORDS = {"wechat": N_("WeChat Pay"), "alipay": N_("Alipay")}
 
 
 class TechnicianFacade:
@@ -43,6 +45,7 @@ class TechnicianFacade:
         from devices.card_reader.registry import driver_names
         from devices.cash.registry import DRIVERS as CASH_DRIVERS
         from devices.printer.registry import DRIVERS as PRINTER_DRIVERS
+        from devices.scanner.registry import offered_kinds
 
         d = self.rt.settings.devices
         return (DeviceOptions(DeviceChoice("reader", d.reader.driver, d.reader.url, d.reader.baud),
@@ -50,12 +53,14 @@ class TechnicianFacade:
                 DeviceOptions(DeviceChoice("printer", d.printer.driver, d.printer.url), tuple(sorted(PRINTER_DRIVERS)),
                               SPEEDS["printer"]),
                 DeviceOptions(DeviceChoice("cash", d.cash.driver, d.cash.url if d.cash.enabled else ""),
-                              tuple(CASH_DRIVERS), SPEEDS["cash"]))
+                              tuple(CASH_DRIVERS), SPEEDS["cash"]),
+                DeviceOptions(DeviceChoice("scanner", d.scanner.kind, d.scanner.port, d.scanner.baud),
+                              tuple(k for k, why in offered_kinds().items() if not why), SPEEDS["scanner"]))
 
     def _running(self, choice: DeviceChoice) -> bool:
         current = next(o.current for o in self.device_options() if o.current.device == choice.device)
         same = (current.driver, current.url) == (choice.driver, choice.url)
-        if choice.device == "reader":
+        if choice.device in ("reader", "scanner"):
             same = same and current.baud == (choice.baud or current.baud)
         return same and choice.device in self.rt.supervisors
 
@@ -63,7 +68,8 @@ class TechnicianFacade:
         self._staff(staff_id, StaffRole.TECHNICIAN, StaffRole.ADMIN)
         if choice.device not in DEVICES:
             raise ConfigError(key=f"devices.{choice.device}")
-        test = {"reader": self._test_reader, "printer": self._test_printer, "cash": self._test_cash}[choice.device]
+        test = {"reader": self._test_reader, "printer": self._test_printer, "cash": self._test_cash,
+                "scanner": self._test_scanner}[choice.device]
         try:
             if self._running(choice):
                 lines = self.rt.supervisors[choice.device].submit(lambda dev: test(dev, timeout_s)).result(timeout_s + 5)
@@ -104,6 +110,10 @@ class TechnicianFacade:
             return build_receipt_printer(choice.driver, choice.url, profile=d.printer.profile or None,
                                          columns=d.printer.columns, width_dots=d.printer.width_dots,
                                          encoding=d.printer.encoding)
+        if choice.device == "scanner":
+            from devices.scanner.registry import build_scanner
+
+            return build_scanner(choice.driver, choice.url, choice.baud or d.scanner.baud)
         from devices.cash.registry import build_cash_acceptor
 
         return build_cash_acceptor(choice.driver, choice.url, address=d.cash.address)
@@ -143,6 +153,28 @@ class TechnicianFacade:
         values = dict(acceptor.bill_values())
         notes = " ".join(f"¥{v // 100}" for v in sorted(set(values.values())))
         return tuple((k, str(v)) for k, v in ident.items()) + ((N_("Notes accepted"), notes),)
+
+    @staticmethod
+    def _test_scanner(scanner: Any, timeout_s: float) -> tuple[tuple[str, str], ...]:
+        """Armed for one scan: a payment code is shown masked with its network; a garbled read is E6300's
+        message, nothing within the wait E6330. Nothing is charged."""
+        from devices.scanner.driver import Scan
+        from kiosk.domain.payment_code import masked
+        from kiosk.errors import NothingScanned
+
+        scanner.arm()
+        try:
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline:
+                got = scanner.poll(min(0.5, max(0.05, deadline - time.monotonic())))
+                if isinstance(got, Scan):
+                    return ((N_("Payment code"), masked(got.code)),
+                            (N_("Network"), NETWORK_WORDS.get(str(got.network), str(got.network))))
+                if got is not None:  # Unreadable
+                    raise got.error
+            raise NothingScanned(seconds=round(timeout_s))
+        finally:
+            scanner.disarm()
 
     def save_device_config(self, staff_id: str, choices: tuple[DeviceChoice, ...]) -> SavedConfig:
         who = self._staff(staff_id, StaffRole.TECHNICIAN, StaffRole.ADMIN)

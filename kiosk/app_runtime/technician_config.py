@@ -68,6 +68,11 @@ def merged(existing: dict[str, Any], choices: Iterable[DeviceChoice]) -> dict[st
         if c.device not in DEVICES:
             raise ConfigError(key=f"devices.{c.device}")
         section = devices.setdefault(c.device, {})
+        if c.device == "scanner":  # [devices.scanner] says kind / port / baud
+            section["kind"], section["port"] = c.driver, c.url
+            if c.baud:
+                section["baud"] = int(c.baud)
+            continue
         section["driver"], section["url"] = c.driver, c.url
         if c.device == "reader" and c.baud:
             section["baud"] = int(c.baud)

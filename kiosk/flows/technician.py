@@ -16,6 +16,8 @@ from kiosk.flows.tool_records import DeviceChoice, DeviceOptions, DeviceTestResu
 from kiosk.i18n import N_
 
 NOT_ATTACHED = "-"
+SCANNER_PROMPTS = {"test": N_("{device}: tap Test now, then hold a payment code under the scanner"),
+                   "sending": N_("Hold a payment code under the scanner now")}
 
 
 class TechnicianFlow(StaffStepFlow):
@@ -60,7 +62,7 @@ class TechnicianFlow(StaffStepFlow):
             self.go_step("port")
         elif self.step == "port" and self.draft is not None:
             self.draft = replace(self.draft, url="" if key == NOT_ATTACHED else key)
-            speeds = self.options[self.device].speeds
+            speeds = self.options[self.device].speeds if self.draft.driver != "hid" else ()  # a keyboard wedge has none
             self.go_step("speed" if speeds and self.draft.url else "test")
         elif self.step == "speed" and self.draft is not None:
             self.draft = replace(self.draft, baud=int(key))
@@ -120,7 +122,8 @@ class TechnicianFlow(StaffStepFlow):
     def _describe(self, c: DeviceChoice) -> str:
         if not c.url:
             return self.t(N_("Not attached"))
-        return " · ".join(p for p in (c.driver, c.url, f"{c.baud} bps" if c.baud else "") if p)
+        baud = f"{c.baud} bps" if c.baud and not (c.device == "scanner" and c.driver == "hid") else ""
+        return " · ".join(p for p in (c.driver, c.url, baud) if p)
 
     def view(self) -> StepView:
         name = self.t(DEVICE_NAMES.get(self.device, self.device)) if self.device else ""
@@ -131,7 +134,8 @@ class TechnicianFlow(StaffStepFlow):
                    "saved": N_("Saved. The new settings are used from the next start; if they fail to start, "
                                "the last good settings come back."),
                    "denied": N_("Only technicians can change devices."),
-                   "failed": N_("Sorry, this could not be done")}
+                   "failed": N_("Sorry, this could not be done"),
+                   **(SCANNER_PROMPTS if self.device == "scanner" else {})}
         options: tuple[Option, ...] = ()
         lines: tuple[tuple[str, str], ...] = ()
         draft = self.draft

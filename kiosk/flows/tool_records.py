@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-DEVICES = ("reader", "printer", "cash")
+DEVICES = ("reader", "printer", "cash", "scanner")
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,8 @@ class SerialPortView:
 class DeviceChoice:
     """What the technician picks for one device: driver, port (a path or URL) and speed."""
 
-    device: str  # reader / printer / cash
-    driver: str
+    device: str  # reader / printer / cash / scanner
+    driver: str  # the scanner's: its kind (serial / hid); its url: the port
     url: str
     baud: int = 0  # 0: the driver's default (or not a serial link)
 

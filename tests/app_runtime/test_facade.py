@@ -205,7 +205,8 @@ def test_only_technicians_test_devices_and_save_the_file(rt):
         rt.services.save_device_config(staff.staff_id, (DeviceChoice("reader", "pn532", "/dev/ttyUSB0", 115200),))
     tech = rt.services.staff_sign_in("135790")
     options = {o.current.device: o for o in rt.services.device_options()}
-    assert set(options) == {"reader", "printer", "cash"} and "pn532" in options["reader"].drivers
+    assert set(options) == {"reader", "printer", "cash", "scanner"} and "pn532" in options["reader"].drivers
+    assert "serial" in options["scanner"].drivers and 9600 in options["scanner"].speeds
     assert 115200 in options["reader"].speeds
     result = rt.services.test_device(tech.staff_id, DeviceChoice("reader", "pn532", "/nonexistent/tty", 115200),
                                      timeout_s=1)
@@ -268,6 +269,49 @@ def test_devices_are_tested_for_real_on_the_simulators(rt, tmp_path):
         assert "¥100" in dict(cash.lines)["Notes accepted"]
     finally:
         sims.stop()
+
+
+def test_the_scanner_is_tested_for_real_a_code_shown_masked_a_garbled_one_and_silence_each_said(rt, tmp_path):
+    import threading
+
+    from devices.sim.scanner_sim import SimScanner
+    from kiosk.flows.tool_records import DeviceChoice
+
+    sim = SimScanner()
+    port = sim.start()
+    try:
+        tech = rt.services.staff_sign_in("135790")
+        choice = DeviceChoice("scanner", "serial", port, 9600)
+
+        def scan_soon(command: str) -> None:
+            threading.Timer(0.4, lambda: sim.execute(command)).start()  # the technician holds a code up
+
+        scan_soon("scan 134512345678901289")
+        good = rt.services.test_device(tech.staff_id, choice, 5)
+        assert good.ok, good.error_text
+        assert dict(good.lines) == {"Payment code": "13**************89", "Network": "WeChat Pay"}
+        scan_soon("garbled")
+        garbled = rt.services.test_device(tech.staff_id, choice, 5)
+        assert not garbled.ok and garbled.error_code == "E6300"
+        assert garbled.error_text.startswith("The payment code could not be read.")
+        silent = rt.services.test_device(tech.staff_id, choice, 1)
+        assert not silent.ok and silent.error_code == "E6330" and "within 1 s" in silent.error_text
+        gone = rt.services.test_device(tech.staff_id, DeviceChoice("scanner", "serial", "/nonexistent/tty", 9600), 1)
+        assert not gone.ok and gone.error_code.startswith("E6")
+    finally:
+        sim.stop()
+
+
+def test_the_scanner_choice_is_saved_as_kind_port_and_speed(tmp_path):
+    from kiosk.app_runtime import technician_config as tc
+    from kiosk.flows.tool_records import DeviceChoice
+
+    data = tmp_path / "data"
+    tc.save(data, (DeviceChoice("scanner", "serial", "/dev/serial/by-id/usb-scanner-if00", 115200),))
+    assert tc.read(data)["devices"]["scanner"] == {"kind": "serial", "port": "/dev/serial/by-id/usb-scanner-if00",
+                                                   "baud": 115200}
+    scanner = settings_mod.load(data).devices.scanner  # the kiosk's settings loader reads it
+    assert (scanner.kind, scanner.port, scanner.baud) == ("serial", "/dev/serial/by-id/usb-scanner-if00", 115200)
 
 
 def test_a_start_that_fails_with_a_new_file_falls_back_to_the_last_good_one(tmp_path):

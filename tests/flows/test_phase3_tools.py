@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kiosk.flows.records import DeviceState
+from kiosk.flows.tool_records import DeviceChoice
 
 
 def _staff(nav, pin="2468", card=None) -> None:
@@ -142,7 +143,7 @@ def test_technician_changes_the_reader_port_tests_it_and_saves(nav, fake):
     assert nav.flow.view().technician
     nav.flow.open("staff_devices")
     flow = nav.flow
-    assert [o.key for o in flow.view().options] == ["reader", "printer", "cash"]
+    assert [o.key for o in flow.view().options] == ["reader", "printer", "cash", "scanner"]
     assert not flow.view().primary_enabled  # nothing changed yet
     flow.choose("reader")
     flow.choose("pn532")
@@ -165,6 +166,32 @@ def test_technician_changes_the_reader_port_tests_it_and_saves(nav, fake):
     assert flow.view().step == "saved"
     assert fake.saved_configs[-1][0].url == "/dev/serial/by-id/usb-NXP_PN532-if00-port0"
     assert fake.saved_configs[-1][0].baud == 115200
+
+
+def test_technician_sets_up_the_scanner_tests_it_and_sees_the_code_masked(nav, fake):
+    _staff(nav, pin="1357")
+    nav.flow.open("staff_devices")
+    flow = nav.flow
+    flow.choose("scanner")
+    assert [o.key for o in flow.view().options] == ["serial", "hid"]
+    flow.choose("hid")
+    flow.choose("/dev/ttyUSB1")
+    assert flow.view().step == "test"  # a keyboard wedge has no speed to choose
+    flow.back()
+    flow.back()
+    flow.choose("serial")
+    flow.choose("/dev/ttyUSB1")
+    assert flow.view().step == "speed"
+    flow.choose("115200")
+    view = flow.view()
+    assert view.step == "test" and "扫描器" in view.prompt and "付款码" in view.prompt
+    flow.primary()
+    lines = dict(flow.view().lines)
+    assert lines["付款码"] == "13**************89" and lines["支付方式"] == "微信支付"
+    flow.primary()  # use it
+    flow.primary()  # save
+    assert flow.view().step == "saved"
+    assert fake.saved_configs[-1] == (DeviceChoice("scanner", "serial", "/dev/ttyUSB1", 115200),)
 
 
 def test_device_setup_is_only_for_technicians(nav, fake):

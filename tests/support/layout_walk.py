@@ -342,6 +342,11 @@ JOURNEYS: tuple[Journey, ...] = (
             shot("port", call("choose", "@options:0"), step="port"),
             shot("speed", call("choose", "@options:0"), step="speed"),
             shot("test", call("choose", "@options:0"), step="test")),
+    journey("staff-devices-scanner", "staff_devices", [staff_in(TECHNICIAN_PIN, then="staff_devices")],
+            shot("kind", call("choose", "scanner"), step="driver"),
+            shot("port", call("choose", "serial"), step="port"),
+            shot("test", call("choose", "@options:0"), call("choose", "@options:0"), step="test"),  # port, speed
+            shot("result", call("primary"), step="result")),
     journey("staff-devices-denied", "staff_devices", [staff_in(then="staff_devices")], shot("denied", step="denied")),
 )
 

@@ -40,7 +40,8 @@ class FakeToolsMixin:
         self.imported: list[str] = []
         self.tech_config = {"reader": DeviceChoice("reader", "pn532", "/dev/ttyUSB0", 115200),
                             "printer": DeviceChoice("printer", "escpos", "socket://192.168.1.50:9100"),
-                            "cash": DeviceChoice("cash", "cctalk", "/dev/ttyUSB1", 9600)}
+                            "cash": DeviceChoice("cash", "cctalk", "/dev/ttyUSB1", 9600),
+                            "scanner": DeviceChoice("scanner", "serial", "/dev/ttyACM0", 9600)}
         self.saved_configs: list[tuple[DeviceChoice, ...]] = []
         self.alerts: list[str] = []
 
@@ -126,7 +127,8 @@ class FakeToolsMixin:
         self._enter("device_options")
         return (DeviceOptions(self.tech_config["reader"], ("pn532", "uid_line"), (9600, 57600, 115200, 230400)),
                 DeviceOptions(self.tech_config["printer"], ("escpos",), ()),
-                DeviceOptions(self.tech_config["cash"], ("cctalk",), (9600,)))
+                DeviceOptions(self.tech_config["cash"], ("cctalk",), (9600,)),
+                DeviceOptions(self.tech_config["scanner"], ("serial", "hid"), (9600, 115200)))
 
     def test_device(self, staff_id: str, choice: DeviceChoice, timeout_s: float = 10.0) -> DeviceTestResult:
         self._enter("test_device")
@@ -135,7 +137,8 @@ class FakeToolsMixin:
             return DeviceTestResult(choice.device, False, (), "E6001", "The device is not available.")
         lines = {"reader": ((N_("Firmware"), "PN532 v1.6"), (N_("Card UID"), "A1B2C3D4")),
                  "printer": ((N_("Online"), N_("Yes")), (N_("Paper"), "ok"), (N_("Test print"), N_("Sent"))),
-                 "cash": (("product", "SIM-BV"), (N_("Notes accepted"), "¥10 ¥20 ¥50 ¥100"))}[choice.device]
+                 "cash": (("product", "SIM-BV"), (N_("Notes accepted"), "¥10 ¥20 ¥50 ¥100")),
+                 "scanner": ((N_("Payment code"), "13**************89"), (N_("Network"), N_("WeChat Pay")))}[choice.device]
         if choice.device == "printer":
             self.printed.append("TEST")
         return DeviceTestResult(choice.device, True, lines)
