@@ -18,6 +18,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                    help="write under DIR instead of / (images, packagers, tests); makes the user only when DIR has "
                         "its own etc/passwd and this runs as root")
     p.add_argument("--check", action="store_true", help="change nothing; say what differs, each with its code")
+    p.add_argument("--python", metavar="PATH",
+                   help="the Python the units run the kiosk with (default: this one); with versioned releases, the "
+                        "one under /opt/estate-kiosk/current, so that switching `current` switches the version")
     p.set_defaults(handler=_install)
 
 
@@ -37,7 +40,7 @@ def _install(args: argparse.Namespace) -> int:
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(key=f"{args.config}: {exc}") from None
     settings = load(under(root, plan_.DATA_DIR), site_file, with_secrets=False)
-    plan = plan_.build(settings, usb_source=site_file or str(plan_.TEMPLATES.parents[2] / "config/default.toml"))
+    plan = plan_.build(settings, python=args.python, usb_source=site_file or str(plan_.TEMPLATES.parents[2] / "config/default.toml"))
     if not args.check:
         for line in lay_down(plan, root, site_text):
             print(f"installed: {line}", flush=True)

@@ -112,3 +112,14 @@ def test_the_last_backup_is_shown_and_one_older_than_two_days_is_a_problem(
     backups.take(db_file, data_dir / "backups")
     code, out = doctor(data_dir, capsys)
     assert code == 0 and "E8125" not in out, out
+
+
+def test_a_reachable_database_of_either_kind_is_at_head_with_its_latency(
+        db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data_dir = tmp_path / "kiosk"
+    bootstrap.open_database(load(data_dir, db_url=db_url)).engine.dispose()
+    code, out = doctor(data_dir, capsys, "--db-url", db_url)
+    assert code == 0, out
+    assert "reachable, " in line(out, "database") and "NOT" not in line(out, "database")
+    head, at = line(out, "schema").split()[2].rstrip(","), line(out, "schema").split()[-1]
+    assert head == at, out

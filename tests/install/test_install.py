@@ -140,6 +140,16 @@ def test_under_a_root_with_its_own_etc_the_user_is_made_in_dialout_and_lp_only(
            "owned by kiosk:kiosk" in err
 
 
+def test_the_units_can_name_the_python_of_the_current_release(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = install(tmp_path, capsys, "--python", "/usr/bin/python3")
+    assert code == 0, err
+    service = (tmp_path / UNITS / "estate-kiosk.service").read_text()
+    assert "ExecStart=/usr/bin/cage -d -- /usr/bin/python3 -m kiosk run" in service
+    assert install(tmp_path, capsys, "--check")[0] == 1  # another python than the one checked with: E8111
+    assert install(tmp_path, capsys, "--check", "--python", "/usr/bin/python3")[0] == 0
+
+
 def test_cage_is_there_and_rotates_without_vt_switching() -> None:
     done = subprocess.run(["cage", "-h"], capture_output=True, text=True, timeout=10)
     usage = done.stdout + done.stderr
