@@ -9,8 +9,11 @@ processes are forked from a forkserver that imported the kiosk once (`PRELOAD`).
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
 import shutil
 import sqlite3
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -89,6 +92,7 @@ class ChildRun:
     done: dict[str, Any] | None = None
     error: str | None = None
     seconds: float = 0.0
+    first_act_s: float | None = None  # when the kiosk first used a device (the flow's first step at a device)
 
     @property
     def points(self) -> list[str]:
@@ -272,7 +276,10 @@ class World:
         return order.gateway_txn
 
     # --- a kiosk process ------------------------------------------------------------------------------
-    def run(self, job: dict[str, Any], timeout_s: float = CHILD_TIMEOUT_S) -> ChildRun:
+    def run(self, job: dict[str, Any], timeout_s: float = CHILD_TIMEOUT_S,
+            kill_after_first_act_s: float | None = None) -> ChildRun:
+        """Run the job in a kiosk process. `kill_after_first_act_s`: SIGKILL it from outside that many seconds
+        after its first device action, wherever it is then (mid-statement, mid-fsync), not at a kill point."""
         from tests.crash import child
 
         ctx = context()
@@ -283,6 +290,12 @@ class World:
         there.close()
         out = ChildRun(None)
         deadline = started + timeout_s
+        timer: threading.Timer | None = None
+
+        def kill_now() -> None:
+            if proc.is_alive():
+                os.kill(proc.pid, signal.SIGKILL)
+                out.killed = (-1, f"SIGKILL {kill_after_first_act_s:.3f} s after the first device action")
         try:
             while True:
                 if time.monotonic() > deadline:
@@ -298,6 +311,11 @@ class World:
                 except (EOFError, OSError):
                     break
                 kind = message[0]
+                if kind == "ACT" and out.first_act_s is None:
+                    out.first_act_s = time.monotonic() - started
+                    if kill_after_first_act_s is not None:
+                        timer = threading.Timer(kill_after_first_act_s, kill_now)
+                        timer.start()
                 if kind == "ACT":
                     answer = self.act(message[1], message[2], proc.is_alive)
                     try:
@@ -312,6 +330,8 @@ class World:
                     out.error = message[1]
         finally:
             proc.join(10)
+            if timer is not None:
+                timer.cancel()
             here.close()
         out.exitcode = proc.exitcode
         out.seconds = time.monotonic() - started
