@@ -272,7 +272,8 @@ class DatabaseInUse(StorageError):
 
 class ReleaseUnknown(StorageError):
     code = "E8150"
-    message = N_("{release} is not a kiosk release (no executable bin/kiosk in it). Nothing was changed.")
+    message = N_("{release} is not a kiosk release (no executable .venv/bin/kiosk or bin/kiosk in it). Nothing was "
+                 "changed.")
 
 
 class UpgradeMigrationFailed(StorageError):

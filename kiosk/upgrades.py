@@ -2,7 +2,7 @@
 put the previous version and the backup back when any step fails (docs/deploy.md, "Upgrades").
 
 Versions on the box: every release is a directory of its own under `<root>/releases/` (its code and its own
-virtualenv; `bin/kiosk` is its command), and `<root>/current` is a symlink to the one the kiosk service runs
+virtualenv; `.venv/bin/kiosk` or `bin/kiosk` is its command), and `<root>/current` is a symlink to the one the kiosk service runs
 (ExecStart names `<root>/current/...`). An upgrade points `current` at the new release (one rename of a new
 symlink over the old one) and `<root>/previous` at the one it replaces; a rollback points `current` back.
 
@@ -10,6 +10,11 @@ Readiness: the new version is started with NOTIFY_SOCKET set to a datagram socke
 systemd would (Type=notify), and counts as ready when a datagram with the line READY=1 arrives within the limit
 (`[backup] upgrade_ready_s`). A start that exits or stays silent until the limit is not ready. The trial process is
 then stopped (SIGTERM, then SIGKILL after STOP_WAIT_S): the service manager starts `current` for real.
+
+With `service` (`kiosk upgrade --service estate-kiosk`, on a box where systemd runs the kiosk in its cage session)
+the unit is stopped first and the check is systemd's own: `systemctl start` of the Type=notify unit returns once
+systemd has the app's READY=1; on a failure the unit is stopped, the previous release and the backup put back and
+the unit started again on them. That path needs systemd as PID 1 and is not tested here (docs/deploy.md).
 """
 from __future__ import annotations
 
@@ -29,7 +34,7 @@ from kiosk.errors import DatabaseInUse, ReleaseUnknown, UpgradeMigrationFailed, 
 from kiosk.persistence import backups, restore
 
 STOP_WAIT_S = 20.0  # as the unit's TimeoutStopSec
-DEFAULT_START = "{release}/bin/kiosk run"
+DEFAULT_START = "{kiosk} run"
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,8 @@ class Plan:
     backup_dir: Path
     kiosk_args: tuple[str, ...]  # --data-dir/--config for the release's own commands
     ready_s: float
-    start: str = DEFAULT_START  # the start command, {release} and {data_dir} filled in
+    service: str = ""  # a systemd unit: stopped first, and started for the check instead of the start command
+    start: str = DEFAULT_START  # the start command, {kiosk} (the release's command), {release} and {data_dir} filled in
 
 
 @dataclass(frozen=True)
@@ -52,10 +58,11 @@ class Upgraded:
 
 
 def release_command(release: Path) -> Path:
-    command = release / "bin" / "kiosk"
-    if not (command.is_file() and os.access(command, os.X_OK)):
-        raise ReleaseUnknown(str(release), release=str(release))
-    return command
+    """The release's `kiosk` command: its virtualenv's (`.venv/bin/kiosk`, as scripts/setup makes it) or `bin/kiosk`."""
+    for command in (release / ".venv" / "bin" / "kiosk", release / "bin" / "kiosk"):
+        if command.is_file() and os.access(command, os.X_OK):
+            return command
+    raise ReleaseUnknown(str(release), release=str(release))
 
 
 def current(root: Path) -> Path | None:
@@ -77,6 +84,8 @@ def upgrade(plan: Plan, say: Callable[[str], None] = print) -> Upgraded:
     were put back."""
     release = plan.release.resolve()
     command = release_command(release)
+    if plan.service:
+        _systemctl("stop", plan.service)
     in_use = restore.holder(plan.live)
     if in_use is not None:
         raise DatabaseInUse(f"lease held by pid {in_use[0]}", pid=in_use[0], host=in_use[1])
@@ -89,11 +98,17 @@ def upgrade(plan: Plan, say: Callable[[str], None] = print) -> Upgraded:
     say(f"current -> {release}" + (f" (was {previous})" if previous else ""))
 
     def roll_back(why: str) -> None:
+        if plan.service:
+            _systemctl("stop", plan.service)
         if previous is not None:
             point(plan.root, "current", previous)
         aside = restore.put_back(copy, plan.live)
         say(f"rolled back ({why}): current -> {previous}; database from {copy}"
             + (f"; the new version's database kept as {aside}" if aside else ""))
+        if plan.service:
+            back = service_ready(plan.service, plan.ready_s)
+            say(f"{plan.service} on {previous}: " + (f"ready after {back:.1f} s" if back is not None else
+                                                      "NOT ready: see journalctl -u " + plan.service))
 
     version = str(previous.name if previous else "-")
     migrated = subprocess.run([str(command), "db", "upgrade", *plan.kiosk_args], capture_output=True, text=True)
@@ -102,13 +117,35 @@ def upgrade(plan: Plan, say: Callable[[str], None] = print) -> Upgraded:
         roll_back(f"migration failed: {last}")
         raise UpgradeMigrationFailed(last[:300], version=version)
     say(migrated.stdout.strip())
-    argv = shlex.split(plan.start.format(release=release, data_dir=_data_dir(plan.kiosk_args)))
-    waited = wait_ready(argv, plan.ready_s)
+    if plan.service:
+        waited = service_ready(plan.service, plan.ready_s)
+    else:
+        argv = shlex.split(plan.start.format(kiosk=command, release=release, data_dir=_data_dir(plan.kiosk_args)))
+        waited = wait_ready(argv, plan.ready_s)
     if waited is None:
         roll_back(f"no READY=1 within {plan.ready_s:g} s")
         raise UpgradeNotReady(f"{release} not ready", seconds=f"{plan.ready_s:g}", version=version)
     say(f"{release.name} reported READY=1 after {waited:.1f} s")
     return Upgraded(release, previous, copy, waited)
+
+
+def service_ready(unit: str, limit_s: float) -> float | None:
+    """Start a Type=notify unit: `systemctl start` returns 0 once systemd has the app's READY=1 (it fails when the
+    app exits or the unit's own start timeout passes). Seconds it took, or None (the unit then stopped) when it
+    failed or `limit_s` passed first."""
+    started = time.monotonic()
+    try:
+        result = subprocess.run(["systemctl", "start", unit], capture_output=True, text=True, timeout=limit_s)
+    except subprocess.TimeoutExpired:
+        result = None
+    if result is not None and result.returncode == 0:
+        return time.monotonic() - started
+    _systemctl("stop", unit)
+    return None
+
+
+def _systemctl(verb: str, unit: str) -> None:
+    subprocess.run(["systemctl", verb, unit], capture_output=True, text=True, timeout=STOP_WAIT_S + 10)
 
 
 def _data_dir(args: Sequence[str]) -> str:

@@ -13,8 +13,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--root", metavar="DIR", help="where the `current` symlink is (default: RELEASE/../..)")
     p.add_argument("--ready-s", type=float, metavar="S", help="the limit for READY=1 (default: [backup] "
                                                               "upgrade_ready_s)")
-    p.add_argument("--start-command", metavar="CMD", help="how the release is started for the check, {release} and "
-                                                          "{data_dir} filled in (default: '{release}/bin/kiosk run')")
+    p.add_argument("--start-command", metavar="CMD", help="how the release is started for the check, {kiosk} (its "
+                                                          "command), {release} and {data_dir} filled in (default: "
+                                                          "'{kiosk} run')")
+    p.add_argument("--service", metavar="UNIT", help="a systemd unit (estate-kiosk): stop it first, then start it "
+                                                     "and let systemd wait for READY=1 (instead of --start-command)")
     p.set_defaults(handler=_upgrade)
 
 
@@ -34,10 +37,11 @@ def _upgrade(args: argparse.Namespace) -> int:
     plan = upgrades.Plan(release=release, root=Path(args.root).resolve() if args.root else release.parent.parent,
                          live=live, backup_dir=backup_dir(settings), kiosk_args=tuple(kiosk_args),
                          ready_s=args.ready_s or float(settings.backup.upgrade_ready_s),
-                         start=args.start_command or upgrades.DEFAULT_START)
+                         start=args.start_command or upgrades.DEFAULT_START, service=args.service or "")
     try:
         done = upgrades.upgrade(plan)
     except KioskError as exc:
         return _refused(exc, settings.ui.language)
-    print(f"upgraded to {done.release.name}; start the service now (systemctl start estate-kiosk)")
+    print(f"upgraded to {done.release.name}" + (f"; {args.service} runs it" if args.service else
+                                                 "; start the service now (systemctl start estate-kiosk)"))
     return 0
