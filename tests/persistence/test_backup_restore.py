@@ -279,3 +279,33 @@ def test_restore_refuses_while_the_kiosk_app_holds_its_lease_and_goes_ahead_once
     assert run.returncode == 0, run.stderr
     with unit_of_work(make_session_factory(make_engine(f"sqlite:///{_live(data)}"))) as s:
         assert s.scalar(select(func.count()).select_from(JournalEntry)) == _entries(copy)
+
+
+def test_restore_of_a_backup_from_an_older_schema_upgrades_the_staged_copy_and_verifies_it(data, capsys, tmp_path):
+    from kiosk.persistence import schema
+    from tests.persistence.test_chain_upgrade import _old_estate
+
+    old = tmp_path / "old" / "kiosk.sqlite3"
+    old.parent.mkdir()
+    engine = make_engine(f"sqlite:///{old}")
+    schema.upgrade(engine, "0008")
+    _old_estate(engine)
+    engine.dispose()
+    copy = backups.take(old, tmp_path / "old-backups").path
+    run = _kiosk(capsys, data, "db", "restore", str(copy))
+    assert run.returncode == 0, run.stderr
+    engine = make_engine(f"sqlite:///{_live(data)}")
+    try:
+        assert schema.current_revision(engine) == schema.head_revision(engine)
+    finally:
+        engine.dispose()
+    assert _entries(_live(data)) == 2 and _verify(_live(data)).ok
+    assert _sqlite_revision(copy) == "0008"  # the backup itself is as it was
+
+
+def _sqlite_revision(path: Path) -> str:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+    finally:
+        conn.close()
