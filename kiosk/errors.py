@@ -529,6 +529,28 @@ class NothingScanned(DeviceError):
     message = N_("Nothing was scanned within {seconds} s. Hold a payment code under the scanner and test again.")
 
 
+class PaymentCodeOtherNetwork(DeviceError):
+    """The resident showed the other network's payment code than the one chosen (kiosk.payments.code_collector):
+    refused, nothing charged; the scanner waits for the right code."""
+
+    code = "E6310"
+    message = N_("This payment code is from the other payment app. Please show the payment code of the app you chose.")
+
+
+class PaymentCodeDeclined(DeviceError):
+    """The network declined the payment code (balance not enough, limit, the resident refused): nothing charged."""
+
+    code = "E6311"
+    message = N_("The payment was declined in your app. Nothing was charged. Please try another way to pay.")
+
+
+class PaymentCodeNotConfirmed(DeviceError):
+    """The resident did not confirm on the phone in time, or cancelled: the order was reversed, nothing charged."""
+
+    code = "E6312"
+    message = N_("The payment was not confirmed on your phone in time, so it was cancelled. Nothing was charged.")
+
+
 # --- payments ----------------------------------------------------------------------------------
 class PaymentError(KioskError):
     code = "E7000"

@@ -169,7 +169,8 @@ class StaffFacade(StaffToolsFacade, CardRepairFacade, CardStatesFacade, Technici
             flag, reason = kiosk.out_of_service, kiosk.out_of_service_reason
             switched = tuple(r.SwitchedOffView(r.Feature(o.feature), o.message, o.by, o.since)
                              for o in feature_switches.switched_off(s, self.rt.till.site_id))
-        return r.ServiceStatus(flag, reason, self.device_health(), switched)
+        return r.ServiceStatus(flag, reason, self.device_health(), switched, qr_networks=self.rt.qr_networks(),
+                               code_networks=self.rt.code_networks())
 
     def device_health(self) -> tuple[r.DeviceHealth, ...]:
         return self.rt.device_health()

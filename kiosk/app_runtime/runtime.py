@@ -61,6 +61,7 @@ class KioskRuntime:
         self.cash_collector: Any = None
         self.qr_collector: Any = None  # the first of qr_collectors (the only one with a single gateway)
         self.qr_collectors: dict[str, Any] = {}  # network -> its QrCollector, in the order the resident sees them
+        self.code_collectors: dict[str, Any] = {}  # network -> its CodeCollector (payment codes; needs a scanner)
         self.spooler: Any = None
         self.invoicing: Any = None  # kiosk.invoices.service.Invoicing (kiosk.app_runtime.invoicing)
         self.offline: Any = None  # kiosk.app_runtime.offline.OfflineGuard: the database gone (PostgreSQL)
@@ -134,7 +135,13 @@ class KioskRuntime:
             if self.cash_collector is None:
                 raise DeviceUnavailable(device="cash")
             return self.cash_collector.as_move_money(control)
-        collector = self.qr_collectors.get(control.network) if control.network else self.qr_collector
+        network = control.network or next(iter(self.qr_collectors), "")
+        if control.direction == "payment_code":
+            code = self.code_collectors.get(network)
+            if code is None or not self.supervisors["scanner"].available:
+                raise DeviceUnavailable(device="scanner")
+            return code.as_move_money(control)
+        collector = self.qr_collectors.get(network) if control.network else self.qr_collector
         if collector is None:
             raise DeviceUnavailable(device="gateway")
         return collector.as_move_money(control)
@@ -142,6 +149,11 @@ class KioskRuntime:
     def qr_networks(self) -> tuple[str, ...]:
         """The networks a resident can pay with here, in the configured order."""
         return tuple(self.qr_collectors)
+
+    def code_networks(self) -> tuple[str, ...]:
+        """The networks that take a payment code now: configured, with the scanner up."""
+        scanner = self.supervisors.get("scanner")
+        return tuple(self.code_collectors) if scanner is not None and scanner.available else ()
 
     def card_writer(self, control: PaymentControl) -> Any:
         return self.card_station.write_card(control) if self.card_station else None

@@ -54,6 +54,7 @@ def build_runtime(settings: Settings, db: Database, bus: EventBus | None = None)
         rt.qr_collectors[network] = routes[network].collector = QrCollector(
             gateway, db.factory, till, timeout_s=configured[network][1], network=network, adopt_unlabelled=i == 0)
     rt.qr_collector = next(iter(rt.qr_collectors.values()), None)
+    _attach_code_collectors(rt)
     for listener in listeners.values():
         listener.start()
         rt.on_stop(listener.stop)
@@ -61,6 +62,20 @@ def build_runtime(settings: Settings, db: Database, bus: EventBus | None = None)
     _attach_spooler(rt)
     _attach_invoicing(rt)
     return rt
+
+
+def _attach_code_collectors(rt: KioskRuntime) -> None:
+    """With a scanner, every network whose driver takes payment codes (wechatpay, alipay; not the sandbox) gets a
+    CodeCollector: the resident shows the app's payment code (docs/payments.md, "The pay-page journey")."""
+    scanner = rt.supervisors.get("scanner")
+    if scanner is None:
+        return
+    from kiosk.payments.code_collector import CodeCollector
+
+    for network, qr in rt.qr_collectors.items():
+        if hasattr(qr.gateway, "pay_with_code"):
+            rt.code_collectors[network] = CodeCollector(qr.gateway, scanner, qr, rt.db.factory, rt.till,
+                                                        network=network)
 
 
 class _NotificationRoute:
@@ -183,7 +198,8 @@ def start_runtime(rt: KioskRuntime) -> None:
             except Exception:
                 log.exception("crediting journaled banknotes failed; retried when the database is back")
         qr = [(f"qr {network}", c) for network, c in rt.qr_collectors.items()]
-        for name, collector in [("cash", rt.cash_collector), *qr]:
+        codes = [(f"payment code {network}", c) for network, c in rt.code_collectors.items()]
+        for name, collector in [("cash", rt.cash_collector), *qr, *codes]:
             if collector is None:
                 continue
             try:

@@ -46,7 +46,8 @@ class ProgressView:
 DEVICE_CARD, DEVICE_NOTES, DEVICE_QR, DEVICE_SCANNER, DEVICE_PRINTER = "card", "notes", "qr", "scanner", "printer"
 DEVICES = (DEVICE_CARD, DEVICE_NOTES, DEVICE_QR, DEVICE_SCANNER, DEVICE_PRINTER)
 STAGE_DEVICES = {Stage.PLACE_CARD: DEVICE_CARD, Stage.HOLD_CARD: DEVICE_CARD, Stage.INSERT_NOTES: DEVICE_NOTES,
-                 Stage.CONFIRM_OVERPAY: DEVICE_NOTES, Stage.SCAN_QR: DEVICE_QR, Stage.FINISHING: DEVICE_PRINTER}
+                 Stage.CONFIRM_OVERPAY: DEVICE_NOTES, Stage.SCAN_QR: DEVICE_QR, Stage.FINISHING: DEVICE_PRINTER,
+                 Stage.SHOW_CODE: DEVICE_SCANNER, Stage.CONFIRM_ON_PHONE: DEVICE_SCANNER}
 # The page's heading while money moves: the step in a few words (the live message says the rest)
 STAGE_HEADINGS = {
     Stage.PREPARING: N_("Please wait"),
@@ -55,6 +56,8 @@ STAGE_HEADINGS = {
     Stage.INSERT_NOTES: N_("Insert banknotes"),
     Stage.CONFIRM_OVERPAY: N_("Accept this note?"),
     Stage.SCAN_QR: N_("Scan the code to pay"),
+    Stage.SHOW_CODE: N_("Show your payment code"),
+    Stage.CONFIRM_ON_PHONE: N_("Confirm on your phone"),
     Stage.FINISHING: N_("Printing your receipt"),
 }
 RECEIVED_NO_PRINT = N_("Payment received")  # FINISHING when the printer cannot print
@@ -275,6 +278,9 @@ class Flow:
             text = self.t(p.text_id, **{k: (self.money(v) if isinstance(v, int) else v) for k, v in p.params})
         except (KeyError, IndexError):
             text = self.t(p.text_id)
+        code = dict(p.params).get("code")
+        if code:  # an error the resident can act on while the payment waits (E6300: scan again)
+            text = f"{text} ({code})"
         lines: tuple[tuple[str, str], ...] = ()
         cash = p.stage in (Stage.INSERT_NOTES, Stage.CONFIRM_OVERPAY, Stage.FINISHING)
         if p.due_fen:
@@ -308,5 +314,5 @@ NO_ANSWER = N_("The receipt printer is not responding.")
 # payment stages in which the resident or a device acts (the card on the reader while it is read and written, notes
 # going in, a code being scanned, the overpay question): the kiosk is not what the resident waits for
 PERSON_AT_DEVICE = frozenset({Stage.HOLD_CARD, Stage.PLACE_CARD, Stage.INSERT_NOTES, Stage.CONFIRM_OVERPAY,
-                              Stage.SCAN_QR})
+                              Stage.SCAN_QR, Stage.SHOW_CODE, Stage.CONFIRM_ON_PHONE})
 PLEASE_TRY_AGAIN = N_("Please try again, or ask staff for help.")

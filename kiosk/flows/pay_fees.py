@@ -10,6 +10,7 @@ from kiosk.flows import card_picker, credit
 from kiosk.flows.base import DEVICE_PRINTER, ErrorView, Flow, PaymentView, ProgressView
 from kiosk.flows.invoice_offer import InvoiceOffering
 from kiosk.flows.invoice_records import InvoiceOfferView
+from kiosk.flows.qr_route import ROUTE_KEY, QrRoute
 from kiosk.flows.records import (BILL_KIND_LABELS, PAYMENT_METHOD_LABELS, CardStatus, CardView, HouseholdSummary,
                                  PaymentMethod, PaymentResult)
 from kiosk.i18n import N_
@@ -88,6 +89,7 @@ class PayFeesFlow(InvoiceOffering, Flow):
         self.invoice_offer: InvoiceOfferView | None = None  # after paying: whether "开发票" is offered
         self.error: ErrorView | None = None
         self.card_per_method = False  # several cards after a unit + PIN sign-in: one "card balance" button per card
+        self.qr_route = QrRoute()  # after 扫码支付: the network and the direction (kiosk.flows.qr_route)
 
     def start(self) -> None:
         identity = self.session.identity
@@ -184,6 +186,11 @@ class PayFeesFlow(InvoiceOffering, Flow):
         return True, ""
 
     def choose_method(self, method: str) -> None:
+        if method.startswith(ROUTE_KEY):  # a row of the QR question under 扫码支付
+            if self.step is PayStep.CHOOSE and self.method is PaymentMethod.QR \
+                    and self.qr_route.choose(method, self.ctx.status):
+                self.changed()
+            return
         base, _, uid = method.partition(CARD_KEY)  # "card:<UID>" / "credit+card:<UID>": one of several cards
         card = self.summary.card(uid) if uid and self.summary is not None else None
         if uid and card is None:
@@ -201,7 +208,7 @@ class PayFeesFlow(InvoiceOffering, Flow):
 
     def next(self) -> None:
         """From the choice page to the confirmation page."""
-        if self.step is PayStep.CHOOSE and self.selected and self.method is not None:
+        if self.step is PayStep.CHOOSE and self.selected and self.method is not None and self._route_complete():
             self.step = PayStep.CONFIRM
             self.key = self.session.new_key("pay_bills")
             self.check_printer()
@@ -227,6 +234,7 @@ class PayFeesFlow(InvoiceOffering, Flow):
         language = self.language
         self.step, self.error = PayStep.PAYING, None
         control = self.new_payment_control()
+        self.qr_route.apply(control, self.ctx.status)
         self.call("pay_bills",
                   lambda: self.services.pay_bills(summary.household_id, bills, method, key, language, summary.card_uid,
                                                   control=control, credit_fen=credit_fen),
@@ -262,10 +270,16 @@ class PayFeesFlow(InvoiceOffering, Flow):
                                     pick.key == chosen and summary.card_uid == card.card_uid))
         return out
 
+    def _route_complete(self) -> bool:
+        return self.method is not PaymentMethod.QR or self.qr_route.complete(self.ctx.status)
+
     def _method_words(self) -> str:
         if self._pick is None:
             return ""
         words = credit.confirm_text(self._pick, self.total_fen, self.t, self.money)
+        route = self.qr_route.words(self.ctx.status, self.t) if self.method is PaymentMethod.QR else ""
+        if route:
+            words = f"{words} · {route}"
         card = self.summary.acting_card if self.summary else None
         if self.method is PaymentMethod.CARD_BALANCE and card is not None:
             words = self.t(N_("{method} ({card})"), method=words, card=card_picker.card_name(card, self.language))
@@ -294,6 +308,9 @@ class PayFeesFlow(InvoiceOffering, Flow):
             enabled, reason = self._method_state(pick)
             methods.append(MethodChoice(pick.key, credit.label(pick, self.t, self.money), enabled,
                                         self.t(reason) if reason else "", pick.key == chosen))
+            if pick.method is PaymentMethod.QR and pick.key == chosen and self.step is PayStep.CHOOSE:
+                methods += [MethodChoice(o.key, self.t(o.label), True, "", o.selected)
+                            for o in self.qr_route.options(self.ctx.status)]
         prompts = {
             PayStep.LOADING: N_("Loading your bills, please wait"),
             PayStep.CHOOSE: N_("Please choose the bills to pay and how to pay"),
@@ -328,7 +345,7 @@ class PayFeesFlow(InvoiceOffering, Flow):
             all_selected=bool(s and s.bills) and len(self.selected) == len(s.bills if s else ()),
             total=self.money(self.total_fen),
             methods=tuple(methods),
-            can_continue=bool(self.selected) and self.method is not None,
+            can_continue=bool(self.selected) and self.method is not None and self._route_complete(),
             confirm_lines=confirm_lines,
             confirm_method=self._method_words(),
             receipt_number=self.result.receipt_number if self.result else "",

@@ -449,6 +449,10 @@ class ServiceStatus:
     devices: tuple[DeviceHealth, ...] = field(default_factory=tuple)
     switched_off: tuple[SwitchedOffView, ...] = ()  # features staff switched off at this site (every kiosk)
     cached_at: datetime | None = None  # while the database is gone: when the local copy was last refreshed
+    # QR payment: the networks configured here (wechatpay, alipay; empty: one unnamed gateway, nothing to choose)
+    # and those taking a payment code now (scanner configured and up); docs/payments.md, "The pay-page journey"
+    qr_networks: tuple[str, ...] = ()
+    code_networks: tuple[str, ...] = ()
 
     def switched_off_message(self, feature: Feature) -> str | None:
         """The staff's message while `feature` is switched off; None while it is on."""

@@ -27,6 +27,8 @@ class Stage(StrEnum):
     INSERT_NOTES = "insert_notes"  # cash: due / inserted live
     CONFIRM_OVERPAY = "confirm_overpay"  # cash: a note in escrow would overpay; agree or not
     SCAN_QR = "scan_qr"  # QR: show code_url, wait for the gateway
+    SHOW_CODE = "show_code"  # payment code: the resident shows the app's payment code to the kiosk's scanner
+    CONFIRM_ON_PHONE = "confirm_on_phone"  # payment code: USERPAYING, the resident confirms on the phone
     FINISHING = "finishing"  # money has arrived; ledger, receipt
 
 
@@ -37,6 +39,8 @@ STAGE_MESSAGES: dict[Stage, str] = {
     Stage.INSERT_NOTES: N_("Please insert your banknotes."),
     Stage.CONFIRM_OVERPAY: N_("This note is more than needed. Accept it? The excess is credited to your account."),
     Stage.SCAN_QR: N_("Scan the code with your phone to pay."),
+    Stage.SHOW_CODE: N_("Open the payment code in your app and hold it under the scanner."),
+    Stage.CONFIRM_ON_PHONE: N_("Waiting for you to confirm on your phone"),
     Stage.FINISHING: N_("Payment received. Printing your receipt…"),
 }
 
@@ -47,7 +51,7 @@ class PaymentProgress:
     due_fen: int = 0
     received_fen: int = 0
     code_url: str = ""  # SCAN_QR: what the QR code encodes
-    expires_in_s: int = 0  # SCAN_QR: seconds until the order expires
+    expires_in_s: int = 0  # SCAN_QR / SHOW_CODE / CONFIRM_ON_PHONE: seconds left (a countdown)
     message: str = ""  # msgid with `params`; empty means STAGE_MESSAGES[stage]
     params: tuple[tuple[str, int | str], ...] = field(default=())
     notice: str = ""  # msgid shown before acceptance starts (e.g. no change is given)

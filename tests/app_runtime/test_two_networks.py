@@ -147,3 +147,53 @@ def test_recovery_asks_each_network_only_about_its_own_orders(kiosk, factory, si
     assert settled.order_id == "open-ali-1"
     with unit_of_work(factory) as s:
         assert s.scalars(select(GatewayOrderRecord.state)).one() == settled.state == "closed"  # Alipay cancels it for good
+
+
+@pytest.fixture
+def kiosk_with_scanner(sims, engine, factory, db_url, tmp_path):  # type: ignore[no-untyped-def]
+    from devices.sim.scanner_sim import SimScanner
+
+    wx, ali = sims
+    scanner = SimScanner()
+    scanner.start()
+    site = _site_file(tmp_path, BOTH.format(wx=wx.url, ali=ali.credentials["gateway_url"])
+                      + f'[devices.scanner]\nport = "{scanner.path}"\n')
+    s, db, _till, _report = seeded_site(engine, factory, db_url, tmp_path / "data", households=4)
+    s = settings_mod.load(s.data_dir, site, db_url=db_url)
+    c = ali.credentials
+    s = replace(s, secrets=replace(s.secrets, wechatpay_credentials=str(wx.keys / "credentials.json"),
+                                   alipay_app_id=c["app_id"], alipay_app_private_key_file=c["app_private_key_path"],
+                                   alipay_public_key_file=c["alipay_public_key_path"]))
+    rt = build_runtime(s, db)
+    rt.start()
+    assert rt.supervisors["scanner"].wait_available(5)
+    yield rt, scanner
+    rt.stop()
+    scanner.stop()
+
+
+def test_a_payment_code_on_the_chosen_network_pays_through_the_runtime_with_a_receipt(
+        kiosk_with_scanner, factory, sims) -> None:
+    from devices.sim.scanner_sim import fresh_code
+
+    rt, scanner = kiosk_with_scanner
+    wx, ali = sims
+    ali.control(bar_code="pay", pin_ms=None)
+    status = rt.services.service_status()
+    assert status.qr_networks == ("wechatpay", "alipay") and status.code_networks == ("wechatpay", "alipay")
+    hh = _household(factory, "2-0102")
+    bill = rt.services.household_summary(hh).bills[0]
+
+    def on_progress(p) -> None:  # type: ignore[no-untyped-def]
+        if p.stage is Stage.SHOW_CODE and p.can_cancel and not scanner.sent:
+            scanner.send(fresh_code("alipay"))
+
+    control = PaymentControl(on_progress)
+    control.network, control.direction = "alipay", "payment_code"
+    result = rt.services.pay_bills(hh, (bill.bill_id,), r.PaymentMethod.QR, "two-code", "en", control=control)
+    assert result.receipt_number and result.amount_fen == bill.amount_fen
+    with unit_of_work(factory) as s:
+        assert [(g.network, g.kind, g.state) for g in s.scalars(select(GatewayOrderRecord))] == [
+            ("alipay", "code", "paid")]
+    rt.supervisors["scanner"].stop()  # the scanner gone: the direction is no longer offered
+    assert rt.services.service_status().code_networks == ()
