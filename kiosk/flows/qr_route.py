@@ -3,8 +3,10 @@ shows the app's payment code to the kiosk's scanner). Kivy-free; the pay page dr
 of its method list (keys `qr-route:network:<name>` / `qr-route:direction:<name>`).
 
 - Networks: only the configured ones (`ServiceStatus.qr_networks`); the question is skipped with one (or none).
+  The first configured network is preselected; a tap on the other changes it.
 - Directions: "Show my payment code" only where the chosen network takes codes now (`ServiceStatus.code_networks`:
-  a scanner configured and up, a driver with payment codes); otherwise the kiosk's code, without asking.
+  a scanner configured and up, a driver with payment codes); otherwise the kiosk's code, without asking. The
+  kiosk's code is preselected.
 """
 from __future__ import annotations
 
@@ -49,10 +51,11 @@ class QrRoute:
         return networks if len(networks) > 1 else ()
 
     def network_used(self, status: ServiceStatus | None) -> str:
+        """The resident's pick, else the first configured network (preselected, as the page shows it)."""
         networks, _ = self._status(status)
-        if len(networks) == 1:
-            return networks[0]
-        return self.network if self.network in networks else ""
+        if self.network in networks:
+            return self.network
+        return networks[0] if networks else ""
 
     def directions_asked(self, status: ServiceStatus | None) -> tuple[str, ...]:
         network = self.network_used(status)
@@ -61,18 +64,17 @@ class QrRoute:
 
     def direction_used(self, status: ServiceStatus | None) -> str:
         asked = self.directions_asked(status)
-        if not asked:
-            return KIOSK_CODE
-        return self.direction if self.direction in asked else ""
+        return self.direction if self.direction in asked else KIOSK_CODE  # the kiosk's code is preselected
 
     def complete(self, status: ServiceStatus | None) -> bool:
         networks, _ = self._status(status)
         return (not networks or bool(self.network_used(status))) and bool(self.direction_used(status))
 
     def options(self, status: ServiceStatus | None) -> tuple[RouteOption, ...]:
-        out = [RouteOption(f"{ROUTE_KEY}network:{n}", NETWORK_LABELS.get(n, n), n == self.network,
+        network, direction = self.network_used(status), self.direction_used(status)
+        out = [RouteOption(f"{ROUTE_KEY}network:{n}", NETWORK_LABELS.get(n, n), n == network,
                            NETWORK_ICONS.get(n, "qrcode")) for n in self.networks_asked(status)]
-        out += [RouteOption(f"{ROUTE_KEY}direction:{d}", DIRECTION_LABELS[d], d == self.direction,
+        out += [RouteOption(f"{ROUTE_KEY}direction:{d}", DIRECTION_LABELS[d], d == direction,
                             DIRECTION_ICONS[d]) for d in self.directions_asked(status)]
         return tuple(out)
 
@@ -80,8 +82,8 @@ class QrRoute:
         """A route row was tapped; False when it is not (or no longer) offered."""
         what, _, value = key.removeprefix(ROUTE_KEY).partition(":")
         if what == "network" and value in self.networks_asked(status):
-            if value != self.network:
-                self.network, self.direction = value, ""  # the other network may not take codes
+            if value != self.network_used(status):
+                self.network, self.direction = value, ""  # back to the kiosk's code: the other may take no codes
             return True
         if what == "direction" and value in self.directions_asked(status):
             self.direction = value

@@ -27,19 +27,21 @@ def _rows(flow) -> dict[str, tuple[str, bool]]:  # type: ignore[no-untyped-def]
     return {m.method: (m.label, m.selected) for m in flow.view().methods if m.method.startswith("qr-route:")}
 
 
-def test_both_networks_and_a_scanner_ask_network_then_direction_before_next(signed_in, fake) -> None:
+def test_both_networks_and_a_scanner_offer_network_and_direction_preselected_and_changeable(signed_in, fake) -> None:
     controls = _captured(fake)
     signed_in.go("pay_fees")
     flow = signed_in.flow
     _offer(signed_in, ("wechatpay", "alipay"), ("wechatpay", "alipay"))
     assert _rows(flow) == {}  # nothing before 扫码支付 is chosen
     flow.choose_method("qr")
-    assert _rows(flow) == {"qr-route:network:wechatpay": ("微信支付", False), "qr-route:network:alipay": ("支付宝", False)}
-    assert not flow.view().can_continue
-    flow.choose_method("qr-route:network:alipay")
-    assert list(_rows(flow)) == ["qr-route:network:wechatpay", "qr-route:network:alipay",
-                                 "qr-route:direction:kiosk_code", "qr-route:direction:payment_code"]
-    assert not flow.view().can_continue
+    assert _rows(flow) == {"qr-route:network:wechatpay": ("微信支付", True), "qr-route:network:alipay": ("支付宝", False),
+                           "qr-route:direction:kiosk_code": ("扫描终端上的二维码", True),
+                           "qr-route:direction:payment_code": ("出示付款码", False)}
+    assert flow.view().can_continue  # the first network and the kiosk's code are preselected
+    flow.choose_method("qr-route:direction:payment_code")
+    flow.choose_method("qr-route:network:alipay")  # another network: back to the kiosk's code
+    assert [k for k, (_label, on) in _rows(flow).items() if on] == ["qr-route:network:alipay",
+                                                                    "qr-route:direction:kiosk_code"]
     flow.choose_method("qr-route:direction:payment_code")
     assert flow.view().can_continue
     flow.next()
