@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
                 estate.seed(session, till, households=args.households)
         rt, sims = start_demo_runtime(settings, db, bus, prepared.pop("sims", None))  # type: ignore[arg-type]
         print(f"REAL_APP_READY {settings.data_dir}", flush=True)
+        freeze_when_asked()
         return Started(rt.settings, rt, sims)
 
     prepared: dict[str, object] = {}
@@ -53,6 +54,29 @@ def main(argv: list[str] | None = None) -> int:
         return run_in_window(settings, start, prepare)
     finally:
         stop_unused(prepared)
+
+def freeze_when_asked() -> None:
+    """The test-only debug hook of the self-healing ladder (docs/deploy.md): with KIOSK_TEST_FREEZE_FILE=PATH set,
+    the Kivy main loop looks for PATH every 0.2 s and, once it appears, deletes it and never returns from that
+    frame: a hung UI, as the watchdog sees one. Only this test entry point reads the variable; `kiosk run` and
+    the touchscreen have no way to it."""
+    import os
+    import time
+
+    path = os.environ.get("KIOSK_TEST_FREEZE_FILE")
+    if not path:
+        return
+    from kivy.clock import Clock
+
+    def look(_dt: float) -> None:
+        if os.path.exists(path):
+            os.unlink(path)
+            print("REAL_APP_FREEZING", flush=True)
+            while True:  # the frame that never ends
+                time.sleep(1)
+
+    Clock.schedule_interval(look, 0.2)
+
 
 if __name__ == "__main__":
     sys.exit(main())
