@@ -56,7 +56,7 @@ def test_the_service_is_a_watchdogged_notify_service_that_escalates_and_is_harde
     assert exec_start.startswith("ExecStart=/usr/bin/cage -d -- ") and exec_start.endswith(" -m kiosk run")
     assert " -s" not in exec_start  # cage switches VTs only with -s
     backup = unit_lines(tmp_path / UNITS / "estate-kiosk-backup.service")
-    assert any(line.endswith(" -m kiosk db backup") for line in backup if line.startswith("ExecStart="))
+    assert any(line.endswith(" -m kiosk db backup --nightly") for line in backup if line.startswith("ExecStart="))
     assert "Persistent=true" in unit_lines(tmp_path / UNITS / "estate-kiosk-backup.timer")
     assert "SystemMaxUse=500M" in unit_lines(tmp_path / "etc/systemd/journald.conf.d/estate-kiosk.conf")
     assert "RuntimeWatchdogSec=30s" in unit_lines(tmp_path / "etc/systemd/system.conf.d/estate-kiosk-watchdog.conf")
