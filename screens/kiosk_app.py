@@ -21,6 +21,7 @@ from kiosk.flows.routes import Route
 from kiosk.flows.runner import ThreadRunner
 from kiosk.flows.session import Session
 from kiosk.flows.staff import GestureDetector
+from kiosk.fleet.actions import ServiceStateChanged
 from kiosk.flows.starting import DatabaseHealthChanged, ServicesFailed, ServicesReady
 from kiosk.i18n import LANGUAGES, N_, translate
 from screens import last_resort
@@ -259,11 +260,24 @@ class KioskApp(App):
         if self.navigator.route is not None and self.navigator.route.name == "attract" and hasattr(flow, "reload"):
             flow.reload()
         self.refresh_header()
+        rt = getattr(self.services, "rt", None)  # the office's restart waits for an idle kiosk (kiosk.fleet.actions)
+        if rt is not None and hasattr(rt, "on_restart"):
+            rt.on_restart = lambda reason: Clock.schedule_once(lambda _dt: self.restart_when_idle(reason))
         if self.prebuilt:  # done while the database was gone: the out-of-service page gives way to the first page
             self.quiet_gc.arm()  # at once; what the start made since is collected once the kiosk is left alone
             return
         self.prebuild()
         self.quiet_gc.settle()  # the start-up's garbage gone and the rest frozen, before anyone can be waiting
+
+    def restart_when_idle(self, reason: str) -> None:
+        """The office asked for a restart: the app ends (the service manager starts it again) once nobody is using
+        the kiosk; until then it looks again every second."""
+        route = self.navigator.route
+        if self.session.identity is None and (route is None or route.name in ("attract", "out_of_service")):
+            log.warning("restarting: %s", reason)
+            self.stop()
+            return
+        Clock.schedule_once(lambda _dt: self.restart_when_idle(reason), 1.0)
 
     def _wait_for_the_database(self) -> None:
         """A start that found the estate database gone waits on the out-of-service page: the screens are loaded
@@ -291,6 +305,9 @@ class KioskApp(App):
             self.refresh_header()
             if not event.up:
                 Clock.schedule_once(lambda _dt: self._wait_for_the_database(), 2.0)  # after the page's transition
+            return
+        if isinstance(event, ServiceStateChanged):  # the office paused, resumed, reloaded (kiosk.fleet.actions)
+            self.navigator.service_state_changed()
             return
         health = getattr(event, "health", None)
         if health is not None and hasattr(event, "device"):

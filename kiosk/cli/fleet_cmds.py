@@ -31,6 +31,24 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     al.add_argument("--by", default="", help="who clears it (default: the user running the command)")
     al.set_defaults(handler=_alerts)
 
+    ac = fleet.add_parser(
+        "action", parents=[common], help="send a remote action to one kiosk: pause (暂停服务), resume, reload, restart",
+        description="The kiosk picks the action up on its next poll ([fleet] action_poll_s) and applies it once, "
+                    "even after a restart or an outage. A pause shows its message on the out-of-service page and "
+                    "never interrupts a resident: it applies when the current session ends. reload-config checks "
+                    "the settings files, then restarts the app with them; restart ends the app for the service "
+                    "manager to start it again (both wait for an idle kiosk). Every action is audited with who "
+                    "sent it.")
+    ac.add_argument("kiosk", help="the kiosk code, e.g. K01")
+    ac.add_argument("action", choices=["pause", "resume", "reload-notices", "reload-config", "restart"])
+    ac.add_argument("--message", default="", help="for pause: what the kiosk's screen says (1 to 200 characters)")
+    ac.add_argument("--by", default="", help="who sends it (default: the user running the command)")
+    ac.set_defaults(handler=_action)
+
+    acs = fleet.add_parser("actions", parents=[common], help="the remote actions sent, newest first, with outcomes")
+    acs.add_argument("--kiosk", default="", help="only this kiosk's")
+    acs.set_defaults(handler=_actions)
+
     wa = fleet.add_parser(
         "watch", parents=[common], help="the office's evaluator: alerts and their delivery every heartbeat",
         description="Evaluates the fleet's alerts and delivers the outbox (log, webhook) every [fleet] "
@@ -125,3 +143,33 @@ def _watch(args: argparse.Namespace) -> int:
                   f"failed {failed}")
             return 0
         time.sleep(settings.fleet.heartbeat_s)
+
+
+def _action(args: argparse.Namespace) -> int:
+    from kiosk.fleet import actions
+    from kiosk.persistence.db import unit_of_work
+
+    _settings, db = database_from(args)
+    with unit_of_work(db.factory) as s:
+        row = actions.send(s, args.kiosk, actions.Action(args.action), args.message, _who(args.by))
+        print(f"action {row.id} {row.action} for {row.kiosk_code} sent by {row.sent_by}; "
+              "the kiosk applies it at its next poll")
+    return 0
+
+
+def _actions(args: argparse.Namespace) -> int:
+    from kiosk.domain.site_clock import wall_text
+    from kiosk.fleet import actions
+    from kiosk.persistence.db import unit_of_work
+
+    _settings, db = database_from(args)
+    with unit_of_work(db.factory) as s:
+        rows = actions.listing(s, args.kiosk or None)
+        if not rows:
+            print("no actions")
+        for r in rows:
+            applied = f"applied {wall_text(r.applied_at, '%m-%d %H:%M:%S')}: {r.outcome}" if r.applied_at \
+                else "pending"
+            print(f"{r.id:>5} {r.kiosk_code:<8} {r.action:<15} sent {wall_text(r.sent_at, '%m-%d %H:%M:%S')} by "
+                  f"{r.sent_by}  {applied}" + (f"  «{r.message}»" if r.message else ""))
+    return 0

@@ -33,7 +33,7 @@ class FleetAgent:
         self.skipped = 0  # beats not written since the last one that was
         self.unknown = False  # the database does not know this kiosk's code (E8201)
         self.after_beat: list[Callable[[], None]] = [self.alerts_round]  # kiosk.fleet.alerts, .notifier
-        self.on_poll: list[Callable[[], None]] = []  # remote actions (kiosk.fleet.actions)
+        self.on_poll: list[Callable[[], None]] = [self.actions_round]  # remote actions (kiosk.fleet.actions)
         self.send: Callable[[int, bytes], None] | None = None  # the notifier, built at the first round
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -68,6 +68,13 @@ class FleetAgent:
         self.skipped, self.unknown = 0, False
         self.beats += 1
         return True
+
+    def actions_round(self) -> None:
+        """Apply the office's pending actions for this kiosk (kiosk.fleet.actions)."""
+        from kiosk.fleet import actions
+
+        if not self.unknown:
+            actions.apply_pending(self.rt)
 
     def alerts_round(self) -> None:
         """Evaluate the fleet's alerts (any live kiosk may; only one raises each episode) and deliver the outbox."""

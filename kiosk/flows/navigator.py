@@ -165,6 +165,20 @@ class Navigator:
         if flow is not None:
             flow.changed()
 
+    def service_state_changed(self) -> None:
+        """The office paused, resumed or reloaded this kiosk (kiosk.fleet.actions): an idle kiosk loads its first
+        page again, which reads the new state (a pause shows the out-of-service page with the office's message).
+        A resident's session is left alone: its end leads to the first page, which reads the state then."""
+        route, flow = self.route, self.flow
+        if route is None or self.session.identity is not None:
+            return
+        whole_kiosk_out = route.name == "out_of_service" and not any(
+            getattr(flow, name, "") for name in ("database", "feature", "reference", "paused"))
+        if route.name == "attract" or whole_kiosk_out:
+            if self.ctx.status is not None:  # the first page reads the state afresh (a resume must reach it)
+                self.ctx.status = replace(self.ctx.status, out_of_service=False, reason="")
+            self.go("attract")
+
     def _closed_for_sign_in(self, route: Route, params: dict[str, Any]) -> str | None:
         """When `route` would ask for a sign-in that leads to nothing open now: the closed feature's name ('' for
         the household page, i.e. every personal feature closed); None when the sign-in may go ahead."""
