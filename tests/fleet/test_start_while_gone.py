@@ -81,50 +81,54 @@ def test_prepared_while_packets_are_dropped_and_started_within_a_second_and_a_ha
         engine.dispose()
 
 
+class HeadlessKiosk:
+    """`kiosk COMMAND --no-window` as a process of its own; `lines` collects what it prints."""
+
+    def __init__(self, command: str, data_dir: Path, db_url: str) -> None:
+        env = {**os.environ, "KIVY_NO_ARGS": "1", "KIVY_NO_CONSOLELOG": "1"}
+        self.proc = subprocess.Popen([sys.executable, "-m", "kiosk", command, "--no-window", "--language", "en",
+                                      "--data-dir", str(data_dir), "--db-url", db_url], cwd=ROOT, env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     start_new_session=True)
+        self.lines: list[str] = []
+        threading.Thread(target=lambda: self.lines.extend(self.proc.stdout), daemon=True).start()  # type: ignore[arg-type]
+
+    def said(self, text: str) -> bool:
+        return any(text in line for line in self.lines)
+
+    def stop(self, timeout_s: float) -> int:
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        return self.proc.wait(timeout_s)
+
+    def __enter__(self) -> HeadlessKiosk:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(30)
+
+
 def test_a_kiosk_without_a_window_started_while_the_database_is_gone_waits_then_runs_and_stops_cleanly(
         cut, pg_url, tmp_path):
     """`kiosk demo --no-window` (as `kiosk run --no-window` on a server): the database refused at start is
     waited for with one translated line, not an E2011 exit; once it answers the kiosk runs; SIGTERM stops it (0)."""
     cut.refuse()
-    env = {**os.environ, "KIVY_NO_ARGS": "1", "KIVY_NO_CONSOLELOG": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk", "demo", "--no-window", "--language", "en", "--data-dir",
-                             str(tmp_path / "data"), "--db-url", cut.url_for(pg_url)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)  # type: ignore[arg-type]
-    reader.start()
-    try:
-        _wait_for(lambda: any("does not answer" in ln for ln in lines), 60)
+    with HeadlessKiosk("demo", tmp_path / "data", cut.url_for(pg_url)) as kiosk:
+        _wait_for(lambda: kiosk.said("does not answer"), 60)
         time.sleep(2.0)  # several probes while it is gone: still waiting, not exited
-        assert proc.poll() is None, "".join(lines)
-        assert not any("E2011" in ln or "running without a window" in ln for ln in lines), "".join(lines)
+        assert kiosk.proc.poll() is None, "".join(kiosk.lines)
+        assert not kiosk.said("E2011") and not kiosk.said("running without a window"), "".join(kiosk.lines)
         cut.listen()
-        _wait_for(lambda: any("running without a window" in ln for ln in lines), 120)
-        assert any("answers again" in ln for ln in lines), "".join(lines)
-        os.killpg(proc.pid, signal.SIGTERM)
-        assert proc.wait(60) == 0, "".join(lines)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(30)
+        _wait_for(lambda: kiosk.said("running without a window"), 120)
+        assert kiosk.said("answers again"), "".join(kiosk.lines)
+        assert kiosk.stop(60) == 0, "".join(kiosk.lines)
 
 
 def test_a_kiosk_without_a_window_stopped_while_it_waits_for_the_database_exits_at_once(cut, pg_url, tmp_path):
     cut.refuse()
-    env = {**os.environ, "KIVY_NO_ARGS": "1", "KIVY_NO_CONSOLELOG": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk", "run", "--no-window", "--language", "en", "--data-dir",
-                             str(tmp_path / "data"), "--db-url", cut.url_for(pg_url)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)  # type: ignore[arg-type]
-    reader.start()
-    try:
-        _wait_for(lambda: any("does not answer" in ln for ln in lines), 60)
+    with HeadlessKiosk("run", tmp_path / "data", cut.url_for(pg_url)) as kiosk:
+        _wait_for(lambda: kiosk.said("does not answer"), 60)
         asked = time.monotonic()
-        os.killpg(proc.pid, signal.SIGTERM)
-        assert proc.wait(30) == 0, "".join(lines)
+        assert kiosk.stop(30) == 0, "".join(kiosk.lines)
         assert time.monotonic() - asked < 5
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(30)
