@@ -191,7 +191,9 @@ def check_devices(settings: Settings, report: Report, wait_s: float = DEVICE_WAI
             last = f"; last error {entry['last_error_at']}: {entry['last_error']}" if entry.get("last_error") else ""
             problem = DoctorDeviceDown(device=name, reason=entry.get("reason") or entry.get("health")) \
                 if entry.get("health") == "unavailable" else None
-            report.add(name, f"{entry.get('health')} since {entry.get('since')}{last}", problem)
+            retry = f"; reopen attempt {entry['reopen_attempt']} in {entry.get('next_retry_s')} s" \
+                if entry.get("health") == "unavailable" and entry.get("reopen_attempt") else ""
+            report.add(name, f"{entry.get('health')} since {entry.get('since')}{retry}{last}", problem)
         return
     report.add("devices", "asked directly (the kiosk app is not running)")
     try:

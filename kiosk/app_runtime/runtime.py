@@ -170,10 +170,11 @@ class KioskRuntime:
             if sup is None:
                 out.append(r.DeviceHealth(name, r.DeviceState.DOWN, "not attached"))
             else:
-                out.append(r.DeviceHealth(name, HEALTH[sup.health], sup.reason))
+                out.append(r.DeviceHealth(name, HEALTH[sup.health], sup.reason, sup.reopen_attempt, sup.next_retry_s))
         scanner = self.supervisors.get("scanner")
         if scanner is not None:  # a line only where a scanner is configured (devices.scanner.port)
-            out.append(r.DeviceHealth("scanner", HEALTH[scanner.health], scanner.reason))
+            out.append(r.DeviceHealth("scanner", HEALTH[scanner.health], scanner.reason, scanner.reopen_attempt,
+                                      scanner.next_retry_s))
         gateway_ok = self.devices.gateway is not None
         out.append(r.DeviceHealth("gateway", r.DeviceState.OK if gateway_ok else r.DeviceState.DOWN,
                                   "" if gateway_ok else "not attached"))

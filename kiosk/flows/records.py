@@ -418,6 +418,8 @@ class DeviceHealth:
     device: str  # reader / printer / cash / gateway
     state: DeviceState
     detail: str = ""
+    reopen_attempt: int = 0  # a device that is down: the number of its next reopen attempt (kiosk.runtime.supervisor)
+    next_retry_s: float | None = None  # and the delay before it
 
 
 # Which features need which device to be up (used to switch single features off).

@@ -222,6 +222,13 @@ class StaffHomeFlow(Flow):
     def _method_label(self, method: str) -> str:
         return method_label(method, self.t)
 
+    def _device_detail(self, d: DeviceHealth) -> str:
+        detail = self.t(DEVICE_DETAILS[d.device], detail=d.detail) if d.device in DEVICE_DETAILS else d.detail
+        if d.reopen_attempt and d.next_retry_s is not None:  # the worker's back-off, visible (kiosk.runtime.supervisor)
+            detail = self.t(N_("{detail} (reopening: attempt {attempt}, next in {seconds} s)"), detail=detail,
+                            attempt=d.reopen_attempt, seconds=f"{d.next_retry_s:.1f}")
+        return detail
+
     def view(self) -> StaffHomeView:
         s = self.settlement_view
         lines: tuple[tuple[str, str], ...] = ()
@@ -238,8 +245,7 @@ class StaffHomeFlow(Flow):
         return StaffHomeView(
             self.step, self.t(N_("Maintenance")), staff.name if staff else "",
             tuple((self.t(DEVICE_NAMES.get(d.device, d.device)), self.t(STATE_WORDS[d.state.value]),
-                   self.t(DEVICE_DETAILS[d.device], detail=d.detail) if d.device in DEVICE_DETAILS else d.detail)
-                  for d in self.devices),
+                   self._device_detail(d)) for d in self.devices),
             self.out_of_service,
             self.t(N_("Kiosk is out of service")) if self.out_of_service else self.t(N_("Kiosk is in service")),
             lines, self.message,

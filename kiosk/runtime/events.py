@@ -41,6 +41,16 @@ class DeviceHealthChanged(DeviceEvent):
 
 
 @dataclass(frozen=True)
+class DeviceReopenScheduled(DeviceEvent):
+    """A device that is down will be opened again in `delay_s` seconds: `attempt` is the number of that next
+    attempt since it went down, `reason` what the last one (or the failure) said. Published on every attempt."""
+
+    attempt: int
+    delay_s: float
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class CardPresented(DeviceEvent):
     tag: Tag
 

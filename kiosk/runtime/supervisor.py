@@ -12,6 +12,10 @@ Any device with open()/close() works (CardReader, ReceiptPrinter, CashAcceptor).
   touches the device, so a pulled cable is noticed even when the kiosk is idle (the card watcher polls
   anyway and needs none);
 - every change of health is published once as DeviceHealthChanged(device, health, reason);
+- every reopen is visible: `reopen_attempt` (the next attempt's number since the device went down, 0 while it
+  is up) and `next_retry_s`, a DeviceReopenScheduled event per attempt (the health file and the staff device
+  page show them) and a log line per attempt (the first LOG_EVERY_ATTEMPT, then one a minute at the cap);
+  the same policy for every device (reader, printer, cash acceptor, scanner), since all run under this class;
 - `requests` keeps the (submitted, finished) wall times of the last jobs run through `submit` (what a caller
   waited on the device for, its queue included): the journey benchmark takes that time out of a resident's wait.
 """
@@ -26,11 +30,13 @@ from concurrent.futures import Future
 from typing import Any, Generic, Protocol, TypeVar
 
 from kiosk.errors import DeviceTimeout, DeviceUnavailable, KioskError
-from kiosk.runtime.events import DeviceHealth, DeviceHealthChanged, EventBus
+from kiosk.runtime.events import DeviceHealth, DeviceHealthChanged, DeviceReopenScheduled, EventBus
 from kiosk.runtime.worker import DeviceWorker
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+LOG_EVERY_ATTEMPT = 10  # attempts logged one by one; after these, one line in LOG_THEN_EVERY (a minute at 1 s)
+LOG_THEN_EVERY = 60
 
 
 class Openable(Protocol):
@@ -61,6 +67,8 @@ class DeviceSupervisor(Generic[D]):
         self._generation = 0  # bumps on every failure so stale scheduled jobs do nothing
         self._opened = threading.Event()
         self.open_count = 0
+        self.reopen_attempt = 0  # the number of the next reopen attempt since the device went down; 0 while up
+        self.next_retry_s: float | None = None  # the delay before that attempt
         self.failure_count = 0
         self.requests: deque[tuple[float, float]] = deque(maxlen=256)
         worker.on_error = self._on_job_error
@@ -142,7 +150,14 @@ class DeviceSupervisor(Generic[D]):
         self._set_health(DeviceHealth.UNAVAILABLE, _reason(exc))
         self._backoff = self.backoff_initial
         gen = self._generation
+        self._schedule_reopen(1, self._backoff, _reason(exc))
         self.worker.submit_after(self._backoff, lambda d: self._try_open(d, gen))
+
+    def _schedule_reopen(self, attempt: int, delay: float, reason: str) -> None:
+        self.reopen_attempt, self.next_retry_s = attempt, delay
+        if attempt <= LOG_EVERY_ATTEMPT or attempt % LOG_THEN_EVERY == 0:
+            log.warning("%s down (%s): reopen attempt %d in %.2f s", self.name, reason, attempt, delay)
+        self.bus.publish(DeviceReopenScheduled(self.name, attempt, delay, reason))
 
     def _try_open(self, device: D, gen: int | None = None) -> None:
         if gen is not None and gen != self._generation:
@@ -154,9 +169,13 @@ class DeviceSupervisor(Generic[D]):
             self._set_health(DeviceHealth.UNAVAILABLE, _reason(exc))
             self._backoff = min(self.backoff_cap, max(self.backoff_initial, self._backoff * 2))
             g = self._generation
+            self._schedule_reopen(self.reopen_attempt + 1, self._backoff, _reason(exc))
             self.worker.submit_after(self._backoff, lambda d: self._try_open(d, g))
             return
         self.open_count += 1
+        if self.reopen_attempt:
+            log.warning("%s reopened at attempt %d", self.name, self.reopen_attempt)
+        self.reopen_attempt, self.next_retry_s = 0, None
         self._backoff = self.backoff_initial
         self._set_health(DeviceHealth.AVAILABLE, "")
         if self.heartbeat is not None:

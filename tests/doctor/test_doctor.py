@@ -14,7 +14,7 @@ from kiosk.app_runtime.demo import DemoSimulators
 from kiosk.app_runtime.health_file import HealthFile
 from kiosk.cli.main import main
 from kiosk.persistence import backups
-from kiosk.runtime.events import DeviceHealth, DeviceHealthChanged, EventBus
+from kiosk.runtime.events import DeviceHealth, DeviceHealthChanged, DeviceReopenScheduled, EventBus
 from kiosk.settings import load
 
 
@@ -92,12 +92,14 @@ def test_while_the_app_runs_its_own_device_states_and_last_errors_are_shown(
     health = HealthFile(data_dir, bus)  # what the running kiosk writes (this process plays it)
     bus.publish(DeviceHealthChanged("reader", DeviceHealth.AVAILABLE))
     bus.publish(DeviceHealthChanged("printer", DeviceHealth.UNAVAILABLE, "[E4002] no answer from tcp://10.0.0.9"))
+    bus.publish(DeviceReopenScheduled("printer", 6, 1.0, "[E4002] no answer from tcp://10.0.0.9"))
     health.stop()
     code, out = doctor(data_dir, capsys)
     assert code == 4, out  # a device error's exit status
     assert f"as the running kiosk (pid {os.getpid()}) sees them" in line(out, "devices")
     assert line(out, "reader").split(None, 1)[1].startswith("available since ")
     assert "unavailable since" in line(out, "printer") and "last error" in line(out, "printer")
+    assert "; reopen attempt 6 in 1.0 s;" in line(out, "printer")  # the worker's back-off, as it goes
     assert "problem: [E8122] The printer does not answer: [E4002] no answer from tcp://10.0.0.9" in out
 
 

@@ -115,3 +115,13 @@ def test_device_going_down_at_runtime_switches_its_features_off(nav):
     assert not top_up.enabled
     nav.device_changed("reader", "available")
     assert next(a for a in nav.flow.view().actions if a.key == Feature.TOP_UP.value).enabled
+
+
+def test_staff_device_page_shows_a_reopening_device_s_attempt_and_next_delay(nav, fake):
+    from kiosk.flows.records import DeviceHealth
+
+    fake.devices["printer"] = DeviceHealth("printer", DeviceState.DOWN, "no reply within 2.00 s", 7, 1.0)
+    nav.go("staff_unlock")
+    _type(nav.flow, "2468")
+    view = nav.flow.view()
+    assert ("小票打印机", "故障", "no reply within 2.00 s（正在重新连接：第 7 次，1.0 秒后）") in view.devices, view.devices
