@@ -12,11 +12,13 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from kiosk import bootstrap, settings as settings_mod
 from kiosk.app_runtime.devices import AttachedDevices
 from kiosk.app_runtime.runtime import KioskRuntime
 from kiosk.cli.main import main
 from kiosk.fleet import actions
 from kiosk.fleet.actions import Action, ServiceStateChanged
+from kiosk.persistence import schema
 from kiosk.persistence.db import make_engine, unit_of_work
 from kiosk.persistence.models import AuditEntry, FleetAction, Kiosk
 from tests.support.chain_key import bound_factory, write_secrets
@@ -64,8 +66,6 @@ def test_pause_resume_and_reload_are_applied_once_in_order_and_audited(engine, f
 
 def test_reload_config_with_a_broken_site_file_is_refused_and_the_kiosk_keeps_running(engine, factory, db_url,
                                                                                        tmp_path):
-    from kiosk import settings as settings_mod
-
     site_file = tmp_path / "site.toml"
     site_file.write_text("[fleet]\naction_poll_s = 2\n", encoding="utf-8")
     s, db, till, _ = seeded_site(engine, factory, db_url, tmp_path / "data", households=1)
@@ -142,10 +142,10 @@ def test_a_kiosk_process_applies_a_pause_sent_while_it_was_down_and_restarts_onc
     write_secrets(data)
     engine = make_engine(pg_url)
     factory = bound_factory(engine)
-    first = _start(data, site, pg_url)
+    schema.upgrade(engine)
+    settings = settings_mod.load(data, str(site), db_url=pg_url)
+    bootstrap.ensure_till(bootstrap.Database(engine, factory, pg_url), settings)  # the estate knows K01
     try:
-        _running(first)
-        _stop(first)
         pause = _send(factory, Action.PAUSE, "系统升级，暂停服务")  # sent while the kiosk is off
         second = _start(data, site, pg_url)
         try:
@@ -168,5 +168,4 @@ def test_a_kiosk_process_applies_a_pause_sent_while_it_was_down_and_restarts_onc
             applied = {r.id: r.applied_at for r in s.scalars(select(FleetAction))}
         assert set(applied) == {pause, restart, resume} and all(applied.values())
     finally:
-        _stop(first)
         engine.dispose()
