@@ -904,6 +904,48 @@ class ActionMessageInvalid(FleetError):
     message = N_("A pause needs a message of 1 to 200 characters for the kiosk's screen.")
 
 
+# --- the office web console (office/, docs/office.md "The console") ------------------------------------------
+class WebSignInRefused(AuthError):
+    code = "E8250"
+    message = N_("Wrong name or password. {remaining} attempts left before the account is locked.")
+
+
+class WebAccountLocked(AuthError):
+    code = "E8251"
+    message = N_("Too many wrong passwords. This account is locked until {until}.")
+
+
+class WebPasswordNotSet(AuthError):
+    code = "E8252"
+    message = N_("This staff user has no web password yet. An admin sets one with 'kiosk staff web-password'.")
+
+
+class WebPasswordTooShort(InvalidEntry):
+    code = "E8253"
+    message = N_("A web password needs 10 to 128 characters.")
+
+
+class FormExpired(AuthError):
+    code = "E8254"
+    message = N_("This form has expired or did not come from this console. Nothing was changed: please try again.")
+
+
+class SessionEnded(AuthError):
+    code = "E8255"
+    message = N_("Your session has ended. Please sign in again.")
+
+
+class NoticeEditedMeanwhile(BusinessRuleError):
+    code = "E8256"
+    message = N_("Someone else saved this notice while you were editing it. Your changes were not saved: "
+                 "reload it to see theirs, then make your changes again.")
+
+
+class UploadTooLarge(InvalidEntry):
+    code = "E8257"
+    message = N_("The file is larger than {limit}.")
+
+
 # --- kiosk doctor (kiosk.site_doctor, docs/deploy.md) --------------------------------------------------------
 class DoctorDatabaseDown(StorageError):
     code = "E8120"

@@ -68,6 +68,7 @@ GROUP_MODULES: tuple[str, ...] = (
     "kiosk.cli.last_resort_cmds",
     "kiosk.cli.upgrade_cmds",
     "kiosk.cli.fleet_cmds",
+    "kiosk.cli.office_cmds",
 )
 
 Handler = Callable[[argparse.Namespace], int]

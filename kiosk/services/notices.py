@@ -4,11 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from kiosk.domain.terms import MemberTier
-from kiosk.errors import AlreadyDone, InvalidEntry, NotFound
+from kiosk.errors import AlreadyDone, InvalidEntry, NotFound, NoticeEditedMeanwhile
 from kiosk.persistence.models import Notice, utcnow
 from kiosk.services import audit
 
@@ -105,6 +105,39 @@ def add_notice(session: Session, site_id: int, draft: NoticeDraft, *, actor: str
         audit.record(session, actor, "notice.created", str(notice.id), title=draft.title_zh_hans[:60],
                      tier=draft.audience_tier or "")
     return notice.id
+
+
+def notice_for_edit(session: Session, notice_id: int) -> tuple[NoticeDraft, int]:
+    """A notice's texts in every language and its version, for the office's edit form."""
+    n = session.get(Notice, notice_id)
+    if n is None:
+        raise NotFound(f"notice {notice_id}")
+    return (NoticeDraft(n.category, n.publish_at, n.expire_at, n.title_zh_hans, n.title_zh_hant, n.title_en,
+                        n.body_zh_hans, n.body_zh_hant, n.body_en, n.pinned, n.audience_tier), n.version)
+
+
+def edit_notice(session: Session, notice_id: int, draft: NoticeDraft, *, expected_version: int, actor: str) -> int:
+    """Replace a notice's texts and times if nobody saved it since `expected_version` was read (one UPDATE whose
+    row count decides: of two staff editing one notice, the second is told with NoticeEditedMeanwhile).
+    Returns the new version."""
+    problems = validate(draft)
+    if problems:
+        raise InvalidEntry("; ".join(problems), field="notice")
+    if session.get(Notice, notice_id) is None:
+        raise NotFound(f"notice {notice_id}")
+    done = session.execute(
+        update(Notice).where(Notice.id == notice_id, Notice.version == expected_version)
+        .values(category=draft.category, audience_tier=draft.audience_tier, publish_at=draft.publish_at,
+                expire_at=draft.expire_at, pinned=draft.pinned, title_zh_hans=draft.title_zh_hans,
+                title_zh_hant=draft.title_zh_hant, title_en=draft.title_en, body_zh_hans=draft.body_zh_hans,
+                body_zh_hant=draft.body_zh_hant, body_en=draft.body_en, version=Notice.version + 1)
+        .execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        raise NoticeEditedMeanwhile(f"notice {notice_id} is no longer at version {expected_version}")
+    session.expire_all()
+    audit.record(session, actor, "notice.edited", str(notice_id), version=expected_version + 1,
+                 title=draft.title_zh_hans[:60])
+    return expected_version + 1
 
 
 def withdraw_notice(session: Session, notice_id: int, *, actor: str, now: datetime | None = None) -> None:

@@ -169,6 +169,12 @@ def find(session: Session, site_id: int, number: int) -> Receipt:
     return receipt
 
 
+def of_household(session: Session, site_id: int, household_id: int, limit: int = 50) -> list[Receipt]:
+    """A household's receipts, newest first (the office's receipt search)."""
+    return list(session.scalars(select(Receipt).where(Receipt.site_id == site_id, Receipt.household_id == household_id)
+                                .order_by(Receipt.number.desc()).limit(limit)))
+
+
 def document(receipt: Receipt) -> ReceiptDocument:
     return ReceiptDocument.from_json(receipt.content)
 

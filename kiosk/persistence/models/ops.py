@@ -24,6 +24,7 @@ class Notice(IdMixin, Base):
     body_zh_hant: Mapped[str] = mapped_column(Text)
     body_en: Mapped[str] = mapped_column(Text)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # each edit adds 1 (office)
 
 
 class StaffUser(IdMixin, Base):
@@ -35,6 +36,10 @@ class StaffUser(IdMixin, Base):
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     card_uid_hex: Mapped[str | None] = mapped_column(String(20), unique=True, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The office web console's password (kiosk.services.web_passwords) and its own lock-out counters.
+    web_password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    web_failed_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    web_locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class Shift(IdMixin, Base):
