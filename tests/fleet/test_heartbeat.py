@@ -172,3 +172,25 @@ def test_a_database_that_stops_answering_skips_beats_with_one_warning(cut, pg_ur
         assert lines[-1] == "heartbeat written again after 4 skipped"
     finally:
         engine.dispose()
+
+
+def test_a_kiosk_whose_code_the_estate_does_not_know_logs_once_and_is_flagged(engine, factory, db_url, tmp_path,
+                                                                             caplog):
+    from dataclasses import replace
+
+    from sqlalchemy import select
+
+    from kiosk.persistence.models import FleetAlert
+
+    s, db, till, _ = seeded_site(engine, factory, db_url, tmp_path / "data", households=1)
+    rt = KioskRuntime(s, db, replace(till, kiosk_code="K77"), AttachedDevices(None, None, None, None))
+    agent = FleetAgent(rt)
+    with caplog.at_level(logging.ERROR, logger="kiosk.fleet.agent"):
+        assert not agent.beat() and not agent.beat()
+    assert [r.getMessage() for r in caplog.records if r.name == "kiosk.fleet.agent"] == [
+        "[E8201] There is no kiosk K77 at this estate (known: K01). Check the code with 'kiosk fleet status'. "
+        "(heartbeat from K77)"]
+    with unit_of_work(factory) as session:
+        assert [(a.kiosk_code, a.kind, a.cleared_at) for a in session.scalars(select(FleetAlert))] == [
+            ("K77", "unknown_kiosk", None)]
+        assert session.get(KioskHeartbeat, "K77") is None
