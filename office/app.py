@@ -27,9 +27,9 @@ def create_app(settings: Settings, db: Database, *, secure_cookies: bool = False
         PERMANENT_SESSION_LIFETIME=timedelta(hours=max_hours), SESSION_COOKIE_NAME="kiosk_office",
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=secure_cookies,
         MAX_CONTENT_LENGTH=4 * 1024 * 1024)
-    from office.pages import alerts, auth, bills, callbacks, fleet, notices, receipts, settlement
+    from office.pages import actions, alerts, auth, bills, callbacks, fleet, notices, receipts, settlement
 
-    for module in (auth, fleet, alerts, notices, bills, callbacks, settlement, receipts):
+    for module in (auth, fleet, alerts, actions, notices, bills, callbacks, settlement, receipts):
         app.register_blueprint(module.bp)
 
     @app.before_request

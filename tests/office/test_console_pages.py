@@ -15,7 +15,7 @@ from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import KioskHeartbeat
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = ("/fleet", "/fleet/table", "/fleet/K01", "/alerts", "/alerts?show=all", "/notices", "/notices/new",
+PAGES = ("/fleet", "/fleet/table", "/fleet/K01", "/alerts", "/alerts?show=all", "/actions", "/notices", "/notices/new",
          "/callbacks", "/callbacks?show=all", "/receipts", "/receipts?number=1", "/bills", "/settlement",
          "/staff/web-password")
 

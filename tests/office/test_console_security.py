@@ -189,3 +189,28 @@ def test_of_two_staff_editing_one_notice_the_second_is_told_and_the_first_is_kep
         notice = s.get(Notice, notice_id)
         assert (notice.title_zh_hans, notice.version) == ("停水通知（更新）", 2)
     assert form_b.status_code == 200
+
+
+def test_a_remote_action_for_a_kiosk_removed_since_the_form_was_loaded_is_refused(console):
+    from kiosk.persistence.models import FleetAction, Kiosk
+
+    with unit_of_work(console.db.factory) as s:
+        s.add(Kiosk(site_id=console.till.site_id, code="K02", name="Lobby 2"))
+    tech = console.signed_in("赵工")
+    form = tech.get("/actions")
+    assert '<option>K02</option>' in form.get_data(as_text=True)
+    with unit_of_work(console.db.factory) as s:
+        s.delete(s.scalars(select(Kiosk).where(Kiosk.code == "K02")).one())
+    resp = tech.post("/actions", data={"csrf_token": token(form), "kiosk": "K02", "action": "pause",
+                                       "message": "暂停服务"})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "[E8201]" in page and "K02" in page
+    resp = tech.post("/actions", data={"csrf_token": token(form), "kiosk": console.till.kiosk_code,
+                                       "action": "pause", "message": "暂停服务"})
+    assert resp.status_code == 302
+    with unit_of_work(console.db.factory) as s:
+        sent = [(a.kiosk_code, a.action, a.message, a.sent_by) for a in s.scalars(select(FleetAction))]
+    assert sent == [(console.till.kiosk_code, "pause", "暂停服务", "office:赵工")]
+    staff = console.signed_in("李强")
+    assert staff.post("/actions", data={"csrf_token": token(staff.get("/actions")), "kiosk": console.till.kiosk_code,
+                                        "action": "resume"}).status_code == 403
