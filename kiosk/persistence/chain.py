@@ -5,8 +5,9 @@ What is protected: journal entries (with their lines), card operations, receipts
 chain (`make_session_factory(engine, chain=ChainBinding(key, kiosk_code))`). While the transaction runs,
 `after_flush` notes which protected rows were written; at commit, `before_commit` locks this kiosk's head
 row only, computes one link per row (digest of the row as written, MAC over the previous link) and inserts
-them in one statement: two extra round trips per commit that wrote protected rows (lock the head; insert the
-links and move the head, one statement on PostgreSQL), none for the others. Kiosks never wait on each other's
+them in one statement: one extra round trip per commit that wrote protected rows on PostgreSQL (lock the head;
+inserting the links and moving the head is one statement, sent in the same message as the COMMIT:
+kiosk.persistence.with_commit), two on SQLite, none for the others. Kiosks never wait on each other's
 chain. A transaction may lock its head earlier (`lock_head_now`: receipts.issue does, before it takes the site's
 receipt number, so that only its links and the COMMIT come after the number).
 
@@ -30,6 +31,7 @@ from kiosk.persistence import chain_digest as cd
 from kiosk.persistence.bulk import collector_paused, insert_rows
 from kiosk.persistence.models import AuditEntry, CardOperation, ChainHead, ChainLink, JournalEntry, JournalLine, Receipt
 from kiosk.persistence.models.base import utcnow
+from kiosk.persistence.with_commit import WITH_COMMIT
 
 INFO_BINDING = "kiosk.chain.binding"
 _INFO_PENDING = "kiosk.chain.pending"
@@ -283,8 +285,8 @@ def append(session: Session, binding: ChainBinding, pending: _Pending) -> None:
         insert_rows(session, ChainLink.__table__, cd.LINK_COLUMNS, rows)
     else:  # a kiosk's usual commit: one statement (PostgreSQL: the head moved in the same one)
         links = insert(ChainLink.__table__).values([dict(zip(cd.LINK_COLUMNS, r)) for r in rows])
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(move_head.add_cte(links.cte("links")))
+        if session.get_bind().dialect.name == "postgresql":  # sent with the COMMIT (kiosk.persistence.with_commit)
+            session.execute(move_head.add_cte(links.cte("links")).execution_options(**{WITH_COMMIT: True}))
             return
         session.execute(links)
     session.execute(move_head)

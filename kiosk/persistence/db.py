@@ -106,6 +106,10 @@ def _configure_postgres(engine: Engine) -> None:
     its own); its commit() and rollback() still send COMMIT and ROLLBACK whenever a transaction is open. A
     connection asked for AUTOCOMMIT (a key claim's) gets no BEGIN."""
 
+    from kiosk.persistence import with_commit
+
+    with_commit.install(engine)  # the audit chain's last statement goes with the COMMIT
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.autocommit = True

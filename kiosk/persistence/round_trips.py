@@ -3,7 +3,8 @@
 On PostgreSQL each of these is one round trip over the network (a kiosk waits for the answer before it goes
 on), so their sum is what a LAN's latency multiplies:
 - statements: every execute and executemany the engine's connections send, SAVEPOINTs included (counted apart
-  too, as `savepoints`);
+  too, as `savepoints`); a statement sent in the same message as the COMMIT (kiosk.persistence.with_commit) is
+  the commit's round trip, not one of its own;
 - begins: the kiosk's engine sends BEGIN as a statement of its own when a transaction starts (counted here, not
   in `statements`; kiosk.persistence.db); an engine made otherwise gets psycopg's BEGIN, sent before the
   transaction's first statement, counted as well;
@@ -85,7 +86,9 @@ class Counter:
         event.listen(target, name, fn)
         self._listeners.append((target, name, fn))
 
-    def _statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    def _statement(self, conn: Any, _cursor: Any, statement: str, _parameters: Any, context: Any, *_args: Any) -> None:
+        if self._networked and _kept_for_commit(conn, context):
+            return  # sent in the same message as the COMMIT (kiosk.persistence.with_commit): the commit's round trip
         if statement.strip().upper() == "BEGIN":
             self.total.begins += 1
             return
@@ -134,6 +137,15 @@ class Counter:
             return status is None or int(status) != 0  # 0: IDLE, nothing to roll back, nothing sent
         except Exception:  # noqa: BLE001 - a closed connection: count it, it was asked
             return True
+
+
+def _kept_for_commit(conn: Any, context: Any) -> bool:
+    from kiosk.persistence.with_commit import CommitCarryingConnection, kept_for_commit
+
+    try:
+        return kept_for_commit(context) and isinstance(conn.connection.dbapi_connection, CommitCarryingConnection)
+    except Exception:  # noqa: BLE001 - a closed connection
+        return False
 
 
 @contextmanager
