@@ -204,6 +204,8 @@ class DeviceSettings:
     cash: CashSettings
     gateway: GatewaySettings
     scanner: ScannerSettings
+    # a device down this long puts its features out of service (docs/deploy.md, "The self-healing ladder")
+    out_of_service_after_s: float = 10.0
 
 
 @dataclass(frozen=True)

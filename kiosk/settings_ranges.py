@@ -60,6 +60,7 @@ RANGES: dict[str, tuple[float, float | str]] = {
     "devices.gateway.wechatpay.order_timeout_s": (10, 3600),
     "devices.gateway.alipay.order_timeout_s": (10, 3600),
     "devices.scanner.baud": (300, 4_000_000),
+    "devices.out_of_service_after_s": (0, 3600),
     "invoices.workers": (1, 16),
 }
 

@@ -36,6 +36,13 @@ HEALTH: dict[DeviceHealth, r.DeviceState] = {
 }
 
 
+def _state(sup: DeviceSupervisor[Any]) -> r.DeviceState:
+    """Down (its features out of service) once past `devices.out_of_service_after_s`; degraded before that."""
+    if sup.health is DeviceHealth.UNAVAILABLE and not sup.out_of_service:
+        return r.DeviceState.DEGRADED
+    return HEALTH[sup.health]
+
+
 class KioskRuntime:
     """Owns everything that runs; `services` is the KioskServices facade the screens are given."""
 
@@ -48,12 +55,15 @@ class KioskRuntime:
         self.devices = devices
         self.bus = bus or EventBus()
         self.supervisors: dict[str, DeviceSupervisor[Any]] = {}
+        out_after = settings.devices.out_of_service_after_s  # the ladder's second rung (docs/deploy.md)
         for name in ("reader", "printer", "cash"):
             device = getattr(devices, name)
             if device is not None:
-                self.supervisors[name] = DeviceSupervisor(DeviceWorker(name, device), self.bus)
+                self.supervisors[name] = DeviceSupervisor(DeviceWorker(name, device), self.bus,
+                                                          out_of_service_after_s=out_after)
         if devices.scanner is not None:  # its idle check discards stray scans and notices a pulled cable
             self.supervisors["scanner"] = DeviceSupervisor(DeviceWorker("scanner", devices.scanner), self.bus,
+                                                           out_of_service_after_s=out_after,
                                                            heartbeat=type(devices.scanner).idle_check)
         # Filled in by the wiring as each part is attached (see kiosk.app_runtime.wiring).
         self.card_station: Any = None
@@ -170,10 +180,10 @@ class KioskRuntime:
             if sup is None:
                 out.append(r.DeviceHealth(name, r.DeviceState.DOWN, "not attached"))
             else:
-                out.append(r.DeviceHealth(name, HEALTH[sup.health], sup.reason, sup.reopen_attempt, sup.next_retry_s))
+                out.append(r.DeviceHealth(name, _state(sup), sup.reason, sup.reopen_attempt, sup.next_retry_s))
         scanner = self.supervisors.get("scanner")
         if scanner is not None:  # a line only where a scanner is configured (devices.scanner.port)
-            out.append(r.DeviceHealth("scanner", HEALTH[scanner.health], scanner.reason, scanner.reopen_attempt,
+            out.append(r.DeviceHealth("scanner", _state(scanner), scanner.reason, scanner.reopen_attempt,
                                       scanner.next_retry_s))
         gateway_ok = self.devices.gateway is not None
         out.append(r.DeviceHealth("gateway", r.DeviceState.OK if gateway_ok else r.DeviceState.DOWN,

@@ -222,8 +222,11 @@ class Navigator:
         self.go("out_of_service", reference=reference)
 
     def device_changed(self, device: str, health: str, reason: str = "") -> None:
-        """A device worker reported its health ('available', 'starting', 'unavailable', 'stopped')."""
-        state = {"available": DeviceState.OK, "starting": DeviceState.DEGRADED}.get(health, DeviceState.DOWN)
+        """A device worker reported its health ('available', 'starting', 'unavailable', 'stopped') or that it has
+        been down past its limit ('out_of_service', kiosk.runtime.events.DeviceOutOfService): only then, or when
+        stopped, are the features that need it off; 'unavailable' alone is degraded (its worker is reopening it)."""
+        state = {"available": DeviceState.OK, "starting": DeviceState.DEGRADED,
+                 "unavailable": DeviceState.DEGRADED}.get(health, DeviceState.DOWN)
         status = self.ctx.status or ServiceStatus(False)
         devices = tuple(d for d in status.devices if d.device != device) + (DeviceHealth(device, state, reason),)
         self.ctx.status = replace(status, devices=devices)

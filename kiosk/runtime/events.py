@@ -51,6 +51,18 @@ class DeviceReopenScheduled(DeviceEvent):
 
 
 @dataclass(frozen=True)
+class DeviceOutOfService(DeviceEvent):
+    """A device has been down longer than its limit (`devices.out_of_service_after_s`): the features that need it
+    are out of service until it is available again (DeviceHealthChanged AVAILABLE). `health` is the word the
+    screens' navigator reads (kiosk.flows.navigator.device_changed); not a DeviceHealthChanged, so the
+    subscribers of those (health file, spooler, card watcher) see no extra change."""
+
+    down_for_s: float
+    reason: str = ""
+    health: str = "out_of_service"
+
+
+@dataclass(frozen=True)
 class CardPresented(DeviceEvent):
     tag: Tag
 

@@ -16,6 +16,9 @@ Any device with open()/close() works (CardReader, ReceiptPrinter, CashAcceptor).
   is up) and `next_retry_s`, a DeviceReopenScheduled event per attempt (the health file and the staff device
   page show them) and a log line per attempt (the first LOG_EVERY_ATTEMPT, then one a minute at the cap);
   the same policy for every device (reader, printer, cash acceptor, scanner), since all run under this class;
+- a device down for `out_of_service_after_s` (checked at each reopen attempt, so within `backoff_cap` of the
+  limit) is `out_of_service` and DeviceOutOfService is published once: only then are its features switched off
+  (kiosk.flows.navigator); AVAILABLE again clears it;
 - `requests` keeps the (submitted, finished) wall times of the last jobs run through `submit` (what a caller
   waited on the device for, its queue included): the journey benchmark takes that time out of a resident's wait.
 """
@@ -30,7 +33,8 @@ from concurrent.futures import Future
 from typing import Any, Generic, Protocol, TypeVar
 
 from kiosk.errors import DeviceTimeout, DeviceUnavailable, KioskError
-from kiosk.runtime.events import DeviceHealth, DeviceHealthChanged, DeviceReopenScheduled, EventBus
+from kiosk.runtime.events import (DeviceHealth, DeviceHealthChanged, DeviceOutOfService, DeviceReopenScheduled,
+                                  EventBus)
 from kiosk.runtime.worker import DeviceWorker
 
 log = logging.getLogger(__name__)
@@ -51,7 +55,8 @@ class DeviceSupervisor(Generic[D]):
     def __init__(self, worker: DeviceWorker[D], bus: EventBus, *, backoff_initial: float = 0.05,
                  backoff_cap: float = 1.0, failure_types: tuple[type[BaseException], ...] = (DeviceUnavailable,
                                                                                               DeviceTimeout),
-                 heartbeat: Callable[[D], Any] | None = None, heartbeat_interval: float = 0.5) -> None:
+                 heartbeat: Callable[[D], Any] | None = None, heartbeat_interval: float = 0.5,
+                 out_of_service_after_s: float = 0.0) -> None:
         self.worker = worker
         self.bus = bus
         self.name = worker.name
@@ -69,6 +74,9 @@ class DeviceSupervisor(Generic[D]):
         self.open_count = 0
         self.reopen_attempt = 0  # the number of the next reopen attempt since the device went down; 0 while up
         self.next_retry_s: float | None = None  # the delay before that attempt
+        self.out_of_service_after_s = out_of_service_after_s
+        self.down_since: float | None = None  # monotonic: when it went down (None while up)
+        self.out_of_service = False  # down for longer than out_of_service_after_s
         self.failure_count = 0
         self.requests: deque[tuple[float, float]] = deque(maxlen=256)
         worker.on_error = self._on_job_error
@@ -93,8 +101,11 @@ class DeviceSupervisor(Generic[D]):
             self._health, self._reason = health, reason
         if health is DeviceHealth.AVAILABLE:
             self._opened.set()
+            self.down_since, self.out_of_service = None, False
         else:
             self._opened.clear()
+            if health is DeviceHealth.UNAVAILABLE and self.down_since is None:
+                self.down_since = time.monotonic()
         log.info("%s is %s %s", self.name, health, reason)
         self.bus.publish(DeviceHealthChanged(self.name, health, reason))
 
@@ -158,6 +169,12 @@ class DeviceSupervisor(Generic[D]):
         if attempt <= LOG_EVERY_ATTEMPT or attempt % LOG_THEN_EVERY == 0:
             log.warning("%s down (%s): reopen attempt %d in %.2f s", self.name, reason, attempt, delay)
         self.bus.publish(DeviceReopenScheduled(self.name, attempt, delay, reason))
+        down_for = time.monotonic() - self.down_since if self.down_since is not None else 0.0
+        if not self.out_of_service and self.down_since is not None and down_for >= self.out_of_service_after_s:
+            self.out_of_service = True
+            log.warning("%s down for %.0f s (limit %.0f s): its features are out of service", self.name, down_for,
+                        self.out_of_service_after_s)
+            self.bus.publish(DeviceOutOfService(self.name, down_for, reason))
 
     def _try_open(self, device: D, gen: int | None = None) -> None:
         if gen is not None and gen != self._generation:

@@ -109,8 +109,10 @@ def test_unexpected_error_recovery_wipes_and_shows_reference(signed_in):
 
 
 def test_device_going_down_at_runtime_switches_its_features_off(nav):
-    nav.device_changed("reader", "unavailable", "unplugged")
+    nav.device_changed("reader", "unavailable", "unplugged")  # its worker reopens it: within the limit, still on
     nav.flow.card_tapped("A1B2C3D4")
+    assert next(a for a in nav.flow.view().actions if a.key == Feature.TOP_UP.value).enabled
+    nav.device_changed("reader", "out_of_service", "unplugged")  # down past devices.out_of_service_after_s
     top_up = next(a for a in nav.flow.view().actions if a.key == Feature.TOP_UP.value)
     assert not top_up.enabled
     nav.device_changed("reader", "available")

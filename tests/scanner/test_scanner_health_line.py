@@ -22,7 +22,7 @@ def test_a_configured_scanner_is_supervised_and_shown_in_the_device_health(
     sim = SimScanner()
     sim.start()
     site = tmp_path / "site.toml"
-    site.write_text(f'[devices.scanner]\nkind = "serial"\nport = "{sim.path}"\nbaud = 115200\n')
+    site.write_text(f'[devices]\nout_of_service_after_s = 0\n[devices.scanner]\nkind = "serial"\nport = "{sim.path}"\nbaud = 115200\n')
     settings, db, till, _ = seeded_site(engine, factory, db_url, tmp_path / "data", households=1)
     from kiosk import settings as settings_mod
 
