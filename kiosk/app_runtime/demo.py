@@ -52,6 +52,7 @@ class DemoSimulators:
                      "scanner": self.scanner.start()}
         self.wechatpay, self.alipay, urls, self.gateway_secrets = start_network_simulators(self.data_dir)
         self.urls.update(urls)
+        log.info("demo simulators: %s", ", ".join(f"{k} {v}" for k, v in self.urls.items()))
         if self.invoice_app_key and self.invoice_app_secret:
             from devices.sim.tax_provider_sim import SimTaxProvider
 
