@@ -44,8 +44,8 @@ BLANK_ON = N_("A new blank card is on the reader")
 CARD_OFF = N_("The card was taken off the reader")
 QR_PAID = N_("The code was scanned: the phone paid")
 QR_NONE = N_("There is no code to scan now")
-CODE_READ = {"wechat": N_("The scanner read a WeChat payment code ({code})"),
-             "alipay": N_("The scanner read an Alipay payment code ({code})")}
+CODE_READ = {"wechat": N_("The scanner read a WeChat payment code"),
+             "alipay": N_("The scanner read an Alipay payment code")}
 PIN_ASKED = N_("The phone will ask for the PIN")
 PIN_NOT_ASKED = N_("The phone pays without the PIN")
 PIN_ENTERED = N_("The PIN was entered on the phone")

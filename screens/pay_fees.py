@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
@@ -69,6 +70,9 @@ def _line(label: str, amount: str) -> Any:
     return row
 
 
+ROUTE_ROWS = "qr-route:"  # kiosk.flows.qr_route.ROUTE_KEY: a network or direction row after 扫码支付
+
+
 class PayFeesScreen(KioskScreen):
     def render(self, view: Any) -> None:
         step = view.step
@@ -101,9 +105,22 @@ class PayFeesScreen(KioskScreen):
                                 selected=method.selected, disabled=not method.enabled)
                 row.bind(on_release=lambda r: self.act("choose_method", r.key))
                 methods.add_widget(row)
+        self._show_new_route_rows(step)
         self.ids.error.show(view.error, self.language)
         self.ids.payment.handler = lambda accept: self.act("answer_overpay", accept)
         self.ids.payment.show(view.payment, self.language)
+
+    def _show_new_route_rows(self, step: str) -> None:
+        """The network and direction rows that 扫码支付 adds (kiosk.flows.qr_route) appear below the methods, often
+        below the fold: when they appear, the side panel scrolls to show them, once (not on every refresh, so a
+        resident scrolling there is not moved)."""
+        rows = [r for r in self.ids.methods.children if r.key.startswith(ROUTE_ROWS)] if step == "choose" else []
+        keys = {r.key for r in rows}
+        appeared = bool(keys - getattr(self, "_route_keys", set()))
+        self._route_keys = keys
+        if appeared:
+            last = rows[0]  # children are newest first: the last row of the list
+            Clock.schedule_once(lambda _dt: self.ids.side_scroll.scroll_to(last, padding=10, animate=False))
 
     def _journey(self, step: str) -> None:
         trail = self.ids.trail

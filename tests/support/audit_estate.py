@@ -74,6 +74,8 @@ def restore(services: Any) -> None:
     gone), the same object the window holds; the long lists are seeded again by the journeys that want them."""
     hours = getattr(services, "_audit_hours", None) or services.site.hours
     now = services._now
+    for extra in ("qr_networks", "code_networks"):  # two_networks: not an attribute __init__ sets
+        services.__dict__.pop(extra, None)
     services.__init__(now, hours=hours)
     services._audit_hours = hours
 
@@ -81,6 +83,12 @@ def restore(services: Any) -> None:
 def close_site(services: Any) -> None:
     """The site is closed today (out-of-hours mode) until `restore`."""
     services.site = data.demo_site(data.closed_today(services.now().date()))
+
+
+def two_networks(services: Any) -> None:
+    """WeChat Pay and Alipay both configured, the scanner up (ServiceStatus.qr_networks / code_networks): the pay
+    page asks which network and which direction after 扫码支付, until `restore`."""
+    services.qr_networks = services.code_networks = ("wechatpay", "alipay")
 
 
 def clock_off(services: Any) -> None:

@@ -36,7 +36,7 @@ Actions (one key names the kind):
   {"database": "down"} / {"database": "up"}  the estate database gone (the local copy an hour old) or back
   {"age": 61}                              pretend the last touch was that long ago (idle warning)
   {"idle_warning": true}                   the idle warning, shown afresh in the current language
-  {"estate": "long_lists" | "empty_public" | "closed" | "paper_out"}
+  {"estate": "long_lists" | "empty_public" | "closed" | "paper_out" | "two_networks"}
                                            fake services: more data (tests/support/audit_estate.py), or
                                            nothing to list, or the site closed today, or no paper; "reset" starts
                                            the fake services afresh
@@ -53,7 +53,7 @@ from kivy.clock import Clock
 from kivy.core.window import Window
 
 from kiosk import errors
-from tests.support.audit_estate import clock_off, close_site, empty_public, restore, seed_long_lists
+from tests.support.audit_estate import clock_off, close_site, empty_public, restore, seed_long_lists, two_networks
 from tests.support.layout_audit import audit_window
 
 STABLE_FRAMES = 3
@@ -126,7 +126,9 @@ class AuditCommands:
             self.fresh = True
         elif "estate" in action:
             {"long_lists": seed_long_lists, "empty_public": empty_public, "closed": close_site, "clock_off": clock_off,
-             "paper_out": lambda s: setattr(s, "paper", "out")}[action["estate"]](app.services)
+             "paper_out": lambda s: setattr(s, "paper", "out"), "two_networks": two_networks}[action["estate"]](app.services)
+            if action["estate"] == "two_networks":  # the pay page reads the networks from the session's status
+                app.navigator.ctx.status = app.services.service_status()
         elif "demo_bar" in action:
             self.demo_bar(bool(action["demo_bar"]))
         elif "demo_cards" in action or "demo_more" in action:  # opened afresh: in the language of that moment
@@ -181,6 +183,7 @@ class AuditCommands:
 
             spec = dict(action["progress"])
             spec["stage"] = Stage(spec["stage"])
+            spec["params"] = tuple(tuple(p) for p in spec.get("params", ()))  # JSON lists
             app.navigator.flow.control.report(PaymentProgress(**spec))
         elif "invoice" in action:
             services, what = app.services, action["invoice"]

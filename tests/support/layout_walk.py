@@ -95,6 +95,10 @@ PICKER = ("3-0606", "8642")  # a resident, a smart and a vehicle card: the card 
 NO_BILLS = ("2-0505", "0000")  # no bills, a frozen card
 LONG = ("9-0909", "9999")  # 16 bills, account credit, 20 records (audit_estate.py)
 HOLD, RELEASE = {"hold": "money"}, {"release": "money"}
+SHOW_CODE = {"stage": "show_code", "due_fen": 81930, "expires_in_s": 87, "params": [["seconds", "87"]],
+             "message": "Open the payment code in your app and hold it under the scanner ({seconds} s left)"}
+CONFIRM_ON_PHONE = {"stage": "confirm_on_phone", "due_fen": 81930, "expires_in_s": 54, "params": [["seconds", "54"]],
+                    "message": "Waiting for you to confirm on your phone ({seconds} s left)"}
 # pay one bill from the card's balance, then the done page's 开发票 (kiosk/flows/invoice.py)
 INVOICE_AFTER_PAYING = [call("select_all", False), call("toggle", "@bills:1"), call("choose_method", "card"),
                         call("next"), call("confirm"), call("request_invoice")]
@@ -169,6 +173,14 @@ JOURNEYS: tuple[Journey, ...] = (
             shot("cancelled", call("cancel"), RELEASE, step="failed"), per_pass=True),
     journey("pay-fees-qr", "pay_fees", [card_in(H1_CARD, "pay_fees")],
             shot("scan-code", call("choose_method", "qr"), call("next"), HOLD, call("confirm"), step="paying"),
+            shot("paid", RELEASE, step="done")),
+    journey("pay-fees-qr-route", "pay_fees", [{"estate": "two_networks"}, card_in(H1_CARD, "pay_fees")],
+            shot("networks", call("choose_method", "qr"), step="choose"),
+            shot("payment-code", call("choose_method", "qr-route:network:alipay"),
+                 call("choose_method", "qr-route:direction:payment_code"), step="choose"),
+            shot("confirm", call("next"), step="confirm"),
+            shot("show-code", HOLD, call("confirm"), {"progress": SHOW_CODE}, step="paying"),
+            shot("confirm-on-phone", {"progress": CONFIRM_ON_PHONE}, step="paying"),
             shot("paid", RELEASE, step="done")),
     journey("pay-fees-no-paper", "pay_fees", [{"estate": "paper_out"}, card_in(H1_CARD, "pay_fees")],
             shot("confirm", call("choose_method", "qr"), call("next"), step="confirm"),

@@ -207,7 +207,8 @@ class FakeStaffMixin:
         self._enter("service_status")
         return ServiceStatus(self.out_of_service_reason is not None, self.out_of_service_reason or "",
                              tuple(self.devices.values()),
-                             tuple(self.switched_off[f] for f in Feature if f in self.switched_off))
+                             tuple(self.switched_off[f] for f in Feature if f in self.switched_off),
+                             qr_networks=getattr(self, "qr_networks", ()), code_networks=getattr(self, "code_networks", ()))
 
     def device_health(self) -> tuple[DeviceHealth, ...]:
         self._enter("device_health")
