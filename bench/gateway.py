@@ -8,6 +8,8 @@ driver (what confirms a payment). Targets (issue 18): create <= 1.5 round trips 
 the floor counts against it); the notification path <= one round trip. The simulators add their latency to
 gateway answers only: a notification arrives without it, so that row is the kiosk side's cost (verify, and for
 WeChat Pay decrypt), not the network's. Prints a Markdown table per network; exits 1 when a target is missed.
+With --journey [--payments N]: payment confirmed -> receipt printed through the assembled kiosk
+(bench/gateway_journey.py).
 """
 from __future__ import annotations
 
@@ -125,6 +127,10 @@ def report(rail: Rail, figures: dict[str, list[float]], latency_ms: int, orders:
 
 
 def main() -> int:
+    if "--journey" in sys.argv[1:]:  # the whole journey through the kiosk: bench/gateway_journey.py
+        from bench.gateway_journey import main as journey
+
+        return journey([a for a in sys.argv[1:] if a != "--journey"])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--network", choices=("wechatpay", "alipay", "both"), default="both")
     parser.add_argument("--latency-ms", type=int, default=150)
