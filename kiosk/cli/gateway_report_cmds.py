@@ -36,23 +36,21 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def bill_sources(settings: Settings) -> dict[str, TradeBillSource]:
-    """The configured network's driver, when it has a trade bill (wechatpay, alipay); ConfigError otherwise."""
-    from devices.gateway.registry import SETTING, alipay_options, build_payment_gateway
+    """Every configured network's driver that has a trade bill (wechatpay, alipay: `devices.gateway.networks`, or
+    the single `devices.gateway.driver`); ConfigError when none has one."""
+    from devices.gateway.registry import SETTING
+    from kiosk.app_runtime.devices import build_gateways
     from kiosk.errors import ConfigError
     from kiosk.ports import TradeBillSource
 
     g = settings.devices.gateway
-    if not g.url or settings.secrets is None:
+    if not g.configured() or settings.secrets is None:
         raise ConfigError("no payment gateway is configured (devices.gateway.url)", key="devices.gateway.url")
-    options: dict[str, object] = {}
-    if g.driver == "wechatpay":
-        options["wechatpay_credentials"] = settings.secrets.wechatpay_credentials
-    if g.driver == "alipay":
-        options.update(alipay_options(settings.secrets))
-    gateway = build_payment_gateway(g.driver, g.url, settings.secrets.gateway_secret, **options)
-    if not isinstance(gateway, TradeBillSource):
+    sources = {name: gateway for name, gateway in build_gateways(settings, {}).items()
+               if isinstance(gateway, TradeBillSource)}
+    if not sources:
         raise ConfigError(f"the {g.driver} gateway has no trade bill to reconcile", key=SETTING)
-    return {g.driver: gateway}
+    return sources
 
 
 def _report(args: argparse.Namespace) -> int:

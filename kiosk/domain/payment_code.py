@@ -11,10 +11,29 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from kiosk.i18n import N_
+
 WECHAT_PREFIXES = ("10", "11", "12", "13", "14", "15")
 WECHAT_LENGTH = 18
 ALIPAY_PREFIXES = ("25", "26", "27", "28", "29", "30")
 ALIPAY_LENGTHS = range(16, 25)
+
+
+# The gateway networks by their settings name (devices.gateway.networks), as receipts and the settlement name them
+GATEWAY_NETWORK_LABELS = {"wechatpay": N_("WeChat Pay"), "alipay": N_("Alipay")}
+METHOD_WITH_NETWORK = N_("{method} ({network})")  # 扫码支付（微信支付）
+
+
+def network_of_payment(details: str) -> str:
+    """The network that took a QR payment, from the payment's details JSON ("" when not recorded)."""
+    import json
+
+    try:
+        found = json.loads(details or "{}")
+    except ValueError:
+        return ""
+    network = found.get("network", "") if isinstance(found, dict) else ""
+    return network if isinstance(network, str) else ""
 
 
 class Network(StrEnum):

@@ -173,7 +173,8 @@ class QrCollector:
             if record.state in MONEY_STATES:
                 return False
             payment = _payment(session, record.payment_id)
-            payments.record_gateway_paid(session, self.till, payment, amount_fen, gateway_txn)
+            payments.record_gateway_paid(session, self.till, payment, amount_fen, gateway_txn,
+                                         network=record.network or self.network)
             record.state, record.gateway_txn, record.closed_at = "paid", gateway_txn, utcnow()
             audit.record(session, self.actor, "payment.gateway_paid", payment.reference, order_id=order_id,
                          amount_fen=amount_fen, gateway_txn=gateway_txn)
@@ -191,7 +192,8 @@ class QrCollector:
                                                late.refund_id)
                 record.state = "refunded"
             elif late.action is LateAction.CREDIT:
-                payments.record_gateway_paid(session, self.till, payment, late.amount_fen, late.gateway_txn)
+                payments.record_gateway_paid(session, self.till, payment, late.amount_fen, late.gateway_txn,
+                                             network=record.network or self.network)
                 record.state = "credited"
                 audit.record(session, self.actor, "payment.late_credited", payment.reference, order_id=order_id,
                              amount_fen=late.amount_fen, gateway_txn=late.gateway_txn)

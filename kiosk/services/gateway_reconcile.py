@@ -61,6 +61,7 @@ class LedgerMovement:
     payment_reference: str
     gateway_txn: str
     booked_at: datetime
+    network: str = ""  # the network that took it, from its gateway order record ("" before migration 0013)
 
 
 @dataclass(frozen=True)
@@ -137,15 +138,18 @@ def ledger_movements(session: Session, site_id: int, day: date, tz_name: str) ->
     out = []
     for entry, amount in rows:
         reference = references.get(entry.payment_id or 0, "")
+        records = orders.get(entry.payment_id or 0, [])
         if entry.kind == str(EntryKind.REFUND) and entry.memo.startswith("gateway refund "):
-            out.append(LedgerMovement("refund", entry.memo.removeprefix("gateway refund "), abs(amount), reference,
-                                      "", entry.created_at))
+            refund_id = entry.memo.removeprefix("gateway refund ")
+            record = next((r for r in records if r.refund_id == refund_id or refund_id == f"{r.order_id}-late"), None)
+            out.append(LedgerMovement("refund", refund_id, abs(amount), reference, "", entry.created_at,
+                                      record.network if record is not None else ""))
         elif entry.kind == str(EntryKind.CASH_IN) and entry.memo.startswith("gateway "):
             txn = entry.memo.removeprefix("gateway ")
-            records = orders.get(entry.payment_id or 0, [])
-            record = next((r for r in records if r.gateway_txn == txn), None)
-            key = record.order_id if record is not None else (records[-1].order_id if records else f"txn:{txn}")
-            out.append(LedgerMovement("payment", key, abs(amount), reference, txn, entry.created_at))
+            record = next((r for r in records if r.gateway_txn == txn), None) or (records[-1] if records else None)
+            key = record.order_id if record is not None else f"txn:{txn}"
+            out.append(LedgerMovement("payment", key, abs(amount), reference, txn, entry.created_at,
+                                      record.network if record is not None else ""))
     return out
 
 
@@ -170,7 +174,8 @@ def download_bills(networks: Mapping[str, TradeBillSource], day: date) -> dict[s
 def reconcile(movements: list[LedgerMovement], bills: Mapping[str, list[BillRow] | KioskError], day: date,
               tz_name: str) -> GatewayReconciliation:
     """Match the ledger's movements with the bills. A ledger movement belongs to the network whose bill lists its
-    key; one no bill lists belongs to the only network when there is one (else `unknown`)."""
+    key; one no bill lists belongs to the network its order record names (migration 0013), else to the only
+    network when there is one (else `unknown`)."""
     findings: list[Finding] = []
     on_bill: dict[tuple[str, str], list[tuple[str, BillRow]]] = {}
     for name, bill in bills.items():
@@ -187,7 +192,8 @@ def reconcile(movements: list[LedgerMovement], bills: Mapping[str, list[BillRow]
     fallback = next(iter(bills)) if len(bills) == 1 else UNKNOWN_NETWORK
     for key in list(on_bill) + [k for k in ours if k not in on_bill]:
         theirs, mine = on_bill.get(key, []), ours.get(key, [])
-        network = theirs[0][0] if theirs else fallback
+        recorded = next((m.network for m in mine if m.network), "")
+        network = theirs[0][0] if theirs else (recorded or fallback)
         bill_fen = sum(row.amount_fen for _, row in theirs) if theirs else None
         ledger_fen = sum(m.amount_fen for m in mine) if mine else None
         base = dict(network=network, kind=key[0], key=key[1], bill_fen=bill_fen, ledger_fen=ledger_fen,

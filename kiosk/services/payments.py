@@ -153,7 +153,8 @@ def record_cash_in(session: Session, till: Till, payment: Payment, *, counter: i
     return payment.received_fen
 
 
-def record_gateway_paid(session: Session, till: Till, payment: Payment, amount_fen: int, gateway_txn: str) -> bool:
+def record_gateway_paid(session: Session, till: Till, payment: Payment, amount_fen: int, gateway_txn: str,
+                        network: str = "") -> bool:
     """The QR gateway says the order is paid: the money is the household's credit until settled.
 
     Idempotent on `gateway_txn`: a second call for the same transaction posts nothing and
@@ -167,6 +168,8 @@ def record_gateway_paid(session: Session, till: Till, payment: Payment, amount_f
     ledger.transfer(session, EntryKind.CASH_IN, clearing, credit, amount_fen, payment_id=payment.id,
                     kiosk_id=till.kiosk_id, memo=memo)
     payment.received_fen += amount_fen
+    if network:  # which network took it: receipts and the settlement name it (no extra statement: same UPDATE)
+        _set_details(payment, network=network)
     session.flush()
     return True
 

@@ -20,6 +20,7 @@ from kiosk.invoices.figures import InvoiceFigures
 from kiosk.persistence.chain import chain_heads_at
 from kiosk.persistence.chain_digest import short_mac
 from kiosk.persistence.models import Kiosk, Payment, PaymentItem, Receipt
+from kiosk.domain.payment_code import GATEWAY_NETWORK_LABELS, METHOD_WITH_NETWORK, network_of_payment
 from kiosk.services import audit, credit_report, gateway_reconcile, payments, receipts
 from kiosk.services.credit_report import CreditFigures
 from kiosk.services.gateway_reconcile import NetworkTotals
@@ -43,6 +44,7 @@ class PaymentLine:
     amount_fen: int
     items: tuple[tuple[str, int], ...]  # (fee kind, fen)
     credit_fen: int = 0  # the part paid from account credit (split tender; all of it with the credit method)
+    network: str = ""  # QR: the network that took it (wechatpay, alipay; "" when not recorded)
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,15 @@ class Settlement:
     gateway: tuple[NetworkTotals, ...] = ()  # the day's newest `kiosk report gateway` run, per network (none: not run)
 
     @property
+    def qr_by_network(self) -> tuple[tuple[str, int], ...]:
+        """The QR part of the day's payments per network that took it (sorted; "" = not recorded)."""
+        out: dict[str, int] = {}
+        for p in self.payments:
+            if p.method == PaymentMethod.QR and p.amount_fen - p.credit_fen:
+                out[p.network] = out.get(p.network, 0) + p.amount_fen - p.credit_fen
+        return tuple(sorted(out.items()))
+
+    @property
     def net_fen(self) -> int:
         return self.gross_fen - self.voided_fen
 
@@ -128,7 +139,8 @@ def daily_settlement(session: Session, site_id: int, day: date, tz_name: str = D
             items.setdefault(item.payment_id, []).append((item.fee_kind, item.amount_fen))
     first_receipts = _first_receipt_numbers(session, ids)
     lines = tuple(PaymentLine(p.reference, p.completed_at.astimezone(tz), first_receipts.get(p.id, ""), p.purpose,  # type: ignore[union-attr]
-                              p.method, p.status, p.amount_fen, tuple(items.get(p.id, ())), payments.credit_part(p))
+                              p.method, p.status, p.amount_fen, tuple(items.get(p.id, ())), payments.credit_part(p),
+                              network_of_payment(p.details) if p.method == PaymentMethod.QR else "")
                   for p in counted)
     by_kind: dict[str, int] = {}
     by_method: dict[str, int] = {}
@@ -203,6 +215,8 @@ def to_csv(report: Settlement) -> str:
         row("total_kind", fen, kind=kind)
     for method, fen in report.by_method:
         row("total_method", fen, method=method)
+    for network, fen in report.qr_by_network:  # the QR total split by the network that took each payment
+        row("total_network", fen, method=f"qr:{network or 'unknown'}")
     row("total", report.gross_fen, note=f"{report.payment_count} payments; receipts "
                                          f"{report.first_receipt}-{report.last_receipt}")
     for v in report.voids:
@@ -254,6 +268,9 @@ def settlement_slip(session: Session, till: Till, report: Settlement, *, languag
 
     fields: tuple[tuple[str, str], ...] = ((translate(N_("Business day"), language), report.day.isoformat()),)
     fields += tuple((translate(METHOD_LABELS[PaymentMethod(m)], language), y(fen)) for m, fen in report.by_method)
+    fields += tuple((translate(METHOD_WITH_NETWORK, language, method=translate(METHOD_LABELS[PaymentMethod.QR], language),
+                               network=translate(GATEWAY_NETWORK_LABELS[n], language)), y(fen))
+                    for n, fen in report.qr_by_network if n in GATEWAY_NETWORK_LABELS)
     fields += ((translate(N_("Payments"), language), str(report.payment_count)),
                (translate(N_("Receipt numbers"), language),
                 f"{report.first_receipt}-{report.last_receipt}" if report.first_receipt else "-"),

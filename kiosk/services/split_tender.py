@@ -9,6 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from kiosk.domain.money import Money
+from kiosk.domain.payment_code import GATEWAY_NETWORK_LABELS, METHOD_WITH_NETWORK, network_of_payment
 from kiosk.domain.terms import METHOD_LABELS, AccountKind, EntryKind, PaymentMethod
 from kiosk.errors import CreditNotEnough, InsufficientBalance
 from kiosk.i18n import N_, translate
@@ -83,6 +84,10 @@ def _forget_after(session: Session, *_args: object) -> None:
 def method_label(payment: Payment, language: str) -> str:
     """'Cash', or 'Account credit + Cash' for a split payment."""
     label = translate(METHOD_LABELS[PaymentMethod(payment.method)], language)
+    network = network_of_payment(payment.details) if payment.method == PaymentMethod.QR else ""
+    if network in GATEWAY_NETWORK_LABELS:  # 扫码支付（微信支付）: the network that took it
+        label = translate(METHOD_WITH_NETWORK, language, method=label,
+                          network=translate(GATEWAY_NETWORK_LABELS[network], language))
     if credit_part(payment) and payment.method != PaymentMethod.CREDIT:
         return f"{translate(METHOD_LABELS[PaymentMethod.CREDIT], language)} + {label}"
     return label
