@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         rt, sims = start_demo_runtime(settings, db, bus, prepared.pop("sims", None))  # type: ignore[arg-type]
         print(f"REAL_APP_READY {settings.data_dir}", flush=True)
         freeze_when_asked()
+        reader_gone_when_asked(sims)
         return Started(rt.settings, rt, sims)
 
     prepared: dict[str, object] = {}
@@ -74,6 +75,27 @@ def freeze_when_asked() -> None:
             print("REAL_APP_FREEZING", flush=True)
             while True:  # the frame that never ends
                 time.sleep(1)
+
+    Clock.schedule_interval(look, 0.2)
+
+
+def reader_gone_when_asked(sims: object) -> None:
+    """Test-only: with KIOSK_TEST_READER_GONE_FILE=PATH set, the simulated card reader is unplugged (its pty
+    closed, its path gone) while PATH exists and plugged in again once it is removed; checked every 0.2 s."""
+    import os
+
+    path = os.environ.get("KIOSK_TEST_READER_GONE_FILE")
+    reader = getattr(sims, "reader", None)
+    if not path or reader is None:
+        return
+    from kivy.clock import Clock
+
+    def look(_dt: float) -> None:
+        gone = os.path.exists(path)
+        if gone and reader.plugged:
+            reader.unplug()
+        elif not gone and not reader.plugged:
+            reader.replug()
 
     Clock.schedule_interval(look, 0.2)
 
