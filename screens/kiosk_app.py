@@ -253,6 +253,8 @@ class KioskApp(App):
         self.services_ready_at = time.time()
         log.info("services ready")
         self._report("SERVICES_READY", self.services_ready_at)
+        if getattr(self, "service_watchdog", None) is not None:
+            self.service_watchdog.check_ready()  # READY=1 now, not at the next READY_CHECK_S: the kiosk is usable
         if event.demo is not None:
             self.demo = event.demo
             self._add_demo_bar()

@@ -211,12 +211,16 @@ def start_runtime(rt: KioskRuntime) -> None:
                     log.warning("%s recovery settled %d item(s) left from before the restart", name, len(done))
             except Exception:
                 log.exception("%s recovery failed; it is retried with the next payment", name)
-        released = release_abandoned_intents(rt.db.factory, rt.till, started_before=started)
-        if released:
-            log.warning("released %d payment(s) left unfinished before the restart: %s", len(released),
-                        ", ".join(released))
-        if rt.offline is not None:
+        try:
+            released = release_abandoned_intents(rt.db.factory, rt.till, started_before=started)
+            if released:
+                log.warning("released %d payment(s) left unfinished before the restart: %s", len(released),
+                            ", ".join(released))
+        except Exception:
+            log.exception("releasing unfinished payments failed; retried at the next start")
+        finally:
+            rt.recovered.set()  # money recovered: the kiosk is usable (kiosk.app_runtime.usable)
+        if rt.offline is not None:  # not money: after usable
             rt.offline.refresh_cache()  # the local copy of notices, directory and events, fresh from the start
-        rt.recovered.set()
 
     threading.Thread(target=recover, name="start-up-recovery", daemon=True).start()

@@ -65,6 +65,7 @@ def _start(args: argparse.Namespace, bus: Any = None, prepared: dict[str, Any] |
     """Settings (a bad technician file already fails here), database, devices, runtime — started. `prepared`:
     what `_prepare` made while the database was gone (taken once: a second start makes its own)."""
     from kiosk import bootstrap
+    from kiosk.app_runtime.usable import wait_usable
     from kiosk.app_runtime.wiring import build_runtime, start_runtime
 
     settings = _settings(args)
@@ -79,9 +80,11 @@ def _start(args: argparse.Namespace, bus: Any = None, prepared: dict[str, Any] |
         rt, sims = start_demo_runtime(settings, db, bus, (prepared or {}).pop("sims", None))
         print("simulated devices: " + ", ".join(f"{k} {v}" for k, v in sims.urls.items()), flush=True)
         print(f"printed receipts: {settings.data_dir / 'printer-sim'}", flush=True)
+        wait_usable(rt)
         return Started(rt.settings, rt, sims)
     rt = build_runtime(settings, db, bus)
     start_runtime(rt)
+    wait_usable(rt)  # the window's ServicesReady, and so READY=1, mean a journey works (docs/deploy.md)
     return Started(settings, rt)
 
 

@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
             if not estate.already_seeded(session, till.site_id):
                 estate.seed(session, till, households=args.households)
         rt, sims = start_demo_runtime(settings, db, bus, prepared.pop("sims", None))  # type: ignore[arg-type]
+        from kiosk.app_runtime.usable import wait_usable
+
+        wait_usable(rt)  # as `kiosk demo` does: ServicesReady and READY=1 mean usable
         print(f"REAL_APP_READY {settings.data_dir}", flush=True)
         freeze_when_asked()
         reader_gone_when_asked(sims)
