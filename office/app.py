@@ -19,11 +19,11 @@ LANGUAGE_NAMES = {"zh_Hans": "简体中文", "zh_Hant": "繁體中文", "en": "E
 
 
 def create_app(settings: Settings, db: Database, *, secure_cookies: bool = False, idle_minutes: int = 30,
-               max_hours: int = 12) -> Flask:
+               max_hours: int = 12, refresh_s: int = 5) -> Flask:
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=session_key(settings.data_dir), OFFICE_SETTINGS=settings, OFFICE_DB=db,
-        OFFICE_IDLE_S=idle_minutes * 60, OFFICE_MAX_S=max_hours * 3600,
+        OFFICE_IDLE_S=idle_minutes * 60, OFFICE_REFRESH_S=refresh_s, OFFICE_MAX_S=max_hours * 3600,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=max_hours), SESSION_COOKIE_NAME="kiosk_office",
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=secure_cookies,
         MAX_CONTENT_LENGTH=4 * 1024 * 1024)

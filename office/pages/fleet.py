@@ -3,16 +3,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 
 from kiosk.errors import UnknownKiosk
-from kiosk.fleet import alerts, status
+from kiosk.fleet import actions, alerts, status
 from kiosk.i18n import N_
 from office import guard
 from office.pages.common import settings, work
 
 bp = Blueprint("fleet", __name__)
-REFRESH_S = 5
 COLOUR_WORDS = (N_("green"), N_("yellow"), N_("red"))  # shown translated in the table
 
 
@@ -24,13 +23,13 @@ def _rows() -> list[status.KioskStatus]:
 @bp.get("/fleet")
 @guard.needs()
 def page() -> Any:
-    return render_template("fleet.html", rows=_rows(), refresh_s=REFRESH_S)
+    return render_template("fleet.html", rows=_rows(), refresh_s=current_app.config["OFFICE_REFRESH_S"])
 
 
 @bp.get("/fleet/table")
 @guard.needs()
 def table() -> Any:
-    """The table's body alone: what the page's few lines of JS fetch every REFRESH_S seconds."""
+    """The table's body alone: what the page's few lines of JS fetch every few seconds (`refresh_s` of create_app, 5)."""
     return render_template("fleet_rows.html", rows=_rows())
 
 
@@ -42,4 +41,5 @@ def detail(code: str) -> Any:
         raise UnknownKiosk(code, kiosk=code, known=", ".join(rows) or "-")
     with work() as s:
         episodes = [a for a in alerts.listing(s, limit=500) if a.kiosk_code == code][:30]
-        return render_template("fleet_detail.html", row=rows[code], episodes=episodes)
+        return render_template("fleet_detail.html", row=rows[code], episodes=episodes,
+                               sent=actions.listing(s, code, limit=10))
