@@ -1,8 +1,8 @@
 """The console in a real browser: Debian's headless Chromium driven by Selenium through Debian's chromium-driver,
-against the console served over real HTTP (the same WSGI server `kiosk office` runs) on a real SQLite database.
-One browser and one server for the whole module. Clicks through sign-in, the fleet table turning red without a
-reload when a kiosk's heartbeat writer stops, a notice typed in Chinese that the kiosk's notices service then
-shows, a bill CSV with a bad line, and the settlement CSV download; a screenshot of every page on the way
+against the console served over real HTTP (the same WSGI server `kiosk office` runs) on a real SQLite database
+that a running kiosk (the demo runtime on the simulators) shares. One browser, one server and one kiosk for the
+whole module. Clicks through sign-in, a notice typed in Chinese that the running kiosk then shows, a bill CSV with a
+bad line, the settlement CSV download, and the fleet row turning red without a reload when the kiosk stops; a screenshot of every page on the way
 (KIOSK_OFFICE_SHOTS=DIR keeps them, e.g. docs/screenshots/office)."""
 from __future__ import annotations
 
@@ -18,20 +18,15 @@ from typing import Any
 import pytest
 
 from kiosk import bootstrap, settings as settings_mod
-from kiosk.fleet import heartbeat
+from kiosk.domain.site_clock import site_now
 from kiosk.persistence.db import make_engine, unit_of_work
-from kiosk.services import notices, settlement
+from kiosk.services import settlement
 from tests.office.conftest import PASSWORDS
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER) and os.environ.get("CI") != "true",
                                 reason="Debian's chromium and chromium-driver are not installed (scripts/setup)")
 SILENT_AFTER_S = 3  # the office's threshold for this test; the product's range is 60-3600 s
-
-
-class Site:
-    def __init__(self, root: Path, report: Any) -> None:
-        self.root, self.report = root, report
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +54,28 @@ def served(seeded_template: tuple[Path, Any], tmp_path_factory: pytest.TempPathF
            "report": report, "root": root}
     server.shutdown()
     engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def kiosk(served: dict[str, Any]) -> Iterator[Any]:
+    """A kiosk running on the same database (`kiosk demo`'s runtime on the wire-level simulators), beating every
+    second; the last test stops it."""
+    from kiosk.app_runtime.demo import start_demo_runtime
+
+    settings = served["settings"]
+    rt, _sims = start_demo_runtime(replace(settings, fleet=replace(settings.fleet, heartbeat_s=1)), served["db"])
+    stopped = False
+    real_stop = rt.stop
+
+    def stop() -> None:
+        nonlocal stopped
+        if not stopped:
+            stopped = True
+            real_stop()
+
+    rt.stop = stop
+    yield rt
+    stop()
 
 
 @pytest.fixture(scope="module")
@@ -119,66 +136,28 @@ def _row(driver: Any, css: str) -> tuple[str, str]:
     return found[0], found[1]
 
 
-def _sign_in(driver: Any, base: str, name: str) -> None:
+def _sign_in(driver: Any, base: str, name: str, password: str | None = None) -> None:
     from selenium.webdriver.common.by import By
 
     driver.get(f"{base}/sign-in?lang=zh_Hans")
     driver.find_element(By.NAME, "name").send_keys(name)
-    driver.find_element(By.NAME, "password").send_keys(PASSWORDS[name])
+    driver.find_element(By.NAME, "password").send_keys(password or PASSWORDS[name])
     driver.find_element(By.CSS_SELECTOR, "#sign-in button").click()
 
 
-def test_sign_in_then_the_fleet_turns_red_without_a_reload_when_the_heartbeat_writer_stops(served, browser, tmp_path):
-    from selenium.webdriver.common.by import By
-
-    base, code = served["base"], served["till"].kiosk_code
+def test_sign_in_refuses_a_wrong_password_then_lets_the_right_one_in(served, browser, tmp_path):
+    base = served["base"]
     browser.get(f"{base}/sign-in?lang=zh_Hans")
     _shot(browser, "sign-in", tmp_path)
-    browser.find_element(By.NAME, "name").send_keys("王芳")
-    browser.find_element(By.NAME, "password").send_keys("wrong-password")
-    browser.find_element(By.CSS_SELECTOR, "#sign-in button").click()
+    _sign_in(browser, base, "王芳", "wrong-password")
     assert "E8250" in _find(browser, "p.error").text
-    stop = threading.Event()
-
-    def writer() -> None:  # the kiosk's heartbeat writer, every 0.5 s until it stops
-        while not stop.is_set():
-            with unit_of_work(served["db"].factory) as s:
-                heartbeat.write(s, heartbeat.Beat(code, "0.1.0", "kiosk-1", 60, "in_service",
-                                                  devices={"printer": {"state": "ok", "paper": "ok", "online": True},
-                                                           "reader": {"state": "ok"}},
-                                                  queues={"print_jobs": 0}))
-            stop.wait(0.5)
-
-    beating = threading.Thread(target=writer, daemon=True)
-    beating.start()
-    try:
-        _wait(lambda: True, 0.6)
-        _sign_in(browser, base, "王芳")
-        row = f'tr[data-kiosk="{code}"]'
-        _find(browser, row)
-        assert _wait(lambda: _row(browser, row)[0] == "green")
-        _shot(browser, "fleet-green", tmp_path)
-        browser.execute_script("window.__same_page = 1")
-    finally:
-        stop.set()
-        beating.join(5)
-    assert _wait(lambda: _row(browser, row)[0] == "red", 15)
-    assert browser.execute_script("return window.__same_page") == 1  # no reload: the table refreshed in place
-    assert "silent for" in _row(browser, row)[1]
-    _shot(browser, "fleet-red", tmp_path)
-    browser.set_window_size(800, 1280)  # a tablet held upright
-    _shot(browser, "fleet-tablet", tmp_path)
-    browser.set_window_size(1366, 768)
-    browser.get(f"{base}/fleet/{code}")
-    _shot(browser, "kiosk-detail", tmp_path)
-    for page in ("alerts", "actions", "callbacks", "receipts?number=1", "staff/web-password"):
-        browser.get(f"{base}/{page}")
-        assert not browser.find_elements(By.CSS_SELECTOR, "p.error"), page
-        _shot(browser, page.split("?")[0].replace("/", "-"), tmp_path)
+    _sign_in(browser, base, "王芳")
+    assert _wait(lambda: browser.current_url.endswith("/fleet"))
+    assert "王芳 (admin)" in _find(browser, ".who").text
 
 
-def test_a_notice_typed_in_chinese_is_previewed_saved_and_shown_by_the_kiosks_notices_service(served, browser,
-                                                                                            tmp_path):
+def test_a_notice_typed_in_chinese_is_previewed_saved_and_shown_by_the_running_kiosk(served, kiosk, browser,
+                                                                                   tmp_path):
     from selenium.webdriver.common.by import By
 
     base = served["base"]
@@ -194,8 +173,7 @@ def test_a_notice_typed_in_chinese_is_previewed_saved_and_shown_by_the_kiosks_no
     browser.find_element(By.CSS_SELECTOR, 'button[value="save"]').click()
     assert _wait(lambda: title in _find(browser, "table.grid").text)
     _shot(browser, "notices", tmp_path)
-    with unit_of_work(served["db"].factory) as s:
-        shown = notices.current_notices(s, served["till"].site_id, None, "zh_Hans")
+    shown = kiosk.services.current_notices(None, "zh_Hans", site_now())  # what the kiosk's screens ask for
     assert (shown[0].title, shown[0].body, shown[0].pinned) == (title, body, True)
 
 
@@ -234,3 +212,29 @@ def test_the_settlement_download_has_the_same_figures_as_the_report(served, brow
     target = browser.downloads / f"settlement-{day.isoformat()}.csv"
     assert _wait(lambda: target.exists() and target.stat().st_size > 0, 10)
     assert target.read_bytes().decode("utf-8") == settlement.to_csv(report)
+
+
+def test_the_fleet_row_turns_red_in_place_when_the_running_kiosk_stops(served, kiosk, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    base, code = served["base"], served["till"].kiosk_code
+    browser.get(f"{base}/fleet")
+    row = f'tr[data-kiosk="{code}"]'
+    _find(browser, row)
+    assert _wait(lambda: _row(browser, row)[0] == "green"), _row(browser, row)  # the kiosk's own heartbeats
+    _shot(browser, "fleet-green", tmp_path)
+    browser.execute_script("window.__same_page = 1")
+    kiosk.stop()  # its heartbeat writer (the fleet agent) stops with it
+    assert _wait(lambda: _row(browser, row)[0] == "red", 15), _row(browser, row)
+    assert browser.execute_script("return window.__same_page") == 1  # no reload: the table refreshed in place
+    assert "silent for" in _row(browser, row)[1]
+    _shot(browser, "fleet-red", tmp_path)
+    browser.set_window_size(800, 1280)  # a tablet held upright
+    _shot(browser, "fleet-tablet", tmp_path)
+    browser.set_window_size(1366, 768)
+    browser.get(f"{base}/fleet/{code}")
+    _shot(browser, "kiosk-detail", tmp_path)
+    for page in ("alerts", "actions", "callbacks", "receipts?number=1", "staff/web-password"):
+        browser.get(f"{base}/{page}")
+        assert not browser.find_elements(By.CSS_SELECTOR, "p.error"), page
+        _shot(browser, page.split("?")[0].replace("/", "-"), tmp_path)
