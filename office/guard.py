@@ -2,7 +2,8 @@
 
 The session is Flask's signed cookie (HttpOnly, SameSite=Lax, Secure behind TLS) holding the staff id, when it
 was signed in and last used, and a random CSRF seed. A session idle longer than `idle_minutes` or older than
-`max_hours` has ended; each request re-reads the user, so a removed user or a changed role takes effect at once.
+`max_hours` has ended; each request re-reads the user, so a removed user, a changed role or a new web password
+takes effect at once.
 Every POST must carry `csrf_token` = HMAC(secret, seed): a form from another server or another session fails."""
 from __future__ import annotations
 
@@ -28,7 +29,9 @@ ROLE_RANK = {StaffRole.STAFF.value: 0, StaffRole.TECHNICIAN.value: 1, StaffRole.
 def start_session(user: StaffView) -> None:
     session.clear()
     now = int(time.time())
-    session.update(staff_id=user.staff_id, signed_in=now, seen=now, seed=secrets.token_hex(16))
+    with unit_of_work(current_app.config["OFFICE_DB"].factory) as s:
+        stamp = web_passwords.stamp_of(s, user.staff_id)
+    session.update(staff_id=user.staff_id, signed_in=now, seen=now, seed=secrets.token_hex(16), stamp=stamp)
     session.permanent = True
 
 
@@ -57,10 +60,10 @@ def load_user() -> StaffView | None:
         session.clear()
         raise SessionEnded(f"staff {staff_id}")
     with unit_of_work(cfg["OFFICE_DB"].factory) as s:
-        user = web_passwords.current(s, int(staff_id))
+        user = web_passwords.current(s, int(staff_id), str(session.get("stamp", "")))
     if user is None:
         session.clear()
-        raise SessionEnded(f"staff {staff_id} removed or without a web password")
+        raise SessionEnded(f"staff {staff_id} removed, deactivated or with a new web password")
     session["seen"] = now
     return user
 

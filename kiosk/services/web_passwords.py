@@ -2,6 +2,8 @@
 after 5 wrong passwords in a row, counted apart from the kiosk PIN's (docs/office.md, "The console")."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import datetime
 
 from sqlalchemy import select
@@ -66,9 +68,23 @@ def sign_in(factory: sessionmaker[Session], name: str, password: str, now: datet
     return view
 
 
-def current(session: Session, staff_id: int) -> StaffView | None:
-    """The signed-in user as the database has them now (None when removed or deactivated)."""
+def current(session: Session, staff_id: int, stamp: str | None = None) -> StaffView | None:
+    """The signed-in user as the database has them now: None when removed, deactivated, or (with `stamp`) when
+    their web password changed since the session began (see `password_stamp`)."""
     user = session.get(StaffUser, staff_id)
     if user is None or not user.active or not user.web_password_hash:
         return None
+    if stamp is not None and not hmac.compare_digest(stamp, password_stamp(user.web_password_hash)):
+        return None
     return StaffView(user.id, user.name, user.role, user.card_uid_hex is not None)
+
+
+def password_stamp(stored_hash: str) -> str:
+    """A short fingerprint of the stored hash (its salt changes with every new password), kept in the session so that
+    setting a new password ends every session signed in with the old one."""
+    return hashlib.sha256(stored_hash.encode()).hexdigest()[:16]
+
+
+def stamp_of(session: Session, staff_id: int) -> str:
+    user = session.get(StaffUser, staff_id)
+    return password_stamp(user.web_password_hash or "") if user is not None else ""

@@ -214,3 +214,58 @@ def test_a_remote_action_for_a_kiosk_removed_since_the_form_was_loaded_is_refuse
     staff = console.signed_in("李强")
     assert staff.post("/actions", data={"csrf_token": token(staff.get("/actions")), "kiosk": console.till.kiosk_code,
                                         "action": "resume"}).status_code == 403
+
+
+def test_a_new_web_password_ends_the_sessions_signed_in_with_the_old_one(console):
+    staff = console.signed_in("李强")
+    assert staff.get("/fleet").status_code == 200
+    admin = console.signed_in("王芳")
+    resp = admin.post("/staff/web-password", data={"csrf_token": token(admin.get("/staff/web-password")),
+                                                   "name": "李强", "password": "a-brand-new-pass"})
+    assert resp.status_code == 200 and "李强" in resp.get_data(as_text=True)
+    resp = staff.get("/fleet")
+    assert resp.status_code == 302 and "/sign-in" in resp.headers["Location"]
+    assert admin.get("/fleet").status_code == 200  # the admin's own session goes on
+    too_short = admin.post("/staff/web-password", data={"csrf_token": token(admin.get("/staff/web-password")),
+                                                        "name": "李强", "password": "short"})
+    assert too_short.status_code == 400 and "[E8253]" in too_short.get_data(as_text=True)
+
+
+def test_a_technician_clears_a_sticky_alert_with_a_note_and_staff_cannot(console):
+    from kiosk.fleet import alerts
+    from kiosk.persistence.models import FleetAlert
+
+    alerts.flag_unknown_kiosk(console.db.factory, "K99")
+    with unit_of_work(console.db.factory) as s:
+        alert_id = s.scalars(select(FleetAlert.id).where(FleetAlert.kiosk_code == "K99")).one()
+    staff = console.signed_in("李强")
+    page = staff.get("/alerts")
+    assert "K99" in page.get_data(as_text=True) and f"/alerts/{alert_id}/clear" not in page.get_data(as_text=True)
+    assert staff.post(f"/alerts/{alert_id}/clear", data={"csrf_token": token(page), "note": "x"}).status_code == 403
+    tech = console.signed_in("赵工")
+    page = tech.get("/alerts")
+    assert f"/alerts/{alert_id}/clear" in page.get_data(as_text=True)
+    resp = tech.post(f"/alerts/{alert_id}/clear", data={"csrf_token": token(page), "note": "  "})
+    assert resp.status_code == 400 and "[E8204]" in resp.get_data(as_text=True)
+    resp = tech.post(f"/alerts/{alert_id}/clear", data={"csrf_token": token(page), "note": "配置里的终端号写错了，已改正"})
+    assert resp.status_code == 302
+    with unit_of_work(console.db.factory) as s:
+        episode = s.get(FleetAlert, alert_id)
+        assert (episode.cleared_by, episode.note) == ("office:赵工", "配置里的终端号写错了，已改正")
+
+
+def test_receipts_are_found_by_unit_and_a_bad_number_or_day_gets_one_line(console):
+    admin = console.signed_in("王芳")
+    unit = console.report.sample_cards[0][2]
+    from kiosk.persistence.models import Household, Receipt
+
+    with unit_of_work(console.db.factory) as s:
+        hh = s.scalars(select(Household.id).where(Household.unit_no == unit)).one()
+        numbers = list(s.scalars(select(Receipt.number).where(Receipt.household_id == hh)))
+    page = admin.get(f"/receipts?unit={unit}").get_data(as_text=True)
+    assert numbers and all(f"/receipts/{n}.png" in page for n in numbers)
+    for bad in ("/receipts?number=abc", "/receipts?unit=9-9999", "/settlement?day=2026-13-01", "/receipts/999999.png"):
+        resp = admin.get(bad)
+        text = resp.get_data(as_text=True)
+        assert resp.status_code in (400, 404) and '<p class="error" role="alert">[E' in text, bad
+        assert "Traceback" not in text
