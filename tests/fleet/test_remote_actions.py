@@ -113,11 +113,13 @@ def _start(data_dir: Path, site: Path, url: str) -> subprocess.Popen[str]:
 def _running(proc: subprocess.Popen[str], timeout_s: float = 120) -> None:
     deadline = time.monotonic() + timeout_s
     assert proc.stdout is not None
+    seen: list[str] = []
     for line in proc.stdout:
         if "running without a window" in line:
             return
-        assert time.monotonic() < deadline, "the kiosk did not start in time"
-    raise AssertionError(f"the kiosk ended with {proc.wait()} before it ran")
+        seen.append(line)
+        assert time.monotonic() < deadline, "the kiosk did not start in time:\n" + "".join(seen[-30:])
+    raise AssertionError(f"the kiosk ended with {proc.wait()} before it ran:\n" + "".join(seen[-30:]))
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
