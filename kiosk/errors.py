@@ -551,6 +551,23 @@ class PaymentCodeNotConfirmed(DeviceError):
     message = N_("The payment was not confirmed on your phone in time, so it was cancelled. Nothing was charged.")
 
 
+class VoidRefundRefused(DeviceError):
+    """A void's refund at the gateway was refused (kiosk.payments.void_refunds): the void stands and the amount is
+    kept as the household's account credit (the REFUND entry reversed)."""
+
+    code = "E6313"
+    message = N_("The receipt is voided, but the payment service refused the refund: the amount is kept as the "
+                 "household's account credit (E6313).")
+
+
+class VoidRefundPending(DeviceError):
+    """A void's refund at the gateway is not confirmed yet (no answer): retried by recover() with the same id."""
+
+    code = "E6314"
+    message = N_("The receipt is voided. The payment service did not answer yet: the refund is sent again "
+                 "automatically until it answers (E6314).")
+
+
 # --- payments ----------------------------------------------------------------------------------
 class PaymentError(KioskError):
     code = "E7000"

@@ -81,13 +81,19 @@ class StaffFacade(StaffToolsFacade, CardRepairFacade, CardStatesFacade, Technici
     def void_receipt(self, staff_id: str, receipt_number: str, reason: str, invoice_reason: str = "") -> r.VoidResult:
         who = self._staff(staff_id, StaffRole.STAFF, StaffRole.ADMIN)
         extra = {"invoice_reason": invoice_reason} if invoice_reason else {}
-        with unit_of_work(self.rt.db.factory) as s:
-            res = voids.void_receipt(s, self.rt.till, number=mapping.receipt_number(receipt_number), reason=reason,
-                                     actor=f"staff:{who.name}", language=LANGUAGE_FOR_SLIPS, **extra)
+        notice = ""
+        if self.rt.void_refunds is not None:  # QR payments are refunded at their network (kiosk.payments.void_refunds)
+            outcome = self.rt.void_refunds.void(number=mapping.receipt_number(receipt_number), reason=reason,
+                                                actor=f"staff:{who.name}", language=LANGUAGE_FOR_SLIPS, **extra)
+            res, notice = outcome.result, outcome.notice
+        else:
+            with unit_of_work(self.rt.db.factory) as s:
+                res = voids.void_receipt(s, self.rt.till, number=mapping.receipt_number(receipt_number),
+                                         reason=reason, actor=f"staff:{who.name}", language=LANGUAGE_FOR_SLIPS, **extra)
         self.rt.receipt_issued()
         if self.rt.invoicing is not None:  # the void's red letter (or nothing to do): send it now
             self.rt.invoicing.kick()
-        return r.VoidResult(res.receipt_number, res.void_receipt_number)
+        return r.VoidResult(res.receipt_number, res.void_receipt_number, notice)
 
     def list_notices(self, staff_id: str) -> tuple[r.NoticeDraft, ...]:
         self._staff(staff_id)

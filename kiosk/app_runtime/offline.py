@@ -107,7 +107,8 @@ class OfflineGuard:
         except Exception:
             log.exception("crediting banknotes after the outage failed; retried with the next payment")
         try:
-            for collector in [*self.rt.qr_collectors.values(), *self.rt.code_collectors.values()]:
+            for collector in [*self.rt.qr_collectors.values(), *self.rt.code_collectors.values(),
+                              *([self.rt.void_refunds] if self.rt.void_refunds is not None else [])]:
                 collector.recover()  # QR and payment-code orders paid or closed while the database was gone
         except Exception:
             log.exception("settling QR orders after the outage failed; retried with the next payment")

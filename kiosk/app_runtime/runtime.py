@@ -72,6 +72,7 @@ class KioskRuntime:
         self.qr_collector: Any = None  # the first of qr_collectors (the only one with a single gateway)
         self.qr_collectors: dict[str, Any] = {}  # network -> its QrCollector, in the order the resident sees them
         self.code_collectors: dict[str, Any] = {}  # network -> its CodeCollector (payment codes; needs a scanner)
+        self.void_refunds: Any = None  # kiosk.payments.void_refunds.VoidRefunds: a QR void refunds at its network
         self.spooler: Any = None
         self.invoicing: Any = None  # kiosk.invoices.service.Invoicing (kiosk.app_runtime.invoicing)
         self.offline: Any = None  # kiosk.app_runtime.offline.OfflineGuard: the database gone (PostgreSQL)

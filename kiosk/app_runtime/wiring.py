@@ -55,6 +55,10 @@ def build_runtime(settings: Settings, db: Database, bus: EventBus | None = None)
             gateway, db.factory, till, timeout_s=configured[network][1], network=network, adopt_unlabelled=i == 0)
     rt.qr_collector = next(iter(rt.qr_collectors.values()), None)
     _attach_code_collectors(rt)
+    if devices.gateways:
+        from kiosk.payments.void_refunds import VoidRefunds
+
+        rt.void_refunds = VoidRefunds(devices.gateways, db.factory, till)
     for listener in listeners.values():
         listener.start()
         rt.on_stop(listener.stop)
@@ -199,7 +203,7 @@ def start_runtime(rt: KioskRuntime) -> None:
                 log.exception("crediting journaled banknotes failed; retried when the database is back")
         qr = [(f"qr {network}", c) for network, c in rt.qr_collectors.items()]
         codes = [(f"payment code {network}", c) for network, c in rt.code_collectors.items()]
-        for name, collector in [("cash", rt.cash_collector), *qr, *codes]:
+        for name, collector in [("cash", rt.cash_collector), *qr, *codes, ("void refunds", rt.void_refunds)]:
             if collector is None:
                 continue
             try:

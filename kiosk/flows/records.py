@@ -389,6 +389,7 @@ class HandoverView:
 class VoidResult:
     receipt_number: str
     void_receipt_number: str
+    notice: str = ""  # a msgid for the clerk: a QR void's refund at the gateway pending (E6314) or refused (E6313)
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ class ReceiptsFlow(StaffStepFlow):
         self.reason = ""
         self.message = ""
         self.void_number = ""
+        self.void_notice = ""  # a QR refund pending or refused at the gateway (kiosk.payments.void_refunds)
         self.invoice: InvoiceRecord | None = None  # the receipt's invoice request, looked up before a void
         self.red_reason = ""
 
@@ -137,6 +138,7 @@ class ReceiptsFlow(StaffStepFlow):
 
     def _voided(self, result: Any) -> None:
         self.void_number, self.step = result.void_receipt_number, "done"
+        self.void_notice = getattr(result, "notice", "")
 
     def _kind(self, kind: str) -> str:
         label = RECEIPT_KIND_LABELS.get(kind) or MORE_KINDS.get(kind)
@@ -187,6 +189,8 @@ class ReceiptsFlow(StaffStepFlow):
                     lines += ((self.t(N_("Red-letter reason")), self.t(RED_REASON_LABELS[self.red_reason])),)
             if self.step == "done":
                 lines += ((self.t(N_("Void receipt number")), self.void_number),)
+                if self.void_notice:
+                    lines += (("", self.t(self.void_notice)),)
         if self.step == "void_reason":
             options = tuple(Option(k, self.t(v)) for k, v in VOID_REASONS.items())
         if self.step == "void_red_reason":

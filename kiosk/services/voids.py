@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from kiosk.domain.payment_code import GATEWAY_NETWORK_LABELS
 from kiosk.domain.receipt import ReceiptDocument, ReceiptItem, ReceiptKind
 from kiosk.domain.terms import AccountKind, BillStatus, EntryKind, PaymentMethod, PaymentStatus
 from kiosk.errors import InsufficientBalance, InvalidEntry, NotFound, ReceiptAlreadyVoided
@@ -19,6 +20,7 @@ from kiosk.persistence.models import (
     Booking,
     Card,
     CardOperation,
+    GatewayOrderRecord,
     JournalEntry,
     JournalLine,
     ParkingSpace,
@@ -54,7 +56,8 @@ class VoidResult:
 
 
 def void_receipt(session: Session, till: Till, *, number: int | str, reason: str, actor: str, language: str,
-                 now: datetime | None = None, invoice_reason: str = INVOICE_REASON) -> VoidResult:
+                 now: datetime | None = None, invoice_reason: str = INVOICE_REASON,
+                 refund_at_gateway: bool = False) -> VoidResult:
     """Void the payment behind receipt `number` (same site). Asked again with the same reason (a retry after a
     timeout, or two staff at once: the receipt row is locked), it returns the recorded void (`replayed`);
     with another reason, ReceiptAlreadyVoided. NotFound for an unknown receipt or one without a payment,
@@ -92,10 +95,15 @@ def void_receipt(session: Session, till: Till, *, number: int | str, reason: str
     payment.status = str(PaymentStatus.VOIDED)
     _undo_effects(session, payment)
     returned = "card" if payment.method == PaymentMethod.CARD else "credit"
+    network = _refunded_network(session, payment) if refund_at_gateway else None
+    if network is not None:  # kiosk.payments.void_refunds: the QR money goes back to the resident's app
+        returned = "gateway"
     original = receipts.document(receipt)
+    back = {"card": N_("Returned to the card balance."), "credit": N_("Returned to your account credit."),
+            "gateway": N_("Refunded to {network}.")}[returned]
     notes = (translate(N_("Voided: {reason}"), language, reason=reason),
-             translate(N_("Returned to the card balance.") if returned == "card"
-                       else N_("Returned to your account credit."), language))
+             translate(back, language, network=translate(GATEWAY_NETWORK_LABELS.get(network or "", N_("Scan to pay")),
+                                                         language)))
     fields = ((translate(N_("Voided receipt No."), language), receipts.format_number(receipt.number)),
               (translate(N_("Reference"), language), payment.reference),
               (translate(N_("Amount returned"), language), yuan(payment.amount_fen)))
@@ -117,6 +125,14 @@ def void_receipt(session: Session, till: Till, *, number: int | str, reason: str
                  void_receipt=receipts.format_number(void.number))
     return VoidResult(receipts.format_number(receipt.number), receipts.format_number(void.number), payment.reference,
                       payment.amount_fen, returned, tuple(e.id for e in reversals), doc, writes)
+
+
+def _refunded_network(session: Session, payment: Payment) -> str | None:
+    """The network whose paid orders a void refunds at the gateway ("" for a sandbox-era record), or None."""
+    if payment.method != PaymentMethod.QR:
+        return None
+    return session.scalars(select(GatewayOrderRecord.network).where(GatewayOrderRecord.payment_id == payment.id,
+                                                                    GatewayOrderRecord.state == "paid")).first()
 
 
 def _recorded_void(session: Session, receipt: Receipt) -> VoidResult:

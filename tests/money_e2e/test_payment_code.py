@@ -44,12 +44,13 @@ class Network:
         else:
             self.sim.control(bar_code=mode, pin_ms=pin_ms)
 
-    def gateway(self) -> Any:
+    def gateway(self, notify_url: str = "") -> Any:
+        extra = {"notify_url": notify_url} if notify_url else {}
         if self.name == "wechatpay":
             return build_payment_gateway("wechatpay", self.sim.url, "", timeout_s=2.0,
-                                         wechatpay_credentials=str(self.sim.keys / "credentials.json"))
+                                         wechatpay_credentials=str(self.sim.keys / "credentials.json"), **extra)
         c = self.sim.credentials
-        return build_payment_gateway("alipay", c["gateway_url"], "", timeout_s=2.0, app_id=c["app_id"],
+        return build_payment_gateway("alipay", c["gateway_url"], "", timeout_s=2.0, app_id=c["app_id"], **extra,
                                      app_private_key_file=c["app_private_key_path"],
                                      alipay_public_key_file=c["alipay_public_key_path"])
 
