@@ -82,7 +82,8 @@ class TechnicianFacade:
                     device.close()
             result = DeviceTestResult(choice.device, True, lines)
         except KioskError as exc:
-            result = DeviceTestResult(choice.device, False, (), exc.code, exc.user_message("en") + _detail(exc))
+            result = DeviceTestResult(choice.device, False, (), exc.code, exc.user_message("en") + _detail(exc),
+                                      exc.message, tuple((k, str(v)) for k, v in exc.params.items()), _detail(exc))
         except Exception as exc:  # a device that misbehaves must not take the technician screen down
             log.exception("testing %s failed", choice)
             result = DeviceTestResult(choice.device, False, (), "E6000", f"{type(exc).__name__}: {exc}")

@@ -125,6 +125,17 @@ class TechnicianFlow(StaffStepFlow):
         baud = f"{c.baud} bps" if c.baud and not (c.device == "scanner" and c.driver == "hid") else ""
         return " · ".join(p for p in (c.driver, c.url, baud) if p)
 
+    def _error_words(self, result: DeviceTestResult) -> str:
+        """The failed test's line in the kiosk's language (E6300's message in Chinese on a Chinese screen), the
+        technical detail as it came; the English text when the services sent no msgid."""
+        if not result.error_message:
+            return result.error_text
+        try:
+            words = self.t(result.error_message, **dict(result.error_params))
+        except (KeyError, IndexError, ValueError):
+            words = self.t(result.error_message)
+        return words + result.error_detail
+
     def view(self) -> StepView:
         name = self.t(DEVICE_NAMES.get(self.device, self.device)) if self.device else ""
         prompts = {"loading": N_("Loading, please wait"), "devices": N_("Tap a device to change or test it"),
@@ -167,7 +178,7 @@ class TechnicianFlow(StaffStepFlow):
                 lines += tuple((self.t(k), self.t(v)) for k, v in result.lines)
                 lines += (("", self.t(N_("Works."))),)
             elif result is not None:
-                lines += (("", f"[ ! ] {result.error_code} {result.error_text}"),)
+                lines += (("", f"[ ! ] {result.error_code} {self._error_words(result)}"),)
         if self.step == "saved" and self.saved is not None:
             lines = ((self.t(N_("File")), self.saved.path),
                      (self.t(N_("Last good file")), self.saved.last_good_path or "-"))

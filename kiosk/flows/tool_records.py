@@ -84,7 +84,10 @@ class DeviceTestResult:
     ok: bool
     lines: tuple[tuple[str, str], ...] = ()
     error_code: str = ""
-    error_text: str = ""
+    error_text: str = ""  # in English (logs, and the screen when no msgid came)
+    error_message: str = ""  # the error's msgid, so the screen says it in the kiosk's language
+    error_params: tuple[tuple[str, str], ...] = ()
+    error_detail: str = ""  # the technical detail (a port, a driver's words), as it came
 
 
 @dataclass(frozen=True)

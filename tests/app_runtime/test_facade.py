@@ -275,6 +275,7 @@ def test_the_scanner_is_tested_for_real_a_code_shown_masked_a_garbled_one_and_si
     import threading
 
     from devices.sim.scanner_sim import SimScanner
+    from kiosk.errors import ScanUnreadable
     from kiosk.flows.tool_records import DeviceChoice
 
     sim = SimScanner()
@@ -294,8 +295,10 @@ def test_the_scanner_is_tested_for_real_a_code_shown_masked_a_garbled_one_and_si
         garbled = rt.services.test_device(tech.staff_id, choice, 5)
         assert not garbled.ok and garbled.error_code == "E6300"
         assert garbled.error_text.startswith("The payment code could not be read.")
+        assert garbled.error_message == ScanUnreadable.message  # the screen says it in its own language
         silent = rt.services.test_device(tech.staff_id, choice, 1)
         assert not silent.ok and silent.error_code == "E6330" and "within 1 s" in silent.error_text
+        assert silent.error_params == (("seconds", "1"),)
         gone = rt.services.test_device(tech.staff_id, DeviceChoice("scanner", "serial", "/nonexistent/tty", 9600), 1)
         assert not gone.ok and gone.error_code.startswith("E6")
     finally:

@@ -194,6 +194,25 @@ def test_technician_sets_up_the_scanner_tests_it_and_sees_the_code_masked(nav, f
     assert fake.saved_configs[-1] == (DeviceChoice("scanner", "serial", "/dev/ttyUSB1", 115200),)
 
 
+def test_a_failed_scanner_test_is_said_in_the_kiosks_language(nav, fake):
+    from kiosk.errors import NothingScanned
+    from kiosk.flows.tool_records import DeviceTestResult
+
+    fake.test_device = lambda staff_id, choice, timeout_s=10.0: DeviceTestResult(
+        "scanner", False, (), "E6330", "Nothing was scanned within 10 s. ...", NothingScanned.message,
+        (("seconds", "10"),), "")
+    _staff(nav, pin="1357")
+    nav.flow.open("staff_devices")
+    flow = nav.flow
+    flow.choose("scanner")
+    flow.choose("serial")
+    flow.choose("/dev/ttyUSB1")
+    flow.choose("9600")
+    flow.primary()
+    (line,) = [v for _label, v in flow.view().lines if "E6330" in v]
+    assert line == "[ ! ] E6330 10 秒内没有扫到付款码。请把付款码放在扫描器下，再测试一次。"
+
+
 def test_device_setup_is_only_for_technicians(nav, fake):
     _staff(nav)
     assert not nav.flow.view().technician
