@@ -56,7 +56,8 @@ def load_user() -> StaffView | None:
         return None
     now = int(time.time())
     cfg = current_app.config
-    if now - int(session.get("seen", 0)) > cfg["OFFICE_IDLE_S"] or now - int(session.get("signed_in", 0)) > cfg["OFFICE_MAX_S"]:
+    idle, age = now - int(session.get("seen", 0)), now - int(session.get("signed_in", 0))
+    if idle > cfg["OFFICE_IDLE_S"] or age > cfg["OFFICE_MAX_S"]:
         session.clear()
         raise SessionEnded(f"staff {staff_id}")
     with unit_of_work(cfg["OFFICE_DB"].factory) as s:

@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
     staff = subgroup(sub, common, "staff", "staff users")
     w = staff.add_parser("web-password", parents=[common],
-                         help="set a staff user's password for the office web console (read without echo or from stdin)")
+                         help="set a staff user's password for the office web console (read without echo or stdin)")
     w.add_argument("name")
     w.set_defaults(handler=_web_password)
 

@@ -29,7 +29,7 @@ def page() -> Any:
 @bp.get("/fleet/table")
 @guard.needs()
 def table() -> Any:
-    """The table's body alone: what the page's few lines of JS fetch every few seconds (`refresh_s` of create_app, 5)."""
+    """The table's body alone: what the page's few lines of JS fetch every `refresh_s` (create_app's, 5) seconds."""
     return render_template("fleet_rows.html", rows=_rows())
 
 

@@ -2,8 +2,8 @@
 against the console served over real HTTP (the same WSGI server `kiosk office` runs) on a real SQLite database
 that a running kiosk (the demo runtime on the simulators) shares. One browser, one server and one kiosk for the
 whole module. Clicks through sign-in, a notice typed in Chinese that the running kiosk then shows, a bill CSV with a
-bad line, the settlement CSV download, and the fleet row turning red without a reload when the kiosk stops; a screenshot of every page on the way
-(KIOSK_OFFICE_SHOTS=DIR keeps them, e.g. docs/screenshots/office)."""
+bad line, the settlement CSV download, and the fleet row turning red without a reload when the kiosk stops; a
+screenshot of every page on the way (KIOSK_OFFICE_SHOTS=DIR keeps them, e.g. docs/screenshots/office)."""
 from __future__ import annotations
 
 import os
@@ -57,7 +57,7 @@ def served(seeded_template: tuple[Path, Any], tmp_path_factory: pytest.TempPathF
 
 
 @pytest.fixture(scope="module")
-def kiosk(served: dict[str, Any]) -> Iterator[Any]:
+def running_kiosk(served: dict[str, Any]) -> Iterator[Any]:
     """A kiosk running on the same database (`kiosk demo`'s runtime on the wire-level simulators), beating every
     second; the last test stops it."""
     from kiosk.app_runtime.demo import start_demo_runtime
@@ -156,7 +156,7 @@ def test_sign_in_refuses_a_wrong_password_then_lets_the_right_one_in(served, bro
     assert "王芳 (admin)" in _find(browser, ".who").text
 
 
-def test_a_notice_typed_in_chinese_is_previewed_saved_and_shown_by_the_running_kiosk(served, kiosk, browser,
+def test_a_notice_typed_in_chinese_is_previewed_saved_and_shown_by_the_running_kiosk(served, running_kiosk, browser,
                                                                                    tmp_path):
     from selenium.webdriver.common.by import By
 
@@ -173,7 +173,7 @@ def test_a_notice_typed_in_chinese_is_previewed_saved_and_shown_by_the_running_k
     browser.find_element(By.CSS_SELECTOR, 'button[value="save"]').click()
     assert _wait(lambda: title in _find(browser, "table.grid").text)
     _shot(browser, "notices", tmp_path)
-    shown = kiosk.services.current_notices(None, "zh_Hans", site_now())  # what the kiosk's screens ask for
+    shown = running_kiosk.services.current_notices(None, "zh_Hans", site_now())  # what the kiosk's screens ask for
     assert (shown[0].title, shown[0].body, shown[0].pinned) == (title, body, True)
 
 
@@ -214,7 +214,7 @@ def test_the_settlement_download_has_the_same_figures_as_the_report(served, brow
     assert target.read_bytes().decode("utf-8") == settlement.to_csv(report)
 
 
-def test_the_fleet_row_turns_red_in_place_when_the_running_kiosk_stops(served, kiosk, browser, tmp_path):
+def test_the_fleet_row_turns_red_in_place_when_the_running_kiosk_stops(served, running_kiosk, browser, tmp_path):
     from selenium.webdriver.common.by import By
 
     base, code = served["base"], served["till"].kiosk_code
@@ -224,7 +224,7 @@ def test_the_fleet_row_turns_red_in_place_when_the_running_kiosk_stops(served, k
     assert _wait(lambda: _row(browser, row)[0] == "green"), _row(browser, row)  # the kiosk's own heartbeats
     _shot(browser, "fleet-green", tmp_path)
     browser.execute_script("window.__same_page = 1")
-    kiosk.stop()  # its heartbeat writer (the fleet agent) stops with it
+    running_kiosk.stop()  # its heartbeat writer (the fleet agent) stops with it
     assert _wait(lambda: _row(browser, row)[0] == "red", 15), _row(browser, row)
     assert browser.execute_script("return window.__same_page") == 1  # no reload: the table refreshed in place
     assert "silent for" in _row(browser, row)[1]

@@ -247,11 +247,12 @@ def test_a_technician_clears_a_sticky_alert_with_a_note_and_staff_cannot(console
     assert f"/alerts/{alert_id}/clear" in page.get_data(as_text=True)
     resp = tech.post(f"/alerts/{alert_id}/clear", data={"csrf_token": token(page), "note": "  "})
     assert resp.status_code == 400 and "[E8204]" in resp.get_data(as_text=True)
-    resp = tech.post(f"/alerts/{alert_id}/clear", data={"csrf_token": token(page), "note": "配置里的终端号写错了，已改正"})
+    note = "配置里的终端号写错了，已改正"
+    resp = tech.post(f"/alerts/{alert_id}/clear", data={"csrf_token": token(page), "note": note})
     assert resp.status_code == 302
     with unit_of_work(console.db.factory) as s:
         episode = s.get(FleetAlert, alert_id)
-        assert (episode.cleared_by, episode.note) == ("office:赵工", "配置里的终端号写错了，已改正")
+        assert (episode.cleared_by, episode.note) == ("office:赵工", note)
 
 
 def test_receipts_are_found_by_unit_and_a_bad_number_or_day_gets_one_line(console):
