@@ -41,6 +41,8 @@ class KioskStatus:
     devices: dict[str, dict[str, Any]]
     queues: dict[str, int]
     last_error: str
+    clock_sync: str = ""  # issue 19's clock check, as the kiosk gave it
+    clock_offset_ms: int | None = None  # the database's clock minus the kiosk's
 
     @property
     def reason(self) -> str:
@@ -50,7 +52,8 @@ class KioskStatus:
         return {"kiosk": self.kiosk_code, "colour": str(self.colour), "reason": self.reason,
                 "reasons": list(self.reasons), "last_heard": self.last_heard.isoformat() if self.last_heard else None,
                 "silent_s": self.silent_s, "state": self.state, "state_reason": self.state_reason,
-                "version": self.version, "devices": self.devices, "queues": self.queues, "last_error": self.last_error}
+                "version": self.version, "devices": self.devices, "queues": self.queues, "last_error": self.last_error,
+                "clock_sync": self.clock_sync, "clock_offset_ms": self.clock_offset_ms}
 
 
 def _printer_problems(printer: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -103,11 +106,11 @@ def judge(row: KioskHeartbeat | None, code: str, now: datetime, cfg: FleetSettin
         yellow.append(f"{queues['offline_cash_notes']} banknote(s) waiting to be credited")
     if row.clock_offset_ms is not None and abs(row.clock_offset_ms) > 2000:
         yellow.append(f"clock {-row.clock_offset_ms / 1000:+.0f} s off the database's")
-    if row.clock_sync == "not synchronised":
+    if row.clock_sync.startswith("not synchronised"):
         yellow.append("clock not synchronised (NTP)")
     colour = Colour.RED if red else Colour.YELLOW if yellow else Colour.GREEN
     return KioskStatus(row.kiosk_code, colour, tuple(red + yellow), row.beat_at, silent, row.state, row.state_reason,
-                       row.version, devices, queues, row.last_error)
+                       row.version, devices, queues, row.last_error, row.clock_sync, row.clock_offset_ms)
 
 
 def _span(seconds: int) -> str:

@@ -62,6 +62,7 @@ def test_a_running_kiosk_beats_green_then_yellow_on_paper_near_end_then_red_on_p
         assert row.devices["printer"]["paper"] == "ok" and row.devices["cash"]["box_capacity"] == 600
         assert row.queues == {"invoice_requests": 0, "offline_cash_notes": 0, "print_jobs": 0}
         assert row.version and row.state == "in_service"
+        assert row.clock_sync == rt.clock_sync()  # issue 19's check, as the kiosk gives it ("unknown" here)
 
         sims.printer.set_state("near_end")
         assert _wait(lambda: rt.spooler.gate(timeout=2) is not None and rt.spooler.last_status.paper.value ==
@@ -194,3 +195,13 @@ def test_a_kiosk_whose_code_the_estate_does_not_know_logs_once_and_is_flagged(en
         assert [(a.kiosk_code, a.kind, a.cleared_at) for a in session.scalars(select(FleetAlert))] == [
             ("K77", "unknown_kiosk", None)]
         assert session.get(KioskHeartbeat, "K77") is None
+
+
+def test_a_kiosk_whose_clock_is_not_synchronised_is_yellow(engine, factory, db_url, tmp_path, capsys):
+    s, *_ = seeded_site(engine, factory, db_url, tmp_path / "data", households=1)
+    with unit_of_work(factory) as session:
+        heartbeat.write(session, _beat("K01", clock_sync="not synchronised (timedatectl)"))
+    row = _status_of(factory, "K01")
+    assert (row.colour, row.reasons) == (status.Colour.YELLOW, ("clock not synchronised (NTP)",))
+    assert main(["fleet", "status", "--json", "--data-dir", str(s.data_dir), "--db-url", db_url]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["clock_sync"] == "not synchronised (timedatectl)"
