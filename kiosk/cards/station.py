@@ -26,7 +26,7 @@ from kiosk.i18n import N_
 from kiosk.payments.control import PaymentControl, PaymentProgress, Stage
 from kiosk.persistence.models import Payment
 from kiosk.ports import CardReader, CardUid, Tag
-from kiosk.runtime.events import EventBus
+from kiosk.runtime.events import CardVerified, EventBus
 from kiosk.runtime.supervisor import DeviceSupervisor
 from kiosk.services.cards import CardFacts, CardWrite, WriteCard, normalize_uid
 from kiosk.services.receipts import Till
@@ -141,10 +141,11 @@ class CardStation:
         cards are flagged for staff and refused (CardTampered / CardRolledBack), and from then on refused at
         every tap (CardFlagged) until staff repair them."""
         facts = self.tapped(uid_hex)
-        if not self.can_write:
-            return  # an identification-only reader cannot read the card's data: status only
-        self.resolve_open_writes(facts, None)
-        self._verified(facts)
+        if self.can_write:  # an identification-only reader cannot read the card's data: status only
+            self.resolve_open_writes(facts, None)
+            self._verified(facts)
+        if self.bus is not None:  # the end of the tap latency (kiosk.runtime.card_watcher)
+            self.bus.publish(CardVerified(self.supervisor.name, facts.uid_hex))
 
     def _verified(self, facts: CardFacts) -> CardImage:
         state = reconcile.ledger_state(self.factory, facts.card_id)

@@ -73,7 +73,8 @@ def _status(args: argparse.Namespace) -> int:
         print("no kiosks yet")
     for r in rows:
         heard = f"heard {wall_text(r.last_heard, '%m-%d %H:%M:%S')}" if r.last_heard else "never heard"
-        print(f"{r.kiosk_code:<10} {r.colour:<6} {heard:<21} {r.version or '-':<8} {r.reason}")
+        tap = f" [reader {r.reader_tap}]" if r.reader_tap else ""
+        print(f"{r.kiosk_code:<10} {r.colour:<6} {heard:<21} {r.version or '-':<8} {r.reason}{tap}")
     return 0
 
 

@@ -115,8 +115,9 @@ def _devices(rt: Any, session: Session) -> dict[str, dict[str, Any]]:
         printer.update(online=bool(status.online), paper=str(status.paper.value), cover_open=bool(status.cover_open))
     reader = out.get("reader")
     if reader is not None:
-        latency = getattr(rt.card_watcher, "last_tap_ms", None)
-        reader["last_tap_ms"] = int(latency) if latency is not None else None
+        for key in ("last_tap_ms", "tap_p95_ms"):  # kiosk.runtime.card_watcher: arrival to read and verified
+            latency = getattr(rt.card_watcher, key, None)
+            reader[key] = int(latency) if latency is not None else None
     cash = out.get("cash")
     if cash is not None and cash["state"] != "absent":
         cash.update(cash_box(session, rt.till.kiosk_id, rt.settings.fleet.cash_box_notes))

@@ -48,6 +48,15 @@ class KioskStatus:
     def reason(self) -> str:
         return "; ".join(self.reasons) if self.reasons else "all well"
 
+    @property
+    def reader_tap(self) -> str:
+        """The reader's tap latency in words ("tap 85 ms, p95 120 ms"), "" when the kiosk has not measured one."""
+        reader = self.devices.get("reader") or {}
+        last, p95 = reader.get("last_tap_ms"), reader.get("tap_p95_ms")
+        if last is None:
+            return ""
+        return f"tap {last} ms" + (f", p95 {p95} ms" if p95 is not None else "")
+
     def to_json(self) -> dict[str, Any]:
         return {"kiosk": self.kiosk_code, "colour": str(self.colour), "reason": self.reason,
                 "reasons": list(self.reasons), "last_heard": self.last_heard.isoformat() if self.last_heard else None,

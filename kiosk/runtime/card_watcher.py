@@ -15,21 +15,30 @@ poll that ends at least `removal_grace` after the grace began (so never on a sin
 same card is found meanwhile nothing is published; a different card ends the grace period at once
 (CardRemoved for the old card, then CardPresented for the new one). A card taken off and tapped again
 after the grace period is reported again. `removal_grace=0` restores "removed on the first empty poll".
+
+Tap latency (for the heartbeat, docs/office.md): from the moment the poll that found a new card returned it
+(CardPresented) to the moment the card's data was read and checked against the ledger (CardVerified, published by
+CardStation.check_tap), in milliseconds. Measured once per tap; `last_tap_ms` is the newest, `tap_p95_ms` the 95th
+percentile of the last TAP_WINDOW taps. A card that leaves before it was verified is not measured.
 """
 from __future__ import annotations
 
 import logging
 import threading
+import math
 import time
+from collections import deque
 from collections.abc import Callable
 
 from kiosk.errors import KioskError
 from kiosk.ports import CardReader, Tag
-from kiosk.runtime.events import CardPresented, CardRemovedEvent, DeviceHealth, DeviceHealthChanged, EventBus
+from kiosk.runtime.events import (CardPresented, CardRemovedEvent, CardVerified, DeviceHealth, DeviceHealthChanged,
+                                  EventBus)
 from kiosk.runtime.supervisor import DeviceSupervisor
 
 log = logging.getLogger(__name__)
 REMOVAL_GRACE_S = 0.3
+TAP_WINDOW = 20  # taps behind tap_p95_ms
 
 
 class CardWatcher:
@@ -48,12 +57,38 @@ class CardWatcher:
         self._missing_since: float | None = None  # end of the first empty poll while a card is current
         self.misses_forgiven = 0  # empty polls of a card that turned out to be still there
         self._running = threading.Event()
-        self._unsubscribe = bus.subscribe(DeviceHealthChanged, self._on_health)
+        self._arrived: tuple[str, float] | None = None  # the new card's UID and when its poll returned it
+        self._taps: deque[int] = deque(maxlen=TAP_WINDOW)  # the last taps' latency, ms
+        self._lock = threading.Lock()
+        self._unsubscribes = [bus.subscribe(DeviceHealthChanged, self._on_health),
+                              bus.subscribe(CardVerified, self._on_verified)]
 
     @property
     def current(self) -> Tag | None:
         """The card on the reader (still the same one during a removal grace period), or None."""
         return self._tag
+
+    @property
+    def last_tap_ms(self) -> int | None:
+        """The newest tap's latency (arrival to data read and verified), or None before the first."""
+        with self._lock:
+            return self._taps[-1] if self._taps else None
+
+    @property
+    def tap_p95_ms(self) -> int | None:
+        """The 95th percentile (nearest rank) of the last TAP_WINDOW taps' latency, or None before the first."""
+        with self._lock:
+            taps = sorted(self._taps)
+        return taps[math.ceil(0.95 * len(taps)) - 1] if taps else None
+
+    def _on_verified(self, event: CardVerified) -> None:
+        with self._lock:
+            arrived = self._arrived
+            if event.device != self.supervisor.name or arrived is None or \
+                    arrived[0].lower() != event.uid_hex.lower():
+                return
+            self._arrived = None  # once per tap: a second check of the same tap is not a new latency
+            self._taps.append(max(0, round((self.clock() - arrived[1]) * 1000)))
 
     def start(self) -> None:
         self._running.set()
@@ -61,7 +96,8 @@ class CardWatcher:
 
     def stop(self) -> None:
         self._running.clear()
-        self._unsubscribe()
+        for unsubscribe in self._unsubscribes:
+            unsubscribe()
 
     def _on_health(self, event: DeviceHealthChanged) -> None:
         if event.device == self.supervisor.name and event.health is not DeviceHealth.AVAILABLE:
@@ -69,6 +105,8 @@ class CardWatcher:
 
     def _gone(self) -> None:
         tag, self._tag, self._missing_since = self._tag, None, None
+        with self._lock:
+            self._arrived = None
         if tag is not None:
             self.bus.publish(CardRemovedEvent(self.supervisor.name, tag.uid.hex))
 
@@ -91,6 +129,8 @@ class CardWatcher:
             return
         self._gone()
         self._tag = tag
+        with self._lock:
+            self._arrived = (tag.uid.hex, self.clock())
         self.bus.publish(CardPresented(self.supervisor.name, tag))
 
     def _step(self, reader: CardReader) -> None:

@@ -74,6 +74,14 @@ class CardRemovedEvent(DeviceEvent):
     uid_hex: str = ""
 
 
+@dataclass(frozen=True)
+class CardVerified(DeviceEvent):
+    """A tapped card's data was read and checked against the ledger (CardStation.check_tap): the end of the tap
+    latency the card watcher measures for the heartbeat (docs/office.md)."""
+
+    uid_hex: str = ""
+
+
 CardRemoved = CardRemovedEvent  # the name the issue uses; import it as CardRemovedEvent next to kiosk.errors
 
 
