@@ -234,7 +234,20 @@ def test_the_fleet_row_turns_red_in_place_when_the_running_kiosk_stops(served, r
     browser.set_window_size(1366, 768)
     browser.get(f"{base}/fleet/{code}")
     _shot(browser, "kiosk-detail", tmp_path)
-    for page in ("alerts", "actions", "callbacks", "receipts?number=1", "staff/web-password"):
+    from kiosk.fleet import alerts
+
+    with unit_of_work(served["db"].factory) as s:  # a round of `kiosk fleet watch`, the office's evaluator
+        alerts.evaluate(s, served["settings"].fleet)
+    alerts.flag_unknown_kiosk(served["db"].factory, "K09")  # a sticky one, with its clear form
+    browser.get(f"{base}/alerts")
+    assert "silent" in _find(browser, "table.grid").text and _find(browser, 'input[name="note"]')
+    _shot(browser, "alerts", tmp_path)
+    browser.get(f"{base}/actions?kiosk={code}")
+    _find(browser, 'input[name="message"]').send_keys("暂停服务：系统维护")
+    browser.find_element(By.CSS_SELECTOR, "#action-form button").click()
+    assert _wait(lambda: "暂停服务：系统维护" in _find(browser, "table.grid").text)
+    _shot(browser, "actions", tmp_path)
+    for page in ("callbacks", "receipts?number=1", "staff/web-password"):
         browser.get(f"{base}/{page}")
         assert not browser.find_elements(By.CSS_SELECTOR, "p.error"), page
         _shot(browser, page.split("?")[0].replace("/", "-"), tmp_path)
