@@ -21,7 +21,6 @@ from kiosk.flows.routes import Route
 from kiosk.flows.runner import ThreadRunner
 from kiosk.flows.session import Session
 from kiosk.flows.staff import GestureDetector
-from kiosk.fleet.actions import ServiceStateChanged
 from kiosk.flows.starting import DatabaseHealthChanged, ServicesFailed, ServicesReady
 from kiosk.i18n import LANGUAGES, N_, translate
 from screens import last_resort
@@ -308,6 +307,10 @@ class KioskApp(App):
             if not event.up:
                 Clock.schedule_once(lambda _dt: self._wait_for_the_database(), 2.0)  # after the page's transition
             return
+        # imported here, not with the window: kiosk.fleet.actions brings SQLAlchemy and the models, which the first
+        # frame does not need (the runtime imports them behind the window; docs/benchmarks-app.md)
+        from kiosk.fleet.actions import ServiceStateChanged
+
         if isinstance(event, ServiceStateChanged):  # the office paused, resumed, reloaded (kiosk.fleet.actions)
             self.navigator.service_state_changed()
             return

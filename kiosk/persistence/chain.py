@@ -31,7 +31,7 @@ from kiosk.persistence import chain_digest as cd
 from kiosk.persistence.bulk import collector_paused, insert_rows
 from kiosk.persistence.models import AuditEntry, CardOperation, ChainHead, ChainLink, JournalEntry, JournalLine, Receipt
 from kiosk.persistence.models.base import utcnow
-from kiosk.persistence.with_commit import WITH_COMMIT
+from kiosk.persistence.commit_option import WITH_COMMIT  # not with_commit: that imports psycopg, SQLite needs none
 
 INFO_BINDING = "kiosk.chain.binding"
 _INFO_PENDING = "kiosk.chain.pending"

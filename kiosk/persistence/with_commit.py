@@ -24,7 +24,7 @@ from psycopg import ClientCursor
 from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine, event
 
-WITH_COMMIT = "kiosk_with_commit"  # execution option: send this statement with the transaction's COMMIT
+from kiosk.persistence.commit_option import WITH_COMMIT  # the option lives where importing it needs no psycopg
 
 
 class CommitCarryingConnection(psycopg.Connection):  # type: ignore[type-arg]
