@@ -5,9 +5,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Table, event, func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Engine, Table, event, func, inspect, select, text
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from kiosk.domain.terms import AccountKind, EntryKind, FeeKind
 from kiosk.errors import InsufficientBalance, InvalidAmount
@@ -19,12 +20,41 @@ from kiosk.persistence.sums import joined, split_sum
 
 
 _INFO_ACCOUNTS = "kiosk.ledger.accounts"
+_INFO_READ = "kiosk.ledger.accounts_read"  # accounts this transaction read or created: known for good once it commits
+# Accounts known to be committed, per PostgreSQL engine (code -> the row's values): an account row never changes
+# and is never deleted, so a kiosk reads each one from the database once, not once per transaction (a round trip
+# each on a LAN). SQLite has no network: it reads them as before.
+_committed: WeakKeyDictionary[Engine, dict[str, dict[str, Any]]] = WeakKeyDictionary()
+COMMITTED_ACCOUNTS_KEPT = 20_000  # per engine; beyond that the cache starts again (a few MB at most)
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_accounts(session: Session, _previous: object) -> None:
     """An account created by a transaction (or savepoint) that rolled back is gone: read them afresh."""
     session.info.pop(_INFO_ACCOUNTS, None)
+    session.info.pop(_INFO_READ, None)
+
+
+@event.listens_for(Session, "after_commit")
+def _remember_committed_accounts(session: Session) -> None:
+    read: dict[str, Account] | None = session.info.pop(_INFO_READ, None)
+    engine = _postgres_engine(session) if read else None
+    if engine is None or not read:
+        return
+    known = _committed.setdefault(engine, {})
+    if len(known) + len(read) > COMMITTED_ACCOUNTS_KEPT:
+        known.clear()
+    for code, acct in read.items():
+        known[code] = {name: getattr(acct, name) for name in _ACCOUNT_ATTRS}
+
+
+_ACCOUNT_ATTRS = tuple(attr.key for attr in inspect(Account).column_attrs)
+
+
+def _postgres_engine(session: Session) -> Engine | None:
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    return engine if engine.dialect.name == "postgresql" else None
 
 
 @dataclass(frozen=True)
@@ -48,11 +78,20 @@ def _code(kind: AccountKind, household_id: int | None, card_id: int | None, kios
 
 def account(session: Session, kind: AccountKind, *, household_id: int | None = None, card_id: int | None = None,
             kiosk_id: int | None = None, fee_kind: FeeKind | str | None = None) -> Account:
-    """The account for (kind, owner), created on first use."""
+    """The account for (kind, owner), created on first use. Read from the database once per transaction, and on
+    PostgreSQL once per engine (an account row never changes: `_committed`)."""
     code = _code(kind, household_id, card_id, kiosk_id, str(fee_kind) if fee_kind else None)
     known = session.info.setdefault(_INFO_ACCOUNTS, {})  # an account never changes owner: read once per transaction
     found = known.get(code)
     if found is not None and found in session:
+        return found
+    engine = _postgres_engine(session)
+    committed = _committed.get(engine, {}).get(code) if engine is not None else None
+    if committed is not None:  # in the session as stored, no query (merge without load)
+        stored = Account(**committed)
+        make_transient_to_detached(stored)
+        found = session.merge(stored, load=False)
+        known[code] = found
         return found
     found = session.scalars(select(Account).where(Account.code == code)).one_or_none()
     if found is None:
@@ -61,6 +100,8 @@ def account(session: Session, kind: AccountKind, *, household_id: int | None = N
                                  card_id=card_id, kiosk_id=kiosk_id, fee_kind=str(fee_kind) if fee_kind else None)
         found = session.scalars(select(Account).where(Account.code == code)).one()
     known[code] = found
+    if engine is not None:
+        session.info.setdefault(_INFO_READ, {})[code] = found
     return found
 
 

@@ -27,12 +27,12 @@ pytestmark = pytest.mark.skipif(not pg_admin_url(), reason="KIOSK_TEST_PG_URL no
 # round trips of one warm use case (begin + statements + commit + rollback + ping), as of the commit that sets them;
 # before the fleet work: card 54, cash 62, QR 60, top-up 83, replacement 85, void 33 (docs/fleet.md)
 PINNED = {
-    "pay_by_card": 30,
-    "pay_by_cash": 39,
-    "pay_by_qr": 37,
-    "top_up_by_cash": 58,
-    "replace_card_by_cash": 60,
-    "void": 28,
+    "pay_by_card": 27,
+    "pay_by_cash": 36,
+    "pay_by_qr": 33,
+    "top_up_by_cash": 52,
+    "replace_card_by_cash": 55,
+    "void": 27,
 }
 
 
