@@ -21,7 +21,7 @@ import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import event, insert, inspect, select, update
 from sqlalchemy.orm import Session
@@ -152,6 +152,26 @@ def lock_head_now(session: Session) -> None:
     if binding is None or _INFO_HEAD in session.info or session.in_nested_transaction():
         return  # a lock taken in a savepoint would go with the savepoint
     session.info[_INFO_HEAD] = _lock_head(session, binding, [])
+
+
+class EarlyHead(NamedTuple):
+    seq: int
+    last_mac: str
+    key_id: str
+
+
+def head_to_lock_early(session: Session) -> str | None:
+    """The chain whose head a statement of the caller's may lock and read now (`FOR UPDATE`, handing the row to
+    `locked_early`), when the head is to be locked early and is not yet; else None."""
+    binding = binding_of(session)
+    if binding is None or _INFO_HEAD in session.info or session.in_nested_transaction():
+        return None
+    return binding.chain
+
+
+def locked_early(session: Session, head: EarlyHead) -> None:
+    """This kiosk's head row, locked and read by a statement of the caller's (receipts.issue): as `lock_head_now`."""
+    session.info[_INFO_HEAD] = head
 
 
 @event.listens_for(Session, "after_rollback")

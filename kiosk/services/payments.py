@@ -267,10 +267,13 @@ def settle_bill_payment(session: Session, till: Till, payment: Payment, language
     settles: one settled already gives its outcome, one failed or released its error."""
     if payment.status != PaymentStatus.INTENT:
         return replay_or_raise(session, payment, replayed_outcome)
-    rows = session.execute(select(PaymentItem, Bill.period).outerjoin(Bill, Bill.id == PaymentItem.bill_id)
+    unit_no = select(Household.unit_no).where(Household.id == payment.household_id).scalar_subquery()
+    rows = session.execute(select(PaymentItem, Bill.period, unit_no).outerjoin(Bill, Bill.id == PaymentItem.bill_id)
                            .where(PaymentItem.payment_id == payment.id).order_by(PaymentItem.id)).all()
-    items = [item for item, _period in rows]
-    periods = {item.bill_id: period for item, period in rows if period is not None}
+    items = [item for item, _period, _unit in rows]
+    periods = {item.bill_id: period for item, period, _unit in rows if period is not None}
+    # the household's unit came with the items (no query of its own)
+    household_unit = rows[0][2] if rows else getattr(session.get(Household, payment.household_id), "unit_no", None)
     source = source_account(session, payment)
     receivable = ledger.account(session, AccountKind.RECEIVABLE, household_id=payment.household_id)
     post_parts(session, till, payment, EntryKind.BILL_PAYMENT, [(receivable, payment.amount_fen)])
@@ -278,7 +281,6 @@ def settle_bill_payment(session: Session, till: Till, payment: Payment, language
                            .values(status=str(BillStatus.PAID)).execution_options(synchronize_session=False))
     if paid.rowcount != len(items):
         raise BillAlreadyPaid(f"payment {payment.reference} lost its reservation")
-    household = session.get(Household, payment.household_id)
     receipt_items = tuple(
         ReceiptItem(label=translate(FEE_LABELS[FeeKind(i.fee_kind)], language), amount_fen=i.amount_fen,
                     detail=periods.get(i.bill_id, ""))
@@ -292,7 +294,7 @@ def settle_bill_payment(session: Session, till: Till, payment: Payment, language
     notes = credit_notes(session, payment, language)
     return finish(session, till, payment, language, kind=ReceiptKind.BILL_PAYMENT,
                   title=translate(N_("Property fee payment receipt"), language), items=receipt_items,
-                  household_label=mask_unit(household.unit_no) if household else "", fields=fields, notes=notes,
+                  household_label=mask_unit(household_unit) if household_unit else "", fields=fields, notes=notes,
                   now=now)
 
 

@@ -136,23 +136,56 @@ SELECT id, number FROM r
                 bindparam("household_id", type_=Receipt.__table__.c.household_id.type),
                 bindparam("kiosk_id", type_=Receipt.__table__.c.kiosk_id.type))
 
+# The same, with this kiosk's chain head locked and read in it too (one round trip less than locking it apart).
+# The head is locked before the counter, as lock_head_now then the statement above did: the counter's UPDATE waits
+# on the head's CTE (a condition that is always true once the head is read, evaluated before the UPDATE locks its
+# row). No head yet (the kiosk's first link): no head columns; the commit locks and creates it.
+_NUMBERED_LAST_WITH_HEAD = text("""
+WITH h AS (
+    SELECT seq, last_mac, key_id FROM chain_heads WHERE chain = :chain FOR UPDATE
+), n AS (
+    UPDATE receipt_counters SET next_number = next_number + 1
+    WHERE site_id = :site_id AND (SELECT count(*) FROM h) >= 0
+    RETURNING next_number - 1 AS number
+), r AS (
+    INSERT INTO receipts (site_id, number, kind, kiosk_id, payment_id, household_id, issued_at, language, content,
+                          reprint_count, voided, void_reason)
+    SELECT :site_id, n.number, :kind, :kiosk_id, :payment_id, :household_id, :issued_at, :language,
+           replace(:content, :mark, lpad(n.number::text, greatest(8, length(n.number::text)), '0')), 0, false, ''
+    FROM n
+    RETURNING id, number
+), p AS (
+    INSERT INTO print_jobs (receipt_id, kiosk_id, status, attempts, last_error, created_at)
+    SELECT r.id, :kiosk_id, 'queued', 0, '', :issued_at FROM r WHERE :queue_print
+)
+SELECT r.id, r.number, h.seq AS head_seq, h.last_mac AS head_mac, h.key_id AS head_key_id FROM r LEFT JOIN h ON true
+""").bindparams(bindparam("issued_at", type_=Receipt.__table__.c.issued_at.type),
+                bindparam("payment_id", type_=Receipt.__table__.c.payment_id.type),
+                bindparam("household_id", type_=Receipt.__table__.c.household_id.type),
+                bindparam("kiosk_id", type_=Receipt.__table__.c.kiosk_id.type))
+
 
 def _issue_numbered_last(session: Session, till: Till, *, now: datetime, queue_print: bool,
                          **receipt: object) -> tuple[Receipt, ReceiptDocument]:
     """PostgreSQL: the number taken, the receipt and its print job written, in one round trip, as late as the
-    use case can: this kiosk's chain head is locked first (no other kiosk waits on it), so after this statement
-    the transaction only writes its links and commits."""
-    chain.lock_head_now(session)
+    use case can: this kiosk's chain head is locked first, in the same statement (no other kiosk waits on it), so
+    after this statement the transaction only writes its links and commits."""
+    head_chain = chain.head_to_lock_early(session)  # locked and read by the numbering statement itself
     session.flush()
     mark = f"@@{secrets.token_hex(8)}@@"
     row, doc = _receipt(till, 0, mark, now=now, **receipt)  # type: ignore[arg-type]
     params = dict(site_id=till.site_id, kind=row.kind, kiosk_id=till.kiosk_id, payment_id=row.payment_id,
                   household_id=row.household_id, issued_at=now, language=row.language, content=row.content, mark=mark,
                   queue_print=queue_print)
-    found = session.execute(_NUMBERED_LAST, params).one_or_none()
+    statement = _NUMBERED_LAST
+    if head_chain is not None:
+        statement, params["chain"] = _NUMBERED_LAST_WITH_HEAD, head_chain
+    found = session.execute(statement, params).one_or_none()
     if found is None:  # the site's first receipt: its counter row, then again
         insert_ignoring_conflict(session, ReceiptCounter, site_id=till.site_id, next_number=1)
-        found = session.execute(_NUMBERED_LAST, params).one()
+        found = session.execute(statement, params).one()
+    if head_chain is not None and found.head_seq is not None:
+        chain.locked_early(session, chain.EarlyHead(int(found.head_seq), found.head_mac, found.head_key_id))
     number = int(found.number)
     text_number = format_number(number)
     row.id, row.number, row.content = int(found.id), number, row.content.replace(mark, text_number)
