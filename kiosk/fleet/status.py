@@ -18,8 +18,37 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kiosk.fleet import dbtime
+from kiosk.i18n import N_, translate
 from kiosk.persistence.models import Kiosk, KioskHeartbeat
 from kiosk.settings import FleetSettings
+
+DEVICE_WORDS = {"reader": N_("Card reader"), "printer": N_("Receipt printer"), "cash": N_("Banknote acceptor"),
+                "scanner": N_("Payment-code scanner"), "gateway": N_("Payment service")}
+
+
+class Reason(str):
+    """One reason a kiosk is not green: the English words (what `kiosk fleet status` prints, what the JSON and
+    the tests read) and, for the office console, the same words in any kiosk language (`in_language`).
+    A parameter may itself be a Reason (a time span, a device's name) and is translated with it."""
+
+    msgid: str
+    params: dict[str, object]
+
+    def __new__(cls, msgid: str, **params: object) -> Reason:
+        self = super().__new__(cls, translate(msgid, "en", **_worded(params, "en")) if params else msgid)
+        self.msgid, self.params = msgid, params
+        return self
+
+    def in_language(self, language: str) -> str:
+        return translate(self.msgid, language, **_worded(self.params, language))
+
+
+def _worded(params: dict[str, object], language: str) -> dict[str, object]:
+    return {k: v.in_language(language) if isinstance(v, Reason) else v for k, v in params.items()}
+
+
+def _device(name: str) -> object:
+    return Reason(DEVICE_WORDS[name]) if name in DEVICE_WORDS else name
 
 
 class Colour(StrEnum):
@@ -32,7 +61,7 @@ class Colour(StrEnum):
 class KioskStatus:
     kiosk_code: str
     colour: Colour
-    reasons: tuple[str, ...]
+    reasons: tuple[Reason, ...]
     last_heard: datetime | None
     silent_s: int | None  # seconds since the last heartbeat (the database's clock)
     state: str
@@ -46,7 +75,12 @@ class KioskStatus:
 
     @property
     def reason(self) -> str:
-        return "; ".join(self.reasons) if self.reasons else "all well"
+        return self.reason_in("en")
+
+    def reason_in(self, language: str) -> str:
+        """The reasons in `language`, joined; "all well" (translated) when there is none."""
+        words = [r.in_language(language) for r in self.reasons] or [translate(N_("all well"), language)]
+        return "; ".join(words)
 
     @property
     def reader_tap(self) -> str:
@@ -65,69 +99,74 @@ class KioskStatus:
                 "clock_sync": self.clock_sync, "clock_offset_ms": self.clock_offset_ms}
 
 
-def _printer_problems(printer: dict[str, Any]) -> tuple[list[str], list[str]]:
+def _printer_problems(printer: dict[str, Any]) -> tuple[list[Reason], list[Reason]]:
     """(down, warnings) of the printer beyond its worker's health."""
     down, warn = [], []
     if printer.get("cover_open"):
-        down.append("printer cover open")
+        down.append(Reason(N_("printer cover open")))
     if printer.get("paper") == "out":
-        down.append("printer out of paper")
+        down.append(Reason(N_("printer out of paper")))
     elif printer.get("online") is False and printer.get("state") == "ok":
-        down.append("printer offline")
+        down.append(Reason(N_("printer offline")))
     if printer.get("paper") == "near_end":
-        warn.append("printer paper near end")
+        warn.append(Reason(N_("printer paper near end")))
     return down, warn
 
 
 def judge(row: KioskHeartbeat | None, code: str, now: datetime, cfg: FleetSettings) -> KioskStatus:
     if row is None:
-        return KioskStatus(code, Colour.RED, ("never heard from (no heartbeat)",), None, None, "", "", "", {}, {}, "")
+        return KioskStatus(code, Colour.RED, (Reason(N_("never heard from (no heartbeat)")),), None, None, "", "", "",
+                           {}, {}, "")
     devices: dict[str, dict[str, Any]] = json.loads(row.devices or "{}")
     queues: dict[str, int] = json.loads(row.queues or "{}")
     silent = max(0, int((now - row.beat_at).total_seconds()))
-    red: list[str] = []
-    yellow: list[str] = []
+    red: list[Reason] = []
+    yellow: list[Reason] = []
     if silent > cfg.silent_after_s:
-        red.append(f"silent for {_span(silent)}")
+        red.append(Reason(N_("silent for {span}"), span=_span(silent)))
     for name, dev in sorted(devices.items()):
         state = dev.get("state")
         if state == "down":
-            red.append(f"{name} down" + (f" ({dev['reason']})" if dev.get("reason") else ""))
+            red.append(Reason(N_("{device} down ({why})"), device=_device(name), why=dev["reason"])
+                       if dev.get("reason") else Reason(N_("{device} down"), device=_device(name)))
         elif state == "degraded":
-            yellow.append(f"{name} starting" + (f" ({dev['reason']})" if dev.get("reason") else ""))
+            yellow.append(Reason(N_("{device} starting ({why})"), device=_device(name), why=dev["reason"])
+                          if dev.get("reason") else Reason(N_("{device} starting"), device=_device(name)))
         if name == "printer" and state not in ("down", "absent"):
             down, warn = _printer_problems(dev)
             red += down
             yellow += warn
         if name == "cash" and state != "absent":
             if dev.get("box_removed_at"):
-                red.append("cash box removed")
+                red.append(Reason(N_("cash box removed")))
             capacity = int(dev.get("box_capacity") or 0)
             notes = int(dev.get("box_notes") or 0)
             if capacity and notes * 100 >= capacity * cfg.cash_box_warn_percent:
-                (red if notes >= capacity else yellow).append(f"cash box {notes * 100 // capacity} % full "
-                                                              f"({notes}/{capacity} notes)")
+                (red if notes >= capacity else yellow).append(Reason(
+                    N_("cash box {notes}/{capacity} notes ({percent}%)"), percent=notes * 100 // capacity,
+                    notes=notes, capacity=capacity))
     if row.state == "maintenance":
-        yellow.append("maintenance")
+        yellow.append(Reason(N_("maintenance")))
     elif row.state == "out_of_service":
-        yellow.append("out of service" + (f": {row.state_reason}" if row.state_reason else ""))
+        yellow.append(Reason(N_("out of service: {why}"), why=row.state_reason) if row.state_reason
+                      else Reason(N_("out of service")))
     if queues.get("offline_cash_notes"):
-        yellow.append(f"{queues['offline_cash_notes']} banknote(s) waiting to be credited")
+        yellow.append(Reason(N_("{count} banknote(s) waiting to be credited"), count=queues["offline_cash_notes"]))
     if row.clock_offset_ms is not None and abs(row.clock_offset_ms) > 2000:
-        yellow.append(f"clock {-row.clock_offset_ms / 1000:+.0f} s off the database's")
+        yellow.append(Reason(N_("clock {seconds} s off the database's"), seconds=f"{-row.clock_offset_ms / 1000:+.0f}"))
     if row.clock_sync.startswith("not synchronised"):
-        yellow.append("clock not synchronised (NTP)")
+        yellow.append(Reason(N_("clock not synchronised (NTP)")))
     colour = Colour.RED if red else Colour.YELLOW if yellow else Colour.GREEN
     return KioskStatus(row.kiosk_code, colour, tuple(red + yellow), row.beat_at, silent, row.state, row.state_reason,
                        row.version, devices, queues, row.last_error, row.clock_sync, row.clock_offset_ms)
 
 
-def _span(seconds: int) -> str:
+def _span(seconds: int) -> Reason:
     if seconds < 120:
-        return f"{seconds} s"
+        return Reason(N_("{seconds} s"), seconds=seconds)
     if seconds < 7200:
-        return f"{seconds // 60} min"
-    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+        return Reason(N_("{minutes} min"), minutes=seconds // 60)
+    return Reason(N_("{hours} h {minutes} min"), hours=seconds // 3600, minutes=seconds % 3600 // 60)
 
 
 def fleet(session: Session, cfg: FleetSettings) -> list[KioskStatus]:

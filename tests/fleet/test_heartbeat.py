@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import text
@@ -108,6 +109,22 @@ def test_a_kiosk_silent_for_more_than_two_minutes_is_red_with_how_long(engine, f
     _aged(factory, "K01", 125)
     row = _status_of(factory, "K01")
     assert (row.colour, row.reasons) == (status.Colour.RED, ("silent for 2 min",))
+    assert row.reason_in("zh_Hans") == "已 2 分钟 没有心跳" and row.reason_in("zh_Hant") == "已 2 分鐘 沒有心跳"
+
+
+def test_the_reasons_read_in_each_language_with_the_devices_named_as_the_kiosk_names_them():
+    """The office console shows the reasons in the signed-in person's language; the CLI and JSON keep English."""
+    now = datetime(2026, 12, 6, 8, 0, tzinfo=timezone.utc)
+    row = KioskHeartbeat(kiosk_code="K03", beat_at=now, state="out_of_service", state_reason="电梯检修", version="1",
+                         devices=json.dumps({"reader": {"state": "down", "reason": "no reply"},
+                                             "printer": {"state": "ok", "paper": "near_end"}}),
+                         queues=json.dumps({"offline_cash_notes": 2}), last_error="", clock_sync="",
+                         clock_offset_ms=None)
+    judged = status.judge(row, "K03", now, FleetSettings())
+    assert judged.reason == ("Card reader down (no reply); printer paper near end; out of service: 电梯检修; "
+                             "2 banknote(s) waiting to be credited")
+    assert judged.reason_in("zh_Hans") == "读卡器故障（no reply）; 打印纸将尽; 暂停服务：电梯检修; 2 张纸币待入账"
+    assert json.loads(json.dumps(judged.to_json()))["reasons"][0] == "Card reader down (no reply)"
 
 
 def test_the_cash_box_warns_at_eighty_percent_and_a_removed_box_is_red(engine, factory, db_url, tmp_path):
@@ -116,7 +133,7 @@ def test_the_cash_box_warns_at_eighty_percent_and_a_removed_box_is_red(engine, f
     with unit_of_work(factory) as s:
         heartbeat.write(s, _beat("K01", devices=devices))
     row = _status_of(factory, "K01")
-    assert (row.colour, row.reasons) == (status.Colour.YELLOW, ("cash box 80 % full (480/600 notes)",))
+    assert (row.colour, row.reasons) == (status.Colour.YELLOW, ("cash box 480/600 notes (80%)",))
     devices["cash"].update(box_notes=479, box_removed_at="2026-12-06T10:00:00+00:00")
     with unit_of_work(factory) as s:
         heartbeat.write(s, _beat("K01", devices=devices))

@@ -227,7 +227,7 @@ def test_the_fleet_row_turns_red_in_place_when_the_running_kiosk_stops(served, r
     running_kiosk.stop()  # its heartbeat writer (the fleet agent) stops with it
     assert _wait(lambda: _row(browser, row)[0] == "red", 15), _row(browser, row)
     assert browser.execute_script("return window.__same_page") == 1  # no reload: the table refreshed in place
-    assert "silent for" in _row(browser, row)[1]
+    assert "没有心跳" in _row(browser, row)[1]  # "silent for ...", in the signed-in language
     _shot(browser, "fleet-red", tmp_path)
     browser.set_window_size(800, 1280)  # a tablet held upright
     _shot(browser, "fleet-tablet", tmp_path)
