@@ -18,6 +18,7 @@ from kivy.uix.boxlayout import BoxLayout
 
 import screens.pictograms  # noqa: F401 - the pictogram rules, used by the PaymentPanel
 from screens.scroll_hint import HintedScroll
+from kiosk.flows.qr_route import QUESTIONS, ROUTE_KEY
 from kiosk.i18n import N_, translate
 from screens.base import KioskScreen
 from screens.widgets import KLabel
@@ -49,6 +50,8 @@ class PayMethodRow(ButtonBehavior, BoxLayout):
     text = StringProperty("")
     reason = StringProperty("")
     selected = BooleanProperty(False)
+    natural = NumericProperty(0)  # the height its words need (pay_fees.kv)
+    pair = NumericProperty(0)  # an answer of a segmented pair: the taller answer's natural height
 
 
 class PayStepMark(BoxLayout):
@@ -70,8 +73,53 @@ def _line(label: str, amount: str) -> Any:
     return row
 
 
-ROUTE_ROWS = "qr-route:"  # kiosk.flows.qr_route.ROUTE_KEY: a network or direction row after 扫码支付
+ROUTE_ROWS = ROUTE_KEY  # a network or direction answer after 扫码支付
 
+
+class QrFollowUps(BoxLayout):
+    """The follow-up questions of 扫码支付, indented under it behind an accent bar: per question a small heading
+    and its answers side by side, a segmented pair of large buttons (layout in pay_fees.kv)."""
+
+
+class QrQuestion(BoxLayout):
+    """One follow-up question: its heading (`text`) and the row of answers (`ids.answers`)."""
+
+    text = StringProperty("")
+
+
+def _route_rows(screen: "PayFeesScreen", route: list[Any]) -> QrFollowUps:
+    panel = QrFollowUps()
+    questions: dict[str, QrQuestion] = {}
+    for method in route:
+        group = method.method.removeprefix(ROUTE_KEY).partition(":")[0]
+        if group not in questions:
+            questions[group] = QrQuestion(text=translate(QUESTIONS.get(group, ""), screen.language))
+            panel.add_widget(questions[group])
+        row = PayRouteButton(key=method.method, text=method.label, selected=method.selected,
+                             disabled=not method.enabled)
+        row.bind(on_release=lambda r: screen.act("choose_method", r.key))
+        answers = questions[group].ids.answers
+        answers.add_widget(row)
+        row.bind(natural=lambda _r, _h, a=answers: _line_up(a))
+        _line_up(answers)
+    for question in questions.values():
+        question.ids.answers.bind(orientation=lambda a, _o: _line_up(a))
+    return panel
+
+
+def _line_up(answers: Any) -> None:
+    """The answers of one question side by side, all as tall as the tallest (its words wrap the most); or, stacked,
+    each as tall as its own words."""
+    tallest = max(c.natural for c in answers.children)
+    side_by_side = answers.orientation == "horizontal"
+    for c in answers.children:
+        c.pair = tallest if side_by_side else 0
+    answers.height = tallest if side_by_side else sum(c.natural for c in answers.children) + answers.spacing * (
+        len(answers.children) - 1)
+
+
+class PayRouteButton(PayMethodRow):
+    """One answer of a follow-up question: a large button of a segmented pair, as tall as its partner."""
 
 class PayFeesScreen(KioskScreen):
     def render(self, view: Any) -> None:
@@ -99,28 +147,48 @@ class PayFeesScreen(KioskScreen):
             charges.add_widget(_line(label, value))
         methods = self.ids.methods
         methods.clear_widgets()
+        follow_ups = None
         if step == "choose":
+            route = [m for m in view.methods if m.method.startswith(ROUTE_ROWS)]
             for method in view.methods:
+                if method.method.startswith(ROUTE_ROWS):
+                    continue
                 row = PayMethodRow(key=method.method, text=method.label, reason=method.reason,
-                                selected=method.selected, disabled=not method.enabled)
+                                   selected=method.selected, disabled=not method.enabled)
                 row.bind(on_release=lambda r: self.act("choose_method", r.key))
                 methods.add_widget(row)
-        self._show_new_route_rows(step)
+                if route and method.selected:  # the questions right under the chosen 扫码支付
+                    follow_ups = _route_rows(self, route)
+                    methods.add_widget(follow_ups)
+                    self._chosen_row = row
+        self._show_new_route_rows(step, follow_ups)
         self.ids.error.show(view.error, self.language)
         self.ids.payment.handler = lambda accept: self.act("answer_overpay", accept)
         self.ids.payment.show(view.payment, self.language)
 
-    def _show_new_route_rows(self, step: str) -> None:
-        """The network and direction rows that 扫码支付 adds (kiosk.flows.qr_route) appear below the methods, often
-        below the fold: when they appear, the side panel scrolls to show them, once (not on every refresh, so a
-        resident scrolling there is not moved)."""
-        rows = [r for r in self.ids.methods.children if r.key.startswith(ROUTE_ROWS)] if step == "choose" else []
-        keys = {r.key for r in rows}
+    def _show_new_route_rows(self, step: str, follow_ups: Any) -> None:
+        """The questions that 扫码支付 adds (kiosk.flows.qr_route) appear under it, often below the fold: when they
+        appear, the side panel scrolls so that 扫码支付 is its top row and its questions follow whole (just above
+        下一步), once (not on every refresh, so a resident scrolling there is not moved)."""
+        keys = {r.key for q in (follow_ups.children if follow_ups else ()) for r in q.ids.answers.children}
         appeared = bool(keys - getattr(self, "_route_keys", set()))
         self._route_keys = keys
         if appeared:
-            last = rows[0]  # children are newest first: the last row of the list
-            Clock.schedule_once(lambda _dt: self.ids.side_scroll.scroll_to(last, padding=10, animate=False))
+            chosen = self._chosen_row
+            Clock.schedule_once(lambda _dt: self._scroll_to_questions(chosen, follow_ups))
+
+    def _scroll_to_questions(self, chosen: Any, follow_ups: Any) -> None:
+        scroll, content = self.ids.side_scroll, self.ids.side_content
+        room = content.height - scroll.height
+        if room <= 0 or chosen.parent is None:
+            return
+        bottom = content.to_window(content.x, content.y)[1]
+        top_of_chosen = chosen.to_window(chosen.x, chosen.top)[1] - bottom  # in the content, from its foot
+        foot_of_questions = follow_ups.to_window(follow_ups.x, follow_ups.y)[1] - bottom
+        want = (top_of_chosen - scroll.height) / room  # 扫码支付 at the top of the panel
+        if top_of_chosen - foot_of_questions > scroll.height:  # taller than the panel: the questions whole instead
+            want = foot_of_questions / room
+        scroll.scroll_y = min(1.0, max(0.0, want))
 
     def _journey(self, step: str) -> None:
         trail = self.ids.trail

@@ -4,8 +4,9 @@ A flow names the device (`kiosk.flows.base.DEVICES`: "card", "notes", "qr", "sca
 record; `DevicePictogram` draws it: a small outline of the kiosk with that device's place highlighted
 (`KioskOutline`, the places are `PLACES`), beside a large drawing of the action from Material Design icons and
 canvas shapes (a card moving onto the reader with a pulsing ring, a banknote going into the note slot with the
-notes the acceptor takes, the QR code itself, a phone at the scanner window, a receipt coming out of the
-printer slot) and one line that says what to do there.
+notes the acceptor takes, the QR code itself, a phone at the scanner window, the resident's phone asking for the
+password (after a payment code was read: USERPAYING), a receipt coming out of the printer slot) and one line that
+says what to do there.
 
 The motion is one Kivy Animation of `phase` (0 -> 1 in CYCLE_S, repeated), stepped every STEP_S (four poses a
 second, never every frame: a per-frame Animation keeps Kivy's interrupt clock awake between the governor's idle
@@ -47,17 +48,20 @@ PLACES: dict[str, tuple[float, float, float, float]] = {
     "notes": (0.28, 0.25, 0.44, 0.04),
     "printer": (0.28, 0.13, 0.44, 0.04),
 }
+# "phone" (confirm on the resident's own phone) has no place on the kiosk: the outline is left out, like for "qr"
 DEVICE_PLACES = {"card": "card", "notes": "notes", "qr": "screen", "scanner": "scanner", "printer": "printer"}
+OFF_KIOSK = frozenset({"qr", "phone"})  # drawn without the kiosk's outline: the code / the phone is the place
 CAPTIONS = {  # what to do at the highlighted place
     "card": N_("Tap your card here, on the card reader"),
     "notes": N_("Insert the notes here, one at a time"),
     "qr": N_("Scan this code with your phone"),
     "scanner": N_("Hold your payment code to the scanner window"),
     "printer": N_("Take your receipt from the receipt slot"),
+    "phone": N_("Enter your password on your phone to confirm"),
 }
 NOTES_CAPTION = N_("Notes accepted")
 ACTIONS = {"card": "CardAction", "notes": "NotesAction", "qr": "QrAction", "scanner": "ScannerAction",
-           "printer": "PrinterAction"}
+           "printer": "PrinterAction", "phone": "PhoneAction"}
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 

@@ -44,10 +44,11 @@ class ProgressView:
 
 # Where the person acts on the kiosk now; the screen draws a pictogram of that place (screens/pictograms.py).
 DEVICE_CARD, DEVICE_NOTES, DEVICE_QR, DEVICE_SCANNER, DEVICE_PRINTER = "card", "notes", "qr", "scanner", "printer"
-DEVICES = (DEVICE_CARD, DEVICE_NOTES, DEVICE_QR, DEVICE_SCANNER, DEVICE_PRINTER)
+DEVICE_PHONE = "phone"  # the resident's own phone: confirm the payment-code payment there (no place on the kiosk)
+DEVICES = (DEVICE_CARD, DEVICE_NOTES, DEVICE_QR, DEVICE_SCANNER, DEVICE_PRINTER, DEVICE_PHONE)
 STAGE_DEVICES = {Stage.PLACE_CARD: DEVICE_CARD, Stage.HOLD_CARD: DEVICE_CARD, Stage.INSERT_NOTES: DEVICE_NOTES,
                  Stage.CONFIRM_OVERPAY: DEVICE_NOTES, Stage.SCAN_QR: DEVICE_QR, Stage.FINISHING: DEVICE_PRINTER,
-                 Stage.SHOW_CODE: DEVICE_SCANNER, Stage.CONFIRM_ON_PHONE: DEVICE_SCANNER}
+                 Stage.SHOW_CODE: DEVICE_SCANNER, Stage.CONFIRM_ON_PHONE: DEVICE_PHONE}
 # The page's heading while money moves: the step in a few words (the live message says the rest)
 STAGE_HEADINGS = {
     Stage.PREPARING: N_("Please wait"),

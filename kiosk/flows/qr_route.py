@@ -1,6 +1,7 @@
 """After 扫码支付: which network (WeChat Pay / Alipay) and which direction (the resident scans the kiosk's code, or
-shows the app's payment code to the kiosk's scanner). Kivy-free; the pay page draws the questions as more rows
-of its method list (keys `qr-route:network:<name>` / `qr-route:direction:<name>`).
+shows the app's payment code to the kiosk's scanner). Kivy-free; the pay page draws each question (`QUESTIONS`) as
+a small heading and a segmented pair of large buttons, indented under 扫码支付 (keys `qr-route:network:<name>` /
+`qr-route:direction:<name>`).
 
 - Networks: only the configured ones (`ServiceStatus.qr_networks`); the question is skipped with one (or none).
   The first configured network is preselected; a tap on the other changes it.
@@ -23,6 +24,8 @@ NETWORK_LABELS = {"wechatpay": N_("WeChat Pay"), "alipay": N_("Alipay"), "sandbo
 DIRECTION_LABELS = {KIOSK_CODE: N_("Scan the kiosk's code"), PAYMENT_CODE: N_("Show my payment code")}
 NETWORK_ICONS = {"wechatpay": "wechat", "alipay": "cellphone"}
 DIRECTION_ICONS = {KIOSK_CODE: "qrcode", PAYMENT_CODE: "barcode-scan"}
+# the follow-up questions of 扫码支付, each the heading of its pair of answers on the pay page (key's middle part)
+QUESTIONS = {"network": N_("Which app do you pay with?"), "direction": N_("How do you pay?")}
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from kiosk.flows.base import DEVICE_CARD, DEVICE_NOTES, DEVICE_PRINTER, DEVICE_QR, note_label
+from kiosk.flows.base import (DEVICE_CARD, DEVICE_NOTES, DEVICE_PHONE, DEVICE_PRINTER, DEVICE_QR, DEVICE_SCANNER,
+                              note_label)
 from kiosk.flows.pay_fees import PayStep
 from kiosk.payments.cash_collector import to_progress
 from kiosk.payments.cash_session import NOTICE_NO_CHANGE, CashSession
@@ -146,6 +147,22 @@ def test_card_and_overpay_stages_name_their_device_and_say_the_live_message(sign
                                                     "to your account. Accept it?", params=(("excess", 2000),))
     shown = flow.payment_view()
     assert shown.device == DEVICE_NOTES and shown.overpay and "¥20.00" in shown.detail and shown.notes == ("¥50",)
+
+
+def test_each_qr_stage_of_both_directions_names_where_the_resident_acts(signed_in):
+    """The kiosk's code on screen; the payment code at the scanner; then (USERPAYING) the resident's own phone asking
+    for the password, not the scanner any more; the receipt at the printer."""
+    signed_in.go("pay_fees")
+    flow = signed_in.flow
+    flow.job = _Pending()
+    seen = {}
+    for stage in (Stage.SCAN_QR, Stage.SHOW_CODE, Stage.CONFIRM_ON_PHONE, Stage.FINISHING):
+        flow.payment_progress = PaymentProgress(stage, 81930, code_url="weixin://wxpay/bizpayurl?pr=x")
+        shown = flow.payment_view()
+        seen[stage] = (shown.device, shown.heading)
+    assert seen == {Stage.SCAN_QR: (DEVICE_QR, "请扫码支付"), Stage.SHOW_CODE: (DEVICE_SCANNER, "出示付款码"),
+                    Stage.CONFIRM_ON_PHONE: (DEVICE_PHONE, "在手机上确认"),
+                    Stage.FINISHING: (DEVICE_PRINTER, "正在打印收据")}
 
 
 def test_cash_progress_carries_the_notes_the_acceptor_has_enabled():
