@@ -69,6 +69,7 @@ class PaymentControl:
     def __init__(self, on_progress: Callable[[PaymentProgress], None] | None = None) -> None:
         self._on_progress = on_progress
         self._cancel = threading.Event()
+        self._stir = threading.Event()  # what wait_cancelled sleeps on: set by cancel() and by wake()
         self._answer = threading.Event()
         self._consent = False
         self._lock = threading.Lock()
@@ -93,8 +94,15 @@ class PaymentControl:
         return self._cancel.is_set()
 
     def wait_cancelled(self, timeout: float) -> bool:
-        """Sleep-free wait used between device polls: returns True as soon as cancel is pressed."""
-        return self._cancel.wait(timeout)
+        """Sleep-free wait used between device polls: returns True as soon as cancel is pressed, and False early
+        when wake() says the money mover has news to look at (a verified gateway notification for its order)."""
+        if self._stir.wait(timeout) and not self._cancel.is_set():
+            self._stir.clear()  # consumed: the caller looks at its state right after
+        return self._cancel.is_set()
+
+    def wake(self) -> None:
+        """End the money mover's current wait_cancelled now (it then looks at what changed), without cancelling."""
+        self._stir.set()
 
     def wait_for_consent(self, timeout: float) -> bool:
         if not self._answer.wait(timeout) or self.cancelled:
@@ -115,6 +123,7 @@ class PaymentControl:
     # --- for the screen ------------------------------------------------------------------
     def cancel(self) -> None:
         self._cancel.set()
+        self._stir.set()
         self._answer.set()
 
     def answer_overpay(self, accept: bool) -> None:

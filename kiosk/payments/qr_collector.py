@@ -83,6 +83,7 @@ class QrCollector:
         self.close_grace_s = close_grace_s
         self._clock = clock
         self._active: dict[str, QrSession] = {}
+        self._waiters: dict[str, PaymentControl] = {}  # order id -> the control its collect() waits on (wake-up)
         self._lock = threading.Lock()
         self._pause = threading.Event()  # never set: bounded waits while retrying a close
 
@@ -119,11 +120,13 @@ class QrCollector:
                        clock=self._clock)
         with self._lock:
             self._active[order_id] = qr
+            self._waiters[order_id] = control
         try:
             return self._wait(qr, control, amount, received, reference)
         finally:
             with self._lock:
                 self._active.pop(order_id, None)
+                self._waiters.pop(order_id, None)
 
     def _wait(self, qr: QrSession, control: PaymentControl, amount: int, received: int, reference: str) -> int:
         view = qr.start()
@@ -236,9 +239,13 @@ class QrCollector:
             self._audit_rejected(body, exc)
             raise
         with self._lock:
-            qr = self._active.get(note.order_id)
+            qr, waiter = self._active.get(note.order_id), self._waiters.get(note.order_id)
         if qr is not None:
-            qr.handle_notification(body, headers)
+            try:
+                qr.handle_notification(body, headers)
+            finally:  # the waiting payment sees the news now, not on its next 0.25 s look
+                if waiter is not None:
+                    waiter.wake()
             return
         if note.state is not OrderState.PAID:
             return
