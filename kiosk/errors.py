@@ -881,6 +881,19 @@ class InstallCompositorMissing(InstallError):
     message = N_("The kiosk compositor cage is not installed. Install it with: apt-get install cage")
 
 
+class InstallKioskOnOffice(InstallError):
+    """`kiosk install --office --check`: a kiosk's file (session, udev names, watchdog, backup timer) on the office
+    server."""
+
+    code = "E8118"
+    message = N_("{path} belongs to a kiosk; the office server runs no kiosk session. Remove it.")
+
+
+class InstallListenInvalid(InstallError, ConfigError):
+    code = "E8119"
+    message = N_("--listen {value} is not HOST:PORT (for example 127.0.0.1:8750).")
+
+
 # --- the estate office: fleet heartbeats, alerts, remote actions (kiosk.fleet, docs/office.md) ---------------
 class FleetError(BusinessRuleError):
     code = "E8200"

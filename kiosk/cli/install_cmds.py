@@ -1,4 +1,5 @@
-"""`kiosk install [--root DIR] [--check]`: lay a Debian 12 box down as a locked kiosk, or check that it is one."""
+"""`kiosk install [--office] [--root DIR] [--check]`: lay a Debian 12 box down as a locked kiosk (or, with --office,
+as the estate office server), or check that it is one."""
 from __future__ import annotations
 
 import argparse
@@ -21,6 +22,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--python", metavar="PATH",
                    help="the Python the units run the kiosk with (default: this one); with versioned releases, the "
                         "one under /opt/estate-kiosk/current, so that switching `current` switches the version")
+    p.add_argument("--office", action="store_true",
+                   help="the estate office server instead: estate-office.service (kiosk office) and "
+                        "estate-fleet-watch.service, no kiosk session (docs/office.md)")
+    p.add_argument("--listen", metavar="HOST:PORT",
+                   help="with --office: where kiosk office listens, behind the TLS proxy (default 127.0.0.1:8750)")
     p.set_defaults(handler=_install)
 
 
@@ -40,7 +46,13 @@ def _install(args: argparse.Namespace) -> int:
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(key=f"{args.config}: {exc}") from None
     settings = load(under(root, plan_.DATA_DIR), site_file, with_secrets=False)
-    plan = plan_.build(settings, python=args.python, usb_source=site_file or str(plan_.TEMPLATES.parents[2] / "config/default.toml"))
+    if args.listen is not None and not args.office:
+        raise ConfigError(key="--listen is for kiosk install --office")
+    if args.office:
+        plan = plan_.build_office(settings, python=args.python, listen=args.listen or plan_.OFFICE_LISTEN)
+    else:
+        plan = plan_.build(settings, python=args.python,
+                           usb_source=site_file or str(plan_.TEMPLATES.parents[2] / "config/default.toml"))
     if not args.check:
         for line in lay_down(plan, root, site_text):
             print(f"installed: {line}", flush=True)

@@ -12,6 +12,7 @@ from kiosk.errors import (
     InstallFileChanged,
     InstallFileMissing,
     InstallFileMode,
+    InstallKioskOnOffice,
     InstallNotEnabled,
     InstallUnitInvalid,
     InstallUserGroups,
@@ -19,7 +20,7 @@ from kiosk.errors import (
 )
 from kiosk.install import system_user
 from kiosk.install.lay_down import manages_accounts, under
-from kiosk.install.plan import GROUPS, SITE_FILE, Plan
+from kiosk.install.plan import SITE_FILE, Plan
 
 COMPOSITOR = Path("/usr/bin/cage")
 
@@ -31,9 +32,9 @@ def check(plan: Plan, root: Path, site_text: str | None = None) -> list[InstallE
         found = system_user.account(root, plan.user)
         if found is None:
             problems.append(InstallUserMissing(user=plan.user))
-        elif found.groups != tuple(sorted(GROUPS)):
+        elif found.groups != tuple(sorted(plan.groups)):
             problems.append(InstallUserGroups(user=plan.user, groups=", ".join(found.groups) or "-",
-                                              wanted=", ".join(GROUPS)))
+                                              wanted=", ".join(plan.groups) or "-"))
     for spec in plan.dirs:
         problems += _mode(root, under(root, spec.path), spec.path, spec.mode, spec.owner, spec.group, accounts)
     for spec in plan.files:
@@ -49,7 +50,10 @@ def check(plan: Plan, root: Path, site_text: str | None = None) -> list[InstallE
         path = under(root, link.path)
         if not (path.is_symlink() and Path(os.readlink(path)) == link.target):
             problems.append(InstallNotEnabled(unit=link.target.name))
-    if not COMPOSITOR.exists():
+    for path in plan.absent:
+        if under(root, path).exists() or under(root, path).is_symlink():
+            problems.append(InstallKioskOnOffice(path=str(path)))
+    if plan.compositor and not COMPOSITOR.exists():
         problems.append(InstallCompositorMissing())
     problems += verify_units([under(root, unit) for unit in plan.units if under(root, unit).exists()])
     return problems

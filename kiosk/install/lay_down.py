@@ -8,7 +8,7 @@ from pathlib import Path
 
 from kiosk.errors import InstallNeedsRoot
 from kiosk.install import system_user
-from kiosk.install.plan import DATA_DIR, GROUPS, SITE_FILE, Plan, render
+from kiosk.install.plan import DATA_DIR, SITE_FILE, Plan, render
 from kiosk.settings import SECRETS_FILE, load_secrets
 
 
@@ -28,8 +28,8 @@ def lay_down(plan: Plan, root: Path, site_text: str | None = None) -> list[str]:
         raise InstallNeedsRoot()
     changes: list[str] = []
     accounts = manages_accounts(root)
-    if accounts and system_user.ensure(root, plan.user, DATA_DIR, GROUPS):
-        changes.append(f"user {plan.user} (groups {', '.join(GROUPS)})")
+    if accounts and system_user.ensure(root, plan.user, DATA_DIR, plan.groups):
+        changes.append(f"user {plan.user} (groups {', '.join(plan.groups) or '-'})")
     for spec in plan.dirs:
         path = under(root, spec.path)
         if not path.is_dir():
@@ -57,8 +57,9 @@ def lay_down(plan: Plan, root: Path, site_text: str | None = None) -> list[str]:
             path.symlink_to(link.target)
             changes.append(f"{link.path} -> {link.target}")
     if changes and root == Path("/") and Path("/run/systemd/system").is_dir():  # systemd is running: tell it
-        for command in (["systemctl", "daemon-reload"], ["udevadm", "control", "--reload"],
-                        ["udevadm", "trigger", "--subsystem-match=tty", "--subsystem-match=usbmisc"]):
+        udev = [["udevadm", "control", "--reload"],
+                ["udevadm", "trigger", "--subsystem-match=tty", "--subsystem-match=usbmisc"]] if plan.compositor else []
+        for command in (["systemctl", "daemon-reload"], *udev):
             subprocess.run(command, capture_output=True, timeout=60, check=False)
     return changes
 

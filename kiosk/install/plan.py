@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.errors import InstallUnknownDevice, InstallUsbIdInvalid
+from kiosk.errors import InstallListenInvalid, InstallUnknownDevice, InstallUsbIdInvalid
 from kiosk.settings import SECRETS_FILE, Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -26,6 +26,12 @@ HARDWARE_WATCHDOG = "30s"
 JOURNAL_MAX = "500M"
 UNITS = ("estate-kiosk.service", "estate-kiosk-last-resort.service", "estate-kiosk-backup.service",
          "estate-kiosk-backup.timer")
+OFFICE_UNITS = ("estate-office.service", "estate-fleet-watch.service")
+OFFICE_LISTEN = "127.0.0.1:8750"  # behind the TLS proxy on the same server
+KIOSK_ONLY = tuple(UNIT_DIR / name for name in UNITS) + (
+    Path("/etc/udev/rules.d/70-estate-kiosk.rules"), Path("/etc/systemd/system.conf.d/estate-kiosk-watchdog.conf"),
+    Path("/etc/systemd/logind.conf.d/estate-kiosk.conf"))
+_LISTEN = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$")
 USB_DEVICES = ("reader", "printer", "cash", "scanner")
 _USB_ID = re.compile(r"^([0-9a-f]{4}):([0-9a-f]{4})(?::([A-Za-z0-9._-]{1,64}))?$")
 
@@ -60,6 +66,9 @@ class Plan:
     files: tuple[FileSpec, ...]
     links: tuple[LinkSpec, ...]
     units: tuple[Path, ...]  # the unit files written, for systemd-analyze verify
+    groups: tuple[str, ...] = GROUPS  # the user's supplementary groups, exactly
+    compositor: bool = True  # cage must be installed (a kiosk); the office server has no display
+    absent: tuple[Path, ...] = ()  # files that must not be there (a kiosk's on the office server)
 
 
 def render(name: str, values: dict[str, str]) -> str:
@@ -133,3 +142,21 @@ def build(settings: Settings, *, python: str | None = None, usb_source: str = "t
         LinkSpec(UNIT_DIR / "default.target", Path("/lib/systemd/system/graphical.target")),
     )
     return Plan(user, dirs, tuple(files), links, units)
+
+
+def build_office(settings: Settings, *, python: str | None = None, listen: str = OFFICE_LISTEN) -> Plan:
+    """The estate office server: `kiosk office` and `kiosk fleet watch` as hardened services of the same user, the
+    same site file and data dir; no groups, no display, no kiosk session, udev names, watchdog or backup timer
+    (PostgreSQL is backed up there by pg_dump/PITR, docs/deploy.md). Enabled by the admin once the database URL
+    is in the site file (docs/office.md), so no boot links here."""
+    match = _LISTEN.match(listen)
+    if not match or not 1 <= int(match.group(2)) <= 65535:
+        raise InstallListenInvalid(value=listen)
+    user = settings.install.user
+    values = {"USER": user, "DATA": str(DATA_DIR), "SITE": str(SITE_FILE), "DOCS": str(DOCS),
+              "PYTHON": python or sys.executable, "LISTEN": listen}
+    units = tuple(UNIT_DIR / name for name in OFFICE_UNITS)
+    files = [FileSpec(path, render(path.name, values), 0o644, "root", "root") for path in units]
+    files += [FileSpec(SITE_FILE, None, 0o640, "root", user), FileSpec(DATA_DIR / SECRETS_FILE, None, 0o600, user, user)]
+    dirs = (DirSpec(SITE_DIR, 0o750, "root", user), DirSpec(DATA_DIR, 0o700, user, user))
+    return Plan(user, dirs, tuple(files), (), units, groups=(), compositor=False, absent=KIOSK_ONLY)

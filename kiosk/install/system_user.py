@@ -66,7 +66,8 @@ def ensure(root: Path, name: str, home: Path, groups: tuple[str, ...]) -> bool:
     prefix = [] if root == Path("/") else ["--root", str(root)]
     existing = account(root, name)
     if existing is None:
-        _run(["useradd", *prefix, "--system", "--user-group", "--groups", ",".join(groups), "--home-dir", str(home),
+        in_groups = ["--groups", ",".join(groups)] if groups else []  # the office server's user: none
+        _run(["useradd", *prefix, "--system", "--user-group", *in_groups, "--home-dir", str(home),
               "--no-create-home", "--shell", "/usr/sbin/nologin", "--comment", "Estate kiosk", name])
         return True
     if existing.groups != tuple(sorted(groups)):
