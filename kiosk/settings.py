@@ -160,6 +160,7 @@ class CashSettings:
     url: str
     address: int
     enabled: bool
+    idle_poll_ms: int = 1000  # between payments: how often the event buffer is read (box removed while idle)
 
 
 @dataclass(frozen=True)

@@ -175,6 +175,8 @@ def start_runtime(rt: KioskRuntime) -> None:
         rt.card_watcher = watcher
         watcher.start()
         rt.on_stop(watcher.stop)
+    if rt.cash_collector is not None:  # between payments too: a cash box removed while idle (docs/office.md)
+        rt.on_stop(rt.cash_collector.watch_idle(max(0.2, rt.settings.devices.cash.idle_poll_ms / 1000)))
     if rt.spooler is not None:
         rt.spooler.start()
         rt.on_stop(rt.spooler.stop)

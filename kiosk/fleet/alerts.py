@@ -61,7 +61,8 @@ class Changes:
     cleared: tuple[int, ...] = ()
 
 
-def conditions(session: Session, cfg: FleetSettings, now: datetime) -> tuple[dict[Key, str], set[str]]:
+def conditions(session: Session, cfg: FleetSettings, now: datetime, handover_grace: timedelta = HANDOVER_GRACE
+               ) -> tuple[dict[Key, str], set[str]]:
     """What is wrong now, by key, with its detail in words; and the kiosks whose device conditions are unknown
     (silent: their last heartbeat is stale, so their device episodes are neither raised nor ended)."""
     found: dict[Key, str] = {}
@@ -83,7 +84,7 @@ def conditions(session: Session, cfg: FleetSettings, now: datetime) -> tuple[dic
                 if dev.get("cover_open"):
                     found[(code, Kind.COVER_OPEN, "printer")] = "printer cover open"
             removed = dev.get("box_removed_at") if name == "cash" else None
-            if removed and now - datetime.fromisoformat(removed) >= HANDOVER_GRACE:
+            if removed and now - datetime.fromisoformat(removed) >= handover_grace:
                 found[(code, Kind.CASH_BOX_REMOVED, "")] = f"cash box removed at {removed} without a handover"
     for uid, reason in session.execute(select(Card.uid_hex, Card.flagged_reason).where(Card.flagged_reason != "")):
         found[("", Kind.CARD_TAMPERED, uid)] = f"card {uid} flagged: {reason}"
@@ -95,10 +96,11 @@ def conditions(session: Session, cfg: FleetSettings, now: datetime) -> tuple[dic
     return found, silent
 
 
-def evaluate(session: Session, cfg: FleetSettings, clear_after_s: float = CLEAR_AFTER_S) -> Changes:
+def evaluate(session: Session, cfg: FleetSettings, clear_after_s: float = CLEAR_AFTER_S,
+             handover_grace: timedelta = HANDOVER_GRACE) -> Changes:
     """Raise, touch, end and clear episodes from what is wrong now (one unit of work)."""
     now = dbtime.now(session)
-    found, silent = conditions(session, cfg, now)
+    found, silent = conditions(session, cfg, now, handover_grace)
     live = list(session.scalars(select(FleetAlert).where(or_(
         FleetAlert.cleared_at.is_(None), (FleetAlert.sticky.is_(True)) & FleetAlert.ended_at.is_(None)))
         .order_by(FleetAlert.id)))

@@ -83,8 +83,10 @@ class LastErrorCode(logging.Handler):
 
 
 def cash_box(session: Session, kiosk_id: int, capacity: int) -> dict[str, Any]:
-    """Notes and value in the cash box since the last handover (the ledger's truth), and whether it was removed
-    since (a `stacker_removed` device event; removed_at for the sticky alert)."""
+    """Notes and value in the cash box since the last handover (the ledger's truth), whether it was removed
+    since (a `stacker_removed` device event; removed_at for the sticky alert), and where the box is now (`box`:
+    "removed" when the validator's newest box event is a removal, else "in"; kiosk.payments.cash_collector records
+    them, between payments too)."""
     from kiosk.services.staff import expected_cash, last_handover_at
 
     since = last_handover_at(session, kiosk_id)
@@ -97,8 +99,12 @@ def cash_box(session: Session, kiosk_id: int, capacity: int) -> dict[str, Any]:
         removed = removed.where(DeviceEvent.at > since)
     removed_at: datetime | None = session.scalar(removed)
     count = int(session.scalar(notes) or 0)
+    last_box_event = session.scalar(select(DeviceEvent.kind).where(
+        DeviceEvent.kiosk_id == kiosk_id, DeviceEvent.device == "cash",
+        DeviceEvent.kind.in_(("stacker_removed", "stacker_replaced"))).order_by(DeviceEvent.id.desc()).limit(1))
     return {"box_notes": count, "box_fen": expected_cash(session, kiosk_id, since, dbtime.now(session)),
-            "box_capacity": capacity, "box_removed_at": removed_at.isoformat() if removed_at else None}
+            "box_capacity": capacity, "box_removed_at": removed_at.isoformat() if removed_at else None,
+            "box": "removed" if last_box_event == "stacker_removed" else "in"}
 
 
 def _devices(rt: Any, session: Session) -> dict[str, dict[str, Any]]:

@@ -137,8 +137,10 @@ def judge(row: KioskHeartbeat | None, code: str, now: datetime, cfg: FleetSettin
             red += down
             yellow += warn
         if name == "cash" and state != "absent":
-            if dev.get("box_removed_at"):
+            if dev.get("box", "removed" if dev.get("box_removed_at") else "in") == "removed":
                 red.append(Reason(N_("cash box removed")))
+            elif dev.get("box_removed_at"):  # back in, but no handover since it was taken out: the alert's case
+                yellow.append(Reason(N_("cash box was removed without a handover")))
             capacity = int(dev.get("box_capacity") or 0)
             notes = int(dev.get("box_notes") or 0)
             if capacity and notes * 100 >= capacity * cfg.cash_box_warn_percent:

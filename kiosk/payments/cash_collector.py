@@ -11,6 +11,16 @@ Where a recovered note goes: to the payment whose cash session was open when the
 otherwise to the kiosk's suspense account (`payments.record_unattributed_cash_in`), which staff see.
 Session start/end are recorded as `CashEventRecord` markers (`session`, `session_end`, value 0)
 carrying the counter, so the window recovery must read stays small and the owner is known.
+
+Between payments (`watch_idle`): a job on the acceptor's worker reads the validator's event buffer every
+IDLE_POLL_S, the same way the card watcher polls the reader. It never takes a payment's events: it runs only while
+no `collect()` / `recover()` holds the collector (a payment that starts waits at most for the one read in flight,
+and while it runs the idle reads are skipped). It writes nothing itself: when the buffer has events after the
+newest recorded counter it runs `recover()`, which credits a stacked note exactly once by its counter and moves the
+recorded baseline past the rest, so no note is lost or counted twice and the five-event buffer does not overflow
+while the kiosk is idle. Cash box removed / replaced events (seen here, by recovery or during a payment) are written
+as `stacker_removed` / `stacker_replaced` device events in the same transaction as the marker that moves the
+baseline past them: once each (the heartbeat's cash-box state, kiosk.fleet.heartbeat).
 """
 from __future__ import annotations
 
@@ -42,6 +52,8 @@ from kiosk.services.receipts import Till
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+IDLE_POLL_S = 1.0  # between payments: how often the validator's event buffer is read
+STACKER_KINDS = (CashEventKind.STACKER_REMOVED, CashEventKind.STACKER_REPLACED)  # written as device events
 MSG_IDLE = N_("No banknote was inserted for a while, so the payment was stopped.")
 OWNER_KINDS = ("session", "stacked")  # a record of these kinds means a cash session was open
 
@@ -62,10 +74,12 @@ class _CounterTap:
         self.device = device
         self.counter = counter
         self.name = device.name
+        self.stacker: list[CashEvent] = []  # box removed / replaced seen, not yet written (CashCollector._marker)
 
     def _seen(self, events: list[CashEvent]) -> list[CashEvent]:
         if events:
             self.counter = events[-1].counter
+        self.stacker += [e for e in events if e.kind in STACKER_KINDS]
         return events
 
     def poll(self) -> list[CashEvent]:
@@ -98,6 +112,8 @@ class CashCollector:
         self.device_timeout_s = device_timeout_s
         self._clock = clock
         self._tap: _CounterTap | None = None
+        self._busy = threading.RLock()  # held by collect() and recover(); the idle watch only reads when free
+        self._watching = threading.Event()
 
     # --- the device, on its own thread when supervised --------------------------------------------
     def _device(self) -> CashAcceptor:
@@ -106,7 +122,7 @@ class CashCollector:
         return self.acceptor
 
     def _run(self, fn: Callable[[], T]) -> T:
-        if not isinstance(self.acceptor, DeviceSupervisor):
+        if not isinstance(self.acceptor, DeviceSupervisor) or self.acceptor.worker.on_worker_thread():
             return fn()
         future = self.acceptor.submit(lambda _device: fn())
         try:
@@ -128,6 +144,10 @@ class CashCollector:
         Notes journaled on the kiosk while the database was gone are credited first, so that the counter they
         carry is known before the validator's events are read.
         """
+        with self._busy:
+            return self._recover()
+
+    def _recover(self) -> list[CreditedNote]:
         if self.journal is not None:
             credit_journaled_notes(self.factory, self.till, self.journal)
         with unit_of_work(self.factory) as session:
@@ -182,9 +202,45 @@ class CashCollector:
         log.error("cash acceptor %s (counter %s): %s; count the cash box", kind, event.counter, event.detail)
 
     def _marker(self, kind: str, counter: int, payment_id: int | None) -> None:
+        """A baseline record; the cash box removed / replaced events seen up to it go in the same transaction."""
+        tap = self._tap
+        stacker = list(tap.stacker) if tap is not None else []
         with unit_of_work(self.factory) as session:
             session.add(CashEventRecord(kiosk_id=self.till.kiosk_id, counter=counter, kind=kind, value_fen=0,
                                         payment_id=payment_id))
+            for event in stacker:
+                session.add(DeviceEvent(kiosk_id=self.till.kiosk_id, device="cash", kind=str(event.kind),
+                                        detail=f"counter {event.counter}: {event.detail}"[:300]))
+        if tap is not None:
+            del tap.stacker[:len(stacker)]
+        for event in stacker:
+            log.warning("cash box %s (counter %d)", "removed" if event.kind is CashEventKind.STACKER_REMOVED
+                        else "replaced", event.counter)
+
+    # --- between payments -------------------------------------------------------------------------
+    def watch_idle(self, interval_s: float = IDLE_POLL_S) -> Callable[[], None]:
+        """Read the validator's event buffer every `interval_s` while no payment runs (module doc); returns stop."""
+        if not isinstance(self.acceptor, DeviceSupervisor):
+            raise TypeError("the idle watch runs on a supervised acceptor's worker")
+        supervisor = self.acceptor
+        self._watching.set()
+
+        def look(device: CashAcceptor) -> None:
+            if not self._watching.is_set():
+                return
+            supervisor.worker.submit_after(interval_s, look)
+            if not supervisor.available or self._tap is None or not self._busy.acquire(blocking=False):
+                return  # gone, not recovered since the start yet, or a payment / recovery runs
+            try:
+                if device.events_since(self._tap.counter):
+                    self._recover()
+            except StorageError as exc:  # the database is gone: the events stay on the device, read again later
+                log.debug("idle cash events not recorded: %s", exc)
+            finally:
+                self._busy.release()
+
+        supervisor.worker.submit_after(interval_s, look)
+        return self._watching.clear
 
     # --- one payment ---------------------------------------------------------------------------------
     def collect(self, payment_id: int, control: PaymentControl) -> int:
@@ -194,11 +250,15 @@ class CashCollector:
         CashAcceptorFault / a DeviceError; what was stacked stays on the ledger as credit either way.
         A payment resumed after a restart is only asked for what is still missing.
         """
+        with self._busy:  # the idle watch stays off the acceptor while a payment runs
+            return self._collect(payment_id, control)
+
+    def _collect(self, payment_id: int, control: PaymentControl) -> int:
         with unit_of_work(self.factory) as session:
             payment = _payment(session, payment_id)
             amount, reference = payments.other_part(payment), payment.reference  # split: credit pays the rest
             household_id = payment.household_id
-        self.recover()  # strays since the last session are credited to their owner, not to this payment
+        self._recover()  # strays since the last session are credited to their owner, not to this payment
         with unit_of_work(self.factory) as session:
             received_before = _payment(session, payment_id).received_fen
         if received_before >= amount:
