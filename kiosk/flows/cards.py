@@ -47,6 +47,8 @@ class TopUpFlow(StepInvoiceOffering, StepFlow):
             self.pick_method(key, self.amount, allow_card=False)
 
     def primary(self) -> None:
+        if self.method_continue():  # 扫码支付's questions answered on the method page
+            return
         if self.step in ("confirm", "uncertain") and self.summary is not None and self.summary.card_uid:
             uid, amount, method, language = self.summary.card_uid, self.amount, self.method, self.language
             credit_fen = self.credit_fen
@@ -163,6 +165,8 @@ class CardLossFlow(StepInvoiceOffering, StepFlow):
             self.go_step("method")
 
     def primary(self) -> None:
+        if self.method_continue():  # 扫码支付's questions answered on the method page
+            return
         s = self.summary
         if s is None or s.card_uid is None:
             return

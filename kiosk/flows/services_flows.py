@@ -70,6 +70,8 @@ class BookingFlow(StepInvoiceOffering, StepFlow):
         self.slots, self.step = slots, "slot"
 
     def primary(self) -> None:
+        if self.method_continue():  # 扫码支付's questions answered on the method page
+            return
         if self.step in ("confirm", "uncertain") and self.summary and self.slot and self.method:
             household, slot, method, language = self.summary.household_id, self.slot.slot_id, self.method, self.language
             credit_fen = self.credit_fen
@@ -176,6 +178,8 @@ class ParkingFlow(StepInvoiceOffering, StepFlow):
             self.go_step("confirm_apply")
 
     def primary(self) -> None:
+        if self.method_continue():  # 扫码支付's questions answered on the method page
+            return
         if self.summary is None or self.space is None:
             if self.step == "done":
                 self.done_primary()

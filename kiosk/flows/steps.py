@@ -8,6 +8,7 @@ from typing import Any
 from kiosk import errors
 from kiosk.flows import card_picker, credit
 from kiosk.flows.base import DEVICE_PRINTER, ErrorView, Flow, PaymentView, ProgressView
+from kiosk.flows.qr_route import ROUTE_KEY, QrRoute
 from kiosk.flows.records import CardView, HouseholdSummary, PaymentMethod
 from kiosk.i18n import N_
 
@@ -75,6 +76,7 @@ class StepFlow(Flow):
         self.amount_fen = 0  # the total of the chosen method's payment
         self.key_ = ""
         self.history: list[str] = []
+        self.qr_route = QrRoute()  # after 扫码支付: the network and the direction (kiosk.flows.qr_route)
 
     # --- common plumbing ------------------------------------------------------------------------
     def start(self) -> None:
@@ -180,23 +182,52 @@ class StepFlow(Flow):
                 enabled, reason = False, self.t(N_("Balance not enough"))
             options.append(Option(pick.key, credit.label(pick, self.t, self.money), enabled, pick.key == chosen,
                                   reason, icon=METHOD_ICONS.get(method, "")))
+            if method is PaymentMethod.QR and pick.key == chosen and enabled:  # its questions, under it
+                options += [Option(o.key, self.t(o.label), selected=o.selected, icon=o.icon)
+                            for o in self.qr_route.options(self.ctx.status)]
         return tuple(options)
 
+    def _route_asked(self) -> bool:
+        """扫码支付 is chosen and the kiosk has a question to ask about it (network, direction)."""
+        return self.method is PaymentMethod.QR and bool(self.qr_route.options(self.ctx.status))
+
     def pick_method(self, key: str, amount_fen: int, allow_card: bool) -> bool:
+        """A method row (or a row of 扫码支付's questions) was tapped on the method page. A method goes straight
+        on to the confirm page, except 扫码支付 with questions: it stays, the questions under it, until Continue."""
+        if key.startswith(ROUTE_KEY):
+            if self.step == "method" and self.method is PaymentMethod.QR \
+                    and self.qr_route.choose(key, self.ctx.status):
+                self.changed()
+                return True
+            return False
         option = next((o for o in self.method_options(amount_fen, allow_card) if o.key == key), None)
         pick = credit.parse(key, self.household_credit_fen, amount_fen)
         if option is None or not option.enabled or pick is None:
             return False
         self.method, self.credit_fen, self.amount_fen = pick.method, pick.credit_fen, amount_fen
-        self.key_ = self.session.new_key(self.route)
-        self.go_step("confirm")
-        self.check_printer()
+        if self._route_asked():
+            self.changed()
+            return True
+        self.method_continue()
+        return True
+
+    def method_continue(self) -> bool:
+        """Continue on the method page (a chosen 扫码支付 with its questions answered): on to the confirm page.
+        Journeys call it first in primary(); False when this is not that page."""
+        if self.step != "method":
+            return False
+        if self.method is not None and (self.method is not PaymentMethod.QR or self.qr_route.complete(self.ctx.status)):
+            self.key_ = self.session.new_key(self.route)
+            self.go_step("confirm")
+            self.check_printer()
         return True
 
     def pay(self, label: str, fn: Callable[[str, Any], Any], on_done: Callable[[Any], None]) -> None:
         """Run `fn(idempotency_key, payment_control)` on the worker; timeout leaves 'uncertain'."""
         key = self.key_
         control = self.new_payment_control()
+        if self.method is PaymentMethod.QR:  # the network and the direction reach the QR or payment-code collector
+            self.qr_route.apply(control, self.ctx.status)
         self.history.append(self.step)
         self.step, self.error = "paying", None
 
@@ -230,7 +261,9 @@ class StepFlow(Flow):
         if self.method is None:
             return (self.t(N_("Payment method")), "")
         pick = credit.MethodPick(self.method, self.credit_fen)
-        return (self.t(N_("Payment method")), credit.confirm_text(pick, self.amount_fen, self.t, self.money))
+        words = credit.confirm_text(pick, self.amount_fen, self.t, self.money)
+        route = self.qr_route.words(self.ctx.status, self.t) if self.method is PaymentMethod.QR else ""
+        return (self.t(N_("Payment method")), f"{words} · {route}" if route else words)
 
     def receipt_device(self, receipt_number: str) -> str:
         """"printer" on a done step whose receipt comes out of the printer now (a pictogram of the slot)."""
@@ -239,6 +272,9 @@ class StepFlow(Flow):
     def base_view(self, prompt: str, **fields: Any) -> StepView:
         if self.step == "method" and self.household_credit_fen > 0 and not fields.get("lines"):
             fields["lines"] = ((self.t(N_("Account credit")), self.money(self.household_credit_fen)),)
+        if self.step == "method" and self._route_asked() and not fields.get("primary"):
+            fields["primary"] = self.t(N_("Continue"))
+            fields["primary_enabled"] = self.qr_route.complete(self.ctx.status)
         if self.method is not None and self.step in ("confirm", "done"):  # a paying journey: the printer check
             notice = self.printer_notice(self.step)
             fields["message"] = "\n".join(m for m in (fields.get("message", ""), notice) if m)
