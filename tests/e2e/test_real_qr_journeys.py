@@ -6,8 +6,10 @@ or (cancel) with the order reversed at the network and nothing on the books."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +24,7 @@ from tests.e2e.test_real_journeys import Db, _affordable_bill, _receipt_number, 
 
 pytestmark = pytest.mark.xvfb
 SIMS = re.compile(r"demo simulators: (.*)$", re.M)
+SHOTS = os.environ.get("KIOSK_QR_SHOTS")  # a folder: keep screenshots of the pages for a person to look at
 
 
 @pytest.fixture(scope="module")
@@ -201,3 +204,39 @@ def test_technician_tests_the_scanner_with_a_code_from_the_demo_bar(real):
     real.click("使用此设置")
     real.wait_for_text("点按设备进行更改或测试")
     assert "没有更改。" in real.state()["texts"]  # the running scanner, tested through its worker
+
+
+def test_card_top_up_asks_the_same_questions_and_takes_an_alipay_payment_code(real):
+    """The shared method page of the other journeys (here a card top-up) asks 扫码支付's network and direction
+    too; the payment code held to the scanner pays it and the value reaches the card."""
+    db = Db(real.data_dir)
+    unit = _units(db)[5]
+    card_id, _uid, _ = db.card(unit)
+    before = db.balance(card_id)
+    _tap_card(real, f"{unit} resident")
+    real.wait_for_route("household")
+    real.click("充值")
+    real.click("¥50.00")
+    real.click("扫码支付")
+    real.click("支付宝")
+    real.click("出示付款码")
+    if SHOTS:
+        real.wait_layout("出示付款码")
+        real.screenshot(Path(SHOTS) / "top-up-method-questions.png")
+    real.click("继续办理")
+    state = real.wait_for_text("请核对并确认")
+    assert any("支付宝 · 出示付款码" in t for t in state["texts"]), state["texts"]
+    real.click("确认支付")
+    real.wait_for_text("请在支付应用中打开付款码", 20)
+    _more(real, "出示支付宝付款码")
+    number = _receipt_number(real.wait_for_text("充值成功", 60))
+    assert db.balance(card_id) == before + 5_000
+    with unit_of_work(db.factory) as s:
+        payment = s.get(Payment, s.scalars(select(Receipt).where(Receipt.number == int(number))).one().payment_id)
+        assert (payment.purpose, payment.method, payment.amount_fen) == ("top_up", "qr", 5_000)
+        (order,) = s.scalars(select(GatewayOrderRecord).where(GatewayOrderRecord.payment_id == payment.id))
+        assert (order.network, order.kind, order.state) == ("alipay", "code", "paid")
+    db.assert_ledger_balanced()
+    real.click("取走卡片")
+    real.click("重新开始")
+    real.wait_for_route("attract")

@@ -199,6 +199,11 @@ JOURNEYS: tuple[Journey, ...] = (
             shot("insert-notes", HOLD, call("primary"), step="paying"),
             shot("done", RELEASE, step="done"),  # 开发票 offered (kiosk/flows/invoice_offer.py), Back reads Done
             shot("invoice", call("primary"), route="invoice", step="kind")),
+    journey("top-up-qr-route", "top_up", [{"estate": "two_networks"}, card_in(H1_CARD, "top_up")],
+            shot("method-questions", call("choose", "5000"), call("choose", "qr"), step="method"),
+            shot("payment-code", call("choose", "qr-route:network:alipay"),
+                 call("choose", "qr-route:direction:payment_code"), step="method"),
+            shot("confirm", call("primary"), step="confirm")),
     journey("top-up-picker", "top_up", [unit_in(*PICKER, then="top_up")],
             shot("pick-card", step="pick_card"),
             shot("amount", call("pick_card", "C0FFEE02"), step="amount"),
