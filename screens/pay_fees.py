@@ -8,6 +8,7 @@ shows the printer slot while the receipt prints.
 from __future__ import annotations
 
 from pathlib import Path
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from kivy.clock import Clock
@@ -87,24 +88,47 @@ class QrQuestion(BoxLayout):
     text = StringProperty("")
 
 
-def _route_rows(screen: "PayFeesScreen", route: list[Any]) -> QrFollowUps:
+def qr_questions(answers: Iterable[tuple[str, str, bool, bool]], language: str,
+                 on_choose: Callable[[str], Any]) -> QrFollowUps:
+    """扫码支付's follow-up questions as the pay page draws them, for every screen that offers 扫码支付 (this page,
+    the generic step screen): `answers` are (key, translated label, selected, enabled) of the `qr-route:*` rows, in
+    the flow's order; a tap calls `on_choose(key)`."""
     panel = QrFollowUps()
     questions: dict[str, QrQuestion] = {}
-    for method in route:
-        group = method.method.removeprefix(ROUTE_KEY).partition(":")[0]
+    for key, label, selected, enabled in answers:
+        group = key.removeprefix(ROUTE_KEY).partition(":")[0]
         if group not in questions:
-            questions[group] = QrQuestion(text=translate(QUESTIONS.get(group, ""), screen.language))
+            questions[group] = QrQuestion(text=translate(QUESTIONS.get(group, ""), language))
             panel.add_widget(questions[group])
-        row = PayRouteButton(key=method.method, text=method.label, selected=method.selected,
-                             disabled=not method.enabled)
-        row.bind(on_release=lambda r: screen.act("choose_method", r.key))
-        answers = questions[group].ids.answers
-        answers.add_widget(row)
-        row.bind(natural=lambda _r, _h, a=answers: _line_up(a))
-        _line_up(answers)
+        row = PayRouteButton(key=key, text=label, selected=selected, disabled=not enabled)
+        row.bind(on_release=lambda r: on_choose(r.key))
+        box = questions[group].ids.answers
+        box.add_widget(row)
+        row.bind(natural=lambda _r, _h, a=box: _line_up(a))
+        _line_up(box)
     for question in questions.values():
         question.ids.answers.bind(orientation=lambda a, _o: _line_up(a))
     return panel
+
+
+def route_keys(follow_ups: Any) -> set[str]:
+    """The answers' keys in a panel of follow-up questions (none for no panel)."""
+    return {r.key for q in (follow_ups.children if follow_ups else ()) for r in q.ids.answers.children}
+
+
+def scroll_to_questions(scroll: Any, content: Any, chosen: Any, follow_ups: Any) -> None:
+    """Scroll `scroll` (whose child is `content`) so 扫码支付's row (`chosen`) is its top row and its questions
+    follow whole; where both are taller than the view, the questions whole at its foot."""
+    room = content.height - scroll.height
+    if room <= 0 or chosen.parent is None or follow_ups.parent is None:
+        return
+    bottom = content.to_window(content.x, content.y)[1]
+    top_of_chosen = chosen.to_window(chosen.x, chosen.top)[1] - bottom  # in the content, from its foot
+    foot_of_questions = follow_ups.to_window(follow_ups.x, follow_ups.y)[1] - bottom
+    want = (top_of_chosen - scroll.height) / room  # 扫码支付 at the top of the panel
+    if top_of_chosen - foot_of_questions > scroll.height:  # taller than the panel: the questions whole instead
+        want = foot_of_questions / room
+    scroll.scroll_y = min(1.0, max(0.0, want))
 
 
 def _line_up(answers: Any) -> None:
@@ -158,7 +182,8 @@ class PayFeesScreen(KioskScreen):
                 row.bind(on_release=lambda r: self.act("choose_method", r.key))
                 methods.add_widget(row)
                 if route and method.selected:  # the questions right under the chosen 扫码支付
-                    follow_ups = _route_rows(self, route)
+                    follow_ups = qr_questions(((m.method, m.label, m.selected, m.enabled) for m in route),
+                                              self.language, lambda key: self.act("choose_method", key))
                     methods.add_widget(follow_ups)
                     self._chosen_row = row
         self._show_new_route_rows(step, follow_ups)
@@ -170,7 +195,7 @@ class PayFeesScreen(KioskScreen):
         """The questions that 扫码支付 adds (kiosk.flows.qr_route) appear under it, often below the fold: when they
         appear, the side panel scrolls so that 扫码支付 is its top row and its questions follow whole (just above
         下一步), once (not on every refresh, so a resident scrolling there is not moved)."""
-        keys = {r.key for q in (follow_ups.children if follow_ups else ()) for r in q.ids.answers.children}
+        keys = route_keys(follow_ups)
         appeared = bool(keys - getattr(self, "_route_keys", set()))
         self._route_keys = keys
         if appeared:
@@ -178,17 +203,7 @@ class PayFeesScreen(KioskScreen):
             Clock.schedule_once(lambda _dt: self._scroll_to_questions(chosen, follow_ups))
 
     def _scroll_to_questions(self, chosen: Any, follow_ups: Any) -> None:
-        scroll, content = self.ids.side_scroll, self.ids.side_content
-        room = content.height - scroll.height
-        if room <= 0 or chosen.parent is None:
-            return
-        bottom = content.to_window(content.x, content.y)[1]
-        top_of_chosen = chosen.to_window(chosen.x, chosen.top)[1] - bottom  # in the content, from its foot
-        foot_of_questions = follow_ups.to_window(follow_ups.x, follow_ups.y)[1] - bottom
-        want = (top_of_chosen - scroll.height) / room  # 扫码支付 at the top of the panel
-        if top_of_chosen - foot_of_questions > scroll.height:  # taller than the panel: the questions whole instead
-            want = foot_of_questions / room
-        scroll.scroll_y = min(1.0, max(0.0, want))
+        scroll_to_questions(self.ids.side_scroll, self.ids.side_content, chosen, follow_ups)
 
     def _journey(self, step: str) -> None:
         trail = self.ids.trail
