@@ -186,6 +186,14 @@ def _run(args: argparse.Namespace) -> int:
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
+def is_stop_signal(got: signal.struct_siginfo | None) -> bool:
+    """Did `signal.sigtimedwait(STOP_SIGNALS, ...)` return a stop signal? CPython 3.11's sigtimedwait returns an
+    uninitialised siginfo (a garbage si_signo such as -171662528) instead of None when a wait interrupted by another
+    signal (EINTR) finds its timeout already over, which happens on a loaded machine: taken as "stopped", the kiosk
+    ended with 0 before it ran (the remote-restart process test, about 1 run in 25 under load)."""
+    return got is not None and got.si_signo in STOP_SIGNALS
+
+
 def run_without_window(settings: Settings, start: Callable[[Any], Started], prepare: Callable[[], None],
                        *, retry_s: float = 1.0) -> int:
     """`kiosk run --no-window`: the windowed kiosk's start (kiosk.flows.starting.BackgroundStart) without the
@@ -213,7 +221,7 @@ def run_without_window(settings: Settings, start: Callable[[Any], Started], prep
     startup.begin()
     stopped = False
     while startup.started is None and startup.error is None:
-        if signal.sigtimedwait(STOP_SIGNALS, 0.2) is not None:
+        if is_stop_signal(signal.sigtimedwait(STOP_SIGNALS, 0.2)):
             stopped = True  # stopped while waiting for the database
             break
     started = startup.finish()  # re-raises a failed start; None when stopped before it began
