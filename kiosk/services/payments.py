@@ -231,8 +231,11 @@ def start_bill_payment(session: Session, till: Till, *, key: str, household_id: 
     ids = sorted(set(bill_ids))
     if not ids:
         raise BillNotFound("no bills chosen")
-    existing = find_by_key(session, key)
-    bills = session.scalars(select(Bill).where(Bill.id.in_(ids), Bill.household_id == household_id)).all()
+    # the bills and the payment already recorded under the key (if any) in one query: each bill row carries it
+    rows = session.execute(select(Bill, Payment).outerjoin(Payment, Payment.idempotency_key == key)
+                           .where(Bill.id.in_(ids), Bill.household_id == household_id).order_by(Bill.id)).all()
+    bills = [bill for bill, _payment in rows]
+    existing = rows[0][1] if rows else None
     if len(bills) != len(ids):
         raise BillNotFound(f"bills {ids} of household {household_id}")
     amount = sum(b.amount_fen for b in bills)
