@@ -86,6 +86,7 @@ class KioskRuntime:
         self.services = RuntimeKioskServices(self)
         self._stoppers: list[Callable[[], None]] = []
         self.recovered = threading.Event()  # set once start-up recovery has run
+        self.start_settled = threading.Event()  # and then the start's after-usable work (the public-pages copy)
         self.fleet: Any = None  # kiosk.fleet.agent.FleetAgent: heartbeat, remote actions, alerts
         self.on_restart: Callable[[str], None] | None = None  # the window's: restart once idle (kiosk.fleet.actions)
         self._staff_seen_at: float | None = None  # monotonic: the last staff call (the heartbeat's maintenance)

@@ -226,7 +226,10 @@ def start_runtime(rt: KioskRuntime) -> None:
             log.exception("releasing unfinished payments failed; retried at the next start")
         finally:
             rt.recovered.set()  # money recovered: the kiosk is usable (kiosk.app_runtime.usable)
-        if rt.offline is not None:  # not money: after usable
-            rt.offline.refresh_cache()  # the local copy of notices, directory and events, fresh from the start
+        try:
+            if rt.offline is not None:  # not money: after usable
+                rt.offline.refresh_cache()  # the local copy of notices, directory and events, fresh from the start
+        finally:
+            rt.start_settled.set()
 
     threading.Thread(target=recover, name="start-up-recovery", daemon=True).start()

@@ -103,6 +103,10 @@ def start_kiosk(job: dict[str, Any], *, watch_cards: bool) -> Any:
     start_runtime(rt)
     if not rt.recovered.wait(30):
         raise RuntimeError("start-up recovery did not finish in 30 s")
+    # the public-pages copy is refreshed after usable, on the recovery thread: its reads would land among the
+    # flow's kill points at a different place each run
+    if not rt.start_settled.wait(30):
+        raise RuntimeError("the start's after-usable work did not finish in 30 s")
     for name, supervisor in rt.supervisors.items():
         if not supervisor.wait_available(10):
             raise RuntimeError(f"{name} did not open: {supervisor.reason}")
