@@ -5,18 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from kiosk.cards.repair import CardRepairDesk, RepairCheck
 from kiosk.domain.terms import StaffRole
 from kiosk.errors import CardWriteUnsupported
-from kiosk.flows.repair_records import CardCheckView, CardRepairResult, FlaggedCardView
 from kiosk.payments.control import PaymentControl
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Household
-from kiosk.services import audit, card_repair, cards
+from kiosk.services import audit, cards
 from kiosk.services.payments import mask_unit
 
 if TYPE_CHECKING:
     from kiosk.app_runtime.runtime import KioskRuntime
+    from kiosk.cards.repair import CardRepairDesk, RepairCheck
+    from kiosk.flows.repair_records import CardCheckView, CardRepairResult, FlaggedCardView
+
+# Staff-only: the repair desk, its records and its service are imported on first use, not on the start's path to
+# usable (docs/benchmarks-app.md, "Start to usable").
 
 
 class CardRepairFacade:
@@ -26,12 +29,17 @@ class CardRepairFacade:
     _staff: Callable[..., Any]
 
     def _desk(self) -> CardRepairDesk:
+        from kiosk.cards.repair import CardRepairDesk
+
         station = self.rt.card_station
         if station is None or not station.can_write:
             raise CardWriteUnsupported("no card reader that can write cards is attached")
         return CardRepairDesk(station)
 
     def flagged_cards(self, staff_id: str) -> tuple[FlaggedCardView, ...]:
+        from kiosk.flows.repair_records import FlaggedCardView
+        from kiosk.services import card_repair
+
         who = self._staff(staff_id, StaffRole.STAFF, StaffRole.ADMIN)
         with unit_of_work(self.rt.db.factory) as s:
             rows = card_repair.flagged_cards(s, self.rt.till.site_id)
@@ -57,6 +65,8 @@ class CardRepairFacade:
         return self._view(check)
 
     def _view(self, c: RepairCheck) -> CardCheckView:
+        from kiosk.flows.repair_records import CardCheckView
+
         r = c.reading
         return CardCheckView(c.uid_hex, c.card_no, c.kind, self._unit(c.card_id), c.flag_reason,
                              r.record is not None and r.value_fen is not None, r.value_fen, r.counter, r.mac_ok,
@@ -64,6 +74,8 @@ class CardRepairFacade:
                              c.needs_repair)
 
     def repair_card(self, staff_id: str, card_uid: str, control: PaymentControl | None = None) -> CardRepairResult:
+        from kiosk.flows.repair_records import CardRepairResult
+
         who = self._staff(staff_id, StaffRole.STAFF, StaffRole.ADMIN)
         out = self._desk().repair(card_uid, f"staff:{who.name}", control)
         if out.resolved_writes:

@@ -10,7 +10,7 @@ from kiosk.errors import StaffCardTapped
 from kiosk.flows import records as r
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Household, utcnow
-from kiosk.services import audit, card_states, cards, households, staff
+from kiosk.services import audit, cards, households, staff
 
 if TYPE_CHECKING:
     from kiosk.app_runtime.runtime import KioskRuntime
@@ -35,6 +35,8 @@ class CardStatesFacade:
         with unit_of_work(self.rt.db.factory) as s:  # a staff badge is never a resident's card
             if staff.staff_card_holder(s, card_uid) is not None:
                 raise StaffCardTapped(card_uid)
+        from kiosk.services import card_states  # imported on first use, not on the start's path
+
         out = card_states.unblock_found_card(self.rt.db.factory, self.rt.till, uid=card_uid, pin=pin,
                                              language=language)
         self.rt.receipt_issued()
@@ -45,6 +47,8 @@ class CardStatesFacade:
 
     def staff_household_cards(self, staff_id: str, card_uid: str | None = None,
                               unit: str | None = None) -> r.StaffCardsView:
+        from kiosk.services import card_states  # staff-only: imported on first use
+
         who = self._staff(staff_id, StaffRole.STAFF, StaffRole.ADMIN)
         with unit_of_work(self.rt.db.factory) as s:
             found = card_states.staff_card_list(s, self.rt.till.site_id, uid=card_uid, unit_no=unit)
@@ -64,6 +68,8 @@ class CardStatesFacade:
 
     def staff_change_card(self, staff_id: str, card_uid: str, action: str, reason: str,
                           language: str) -> r.CardActionResult:
+        from kiosk.services import card_states  # staff-only: imported on first use
+
         who = self._staff(staff_id, StaffRole.STAFF, StaffRole.ADMIN)
         with unit_of_work(self.rt.db.factory) as s:
             res = card_states.staff_change_card(s, self.rt.till, actor=f"staff:{who.name}", uid=card_uid,

@@ -17,7 +17,7 @@ from kiosk.errors import PermissionDenied
 from kiosk.flows import records as r
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Kiosk, StaffUser
-from kiosk.services import audit, callbacks, feature_switches, notices, settlement, staff, staff_unlock, voids
+from kiosk.services import audit, callbacks, feature_switches, notices, staff, staff_unlock
 
 if TYPE_CHECKING:
     from kiosk.app_runtime.runtime import KioskRuntime
@@ -51,6 +51,8 @@ class StaffFacade(StaffToolsFacade, CardRepairFacade, CardStatesFacade, Technici
         return view
 
     def settlement(self, staff_id: str, day: date | None = None, print_slip: bool = False) -> r.SettlementView:
+        from kiosk.services import settlement  # staff-only: imported on first use, not on the start's path
+
         who = self._staff(staff_id)
         day = day or self.rt.local_today()
         with unit_of_work(self.rt.db.factory) as s:
@@ -87,6 +89,8 @@ class StaffFacade(StaffToolsFacade, CardRepairFacade, CardStatesFacade, Technici
                                                 actor=f"staff:{who.name}", language=LANGUAGE_FOR_SLIPS, **extra)
             res, notice = outcome.result, outcome.notice
         else:
+            from kiosk.services import voids  # staff-only: imported on first use
+
             with unit_of_work(self.rt.db.factory) as s:
                 res = voids.void_receipt(s, self.rt.till, number=mapping.receipt_number(receipt_number),
                                          reason=reason, actor=f"staff:{who.name}", language=LANGUAGE_FOR_SLIPS, **extra)

@@ -14,15 +14,17 @@ from sqlalchemy import select
 from kiosk.domain import site_clock
 from kiosk.domain.terms import StaffRole
 from kiosk.errors import ImportFileError, PermissionDenied
-from kiosk.flows.tool_records import ImportFile, ImportOutcome, PrinterGateView, ReceiptSummary
 from kiosk.i18n import N_
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Household, Payment, Receipt
-from kiosk.printing.preview import parse_number, receipt_preview
-from kiosk.services import audit, imports, receipts
+from kiosk.services import audit, receipts
 
 if TYPE_CHECKING:
     from kiosk.app_runtime.runtime import KioskRuntime
+    from kiosk.flows.tool_records import ImportFile, ImportOutcome, PrinterGateView, ReceiptSummary
+
+# Staff-only: the tools' records, the receipt preview and the bill import are imported on first use, not on the
+# start's path to usable (docs/benchmarks-app.md, "Start to usable").
 
 log = logging.getLogger(__name__)
 NO_PRINTER = N_("This kiosk has no receipt printer.")
@@ -40,6 +42,8 @@ class StaffToolsFacade:
 
     # --- printer check ---------------------------------------------------------------------------
     def printer_gate(self) -> PrinterGateView:
+        from kiosk.flows.tool_records import PrinterGateView
+
         spooler = self.rt.spooler
         if spooler is None:
             return PrinterGateView(False, NO_PRINTER, False, "no printer configured")
@@ -48,6 +52,8 @@ class StaffToolsFacade:
 
     # --- receipts ---------------------------------------------------------------------------------
     def _summary(self, row: Receipt, units: dict[int, str], methods: dict[int, str]) -> ReceiptSummary:
+        from kiosk.flows.tool_records import ReceiptSummary
+
         doc = receipts.document(row)
         return ReceiptSummary(receipts.format_number(row.number), row.issued_at, row.kind, doc.total_fen or 0,
                               methods.get(row.payment_id or 0, ""), row.voided, units.get(row.household_id or 0, ""))
@@ -75,12 +81,16 @@ class StaffToolsFacade:
         return out
 
     def find_receipt(self, staff_id: str, receipt_number: str) -> ReceiptSummary:
+        from kiosk.printing.preview import parse_number
+
         self._staff(staff_id)
         with unit_of_work(self.rt.db.factory) as s:
             row = receipts.find(s, self.rt.till.site_id, parse_number(receipt_number))
             return self._summaries(s, [row])[0]
 
     def receipt_png(self, staff_id: str, receipt_number: str) -> str:
+        from kiosk.printing.preview import parse_number, receipt_preview
+
         who = self._staff(staff_id)
         from devices.printer.preview import previewer
 
@@ -93,6 +103,8 @@ class StaffToolsFacade:
         return str(path)
 
     def staff_reprint(self, staff_id: str, receipt_number: str) -> None:
+        from kiosk.printing.preview import parse_number
+
         who = self._staff(staff_id, StaffRole.STAFF, StaffRole.ADMIN)
         n = parse_number(receipt_number)
         if self.rt.spooler is not None:
@@ -106,6 +118,8 @@ class StaffToolsFacade:
 
     # --- bill import -------------------------------------------------------------------------------
     def import_files(self, staff_id: str) -> tuple[ImportFile, ...]:
+        from kiosk.flows.tool_records import ImportFile
+
         self._staff(staff_id, StaffRole.STAFF, StaffRole.ADMIN)
         found: list[ImportFile] = []
         for root in self.usb_roots:
@@ -124,6 +138,9 @@ class StaffToolsFacade:
         return tuple(sorted(found, key=lambda f: f.path))
 
     def import_bills(self, staff_id: str, path: str) -> ImportOutcome:
+        from kiosk.flows.tool_records import ImportOutcome
+        from kiosk.services import imports
+
         who = self._staff(staff_id, StaffRole.STAFF, StaffRole.ADMIN)
         if path not in {f.path for f in self.import_files(staff_id)}:
             raise PermissionDenied(f"{path} is not a CSV file on a removable drive")
