@@ -56,6 +56,7 @@ RANGES: dict[str, tuple[float, float | str]] = {
     "devices.printer.columns": (16, 128),
     "devices.printer.width_dots": (128, 4096),
     "devices.cash.address": (1, 255),
+    "devices.cash.idle_poll_ms": (200, 60_000),
     "devices.gateway.order_timeout_s": (10, 3600),
     "devices.gateway.wechatpay.order_timeout_s": (10, 3600),
     "devices.gateway.alipay.order_timeout_s": (10, 3600),
