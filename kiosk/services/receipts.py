@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import TextClause, bindparam, select, text
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from kiosk.domain.site_clock import to_site
@@ -113,13 +113,9 @@ def _receipt(till: Till, number: int, text_number: str, *, kind: ReceiptKind, la
     return receipt, doc
 
 
-# One statement: the counter moved on (its row locked from here to COMMIT), the receipt written with its number put
-# into the document where the mark stands, its print job queued. The number as format_number writes it.
-_NUMBERED_LAST = text("""
-WITH n AS (
-    UPDATE receipt_counters SET next_number = next_number + 1 WHERE site_id = :site_id
-    RETURNING next_number - 1 AS number
-), r AS (
+# The receipt written with its number put into the document where the mark stands, and its print job queued: the
+# tail of both statements below, after the CTE `n` that moved the counter on. The number as format_number writes it.
+_RECEIPT_AND_JOB = """r AS (
     INSERT INTO receipts (site_id, number, kind, kiosk_id, payment_id, household_id, issued_at, language, content,
                           reprint_count, voided, void_reason)
     SELECT :site_id, n.number, :kind, :kiosk_id, :payment_id, :household_id, :issued_at, :language,
@@ -129,40 +125,39 @@ WITH n AS (
 ), p AS (
     INSERT INTO print_jobs (receipt_id, kiosk_id, status, attempts, last_error, created_at)
     SELECT r.id, :kiosk_id, 'queued', 0, '', :issued_at FROM r WHERE :queue_print
-)
+)"""
+
+
+def _typed(statement: TextClause) -> TextClause:
+    return statement.bindparams(bindparam("issued_at", type_=Receipt.__table__.c.issued_at.type),
+                                bindparam("payment_id", type_=Receipt.__table__.c.payment_id.type),
+                                bindparam("household_id", type_=Receipt.__table__.c.household_id.type),
+                                bindparam("kiosk_id", type_=Receipt.__table__.c.kiosk_id.type))
+
+
+# One statement: the counter moved on (its row locked from here to COMMIT), the receipt written, its job queued.
+_NUMBERED_LAST = _typed(text(f"""
+WITH n AS (
+    UPDATE receipt_counters SET next_number = next_number + 1 WHERE site_id = :site_id
+    RETURNING next_number - 1 AS number
+), {_RECEIPT_AND_JOB}
 SELECT id, number FROM r
-""").bindparams(bindparam("issued_at", type_=Receipt.__table__.c.issued_at.type),
-                bindparam("payment_id", type_=Receipt.__table__.c.payment_id.type),
-                bindparam("household_id", type_=Receipt.__table__.c.household_id.type),
-                bindparam("kiosk_id", type_=Receipt.__table__.c.kiosk_id.type))
+"""))
 
 # The same, with this kiosk's chain head locked and read in it too (one round trip less than locking it apart).
 # The head is locked before the counter, as lock_head_now then the statement above did: the counter's UPDATE waits
 # on the head's CTE (a condition that is always true once the head is read, evaluated before the UPDATE locks its
 # row). No head yet (the kiosk's first link): no head columns; the commit locks and creates it.
-_NUMBERED_LAST_WITH_HEAD = text("""
+_NUMBERED_LAST_WITH_HEAD = _typed(text(f"""
 WITH h AS (
     SELECT seq, last_mac, key_id FROM chain_heads WHERE chain = :chain FOR UPDATE
 ), n AS (
     UPDATE receipt_counters SET next_number = next_number + 1
     WHERE site_id = :site_id AND (SELECT count(*) FROM h) >= 0
     RETURNING next_number - 1 AS number
-), r AS (
-    INSERT INTO receipts (site_id, number, kind, kiosk_id, payment_id, household_id, issued_at, language, content,
-                          reprint_count, voided, void_reason)
-    SELECT :site_id, n.number, :kind, :kiosk_id, :payment_id, :household_id, :issued_at, :language,
-           replace(:content, :mark, lpad(n.number::text, greatest(8, length(n.number::text)), '0')), 0, false, ''
-    FROM n
-    RETURNING id, number
-), p AS (
-    INSERT INTO print_jobs (receipt_id, kiosk_id, status, attempts, last_error, created_at)
-    SELECT r.id, :kiosk_id, 'queued', 0, '', :issued_at FROM r WHERE :queue_print
-)
+), {_RECEIPT_AND_JOB}
 SELECT r.id, r.number, h.seq AS head_seq, h.last_mac AS head_mac, h.key_id AS head_key_id FROM r LEFT JOIN h ON true
-""").bindparams(bindparam("issued_at", type_=Receipt.__table__.c.issued_at.type),
-                bindparam("payment_id", type_=Receipt.__table__.c.payment_id.type),
-                bindparam("household_id", type_=Receipt.__table__.c.household_id.type),
-                bindparam("kiosk_id", type_=Receipt.__table__.c.kiosk_id.type))
+"""))
 
 
 def _issue_numbered_last(session: Session, till: Till, *, now: datetime, queue_print: bool,
