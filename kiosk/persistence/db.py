@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DisconnectionError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.errors import DatabaseBusy, DatabaseUrlUnsupported, KioskError, RecordConflict, StorageError
@@ -99,20 +100,29 @@ def _configure_sqlite(engine: Engine, busy_timeout_s: float = BUSY_TIMEOUT_S) ->
 
 
 def _configure_postgres(engine: Engine) -> None:
-    """BEGIN sent by us, as a statement of its own, when a transaction starts (not by psycopg, lazily, with the
-    transaction's first statement): so a unit of work's BEGIN is the check that its pooled connection is alive,
-    and one that proved dead is replaced before the work starts (`unit_of_work`), instead of a `pool_pre_ping`
-    round trip on every checkout. psycopg's connection is in autocommit mode for this (it then sends no BEGIN of
-    its own); its commit() and rollback() still send COMMIT and ROLLBACK whenever a transaction is open. A
-    connection asked for AUTOCOMMIT (a key claim's) gets no BEGIN."""
+    """BEGIN sent by us when a transaction starts, riding with its first statement (kiosk.persistence.with_commit):
+    a transaction costs no round trip of its own. psycopg's connection is in autocommit mode for this (it then sends
+    no BEGIN of its own); its commit() and rollback() still send COMMIT and ROLLBACK whenever a transaction is open.
+    A connection asked for AUTOCOMMIT (a key claim's) gets no BEGIN.
 
-    from kiosk.persistence import with_commit
+    A pooled connection the server has closed (restarted, terminated it, a standby promoted) is found without a
+    round trip when the pool hands it out: the server's last words (its error, the end of the stream) are waiting
+    on the socket of a connection that has nothing in flight (`_closed_by_server`); the pool then opens a new one."""
 
-    with_commit.install(engine)  # the audit chain's last statement goes with the COMMIT
+    from kiosk.persistence import id_reservoir, with_commit
+    from kiosk.persistence.commit_option import RIDES
+
+    with_commit.install(engine)  # writes nobody reads ride with the next statement or the COMMIT
+    id_reservoir.install(engine)  # the rows a payment writes most have their ids before their INSERT
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.autocommit = True
+
+    @event.listens_for(engine.pool, "checkout")
+    def _on_checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+        if _closed_by_server(dbapi_conn):
+            raise DisconnectionError("the server closed this pooled connection")
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
@@ -121,7 +131,20 @@ def _configure_postgres(engine: Engine) -> None:
         dbapi_conn = conn.connection.dbapi_connection
         if dbapi_conn is not None and not dbapi_conn.autocommit:  # reset after an AUTOCOMMIT checkout
             dbapi_conn.autocommit = True
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN", execution_options={RIDES: True})
+
+
+def _closed_by_server(dbapi_conn: Any) -> bool:
+    """An idle connection with something to read has been closed by the server: it sends nothing unasked but its
+    FATAL error before it hangs up (a NOTICE or a parameter change unasked would cost one reconnect, never a
+    wrong answer). psycopg's own flags cover a connection it already knows is gone."""
+    if getattr(dbapi_conn, "closed", False) or getattr(dbapi_conn, "broken", False):
+        return True
+    try:
+        ready, _, _ = select.select([dbapi_conn.pgconn.socket], [], [], 0)
+    except (OSError, ValueError, AttributeError):
+        return True
+    return bool(ready)
 
 
 def make_session_factory(engine: Engine, *, chain: ChainBinding | None = None) -> sessionmaker[Session]:
@@ -138,10 +161,10 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     StorageError (the cause chained), an integrity violation as RecordConflict naming the constraint; business
     errors pass through unchanged.
 
-    On PostgreSQL the transaction's BEGIN is sent before the block runs: a pooled connection that proved dead on it
-    (the server restarted, a standby promoted) is discarded and the unit of work starts once more on a new one
-    (the pool replaces every connection older than the disconnect). Nothing of the block has run then, so the
-    retry cannot do anything twice; a connection lost later fails the unit of work as before.
+    On PostgreSQL the connection is taken from the pool before the block runs: one the server has closed (it
+    restarted, a standby promoted) is found then, without a round trip, and replaced (`_configure_postgres`); the
+    transaction's BEGIN rides with the block's first statement. Nothing of the block has run when a connection is
+    replaced, so nothing can happen twice; a connection lost later fails the unit of work whole, as before.
     """
     session = factory()
     try:

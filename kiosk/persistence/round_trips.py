@@ -3,15 +3,14 @@
 On PostgreSQL each of these is one round trip over the network (a kiosk waits for the answer before it goes
 on), so their sum is what a LAN's latency multiplies:
 - statements: every execute and executemany the engine's connections send, SAVEPOINTs included (counted apart
-  too, as `savepoints`); a statement sent in the same message as the COMMIT (kiosk.persistence.with_commit) is
-  the commit's round trip, not one of its own;
-- begins: the kiosk's engine sends BEGIN as a statement of its own when a transaction starts (counted here, not
-  in `statements`; kiosk.persistence.db); an engine made otherwise gets psycopg's BEGIN, sent before the
-  transaction's first statement, counted as well;
+  too, as `savepoints`); a statement that rides with the next one or the COMMIT (kiosk.persistence.with_commit)
+  is their round trip, not one of its own (an executemany carries none: they go ahead of it, one round trip);
+- begins: the kiosk's engine sends BEGIN with the transaction's first statement (kiosk.persistence.db: no round
+  trip); an engine made otherwise gets psycopg's BEGIN, sent before the transaction's first statement, counted;
 - commits and rollbacks that reach the server (one of a connection that has no transaction open is free:
   psycopg sends nothing);
 - pings: `pool_pre_ping` checks every pooled connection it hands out with a statement of its own (the kiosk's
-  engines have none: a dead connection shows on BEGIN and the unit of work starts again on a new one);
+  engines have none: the pool finds a connection the server closed without asking it, kiosk.persistence.db);
 - connects: a new connection (several round trips of its own: startup and authentication).
 
 SQLite has no network: there the same counts say how many calls the use case makes into the library.
@@ -86,9 +85,12 @@ class Counter:
         event.listen(target, name, fn)
         self._listeners.append((target, name, fn))
 
-    def _statement(self, conn: Any, _cursor: Any, statement: str, _parameters: Any, context: Any, *_args: Any) -> None:
+    def _statement(self, conn: Any, _cursor: Any, statement: str, _parameters: Any, context: Any,
+                   executemany: bool = False) -> None:
         if self._networked and _kept_for_commit(conn, context):
-            return  # sent in the same message as the COMMIT (kiosk.persistence.with_commit): the commit's round trip
+            return  # rides with the next statement or the COMMIT (kiosk.persistence.with_commit): their round trip
+        if self._networked and executemany and _keeps(conn):
+            self.total.statements += 1  # an executemany cannot carry kept statements: they go ahead on their own
         if statement.strip().upper() == "BEGIN":
             self.total.begins += 1
             return
@@ -134,6 +136,8 @@ class Counter:
             dbapi = conn.connection.dbapi_connection
             info = getattr(dbapi, "info", None)
             status = getattr(info, "transaction_status", None)
+            if status is not None and int(status) == 0 and _carries(conn):
+                return True  # BEGIN and the transaction's writes ride with the COMMIT
             return status is None or int(status) != 0  # 0: IDLE, nothing to roll back, nothing sent
         except Exception:  # noqa: BLE001 - a closed connection: count it, it was asked
             return True
@@ -144,6 +148,22 @@ def _kept_for_commit(conn: Any, context: Any) -> bool:
 
     try:
         return kept_for_commit(context) and isinstance(conn.connection.dbapi_connection, CommitCarryingConnection)
+    except Exception:  # noqa: BLE001 - a closed connection
+        return False
+
+
+def _carries(conn: Any) -> bool:
+    """The connection keeps statements that its next message will carry (kiosk.persistence.with_commit)."""
+    try:
+        carries = getattr(conn.connection.dbapi_connection, "carries", None)
+        return bool(carries is not None and carries())
+    except Exception:  # noqa: BLE001 - a closed connection
+        return False
+
+
+def _keeps(conn: Any) -> bool:
+    try:
+        return bool(getattr(conn.connection.dbapi_connection, "_riders", None))
     except Exception:  # noqa: BLE001 - a closed connection
         return False
 

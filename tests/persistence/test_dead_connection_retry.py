@@ -1,6 +1,6 @@
-"""A pooled connection that died while it sat in the pool (server restarted, standby promoted) costs nothing on the
-way out of the pool (no `pool_pre_ping`): the unit of work's BEGIN finds it dead, and the unit of work starts once
-more on a new connection before any of its own statements ran. A connection lost after that fails the unit of
+"""A pooled connection that died while it sat in the pool (server restarted, standby promoted) costs no round trip on
+the way out of the pool (no `pool_pre_ping`): the server's goodbye waiting on its socket shows it closed, and the
+unit of work runs once, on a new connection, before any of its own statements was sent. A connection lost after that fails the unit of
 work, with nothing of it kept and its block run once."""
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def test_a_unit_of_work_on_dead_pooled_connections_runs_once_on_a_new_one(db_url
             with unit_of_work(factory) as s:
                 runs.append(s.execute(text("SELECT pg_backend_pid()")).scalar_one())
         assert len(runs) == 1 and runs[0] not in pids
-        assert count.pings == 0 and count.connects == 1 and count.begins == 2  # the dead BEGIN, the live one
+        assert count.pings == 0 and count.connects == 1 and count.round_trips == 2  # BEGIN + SELECT; COMMIT
         with unit_of_work(factory) as s:  # the other dead connection was dropped from the pool too
             assert s.execute(text("SELECT pg_backend_pid()")).scalar_one() not in pids
     finally:

@@ -1,6 +1,7 @@
-"""A statement sent with the COMMIT (kiosk.persistence.with_commit; the audit chain's links): committed with the
-transaction in one round trip, or, if it fails, the whole transaction rolled back with one clear error; a rollback
-drops it unsent, and it never leaks into the next transaction on the same pooled connection."""
+"""Statements that ride with the next one or the COMMIT (kiosk.persistence.with_commit; BEGIN, the audit chain's
+links, writes nobody reads): committed with the transaction in one round trip, or, if one fails, the whole
+transaction rolled back with one clear error; a row check that fails raises the caller's error and commits nothing;
+a rollback drops them unsent, and none leaks into the next transaction on the same pooled connection."""
 from __future__ import annotations
 
 import pytest
@@ -10,6 +11,7 @@ from sqlalchemy import text
 from kiosk.errors import PaymentError, RecordConflict
 from kiosk.persistence.db import make_engine, make_session_factory, unit_of_work
 from kiosk.persistence.round_trips import counting
+from kiosk.persistence.commit_option import riding
 from kiosk.persistence.with_commit import WITH_COMMIT
 
 KEPT = {WITH_COMMIT: True}
@@ -36,7 +38,7 @@ def test_a_statement_kept_for_the_commit_is_committed_with_it_in_one_round_trip(
         with unit_of_work(factory) as s:
             s.execute(text("INSERT INTO kept VALUES (1, :note)"), {"note": "it's 100% ok; COMMIT"})
             s.execute(text("INSERT INTO kept VALUES (2, :note)"), {"note": "with the commit"}, execution_options=KEPT)
-    assert count.round_trips == 3  # BEGIN, the first insert, the second insert with the COMMIT
+    assert count.round_trips == 2  # BEGIN with the first insert, the second insert with the COMMIT
     assert _rows(factory) == [1, 2]
     with unit_of_work(factory) as s:
         assert s.execute(text("SELECT note FROM kept WHERE x = 1")).scalar_one() == "it's 100% ok; COMMIT"
@@ -70,3 +72,53 @@ def test_two_kept_statements_in_one_transaction_are_both_committed(factory):
         s.execute(text("INSERT INTO kept VALUES (7, 'a')"), execution_options=KEPT)
         s.execute(text("INSERT INTO kept VALUES (8, 'b')"), execution_options=KEPT)
     assert _rows(factory) == [7, 8]
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_riding_writes_go_with_the_next_read_which_sees_them_in_one_round_trip(factory):
+    with counting(factory.kw["bind"]) as count:
+        with unit_of_work(factory) as s:
+            s.execute(text("INSERT INTO kept VALUES (1, '50% off')"), execution_options=riding())
+            s.execute(text("INSERT INTO kept VALUES (2, :n)"), {"n": "b"}, execution_options=riding())
+            seen = s.execute(text("SELECT count(*) FROM kept WHERE note LIKE :p"), {"p": "%off"}).scalar_one()
+    assert seen == 1
+    assert count.round_trips == 2  # BEGIN + two inserts + the read; the COMMIT
+    assert _rows(factory) == [1, 2]
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_riding_update_that_touches_other_than_the_rows_expected_raises_the_callers_error_and_commits_nothing(
+        factory):
+    with unit_of_work(factory) as s:
+        s.execute(text("INSERT INTO kept VALUES (1, 'open'), (2, 'paid')"))
+    with pytest.raises(PaymentError, match="taken"):
+        with unit_of_work(factory) as s:
+            s.execute(text("INSERT INTO kept VALUES (3, 'new')"))
+            s.execute(text("UPDATE kept SET note = 'mine' WHERE note = 'open' OR x = 2"),
+                      execution_options=riding(1, lambda: PaymentError("taken")))
+    with unit_of_work(factory) as s:
+        assert s.execute(text("SELECT x, note FROM kept ORDER BY x")).all() == [(1, "open"), (2, "paid")]
+    with counting(factory.kw["bind"]) as count:  # the right count: committed with the COMMIT, one round trip
+        with unit_of_work(factory) as s:
+            s.execute(text("UPDATE kept SET note = 'mine' WHERE note = 'open'"),
+                      execution_options=riding(1, lambda: PaymentError("taken")))
+    assert count.round_trips == 1
+    assert _rows(factory) == [1, 2]
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_transaction_that_sends_nothing_costs_no_round_trip(factory):
+    with counting(factory.kw["bind"]) as count:
+        with unit_of_work(factory):
+            pass
+    assert count.round_trips == 0
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_an_executemany_sends_the_riding_statements_ahead_of_it(factory):
+    with counting(factory.kw["bind"]) as count:
+        with unit_of_work(factory) as s:
+            s.execute(text("INSERT INTO kept VALUES (1, 'a')"), execution_options=riding())
+            s.execute(text("INSERT INTO kept VALUES (:x, :n)"), [{"x": 2, "n": "b"}, {"x": 3, "n": "c"}])
+    assert _rows(factory) == [1, 2, 3]
+    assert count.round_trips == 3  # BEGIN + the insert; the executemany; the COMMIT
