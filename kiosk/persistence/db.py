@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 import select
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.errors import DatabaseBusy, DatabaseUrlUnsupported, KioskError, RecordConflict, StorageError
 from kiosk.persistence.chain import INFO_BINDING, ChainBinding
+from kiosk.persistence.commit_option import riding
 from kiosk.persistence.db_health import liveness_args
 from kiosk.private_files import create_private_file
 
@@ -239,6 +240,17 @@ def violated_constraint(exc: IntegrityError) -> str:
         table = getattr(diag, "table_name", None)
         return f"{name} on {table}" if table else str(name)
     return str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
+
+
+def update_exactly(session: Session, statement: Any, rows: int, error: Callable[[], Exception]) -> None:
+    """Run the UPDATE `statement`, which must touch exactly `rows` rows, else `error()` is raised and the unit of
+    work rolls back whole. On PostgreSQL it rides with the transaction's next statement or its COMMIT and the
+    server checks the count (kiosk.persistence.with_commit): no round trip of its own."""
+    if is_postgres(session):
+        session.execute(statement, execution_options=riding(rows, error))
+        return
+    if session.execute(statement).rowcount != rows:
+        raise error()
 
 
 def insert_ignoring_conflict(session: Session, model: type, **values: Any) -> None:

@@ -129,6 +129,8 @@ def install(engine: Engine) -> None:
     """Make `engine` (PostgreSQL, psycopg) open CommitCarryingConnections, keep riding statements and send them
     with the next statement or the COMMIT."""
 
+    engine.dialect.supports_sane_rowcount = False  # the ORM's one-row UPDATEs are counted by the server (above)
+
     @event.listens_for(engine, "connect")
     def _connected(dbapi_conn: Any, _record: Any) -> None:
         # the class changed once connected, not the connection made by a `do_connect` of ours: that would come
@@ -144,6 +146,9 @@ def install(engine: Engine) -> None:
         options = context.execution_options if context is not None else {}
         if options.get(RIDES) or id_reservoir.rides(context):
             connection.keep(statement, parameters, options.get(EXPECT_ROWS))
+            return True
+        if _flushed_update(context, options):
+            connection.keep(statement, parameters, (1, _row_gone(context)))
             return True
         if connection._riders:
             connection.send_with(cursor, statement, parameters)
@@ -165,7 +170,27 @@ def install(engine: Engine) -> None:
             connection.send_alone()
 
 
+def _flushed_update(context: Any, options: Mapping[str, Any]) -> bool:
+    """The ORM's UPDATE of one row it holds (a payment's status, a card operation resolved): nobody reads its answer
+    but the ORM's row count check, which the server does instead (the dialect's `supports_sane_rowcount` is off
+    on this engine: `install`). Recognised by the mapper's statement cache the ORM's flush executes it with."""
+    compiled = getattr(context, "compiled", None)
+    return bool(compiled is not None and getattr(context, "isupdate", False) and "compiled_cache" in options
+                and not getattr(context, "executemany", False) and not compiled.effective_returning)
+
+
+def _row_gone(context: Any) -> Callable[[], Exception]:
+    table = getattr(getattr(context.compiled, "statement", None), "table", None)
+    name = getattr(table, "name", "a table")
+
+    def error() -> Exception:
+        from kiosk.errors import StorageError
+
+        return StorageError(f"UPDATE of {name} matched no row: the row was deleted meanwhile")
+    return error
+
+
 def kept_for_commit(context: Any) -> bool:
     """The statement of this execution context rides with the next one (or the COMMIT), not on its own."""
-    return bool(context is not None and getattr(context, "execution_options", {}).get(RIDES)
-                or id_reservoir.rides(context))
+    options = getattr(context, "execution_options", {}) if context is not None else {}
+    return bool(options.get(RIDES) or id_reservoir.rides(context) or _flushed_update(context, options))

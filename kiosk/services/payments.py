@@ -34,7 +34,8 @@ from kiosk.errors import (BillAlreadyPaid, BillNotFound, CardWritePending, Credi
                           PaymentInProgress, PaymentTimedOut, ReceiptAlreadyVoided, StorageError, all_error_classes)
 from kiosk.i18n import N_, translate
 from kiosk.persistence import key_claims
-from kiosk.persistence.db import dialect_insert, unit_of_work
+from kiosk.persistence.commit_option import riding
+from kiosk.persistence.db import dialect_insert, unit_of_work, update_exactly
 from kiosk.persistence.models import (Account, Bill, CashEventRecord, Household, JournalEntry, Payment, PaymentItem,
                                       Receipt, utcnow)
 from kiosk.services import audit, ledger, receipts
@@ -253,11 +254,10 @@ def start_bill_payment(session: Session, till: Till, *, key: str, household_id: 
         available = ledger.liability_balance(session, source_account(session, payment))
         if available < other_part(payment):
             raise InsufficientBalance(f"needs {other_part(payment)}, has {available}", available_fen=available)
-    result = session.execute(update(Bill).where(Bill.id.in_(ids), Bill.status == str(BillStatus.OPEN))
-                             .values(status=str(BillStatus.PENDING), payment_id=payment.id)
-                             .execution_options(synchronize_session=False))
-    if result.rowcount != len(ids):
-        raise BillAlreadyPaid(f"bills {ids}")
+    # another kiosk's payment may have reserved one of them meanwhile: then BillAlreadyPaid, and nothing is kept
+    update_exactly(session, update(Bill).where(Bill.id.in_(ids), Bill.status == str(BillStatus.OPEN))
+                   .values(status=str(BillStatus.PENDING), payment_id=payment.id)
+                   .execution_options(synchronize_session=False), len(ids), lambda: BillAlreadyPaid(f"bills {ids}"))
     session.add_all([PaymentItem(payment_id=payment.id, bill_id=b.id, fee_kind=b.kind, label=f"{b.kind} {b.period}",
                                  amount_fen=b.amount_fen) for b in bills])
     session.flush()
@@ -280,10 +280,9 @@ def settle_bill_payment(session: Session, till: Till, payment: Payment, language
     source = source_account(session, payment)
     receivable = ledger.account(session, AccountKind.RECEIVABLE, household_id=payment.household_id)
     post_parts(session, till, payment, EntryKind.BILL_PAYMENT, [(receivable, payment.amount_fen)])
-    paid = session.execute(update(Bill).where(Bill.payment_id == payment.id, Bill.status == str(BillStatus.PENDING))
-                           .values(status=str(BillStatus.PAID)).execution_options(synchronize_session=False))
-    if paid.rowcount != len(items):
-        raise BillAlreadyPaid(f"payment {payment.reference} lost its reservation")
+    update_exactly(session, update(Bill).where(Bill.payment_id == payment.id, Bill.status == str(BillStatus.PENDING))
+                   .values(status=str(BillStatus.PAID)).execution_options(synchronize_session=False), len(items),
+                   lambda: BillAlreadyPaid(f"payment {payment.reference} lost its reservation"))
     receipt_items = tuple(
         ReceiptItem(label=translate(FEE_LABELS[FeeKind(i.fee_kind)], language), amount_fen=i.amount_fen,
                     detail=periods.get(i.bill_id, ""))
@@ -349,7 +348,8 @@ def fail(session: Session, till: Till, payment: Payment, code: str, *, cancelled
         _set_details(payment, failure_params={k: v if v is None or isinstance(v, (str, int, float, bool)) else str(v)
                                               for k, v in params.items()})
     session.execute(update(Bill).where(Bill.payment_id == payment.id, Bill.status == str(BillStatus.PENDING))
-                    .values(status=str(BillStatus.OPEN), payment_id=None).execution_options(synchronize_session=False))
+                    .values(status=str(BillStatus.OPEN), payment_id=None).execution_options(synchronize_session=False),
+                    execution_options=riding())  # nobody reads its answer: it goes with the next statement
     audit.record(session, f"kiosk:{till.kiosk_code}", "payment.failed", payment.reference, code=code,
                  received_fen=payment.received_fen)
     return outcome(session, payment)
