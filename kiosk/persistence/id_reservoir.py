@@ -20,7 +20,7 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session
 
 TABLES = ("audit_log", "journal_entries", "journal_lines", "card_operations", "payment_items", "cash_events")
-PER_QUERY = 32  # ids per table per refill: one round trip per about this many payments
+PER_QUERY = 64  # ids per table per refill: one round trip per about this many payments
 
 
 class IdReservoir:
@@ -38,7 +38,7 @@ class IdReservoir:
 
     def _refill(self, session: Session) -> None:
         """Every table running low gets PER_QUERY more, in one query."""
-        low = [t for t in TABLES if len(self._ids[t]) < PER_QUERY // 4]
+        low = [t for t in TABLES if len(self._ids[t]) < PER_QUERY // 2]
         parts = [f"SELECT '{t}' AS t, nextval(pg_get_serial_sequence('{t}', 'id')) AS id "
                  f"FROM generate_series(1, {PER_QUERY})" for t in low]
         for table, row_id in session.execute(text(" UNION ALL ".join(parts))):
