@@ -93,16 +93,32 @@ def account(session: Session, kind: AccountKind, *, household_id: int | None = N
         found = session.merge(stored, load=False)
         known[code] = found
         return found
-    found = session.scalars(select(Account).where(Account.code == code)).one_or_none()
+    values = dict(code=code, kind=str(kind), household_id=household_id, card_id=card_id, kiosk_id=kiosk_id,
+                  fee_kind=str(fee_kind) if fee_kind else None)
+    found = _created_or_read(session, values) if engine is not None else None
+    if found is None:
+        found = session.scalars(select(Account).where(Account.code == code)).one_or_none()
     if found is None:
         # Two kiosks may create the same account at once: insert-if-absent, then read it back.
-        insert_ignoring_conflict(session, Account, code=code, kind=str(kind), household_id=household_id,
-                                 card_id=card_id, kiosk_id=kiosk_id, fee_kind=str(fee_kind) if fee_kind else None)
+        insert_ignoring_conflict(session, Account, **values)
         found = session.scalars(select(Account).where(Account.code == code)).one()
     known[code] = found
     if engine is not None:
         session.info.setdefault(_INFO_READ, {})[code] = found
     return found
+
+
+def _created_or_read(session: Session, values: dict[str, object]) -> Account | None:
+    """PostgreSQL: the account created if absent, or the one stored, in one statement (one round trip, where reading
+    then creating then reading again took three). None when another transaction created it meanwhile and has just
+    committed (this statement's snapshot is older than that row): the caller reads it again."""
+    from sqlalchemy import union_all
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    table = Account.__table__
+    created = pg_insert(table).values(**values).on_conflict_do_nothing().returning(*table.c).cte("created")
+    stored = select(*table.c).where(table.c.code == values["code"])
+    return session.scalars(select(Account).from_statement(union_all(select(*created.c), stored))).first()
 
 
 def lock(session: Session, acct: Account) -> Account:
