@@ -14,6 +14,7 @@ from kiosk.domain.terms import AccountKind, BillStatus, EntryKind, PaymentMethod
 from kiosk.errors import InsufficientBalance, InvalidEntry, NotFound, ReceiptAlreadyVoided
 from kiosk.i18n import N_, translate
 from kiosk.invoices import red_letters
+from kiosk.persistence.commit_option import riding
 from kiosk.persistence.models import (
     Account,
     Bill,
@@ -194,10 +195,12 @@ def _refuse_negative_liabilities(session: Session, entry_ids: list[int]) -> None
 
 def _undo_effects(session: Session, payment: Payment) -> None:
     """What the payment bought goes back: bills open again, booking cancelled, parking date restored."""
+    # nobody reads their answers: on PostgreSQL they go with the next statement (kiosk.persistence.with_commit)
     session.execute(update(Bill).where(Bill.payment_id == payment.id, Bill.status == str(BillStatus.PAID))
-                    .values(status=str(BillStatus.OPEN), payment_id=None).execution_options(synchronize_session=False))
+                    .values(status=str(BillStatus.OPEN), payment_id=None).execution_options(synchronize_session=False),
+                    execution_options=riding())
     session.execute(update(Booking).where(Booking.payment_id == payment.id).values(status="cancelled")
-                    .execution_options(synchronize_session=False))
+                    .execution_options(synchronize_session=False), execution_options=riding())
     details = json.loads(payment.details or "{}")
     if payment.purpose == "parking" and "space_id" in details:
         space = session.get(ParkingSpace, details["space_id"])

@@ -32,7 +32,7 @@ PINNED = {
     "pay_by_qr": 16,
     "top_up_by_cash": 32,
     "replace_card_by_cash": 32,
-    "void": 19,
+    "void": 17,
 }
 
 
