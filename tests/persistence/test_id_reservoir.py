@@ -1,0 +1,54 @@
+"""Ids taken ahead (kiosk.persistence.id_reservoir): on PostgreSQL a payment's protected rows have their ids before
+their INSERT, which then rides with the next statement or the COMMIT; two kiosks' engines never hand out one id
+twice; the chain links every such row; SQLite is unchanged."""
+from __future__ import annotations
+
+import pytest
+
+from sqlalchemy import func, select
+
+from kiosk.persistence.db import make_engine, unit_of_work
+from kiosk.persistence.models import AuditEntry
+from kiosk.persistence.round_trips import counting
+from kiosk.services import audit
+from tests.support.chain_key import bound_factory
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_audit_rows_get_their_ids_ahead_and_commit_with_their_links_in_one_round_trip(factory):
+    with unit_of_work(factory) as s:  # warm: the chain head exists, the reservoir is filled
+        audit.record(s, "test", "warm")
+    with counting(factory.kw["bind"]) as count:
+        with unit_of_work(factory) as s:
+            first = audit.record(s, "test", "one").id
+            second = audit.record(s, "test", "two").id
+    assert second > first
+    assert count.round_trips == 2  # the chain head locked (carrying BEGIN and both INSERTs); links with the COMMIT
+    with unit_of_work(factory) as s:
+        assert s.get(AuditEntry, first).action == "one"
+        assert audit.verify(s).ok
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_two_kiosks_engines_never_hand_out_the_same_id(db_url):
+    engines = [make_engine(db_url) for _ in range(2)]
+    try:
+        factories = [bound_factory(e, chain=f"K0{i + 1}") for i, e in enumerate(engines)]
+        ids = []
+        for n in range(80):  # more than one refill of each engine, interleaved
+            with unit_of_work(factories[n % 2]) as s:
+                ids.append(audit.record(s, "test", f"row {n}").id)
+        assert len(set(ids)) == 80
+        with unit_of_work(factories[0]) as s:
+            assert s.scalar(select(func.count()).select_from(AuditEntry)) == 80
+            assert audit.verify(s).ok
+    finally:
+        for e in engines:
+            e.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_sqlite_numbers_rows_as_it_always_did(factory):
+    with unit_of_work(factory) as s:
+        ids = [audit.record(s, "test", f"row {n}").id for n in range(3)]
+    assert ids == [1, 2, 3]
