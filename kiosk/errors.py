@@ -626,6 +626,24 @@ class BadSignature(PaymentError):
     message = N_("A payment notification failed its signature check.")
 
 
+# --- the chain head kept in memory (kiosk.persistence.chain, docs/fleet.md "The chain head kept in memory") ---
+class ChainHeadMoved(RecordConflict):
+    """This process's audit chain was appended to by another writer since this process last wrote it (a second
+    process using this kiosk's chain): the transaction was rolled back whole at its COMMIT; the next one reads
+    the head again."""
+
+    code = "E7020"
+    message = N_("Nothing was saved: another program wrote this kiosk's audit chain at the same time. "
+                 "Please try again.")
+
+
+class ChainWriterBusy(StorageError):
+    """Another transaction of this process kept this kiosk's audit chain past the wait allowed."""
+
+    code = "E7021"
+    message = N_("Nothing was saved: the kiosk's records were busy for {seconds} s. Please try again.")
+
+
 # --- user interface --------------------------------------------------------------------------
 class UiError(KioskError):
     code = "E8000"

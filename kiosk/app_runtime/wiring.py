@@ -34,12 +34,22 @@ def prepare_without_database() -> None:
         importlib.import_module(module)
 
 
+def keep_chain_head(db: Database) -> None:
+    """The app, holding its kiosk code's lease, keeps its audit chain's head in memory (kiosk.persistence.chain)."""
+    from kiosk.persistence import chain
+
+    binding = chain.binding_of_factory(db.factory)
+    if binding is not None:
+        chain.keep_head_in_memory(db.engine, binding.chain)
+
+
 def build_runtime(settings: Settings, db: Database, bus: EventBus | None = None) -> KioskRuntime:
     """Everything the kiosk runs, not yet started. Unknown drivers fail here, naming the setting."""
     from devices.gateway.notify_listener import NotificationListener
 
     till = ensure_till(db, settings)
     lease = kiosk_lease.take(db.factory, till.kiosk_code)  # a second kiosk with this code stops here (E1013)
+    keep_chain_head(db)  # the lease makes this process its chain's one writer: its head is kept in memory
     configured = settings.devices.gateway.configured()  # network -> (url, order timeout)
     # One notification listener per network: each network's notifications reach only its own collector.
     routes = {network: _NotificationRoute() for network in configured}

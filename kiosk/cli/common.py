@@ -22,4 +22,19 @@ def database_from(args: argparse.Namespace, upgrade: bool = True) -> tuple[Setti
     from kiosk import bootstrap
 
     settings = settings_from(args)
-    return settings, bootstrap.open_database(settings, upgrade=upgrade)
+    return settings, own_chain(bootstrap.open_database(settings, upgrade=upgrade))
+
+
+def own_chain(db: Database) -> Database:
+    """A command's writes go to a chain of its own, `<kiosk code>.cli`, never to the kiosk's: the running app
+    keeps its chain's head in memory (kiosk.persistence.chain) and a write behind its back would fail the
+    resident's next transaction (docs/fleet.md, "The chain head kept in memory")."""
+    from dataclasses import replace
+
+    from kiosk.persistence.chain import binding_of_factory, writer_binding
+    from kiosk.persistence.db import make_session_factory
+
+    binding = binding_of_factory(db.factory)
+    if binding is None:
+        return db
+    return replace(db, factory=make_session_factory(db.engine, chain=writer_binding(binding, "cli")))

@@ -14,19 +14,31 @@ receipt number, so that only its links and the COMMIT come after the number).
 A row changed by a later transaction (a card write resolved, a receipt reprinted or voided) gets a new link
 with the next version; before that, its state as loaded is checked against its latest link, so a row edited
 behind the kiosk's back is refused rather than blessed by the next legitimate change.
+
+The head kept in memory (PostgreSQL, `keep_head_in_memory(engine, chain)`: the app, once it holds its kiosk
+code's lease): the only writer of a chain need not read its head before every commit. The head read by a
+transaction (locked, or with the receipt number) or moved by its COMMIT is kept per (engine, chain) and the next
+transaction computes its links from it, with no round trip; transactions of the process are serialised from
+computing their links (or reading the head) to the end of their COMMIT by a lock per chain. The statement that
+moves the head only moves it from the seq and MAC it was computed from, and the next link's (chain, seq) is
+unique: if another writer appended in between, the whole transaction fails at its COMMIT (ChainHeadMoved, E7020),
+the kept head is dropped and the next transaction reads it again. Every other writer of a kiosk's data (the CLI,
+kiosk.cli.common) writes a chain of its own, so this never meets a resident in normal operation.
 """
 from __future__ import annotations
 
 import heapq
+import threading
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import event, insert, inspect, select, update
+from sqlalchemy import Engine, event, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
-from kiosk.errors import AuditKeyMismatch, ChainNotBound, RowAltered, RowNotLinked
+from kiosk.errors import AuditKeyMismatch, ChainHeadMoved, ChainNotBound, ChainWriterBusy, RowAltered, RowNotLinked
 from kiosk.persistence import chain_digest as cd
 from kiosk.persistence.bulk import collector_paused, insert_rows
 from kiosk.persistence.models import AuditEntry, CardOperation, ChainHead, ChainLink, JournalEntry, JournalLine, Receipt
@@ -36,6 +48,10 @@ from kiosk.persistence.commit_option import WITH_COMMIT  # not with_commit: that
 INFO_BINDING = "kiosk.chain.binding"
 _INFO_PENDING = "kiosk.chain.pending"
 _INFO_HEAD = "kiosk.chain.head"  # this chain's head row, locked early in the transaction (lock_head_now)
+_INFO_KEPT = "kiosk.chain.kept"  # the _KeptHead whose lock this session's transaction holds
+_INFO_MOVED = "kiosk.chain.moved"  # the head this transaction's links move it to (kept once the COMMIT succeeded)
+KEPT_HEAD_WAIT_S = 30.0  # how long a transaction waits for another of this process to finish writing the chain
+LINK_SEQ_UNIQUE = "uq_chain_links_chain_seq"  # chain_links (chain, seq): a stale head's links clash on it
 KIND_OF_MODEL: dict[type, str] = {JournalEntry: cd.JOURNAL_ENTRY, CardOperation: cd.CARD_OPERATION,
                                   Receipt: cd.RECEIPT, AuditEntry: cd.AUDIT}
 LINKS_PER_STATEMENT = 500  # 4,000 bound values, under SQLite's and PostgreSQL's limits; more go in bulk
@@ -79,6 +95,89 @@ class _Pending:
 
 def binding_of(session: Session) -> ChainBinding | None:
     return session.info.get(INFO_BINDING)
+
+
+def binding_of_factory(factory: Any) -> ChainBinding | None:
+    """The binding of a session factory (make_session_factory's `chain`)."""
+    return factory.kw.get("info", {}).get(INFO_BINDING)
+
+
+def writer_binding(binding: ChainBinding, writer: str) -> ChainBinding:
+    """The same key, the chain of another writer of this kiosk's data (`K01.cli`): it never appends to the
+    kiosk's own chain, whose head the running app keeps in memory."""
+    suffix = f".{writer}"
+    return ChainBinding(binding.key, binding.chain[:40 - len(suffix)] + suffix)
+
+
+class EarlyHead(NamedTuple):
+    seq: int
+    last_mac: str
+    key_id: str
+
+
+@dataclass
+class _KeptHead:
+    """One chain's head as this process last read or moved it (None: read it at the next commit), and the lock
+    that lets one transaction of the process at a time compute links from it and commit them."""
+
+    chain: str
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    head: EarlyHead | None = None
+
+
+_kept: weakref.WeakKeyDictionary[Engine, dict[str, _KeptHead]] = weakref.WeakKeyDictionary()
+_kept_guard = threading.Lock()
+
+
+def keep_head_in_memory(engine: Engine, chain: str) -> bool:
+    """Let this process keep `chain`'s head in memory on `engine` (PostgreSQL only; SQLite reads it, locally, as
+    before). Only for the chain's one writer: the app holding its kiosk code's lease. True if it is kept."""
+    if engine.dialect.name != "postgresql":
+        return False
+    with _kept_guard:
+        chains = _kept.get(engine)
+        if chains is None:
+            chains = _kept[engine] = {}
+            event.listen(engine, "handle_error", _stale_head_error)
+        chains.setdefault(chain, _KeptHead(chain))
+    return True
+
+
+def kept_head(engine: Engine, chain: str) -> EarlyHead | None:
+    """The head kept for `chain` on `engine` (None: not kept, or to be read at the next commit)."""
+    found = _kept.get(engine, {}).get(chain)
+    return found.head if found is not None else None
+
+
+def _kept_of(session: Session, binding: ChainBinding) -> _KeptHead | None:
+    chains = _kept.get(session.get_bind())  # type: ignore[call-overload]
+    return chains.get(binding.chain) if chains else None
+
+
+def _hold(session: Session, kept: _KeptHead) -> None:
+    """This transaction holds the chain's in-process lock until it ends (after_commit / after_transaction_end)."""
+    if session.info.get(_INFO_KEPT) is kept:
+        return
+    if not kept.lock.acquire(timeout=KEPT_HEAD_WAIT_S):
+        raise ChainWriterBusy(f"chain {kept.chain} held by another transaction of this process",
+                              seconds=int(KEPT_HEAD_WAIT_S))
+    session.info[_INFO_KEPT] = kept
+
+
+def _let_go(session: Session, head: EarlyHead | None) -> None:
+    kept: _KeptHead | None = session.info.pop(_INFO_KEPT, None)
+    session.info.pop(_INFO_MOVED, None)
+    if kept is not None:
+        kept.head = head
+        kept.lock.release()
+
+
+def _stale_head_error(context: Any) -> BaseException | None:
+    """A COMMIT (or the links' statement) refused because the head had moved since this process kept it."""
+    diag = getattr(context.original_exception, "diag", None)
+    if getattr(diag, "constraint_name", None) != LINK_SEQ_UNIQUE:
+        return None
+    return ChainHeadMoved(f"{LINK_SEQ_UNIQUE}: {getattr(diag, 'message_detail', '') or ''}".strip())
 
 
 def _pending(session: Session) -> _Pending:
@@ -149,22 +248,33 @@ def lock_head_now(session: Session) -> None:
     """Lock this kiosk's head row now rather than at commit (no other kiosk ever waits on it), so that what a
     transaction does last - take the site's receipt number - is followed only by its links and the COMMIT."""
     binding = binding_of(session)
-    if binding is None or _INFO_HEAD in session.info or session.in_nested_transaction():
+    if binding is None or _INFO_HEAD in session.info:
+        return
+    _hold_if_kept(session, binding)
+    if session.in_nested_transaction():
         return  # a lock taken in a savepoint would go with the savepoint
-    session.info[_INFO_HEAD] = _lock_head(session, binding, [])
+    row = _lock_head(session, binding, [])
+    session.info[_INFO_HEAD] = EarlyHead(int(row.seq), row.last_mac, row.key_id)
 
 
-class EarlyHead(NamedTuple):
-    seq: int
-    last_mac: str
-    key_id: str
+def _hold_if_kept(session: Session, binding: ChainBinding) -> None:
+    """A head kept in memory: take the process's lock before the head row is locked in the database, so that
+    a thread holding the row lock never waits on a thread waiting for it (flushed first, for the same reason:
+    no row lock is awaited while the chain's lock is held)."""
+    kept = _kept_of(session, binding)
+    if kept is not None and session.info.get(_INFO_KEPT) is not kept:
+        session.flush()
+        _hold(session, kept)
 
 
 def head_to_lock_early(session: Session) -> str | None:
     """The chain whose head a statement of the caller's may lock and read now (`FOR UPDATE`, handing the row to
     `locked_early`), when the head is to be locked early and is not yet; else None."""
     binding = binding_of(session)
-    if binding is None or _INFO_HEAD in session.info or session.in_nested_transaction():
+    if binding is None or _INFO_HEAD in session.info:
+        return None
+    _hold_if_kept(session, binding)
+    if session.in_nested_transaction():
         return None
     return binding.chain
 
@@ -182,7 +292,18 @@ def _forget(session: Session) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _forget_head(session: Session) -> None:
-    session.info.pop(_INFO_HEAD, None)
+    read = session.info.pop(_INFO_HEAD, None)
+    if _INFO_KEPT in session.info:  # the head as this COMMIT left it: moved by its links, or as read
+        kept: _KeptHead = session.info[_INFO_KEPT]
+        _let_go(session, session.info.get(_INFO_MOVED) or read or kept.head)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_kept_head(session: Session, transaction: Any) -> None:
+    """A transaction that ends without its COMMIT succeeding (rolled back, its COMMIT refused or lost, closed):
+    what it held is let go and the head is read again by the next one (it may or may not have moved)."""
+    if transaction.parent is None and _INFO_KEPT in session.info:
+        _let_go(session, None)
 
 
 @event.listens_for(Session, "before_commit")
@@ -262,7 +383,12 @@ def _latest_of(session: Session, changed: list[tuple[str, int]]) -> dict[tuple[s
 def append(session: Session, binding: ChainBinding, pending: _Pending) -> None:
     keys = sorted(pending.rows, key=lambda k: (_KIND_ORDER[k[0]], k[1]))
     changed = [k for k in keys if not pending.rows[k].new]
+    kept = _kept_of(session, binding)
+    if kept is not None:
+        _hold(session, kept)  # until this transaction's COMMIT has ended
     early = session.info.pop(_INFO_HEAD, None)
+    if early is None and kept is not None:
+        early = kept.head  # as this process's last COMMIT left it: no round trip (a stale one fails the COMMIT)
     head = early if early is not None else _lock_head(session, binding, changed)
     if head.key_id != binding.key_id:
         raise AuditKeyMismatch(f"chain {binding.chain} uses key id {head.key_id}, this kiosk {binding.key_id}",
@@ -298,9 +424,15 @@ def append(session: Session, binding: ChainBinding, pending: _Pending) -> None:
     at = utcnow()
     rows = cd.link_rows(binding.key, binding.chain, int(head.seq) + 1, head.last_mac, items, at)
     last = dict(zip(cd.LINK_COLUMNS, rows[-1]))
-    move_head = (update(ChainHead).where(ChainHead.chain == binding.chain)
+    # moved only from the head the links were computed from (a stale kept head moves nothing, and its first
+    # link clashes on chain_links (chain, seq): the COMMIT is refused whole)
+    move_head = (update(ChainHead)
+                 .where(ChainHead.chain == binding.chain, ChainHead.seq == int(head.seq),
+                        ChainHead.last_mac == head.last_mac)
                  .values(seq=last["seq"], last_mac=last["mac"], updated_at=at)
                  .execution_options(synchronize_session=False))
+    if kept is not None:
+        session.info[_INFO_MOVED] = EarlyHead(int(last["seq"]), last["mac"], head.key_id)
     if len(rows) > LINKS_PER_STATEMENT:  # a bill import: the bulk writer (executemany / COPY)
         insert_rows(session, ChainLink.__table__, cd.LINK_COLUMNS, rows)
     else:  # a kiosk's usual commit: one statement (PostgreSQL: the head moved in the same one)

@@ -14,11 +14,12 @@ import pytest
 
 from sqlalchemy import event
 
+from kiosk.persistence import chain
 from kiosk.persistence.db import make_engine, unit_of_work
 from kiosk.persistence.round_trips import RoundTrips, counting
 from kiosk.services import cards
 from tests.support import estate, money_uses
-from tests.support.chain_key import bound_factory
+from tests.support.chain_key import TEST_CHAIN, bound_factory
 from tests.support.databases import pg_admin_url, postgres_database
 from tests.support.netproxy import proxied
 
@@ -72,6 +73,7 @@ def _measure(url: str) -> tuple[dict[str, RoundTrips], dict[str, int]]:
         event.listen(engine.pool, "connect", lambda dbapi, _record: setattr(dbapi, "prepare_threshold", None))
         try:
             factory = bound_factory(engine)
+            chain.keep_head_in_memory(engine, TEST_CHAIN)  # as the app does once it holds its kiosk code's lease
             with unit_of_work(factory) as s:
                 mini = estate.build(s, households=2, bills_each=5, card_value_fen=500_000)
             uses = _uses(factory, mini)

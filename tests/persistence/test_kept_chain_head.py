@@ -1,0 +1,108 @@
+"""The chain head kept in memory by its one writer (kiosk.persistence.chain.keep_head_in_memory, PostgreSQL):
+no head read before a commit, threads of the process never compute links from the same head, and a second writer
+of the same chain makes the keeping process's next transaction fail whole at its COMMIT (never a broken chain),
+after which it reads the head again."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from sqlalchemy import func, select
+
+from kiosk.errors import ChainHeadMoved
+from kiosk.persistence import chain
+from kiosk.persistence.db import make_engine, unit_of_work
+from kiosk.persistence.models import AuditEntry, ChainLink
+from kiosk.persistence.round_trips import counting
+from kiosk.services import audit, integrity
+from tests.support.chain_key import TEST_AUDIT_KEY, TEST_CHAIN, bound_factory
+
+
+def _write(factory, subject: str) -> None:
+    with unit_of_work(factory) as s:
+        audit.record(s, "test", "note", subject)
+
+
+def _verified(factory) -> None:
+    with unit_of_work(factory) as s:
+        report = integrity.verify(s, TEST_AUDIT_KEY)
+    assert report.ok, report.problems
+
+
+def _subjects(factory) -> list[str]:
+    with unit_of_work(factory) as s:
+        return list(s.scalars(select(AuditEntry.subject).where(AuditEntry.action == "note").order_by(AuditEntry.id)))
+
+
+@pytest.fixture()
+def keeping(db_url):
+    engine = make_engine(db_url)
+    assert chain.keep_head_in_memory(engine, TEST_CHAIN)
+    yield bound_factory(engine)
+    engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_kept_head_saves_the_head_read_and_follows_every_commit(keeping):
+    engine = keeping.kw["bind"]
+    _write(keeping, "first")  # reads the head (locked), keeps what its links moved it to
+    first = chain.kept_head(engine, TEST_CHAIN)
+    assert first is not None
+    with counting(engine) as count:
+        _write(keeping, "second")
+    assert count.round_trips == 3  # BEGIN, the audit row, the links with the COMMIT: no head read
+    with unit_of_work(keeping) as s:
+        assert chain.kept_head(engine, TEST_CHAIN).seq == s.scalar(select(func.max(ChainLink.seq))) == first.seq + 1
+    _verified(keeping)
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_second_writer_of_the_chain_fails_the_keeping_transaction_whole_and_the_next_one_succeeds(keeping, db_url):
+    other_engine = make_engine(db_url)  # another process with the same chain: a CLI command, an old app dying
+    try:
+        other = bound_factory(other_engine)
+        _write(keeping, "kept")
+        _write(other, "behind its back")  # the head moves; the keeping process does not know
+        with pytest.raises(ChainHeadMoved) as refused:
+            _write(keeping, "on a stale head")
+        assert refused.value.code == "E7020"
+        assert chain.kept_head(keeping.kw["bind"], TEST_CHAIN) is None  # dropped: read again next time
+        assert _subjects(other) == ["kept", "behind its back"]  # nothing of the refused transaction
+        _verified(other)
+        _write(keeping, "after")
+        assert _subjects(keeping) == ["kept", "behind its back", "after"]
+        _verified(other)
+    finally:
+        other_engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_threads_of_one_process_never_link_from_the_same_kept_head(keeping):
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(8):
+                _write(keeping, f"t{n}-{i}")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    assert len(_subjects(keeping)) == 32
+    _verified(keeping)
+
+
+def test_a_command_writes_a_chain_of_its_own_beside_the_kiosks():
+    assert chain.writer_binding(chain.ChainBinding(TEST_AUDIT_KEY, "K01"), "cli").chain == "K01.cli"
+    assert len(chain.writer_binding(chain.ChainBinding(TEST_AUDIT_KEY, "L" * 40), "cli").chain) == 40
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_sqlite_keeps_no_head(engine):
+    assert not chain.keep_head_in_memory(engine, TEST_CHAIN)
