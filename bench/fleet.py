@@ -61,7 +61,7 @@ def kiosk_main(job: dict[str, Any]) -> None:
 
     from kiosk.domain.terms import CardStatus
     from kiosk.errors import KioskError
-    from kiosk.persistence.chain import ChainBinding
+    from kiosk.persistence.chain import ChainBinding, keep_head_in_memory
     from kiosk.persistence.db import make_engine, make_session_factory, unit_of_work
     from kiosk.persistence.models import Bill, Card, DeviceEvent
     from kiosk.persistence.round_trips import Counter
@@ -71,6 +71,7 @@ def kiosk_main(job: dict[str, Any]) -> None:
     engine = make_engine(job["url"], lock_timeout_s=job.get("lock_timeout_s"), transaction_pooler=job["pooled"])
     counter = Counter(engine).attach()
     factory = make_session_factory(engine, chain=ChainBinding(AUDIT_KEY, job["code"]))
+    keep_head_in_memory(engine, job["code"])  # each kiosk its chain's one writer, as the app with its lease
     till = Till(job["site_id"], job["kiosk_id"], job["code"], job["site_names"])
     rng = random.Random(job["seed"])
     households: list[int] = job["households"]

@@ -173,9 +173,13 @@ def _let_go(session: Session, head: EarlyHead | None) -> None:
 
 
 def _stale_head_error(context: Any) -> BaseException | None:
-    """A COMMIT (or the links' statement) refused because the head had moved since this process kept it."""
+    """A COMMIT (or the links' statement) refused because the head was not where this process kept it: moved by
+    another writer (the first link clashes on chain_links (chain, seq)) or not moved at all (NULL seqs)."""
     diag = getattr(context.original_exception, "diag", None)
-    if getattr(diag, "constraint_name", None) != LINK_SEQ_UNIQUE:
+    clash = getattr(diag, "constraint_name", None) == LINK_SEQ_UNIQUE
+    unmoved = (getattr(context.original_exception, "sqlstate", None) == "23502"
+               and getattr(diag, "table_name", None) == "chain_links" and getattr(diag, "column_name", None) == "seq")
+    if not (clash or unmoved):
         return None
     return ChainHeadMoved(f"{LINK_SEQ_UNIQUE}: {getattr(diag, 'message_detail', '') or ''}".strip())
 
@@ -424,8 +428,8 @@ def append(session: Session, binding: ChainBinding, pending: _Pending) -> None:
     at = utcnow()
     rows = cd.link_rows(binding.key, binding.chain, int(head.seq) + 1, head.last_mac, items, at)
     last = dict(zip(cd.LINK_COLUMNS, rows[-1]))
-    # moved only from the head the links were computed from (a stale kept head moves nothing, and its first
-    # link clashes on chain_links (chain, seq): the COMMIT is refused whole)
+    # moved only from the head the links were computed from: a stale kept head moves nothing, and then its links
+    # are refused (below), so the COMMIT is refused whole (ChainHeadMoved) and nothing is half-done
     move_head = (update(ChainHead)
                  .where(ChainHead.chain == binding.chain, ChainHead.seq == int(head.seq),
                         ChainHead.last_mac == head.last_mac)
@@ -433,15 +437,27 @@ def append(session: Session, binding: ChainBinding, pending: _Pending) -> None:
                  .execution_options(synchronize_session=False))
     if kept is not None:
         session.info[_INFO_MOVED] = EarlyHead(int(last["seq"]), last["mac"], head.key_id)
+    if len(rows) <= LINKS_PER_STATEMENT and session.get_bind().dialect.name == "postgresql":
+        # a kiosk's usual commit: one statement, sent with the COMMIT (kiosk.persistence.with_commit). The head
+        # is moved first (its row locked before any link, as when it was locked at the start) and every link's
+        # seq is taken from what the move returned: a head that did not move gives NULL seqs, which chain_links
+        # refuses (NOT NULL) even where the next seq is free (a head behind the kept one: a restored database, a
+        # standby that lost the last commits); a head moved by another writer refuses the first link on (chain, seq)
+        moved = move_head.returning(ChainHead.seq).cte("moved")
+        moved_seq = select(moved.c.seq).scalar_subquery()
+        values = [dict(zip(cd.LINK_COLUMNS, r)) for r in rows]
+        for value in values:
+            behind = int(last["seq"]) - int(value["seq"])
+            value["seq"] = moved_seq - behind if behind else moved_seq
+        links = insert(ChainLink.__table__).values(values).add_cte(moved)
+        session.execute(links.execution_options(**{WITH_COMMIT: True}))
+        return
+    if session.execute(move_head).rowcount != 1:  # a bill import's bulk links, SQLite: the head moved, or nothing
+        raise ChainHeadMoved(f"chain {binding.chain}: the head is no longer at {int(head.seq)}")
     if len(rows) > LINKS_PER_STATEMENT:  # a bill import: the bulk writer (executemany / COPY)
         insert_rows(session, ChainLink.__table__, cd.LINK_COLUMNS, rows)
-    else:  # a kiosk's usual commit: one statement (PostgreSQL: the head moved in the same one)
-        links = insert(ChainLink.__table__).values([dict(zip(cd.LINK_COLUMNS, r)) for r in rows])
-        if session.get_bind().dialect.name == "postgresql":  # sent with the COMMIT (kiosk.persistence.with_commit)
-            session.execute(move_head.add_cte(links.cte("links")).execution_options(**{WITH_COMMIT: True}))
-            return
-        session.execute(links)
-    session.execute(move_head)
+    else:
+        session.execute(insert(ChainLink.__table__).values([dict(zip(cd.LINK_COLUMNS, r)) for r in rows]))
 
 
 def check_key(session: Session) -> None:

@@ -106,3 +106,19 @@ def test_a_command_writes_a_chain_of_its_own_beside_the_kiosks():
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_sqlite_keeps_no_head(engine):
     assert not chain.keep_head_in_memory(engine, TEST_CHAIN)
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_kept_head_the_database_no_longer_has_fails_whole_rather_than_leaving_a_gap(keeping):
+    """A head behind the kept one (a standby that lost the last commits, a restored database): the next seq is free,
+    but the head does not move from where the process thought it was, so no link is written and nothing commits."""
+    engine = keeping.kw["bind"]
+    _write(keeping, "kept")
+    kept = chain._kept[engine][TEST_CHAIN]
+    kept.head = kept.head._replace(seq=kept.head.seq + 2, last_mac="f" * 64)  # two commits the database lost
+    with pytest.raises(ChainHeadMoved):
+        _write(keeping, "on a head the database never had")
+    assert chain.kept_head(engine, TEST_CHAIN) is None
+    _write(keeping, "after")
+    assert _subjects(keeping) == ["kept", "after"]
+    _verified(keeping)

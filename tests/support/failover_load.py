@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from kiosk.domain.terms import CardStatus, PaymentStatus
 from kiosk.errors import KioskError
-from kiosk.persistence.chain import ChainBinding
+from kiosk.persistence.chain import ChainBinding, keep_head_in_memory
 from kiosk.persistence.db import make_engine, make_session_factory, unit_of_work
 from kiosk.persistence.models import Bill, Card
 from kiosk.services import payments
@@ -58,6 +58,7 @@ class KioskLoad(threading.Thread):
         super().__init__(name=f"kiosk-{code}", daemon=True)
         self.engine = make_engine(url, lock_timeout_s=10, statement_timeout_s=30)
         self.factory = make_session_factory(self.engine, chain=ChainBinding(audit_key, code))
+        keep_head_in_memory(self.engine, code)  # as the app does: its chain's head kept in memory
         self.till = Till(site_id, kiosk_id, code, site_names)
         self.code = code
         self.households = households
