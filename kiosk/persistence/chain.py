@@ -28,6 +28,7 @@ kiosk.cli.common) writes a chain of its own, so this never meets a resident in n
 from __future__ import annotations
 
 import heapq
+from collections import OrderedDict
 import threading
 import weakref
 from collections.abc import Iterable, Sequence
@@ -50,6 +51,9 @@ _INFO_PENDING = "kiosk.chain.pending"
 _INFO_HEAD = "kiosk.chain.head"  # this chain's head row, locked early in the transaction (lock_head_now)
 _INFO_KEPT = "kiosk.chain.kept"  # the _KeptHead whose lock this session's transaction holds
 _INFO_MOVED = "kiosk.chain.moved"  # the head this transaction's links move it to (kept once the COMMIT succeeded)
+_INFO_MOVED_ROWS = "kiosk.chain.moved_rows"  # (kind, id, version, digest) of the rows it links, kept likewise
+KEPT_ROW_KINDS = frozenset({cd.CARD_OPERATION, cd.RECEIPT})  # the rows a later transaction changes
+KEPT_ROWS = 4096  # newest links of rows kept per chain (a card write resolved, a receipt voided: minutes later)
 KEPT_HEAD_WAIT_S = 30.0  # how long a transaction waits for another of this process to finish writing the chain
 LINK_SEQ_UNIQUE = "uq_chain_links_chain_seq"  # chain_links (chain, seq): a stale head's links clash on it
 KIND_OF_MODEL: dict[type, str] = {JournalEntry: cd.JOURNAL_ENTRY, CardOperation: cd.CARD_OPERATION,
@@ -123,6 +127,33 @@ class _KeptHead:
     chain: str
     lock: threading.Lock = field(default_factory=threading.Lock)
     head: EarlyHead | None = None
+    rows: OrderedDict[tuple[str, int], tuple[int, str]] = field(default_factory=OrderedDict)  # newest link (v, digest)
+
+    def moved(self, head: EarlyHead | None, rows: Sequence[tuple[str, int, int, str]]) -> None:
+        self.head = head
+        if head is None:  # a commit that failed or was lost: nothing kept is trusted
+            self.rows.clear()
+            return
+        for kind, row_id, version, digest in rows:
+            self.rows[(kind, row_id)] = (version, digest)
+            self.rows.move_to_end((kind, row_id))
+        while len(self.rows) > KEPT_ROWS:
+            self.rows.popitem(last=False)
+
+
+def _known_links(kept: _KeptHead | None, pending: _Pending,
+                 changed: list[tuple[str, int]]) -> dict[tuple[str, int], tuple[int, str]]:
+    """The newest link of changed rows this process linked itself, when the row as loaded is still what that link
+    says (else it is read: changed since by another writer, or altered). A row another writer linked since with
+    the same content would make this transaction's link clash on (kind, row_id, version): refused whole."""
+    if kept is None:
+        return {}
+    out = {}
+    for key in changed:
+        found = kept.rows.get(key)
+        if found is not None and pending.rows[key].before == found[1]:
+            out[key] = found
+    return out
 
 
 _kept: weakref.WeakKeyDictionary[Engine, dict[str, _KeptHead]] = weakref.WeakKeyDictionary()
@@ -167,8 +198,9 @@ def _hold(session: Session, kept: _KeptHead) -> None:
 def _let_go(session: Session, head: EarlyHead | None) -> None:
     kept: _KeptHead | None = session.info.pop(_INFO_KEPT, None)
     session.info.pop(_INFO_MOVED, None)
+    rows = session.info.pop(_INFO_MOVED_ROWS, ())
     if kept is not None:
-        kept.head = head
+        kept.moved(head, rows)
         kept.lock.release()
 
 
@@ -397,8 +429,11 @@ def append(session: Session, binding: ChainBinding, pending: _Pending) -> None:
     if head.key_id != binding.key_id:
         raise AuditKeyMismatch(f"chain {binding.chain} uses key id {head.key_id}, this kiosk {binding.key_id}",
                                chain=binding.chain, key_id=head.key_id, own_key_id=binding.key_id)
-    latest = (_latest_of(session, changed) if early is not None
-              else {k: (head[3 + 2 * i], head[4 + 2 * i]) for i, k in enumerate(changed)})
+    if early is None:  # read with the head, in its round trip
+        latest = {k: (head[3 + 2 * i], head[4 + 2 * i]) for i, k in enumerate(changed)}
+    else:
+        known = _known_links(kept, pending, changed)
+        latest = {**known, **_latest_of(session, [k for k in changed if k not in known])}
     entry_ids = [row_id for kind, row_id in keys if kind == cd.JOURNAL_ENTRY]
     lines = _entry_lines(session, pending, entry_ids)
     items: list[tuple[str, int, int, str]] = []
@@ -420,6 +455,8 @@ def append(session: Session, binding: ChainBinding, pending: _Pending) -> None:
             version = int(last_version) + 1
         digest = cd.entry_digest(obj, lines.get(row_id, [])) if kind == cd.JOURNAL_ENTRY else cd.row_digest(kind, obj)
         items.append((kind, row_id, version, digest))
+    if kept is not None:
+        session.info[_INFO_MOVED_ROWS] = [item for item in items if item[0] in KEPT_ROW_KINDS]
     if pending.bulk:  # in the same order as every other row: by kind, then id
         order = lambda item: (_KIND_ORDER[item[0]], item[1])  # noqa: E731
         items = list(heapq.merge(items, sorted(pending.bulk, key=order), key=order))

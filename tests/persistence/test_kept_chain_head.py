@@ -13,9 +13,10 @@ from sqlalchemy import func, select
 from kiosk.errors import ChainHeadMoved
 from kiosk.persistence import chain
 from kiosk.persistence.db import make_engine, unit_of_work
-from kiosk.persistence.models import AuditEntry, ChainLink
+from kiosk.persistence.models import AuditEntry, CardOperation, ChainLink
 from kiosk.persistence.round_trips import counting
 from kiosk.services import audit, integrity
+from tests.support import estate
 from tests.support.chain_key import TEST_AUDIT_KEY, TEST_CHAIN, bound_factory
 
 
@@ -122,3 +123,35 @@ def test_a_kept_head_the_database_no_longer_has_fails_whole_rather_than_leaving_
     _write(keeping, "after")
     assert _subjects(keeping) == ["kept", "after"]
     _verified(keeping)
+
+
+def _set_status(factory, op_id: int, status: str) -> None:
+    with unit_of_work(factory) as s:
+        s.get(CardOperation, op_id).status = status
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_row_this_process_linked_is_changed_without_reading_its_link_and_one_changed_since_is_read(keeping, db_url):
+    engine = keeping.kw["bind"]
+    with unit_of_work(keeping) as s:
+        mini = estate.build(s, households=1)
+        card_id = mini.card_ids[mini.household_ids[0]]
+    with unit_of_work(keeping) as s:
+        op = CardOperation(card_id=card_id, kind="sync", old_value_fen=50_000, new_value_fen=50_000, old_counter=1,
+                           new_counter=2, status="pending")
+        s.add(op)
+    with counting(engine) as count:
+        _set_status(keeping, op.id, "done")  # its link (version 1) kept from the commit above
+    assert count.round_trips == 4  # BEGIN, the row, its UPDATE, the links with the COMMIT: no link read
+    office_engine = make_engine(db_url)
+    try:
+        office = bound_factory(office_engine, chain=f"{TEST_CHAIN}.cli")  # another writer, its own chain
+        _set_status(office, op.id, "failed")  # version 3, behind this process's back
+        _set_status(keeping, op.id, "done")  # loaded as "failed", not as kept: its link is read, version 4
+        with unit_of_work(office) as s:
+            versions = s.scalars(select(ChainLink.version).where(ChainLink.kind == "card_operation",
+                                                                 ChainLink.row_id == op.id).order_by(ChainLink.version))
+            assert list(versions) == [1, 2, 3, 4]
+        _verified(office)
+    finally:
+        office_engine.dispose()
