@@ -20,17 +20,18 @@ code's lease): the only writer of a chain need not read its head before every co
 transaction (locked, or with the receipt number) or moved by its COMMIT is kept per (engine, chain) and the next
 transaction computes its links from it, with no round trip; transactions of the process are serialised from
 computing their links (or reading the head) to the end of their COMMIT by a lock per chain. The statement that
-moves the head only moves it from the seq and MAC it was computed from, and the next link's (chain, seq) is
-unique: if another writer appended in between, the whole transaction fails at its COMMIT (ChainHeadMoved, E7020),
-the kept head is dropped and the next transaction reads it again. Every other writer of a kiosk's data (the CLI,
+writes the links moves the head only from the seq and MAC they were computed from and takes the links' seqs from
+that move: if the head is elsewhere (another writer appended; a database behind the process), the links are
+refused (chain_links (chain, seq) is unique, its seq NOT NULL) and the whole transaction fails at its COMMIT
+(ChainHeadMoved, E7020); the kept head is dropped and the next transaction reads it again. Every other writer of a kiosk's data (the CLI,
 kiosk.cli.common) writes a chain of its own, so this never meets a resident in normal operation.
 """
 from __future__ import annotations
 
 import heapq
-from collections import OrderedDict
 import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
