@@ -28,12 +28,12 @@ pytestmark = pytest.mark.skipif(not pg_admin_url(), reason="KIOSK_TEST_PG_URL no
 # round trips of one warm use case (begin + statements + commit + rollback + ping), as of the commit that sets them;
 # before the fleet work: card 54, cash 62, QR 60, top-up 83, replacement 85, void 33 (docs/fleet.md)
 PINNED = {
-    "pay_by_card": 14,
-    "pay_by_cash": 16,
-    "pay_by_qr": 16,
-    "top_up_by_cash": 32,
-    "replace_card_by_cash": 32,
-    "void": 17,
+    "pay_by_card": 13,
+    "pay_by_cash": 14,
+    "pay_by_qr": 14,
+    "top_up_by_cash": 28,
+    "replace_card_by_cash": 29,
+    "void": 16,
 }
 
 
