@@ -214,7 +214,8 @@ def _stale_head_error(context: Any) -> BaseException | None:
                and getattr(diag, "table_name", None) == "chain_links" and getattr(diag, "column_name", None) == "seq")
     if not (clash or unmoved):
         return None
-    return ChainHeadMoved(f"{LINK_SEQ_UNIQUE}: {getattr(diag, 'message_detail', '') or ''}".strip())
+    why = "the head moved: the next seq is taken" if clash else "the head is not where it was kept"
+    return ChainHeadMoved(why)
 
 
 def _pending(session: Session) -> _Pending:

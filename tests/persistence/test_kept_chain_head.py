@@ -169,3 +169,31 @@ def test_a_row_this_process_linked_is_changed_without_reading_its_link_and_one_c
         _verified(office)
     finally:
         office_engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_money_paid_from_several_threads_on_a_kept_head_links_every_row_once(keeping):
+    """Payments with receipt numbers (the head read with the number) and banknotes' cash-ins (the kept head) from
+    four threads at once, as the UI flows and the recovery thread do: every one succeeds and the chain verifies."""
+    from tests.support import money_uses
+
+    with unit_of_work(keeping) as s:
+        mini = estate.build(s, households=4, bills_each=3, card_value_fen=500_000)
+    errors: list[BaseException] = []
+
+    def pay(n: int) -> None:
+        hh = mini.household_ids[n]
+        try:
+            for b, how in enumerate(("card", "cash", "card")):
+                money_uses.pay_bill(keeping, mini.till, key=f"t{n}-{b}", household_id=hh,
+                                    bill_id=mini.bill_ids[hh][b], how=how, card_id=mini.card_ids[hh])
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=pay, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    _verified(keeping)
