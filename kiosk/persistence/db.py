@@ -5,9 +5,10 @@ import math
 import select
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
-from weakref import WeakKeyDictionary
+from weakref import WeakKeyDictionary, WeakSet
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError, DisconnectionError, IntegrityError, OperationalError, SQLAlchemyError
@@ -29,6 +30,10 @@ def sqlite_url(data_dir: Path) -> str:
 BUSY_TIMEOUT_S = 30.0  # how long one statement waits for SQLite's write lock (another kiosk process, an import)
 CONNECT_TIMEOUT_S = 10  # how long connecting to a PostgreSQL server may take before it counts as down
 _busy_timeouts: WeakKeyDictionary[Engine, float] = WeakKeyDictionary()
+_poolers: WeakSet[Engine] = WeakSet()  # engines whose URL is a transaction-pooling PgBouncer
+# the connection this thread's attempt of a money use case holds (kiosk.persistence.key_claims): its units of work
+# run on it
+_pinned: ContextVar[tuple[Engine, Connection] | None] = ContextVar("kiosk_pinned_connection", default=None)
 _statement_timeouts: WeakKeyDictionary[Engine, float] = WeakKeyDictionary()
 LOCK_NOT_AVAILABLE, QUERY_CANCELED = "55P03", "57014"  # PostgreSQL's lock_timeout and statement_timeout
 
@@ -61,6 +66,8 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout_s: float = BUSY_TI
             connect_args["prepare_threshold"] = None  # not there on the next one (docs/fleet.md, "PgBouncer")
         engine = create_engine(url, echo=echo, pool_size=5, max_overflow=5, connect_args=connect_args)
         _configure_postgres(engine)
+        if transaction_pooler:
+            _poolers.add(engine)
         if lock_timeout_s is not None:
             _busy_timeouts[engine] = lock_timeout_s
         if statement_timeout_s is not None:
@@ -148,6 +155,28 @@ def _closed_by_server(dbapi_conn: Any) -> bool:
     return bool(ready)
 
 
+def behind_transaction_pooler(engine: Engine) -> bool:
+    return engine in _poolers
+
+
+@contextmanager
+def pinned(engine: Engine, conn: Connection) -> Iterator[None]:
+    """Units of work of `engine` opened by this thread (its context) inside the block run on `conn`, one after the
+    other; one opened while `conn` is in a transaction (a unit of work inside another) takes a pooled connection."""
+    token = _pinned.set((engine, conn))
+    try:
+        yield
+    finally:
+        _pinned.reset(token)
+
+
+def _new_session(factory: sessionmaker[Session]) -> tuple[Session, bool]:
+    pin = _pinned.get()
+    if pin is not None and factory.kw.get("bind") is pin[0] and not pin[1].closed and not pin[1].in_transaction():
+        return factory(bind=pin[1]), True
+    return factory(), False
+
+
 def make_session_factory(engine: Engine, *, chain: ChainBinding | None = None) -> sessionmaker[Session]:
     """Sessions of one engine. `chain` (the estate's audit key and this kiosk's chain) is needed by every unit of
     work that writes journal entries, card operations, receipts or audit rows (kiosk.persistence.chain)."""
@@ -167,9 +196,10 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     transaction's BEGIN rides with the block's first statement. Nothing of the block has run when a connection is
     replaced, so nothing can happen twice; a connection lost later fails the unit of work whole, as before.
     """
-    session = factory()
+    session, on_pinned = _new_session(factory)
     try:
-        session = _begun(session, factory)
+        if not on_pinned:  # a pinned connection was checked out (and its liveness seen) when it was pinned
+            session = _begun(session, factory)
         yield session
         session.commit()
     except KioskError:

@@ -2,9 +2,12 @@
 (intent -> money moves -> settle), seen by every thread and process on the same database, and let go when the
 attempt ends or its process dies (nothing to expire, nothing left behind by a SIGKILL).
 
-- PostgreSQL: a transaction-scoped advisory lock (`pg_try_advisory_xact_lock(class, key)`) in a transaction held
-  open on a connection of its own for the attempt (so it works through a transaction-pooling PgBouncer too); a dead
-  process's connection closes and the server drops its locks.
+- PostgreSQL reached directly (a money use case's attempt, `RidingClaim`): a session advisory lock taken in the
+  same message as the attempt's first statement, on a connection all its units of work use, let go with its
+  settlement's COMMIT: no round trip of its own; held elsewhere, the attempt falls back to waiting below.
+- PostgreSQL behind a transaction-pooling PgBouncer, and recovery's `try_claim`: a transaction-scoped advisory lock
+  (`pg_try_advisory_xact_lock(class, key)`) in a transaction held open on a connection of its own for the attempt;
+  a dead process's connection closes and the server drops its locks (both kinds: one lock space).
 - SQLite (one machine): an open-file-description lock (F_OFD_SETLK) on one byte of `<database>-keys`, a 0600
   file beside the database; each claim opens the file anew, so two threads of one process exclude each other as
   two processes do, and the kernel drops the lock with the process.
@@ -22,7 +25,7 @@ import struct
 import threading
 import time
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
@@ -49,6 +52,20 @@ def _engine(factory: sessionmaker[Session]) -> Engine:
     return bind
 
 
+def _run(conn: Any, sql: str) -> object:
+    """`sql` (integers of ours, no text from outside) as one simple query on `conn`'s psycopg connection, seen by the
+    engine's listeners like any statement (logging, kiosk.persistence.round_trips); its last result's first value."""
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        conn.dispatch.before_cursor_execute(conn, cursor, sql, {}, None, False)
+        cursor.execute(sql)
+        while cursor.nextset():
+            pass
+        return cursor.fetchone()[0] if cursor.description else None
+    finally:
+        cursor.close()
+
+
 # --- PostgreSQL ----------------------------------------------------------------------------------------
 class _AdvisoryClaim:
     """A transaction-scoped advisory lock, in a transaction kept open on a connection of its own for the attempt.
@@ -65,15 +82,7 @@ class _AdvisoryClaim:
         self.held = False
 
     def _run(self, sql: str) -> object:
-        cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:  # seen by the engine's listeners like any statement (logging, kiosk.persistence.round_trips)
-            self.conn.dispatch.before_cursor_execute(self.conn, cursor, sql, {}, None, False)
-            cursor.execute(sql)
-            while cursor.nextset():
-                pass
-            return cursor.fetchone()[0] if cursor.description else None
-        finally:
-            cursor.close()
+        return _run(self.conn, sql)
 
     def acquire(self) -> bool:
         try:  # two integers of ours, no text from outside: sent as one simple query, BEGIN included
@@ -99,6 +108,83 @@ class _AdvisoryClaim:
             self.conn.invalidate()
         finally:
             self.conn.close()
+
+
+class KeyHeld(Exception):
+    """The riding claim's lock, taken with the attempt's first statement, was held by another process: that message
+    did nothing else (its check failed first), nothing of the attempt was committed."""
+
+
+class RidingClaim:
+    """PostgreSQL reached directly (no transaction pooler): a session advisory lock taken in the same message as the
+    attempt's first statement, on a connection the attempt keeps for all its units of work (`pinned`), and let go
+    with its settlement's COMMIT: no round trip of its own on the way a payment usually goes.
+
+    - the take rides ahead of the attempt's first statement as a check (kiosk.persistence.with_commit.keep_check):
+      held elsewhere, the check fails, the rest of that message (BEGIN, the statement) never runs and the body's
+      first unit of work raises KeyHeld; the caller then waits for the key as before (`claim`);
+    - the let-go rides with the settlement's COMMIT (`let_go_with_commit`); on any other way out (an error, a
+      refusal) `release` sends it on its own;
+    - two attempts of one process exclude each other first in the process (advisory locks are re-entrant per
+      session), a dead process's session ends and the server drops its lock, and the transaction-scoped claims of
+      `try_claim` (recovery, a kiosk behind PgBouncer) and these exclude each other: one lock space."""
+
+    def __init__(self, engine: Engine, key: str) -> None:
+        self.engine = engine
+        self.lock_key = int.from_bytes(_digest(key)[:4], "big", signed=True)
+        self.local = _LocalClaim(f"{engine.url}|{key}")
+        self.conn: Any = None
+        self.let_go = False  # the unlock went with a COMMIT that succeeded
+
+    def start(self) -> bool:
+        if not self.local.acquire():
+            return False
+        try:
+            self.conn = self.engine.connect()
+            self.conn.connection.dbapi_connection.keep_check(
+                f"pg_try_advisory_lock({LOCK_CLASS}, {self.lock_key})", KeyHeld)
+        except BaseException:
+            self.release()
+            raise
+        return True
+
+    def let_go_with_commit(self) -> bool:
+        """Queue the unlock on the pinned connection, to go with the transaction's COMMIT; True if queued."""
+        dbapi = self.conn.connection.dbapi_connection if self.conn is not None and not self.conn.closed else None
+        if dbapi is None or not self.conn.in_transaction():
+            return False
+        dbapi.keep(f"SELECT pg_advisory_unlock({LOCK_CLASS}, {self.lock_key})", None)
+        return True
+
+    def release(self) -> None:
+        conn, self.conn = self.conn, None
+        try:
+            if conn is not None and not conn.closed:
+                dbapi = conn.connection.dbapi_connection
+                taken = dbapi is not None and not [r for r in dbapi.take_riders() if "pg_try_advisory_lock" in r.sql]
+                if taken and not self.let_go:  # the take reached the server: let go now (the unlock is harmless
+                    _run(conn, f"SELECT pg_advisory_unlock({LOCK_CLASS}, {self.lock_key})")  # if it had failed)
+        except Exception:  # noqa: BLE001 - never hand a connection that may still hold the lock back to the pool
+            conn.invalidate()
+        finally:
+            if conn is not None:
+                conn.close()
+            self.local.release()
+
+
+def riding_claim(factory: sessionmaker[Session], key: str) -> RidingClaim | None:
+    """A started RidingClaim on `key` (its take queued), for a PostgreSQL engine reached directly; None for other
+    engines, or when another attempt of this process holds the key (the caller waits with `claim`)."""
+    from kiosk.persistence.db import behind_transaction_pooler
+
+    engine = _engine(factory)
+    if engine.dialect.name != "postgresql" or behind_transaction_pooler(engine):
+        return None
+    got = RidingClaim(engine, key)
+    try:
+        return got if got.start() else None
+    except OperationalError as exc:
+        raise StorageError(str(exc.orig) if exc.orig else str(exc)) from exc
 
 
 # --- SQLite file ---------------------------------------------------------------------------------------

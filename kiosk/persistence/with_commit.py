@@ -57,6 +57,16 @@ class CommitCarryingConnection(psycopg.Connection):  # type: ignore[type-arg]
             sql = _checked(sql, rows, len(self._riders))
         self._riders.append(_Rider(sql, error))
 
+    def keep_check(self, condition: str, error: Callable[[], Exception]) -> None:
+        """Keep a check that rides like a statement: `condition` (SQL, evaluated once, by the server, where the
+        rider is sent; e.g. a lock taken) must be true, else `error()` is raised and the rest of its message is not
+        run."""
+        if self._riders is None:
+            self._riders = []
+        index = len(self._riders)
+        self._riders.append(_Rider(f"SELECT CASE WHEN ({condition}) THEN 0 ELSE CAST('{_MARK}{index}-' || "
+                                   f"pg_backend_pid() AS integer) END", error))
+
     def keep_for_commit(self, statement: str, parameters: Mapping[str, Any] | None) -> None:
         self.keep(statement, parameters)
 

@@ -179,9 +179,9 @@ def top_up(factory: sessionmaker[Session], till: Till, *, key: str, card_uid: st
     the money staying as credit. Without a writer the ledger is settled and the card follows on its next
     tap. A retry with the same key resumes an open top-up and never adds the value twice.
     """
-    with payments.attempt(factory, key):
-        return _top_up(factory, till, key=key, card_uid=card_uid, amount_fen=amount_fen, method=method,
-                       language=language, move_money=move_money, write_card=write_card, credit_fen=credit_fen)
+    return payments.run_attempt(factory, key, lambda: _top_up(
+        factory, till, key=key, card_uid=card_uid, amount_fen=amount_fen, method=method, language=language,
+        move_money=move_money, write_card=write_card, credit_fen=credit_fen))
 
 
 def _top_up(factory: sessionmaker[Session], till: Till, *, key: str, card_uid: str, amount_fen: int,
@@ -233,8 +233,11 @@ def _top_up(factory: sessionmaker[Session], till: Till, *, key: str, card_uid: s
                               params)
             raise
     with unit_of_work(factory) as session:
-        return settle_top_up(session, till, payments.lock_payment(session, payment_id), write.operation_id, language,
-                             card_verified=write_card is not None)
+        result = settle_top_up(session, till, payments.lock_payment(session, payment_id), write.operation_id,
+                               language, card_verified=write_card is not None)
+        letting_go = payments.let_go_with_commit()  # the key's claim goes with this COMMIT
+    payments.committed(letting_go)
+    return result
 
 
 def complete_top_up(factory: sessionmaker[Session], till: Till, payment_id: int, operation_id: int) -> TopUpResult:

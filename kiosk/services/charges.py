@@ -128,13 +128,13 @@ def run(factory: sessionmaker[Session], till: Till, *, key: str, start: Callable
         on_fail: Callable[[Session, Payment], None] | None = None,
         move_money: Callable[[Payment], None] | None = None) -> R:
     """Intent (own transaction) -> money moves -> settle (own transaction), as payments.pay_bills, holding `key`
-    for the attempt (payments.attempt).
+    for the attempt (payments.run_attempt).
 
     A replay of a finished payment returns `replay(...)` (or the error it failed with); an unfinished one
     nobody is working on resumes. If `move_money` raises, the payment fails, `on_fail` releases what the
     intent reserved, and the error propagates; money that already arrived stays as the household's credit.
     """
-    with payments.attempt(factory, key):
+    def body() -> R:  # one attempt (payments.run_attempt)
         with unit_of_work(factory) as session:
             payment, replayed = start(session)
             if replayed and payment.status != PaymentStatus.INTENT:
@@ -153,3 +153,5 @@ def run(factory: sessionmaker[Session], till: Till, *, key: str, start: Callable
                         on_fail(session, failed)
                 raise
         return payments.settle_or_fail(factory, till, payment_id, settle, on_fail, replay=replay)
+
+    return payments.run_attempt(factory, key, body)

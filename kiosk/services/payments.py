@@ -18,6 +18,7 @@ import json
 import string
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -35,7 +36,7 @@ from kiosk.errors import (BillAlreadyPaid, BillNotFound, CardWritePending, Credi
 from kiosk.i18n import N_, translate
 from kiosk.persistence import key_claims
 from kiosk.persistence.commit_option import riding
-from kiosk.persistence.db import dialect_insert, unit_of_work, update_exactly
+from kiosk.persistence.db import dialect_insert, pinned, unit_of_work, update_exactly
 from kiosk.persistence.models import (Account, Bill, CashEventRecord, Household, JournalEntry, Payment, PaymentItem,
                                       Receipt, utcnow)
 from kiosk.services import audit, ledger, receipts
@@ -365,6 +366,30 @@ def outcome(session: Session, payment: Payment, replayed: bool = False) -> Payme
 
 
 # --- honest retries --------------------------------------------------------------------------------
+_riding: ContextVar[key_claims.RidingClaim | None] = ContextVar("kiosk_riding_claim", default=None)
+
+
+def run_attempt(factory: sessionmaker[Session], key: str, body: Callable[[], R]) -> R:
+    """`body()` (one attempt of a use case) holding `key`, as `attempt` does. On PostgreSQL reached directly the
+    claim costs no round trip of its own on the usual way (kiosk.persistence.key_claims.RidingClaim): taken with the
+    body's first statement, on a connection all its units of work use, let go with its settlement's COMMIT
+    (`settle_or_fail`). If another process holds the key, the body's first message did nothing else and committed
+    nothing: the body then runs once more under `attempt`, which waits for the key as always."""
+    claim = key_claims.riding_claim(factory, key)
+    if claim is not None:
+        token = _riding.set(claim)
+        try:
+            with _timeouts_named(factory, key), pinned(claim.engine, claim.conn):
+                return body()
+        except key_claims.KeyHeld:
+            pass
+        finally:
+            _riding.reset(token)
+            claim.release()
+    with attempt(factory, key):
+        return body()
+
+
 @contextmanager
 def attempt(factory: sessionmaker[Session], key: str) -> Iterator[None]:
     """Hold `key` for one attempt of a use case (every thread and process sees it, a dead one lets it go).
@@ -376,12 +401,31 @@ def attempt(factory: sessionmaker[Session], key: str) -> Iterator[None]:
         raise PaymentInProgress(f"idempotency key {key} is held by a running attempt",
                                 reference=_reference_for(factory, key))
     try:
+        with _timeouts_named(factory, key):
+            yield
+    finally:
+        held.release()
+
+
+@contextmanager
+def _timeouts_named(factory: sessionmaker[Session], key: str) -> Iterator[None]:
+    try:
         yield
     except DatabaseBusy as exc:  # a lock or statement timeout: the unit of work that met it was rolled back whole
         raise PaymentTimedOut(str(exc), seconds=exc.params.get("seconds", 0),
                               reference=_reference_after_timeout(factory, key)) from exc
-    finally:
-        held.release()
+
+
+def let_go_with_commit() -> key_claims.RidingClaim | None:
+    """Inside the settlement's unit of work, when it is about to commit: this attempt's riding claim lets go of its
+    key with that COMMIT (the claim, to be told `committed` once the unit of work has committed), or None."""
+    claim = _riding.get()
+    return claim if claim is not None and claim.let_go_with_commit() else None
+
+
+def committed(claim: key_claims.RidingClaim | None) -> None:
+    if claim is not None:
+        claim.let_go = True
 
 
 def _reference_after_timeout(factory: sessionmaker[Session], key: str) -> str:
@@ -474,27 +518,36 @@ def pay_bills(factory: sessionmaker[Session], till: Till, *, key: str, household
     A retry with the same key returns the first outcome (or its error), or resumes an unfinished intent
     nobody is working on; while another attempt is, PaymentInProgress.
     """
-    with attempt(factory, key):
-        with unit_of_work(factory) as session:
-            payment, replayed = start_bill_payment(session, till, key=key, household_id=household_id,
-                                                   bill_ids=bill_ids, method=method, card_id=card_id,
-                                                   credit_fen=credit_fen)
-            if replayed and payment.status != PaymentStatus.INTENT:
-                return replay_or_raise(session, payment, replayed_outcome)
-            payment_id = payment.id
-        if move_money is not None:
-            try:
-                move_money(payment)
-            except CardWritePending:
-                raise  # the card may hold the payment already: the station settles or cancels it at the next tap
-            except Exception as exc:
-                with unit_of_work(factory) as session:
-                    code, params = failure_of(exc)
-                    fail(session, till, lock_payment(session, payment_id), code, params=params)
-                raise
-        return settle_or_fail(factory, till, payment_id,
-                              lambda session, payment: settle_bill_payment(session, till, payment, language),
-                              replay=replayed_outcome)
+    return run_attempt(factory, key, lambda: _pay_bills(factory, till, key=key, household_id=household_id,
+                                                       bill_ids=bill_ids, method=method, language=language,
+                                                       card_id=card_id, move_money=move_money,
+                                                       credit_fen=credit_fen))
+
+
+def _pay_bills(factory: sessionmaker[Session], till: Till, *, key: str, household_id: int, bill_ids: Sequence[int],
+               method: PaymentMethod, language: str, card_id: int | None,
+               move_money: Callable[[Payment], None] | None, credit_fen: int) -> PaymentOutcome:
+    """One attempt's body (run_attempt): intent, money moves, settlement."""
+    with unit_of_work(factory) as session:
+        payment, replayed = start_bill_payment(session, till, key=key, household_id=household_id,
+                                               bill_ids=bill_ids, method=method, card_id=card_id,
+                                               credit_fen=credit_fen)
+        if replayed and payment.status != PaymentStatus.INTENT:
+            return replay_or_raise(session, payment, replayed_outcome)
+        payment_id = payment.id
+    if move_money is not None:
+        try:
+            move_money(payment)
+        except CardWritePending:
+            raise  # the card may hold the payment already: the station settles or cancels it at the next tap
+        except Exception as exc:
+            with unit_of_work(factory) as session:
+                code, params = failure_of(exc)
+                fail(session, till, lock_payment(session, payment_id), code, params=params)
+            raise
+    return settle_or_fail(factory, till, payment_id,
+                          lambda session, payment: settle_bill_payment(session, till, payment, language),
+                          replay=replayed_outcome)
 
 
 def settle_or_fail(factory: sessionmaker[Session], till: Till, payment_id: int,
@@ -512,7 +565,10 @@ def settle_or_fail(factory: sessionmaker[Session], till: Till, payment_id: int,
             payment = lock_payment(session, payment_id)
             if payment.status != PaymentStatus.INTENT:
                 return replay_or_raise(session, payment, replay)
-            return settle(session, payment)
+            result = settle(session, payment)
+            letting_go = let_go_with_commit()  # the key's claim goes with this COMMIT
+        committed(letting_go)
+        return result
     except InsufficientBalance as exc:
         with unit_of_work(factory) as session:
             payment = lock_payment(session, payment_id)
