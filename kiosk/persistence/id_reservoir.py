@@ -1,13 +1,12 @@
 """Row ids taken from the sequences ahead of time, on PostgreSQL: an INSERT whose row already has its id needs no
 answer, so it rides with the transaction's next statement or its COMMIT (kiosk.persistence.with_commit).
 
-The rows a payment writes most (its audit rows, journal entries and lines, card operations, items, banknote events)
-are given their ids before the ORM flushes them, from a few ids per table that the engine took from the table's own
+The rows a payment writes most that nobody orders by id across transactions (its audit rows, its journal lines, its
+items; see TABLES) are given their ids before the ORM flushes them, from a few ids per table that the engine took from the table's own
 sequence in one query (`nextval`, the same numbers the database would have given). The audit chain needs a row's id
 to link it (kiosk.persistence.chain), so without this every such INSERT was a round trip of its own, waiting for
-its RETURNING id. What changes: ids are no longer in commit order across kiosks or threads (they never were across
-kiosks; nothing orders by them across a table: the chain has its own sequence, receipts their own numbers); a
-rolled-back transaction leaves its ids unused, as a sequence always does. SQLite (no network) is unchanged.
+its RETURNING id. What changes for these tables: ids are no longer in commit order across kiosks (nothing reads them so);
+a rolled-back transaction leaves its ids unused, as a sequence always does. SQLite (no network) is unchanged.
 """
 from __future__ import annotations
 
@@ -19,7 +18,19 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session
 
-TABLES = ("audit_log", "journal_entries", "journal_lines", "card_operations", "payment_items", "cash_events")
+# Only tables whose ids nobody reads as an order across transactions: a journal entry's lines and a payment's items
+# are written with their parent, in one transaction; audit rows are read in id order only per kiosk (its staff
+# unlock rows: one writer, whose restart takes ids above every id taken before, the sequence being monotonic).
+# Not journal entries, card operations or banknote events: a household's history, a card's newest operation and a
+# kiosk's newest banknote event are found by id order, and two kiosks' batches taken at different times would
+# interleave their ids out of time order.
+TABLES = ("audit_log", "journal_lines", "payment_items")
+# Tables whose ids are read as an order across transactions (a household's history by entry id, a card's newest
+# operation, a kiosk's newest banknote event): their ids are taken in each transaction's first message
+# (kiosk.persistence.with_commit), so an id is still given when its transaction starts, as close to time order as
+# the database's own sequence is; PER_TRANSACTION of each, what the transaction does not use is left unused.
+TRANSACTION_TABLES = ("journal_entries", "card_operations", "cash_events")
+PER_TRANSACTION = 2
 PER_QUERY = 64  # ids per table per refill: one round trip per about this many payments
 
 
@@ -57,13 +68,21 @@ def install(engine: Engine) -> None:
     engine.dialect.use_insertmanyvalues_wo_returning = True
 
 
+def ids_ahead_sql() -> str:
+    """The query a transaction's first message takes its TRANSACTION_TABLES ids with."""
+    tables = ", ".join(f"('{t}')" for t in TRANSACTION_TABLES)  # tables not there yet (before the migrations): none
+    return (f"SELECT t, id FROM (SELECT t, nextval(pg_get_serial_sequence(t, 'id')) AS id FROM (VALUES {tables}) "
+            f"AS v(t), generate_series(1, {PER_TRANSACTION}) WHERE to_regclass(t) IS NOT NULL) AS ahead "
+            f"WHERE id IS NOT NULL")
+
+
 def rides(context: Any) -> bool:
     """An INSERT into one of TABLES that returns nothing: its rows have their ids, nobody reads its answer."""
     compiled = getattr(context, "compiled", None)
     if compiled is None or not getattr(context, "isinsert", False) or compiled.effective_returning:
         return False
     table = getattr(compiled.statement, "table", None)
-    return getattr(table, "name", None) in TABLES
+    return getattr(table, "name", None) in TABLES + TRANSACTION_TABLES
 
 
 @event.listens_for(Session, "before_flush")
@@ -74,7 +93,24 @@ def _give_ids(session: Session, _flush_context: Any, _instances: Any) -> None:
     reservoir = _reservoirs.get(getattr(bind, "engine", bind))
     if reservoir is None:
         return
+    own: dict[str, list[int]] | None = None
     for obj in session.new:
         table = getattr(type(obj), "__tablename__", None)
-        if table in TABLES and getattr(obj, "id", 0) is None:
+        if getattr(obj, "id", 0) is not None:
+            continue
+        if table in TABLES:
             obj.id = reservoir.take(session, table)
+        elif table in TRANSACTION_TABLES:
+            if own is None:
+                own = _transaction_ids(session)
+            if own.get(table):  # else the INSERT returns the id the database gives it, as before
+                obj.id = own[table].pop(0)
+
+
+def _transaction_ids(session: Session) -> dict[str, list[int]]:
+    """The ids the session's transaction took in its first message (none before it sent one)."""
+    try:
+        dbapi = session.connection().connection.dbapi_connection
+    except Exception:  # noqa: BLE001 - no connection to ask: the INSERTs return their ids
+        return {}
+    return getattr(dbapi, "transaction_ids", None) or {}

@@ -45,6 +45,10 @@ class CommitCarryingConnection(psycopg.Connection):  # type: ignore[type-arg]
     """A psycopg connection that keeps riding statements and sends them with the next statement or the COMMIT."""
 
     _riders: list[_Rider] | None = None
+    # a query taking ids ahead from some tables' sequences, sent in each transaction's first message; what it took is
+    # the transaction's own (kiosk.persistence.id_reservoir.TRANSACTION_TABLES), left unused at its end
+    ids_ahead_sql: str | None = None
+    transaction_ids: dict[str, list[int]] | None = None
 
     def keep(self, statement: str, parameters: Mapping[str, Any] | Any | None,
              expect: tuple[int, Callable[[], Exception] | None] | None = None) -> None:
@@ -84,9 +88,16 @@ class CommitCarryingConnection(psycopg.Connection):  # type: ignore[type-arg]
         cursor is left on `statement`'s result."""
         riders = self.take_riders()
         last = ClientCursor(self).mogrify(statement, parameters) if parameters is not None else statement
+        ahead = self.ids_ahead_sql if riders and riders[0].sql == "BEGIN" else None  # a transaction's first message
+        texts = [r.sql for r in riders] + ([ahead] if ahead else []) + [last]
         with _row_checks(riders):
-            cursor.execute(";\n".join([r.sql for r in riders] + [last]), prepare=False)
+            cursor.execute(";\n".join(texts), prepare=False)
         for _rider in riders:
+            cursor.nextset()
+        if ahead:
+            self.transaction_ids = {}
+            for table, row_id in cursor.fetchall():
+                self.transaction_ids.setdefault(table, []).append(int(row_id))
             cursor.nextset()
 
     def send_alone(self) -> None:
@@ -97,6 +108,7 @@ class CommitCarryingConnection(psycopg.Connection):  # type: ignore[type-arg]
                 cursor.execute(";\n".join(r.sql for r in riders), prepare=False)
 
     def commit(self) -> None:
+        self.transaction_ids = None
         riders = self.take_riders()
         if not riders or [r.sql for r in riders] == ["BEGIN"]:
             super().commit()  # nothing sent since BEGIN (or a transaction psycopg began itself): as psycopg does
@@ -106,6 +118,7 @@ class CommitCarryingConnection(psycopg.Connection):  # type: ignore[type-arg]
 
     def rollback(self) -> None:
         self._riders = None
+        self.transaction_ids = None
         super().rollback()
 
 
@@ -148,6 +161,7 @@ def install(engine: Engine) -> None:
         # database its health probe says is gone (kiosk.app_runtime.offline)
         if type(dbapi_conn) is psycopg.Connection:
             dbapi_conn.__class__ = CommitCarryingConnection
+            dbapi_conn.ids_ahead_sql = id_reservoir.ids_ahead_sql()
 
     def _send(cursor: Any, statement: str, parameters: Any, context: Any) -> bool | None:
         connection = cursor.connection

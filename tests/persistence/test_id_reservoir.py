@@ -52,3 +52,25 @@ def test_sqlite_numbers_rows_as_it_always_did(factory):
     with unit_of_work(factory) as s:
         ids = [audit.record(s, "test", f"row {n}").id for n in range(3)]
     assert ids == [1, 2, 3]
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_rows_read_in_id_order_keep_time_order_across_two_kiosks(db_url):
+    """Banknote events, journal entries and card operations are found by id order (a kiosk's newest event, a
+    household's history): their ids are taken when their transaction starts, never from a batch taken earlier."""
+    from kiosk.persistence.models import CashEventRecord
+
+    engines = [make_engine(db_url) for _ in range(2)]
+    try:
+        factories = [bound_factory(e, chain=f"K0{i + 1}") for i, e in enumerate(engines)]
+        ids = []
+        for n in range(6):  # A, B, A, B, ...: each engine has written before, so any batch it kept would be old
+            with unit_of_work(factories[n % 2]) as s:
+                row = CashEventRecord(kiosk_id=None, counter=n, kind="stacked", value_fen=100, payment_id=None)
+                s.add(row)
+                s.flush()
+                ids.append(row.id)
+        assert ids == sorted(ids)
+    finally:
+        for e in engines:
+            e.dispose()
