@@ -182,7 +182,8 @@ def kept_head(engine: Engine, chain: str) -> EarlyHead | None:
 
 
 def _kept_of(session: Session, binding: ChainBinding) -> _KeptHead | None:
-    chains = _kept.get(session.get_bind())  # type: ignore[call-overload]
+    bind = session.get_bind()
+    chains = _kept.get(getattr(bind, "engine", bind))  # a session on a pinned connection: its engine's
     return chains.get(binding.chain) if chains else None
 
 
