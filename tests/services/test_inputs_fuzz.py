@@ -5,6 +5,8 @@ Example counts are capped (FUZZ_EXAMPLES) so that the CI profile's 10,000 per pr
 take minutes: each example opens files or a database transaction. HYPOTHESIS_PROFILE=long lifts the cap."""
 from __future__ import annotations
 
+import contextlib
+
 import csv
 import io
 import os
@@ -180,8 +182,9 @@ def open_url(tmp: Path, url: str) -> None:
     """Load the settings with the URL and build the engine; nothing is connected (a random host would be
     looked up in DNS): connecting is the bounded wait of tests/persistence/test_start_wait.py."""
     try:
-        loaded = settings_mod.load(tmp, db_url=url, with_secrets=False)
-        engine = make_engine(url or sqlite_url(tmp))
+        with contextlib.chdir(tmp):  # a relative SQLite path ("sqlite:///name") is created where we stand
+            loaded = settings_mod.load(tmp, db_url=url, with_secrets=False)
+            engine = make_engine(url or sqlite_url(tmp))
     except ConfigError as exc:
         assert_one_clear_error(exc)
     else:
