@@ -6,7 +6,6 @@ take minutes: each example opens files or a database transaction. HYPOTHESIS_PRO
 from __future__ import annotations
 
 import contextlib
-
 import csv
 import io
 import os
