@@ -61,15 +61,17 @@ class ReplacementResult:
 
 # --- top-up ------------------------------------------------------------------------------------------
 def start_top_up(session: Session, till: Till, *, key: str, card_id: int, amount_fen: int,
-                 method: PaymentMethod, language: str = "zh_Hans", credit_fen: int = 0) -> tuple[Payment, bool]:
+                 method: PaymentMethod, language: str = "zh_Hans", credit_fen: int = 0,
+                 known: Payment | None = payments.NOT_LOOKED_UP) -> tuple[Payment, bool]:
     """The intent: cash / QR / account credit (alone, or `credit_fen` of it with cash or QR for the rest),
-    never the card's own value. Replays return the first."""
+    never the card's own value. Replays return the first. `known`: the payment the caller already looked up
+    under `key` (None: there is none), as for payments.record_intent."""
     if method == PaymentMethod.CARD:
         raise InvalidEntry("a card cannot be topped up from itself", field="method")
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
         raise InvalidAmount(str(amount_fen))
-    card = session.get(Card, card_id)
-    found = payments.find_by_key(session, key)
+    card = session.get(Card, card_id)  # no query when the caller read the card in this session
+    found = payments.find_by_key(session, key) if known is payments.NOT_LOOKED_UP else known
     if found is None or card is None:  # a retry: its outcome, whatever the card is now
         card = usable_card(card)
     payment, replayed = payments.record_intent(session, till, key=key, purpose=PaymentPurpose.TOP_UP, method=method,
@@ -188,13 +190,12 @@ def _top_up(factory: sessionmaker[Session], till: Till, *, key: str, card_uid: s
             method: PaymentMethod, language: str, move_money: Callable[[Payment], None] | None,
             write_card: WriteCard | None, credit_fen: int) -> TopUpResult:
     with unit_of_work(factory) as session:
-        card = card_by_uid(session, card_uid)
-        if payments.find_by_key(session, key) is None or card is None:  # a retry: its outcome, whatever the card
+        # the tapped card and the payment already under the key (if any) in one query, in the intent's transaction
+        card, found = card_and_key(session, card_uid, key)
+        if found is None or card is None:  # a retry: its outcome, whatever the card
             card = usable_card(card)
-        card_id = card.id
-    with unit_of_work(factory) as session:
-        payment, replayed = start_top_up(session, till, key=key, card_id=card_id, amount_fen=amount_fen,
-                                         method=method, language=language, credit_fen=credit_fen)
+        payment, replayed = start_top_up(session, till, key=key, card_id=card.id, amount_fen=amount_fen,
+                                         method=method, language=language, credit_fen=credit_fen, known=found)
         if replayed and payment.status != "intent":
             return payments.replay_or_raise(session, payment, top_up_result)
         payment_id = payment.id
@@ -238,6 +239,14 @@ def _top_up(factory: sessionmaker[Session], till: Till, *, key: str, card_uid: s
         letting_go = payments.let_go_with_commit()  # the key's claim goes with this COMMIT
     payments.committed(letting_go)
     return result
+
+
+def card_and_key(session: Session, card_uid: str, key: str) -> tuple[Card | None, Payment | None]:
+    """The card with this uid (None: unknown) and the payment recorded under `key` (None: none), one query: the
+    key is unique, so the outer join adds no row. An unknown card is refused whatever the key holds."""
+    row = session.execute(select(Card, Payment).outerjoin(Payment, Payment.idempotency_key == key)
+                          .where(Card.uid_hex == normalize_uid(card_uid))).first()
+    return (row[0], row[1]) if row is not None else (None, None)
 
 
 def complete_top_up(factory: sessionmaker[Session], till: Till, payment_id: int, operation_id: int) -> TopUpResult:

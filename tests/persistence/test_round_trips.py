@@ -31,7 +31,7 @@ PINNED = {
     "pay_by_card": 11,
     "pay_by_cash": 12,
     "pay_by_qr": 12,
-    "top_up_by_cash": 24,
+    "top_up_by_cash": 20,
     "replace_card_by_cash": 27,
     "void": 16,
 }
