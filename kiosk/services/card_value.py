@@ -23,6 +23,7 @@ from kiosk.services.cards import (
     WriteCard,
     card_by_uid,
     get_card,
+    household_with_card_count,
     new_card_no,
     normalize_uid,
     perform_card_write,
@@ -299,20 +300,22 @@ def replace_card(factory: sessionmaker[Session], till: Till, *, key: str, househ
         if old.status == CardStatus.REPLACED:
             raise CardReplaced(old.card_no)
         charges.collect(session, till, payment, EntryKind.CARD_FEE)
-        hh = charges.household(session, household_id)
-        new = Card(uid_hex=new_uid_hex, card_no=new_card_no(session, hh), kind=old.kind, household_id=hh.id,
+        hh, cards_now = household_with_card_count(session, household_id)  # one query, not two
+        new = Card(uid_hex=new_uid_hex, card_no=new_card_no(session, hh, cards_now), kind=old.kind,
+                   household_id=hh.id,
                    resident_id=old.resident_id, status=str(CardStatus.ACTIVE), issue_seq=old.issue_seq + 1,
                    plate=old.plate)  # a vehicle card's replacement keeps its plate
         session.add(new)
         session.flush()
         old_account = ledger.account(session, AccountKind.STORED_VALUE, card_id=old.id)
         new_account = ledger.account(session, AccountKind.STORED_VALUE, card_id=new.id)
-        moved = ledger.liability_balance(session, ledger.lock(session, old_account))
+        locked = ledger.lock(session, old_account)
+        moved = ledger.liability_balance(session, locked)  # summed under the lock: nobody spends it meanwhile
         if moved < 0:
             raise InsufficientBalance(f"card {old.card_no} is negative", available_fen=moved)
-        if moved:
-            ledger.spend_liability(session, EntryKind.BALANCE_TRANSFER, old_account, new_account, moved,
-                                   payment_id=payment.id, kiosk_id=till.kiosk_id,
+        if moved:  # the lock is held and the balance read under it: not locked and summed a second time
+            ledger.spend_liability(session, EntryKind.BALANCE_TRANSFER, locked, new_account, moved,
+                                   locked_balance=moved, payment_id=payment.id, kiosk_id=till.kiosk_id,
                                    memo=f"{old.card_no} -> {new.card_no}")
         old.status = str(CardStatus.REPLACED)
         old.replaced_by_id = new.id

@@ -19,7 +19,7 @@ from kiosk.errors import (CardBlocked, CardFlagged, CardFrozen, CardReplaced, Ca
                           InvalidAmount, NotFound)
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Card, Household, Payment, PaymentItem
-from kiosk.services import ledger, payments
+from kiosk.services import ledger, payments, split_tender
 from kiosk.services.receipts import Till
 
 R = TypeVar("R")
@@ -120,7 +120,8 @@ def collect(session: Session, till: Till, payment: Payment, kind: EntryKind) -> 
     payments.post_parts(session, till, payment, kind,
                         [(ledger.account(session, AccountKind.REVENUE, fee_kind=fee), amount)
                          for fee, amount in sorted(by_kind.items())])
-    return ledger.liability_balance(session, payments.source_account(session, payment))
+    # known from the balance read under the source's lock in post_parts: not summed again
+    return split_tender.balance_after(session, payments.source_account(session, payment))
 
 
 def run(factory: sessionmaker[Session], till: Till, *, key: str, start: Callable[[Session], tuple[Payment, bool]],

@@ -258,10 +258,16 @@ def transfer(session: Session, kind: EntryKind, debit: Account, credit: Account,
 
 
 def spend_liability(session: Session, kind: EntryKind, liability: Account, to: Account, amount_fen: int,
-                    **kw: object) -> JournalEntry:
-    """Take value out of a stored-value or credit account; it never goes below zero."""
-    locked = lock(session, liability)
-    available = liability_balance(session, locked)
+                    *, locked_balance: int | None = None, **kw: object) -> JournalEntry:
+    """Take value out of a stored-value or credit account; it never goes below zero.
+
+    `locked_balance`: the caller locked `liability` with `lock` in this transaction and read its liability
+    balance after that (nobody else can spend from it until commit): it is not locked and summed again."""
+    if locked_balance is None:
+        locked = lock(session, liability)
+        available = liability_balance(session, locked)
+    else:
+        locked, available = liability, locked_balance
     if amount_fen > available:
         raise InsufficientBalance(f"needs {amount_fen}, has {available}", available_fen=available)
     # Debit the liability (reduces what we owe), credit the destination.

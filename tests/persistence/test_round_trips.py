@@ -32,7 +32,7 @@ PINNED = {
     "pay_by_cash": 12,
     "pay_by_qr": 12,
     "top_up_by_cash": 20,
-    "replace_card_by_cash": 27,
+    "replace_card_by_cash": 23,
     "void": 16,
 }
 
