@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Engine, Table, event, func, inspect, select, text
+from sqlalchemy import Connection, Engine, Subquery, Table, event, func, inspect, select, text
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from kiosk.domain.terms import AccountKind, EntryKind, FeeKind
@@ -119,6 +119,21 @@ def _created_or_read(session: Session, values: dict[str, object]) -> Account | N
     created = pg_insert(table).values(**values).on_conflict_do_nothing().returning(*table.c).cte("created")
     stored = select(*table.c).where(table.c.code == values["code"])
     return session.scalars(select(Account).from_statement(union_all(select(*created.c), stored))).first()
+
+
+def account_code(kind: AccountKind, *, household_id: int | None = None, card_id: int | None = None,
+                 kiosk_id: int | None = None, fee_kind: FeeKind | str | None = None) -> str:
+    """The code of the account for (kind, owner), as `account` finds it."""
+    return _code(kind, household_id, card_id, kiosk_id, str(fee_kind) if fee_kind else None)
+
+
+def balance_row(code: str) -> Subquery:
+    """One row (high, low) with the balance of the account with this code (0 while it has no lines or does not
+    exist yet), for joining into another query (`ON true`) so that an early check reads it with that query's
+    rows. Read without any lock: for a check before money moves, never for a spend (spend under `lock`)."""
+    high, low = split_sum(JournalLine.amount_fen)
+    account_id = select(Account.id).where(Account.code == code).scalar_subquery()
+    return select(high.label("high"), low.label("low")).where(JournalLine.account_id == account_id).subquery()
 
 
 def lock(session: Session, acct: Account) -> Account:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.domain.money import Money
@@ -37,8 +37,9 @@ from kiosk.i18n import N_, translate
 from kiosk.persistence import key_claims
 from kiosk.persistence.commit_option import riding
 from kiosk.persistence.db import dialect_insert, pinned, unit_of_work, update_exactly
-from kiosk.persistence.models import (Account, Bill, CashEventRecord, Household, JournalEntry, Payment, PaymentItem,
-                                      Receipt, utcnow)
+from kiosk.persistence.models import (Account, Bill, Card, CashEventRecord, Household, JournalEntry, Payment,
+                                      PaymentItem, Receipt, utcnow)
+from kiosk.persistence.sums import joined
 from kiosk.services import audit, ledger, receipts
 from kiosk.services.references import new_reference
 from kiosk.services.split_tender import (balance_after, credit_part, method_label, other_part,  # noqa: F401
@@ -233,10 +234,19 @@ def start_bill_payment(session: Session, till: Till, *, key: str, household_id: 
     ids = sorted(set(bill_ids))
     if not ids:
         raise BillNotFound("no bills chosen")
-    # the bills and the payment already recorded under the key (if any) in one query: each bill row carries it
-    rows = session.execute(select(Bill, Payment).outerjoin(Payment, Payment.idempotency_key == key)
-                           .where(Bill.id.in_(ids), Bill.household_id == household_id).order_by(Bill.id)).all()
-    bills = [bill for bill, _payment in rows]
+    # the bills and the payment already recorded under the key (if any) in one query: each bill row carries it;
+    # paid by card, also the card (its status) and its stored value's balance (read without a lock, as it was:
+    # an early refusal before money moves; the settlement spends under the account's lock)
+    by_card = method == PaymentMethod.CARD and card_id is not None
+    if by_card:
+        stored = ledger.balance_row(ledger.account_code(AccountKind.STORED_VALUE, card_id=card_id))
+        query = (select(Bill, Payment, Card, stored.c.high, stored.c.low)
+                 .select_from(Bill.__table__.outerjoin(Payment.__table__, Payment.idempotency_key == key)
+                              .outerjoin(Card.__table__, Card.id == card_id).join(stored, true())))
+    else:
+        query = select(Bill, Payment).outerjoin(Payment, Payment.idempotency_key == key)
+    rows = session.execute(query.where(Bill.id.in_(ids), Bill.household_id == household_id).order_by(Bill.id)).all()
+    bills = [row[0] for row in rows]
     existing = rows[0][1] if rows else None
     if len(bills) != len(ids):
         raise BillNotFound(f"bills {ids} of household {household_id}")
@@ -248,11 +258,10 @@ def start_bill_payment(session: Session, till: Till, *, key: str, household_id: 
     if replayed or existing is not None:
         return payment, True
     if method == PaymentMethod.CARD:
-        from kiosk.persistence.models import Card
         from kiosk.services.charges import usable_card
 
-        usable_card(session.get(Card, card_id) if card_id is not None else None)  # lost/frozen/replaced: refused
-        available = ledger.liability_balance(session, source_account(session, payment))
+        usable_card(rows[0][2] if by_card else None)  # unknown/lost/frozen/replaced: refused
+        available = -joined(rows[0][3], rows[0][4])  # the stored value's liability balance, read with the bills
         if available < other_part(payment):
             raise InsufficientBalance(f"needs {other_part(payment)}, has {available}", available_fen=available)
     # another kiosk's payment may have reserved one of them meanwhile: then BillAlreadyPaid, and nothing is kept
