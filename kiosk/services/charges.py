@@ -112,8 +112,10 @@ def collect(session: Session, till: Till, payment: Payment, kind: EntryKind) -> 
 
     The sources (stored value, credit) are locked and never go below zero.
     """
-    items = session.scalars(select(PaymentItem).where(PaymentItem.payment_id == payment.id)
-                            .order_by(PaymentItem.id)).all()
+    read = payments.locked_items(session, payment)  # read with the payment's lock (settle_or_fail), or now
+    items = ([item for item, _period, _unit in read if item is not None] if read is not None else
+             session.scalars(select(PaymentItem).where(PaymentItem.payment_id == payment.id)
+                             .order_by(PaymentItem.id)).all())
     by_kind: dict[str, int] = {}
     for item in items:
         by_kind[item.fee_kind] = by_kind.get(item.fee_kind, 0) + item.amount_fen

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select, true, update
+from sqlalchemy import event, select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.domain.money import Money
@@ -280,11 +280,13 @@ def settle_bill_payment(session: Session, till: Till, payment: Payment, language
     settles: one settled already gives its outcome, one failed or released its error."""
     if payment.status != PaymentStatus.INTENT:
         return replay_or_raise(session, payment, replayed_outcome)
-    unit_no = select(Household.unit_no).where(Household.id == payment.household_id).scalar_subquery()
-    rows = session.execute(select(PaymentItem, Bill.period, unit_no).outerjoin(Bill, Bill.id == PaymentItem.bill_id)
-                           .where(PaymentItem.payment_id == payment.id).order_by(PaymentItem.id)).all()
-    items = [item for item, _period, _unit in rows]
-    periods = {item.bill_id: period for item, period, _unit in rows if period is not None}
+    rows: Sequence[Any] | None = locked_items(session, payment)  # read with the payment's lock (settle_or_fail)
+    if rows is None:
+        unit_no = select(Household.unit_no).where(Household.id == payment.household_id).scalar_subquery()
+        rows = session.execute(select(PaymentItem, Bill.period, unit_no).outerjoin(Bill, Bill.id == PaymentItem.bill_id)
+                               .where(PaymentItem.payment_id == payment.id).order_by(PaymentItem.id)).all()
+    items = [item for item, _period, _unit in rows if item is not None]
+    periods = {item.bill_id: period for item, period, _unit in rows if item is not None and period is not None}
     # the household's unit came with the items (no query of its own)
     household_unit = rows[0][2] if rows else getattr(session.get(Household, payment.household_id), "unit_no", None)
     source = source_account(session, payment)
@@ -495,14 +497,49 @@ def _error_classes() -> dict[str, type[KioskError]]:
     return {cls.code: cls for cls in all_error_classes()}
 
 
-def lock_payment(session: Session, payment_id: int) -> Payment:
+_INFO_ITEMS = "kiosk.payments.locked_items"  # payment id -> its items read with its lock (locked_items)
+ItemRow = tuple[PaymentItem | None, str | None, str | None]  # an item (None: none), its bill's period, the unit
+
+
+def lock_payment(session: Session, payment_id: int, *, with_items: bool = False) -> Payment:
     """The payment row, locked for the rest of the transaction (PostgreSQL; SQLite holds the write lock), read
-    afresh: of two settlements of one payment the second sees what the first did."""
-    payment = session.scalars(select(Payment).where(Payment.id == payment_id).with_for_update()
-                              .execution_options(populate_existing=True)).one_or_none()
-    if payment is None:
+    afresh: of two settlements of one payment the second sees what the first did.
+
+    `with_items`: its items (with their bill's period and the household's unit) come in the same query, for the
+    settlement (`locked_items`): joined to the payment row, only the payment row locked (FOR UPDATE OF payments,
+    as before); the items, their bills' periods and the unit are written before the intent commits and never
+    change, so reading them with the lock reads what a query after it would."""
+    if not with_items:
+        payment = session.scalars(select(Payment).where(Payment.id == payment_id).with_for_update()
+                                  .execution_options(populate_existing=True)).one_or_none()
+        if payment is None:
+            raise NotFound(f"payment {payment_id}")
+        return payment
+    unit_no = select(Household.unit_no).where(Household.id == Payment.household_id).scalar_subquery()
+    rows = session.execute(select(Payment, PaymentItem, Bill.period, unit_no)
+                           .outerjoin(PaymentItem, PaymentItem.payment_id == Payment.id)
+                           .outerjoin(Bill, Bill.id == PaymentItem.bill_id)
+                           .where(Payment.id == payment_id).order_by(PaymentItem.id)
+                           .with_for_update(of=Payment.__table__)
+                           .execution_options(populate_existing=True)).all()
+    if not rows:
         raise NotFound(f"payment {payment_id}")
-    return payment
+    session.info.setdefault(_INFO_ITEMS, {})[payment_id] = [
+        (item, period, unit) for _payment, item, period, unit in rows if item is not None] or [(None, None, rows[0][3])]
+    return rows[0][0]
+
+
+def locked_items(session: Session, payment: Payment) -> list[ItemRow] | None:
+    """The payment's items read with its lock in this transaction (lock_payment(with_items=True)), each with its
+    bill's period and the household's unit (a payment without items: one row (None, None, unit)); None if they
+    were not read with it (the caller queries them)."""
+    return session.info.get(_INFO_ITEMS, {}).get(payment.id)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_items(session: Session, *_args: object) -> None:
+    session.info.pop(_INFO_ITEMS, None)
 
 
 def _details(payment: Payment) -> dict[str, Any]:
@@ -571,7 +608,7 @@ def settle_or_fail(factory: sessionmaker[Session], till: Till, payment_id: int,
     back)."""
     try:
         with unit_of_work(factory) as session:
-            payment = lock_payment(session, payment_id)
+            payment = lock_payment(session, payment_id, with_items=True)  # its items with it: one query
             if payment.status != PaymentStatus.INTENT:
                 return replay_or_raise(session, payment, replay)
             result = settle(session, payment)
