@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.domain.receipt import ReceiptItem, ReceiptKind
@@ -16,7 +16,8 @@ from kiosk.errors import (AlreadyDone, CardError, CardRemoved, CardReplaced, Car
                           CreditNotEnough, InsufficientBalance, InvalidAmount, InvalidEntry, NotFound)
 from kiosk.i18n import N_, translate
 from kiosk.persistence.db import unit_of_work
-from kiosk.persistence.models import Card, CardOperation, Payment, PaymentItem, utcnow
+from kiosk.persistence.models import Card, CardOperation, Household, Payment, PaymentItem, utcnow
+from kiosk.persistence.sums import joined
 from kiosk.services import audit, charges, ledger, payments
 from kiosk.services.cards import (
     CardWrite,
@@ -24,6 +25,7 @@ from kiosk.services.cards import (
     card_by_uid,
     get_card,
     household_with_card_count,
+    last_done_counter,
     new_card_no,
     normalize_uid,
     perform_card_write,
@@ -89,14 +91,22 @@ def start_top_up(session: Session, till: Till, *, key: str, card_id: int, amount
 def prepare_top_up(session: Session, payment: Payment) -> CardWrite:
     """The money has arrived as the household's credit: record the pending card write (old and new value,
     counters) before the card is touched. Nothing is spent yet: the ledger entry waits for the card."""
-    card = usable_card(session.get(Card, payment.card_id))
-    credit = ledger.account(session, AccountKind.CREDIT, household_id=payment.household_id)
-    available = ledger.liability_balance(session, credit)
+    # one query: the card, the household's credit and the card's stored value (balances read without a lock, as
+    # they were: the credit is spent under its lock when the top-up settles) and the card's last done counter
+    credit = ledger.balance_row(ledger.account_code(AccountKind.CREDIT, household_id=payment.household_id))
+    stored = ledger.balance_row(ledger.account_code(AccountKind.STORED_VALUE, card_id=payment.card_id))
+    row = session.execute(select(Card, credit.c.high, credit.c.low, stored.c.high, stored.c.low,
+                                 last_done_counter(Card.id))
+                          .select_from(Card.__table__.join(credit, true()).join(stored, true()))
+                          .where(Card.id == payment.card_id)).first()
+    card = usable_card(row[0] if row is not None else None)
+    assert row is not None
+    available = -joined(row[1], row[2])
     if available < payment.amount_fen:  # spent meanwhile at another kiosk
         raise CreditNotEnough(f"needs {payment.amount_fen}, has {available}", available_fen=available)
-    before = ledger.liability_balance(session, ledger.account(session, AccountKind.STORED_VALUE, card_id=card.id))
+    before = -joined(row[3], row[4])
     return record_card_write(session, card, kind="top_up", old_value_fen=before,
-                             new_value_fen=before + payment.amount_fen, payment_id=payment.id)
+                             new_value_fen=before + payment.amount_fen, payment_id=payment.id, last_counter=row[5])
 
 
 def open_top_up_write(session: Session, payment: Payment) -> CardWrite | None:
@@ -117,16 +127,27 @@ def settle_top_up(session: Session, till: Till, payment: Payment, operation_id: 
     writer) the write stays pending and the card is brought up to date on its next tap."""
     if payment.status != "intent":  # settled or given up meanwhile (a tap, a restart)
         return payments.replay_or_raise(session, payment, top_up_result)
-    card = get_card(session, payment.card_id)
+    # one query: the card, its household, the pending write and the card's stored value before (read without a
+    # lock, as it was: a top-up adds to the stored value, it spends the household's credit under its lock)
+    before_row = ledger.balance_row(ledger.account_code(AccountKind.STORED_VALUE, card_id=payment.card_id))
+    row = session.execute(select(Card, Household, CardOperation, before_row.c.high, before_row.c.low)
+                          .select_from(Card.__table__.outerjoin(Household.__table__, Household.id == Card.household_id)
+                                       .outerjoin(CardOperation.__table__, CardOperation.id == operation_id)
+                                       .join(before_row, true()))
+                          .where(Card.id == payment.card_id)).first()
+    if row is None:
+        raise CardUnknown(f"card {payment.card_id}")
+    card, hh = row[0], row[1]
+    if hh is None:
+        raise NotFound(f"household {card.household_id}")
     stored = ledger.account(session, AccountKind.STORED_VALUE, card_id=card.id)
-    before = ledger.liability_balance(session, stored)
+    before = -joined(row[3], row[4])
     # the money is all household credit by now; a split top-up still books its credit part and the part that
     # came in as notes or by QR as two balanced entries (split_tender.post_parts)
     payments.post_parts(session, till, payment, EntryKind.TOP_UP, [(stored, payment.amount_fen)])
     after = before + payment.amount_fen
     if card_verified:
         resolve_card_write(session, operation_id, done=True, actor=actor_of(till))
-    hh = charges.household(session, card.household_id)
     fields = ((translate(N_("Reference"), language), payment.reference),
               (translate(N_("Card number"), language), card.card_no),
               (translate(N_("Card balance before"), language), yuan(before)),

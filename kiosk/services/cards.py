@@ -4,9 +4,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.domain.receipt import ReceiptKind
@@ -244,17 +245,26 @@ def _status_receipt(session: Session, till: Till, card: Card, kind: ReceiptKind,
 
 
 # --- the card-write seam ---------------------------------------------------------------------------
+NOT_READ: Any = object()  # record_card_write's last_counter when the caller has not read it
+
+
+def last_done_counter(card_id: Any) -> ScalarSelect[Any]:
+    """The counter of the card's last done write (NULL: none), as a scalar subquery (record_card_write)."""
+    return (select(func.max(CardOperation.new_counter))
+            .where(CardOperation.card_id == card_id, CardOperation.status == "done").scalar_subquery())
+
+
 def record_card_write(session: Session, card: Card, *, kind: str, new_value_fen: int, old_value_fen: int,
-                      payment_id: int | None = None) -> CardWrite:
+                      payment_id: int | None = None, last_counter: Any = NOT_READ) -> CardWrite:
     """A pending CardOperation, written in the caller's transaction before anyone touches the card.
 
-    Counters follow the card application: issuing writes counter 0, every value write adds one.
+    Counters follow the card application: issuing writes counter 0, every value write adds one. `last_counter`:
+    what the caller read of `last_done_counter` of the card in this transaction (None: no done write yet).
     """
     if kind == "issue":
         counter, new_counter = 0, 0
     else:
-        last = session.scalar(select(func.max(CardOperation.new_counter))
-                              .where(CardOperation.card_id == card.id, CardOperation.status == "done"))
+        last = session.scalar(select(last_done_counter(card.id))) if last_counter is NOT_READ else last_counter
         counter = int(last or 0)
         new_counter = counter + 1
     op = CardOperation(card_id=card.id, payment_id=payment_id, kind=kind, old_value_fen=old_value_fen,
