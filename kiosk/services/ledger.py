@@ -291,9 +291,10 @@ def spend_liability(session: Session, kind: EntryKind, liability: Account, to: A
 
 def reverse(session: Session, entry: JournalEntry, *, memo: str, kiosk_id: int | None = None) -> JournalEntry:
     """A void: a new entry with every line negated; the original stays untouched."""
-    lines = session.scalars(select(JournalLine).where(JournalLine.entry_id == entry.id)).all()
-    accounts = {a.id: a for a in session.scalars(select(Account).where(Account.id.in_([l.account_id for l in lines])))}
-    return post(session, EntryKind.VOID, [Posting(accounts[l.account_id], -l.amount_fen) for l in lines],
+    # the entry's lines with their accounts, one query (lines and accounts never change)
+    rows = session.execute(select(JournalLine, Account).join(Account, Account.id == JournalLine.account_id)
+                           .where(JournalLine.entry_id == entry.id).order_by(JournalLine.id)).all()
+    return post(session, EntryKind.VOID, [Posting(acct, -line.amount_fen) for line, acct in rows],
                 memo=memo, payment_id=entry.payment_id, kiosk_id=kiosk_id, reverses_entry_id=entry.id)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from kiosk.domain.payment_code import GATEWAY_NETWORK_LABELS
 from kiosk.domain.receipt import ReceiptDocument, ReceiptItem, ReceiptKind
@@ -29,8 +29,9 @@ from kiosk.persistence.models import (
     Receipt,
     utcnow,
 )
+from kiosk.persistence.sums import joined, split_sum
 from kiosk.services import audit, ledger, payments, receipts
-from kiosk.services.cards import CardWrite, record_card_write
+from kiosk.services.cards import CardWrite, last_done_counter, record_card_write
 from kiosk.services.charges import yuan
 from kiosk.services.parking import add_months
 from kiosk.services.receipts import Till
@@ -91,8 +92,8 @@ def void_receipt(session: Session, till: Till, *, number: int | str, reason: str
     cards_before = _card_values(session, [e.id for e in entries])
     reversals = [ledger.reverse(session, entry, memo=f"void {receipts.format_number(receipt.number)}: {reason}",
                                 kiosk_id=till.kiosk_id) for entry in entries]
-    _refuse_negative_liabilities(session, [e.id for e in reversals])
-    writes = _sync_cards(session, payment, cards_before)
+    after = _refuse_negative_liabilities(session, [e.id for e in reversals])
+    writes = _sync_cards(session, payment, cards_before, after)
     payment.status = str(PaymentStatus.VOIDED)
     _undo_effects(session, payment)
     returned = "card" if payment.method == PaymentMethod.CARD else "credit"
@@ -160,37 +161,48 @@ def _card_values(session: Session, entry_ids: list[int]) -> dict[int, int]:
     """Stored value of every card the entries touch, before the void."""
     if not entry_ids:
         return {}
-    accounts = session.scalars(select(Account).join(JournalLine, JournalLine.account_id == Account.id)
-                               .where(JournalLine.entry_id.in_(entry_ids),
-                                      Account.kind == str(AccountKind.STORED_VALUE)).distinct()).all()
-    return {a.card_id: ledger.liability_balance(session, a) for a in accounts if a.card_id is not None}
+    # the accounts with their balances, one query (read without a lock, as before: the value the card held)
+    high, low = split_sum(JournalLine.amount_fen)
+    lines = aliased(JournalLine)
+    sums = [select(part).where(JournalLine.account_id == Account.id).scalar_subquery() for part in (high, low)]
+    touched = select(lines.account_id).where(lines.entry_id.in_(entry_ids))
+    rows = session.execute(select(Account.card_id, *sums).where(Account.id.in_(touched),
+                                                                 Account.kind == str(AccountKind.STORED_VALUE))).all()
+    return {card_id: -joined(h, lo) for card_id, h, lo in rows if card_id is not None}
 
 
-def _sync_cards(session: Session, payment: Payment, before: dict[int, int]) -> tuple[CardWrite, ...]:
+def _sync_cards(session: Session, payment: Payment, before: dict[int, int],
+                after: dict[int, int]) -> tuple[CardWrite, ...]:
     """The card keeps a copy of its value: a void that changes it leaves a pending "sync" write for
-    the card application to apply on the card's next tap."""
+    the card application to apply on the card's next tap. `after`: the liability balances read under the
+    accounts' locks once the void was posted (account id -> balance), not summed again."""
     writes = []
     for card_id, old_value in sorted(before.items()):
-        new_value = ledger.liability_balance(session, ledger.account(session, AccountKind.STORED_VALUE, card_id=card_id))
-        card = session.get(Card, card_id)
-        if card is not None and new_value != old_value:
-            writes.append(record_card_write(session, card, kind="sync", old_value_fen=old_value,
-                                            new_value_fen=new_value, payment_id=payment.id))
+        acct = ledger.account(session, AccountKind.STORED_VALUE, card_id=card_id)
+        new_value = after[acct.id] if acct.id in after else ledger.liability_balance(session, acct)
+        found = session.execute(select(Card, last_done_counter(Card.id)).where(Card.id == card_id)).first()
+        if found is not None and new_value != old_value:
+            writes.append(record_card_write(session, found[0], kind="sync", old_value_fen=old_value,
+                                            new_value_fen=new_value, payment_id=payment.id, last_counter=found[1]))
     return tuple(writes)
 
 
-def _refuse_negative_liabilities(session: Session, entry_ids: list[int]) -> None:
-    """Stored value and credit never go below zero, voids included."""
+def _refuse_negative_liabilities(session: Session, entry_ids: list[int]) -> dict[int, int]:
+    """Stored value and credit never go below zero, voids included. Returns what each holds now (account id ->
+    liability balance, read under its lock: nobody spends from it until this transaction ends)."""
     if not entry_ids:
-        return
+        return {}
     accounts = session.scalars(select(Account).join(JournalLine, JournalLine.account_id == Account.id)
                                .where(JournalLine.entry_id.in_(entry_ids),
                                       Account.kind.in_([str(AccountKind.STORED_VALUE), str(AccountKind.CREDIT)]))
                                .distinct()).all()
+    left_now: dict[int, int] = {}
     for acct in accounts:
         left = ledger.liability_balance(session, ledger.lock(session, acct))
         if left < 0:
             raise InsufficientBalance(f"{acct.code} would be {left}", available_fen=left)
+        left_now[acct.id] = left
+    return left_now
 
 
 def _undo_effects(session: Session, payment: Payment) -> None:

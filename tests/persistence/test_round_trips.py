@@ -33,7 +33,7 @@ PINNED = {
     "pay_by_qr": 11,
     "top_up_by_cash": 14,
     "replace_card_by_cash": 22,
-    "void": 16,
+    "void": 12,
 }
 
 
