@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, true
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import func, select, true
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from kiosk.domain.receipt import ReceiptItem, ReceiptKind
 from kiosk.domain.terms import FEE_LABELS, AccountKind, CardStatus, EntryKind, FeeKind, PaymentMethod, PaymentPurpose
@@ -22,9 +22,7 @@ from kiosk.services import audit, charges, ledger, payments
 from kiosk.services.cards import (
     CardWrite,
     WriteCard,
-    card_by_uid,
     get_card,
-    household_with_card_count,
     last_done_counter,
     new_card_no,
     normalize_uid,
@@ -263,6 +261,20 @@ def _top_up(factory: sessionmaker[Session], till: Till, *, key: str, card_uid: s
     return result
 
 
+def card_and_household(session: Session, card_id: int, household_id: int) -> tuple[Card, Household, int]:
+    """The card, the household and the household's count of cards (for new_card_no), one query. CardUnknown: no
+    such card; NotFound: no such household."""
+    count = select(func.count()).select_from(Card).where(Card.household_id == household_id).scalar_subquery()
+    row = session.execute(select(Card, Household, count)
+                          .select_from(Card.__table__.outerjoin(Household.__table__, Household.id == household_id))
+                          .where(Card.id == card_id)).first()
+    if row is None:
+        raise CardUnknown(f"card {card_id}")
+    if row[1] is None:
+        raise NotFound(f"household {household_id}")
+    return row[0], row[1], int(row[2] or 0)
+
+
 def card_and_key(session: Session, card_uid: str, key: str) -> tuple[Card | None, Payment | None]:
     """The card with this uid (None: unknown) and the payment recorded under `key` (None: none), one query: the
     key is unique, so the outer join adds no row. An unknown card is refused whatever the key holds."""
@@ -299,29 +311,37 @@ def replace_card(factory: sessionmaker[Session], till: Till, *, key: str, househ
     label = translate(FEE_LABELS[FeeKind.CARD_FEE], language)
 
     def start(session: Session) -> tuple[Payment, bool]:
-        old = get_card(session, old_card_id)
+        # one query: the old card, the payment already under the key (if any) and whether the new uid is taken
+        taken = aliased(Card)
+        row = session.execute(select(Card, Payment, select(taken.id).where(taken.uid_hex == new_uid_hex)
+                                     .limit(1).scalar_subquery())
+                              .outerjoin(Payment, Payment.idempotency_key == key)
+                              .where(Card.id == old_card_id)).first()
+        if row is None:
+            raise CardUnknown(f"card {old_card_id}")
+        old, existing, new_uid_card = row[0], row[1], row[2]
         if old.household_id != household_id:
             raise CardUnknown(f"card {old_card_id} is not of household {household_id}")
-        existing = payments.find_by_key(session, key)
         if old.status == CardStatus.REPLACED and existing is None:
             raise CardReplaced(old.card_no)
         if existing is None:
             refuse_flagged(old)  # its balance moves only once staff have repaired it
-        if existing is None and card_by_uid(session, new_uid_hex) is not None:
+        if existing is None and new_uid_card is not None:
             raise AlreadyDone(f"card {new_uid_hex} is already registered")
         return charges.start_fee_payment(
             session, till, key=key, purpose=PaymentPurpose.CARD_REPLACEMENT, method=method, household_id=household_id,
             lines=[FeeLine(str(FeeKind.CARD_FEE), label, fee_fen)],
             card_id=old.id if method == PaymentMethod.CARD else None,
             details={"old_card_id": old.id, "new_uid": new_uid_hex},
-            fingerprint={"old_card": old.id, "new_uid": new_uid_hex}, blocked_card_ok=True, credit_fen=credit_fen)
+            fingerprint={"old_card": old.id, "new_uid": new_uid_hex}, blocked_card_ok=True, credit_fen=credit_fen,
+            known=existing)
 
     def settle(session: Session, payment: Payment) -> ReplacementResult:
-        old = get_card(session, old_card_id)
+        # one query: the old card, the household and its count of cards (none of them locked, as before)
+        old, hh, cards_now = card_and_household(session, old_card_id, household_id)
         if old.status == CardStatus.REPLACED:
             raise CardReplaced(old.card_no)
         charges.collect(session, till, payment, EntryKind.CARD_FEE)
-        hh, cards_now = household_with_card_count(session, household_id)  # one query, not two
         new = Card(uid_hex=new_uid_hex, card_no=new_card_no(session, hh, cards_now), kind=old.kind,
                    household_id=hh.id,
                    resident_id=old.resident_id, status=str(CardStatus.ACTIVE), issue_seq=old.issue_seq + 1,

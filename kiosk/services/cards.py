@@ -120,19 +120,10 @@ def issue_card(session: Session, *, household_id: int, uid: str, kind: CardKind,
 
 def new_card_no(session: Session, hh: Household, cards_now: int | None = None) -> str:
     """Printed card number: site, household and a running count, e.g. '0001-000042-03'. `cards_now`: the
-    household's count of cards, when the caller read it with the household (household_with_card_count)."""
+    household's count of cards, when the caller read it with the household (card_value.card_and_household)."""
     count = cards_now if cards_now is not None else (
         session.scalar(select(func.count()).select_from(Card).where(Card.household_id == hh.id)) or 0)
     return f"{hh.site_id:04d}-{hh.id:06d}-{count + 1:02d}"[:20]
-
-
-def household_with_card_count(session: Session, household_id: int) -> tuple[Household, int]:
-    """The household and its count of cards (for new_card_no) in one query. NotFound: no such household."""
-    count = select(func.count()).select_from(Card).where(Card.household_id == Household.id).scalar_subquery()
-    row = session.execute(select(Household, count).where(Household.id == household_id)).first()
-    if row is None:
-        raise NotFound(f"household {household_id}")
-    return row[0], int(row[1] or 0)
 
 
 def _owned(session: Session, household_id: int | None, card_id: int) -> Card:

@@ -70,16 +70,18 @@ def refuse_flagged(card: Card) -> None:
 def start_fee_payment(session: Session, till: Till, *, key: str, purpose: PaymentPurpose, method: PaymentMethod,
                       household_id: int, lines: Sequence[FeeLine], card_id: int | None = None,
                       details: dict[str, Any] | None = None, fingerprint: dict[str, Any] | None = None,
-                      blocked_card_ok: bool = False, credit_fen: int = 0) -> tuple[Payment, bool]:
+                      blocked_card_ok: bool = False, credit_fen: int = 0,
+                      known: Payment | None = payments.NOT_LOOKED_UP) -> tuple[Payment, bool]:
     """Record the intent and its items; with the card method, refuse a short balance before money moves.
 
     `blocked_card_ok` lets a lost or frozen card's value pay (only the replacement fee does that).
-    `credit_fen` is the part paid from the household's account credit (split tender).
+    `credit_fen` is the part paid from the household's account credit (split tender). `known`: the payment the
+    caller already looked up under `key` in this transaction (None: there is none; one query less).
     """
     amount = sum(line.amount_fen for line in lines)
     if not lines or any(line.amount_fen <= 0 for line in lines):
         raise InvalidAmount(str([line.amount_fen for line in lines]))
-    found = payments.find_by_key(session, key)
+    found = payments.find_by_key(session, key) if known is payments.NOT_LOOKED_UP else known
     known = found is not None  # a retry: its outcome, whatever the card is now
     if method == PaymentMethod.CARD and not known:
         card = session.get(Card, card_id) if card_id is not None else None

@@ -32,7 +32,7 @@ PINNED = {
     "pay_by_cash": 11,
     "pay_by_qr": 11,
     "top_up_by_cash": 14,
-    "replace_card_by_cash": 22,
+    "replace_card_by_cash": 18,
     "void": 12,
 }
 
