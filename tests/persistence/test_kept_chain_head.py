@@ -5,6 +5,7 @@ after which it reads the head again."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
 
@@ -89,22 +90,31 @@ def test_a_second_writer_of_the_chain_fails_the_keeping_transaction_whole_and_th
         other_engine.dispose()
 
 
-@pytest.mark.parametrize("backend", ["postgres"])
-def test_threads_of_one_process_never_link_from_the_same_kept_head(keeping):
+def _in_threads(target: Callable[[int], None], count: int, timeout_s: float) -> list[BaseException]:
+    """`target(0..count-1)` on as many threads at once; what they raised."""
     errors: list[BaseException] = []
 
-    def writer(n: int) -> None:
+    def run(n: int) -> None:
         try:
-            for i in range(8):
-                _write(keeping, f"t{n}-{i}")
-        except BaseException as exc:  # noqa: BLE001 - reported below
+            target(n)
+        except BaseException as exc:  # noqa: BLE001 - reported by the caller
             errors.append(exc)
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(60)
+        t.join(timeout_s)
+    return errors
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_threads_of_one_process_never_link_from_the_same_kept_head(keeping):
+    def writer(n: int) -> None:
+        for i in range(8):
+            _write(keeping, f"t{n}-{i}")
+
+    errors = _in_threads(writer, 4, 60)
     assert not errors, errors
     assert len(_subjects(keeping)) == 32
     _verified(keeping)
@@ -179,21 +189,12 @@ def test_money_paid_from_several_threads_on_a_kept_head_links_every_row_once(kee
 
     with unit_of_work(keeping) as s:
         mini = estate.build(s, households=4, bills_each=3, card_value_fen=500_000)
-    errors: list[BaseException] = []
-
     def pay(n: int) -> None:
         hh = mini.household_ids[n]
-        try:
-            for b, how in enumerate(("card", "cash", "card")):
-                money_uses.pay_bill(keeping, mini.till, key=f"t{n}-{b}", household_id=hh,
-                                    bill_id=mini.bill_ids[hh][b], how=how, card_id=mini.card_ids[hh])
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+        for b, how in enumerate(("card", "cash", "card")):
+            money_uses.pay_bill(keeping, mini.till, key=f"t{n}-{b}", household_id=hh,
+                                bill_id=mini.bill_ids[hh][b], how=how, card_id=mini.card_ids[hh])
 
-    threads = [threading.Thread(target=pay, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    errors = _in_threads(pay, 4, 120)
     assert not errors, errors
     _verified(keeping)
