@@ -30,11 +30,11 @@ def sqlite_url(data_dir: Path) -> str:
 BUSY_TIMEOUT_S = 30.0  # how long one statement waits for SQLite's write lock (another kiosk process, an import)
 CONNECT_TIMEOUT_S = 10  # how long connecting to a PostgreSQL server may take before it counts as down
 _busy_timeouts: WeakKeyDictionary[Engine, float] = WeakKeyDictionary()
+_statement_timeouts: WeakKeyDictionary[Engine, float] = WeakKeyDictionary()
 _poolers: WeakSet[Engine] = WeakSet()  # engines whose URL is a transaction-pooling PgBouncer
 # the connection this thread's attempt of a money use case holds (kiosk.persistence.key_claims): its units of work
 # run on it
 _pinned: ContextVar[tuple[Engine, Connection] | None] = ContextVar("kiosk_pinned_connection", default=None)
-_statement_timeouts: WeakKeyDictionary[Engine, float] = WeakKeyDictionary()
 LOCK_NOT_AVAILABLE, QUERY_CANCELED = "55P03", "57014"  # PostgreSQL's lock_timeout and statement_timeout
 
 

@@ -1,12 +1,12 @@
 """Row ids taken from the sequences ahead of time, on PostgreSQL: an INSERT whose row already has its id needs no
 answer, so it rides with the transaction's next statement or its COMMIT (kiosk.persistence.with_commit).
 
-The rows a payment writes most that nobody orders by id across transactions (its audit rows, its journal lines, its
-items; see TABLES) are given their ids before the ORM flushes them, from a few ids per table that the engine took from the table's own
-sequence in one query (`nextval`, the same numbers the database would have given). The audit chain needs a row's id
-to link it (kiosk.persistence.chain), so without this every such INSERT was a round trip of its own, waiting for
-its RETURNING id. What changes for these tables: ids are no longer in commit order across kiosks (nothing reads them so);
-a rolled-back transaction leaves its ids unused, as a sequence always does. SQLite (no network) is unchanged.
+The audit chain needs a row's id to link it (kiosk.persistence.chain), so without this every protected row's INSERT
+was a round trip of its own, waiting for its RETURNING id. The rows a payment writes most get their ids before the
+ORM flushes them, from their tables' own sequences (`nextval`, the numbers the database would have given): rows
+nobody reads in id order across transactions (TABLES) from a batch the engine keeps; rows that are read in id order
+(TRANSACTION_TABLES) from a few taken in their transaction's first message. A rolled-back transaction leaves its
+ids unused, as a sequence always does. SQLite (no network) is unchanged.
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ TABLES = ("audit_log", "journal_lines", "payment_items")
 # the database's own sequence is; PER_TRANSACTION of each, what the transaction does not use is left unused.
 TRANSACTION_TABLES = ("journal_entries", "card_operations", "cash_events")
 PER_TRANSACTION = 2
+_RIDING_TABLES = frozenset(TABLES + TRANSACTION_TABLES)
 PER_QUERY = 64  # ids per table per refill: one round trip per about this many payments
 
 
@@ -68,12 +69,12 @@ def install(engine: Engine) -> None:
     engine.dialect.use_insertmanyvalues_wo_returning = True
 
 
-def ids_ahead_sql() -> str:
-    """The query a transaction's first message takes its TRANSACTION_TABLES ids with."""
-    tables = ", ".join(f"('{t}')" for t in TRANSACTION_TABLES)  # tables not there yet (before the migrations): none
-    return (f"SELECT t, id FROM (SELECT t, nextval(pg_get_serial_sequence(t, 'id')) AS id FROM (VALUES {tables}) "
-            f"AS v(t), generate_series(1, {PER_TRANSACTION}) WHERE to_regclass(t) IS NOT NULL) AS ahead "
-            f"WHERE id IS NOT NULL")
+# The query a transaction's first message takes its TRANSACTION_TABLES ids with (kiosk.persistence.with_commit);
+# tables not there yet (before the migrations) give none.
+IDS_AHEAD_SQL = ("SELECT t, id FROM (SELECT t, nextval(pg_get_serial_sequence(t, 'id')) AS id FROM (VALUES "
+                 + ", ".join(f"('{t}')" for t in TRANSACTION_TABLES)
+                 + f") AS v(t), generate_series(1, {PER_TRANSACTION}) WHERE to_regclass(t) IS NOT NULL) AS ahead "
+                   "WHERE id IS NOT NULL")
 
 
 def rides(context: Any) -> bool:
@@ -82,7 +83,7 @@ def rides(context: Any) -> bool:
     if compiled is None or not getattr(context, "isinsert", False) or compiled.effective_returning:
         return False
     table = getattr(compiled.statement, "table", None)
-    return getattr(table, "name", None) in TABLES + TRANSACTION_TABLES
+    return getattr(table, "name", None) in _RIDING_TABLES
 
 
 @event.listens_for(Session, "before_flush")

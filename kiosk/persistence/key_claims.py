@@ -45,6 +45,11 @@ def _digest(key: str) -> bytes:
     return hashlib.sha256(key.encode("utf-8")).digest()
 
 
+def advisory_lock_key(key: str) -> int:
+    """The second half of the key's PostgreSQL advisory lock (LOCK_CLASS is the first), transaction or session."""
+    return int.from_bytes(_digest(key)[:4], "big", signed=True)
+
+
 def _engine(factory: sessionmaker[Session]) -> Engine:
     bind = factory.kw.get("bind")
     if not isinstance(bind, Engine):
@@ -78,7 +83,7 @@ class _AdvisoryClaim:
 
     def __init__(self, engine: Engine, key: str) -> None:
         self.conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        self.lock_key = int.from_bytes(_digest(key)[:4], "big", signed=True)
+        self.lock_key = advisory_lock_key(key)
         self.held = False
 
     def _run(self, sql: str) -> object:
@@ -131,7 +136,7 @@ class RidingClaim:
 
     def __init__(self, engine: Engine, key: str) -> None:
         self.engine = engine
-        self.lock_key = int.from_bytes(_digest(key)[:4], "big", signed=True)
+        self.lock_key = advisory_lock_key(key)
         self.local = _LocalClaim(f"{engine.url}|{key}")
         self.conn: Any = None
         self.let_go = False  # the unlock went with a COMMIT that succeeded

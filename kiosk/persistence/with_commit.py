@@ -21,7 +21,8 @@ An engine made otherwise (SQLite, an engine of the tests' own) runs such a state
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ import psycopg
 from psycopg import ClientCursor
 from sqlalchemy import Engine, event
 
+from kiosk.errors import StorageError
 from kiosk.persistence import id_reservoir
 from kiosk.persistence.commit_option import EXPECT_ROWS, RIDES, WITH_COMMIT  # noqa: F401 - re-exported
 
@@ -45,39 +47,36 @@ class CommitCarryingConnection(psycopg.Connection):  # type: ignore[type-arg]
     """A psycopg connection that keeps riding statements and sends them with the next statement or the COMMIT."""
 
     _riders: list[_Rider] | None = None
-    # a query taking ids ahead from some tables' sequences, sent in each transaction's first message; what it took is
-    # the transaction's own (kiosk.persistence.id_reservoir.TRANSACTION_TABLES), left unused at its end
-    ids_ahead_sql: str | None = None
+    # the ids a transaction's first message took ahead (kiosk.persistence.id_reservoir.TRANSACTION_TABLES): the
+    # transaction's own, left unused at its end
     transaction_ids: dict[str, list[int]] | None = None
 
     def keep(self, statement: str, parameters: Mapping[str, Any] | Any | None,
              expect: tuple[int, Callable[[], Exception] | None] | None = None) -> None:
         sql = ClientCursor(self).mogrify(statement, parameters) if parameters is not None else statement
-        if self._riders is None:
-            self._riders = []
-        error = None
-        if expect is not None:
-            rows, error = expect
-            sql = _checked(sql, rows, len(self._riders))
-        self._riders.append(_Rider(sql, error))
+        if expect is None:
+            self._add(sql, None)
+            return
+        rows, error = expect  # the count of the UPDATE's RETURNING rows, checked by the server
+        index = len(self._riders or ())
+        check = _fails_unless(f"count(*) = {int(rows)}", index, "count(*)")
+        self._add(f"WITH checked AS ({sql} RETURNING 1) SELECT {check} FROM checked", error)
 
     def keep_check(self, condition: str, error: Callable[[], Exception]) -> None:
         """Keep a check that rides like a statement: `condition` (SQL, evaluated once, by the server, where the
         rider is sent; e.g. a lock taken) must be true, else `error()` is raised and the rest of its message is not
         run."""
+        self._add(f"SELECT {_fails_unless(condition, len(self._riders or ()), 'pg_backend_pid()')}", error)
+
+    def _add(self, sql: str, error: Callable[[], Exception] | None) -> None:
         if self._riders is None:
             self._riders = []
-        index = len(self._riders)
-        self._riders.append(_Rider(f"SELECT CASE WHEN ({condition}) THEN 0 ELSE CAST('{_MARK}{index}-' || "
-                                   f"pg_backend_pid() AS integer) END", error))
-
-    def keep_for_commit(self, statement: str, parameters: Mapping[str, Any] | None) -> None:
-        self.keep(statement, parameters)
+        self._riders.append(_Rider(sql, error))
 
     def carries(self) -> bool:
         """Kept statements would be sent: anything but the kiosk's lone BEGIN (a transaction that ran nothing
         sends nothing at all)."""
-        return bool(self._riders) and [r.sql for r in self._riders] != ["BEGIN"]
+        return not _nothing_but_begin(self._riders or [])
 
     def take_riders(self) -> list[_Rider]:
         riders, self._riders = self._riders or [], None
@@ -88,7 +87,8 @@ class CommitCarryingConnection(psycopg.Connection):  # type: ignore[type-arg]
         cursor is left on `statement`'s result."""
         riders = self.take_riders()
         last = ClientCursor(self).mogrify(statement, parameters) if parameters is not None else statement
-        ahead = self.ids_ahead_sql if riders and riders[0].sql == "BEGIN" else None  # a transaction's first message
+        first = bool(riders) and riders[0].sql == "BEGIN"  # a transaction's first message takes its ids ahead
+        ahead = id_reservoir.IDS_AHEAD_SQL if first else None
         texts = [r.sql for r in riders] + ([ahead] if ahead else []) + [last]
         with _row_checks(riders):
             cursor.execute(";\n".join(texts), prepare=False)
@@ -110,7 +110,7 @@ class CommitCarryingConnection(psycopg.Connection):  # type: ignore[type-arg]
     def commit(self) -> None:
         self.transaction_ids = None
         riders = self.take_riders()
-        if not riders or [r.sql for r in riders] == ["BEGIN"]:
+        if _nothing_but_begin(riders):
             super().commit()  # nothing sent since BEGIN (or a transaction psycopg began itself): as psycopg does
             return
         with _row_checks(riders), self.cursor() as cursor:
@@ -122,29 +122,29 @@ class CommitCarryingConnection(psycopg.Connection):  # type: ignore[type-arg]
         super().rollback()
 
 
-def _checked(sql: str, rows: int, index: int) -> str:
-    """The UPDATE or DELETE `sql` made to fail on the server unless it touches exactly `rows` rows: the check is not
-    constant (it names the count), so the planner cannot fold it into an error of its own."""
-    return (f"WITH checked AS ({sql} RETURNING 1) SELECT CASE WHEN count(*) = {int(rows)} THEN 0 "
-            f"ELSE CAST('{_MARK}{int(index)}-' || count(*) AS integer) END FROM checked")
+def _nothing_but_begin(riders: list[_Rider]) -> bool:
+    return all(r.sql == "BEGIN" for r in riders)
 
 
-class _row_checks:
-    """Turns a failed row check of one of `riders` into that rider's error."""
+def _fails_unless(condition: str, index: int, varying: str) -> str:
+    """A SELECT expression that is 0 when `condition` holds, else an error naming rider `index`. The error's text
+    names `varying` (an expression of the row or the session), so the planner cannot fold it into an error raised
+    whether or not the condition holds."""
+    return f"CASE WHEN ({condition}) THEN 0 ELSE CAST('{_MARK}{int(index)}-' || {varying} AS integer) END"
 
-    def __init__(self, riders: list[_Rider]) -> None:
-        self.riders = riders
 
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, _type: Any, exc: BaseException | None, _tb: Any) -> bool:
-        if not isinstance(exc, psycopg.errors.InvalidTextRepresentation) or _MARK not in str(exc):
-            return False
+@contextmanager
+def _row_checks(riders: list[_Rider]) -> Iterator[None]:
+    """Turns a failed check of one of `riders` (`_fails_unless`) into that rider's error."""
+    try:
+        yield
+    except psycopg.errors.InvalidTextRepresentation as exc:
+        if _MARK not in str(exc):
+            raise
         index = int(str(exc).split(_MARK, 1)[1].split("-", 1)[0])
-        error = self.riders[index].error if index < len(self.riders) else None
+        error = riders[index].error if index < len(riders) else None
         if error is None:
-            return False
+            raise
         raise error() from exc
 
 
@@ -161,18 +161,14 @@ def install(engine: Engine) -> None:
         # database its health probe says is gone (kiosk.app_runtime.offline)
         if type(dbapi_conn) is psycopg.Connection:
             dbapi_conn.__class__ = CommitCarryingConnection
-            dbapi_conn.ids_ahead_sql = id_reservoir.ids_ahead_sql()
 
     def _send(cursor: Any, statement: str, parameters: Any, context: Any) -> bool | None:
         connection = cursor.connection
         if not isinstance(connection, CommitCarryingConnection):
             return None
-        options = context.execution_options if context is not None else {}
-        if options.get(RIDES) or id_reservoir.rides(context):
-            connection.keep(statement, parameters, options.get(EXPECT_ROWS))
-            return True
-        if _flushed_update(context, options):
-            connection.keep(statement, parameters, (1, _row_gone(context)))
+        rides, expect = _riding(context)
+        if rides:
+            connection.keep(statement, parameters, expect)
             return True
         if connection._riders:
             connection.send_with(cursor, statement, parameters)
@@ -194,6 +190,18 @@ def install(engine: Engine) -> None:
             connection.send_alone()
 
 
+def _riding(context: Any) -> tuple[bool, tuple[int, Callable[[], Exception] | None] | None]:
+    """Whether the statement of this execution context rides (and the row count it must touch): marked RIDES by its
+    caller, an INSERT of rows whose ids were taken ahead (kiosk.persistence.id_reservoir), or the ORM's one-row
+    UPDATE (`_flushed_update`)."""
+    options = getattr(context, "execution_options", {}) if context is not None else {}
+    if options.get(RIDES) or id_reservoir.rides(context):
+        return True, options.get(EXPECT_ROWS)
+    if _flushed_update(context, options):
+        return True, (1, _row_gone(context))
+    return False, None
+
+
 def _flushed_update(context: Any, options: Mapping[str, Any]) -> bool:
     """The ORM's UPDATE of one row it holds (a payment's status, a card operation resolved): nobody reads its answer
     but the ORM's row count check, which the server does instead (the dialect's `supports_sane_rowcount` is off
@@ -206,15 +214,9 @@ def _flushed_update(context: Any, options: Mapping[str, Any]) -> bool:
 def _row_gone(context: Any) -> Callable[[], Exception]:
     table = getattr(getattr(context.compiled, "statement", None), "table", None)
     name = getattr(table, "name", "a table")
-
-    def error() -> Exception:
-        from kiosk.errors import StorageError
-
-        return StorageError(f"UPDATE of {name} matched no row: the row was deleted meanwhile")
-    return error
+    return lambda: StorageError(f"UPDATE of {name} matched no row: the row was deleted meanwhile")
 
 
 def kept_for_commit(context: Any) -> bool:
     """The statement of this execution context rides with the next one (or the COMMIT), not on its own."""
-    options = getattr(context, "execution_options", {}) if context is not None else {}
-    return bool(options.get(RIDES) or id_reservoir.rides(context) or _flushed_update(context, options))
+    return _riding(context)[0]

@@ -19,10 +19,6 @@ from tests.support.chain_key import bound_factory
 pytestmark = pytest.mark.parametrize("backend", ["postgres"])
 
 
-def _lock_key(key: str) -> int:
-    return int.from_bytes(key_claims._digest(key)[:4], "big", signed=True)
-
-
 def _raw(db_url: str) -> psycopg.Connection:
     return psycopg.connect(db_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
 
@@ -30,7 +26,7 @@ def _raw(db_url: str) -> psycopg.Connection:
 def _free(db_url: str, key: str) -> bool:
     """Another session can take the key's lock now (and lets it go at once)."""
     with _raw(db_url) as conn:
-        got = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (key_claims.LOCK_CLASS, _lock_key(key))).fetchone()
+        got = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (key_claims.LOCK_CLASS, key_claims.advisory_lock_key(key))).fetchone()
         return bool(got and got[0])
 
 
@@ -63,7 +59,7 @@ def test_a_key_another_process_holds_is_waited_for_and_the_payment_then_runs_onc
     factory, mini = kiosk
     hh = mini.household_ids[0]
     holder = _raw(db_url)
-    holder.execute("SELECT pg_advisory_lock(%s, %s)", (key_claims.LOCK_CLASS, _lock_key("k-2")))
+    holder.execute("SELECT pg_advisory_lock(%s, %s)", (key_claims.LOCK_CLASS, key_claims.advisory_lock_key("k-2")))
     threading.Timer(0.5, holder.close).start()  # the other process ends: the server drops its lock
     t0 = time.monotonic()
     out = money_uses.pay_bill(factory, mini.till, key="k-2", household_id=hh, bill_id=mini.bill_ids[hh][1], how="qr")
@@ -78,7 +74,7 @@ def test_a_key_held_too_long_is_payment_in_progress_and_nothing_is_recorded(kios
     hh = mini.household_ids[0]
     monkeypatch.setattr(payments, "IN_PROGRESS_WAIT_S", 0.3)
     with _raw(db_url) as holder:
-        holder.execute("SELECT pg_advisory_lock(%s, %s)", (key_claims.LOCK_CLASS, _lock_key("k-3")))
+        holder.execute("SELECT pg_advisory_lock(%s, %s)", (key_claims.LOCK_CLASS, key_claims.advisory_lock_key("k-3")))
         with pytest.raises(PaymentInProgress):
             money_uses.pay_bill(factory, mini.till, key="k-3", household_id=hh, bill_id=mini.bill_ids[hh][2],
                                 how="card", card_id=mini.card_ids[hh])
