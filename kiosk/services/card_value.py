@@ -3,7 +3,8 @@ replacement (fee, balance transfer)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -125,17 +126,21 @@ def settle_top_up(session: Session, till: Till, payment: Payment, operation_id: 
     writer) the write stays pending and the card is brought up to date on its next tap."""
     if payment.status != "intent":  # settled or given up meanwhile (a tap, a restart)
         return payments.replay_or_raise(session, payment, top_up_result)
-    # one query: the card, its household, the pending write and the card's stored value before (read without a
-    # lock, as it was: a top-up adds to the stored value, it spends the household's credit under its lock)
+    # one query: the card (locked against a replacement at another kiosk, `card_and_household`), its household,
+    # the pending write and the card's stored value before (read without a lock: a top-up adds to the stored value,
+    # it spends the household's credit under its lock)
     before_row = ledger.balance_row(ledger.account_code(AccountKind.STORED_VALUE, card_id=payment.card_id))
     row = session.execute(select(Card, Household, CardOperation, before_row.c.high, before_row.c.low)
                           .select_from(Card.__table__.outerjoin(Household.__table__, Household.id == Card.household_id)
                                        .outerjoin(CardOperation.__table__, CardOperation.id == operation_id)
                                        .join(before_row, true()))
-                          .where(Card.id == payment.card_id)).first()
+                          .where(Card.id == payment.card_id)
+                          .with_for_update(of=Card.__table__, key_share=True)).first()
     if row is None:
         raise CardUnknown(f"card {payment.card_id}")
     card, hh = row[0], row[1]
+    if card.status == CardStatus.REPLACED:  # replaced at another kiosk since the value was written to it
+        raise CardReplaced(card.card_no)
     if hh is None:
         raise NotFound(f"household {card.household_id}")
     stored = ledger.account(session, AccountKind.STORED_VALUE, card_id=card.id)
@@ -253,21 +258,43 @@ def _top_up(factory: sessionmaker[Session], till: Till, *, key: str, card_uid: s
                 cancel_top_up(session, till, payments.lock_payment(session, payment_id), write.operation_id, code,
                               params)
             raise
-    with unit_of_work(factory) as session:
-        result = settle_top_up(session, till, payments.lock_payment(session, payment_id), write.operation_id,
-                               language, card_verified=write_card is not None)
-        letting_go = payments.let_go_with_commit()  # the key's claim goes with this COMMIT
+    with _cancelled_if_replaced(factory, till, payment_id, write.operation_id):
+        with unit_of_work(factory) as session:
+            result = settle_top_up(session, till, payments.lock_payment(session, payment_id), write.operation_id,
+                                   language, card_verified=write_card is not None)
+            letting_go = payments.let_go_with_commit()  # the key's claim goes with this COMMIT
     payments.committed(letting_go)
     return result
 
 
+@contextmanager
+def _cancelled_if_replaced(factory: sessionmaker[Session], till: Till, payment_id: int,
+                           operation_id: int) -> Iterator[None]:
+    """A top-up whose card was replaced at another kiosk before it settled: the write and the payment are cancelled,
+    the money stays as the household's credit (the replacement moved the card's value before this top-up's), and
+    the resident is told CardReplaced."""
+    try:
+        yield
+    except CardReplaced as exc:
+        with unit_of_work(factory) as session:
+            code, params = payments.failure_of(exc)
+            cancel_top_up(session, till, payments.lock_payment(session, payment_id), operation_id, code, params)
+        raise
+
+
 def card_and_household(session: Session, card_id: int, household_id: int) -> tuple[Card, Household, int]:
     """The card, the household and the household's count of cards (for new_card_no), one query. CardUnknown: no
-    such card; NotFound: no such household."""
+    such card; NotFound: no such household.
+
+    The card row is locked (FOR NO KEY UPDATE, as `settle_top_up` locks it): a top-up settling on this card at
+    another kiosk either commits first, and the replacement then sums the value it added, or finds the card
+    replaced and leaves its money as the household's credit. Without the lock the replacement summed the old
+    card's value without a top-up that had not committed yet, which then landed on a replaced card."""
     count = select(func.count()).select_from(Card).where(Card.household_id == household_id).scalar_subquery()
     row = session.execute(select(Card, Household, count)
                           .select_from(Card.__table__.outerjoin(Household.__table__, Household.id == household_id))
-                          .where(Card.id == card_id)).first()
+                          .where(Card.id == card_id)
+                          .with_for_update(of=Card.__table__, key_share=True)).first()
     if row is None:
         raise CardUnknown(f"card {card_id}")
     if row[1] is None:
@@ -285,7 +312,7 @@ def card_and_key(session: Session, card_uid: str, key: str) -> tuple[Card | None
 
 def complete_top_up(factory: sessionmaker[Session], till: Till, payment_id: int, operation_id: int) -> TopUpResult:
     """The card was found holding an open top-up (or it was re-applied) at a later tap: settle it now."""
-    with unit_of_work(factory) as session:
+    with _cancelled_if_replaced(factory, till, payment_id, operation_id), unit_of_work(factory) as session:
         payment = payments.lock_payment(session, payment_id)
         return settle_top_up(session, till, payment, operation_id, payment_language(payment), card_verified=True)
 
