@@ -377,8 +377,7 @@ def replace_card(factory: sessionmaker[Session], till: Till, *, key: str, househ
         session.flush()
         old_account = ledger.account(session, AccountKind.STORED_VALUE, card_id=old.id)
         new_account = ledger.account(session, AccountKind.STORED_VALUE, card_id=new.id)
-        locked = ledger.lock(session, old_account)
-        moved = ledger.liability_balance(session, locked)  # summed under the lock: nobody spends it meanwhile
+        locked, moved = old_account, ledger.locked_liability(session, old_account)  # nobody spends it meanwhile
         if moved < 0:
             raise InsufficientBalance(f"card {old.card_no} is negative", available_fen=moved)
         if moved:  # the lock is held and the balance read under it: not locked and summed a second time

@@ -130,7 +130,7 @@ def account_code(kind: AccountKind, *, household_id: int | None = None, card_id:
 def balance_row(code: str) -> Subquery:
     """One row (high, low) with the balance of the account with this code (0 while it has no lines or does not
     exist yet), for joining into another query (`ON true`) so that an early check reads it with that query's
-    rows. Read without any lock: for a check before money moves, never for a spend (spend under `lock`)."""
+    rows. Read without any lock: for a check before money moves, never for a spend (spend what `locked_balance` read)."""
     high, low = split_sum(JournalLine.amount_fen)
     account_id = select(Account.id).where(Account.code == code).scalar_subquery()
     return select(high.label("high"), low.label("low")).where(JournalLine.account_id == account_id).subquery()
@@ -141,6 +141,22 @@ def lock(session: Session, acct: Account) -> Account:
     that would also stop every other kiosk from writing a journal line to the account (its foreign key check takes
     a key-share lock), e.g. a banknote credited to the household while another kiosk spends its credit."""
     return session.scalars(select(Account).where(Account.id == acct.id).with_for_update(key_share=True)).one()
+
+
+def locked_balance(session: Session, acct: Account) -> int:
+    """`lock` the account, then its `balance`: what a spender reads before spending. On PostgreSQL one round trip,
+    the server-side function of migration 0016 (its sum is a statement of its own, so it sees what another spender
+    committed while this one waited for the lock; docs/fleet.md "The lock and the balance in one round trip")."""
+    if not is_postgres(session):
+        return balance(session, lock(session, acct))
+    high, low = session.execute(text("SELECT high, low FROM kiosk_locked_balance(:account)"),
+                                {"account": acct.id}).one()
+    return joined(high, low)
+
+
+def locked_liability(session: Session, acct: Account) -> int:
+    """What we owe on a liability account, read under its lock (`locked_balance`), as a positive number."""
+    return -locked_balance(session, acct)
 
 
 def balance(session: Session, acct: Account) -> int:
@@ -276,13 +292,10 @@ def spend_liability(session: Session, kind: EntryKind, liability: Account, to: A
                     *, locked_balance: int | None = None, **kw: object) -> JournalEntry:
     """Take value out of a stored-value or credit account; it never goes below zero.
 
-    `locked_balance`: the caller locked `liability` with `lock` in this transaction and read its liability
-    balance after that (nobody else can spend from it until commit): it is not locked and summed again."""
-    if locked_balance is None:
-        locked = lock(session, liability)
-        available = liability_balance(session, locked)
-    else:
-        locked, available = liability, locked_balance
+    `locked_balance`: the caller read `liability` with `locked_liability` in this transaction (nobody else can
+    spend from it until commit): it is not locked and summed again."""
+    locked = liability
+    available = locked_liability(session, liability) if locked_balance is None else locked_balance
     if amount_fen > available:
         raise InsufficientBalance(f"needs {amount_fen}, has {available}", available_fen=available)
     # Debit the liability (reduces what we owe), credit the destination.

@@ -50,8 +50,7 @@ def post_parts(session: Session, till: Till, payment: Payment, kind: EntryKind,
         parts.append((source_account(session, payment), other_part(payment), payment.reference))
     remaining = [(acct, fen) for acct, fen in destinations if fen]
     for source, fen, memo in parts:
-        locked = ledger.lock(session, source)
-        available = ledger.liability_balance(session, locked)
+        locked, available = source, ledger.locked_liability(session, source)
         if fen > available:
             error = CreditNotEnough if source.kind == AccountKind.CREDIT else InsufficientBalance
             raise error(f"needs {fen}, has {available}", available_fen=available)

@@ -200,7 +200,7 @@ def _refuse_negative_liabilities(session: Session, entry_ids: list[int]) -> dict
     # locked in the order a payment locks them (split_tender.post_parts: the household's credit, then the card's
     # stored value), then by id: two transactions never wait on each other's second lock
     for acct in sorted(accounts, key=lambda a: (a.kind != AccountKind.CREDIT, a.id)):
-        left = ledger.liability_balance(session, ledger.lock(session, acct))
+        left = ledger.locked_liability(session, acct)
         if left < 0:
             raise InsufficientBalance(f"{acct.code} would be {left}", available_fen=left)
         left_now[acct.id] = left
