@@ -26,6 +26,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import queue
 import random
 import sys
 import tempfile
@@ -37,6 +38,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.cpu_share import CpuWindow  # noqa: E402
+from bench.cpu_share import line as cpu_line  # noqa: E402
 
 AUDIT_KEY = bytes.fromhex("f1" * 32)  # a throw-away audit key for the bench's chains
 # what a kiosk does, by weight: mostly bills, then top-ups, voids of its own receipts, a few replacements
@@ -55,8 +59,12 @@ def pct(values: list[float], q: float) -> float:
 
 
 # --- one kiosk ---------------------------------------------------------------------------------------------------
-def kiosk_main(job: dict[str, Any]) -> None:
-    """One kiosk process: its own engine through the proxy, its own chain; writes its samples to job['out']."""
+def kiosk_main(job: dict[str, Any], ready: Any = None, go: Any = None, start_at: Any = None) -> None:
+    """One kiosk process: its own engine through the proxy, its own chain; writes its samples to job['out'].
+    With `ready` (a queue), `go` (an event) and `start_at` (a shared double): says it is ready once its imports and
+    engine are done, and starts paying at the time the bench sets once every kiosk is ready (twenty interpreters
+    importing on two cores take longer than any fixed lead, and would otherwise still be starting inside the
+    measured window)."""
     from sqlalchemy import select
 
     from kiosk.domain.terms import CardStatus
@@ -127,8 +135,13 @@ def kiosk_main(job: dict[str, Any]) -> None:
             return lambda: money_uses.void(factory, till, receipt_number=number)
         return None
 
+    if ready is not None:
+        ready.put(job["n"])
+        go.wait()
+        job["start_at"] = start_at.value
     while time.time() < job["start_at"]:
         time.sleep(0.005)
+    cpu_at_start = time.process_time()  # this kiosk's CPU inside the window (bench.cpu_share)
     deadline = job["start_at"] + job["seconds"]
     interval = 1.0 / job["rate"] if job["rate"] else 0.0
     n = 0
@@ -160,8 +173,9 @@ def kiosk_main(job: dict[str, Any]) -> None:
         if interval:
             next_at += interval
             time.sleep(max(0.0, next_at - time.monotonic()))
+    cpu_s = time.process_time() - cpu_at_start
     engine.dispose()
-    Path(job["out"]).write_text(json.dumps({"samples": samples, "base": base}))
+    Path(job["out"]).write_text(json.dumps({"samples": samples, "base": base, "cpu_s": cpu_s}))
 
 
 # --- the waits, seen from the server -----------------------------------------------------------------------------
@@ -267,20 +281,35 @@ def run(admin_url: str, *, kiosks: int, seconds: float, rate: float, latency_ms:
         through = proxy.url_for(target.render_as_string(hide_password=False))
         rtt = proxy.measure_rtt()
         work = stack.enter_context(tempfile.TemporaryDirectory())
-        start_at = time.time() + 1.5 + 0.1 * kiosks
+        start_at = 0.0  # set once every kiosk is ready (kiosk_main)
         ctx = multiprocessing.get_context("spawn")
         jobs = [dict(n=i, code=fleet_estate.kiosk_code(i), kiosk_id=estate.kiosk_ids[fleet_estate.kiosk_code(i)],
                      site_id=estate.site_id, site_names=fleet_estate.SITE_NAMES, households=estate.household_ids,
                      url=through, seconds=seconds, rate=rate, seed=1000 + i, start_at=start_at,
                      out=os.path.join(work, f"k{i}.json"), pooled=pooler is not None, kiosks=kiosks)
                 for i in range(kiosks)]
-        procs = [ctx.Process(target=kiosk_main, args=(job,)) for job in jobs]
+        ready, go, shared_start = ctx.Queue(), ctx.Event(), ctx.Value("d", 0.0)
+        procs = [ctx.Process(target=kiosk_main, args=(job, ready, go, shared_start)) for job in jobs]
         for p in procs:
             p.start()
+        waiting = len(procs)
+        while waiting:  # a kiosk that died starting is counted at the end (crashed): the others go on
+            try:
+                ready.get(timeout=1.0)
+                waiting -= 1
+            except queue.Empty:
+                if any(p.exitcode not in (None, 0) for p in procs):
+                    break
+        start_at = shared_start.value = time.time() + 0.3
+        go.set()
         wire_before = proxy.round_trips
+        cpu = CpuWindow(make_url(admin_url).port)
+        window = threading.Thread(target=_measure_window, args=(cpu, start_at, seconds), daemon=True)
+        window.start()
         with LockWatch(admin_url, name, kiosks) as watch:
             for p in procs:
                 p.join(seconds + 120)
+        window.join(5)
         wire = proxy.round_trips - wire_before
         results = [json.loads(Path(j["out"]).read_text()) for j, p in zip(jobs, procs) if p.exitcode == 0
                    and Path(j["out"]).exists()]
@@ -304,9 +333,18 @@ def run(admin_url: str, *, kiosks: int, seconds: float, rate: float, latency_ms:
                                                pct([x[1] for x in ok if x[0] == k], 99),
                                                max((x[2] for x in ok if x[0] == k), default=0)) for k, _w in MIX})
     out["ratio"] = out["p99"] / out["base_p99"] if base else float("nan")
+    out["cpu"] = cpu.shares(sum(r.get("cpu_s", 0.0) for r in results))
     if not quiet:
         print(detail(out), file=sys.stderr)
     return out
+
+
+def _measure_window(cpu: CpuWindow, start_at: float, seconds: float) -> None:
+    """Where the CPU goes while the kiosks pay (from start_at, for seconds): bench.cpu_share."""
+    time.sleep(max(0.0, start_at - time.time()))
+    cpu.start()
+    time.sleep(seconds)
+    cpu.stop()
 
 
 def detail(r: dict[str, Any]) -> str:
@@ -314,6 +352,7 @@ def detail(r: dict[str, Any]) -> str:
              f"through the proxy {r['rtt_ms']:.2f} ms): {r['payments']} payments, one-row insert p50 "
              f"{r['base_p50']:.2f} ms p99 {r['base_p99']:.2f} ms",
              f"  {r['watch']}",
+             f"  {cpu_line(r['cpu'])}",
              f"  answers that are not faults (a bill another kiosk paid first, a replaced card ...): {r['answers']}"]
     for kind, (count, p50, p99, trips) in r["by_kind"].items():
         lines.append(f"    {kind:22s} {count:6d}  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  round trips {trips}")
@@ -367,11 +406,13 @@ def main() -> None:
             print(fleet_line(r), file=sys.stderr if len(counts) > 1 else sys.stdout, flush=True)
     if len(counts) > 1:
         print("| kiosks | payments/s | p50 ms | p99 ms | one-row insert p99 ms | ratio | round trips | "
-              "time waiting on locks | anomalies |")
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+              "time waiting on locks | CPU: server / kiosks / proxy / other / idle | anomalies |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
         for r in results:
+            c = r["cpu"]
             print(f"| {r['kiosks']} | {r['per_s']:.1f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['base_p99']:.1f} | "
-                  f"{r['ratio']:.1f} | {r['round_trips']:.1f} | {r['lock_share']:.1f} % | {r['anomalies']} |")
+                  f"{r['ratio']:.1f} | {r['round_trips']:.1f} | {r['lock_share']:.1f} % | {c['server']:.0f} / "
+                  f"{c['kiosks']:.0f} / {c['bench']:.0f} / {c['other']:.0f} / {c['idle']:.0f} % | {r['anomalies']} |")
         total = dict(results[-1], anomalies=sum(r["anomalies"] for r in results))
         print(fleet_line(total))
 
