@@ -100,7 +100,6 @@ class DeviceSupervisor(Generic[D]):
                 return
             self._health, self._reason = health, reason
         if health is DeviceHealth.AVAILABLE:
-            self._opened.set()
             self.down_since, self.out_of_service = None, False
         else:
             self._opened.clear()
@@ -108,6 +107,10 @@ class DeviceSupervisor(Generic[D]):
                 self.down_since = time.monotonic()
         log.info("%s is %s %s", self.name, health, reason)
         self.bus.publish(DeviceHealthChanged(self.name, health, reason))
+        if health is DeviceHealth.AVAILABLE:
+            # waiters wake once the event is out: one that waits for the device and then subscribes never gets this
+            # AVAILABLE late, as if it were news (a test that then unplugged the reader saw it before UNAVAILABLE)
+            self._opened.set()
 
     def wait_available(self, timeout: float) -> bool:
         return self._opened.wait(timeout)

@@ -110,9 +110,16 @@ def _shot(driver: Any, name: str, tmp_path: Path) -> None:
 
 
 def _wait(predicate: Any, timeout: float = 10.0) -> Any:
+    """`predicate()` once it is true; an element that went stale meanwhile (the page a click loads replaced the one
+    it was found on) counts as not yet."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        value = predicate()
+        try:
+            value = predicate()
+        except StaleElementReferenceException:
+            value = None
         if value:
             return value
         time.sleep(0.1)

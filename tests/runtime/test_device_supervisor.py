@@ -35,6 +35,21 @@ def test_open_publishes_available(sim: SimPn532, bus: EventBus) -> None:
     assert _health(rec, 2) is DeviceHealth.STOPPED
 
 
+def test_a_waiter_for_the_device_wakes_only_once_its_available_event_is_out(sim: SimPn532, bus: EventBus) -> None:
+    """Whoever waits for the device and then subscribes (the runtime's tests, a technician's device check) must not
+    be handed that AVAILABLE afterwards as if it were news: subscribers hear it before any waiter wakes."""
+    sup = _supervised(sim, bus)
+    woken_before_event: list[bool] = []
+    bus.subscribe(DeviceHealthChanged, lambda e: woken_before_event.append(sup.wait_available(0))
+                  if e.health is DeviceHealth.AVAILABLE else None)
+    sup.start()
+    try:
+        assert sup.wait_available(5)
+        assert woken_before_event == [False]  # still asleep while the event was being delivered
+    finally:
+        sup.stop()
+
+
 def test_pulled_cable_is_unavailable_within_2s_and_back_within_2s_of_replug(sim: SimPn532, bus: EventBus) -> None:
     rec = Recorder(bus, DeviceHealthChanged)
     sup = _supervised(sim, bus, heartbeat=lambda r: r.firmware_version() and r.cmd.get_firmware_version(),
