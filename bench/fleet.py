@@ -59,10 +59,10 @@ def pct(values: list[float], q: float) -> float:
 
 
 # --- one kiosk ---------------------------------------------------------------------------------------------------
-def kiosk_main(job: dict[str, Any], ready: Any = None, go: Any = None, start_at: Any = None) -> None:
+def kiosk_main(job: dict[str, Any], ready: Any, go: Any, start_at: Any) -> None:
     """One kiosk process: its own engine through the proxy, its own chain; writes its samples to job['out'].
-    With `ready` (a queue), `go` (an event) and `start_at` (a shared double): says it is ready once its imports and
-    engine are done, and starts paying at the time the bench sets once every kiosk is ready (twenty interpreters
+    Says it is ready on `ready` (a queue) once its imports and engine are done, waits for `go` (an event), and
+    starts paying at `start_at` (a shared double), which the bench sets once every kiosk is ready (twenty interpreters
     importing on two cores take longer than any fixed lead, and would otherwise still be starting inside the
     measured window)."""
     from sqlalchemy import select
@@ -135,14 +135,12 @@ def kiosk_main(job: dict[str, Any], ready: Any = None, go: Any = None, start_at:
             return lambda: money_uses.void(factory, till, receipt_number=number)
         return None
 
-    if ready is not None:
-        ready.put(job["n"])
-        go.wait()
-        job["start_at"] = start_at.value
-    while time.time() < job["start_at"]:
+    ready.put(job["n"])
+    go.wait()
+    while time.time() < start_at.value:
         time.sleep(0.005)
     cpu_at_start = time.process_time()  # this kiosk's CPU inside the window (bench.cpu_share)
-    deadline = job["start_at"] + job["seconds"]
+    deadline = start_at.value + job["seconds"]
     interval = 1.0 / job["rate"] if job["rate"] else 0.0
     n = 0
     next_at = time.monotonic()
@@ -281,11 +279,10 @@ def run(admin_url: str, *, kiosks: int, seconds: float, rate: float, latency_ms:
         through = proxy.url_for(target.render_as_string(hide_password=False))
         rtt = proxy.measure_rtt()
         work = stack.enter_context(tempfile.TemporaryDirectory())
-        start_at = 0.0  # set once every kiosk is ready (kiosk_main)
         ctx = multiprocessing.get_context("spawn")
         jobs = [dict(n=i, code=fleet_estate.kiosk_code(i), kiosk_id=estate.kiosk_ids[fleet_estate.kiosk_code(i)],
                      site_id=estate.site_id, site_names=fleet_estate.SITE_NAMES, households=estate.household_ids,
-                     url=through, seconds=seconds, rate=rate, seed=1000 + i, start_at=start_at,
+                     url=through, seconds=seconds, rate=rate, seed=1000 + i,
                      out=os.path.join(work, f"k{i}.json"), pooled=pooler is not None, kiosks=kiosks)
                 for i in range(kiosks)]
         ready, go, shared_start = ctx.Queue(), ctx.Event(), ctx.Value("d", 0.0)

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, event, insert, inspect, select, update
+from sqlalchemy import BigInteger, Engine, Integer, String, bindparam, event, func, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from kiosk.errors import AuditKeyMismatch, ChainHeadMoved, ChainNotBound, ChainWriterBusy, RowAltered, RowNotLinked
@@ -419,14 +419,13 @@ def _latest_of(session: Session, changed: list[tuple[str, int]]) -> dict[tuple[s
     return {k: (row[2 * i], row[2 * i + 1]) for i, k in enumerate(changed)}
 
 
-def _links_after_move(move_head: Any, rows: list[tuple[Any, ...]], last_seq: int) -> Any:
+def _links_after_move(move_head: Any, chain: str, at: datetime, rows: list[tuple[Any, ...]], last_seq: int) -> Any:
     """PostgreSQL: `INSERT INTO chain_links ... SELECT ... FROM unnest(arrays)` after the head's move (a CTE), each
     link's seq taken from what the move returned (`append`). The links go as arrays of bound values, so the
     statement is the same whatever the number of links and SQLAlchemy compiles it once per process: a multi-row
     VALUES list is never cached, and compiling it anew was about a sixth of a kiosk's CPU per payment
     (docs/fleet.md, "Where a kiosk's CPU goes")."""
-    from sqlalchemy import BigInteger, Integer, String, bindparam, func
-    from sqlalchemy.dialects.postgresql import ARRAY
+    from sqlalchemy.dialects.postgresql import ARRAY  # the dialect only where it is PostgreSQL (a SQLite kiosk's start)
 
     moved = move_head.returning(ChainHead.seq).cte("moved")
     by_name = [dict(zip(cd.LINK_COLUMNS, r)) for r in rows]
@@ -439,13 +438,11 @@ def _links_after_move(move_head: Any, rows: list[tuple[Any, ...]], last_seq: int
         bindparam("link_mac", [v["mac"] for v in by_name], type_=ARRAY(String)),
     ).table_valued("behind", "kind", "row_id", "version", "digest", "mac").render_derived(name="given")
     table = ChainLink.__table__
-    chains, ats = {v["chain"] for v in by_name}, {v["at"] for v in by_name}
-    assert len(chains) == 1 and len(ats) == 1, "one transaction's links: one chain, one time"
     # a head that did not move gives a NULL seq, which chain_links refuses (NOT NULL): see `append`
     seq = select(moved.c.seq).scalar_subquery() - given.c.behind
-    source = select(bindparam("link_chain", chains.pop(), type_=table.c.chain.type), seq, given.c.kind,
+    source = select(bindparam("link_chain", chain, type_=table.c.chain.type), seq, given.c.kind,
                     given.c.row_id, given.c.version, given.c.digest, given.c.mac,
-                    bindparam("link_at", ats.pop(), type_=table.c.at.type))
+                    bindparam("link_at", at, type_=table.c.at.type))
     return insert(table).from_select(list(cd.LINK_COLUMNS), source).add_cte(moved)
 
 
@@ -513,7 +510,8 @@ def append(session: Session, binding: ChainBinding, pending: _Pending) -> None:
         # seq is taken from what the move returned: a head that did not move gives NULL seqs, which chain_links
         # refuses (NOT NULL) even where the next seq is free (a head behind the kept one: a restored database, a
         # standby that lost the last commits); a head moved by another writer refuses the first link on (chain, seq)
-        session.execute(_links_after_move(move_head, rows, int(last["seq"])).execution_options(**{WITH_COMMIT: True}))
+        links = _links_after_move(move_head, binding.chain, at, rows, int(last["seq"]))
+        session.execute(links.execution_options(**{WITH_COMMIT: True}))
         return
     if session.execute(move_head).rowcount != 1:  # a bill import's bulk links, SQLite: the head moved, or nothing
         raise ChainHeadMoved(f"chain {binding.chain}: the head is no longer at {int(head.seq)}")

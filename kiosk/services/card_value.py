@@ -364,7 +364,8 @@ def replace_card(factory: sessionmaker[Session], till: Till, *, key: str, househ
             known=existing)
 
     def settle(session: Session, payment: Payment) -> ReplacementResult:
-        # one query: the old card, the household and its count of cards (none of them locked, as before)
+        # one query: the old card (locked against a top-up settling on it at another kiosk), the household and its
+        # count of cards
         old, hh, cards_now = card_and_household(session, old_card_id, household_id)
         if old.status == CardStatus.REPLACED:
             raise CardReplaced(old.card_no)
@@ -377,11 +378,11 @@ def replace_card(factory: sessionmaker[Session], till: Till, *, key: str, househ
         session.flush()
         old_account = ledger.account(session, AccountKind.STORED_VALUE, card_id=old.id)
         new_account = ledger.account(session, AccountKind.STORED_VALUE, card_id=new.id)
-        locked, moved = old_account, ledger.locked_liability(session, old_account)  # nobody spends it meanwhile
+        moved = ledger.locked_liability(session, old_account)  # nobody spends it meanwhile
         if moved < 0:
             raise InsufficientBalance(f"card {old.card_no} is negative", available_fen=moved)
         if moved:  # the lock is held and the balance read under it: not locked and summed a second time
-            ledger.spend_liability(session, EntryKind.BALANCE_TRANSFER, locked, new_account, moved,
+            ledger.spend_liability(session, EntryKind.BALANCE_TRANSFER, old_account, new_account, moved,
                                    locked_balance=moved, payment_id=payment.id, kiosk_id=till.kiosk_id,
                                    memo=f"{old.card_no} -> {new.card_no}")
         old.status = str(CardStatus.REPLACED)

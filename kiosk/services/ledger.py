@@ -143,6 +143,13 @@ def lock(session: Session, acct: Account) -> Account:
     return session.scalars(select(Account).where(Account.id == acct.id).with_for_update(key_share=True)).one()
 
 
+def lock_order(acct: Account) -> tuple[bool, int]:
+    """The order in which one transaction locks several accounts: the household's credit first (a split payment
+    spends it before the card's stored value, split_tender.post_parts), then by id. Two transactions that lock in
+    this order never wait on each other's second lock."""
+    return acct.kind != AccountKind.CREDIT, acct.id
+
+
 def locked_balance(session: Session, acct: Account) -> int:
     """`lock` the account, then its `balance`: what a spender reads before spending. On PostgreSQL one round trip,
     the server-side function of migration 0016 (its sum is a statement of its own, so it sees what another spender
@@ -294,12 +301,12 @@ def spend_liability(session: Session, kind: EntryKind, liability: Account, to: A
 
     `locked_balance`: the caller read `liability` with `locked_liability` in this transaction (nobody else can
     spend from it until commit): it is not locked and summed again."""
-    locked = liability
     available = locked_liability(session, liability) if locked_balance is None else locked_balance
     if amount_fen > available:
         raise InsufficientBalance(f"needs {amount_fen}, has {available}", available_fen=available)
     # Debit the liability (reduces what we owe), credit the destination.
-    return post(session, kind, [Posting(locked, amount_fen), Posting(to, -amount_fen)], **kw)  # type: ignore[arg-type]
+    lines = [Posting(liability, amount_fen), Posting(to, -amount_fen)]
+    return post(session, kind, lines, **kw)  # type: ignore[arg-type]
 
 
 def reverse(session: Session, entry: JournalEntry, *, memo: str, kiosk_id: int | None = None) -> JournalEntry:

@@ -50,11 +50,11 @@ def post_parts(session: Session, till: Till, payment: Payment, kind: EntryKind,
         parts.append((source_account(session, payment), other_part(payment), payment.reference))
     remaining = [(acct, fen) for acct, fen in destinations if fen]
     for source, fen, memo in parts:
-        locked, available = source, ledger.locked_liability(session, source)
+        available = ledger.locked_liability(session, source)
         if fen > available:
             error = CreditNotEnough if source.kind == AccountKind.CREDIT else InsufficientBalance
             raise error(f"needs {fen}, has {available}", available_fen=available)
-        lines, left, rest = [ledger.Posting(locked, fen)], fen, []
+        lines, left, rest = [ledger.Posting(source, fen)], fen, []
         for acct, due in remaining:
             use = min(due, left)
             if use:
@@ -64,7 +64,7 @@ def post_parts(session: Session, till: Till, payment: Payment, kind: EntryKind,
                 rest.append((acct, due - use))
         remaining = rest
         ledger.post(session, kind, lines, payment_id=payment.id, kiosk_id=till.kiosk_id, memo=memo)
-        session.info.setdefault(_INFO_AFTER, {})[locked.id] = available - fen
+        session.info.setdefault(_INFO_AFTER, {})[source.id] = available - fen
 
 
 def balance_after(session: Session, account: Account) -> int:

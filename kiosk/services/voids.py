@@ -197,9 +197,7 @@ def _refuse_negative_liabilities(session: Session, entry_ids: list[int]) -> dict
                                       Account.kind.in_([str(AccountKind.STORED_VALUE), str(AccountKind.CREDIT)]))
                                .distinct()).all()
     left_now: dict[int, int] = {}
-    # locked in the order a payment locks them (split_tender.post_parts: the household's credit, then the card's
-    # stored value), then by id: two transactions never wait on each other's second lock
-    for acct in sorted(accounts, key=lambda a: (a.kind != AccountKind.CREDIT, a.id)):
+    for acct in sorted(accounts, key=ledger.lock_order):  # the order a payment locks them in
         left = ledger.locked_liability(session, acct)
         if left < 0:
             raise InsufficientBalance(f"{acct.code} would be {left}", available_fen=left)
