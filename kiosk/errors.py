@@ -83,6 +83,15 @@ class RecordConflict(StorageError):
     message = N_("This could not be saved: it clashes with a record already stored. Please try again.")
 
 
+class IntentRaced(RecordConflict):
+    """A payment intent's riding INSERT found its idempotency key or its random reference taken meanwhile
+    (kiosk.services.intents): its unit of work was rolled back whole, and the attempt runs again
+    (kiosk.services.payments.run_attempt), reading the winner's payment or drawing another reference. Reaches a
+    person only if that keeps happening."""
+
+    code = "E2003"
+
+
 class DatabaseBusy(StorageError):
     """SQLite's write lock stayed with another program (an import, another kiosk process) past the wait allowed."""
 

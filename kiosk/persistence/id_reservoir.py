@@ -26,10 +26,11 @@ from sqlalchemy.orm import Session
 # interleave their ids out of time order.
 TABLES = ("audit_log", "journal_lines", "payment_items")
 # Tables whose ids are read as an order across transactions (a household's history by entry id, a card's newest
-# operation, a kiosk's newest banknote event): their ids are taken in each transaction's first message
-# (kiosk.persistence.with_commit), so an id is still given when its transaction starts, as close to time order as
-# the database's own sequence is; PER_TRANSACTION of each, what the transaction does not use is left unused.
-TRANSACTION_TABLES = ("journal_entries", "card_operations", "cash_events")
+# operation, a kiosk's newest banknote event, payments listed newest first): their ids are taken in each
+# transaction's first message (kiosk.persistence.with_commit), so an id is still given when its transaction starts,
+# as close to time order as the database's own sequence is; PER_TRANSACTION of each, what the transaction does not
+# use is left unused. A payment's intent takes its id there (kiosk.services.payments.record_intent).
+TRANSACTION_TABLES = ("journal_entries", "card_operations", "cash_events", "payments")
 PER_TRANSACTION = 2
 _RIDING_TABLES = frozenset(TABLES + TRANSACTION_TABLES)
 PER_QUERY = 64  # ids per table per refill: one round trip per about this many payments
@@ -106,6 +107,13 @@ def _give_ids(session: Session, _flush_context: Any, _instances: Any) -> None:
                 own = _transaction_ids(session)
             if own.get(table):  # else the INSERT returns the id the database gives it, as before
                 obj.id = own[table].pop(0)
+
+
+def take_transaction_id(session: Session, table: str) -> int | None:
+    """One of the ids of `table` (one of TRANSACTION_TABLES) that the session's transaction took in its first
+    message, or None (SQLite, another engine, or none left): the caller then lets the database give the id."""
+    own = _transaction_ids(session).get(table)
+    return own.pop(0) if own else None
 
 
 def _transaction_ids(session: Session) -> dict[str, list[int]]:

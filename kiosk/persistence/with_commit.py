@@ -87,7 +87,8 @@ class CommitCarryingConnection(psycopg.Connection):  # type: ignore[type-arg]
         cursor is left on `statement`'s result."""
         riders = self.take_riders()
         last = ClientCursor(self).mogrify(statement, parameters) if parameters is not None else statement
-        first = bool(riders) and riders[0].sql == "BEGIN"  # a transaction's first message takes its ids ahead
+        # a transaction's first message takes its ids ahead; a key's claim may ride ahead of its BEGIN
+        first = any(r.sql == "BEGIN" for r in riders)
         ahead = id_reservoir.IDS_AHEAD_SQL if first else None
         texts = [r.sql for r in riders] + ([ahead] if ahead else []) + [last]
         with _row_checks(riders):

@@ -157,6 +157,6 @@ def run(factory: sessionmaker[Session], till: Till, *, key: str, start: Callable
                     if on_fail is not None and was_open:
                         on_fail(session, failed)
                 raise
-        return payments.settle_or_fail(factory, till, payment_id, settle, on_fail, replay=replay)
+        return payments.settle_or_fail(factory, till, payment_id, settle, on_fail, replay=replay, intent=payment)
 
     return payments.run_attempt(factory, key, body)

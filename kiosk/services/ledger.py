@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Engine, Subquery, Table, event, func, inspect, select, text
+from sqlalchemy import (ColumnElement, Connection, Engine, Subquery, Table, TableValuedAlias, event, func, inspect,
+                        select, text)
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from kiosk.domain.terms import AccountKind, EntryKind, FeeKind
@@ -21,6 +22,7 @@ from kiosk.persistence.sums import joined, split_sum
 
 _INFO_ACCOUNTS = "kiosk.ledger.accounts"
 _INFO_READ = "kiosk.ledger.accounts_read"  # accounts this transaction read or created: known for good once it commits
+_INFO_LOCKED = "kiosk.ledger.locked_read"  # account id -> its balance, read under its lock by another statement
 # Accounts known to be committed, per PostgreSQL engine (code -> the row's values): an account row never changes
 # and is never deleted, so a kiosk reads each one from the database once, not once per transaction (a round trip
 # each on a LAN). SQLite has no network: it reads them as before.
@@ -33,10 +35,12 @@ def _forget_accounts(session: Session, _previous: object) -> None:
     """An account created by a transaction (or savepoint) that rolled back is gone: read them afresh."""
     session.info.pop(_INFO_ACCOUNTS, None)
     session.info.pop(_INFO_READ, None)
+    session.info.pop(_INFO_LOCKED, None)
 
 
 @event.listens_for(Session, "after_commit")
 def _remember_committed_accounts(session: Session) -> None:
+    session.info.pop(_INFO_LOCKED, None)
     read: dict[str, Account] | None = session.info.pop(_INFO_READ, None)
     engine = _postgres_engine(session) if read else None
     if engine is None or not read:
@@ -156,9 +160,25 @@ def locked_balance(session: Session, acct: Account) -> int:
     committed while this one waited for the lock; docs/fleet.md "The lock and the balance in one round trip")."""
     if not is_postgres(session):
         return balance(session, lock(session, acct))
+    read = session.info.get(_INFO_LOCKED, {}).pop(acct.id, None)
+    if read is not None:  # locked and summed with another statement of this transaction (`locked_balance_row`)
+        return read
     high, low = session.execute(text("SELECT high, low FROM kiosk_locked_balance(:account)"),
                                 {"account": acct.id}).one()
     return joined(high, low)
+
+
+def locked_balance_row(account_id: ColumnElement[int]) -> TableValuedAlias:
+    """PostgreSQL: `locked_balance` as a LATERAL table (high, low) for a statement that must lock something else
+    first (kiosk.services.payments.lock_payment: the payment, then the account it spends). Each row the function
+    is called for locks that account; hand what it read to `read_under_lock`."""
+    return func.kiosk_locked_balance(account_id).table_valued("high", "low").lateral("locked_balance")
+
+
+def read_under_lock(session: Session, acct_id: int, high: int, low: int) -> None:
+    """The balance a `locked_balance_row` read for the account: the transaction's next `locked_balance` of it is
+    this, with no statement of its own (only the next: a spend changes it)."""
+    session.info.setdefault(_INFO_LOCKED, {})[acct_id] = joined(high, low)
 
 
 def locked_liability(session: Session, acct: Account) -> int:

@@ -13,7 +13,6 @@ PaymentInProgress while another attempt still holds the key; an intent nobody ho
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import string
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -23,29 +22,29 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import event, select, true, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import BigInteger, event, literal, select, true, update
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from kiosk.domain.money import Money
 from kiosk.domain.receipt import ReceiptDocument, ReceiptItem, ReceiptKind
 from kiosk.domain.terms import FEE_LABELS, AccountKind, BillStatus, EntryKind, FeeKind, PaymentMethod, PaymentPurpose, PaymentStatus
-from kiosk.errors import (BillAlreadyPaid, BillNotFound, CardWritePending, CreditNotEnough, DatabaseBusy,
-                          IdempotencyConflict, InsufficientBalance, InvalidAmount, KioskError, NotFound,
+from kiosk.errors import (BillAlreadyPaid, BillNotFound, CardWritePending, DatabaseBusy, InsufficientBalance,
+                          IntentRaced, KioskError, NotFound,
                           PaymentAbandoned, PaymentCancelled, PaymentCancelledByRestart, PaymentError,
                           PaymentInProgress, PaymentTimedOut, ReceiptAlreadyVoided, StorageError, all_error_classes)
 from kiosk.i18n import N_, translate
 from kiosk.persistence import key_claims
 from kiosk.persistence.commit_option import riding
-from kiosk.persistence.db import dialect_insert, pinned, unit_of_work, update_exactly
+from kiosk.persistence.db import is_postgres, pinned, unit_of_work, update_exactly
 from kiosk.persistence.models import (Account, Bill, Card, CashEventRecord, Household, JournalEntry, Payment,
                                       PaymentItem, Receipt, utcnow)
 from kiosk.persistence.sums import joined
 from kiosk.services import audit, ledger, receipts
-from kiosk.services.references import new_reference
-from kiosk.services.split_tender import (balance_after, credit_part, method_label, other_part,  # noqa: F401
-                                         post_parts, source_account, split_fields)
+from kiosk.services.split_tender import (balance_after, credit_part, first_spend, method_label,  # noqa: F401
+                                         other_part, post_parts, source_account, split_fields)
 from kiosk.services.split_tender import balance_after as split_balance_after
 from kiosk.services.receipts import Till
+from kiosk.services.intents import NOT_LOOKED_UP, find_by_key, record_intent, request_hash  # noqa: F401
 
 R = TypeVar("R")
 
@@ -66,79 +65,12 @@ class PaymentOutcome:
     balance_after_fen: int | None = None  # card payments: the card's stored value right after this payment
 
 
-def request_hash(**request: Any) -> str:
-    return hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
-
-
 def mask_unit(unit_no: str) -> str:
     """'2-0803' -> '2-**03': enough for the holder to recognise, not for a passer-by."""
     head, _, tail = unit_no.rpartition("-")
     if not head:
         return "**" + unit_no[-2:]
     return f"{head}-{'*' * max(len(tail) - 2, 1)}{tail[-2:]}"
-
-
-NOT_LOOKED_UP: Any = object()  # record_intent's `known` when the caller has not looked the key up
-
-
-def find_by_key(session: Session, key: str) -> Payment | None:
-    return session.scalars(select(Payment).where(Payment.idempotency_key == key)).one_or_none()
-
-
-def record_intent(session: Session, till: Till, *, key: str, purpose: PaymentPurpose, method: PaymentMethod,
-                  amount_fen: int, household_id: int | None, card_id: int | None = None,
-                  details: dict[str, Any] | None = None, fingerprint: dict[str, Any] | None = None,
-                  credit_fen: int = 0, known: Any = NOT_LOOKED_UP) -> tuple[Payment, bool]:
-    """Write the intent, or return the payment already recorded under `key` (replay=True).
-
-    The same key with a different request is refused: a key never has two effects. `credit_fen` is the
-    part paid from the household's account credit (split tender: the rest by `method`); with the credit
-    method it is the whole amount. The credit must be there now, before any other money moves; it is
-    spent only when the payment settles, so a payment that fails never consumes it. `known`: the payment the
-    caller already looked up under `key` (None: there is none; one query less).
-    """
-    if method == PaymentMethod.CREDIT:
-        credit_fen = amount_fen
-    if isinstance(credit_fen, bool) or not isinstance(credit_fen, int) or not 0 <= credit_fen <= max(amount_fen, 0):
-        raise InvalidAmount(f"credit part {credit_fen!r} of {amount_fen}")
-    extra = {"credit": credit_fen} if credit_fen and method != PaymentMethod.CREDIT else {}
-    digest = request_hash(purpose=str(purpose), method=str(method), amount=amount_fen, household=household_id,
-                          card=card_id, **(fingerprint or {}), **extra)
-    existing = find_by_key(session, key) if known is NOT_LOOKED_UP else known
-    if existing is not None:
-        if existing.request_hash != digest:
-            raise IdempotencyConflict(key)
-        return existing, True
-    if amount_fen <= 0:
-        raise InvalidAmount(str(amount_fen))
-    if credit_fen:
-        available = ledger.liability_balance(session, ledger.account(session, AccountKind.CREDIT,
-                                                                     household_id=household_id))
-        if available < credit_fen:
-            raise CreditNotEnough(f"credit: needs {credit_fen}, has {available}", available_fen=available)
-    now = utcnow()
-    values = dict(idempotency_key=key, request_hash=digest, kiosk_id=till.kiosk_id, household_id=household_id,
-                  card_id=card_id, purpose=str(purpose), method=str(method), amount_fen=amount_fen,
-                  credit_fen=credit_fen, status=str(PaymentStatus.INTENT),
-                  details=json.dumps(details or {}, ensure_ascii=False, sort_keys=True), created_at=now)
-    while True:
-        # Insert-if-absent, one statement, no savepoint: the key's row may be committed by another process meanwhile
-        # (PostgreSQL waits for the winner's commit, then inserts nothing), or the random reference may be taken.
-        payment = session.scalars(dialect_insert(session, Payment)
-                                  .values(reference=new_reference("P", now), **values)
-                                  .on_conflict_do_nothing().returning(Payment)).first()
-        if payment is not None:
-            break
-        winner = find_by_key(session, key)
-        if winner is None:
-            continue  # the reference was another payment's: draw again
-        # Lost the race for the key: its payment is this one.
-        if winner.request_hash != digest:
-            raise IdempotencyConflict(key) from None
-        return winner, True
-    audit.record(session, f"kiosk:{till.kiosk_code}", "payment.intent", payment.reference,
-                 purpose=str(purpose), method=str(method), amount_fen=amount_fen, credit_fen=credit_fen)
-    return payment, False
 
 
 # --- money arriving (cash, QR) -------------------------------------------------------------------
@@ -391,14 +323,29 @@ def run_attempt(factory: sessionmaker[Session], key: str, body: Callable[[], R])
         token = _riding.set(claim)
         try:
             with _timeouts_named(factory, key), pinned(claim.engine, claim.conn):
-                return body()
+                return _again_if_raced(body)
         except key_claims.KeyHeld:
             pass
         finally:
             _riding.reset(token)
             claim.release()
     with attempt(factory, key):
-        return body()
+        return _again_if_raced(body)
+
+
+RACED_TRIES = 3  # an intent's INSERT that met its key's or reference's row meanwhile (kiosk.services.intents)
+
+
+def _again_if_raced(body: Callable[[], R]) -> R:
+    """`body()`, run again when its intent's unit of work was rolled back by IntentRaced: nothing of it was kept,
+    and the next run reads the winner's payment under the key (or draws another reference)."""
+    for tries_left in range(RACED_TRIES - 1, -1, -1):
+        try:
+            return body()
+        except IntentRaced:
+            if not tries_left:
+                raise
+    raise AssertionError("unreachable")
 
 
 @contextmanager
@@ -501,14 +448,20 @@ _INFO_ITEMS = "kiosk.payments.locked_items"  # payment id -> its items read with
 ItemRow = tuple[PaymentItem | None, str | None, str | None]  # an item (None: none), its bill's period, the unit
 
 
-def lock_payment(session: Session, payment_id: int, *, with_items: bool = False) -> Payment:
+def lock_payment(session: Session, payment_id: int, *, with_items: bool = False,
+                 spends: Account | None = None) -> Payment:
     """The payment row, locked for the rest of the transaction (PostgreSQL; SQLite holds the write lock), read
     afresh: of two settlements of one payment the second sees what the first did.
 
     `with_items`: its items (with their bill's period and the household's unit) come in the same query, for the
     settlement (`locked_items`): joined to the payment row, only the payment row locked (FOR UPDATE OF payments,
     as before); the items, their bills' periods and the unit are written before the intent commits and never
-    change, so reading them with the lock reads what a query after it would."""
+    change, so reading them with the lock reads what a query after it would.
+
+    `spends` (with `with_items`, PostgreSQL): the account the settlement spends first (split_tender.first_spend),
+    locked and summed in the same statement, after the payment (`_and_account_locked`)."""
+    if with_items and spends is not None and is_postgres(session):
+        return _and_account_locked(session, payment_id, spends)
     if not with_items:
         payment = session.scalars(select(Payment).where(Payment.id == payment_id).with_for_update()
                                   .execution_options(populate_existing=True)).one_or_none()
@@ -526,6 +479,33 @@ def lock_payment(session: Session, payment_id: int, *, with_items: bool = False)
         raise NotFound(f"payment {payment_id}")
     session.info.setdefault(_INFO_ITEMS, {})[payment_id] = [
         (item, period, unit) for _payment, item, period, unit in rows if item is not None] or [(None, None, rows[0][3])]
+    return rows[0][0]
+
+
+def _and_account_locked(session: Session, payment_id: int, spends: Account) -> Payment:
+    """lock_payment(with_items=True) that also locks `spends` and reads its balance (ledger.locked_balance_row), in
+    one statement and in the order every settlement locks: the payment first (a MATERIALIZED CTE with FOR UPDATE,
+    its row as locked, i.e. as the last writer committed it), then the account, through the function's argument
+    taken from that CTE's row, so it cannot run before the row is locked; only for an intent (a payment settled
+    meanwhile spends nothing). docs/fleet.md, "The settlement's locks in one round trip"."""
+    locked = (select(Payment.__table__, literal(spends.id, BigInteger).label("spends"))
+              .where(Payment.id == payment_id).with_for_update().cte("locked_payment").prefix_with("MATERIALIZED"))
+    balance = ledger.locked_balance_row(locked.c.spends)
+    spent = (select(balance.c.high, balance.c.low).select_from(locked).join(balance, true())
+             .where(locked.c.status == str(PaymentStatus.INTENT)).cte("spent").prefix_with("MATERIALIZED"))
+    payment = aliased(Payment, locked)
+    unit_no = select(Household.unit_no).where(Household.id == payment.household_id).scalar_subquery()
+    rows = session.execute(select(payment, PaymentItem, Bill.period, unit_no, spent.c.high, spent.c.low)
+                           .select_from(locked).outerjoin(spent, true())
+                           .outerjoin(PaymentItem, PaymentItem.payment_id == payment.id)
+                           .outerjoin(Bill, Bill.id == PaymentItem.bill_id).order_by(PaymentItem.id)
+                           .execution_options(populate_existing=True)).all()
+    if not rows:
+        raise NotFound(f"payment {payment_id}")
+    if rows[0][4] is not None:
+        ledger.read_under_lock(session, spends.id, rows[0][4], rows[0][5])
+    session.info.setdefault(_INFO_ITEMS, {})[payment_id] = [
+        (item, period, unit) for _payment, item, period, unit, *_ in rows if item is not None] or [(None, None, rows[0][3])]
     return rows[0][0]
 
 
@@ -593,22 +573,24 @@ def _pay_bills(factory: sessionmaker[Session], till: Till, *, key: str, househol
             raise
     return settle_or_fail(factory, till, payment_id,
                           lambda session, payment: settle_bill_payment(session, till, payment, language),
-                          replay=replayed_outcome)
+                          replay=replayed_outcome, intent=payment)
 
 
 def settle_or_fail(factory: sessionmaker[Session], till: Till, payment_id: int,
                    settle: Callable[[Session, Payment], R],
                    on_fail: Callable[[Session, Payment], None] | None = None, *,
-                   replay: Callable[[Session, Payment], R]) -> R:
+                   replay: Callable[[Session, Payment], R], intent: Payment | None = None) -> R:
     """The settle transaction, on the locked payment: an intent settles; one settled meanwhile (at a card tap)
     gives `replay`, one failed or released meanwhile its error. If the credit (or the money that arrived as
     credit) is no longer there when the payment settles (spent meanwhile at another kiosk), the payment fails
     and releases what it reserved: the money that arrived stays as credit, nothing is consumed. A card payment
     is left to the card station (the card already holds the spend: its next tap settles it or gives the value
-    back)."""
+    back). `intent`: the payment as its intent recorded it, when the caller has it: the account it spends is then
+    locked with it."""
     try:
         with unit_of_work(factory) as session:
-            payment = lock_payment(session, payment_id, with_items=True)  # its items with it: one query
+            spends = first_spend(session, intent) if intent is not None else None
+            payment = lock_payment(session, payment_id, with_items=True, spends=spends)  # its items with it: one query
             if payment.status != PaymentStatus.INTENT:
                 return replay_or_raise(session, payment, replay)
             result = settle(session, payment)

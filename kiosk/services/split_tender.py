@@ -27,6 +27,14 @@ def source_account(session: Session, payment: Payment):  # type: ignore[no-untyp
     return ledger.account(session, AccountKind.CREDIT, household_id=payment.household_id)
 
 
+def first_spend(session: Session, payment: Payment) -> Account | None:
+    """The account `post_parts` locks first for this payment (the credit part's, else the method's own; None:
+    nothing to spend): the settlement locks it with the payment (kiosk.services.payments.lock_payment)."""
+    if credit_part(payment):
+        return ledger.account(session, AccountKind.CREDIT, household_id=payment.household_id)
+    return source_account(session, payment) if other_part(payment) else None
+
+
 def credit_part(payment: Payment) -> int:
     """What the household's account credit pays of this payment."""
     return payment.amount_fen if payment.method == PaymentMethod.CREDIT else (payment.credit_fen or 0)

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from kiosk.domain.terms import AccountKind, EntryKind, PaymentMethod, PaymentPurpose, PaymentStatus
+from kiosk.errors import IntentRaced
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import JournalEntry, Payment, Receipt
 from kiosk.services import ledger, payments
@@ -59,24 +60,35 @@ def test_threads_racing_with_one_key_all_get_the_completed_card_payment(factory,
     assert _counts(factory)[:2] == (1, 1)
 
 
-def test_the_loser_of_the_insert_race_reads_the_winners_payment(factory, mini):
+def test_the_loser_of_the_insert_race_reads_the_winners_payment(factory, mini, backend):
     """Below the key claims: two transactions insert the same key; the second (PostgreSQL: blocked on the
-    unique index until the first commits; SQLite: queued on the write lock) gets the first one's row."""
+    unique index until the first commits; SQLite: queued on the write lock) gets the first one's row. On
+    PostgreSQL the loser's INSERT rode to its COMMIT (kiosk.services.intents): its unit of work is rolled back
+    with IntentRaced, and its attempt, run again (payments.run_attempt), reads the winner's payment."""
     hh = mini.household_ids[0]
     kw = dict(key="k", purpose=PaymentPurpose.TOP_UP, method=PaymentMethod.CASH, amount_fen=1_000, household_id=hh)
     winner_in, loser_started = threading.Event(), threading.Event()
+    raced: list[str] = []
+
+    def one_try():
+        try:
+            with unit_of_work(factory) as s:
+                payment, replayed = payments.record_intent(s, mini.till, **kw)
+                return payment.reference, replayed
+        except IntentRaced as exc:
+            raced.append(exc.code)
+            raise
 
     def loser():
         assert winner_in.wait(10)
         loser_started.set()
-        with unit_of_work(factory) as s:
-            payment, replayed = payments.record_intent(s, mini.till, **kw)
-            return payment.reference, replayed
+        return payments.run_attempt(factory, "k", one_try)
 
     with ThreadPoolExecutor(1) as pool:
         with unit_of_work(factory) as s:
             first, replayed = payments.record_intent(s, mini.till, **kw)
             assert not replayed
+            s.execute(select(1))  # on PostgreSQL the INSERT rides with the next statement: now it is in
             winner_in.set()
             future = pool.submit(loser)
             assert loser_started.wait(10)
@@ -85,6 +97,7 @@ def test_the_loser_of_the_insert_race_reads_the_winners_payment(factory, mini):
             reference = first.reference
         assert future.result(30) == (reference, True)
     assert _counts(factory)[0] == 1
+    assert raced == (["E2003"] if backend == "postgres" else [])
 
 
 def _child(db_url: str, key: str, hh: int, bills: list[int], txn: str, slow: float) -> subprocess.Popen[str]:
