@@ -329,11 +329,14 @@ def spend_liability(session: Session, kind: EntryKind, liability: Account, to: A
     return post(session, kind, lines, **kw)  # type: ignore[arg-type]
 
 
-def reverse(session: Session, entry: JournalEntry, *, memo: str, kiosk_id: int | None = None) -> JournalEntry:
-    """A void: a new entry with every line negated; the original stays untouched."""
-    # the entry's lines with their accounts, one query (lines and accounts never change)
-    rows = session.execute(select(JournalLine, Account).join(Account, Account.id == JournalLine.account_id)
-                           .where(JournalLine.entry_id == entry.id).order_by(JournalLine.id)).all()
+def reverse(session: Session, entry: JournalEntry, *, memo: str, kiosk_id: int | None = None,
+            lines: Sequence[tuple[JournalLine, Account]] | None = None) -> JournalEntry:
+    """A void: a new entry with every line negated; the original stays untouched. `lines`: the entry's lines with
+    their accounts, when the caller read them with the entry (kiosk.services.voids); else one query (lines and
+    accounts never change)."""
+    rows = lines if lines is not None else session.execute(
+        select(JournalLine, Account).join(Account, Account.id == JournalLine.account_id)
+        .where(JournalLine.entry_id == entry.id).order_by(JournalLine.id)).tuples().all()
     return post(session, EntryKind.VOID, [Posting(acct, -line.amount_fen) for line, acct in rows],
                 memo=memo, payment_id=entry.payment_id, kiosk_id=kiosk_id, reverses_entry_id=entry.id)
 

@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session, aliased
 
 from kiosk.domain.payment_code import GATEWAY_NETWORK_LABELS
@@ -72,26 +72,24 @@ def void_receipt(session: Session, till: Till, *, number: int | str, reason: str
     if not reason:
         raise InvalidEntry("a void needs a reason", field="reason")
     now = now or utcnow()
-    receipt = session.scalars(select(Receipt).where(Receipt.site_id == till.site_id, Receipt.number == int(number))
-                              .with_for_update()).one_or_none()
-    if receipt is None:
+    # the receipt, locked (two staff voiding it at once take turns), with its payment: one query
+    found = session.execute(select(Receipt, Payment).outerjoin(Payment, Payment.id == Receipt.payment_id)
+                            .where(Receipt.site_id == till.site_id, Receipt.number == int(number))
+                            .with_for_update(of=Receipt.__table__)).first()
+    if found is None:
         raise NotFound(f"receipt {number}")
+    receipt, payment = found
     if receipt.voided:
         if receipt.void_reason == reason[:200] and receipt.void_receipt_id is not None:
             return _recorded_void(session, receipt)
         raise ReceiptAlreadyVoided(receipts.format_number(receipt.number))
-    payment = session.get(Payment, receipt.payment_id) if receipt.payment_id is not None else None
     if payment is None or receipt.kind == ReceiptKind.VOID:
         raise NotFound(f"receipt {number} has no payment to void")
     if payment.status != PaymentStatus.SUCCEEDED:
         raise ReceiptAlreadyVoided(f"payment {payment.reference} is {payment.status}")
-    entries = session.scalars(select(JournalEntry).where(JournalEntry.payment_id == payment.id,
-                                                         JournalEntry.kind.in_([str(k) for k in REVERSIBLE]),
-                                                         JournalEntry.reverses_entry_id.is_(None))
-                              .order_by(JournalEntry.id)).all()
-    cards_before = _card_values(session, [e.id for e in entries])
+    entries, cards_before = _reversible(session, payment)
     reversals = [ledger.reverse(session, entry, memo=f"void {receipts.format_number(receipt.number)}: {reason}",
-                                kiosk_id=till.kiosk_id) for entry in entries]
+                                kiosk_id=till.kiosk_id, lines=lines) for entry, lines in entries]
     after = _refuse_negative_liabilities(session, [e.id for e in reversals])
     writes = _sync_cards(session, payment, cards_before, after)
     payment.status = str(PaymentStatus.VOIDED)
@@ -157,18 +155,31 @@ def _recorded_void(session: Session, receipt: Receipt) -> VoidResult:
                       tuple(reversals), receipts.document(void), writes, replayed=True)
 
 
-def _card_values(session: Session, entry_ids: list[int]) -> dict[int, int]:
-    """Stored value of every card the entries touch, before the void."""
-    if not entry_ids:
-        return {}
-    # the accounts with their balances, one query (read without a lock, as before: the value the card held)
-    high, low = split_sum(JournalLine.amount_fen)
-    lines = aliased(JournalLine)
-    sums = [select(part).where(JournalLine.account_id == Account.id).scalar_subquery() for part in (high, low)]
-    touched = select(lines.account_id).where(lines.entry_id.in_(entry_ids))
-    rows = session.execute(select(Account.card_id, *sums).where(Account.id.in_(touched),
-                                                                 Account.kind == str(AccountKind.STORED_VALUE))).all()
-    return {card_id: -joined(h, lo) for card_id, h, lo in rows if card_id is not None}
+Lines = list[tuple[JournalLine, Account]]
+
+
+def _reversible(session: Session, payment: Payment) -> tuple[list[tuple[JournalEntry, Lines]], dict[int, int]]:
+    """What a void takes back, in one query: the payment's REVERSIBLE entries, each with its lines and their
+    accounts (for ledger.reverse), and the stored value of every card they touch before the void (card id -> value;
+    read without a lock, as the value the card held)."""
+    summed = aliased(JournalLine)
+    is_card = Account.kind == str(AccountKind.STORED_VALUE)
+    sums = [case((is_card, select(part).where(summed.account_id == Account.id).scalar_subquery()))
+            for part in split_sum(summed.amount_fen)]  # only a card's account is summed: a revenue account is long
+    rows = session.execute(select(JournalEntry, JournalLine, Account, *sums)
+                           .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
+                           .join(Account, Account.id == JournalLine.account_id)
+                           .where(JournalEntry.payment_id == payment.id,
+                                  JournalEntry.kind.in_([str(k) for k in REVERSIBLE]),
+                                  JournalEntry.reverses_entry_id.is_(None))
+                           .order_by(JournalEntry.id, JournalLine.id)).all()
+    entries: dict[int, tuple[JournalEntry, Lines]] = {}
+    cards: dict[int, int] = {}
+    for entry, line, acct, high, low in rows:
+        entries.setdefault(entry.id, (entry, []))[1].append((line, acct))
+        if acct.kind == AccountKind.STORED_VALUE and acct.card_id is not None:
+            cards[acct.card_id] = -joined(high, low)
+    return list(entries.values()), cards
 
 
 def _sync_cards(session: Session, payment: Payment, before: dict[int, int],

@@ -33,7 +33,7 @@ PINNED = {
     "pay_by_qr": 8,
     "top_up_by_cash": 12,
     "replace_card_by_cash": 14,
-    "void": 11,
+    "void": 8,
 }
 
 
