@@ -304,7 +304,7 @@ class _Run:
         faults, which returns a note in escrow and disables the acceptor (kiosk.payments.offline_cash)."""
         try:
             with unit_of_work(self.owner.factory) as session:
-                payment = _payment(session, self.payment_id)
+                payment = payments.arriving_to(session, self.payment_id)  # with the credit account it lands on
                 payments.record_cash_in(session, self.owner.till, payment, counter=event.counter,
                                         value_fen=event.value_fen)
         except StorageError as exc:

@@ -215,7 +215,8 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise StorageError(str(exc.orig) if exc.orig else str(exc)) from exc
     except SQLAlchemyError as exc:
         session.rollback()
-        raise StorageError(type(exc).__name__) from exc
+        orig = getattr(exc, "orig", None)  # what the database said, for the log and the staff's reference
+        raise StorageError(f"{type(exc).__name__}: {orig}" if orig is not None else type(exc).__name__) from exc
     except BaseException:
         session.rollback()
         raise

@@ -114,8 +114,23 @@ class CommitCarryingConnection(psycopg.Connection):  # type: ignore[type-arg]
         if _nothing_but_begin(riders):
             super().commit()  # nothing sent since BEGIN (or a transaction psycopg began itself): as psycopg does
             return
-        with _row_checks(riders), self.cursor() as cursor:
-            cursor.execute(";\n".join([r.sql for r in riders] + ["COMMIT"]), prepare=False)
+        try:
+            with _row_checks(riders), self.cursor() as cursor:
+                cursor.execute(";\n".join([r.sql for r in riders] + ["COMMIT"]), prepare=False)
+        except BaseException:
+            self._end_stopped_transaction()
+            raise
+
+    def _end_stopped_transaction(self) -> None:
+        """A rider's error stopped the message before its COMMIT: the transaction is aborted but still open, and
+        SQLAlchemy, whose commit failed, sends no ROLLBACK. Roll it back here, so that the connection is usable by
+        the next unit of work (a pinned one is not reset by the pool in between: kiosk.persistence.db.pinned)."""
+        if self.info.transaction_status in (psycopg.pq.TransactionStatus.INERROR,
+                                            psycopg.pq.TransactionStatus.INTRANS):
+            try:
+                super().rollback()
+            except psycopg.Error:  # the connection itself is gone: the pool finds and replaces it
+                pass
 
     def rollback(self) -> None:
         self._riders = None

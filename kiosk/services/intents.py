@@ -113,3 +113,16 @@ def _riding_insert(session: Session, key: str, values: dict[str, Any], now: date
     make_transient_to_detached(payment)  # the row as stored, without reading it back
     session.add(payment)
     return payment
+
+
+def details_of(payment: Payment) -> dict[str, Any]:
+    """The payment's `details` (JSON: what it is for, its network, its outcome or failure's parameters)."""
+    try:
+        found = json.loads(payment.details or "{}")
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def set_details(payment: Payment, **values: Any) -> None:
+    payment.details = json.dumps({**details_of(payment), **values}, ensure_ascii=False, sort_keys=True)

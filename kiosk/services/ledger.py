@@ -112,6 +112,14 @@ def account(session: Session, kind: AccountKind, *, household_id: int | None = N
     return found
 
 
+def known_account(session: Session, acct: Account) -> None:
+    """An account another query of this transaction read (e.g. joined to a payment, kiosk.services.arrivals):
+    `account` then finds it without a statement of its own, and on PostgreSQL keeps it once this commits."""
+    session.info.setdefault(_INFO_ACCOUNTS, {})[acct.code] = acct
+    if _postgres_engine(session) is not None:
+        session.info.setdefault(_INFO_READ, {})[acct.code] = acct
+
+
 def _created_or_read(session: Session, values: dict[str, object]) -> Account | None:
     """PostgreSQL: the account created if absent, or the one stored, in one statement (one round trip, where reading
     then creating then reading again took three). None when another transaction created it meanwhile and has just
@@ -336,7 +344,7 @@ def reverse(session: Session, entry: JournalEntry, *, memo: str, kiosk_id: int |
     accounts never change)."""
     rows = lines if lines is not None else session.execute(
         select(JournalLine, Account).join(Account, Account.id == JournalLine.account_id)
-        .where(JournalLine.entry_id == entry.id).order_by(JournalLine.id)).tuples().all()
+        .where(JournalLine.entry_id == entry.id).order_by(JournalLine.id)).all()
     return post(session, EntryKind.VOID, [Posting(acct, -line.amount_fen) for line, acct in rows],
                 memo=memo, payment_id=entry.payment_id, kiosk_id=kiosk_id, reverses_entry_id=entry.id)
 

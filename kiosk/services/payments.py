@@ -13,7 +13,6 @@ PaymentInProgress while another attempt still holds the key; an intent nobody ho
 """
 from __future__ import annotations
 
-import json
 import string
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -36,8 +35,7 @@ from kiosk.i18n import N_, translate
 from kiosk.persistence import key_claims
 from kiosk.persistence.commit_option import riding
 from kiosk.persistence.db import is_postgres, pinned, unit_of_work, update_exactly
-from kiosk.persistence.models import (Account, Bill, Card, CashEventRecord, Household, JournalEntry, Payment,
-                                      PaymentItem, Receipt, utcnow)
+from kiosk.persistence.models import Account, Bill, Card, Household, Payment, PaymentItem, Receipt, utcnow
 from kiosk.persistence.sums import joined
 from kiosk.services import audit, ledger, receipts
 from kiosk.services.split_tender import (balance_after, credit_part, first_spend, method_label,  # noqa: F401
@@ -45,6 +43,10 @@ from kiosk.services.split_tender import (balance_after, credit_part, first_spend
 from kiosk.services.split_tender import balance_after as split_balance_after
 from kiosk.services.receipts import Till
 from kiosk.services.intents import NOT_LOOKED_UP, find_by_key, record_intent, request_hash  # noqa: F401
+from kiosk.services.intents import details_of, set_details
+from kiosk.services.arrivals import (arriving_to, record_cash_in, record_gateway_paid,  # noqa: F401
+                                     record_gateway_refund, record_unattributed_cash_in, suspense_account,
+                                     unattributed_cash_fen)
 
 R = TypeVar("R")
 
@@ -71,91 +73,6 @@ def mask_unit(unit_no: str) -> str:
     if not head:
         return "**" + unit_no[-2:]
     return f"{head}-{'*' * max(len(tail) - 2, 1)}{tail[-2:]}"
-
-
-# --- money arriving (cash, QR) -------------------------------------------------------------------
-def record_cash_in(session: Session, till: Till, payment: Payment, *, counter: int, value_fen: int) -> int:
-    """A banknote was stacked: on the ledger as the household's credit in the same transaction
-    that records the validator's event counter. Returns the total received so far."""
-    session.add(CashEventRecord(kiosk_id=till.kiosk_id, counter=counter, kind="stacked", value_fen=value_fen,
-                                payment_id=payment.id))
-    box = ledger.account(session, AccountKind.CASH_BOX, kiosk_id=till.kiosk_id)
-    credit = ledger.account(session, AccountKind.CREDIT, household_id=payment.household_id)
-    ledger.transfer(session, EntryKind.CASH_IN, box, credit, value_fen, payment_id=payment.id, kiosk_id=till.kiosk_id,
-                    memo=f"note {counter}")
-    payment.received_fen += value_fen
-    session.flush()
-    return payment.received_fen
-
-
-def record_gateway_paid(session: Session, till: Till, payment: Payment, amount_fen: int, gateway_txn: str,
-                        network: str = "") -> bool:
-    """The QR gateway says the order is paid: the money is the household's credit until settled.
-
-    Idempotent on `gateway_txn`: a second call for the same transaction posts nothing and
-    returns False (duplicate notifications, a query racing a notification, a restart).
-    """
-    memo = f"gateway {gateway_txn}"[:200]
-    if _gateway_entry(session, payment.id, memo) is not None:
-        return False
-    clearing = ledger.account(session, AccountKind.GATEWAY_CLEARING)
-    credit = ledger.account(session, AccountKind.CREDIT, household_id=payment.household_id)
-    ledger.transfer(session, EntryKind.CASH_IN, clearing, credit, amount_fen, payment_id=payment.id,
-                    kiosk_id=till.kiosk_id, memo=memo)
-    payment.received_fen += amount_fen
-    if network:  # which network took it: receipts and the settlement name it (no extra statement: same UPDATE)
-        _set_details(payment, network=network)
-    session.flush()
-    return True
-
-
-def record_gateway_refund(session: Session, till: Till, payment: Payment, amount_fen: int, gateway_txn: str,
-                          refund_id: str) -> bool:
-    """A gateway payment that landed after the kiosk gave up was refunded: both movements on the ledger
-    (in through the clearing account, straight back out), so the books match the gateway's records.
-    Idempotent on `refund_id`."""
-    memo = f"gateway refund {refund_id}"[:200]
-    if _gateway_entry(session, payment.id, memo) is not None:
-        return False
-    clearing = ledger.account(session, AccountKind.GATEWAY_CLEARING)
-    credit = ledger.account(session, AccountKind.CREDIT, household_id=payment.household_id)
-    if _gateway_entry(session, payment.id, f"gateway {gateway_txn}"[:200]) is None:
-        ledger.transfer(session, EntryKind.CASH_IN, clearing, credit, amount_fen, payment_id=payment.id,
-                        kiosk_id=till.kiosk_id, memo=f"gateway {gateway_txn}"[:200])
-    ledger.transfer(session, EntryKind.REFUND, credit, clearing, amount_fen, payment_id=payment.id,
-                    kiosk_id=till.kiosk_id, memo=memo)
-    audit.record(session, f"kiosk:{till.kiosk_code}", "payment.late_refunded", payment.reference,
-                 amount_fen=amount_fen, gateway_txn=gateway_txn, refund_id=refund_id)
-    return True
-
-
-def _gateway_entry(session: Session, payment_id: int, memo: str) -> JournalEntry | None:
-    return session.scalars(select(JournalEntry).where(JournalEntry.payment_id == payment_id,
-                                                      JournalEntry.memo == memo)).first()
-
-
-# --- banknotes nobody's payment was waiting for ----------------------------------------------------
-def suspense_account(session: Session, kiosk_id: int) -> Account:
-    """Where a note stacked outside any payment is held until staff assign it (liability)."""
-    return ledger.account(session, AccountKind.SUSPENSE, kiosk_id=kiosk_id)
-
-
-def record_unattributed_cash_in(session: Session, till: Till, *, counter: int, value_fen: int, detail: str = "") -> None:
-    """A stacked note no open payment owns: into the cash box, held in the kiosk's suspense account,
-    with the validator's counter, and an audit row staff see — in one transaction."""
-    session.add(CashEventRecord(kiosk_id=till.kiosk_id, counter=counter, kind="unattributed", value_fen=value_fen,
-                                payment_id=None))
-    box = ledger.account(session, AccountKind.CASH_BOX, kiosk_id=till.kiosk_id)
-    ledger.transfer(session, EntryKind.CASH_IN, box, suspense_account(session, till.kiosk_id), value_fen,
-                    kiosk_id=till.kiosk_id, memo=f"unattributed note {counter}")
-    audit.record(session, f"kiosk:{till.kiosk_code}", "cash.unattributed", f"counter {counter}",
-                 value_fen=value_fen, detail=detail)
-    session.flush()
-
-
-def unattributed_cash_fen(session: Session, kiosk_id: int) -> int:
-    """Cash held in the kiosk's suspense account (for the staff screen and the handover)."""
-    return ledger.liability_balance(session, suspense_account(session, kiosk_id))
 
 
 # --- bills -----------------------------------------------------------------------------------------
@@ -263,7 +180,7 @@ def finish(session: Session, till: Till, payment: Payment, language: str, *, kin
     if payment.method == PaymentMethod.CARD and payment.card_id is not None:
         balance_after = split_balance_after(session, ledger.account(session, AccountKind.STORED_VALUE,
                                                                     card_id=payment.card_id))
-        _set_details(payment, outcome={"balance_after_fen": balance_after})
+        set_details(payment, outcome={"balance_after_fen": balance_after})
     fields = split_fields(session, payment, language) + fields
     # the audit row before the receipt: taking the site's receipt number is the last thing this transaction does
     # (receipts.issue); the receipt names the payment, so the row needs no number to be found
@@ -289,7 +206,7 @@ def fail(session: Session, till: Till, payment: Payment, code: str, *, cancelled
     payment.failure_code = code[:16]
     payment.completed_at = utcnow()
     if params:
-        _set_details(payment, failure_params={k: v if v is None or isinstance(v, (str, int, float, bool)) else str(v)
+        set_details(payment, failure_params={k: v if v is None or isinstance(v, (str, int, float, bool)) else str(v)
                                               for k, v in params.items()})
     session.execute(update(Bill).where(Bill.payment_id == payment.id, Bill.status == str(BillStatus.PENDING))
                     .values(status=str(BillStatus.OPEN), payment_id=None).execution_options(synchronize_session=False),
@@ -301,7 +218,7 @@ def fail(session: Session, till: Till, payment: Payment, code: str, *, cancelled
 
 def outcome(session: Session, payment: Payment, replayed: bool = False) -> PaymentOutcome:
     receipt = session.scalars(select(Receipt).where(Receipt.payment_id == payment.id).order_by(Receipt.id)).first()
-    recorded = _details(payment).get("outcome", {})
+    recorded = details_of(payment).get("outcome", {})
     return PaymentOutcome(payment.id, payment.reference, PaymentStatus(payment.status), payment.amount_fen,
                           receipts.format_number(receipt.number) if receipt else "",
                           receipts.document(receipt) if receipt else None, replayed, payment.failure_code,
@@ -428,7 +345,7 @@ def recorded_failure(payment: Payment) -> KioskError:
         # the card write was given up at a later tap: "tap again to finish" is no longer true
         return PaymentCancelled(detail, reference=reference)
     cls = _error_classes().get(code, KioskError)
-    params = {"reference": reference, **_details(payment).get("failure_params", {})}
+    params = {"reference": reference, **details_of(payment).get("failure_params", {})}
     wanted = {name for _text, name, _spec, _conv in string.Formatter().parse(cls.message) if name}
     if not wanted <= params.keys():  # recorded before its parameters were kept: the code, in a message that fits
         return PaymentError(detail, reference=reference)
@@ -520,18 +437,6 @@ def locked_items(session: Session, payment: Payment) -> list[ItemRow] | None:
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_items(session: Session, *_args: object) -> None:
     session.info.pop(_INFO_ITEMS, None)
-
-
-def _details(payment: Payment) -> dict[str, Any]:
-    try:
-        found = json.loads(payment.details or "{}")
-    except ValueError:
-        return {}
-    return found if isinstance(found, dict) else {}
-
-
-def _set_details(payment: Payment, **values: Any) -> None:
-    payment.details = json.dumps({**_details(payment), **values}, ensure_ascii=False, sort_keys=True)
 
 
 def pay_bills(factory: sessionmaker[Session], till: Till, *, key: str, household_id: int, bill_ids: Sequence[int],

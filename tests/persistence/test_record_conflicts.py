@@ -88,3 +88,33 @@ def test_two_starts_on_an_empty_database_share_one_site_and_kiosk_row(backend, e
         assert s.scalar(select(func.count()).select_from(Site)) == 1
         assert s.scalar(select(func.count()).select_from(Kiosk)) == 1
         assert till.site_id == s.scalars(select(Site.id)).one()
+
+
+def test_a_payment_whose_reference_was_drawn_twice_is_paid_on_the_next_try(factory, engine, monkeypatch) -> None:
+    """The whole use case, as a kiosk runs it (the key's claim riding on one pinned connection, its chain head kept in
+    memory): the intent's clash rolls that try back, and the next try, on the same connection, pays. A COMMIT that a
+    riding check stopped must leave that connection usable (it answered "current transaction is aborted" to the next
+    try once: the fleet bench met it)."""
+    from kiosk.persistence import chain
+    from tests.support.chain_key import TEST_CHAIN
+
+    if engine.dialect.name == "postgresql":
+        chain.keep_head_in_memory(engine, TEST_CHAIN)
+    with unit_of_work(factory) as s:
+        mini = estate.build(s, households=1, bills_each=2, card_value_fen=50_000)
+    hh = mini.household_ids[0]
+    outcomes = []
+    for n, bill in enumerate(mini.bill_ids[hh]):
+        if n == 1:  # the second payment draws the first one's reference, then another
+            taken = outcomes[0].reference.rsplit("-", 1)[1]
+            symbols = itertools.chain(taken, itertools.cycle("23456789"))
+
+            class Drawn:
+                @staticmethod
+                def choice(alphabet: str) -> str:
+                    return next(symbols)
+
+            monkeypatch.setattr(references, "secrets", Drawn)
+        outcomes.append(payments.pay_bills(factory, mini.till, key=f"pay-{n}", household_id=hh, bill_ids=[bill],
+                                           method=PaymentMethod.CARD, card_id=mini.card_ids[hh], language="en"))
+    assert outcomes[1].status == "succeeded" and outcomes[1].reference != outcomes[0].reference

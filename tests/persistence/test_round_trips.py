@@ -17,7 +17,8 @@ from sqlalchemy import event
 from kiosk.persistence import chain
 from kiosk.persistence.db import make_engine, unit_of_work
 from kiosk.persistence.round_trips import RoundTrips, counting
-from kiosk.services import cards
+from kiosk.domain.terms import AccountKind, PaymentMethod
+from kiosk.services import cards, ledger, payments
 from tests.support import estate, money_uses
 from tests.support.chain_key import TEST_CHAIN, bound_factory
 from tests.support.databases import pg_admin_url, postgres_database
@@ -102,3 +103,31 @@ def test_round_trips_per_money_use_case_are_pinned_and_match_the_wire():
         assert count.connects == 0, f"{name} opened a connection on a warm kiosk"
         assert count.round_trips == wire[name], lines
     assert {name: c.round_trips for name, c in counted.items()} == PINNED, "\n".join(lines)
+
+
+def test_a_banknote_for_a_household_another_kiosk_paid_for_before_reads_its_credit_account_with_the_payment():
+    """The household's credit account exists (created by another kiosk's payment), but this kiosk has not seen the
+    household since it started: the note's transaction reads the account with the payment (arrivals.arriving_to)
+    and takes two round trips, its first message and its COMMIT; it took three, a statement for the account."""
+    with postgres_database() as url:
+        first, second = make_engine(url), make_engine(url)
+        try:
+            factory, other = bound_factory(first), bound_factory(second, chain="K02")
+            chain.keep_head_in_memory(second, "K02")
+            with unit_of_work(factory) as s:
+                mini = estate.build(s, households=1, bills_each=2, card_value_fen=0)
+            hh = mini.household_ids[0]
+            money_uses.pay_bill(factory, mini.till, key="there-before", household_id=hh,
+                                bill_id=mini.bill_ids[hh][0], how="cash")  # the account is created here
+            note = money_uses.banknotes(other, mini.till)
+            with unit_of_work(other) as s:  # this kiosk knows its own cash box (any note since it started)
+                ledger.account(s, AccountKind.CASH_BOX, kiosk_id=mini.till.kiosk_id)
+            with unit_of_work(other) as s:
+                payment, _ = payments.start_bill_payment(s, mini.till, key="seen-elsewhere", household_id=hh,
+                                                         bill_ids=mini.bill_ids[hh][1:], method=PaymentMethod.CASH)
+            with counting(second) as count:
+                note(payment)
+            assert count.round_trips == 2, count.line()
+        finally:
+            first.dispose()
+            second.dispose()

@@ -15,7 +15,6 @@ from typing import Any
 from kiosk.cards import reconcile
 from kiosk.domain.terms import PaymentMethod
 from kiosk.persistence.db import unit_of_work
-from kiosk.persistence.models import Payment
 from kiosk.services import card_value, payments, voids
 from kiosk.services.cards import CardWrite
 from kiosk.services.receipts import Till
@@ -33,7 +32,7 @@ def banknotes(factory: Any, till: Till, counter: Callable[[], int] | None = None
 
     def move(payment: Any) -> None:
         with unit_of_work(factory) as s:
-            p = s.get(Payment, payment.id)
+            p = payments.arriving_to(s, payment.id)  # as the cash and QR collectors read it
             payments.record_cash_in(s, till, p, counter=next_counter(), value_fen=payments.other_part(p))
 
     return move
@@ -44,7 +43,7 @@ def gateway_paid(factory: Any, till: Till) -> Callable[[Any], None]:
 
     def move(payment: Any) -> None:
         with unit_of_work(factory) as s:
-            p = s.get(Payment, payment.id)
+            p = payments.arriving_to(s, payment.id)  # as the cash and QR collectors read it
             payments.record_gateway_paid(s, till, p, payments.other_part(p), f"TXN-{p.reference}")
 
     return move

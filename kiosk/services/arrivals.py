@@ -1,0 +1,114 @@
+"""Money arriving for a payment: a banknote stacked, a gateway's paid (or refunded) order, a note nobody's payment
+was waiting for. Each lands on the ledger as the household's credit (or the kiosk's suspense account) in the
+transaction that records it; the settlement spends it later (kiosk.services.payments)."""
+from __future__ import annotations
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from kiosk.domain.terms import AccountKind, EntryKind
+from kiosk.errors import NotFound
+from kiosk.persistence.models import Account, CashEventRecord, JournalEntry, Payment
+from kiosk.services import audit, ledger
+from kiosk.services.intents import set_details
+from kiosk.services.receipts import Till
+
+
+def arriving_to(session: Session, payment_id: int) -> Payment:
+    """The payment money arrives for, with its household's credit account where it has one, in one query: the
+    credit account, which the money lands on, then costs no statement of its own (ledger.known_account). On a kiosk
+    that has not seen the household since it started, that is one round trip less per note or QR payment."""
+    found = session.execute(select(Payment, Account)
+                            .outerjoin(Account, and_(Account.household_id == Payment.household_id,
+                                                     Account.kind == str(AccountKind.CREDIT)))
+                            .where(Payment.id == payment_id)).first()
+    if found is None:
+        raise NotFound(f"payment {payment_id}")
+    payment, credit = found
+    if credit is not None:
+        ledger.known_account(session, credit)
+    return payment
+
+
+def record_cash_in(session: Session, till: Till, payment: Payment, *, counter: int, value_fen: int) -> int:
+    """A banknote was stacked: on the ledger as the household's credit in the same transaction
+    that records the validator's event counter. Returns the total received so far."""
+    session.add(CashEventRecord(kiosk_id=till.kiosk_id, counter=counter, kind="stacked", value_fen=value_fen,
+                                payment_id=payment.id))
+    box = ledger.account(session, AccountKind.CASH_BOX, kiosk_id=till.kiosk_id)
+    credit = ledger.account(session, AccountKind.CREDIT, household_id=payment.household_id)
+    ledger.transfer(session, EntryKind.CASH_IN, box, credit, value_fen, payment_id=payment.id, kiosk_id=till.kiosk_id,
+                    memo=f"note {counter}")
+    payment.received_fen += value_fen
+    session.flush()
+    return payment.received_fen
+
+
+def record_gateway_paid(session: Session, till: Till, payment: Payment, amount_fen: int, gateway_txn: str,
+                        network: str = "") -> bool:
+    """The QR gateway says the order is paid: the money is the household's credit until settled.
+
+    Idempotent on `gateway_txn`: a second call for the same transaction posts nothing and
+    returns False (duplicate notifications, a query racing a notification, a restart).
+    """
+    memo = f"gateway {gateway_txn}"[:200]
+    if _gateway_entry(session, payment.id, memo) is not None:
+        return False
+    clearing = ledger.account(session, AccountKind.GATEWAY_CLEARING)
+    credit = ledger.account(session, AccountKind.CREDIT, household_id=payment.household_id)
+    ledger.transfer(session, EntryKind.CASH_IN, clearing, credit, amount_fen, payment_id=payment.id,
+                    kiosk_id=till.kiosk_id, memo=memo)
+    payment.received_fen += amount_fen
+    if network:  # which network took it: receipts and the settlement name it (no extra statement: same UPDATE)
+        set_details(payment, network=network)
+    session.flush()
+    return True
+
+
+def record_gateway_refund(session: Session, till: Till, payment: Payment, amount_fen: int, gateway_txn: str,
+                          refund_id: str) -> bool:
+    """A gateway payment that landed after the kiosk gave up was refunded: both movements on the ledger
+    (in through the clearing account, straight back out), so the books match the gateway's records.
+    Idempotent on `refund_id`."""
+    memo = f"gateway refund {refund_id}"[:200]
+    if _gateway_entry(session, payment.id, memo) is not None:
+        return False
+    clearing = ledger.account(session, AccountKind.GATEWAY_CLEARING)
+    credit = ledger.account(session, AccountKind.CREDIT, household_id=payment.household_id)
+    if _gateway_entry(session, payment.id, f"gateway {gateway_txn}"[:200]) is None:
+        ledger.transfer(session, EntryKind.CASH_IN, clearing, credit, amount_fen, payment_id=payment.id,
+                        kiosk_id=till.kiosk_id, memo=f"gateway {gateway_txn}"[:200])
+    ledger.transfer(session, EntryKind.REFUND, credit, clearing, amount_fen, payment_id=payment.id,
+                    kiosk_id=till.kiosk_id, memo=memo)
+    audit.record(session, f"kiosk:{till.kiosk_code}", "payment.late_refunded", payment.reference,
+                 amount_fen=amount_fen, gateway_txn=gateway_txn, refund_id=refund_id)
+    return True
+
+
+def _gateway_entry(session: Session, payment_id: int, memo: str) -> JournalEntry | None:
+    return session.scalars(select(JournalEntry).where(JournalEntry.payment_id == payment_id,
+                                                      JournalEntry.memo == memo)).first()
+
+
+# --- banknotes nobody's payment was waiting for ----------------------------------------------------
+def suspense_account(session: Session, kiosk_id: int) -> Account:
+    """Where a note stacked outside any payment is held until staff assign it (liability)."""
+    return ledger.account(session, AccountKind.SUSPENSE, kiosk_id=kiosk_id)
+
+
+def record_unattributed_cash_in(session: Session, till: Till, *, counter: int, value_fen: int, detail: str = "") -> None:
+    """A stacked note no open payment owns: into the cash box, held in the kiosk's suspense account,
+    with the validator's counter, and an audit row staff see — in one transaction."""
+    session.add(CashEventRecord(kiosk_id=till.kiosk_id, counter=counter, kind="unattributed", value_fen=value_fen,
+                                payment_id=None))
+    box = ledger.account(session, AccountKind.CASH_BOX, kiosk_id=till.kiosk_id)
+    ledger.transfer(session, EntryKind.CASH_IN, box, suspense_account(session, till.kiosk_id), value_fen,
+                    kiosk_id=till.kiosk_id, memo=f"unattributed note {counter}")
+    audit.record(session, f"kiosk:{till.kiosk_code}", "cash.unattributed", f"counter {counter}",
+                 value_fen=value_fen, detail=detail)
+    session.flush()
+
+
+def unattributed_cash_fen(session: Session, kiosk_id: int) -> int:
+    """Cash held in the kiosk's suspense account (for the staff screen and the handover)."""
+    return ledger.liability_balance(session, suspense_account(session, kiosk_id))
