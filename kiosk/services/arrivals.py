@@ -3,7 +3,10 @@ was waiting for. Each lands on the ledger as the household's credit (or the kios
 transaction that records it; the settlement spends it later (kiosk.services.payments)."""
 from __future__ import annotations
 
-from sqlalchemy import and_, select
+import functools
+from typing import Any
+
+from sqlalchemy import BigInteger, and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from kiosk.domain.terms import AccountKind, EntryKind
@@ -18,16 +21,22 @@ def arriving_to(session: Session, payment_id: int) -> Payment:
     """The payment money arrives for, with its household's credit account where it has one, in one query: the
     credit account, which the money lands on, then costs no statement of its own (ledger.known_account). On a kiosk
     that has not seen the household since it started, that is one round trip less per note or QR payment."""
-    found = session.execute(select(Payment, Account)
-                            .outerjoin(Account, and_(Account.household_id == Payment.household_id,
-                                                     Account.kind == str(AccountKind.CREDIT)))
-                            .where(Payment.id == payment_id)).first()
+    found = session.execute(_payment_with_credit(), {"payment_id": payment_id}).first()
     if found is None:
         raise NotFound(f"payment {payment_id}")
     payment, credit = found
     if credit is not None:
         ledger.known_account(session, credit)
     return payment
+
+
+@functools.cache
+def _payment_with_credit() -> Any:
+    """`arriving_to`'s statement, built once."""
+    return (select(Payment, Account)
+            .outerjoin(Account, and_(Account.household_id == Payment.household_id,
+                                     Account.kind == str(AccountKind.CREDIT)))
+            .where(Payment.id == bindparam("payment_id", type_=BigInteger)))
 
 
 def record_cash_in(session: Session, till: Till, payment: Payment, *, counter: int, value_fen: int) -> int:

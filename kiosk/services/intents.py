@@ -12,6 +12,7 @@ in the same transaction, as before.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from datetime import datetime
@@ -106,7 +107,7 @@ def _riding_insert(session: Session, key: str, values: dict[str, Any], now: date
         return None
     row = dict(values, id=payment_id, reference=new_reference("P", now), received_fen=0, failure_code="",
                completed_at=None)
-    session.execute(dialect_insert(session, Payment).values(**row).on_conflict_do_nothing(),
+    session.execute(_insert_if_absent(), row,
                     execution_options=riding(1, lambda: IntentRaced(f"idempotency key {key} or reference "
                                                                     f"{row['reference']} taken meanwhile")))
     payment = Payment(**row)
@@ -126,3 +127,12 @@ def details_of(payment: Payment) -> dict[str, Any]:
 
 def set_details(payment: Payment, **values: Any) -> None:
     payment.details = json.dumps({**details_of(payment), **values}, ensure_ascii=False, sort_keys=True)
+
+
+@functools.cache
+def _insert_if_absent() -> Any:
+    """PostgreSQL's INSERT ... ON CONFLICT DO NOTHING of a payment row, built once; the row comes as parameters."""
+    from sqlalchemy.dialects.postgresql import insert
+
+    return insert(Payment).on_conflict_do_nothing()
+
