@@ -29,7 +29,7 @@ TABLES = ("audit_log", "journal_lines", "payment_items")
 # operation, a kiosk's newest banknote event, payments listed newest first): their ids are taken in each
 # transaction's first message (kiosk.persistence.with_commit), so an id is still given when its transaction starts,
 # as close to time order as the database's own sequence is; PER_TRANSACTION of each, what the transaction does not
-# use is left unused. A payment's intent takes its id there (kiosk.services.payments.record_intent).
+# use is left unused. A payment's intent takes its id there (kiosk.services.intents.record_intent).
 TRANSACTION_TABLES = ("journal_entries", "card_operations", "cash_events", "payments")
 PER_TRANSACTION = 2
 _RIDING_TABLES = frozenset(TABLES + TRANSACTION_TABLES)
