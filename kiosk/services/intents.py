@@ -85,15 +85,11 @@ def record_intent(session: Session, till: Till, *, key: str, purpose: PaymentPur
         payment = session.scalars(dialect_insert(session, Payment)
                                   .values(reference=new_reference("P", now), **values)
                                   .on_conflict_do_nothing().returning(Payment)).first()
-        if payment is not None:
-            break
-        winner = find_by_key(session, key)
-        if winner is None:
-            continue  # the reference was another payment's: draw again
-        # Lost the race for the key: its payment is this one.
-        if winner.request_hash != digest:
-            raise IdempotencyConflict(key) from None
-        return winner, True
+        winner = find_by_key(session, key) if payment is None else None
+        if winner is not None:  # lost the race for the key: its payment is this one (none: the reference was
+            if winner.request_hash != digest:  # another payment's, and the loop draws again)
+                raise IdempotencyConflict(key) from None
+            return winner, True
     audit.record(session, f"kiosk:{till.kiosk_code}", "payment.intent", payment.reference,
                  purpose=str(purpose), method=str(method), amount_fen=amount_fen, credit_fen=credit_fen)
     return payment, False

@@ -106,15 +106,13 @@ def account(session: Session, kind: AccountKind, *, household_id: int | None = N
         # Two kiosks may create the same account at once: insert-if-absent, then read it back.
         insert_ignoring_conflict(session, Account, **values)
         found = session.scalars(select(Account).where(Account.code == code)).one()
-    known[code] = found
-    if engine is not None:
-        session.info.setdefault(_INFO_READ, {})[code] = found
+    known_account(session, found)
     return found
 
 
 def known_account(session: Session, acct: Account) -> None:
-    """An account another query of this transaction read (e.g. joined to a payment, kiosk.services.arrivals):
-    `account` then finds it without a statement of its own, and on PostgreSQL keeps it once this commits."""
+    """An account this transaction read (by `account`, or joined to a payment: kiosk.services.arrivals): `account`
+    then finds it without a statement of its own, and on PostgreSQL keeps it once this commits."""
     session.info.setdefault(_INFO_ACCOUNTS, {})[acct.code] = acct
     if _postgres_engine(session) is not None:
         session.info.setdefault(_INFO_READ, {})[acct.code] = acct

@@ -208,7 +208,7 @@ def fail(session: Session, till: Till, payment: Payment, code: str, *, cancelled
     payment.completed_at = utcnow()
     if params:
         set_details(payment, failure_params={k: v if v is None or isinstance(v, (str, int, float, bool)) else str(v)
-                                              for k, v in params.items()})
+                                             for k, v in params.items()})
     session.execute(update(Bill).where(Bill.payment_id == payment.id, Bill.status == str(BillStatus.PENDING))
                     .values(status=str(BillStatus.OPEN), payment_id=None).execution_options(synchronize_session=False),
                     execution_options=riding())  # nobody reads its answer: it goes with the next statement
@@ -257,13 +257,12 @@ RACED_TRIES = 3  # an intent's INSERT that met its key's or reference's row mean
 def _again_if_raced(body: Callable[[], R]) -> R:
     """`body()`, run again when its intent's unit of work was rolled back by IntentRaced: nothing of it was kept,
     and the next run reads the winner's payment under the key (or draws another reference)."""
-    for tries_left in range(RACED_TRIES - 1, -1, -1):
+    for _ in range(RACED_TRIES - 1):
         try:
             return body()
         except IntentRaced:
-            if not tries_left:
-                raise
-    raise AssertionError("unreachable")
+            pass
+    return body()
 
 
 @contextmanager
@@ -393,11 +392,7 @@ def lock_payment(session: Session, payment_id: int, *, with_items: bool = False,
                            .where(Payment.id == payment_id).order_by(PaymentItem.id)
                            .with_for_update(of=Payment.__table__)
                            .execution_options(populate_existing=True)).all()
-    if not rows:
-        raise NotFound(f"payment {payment_id}")
-    session.info.setdefault(_INFO_ITEMS, {})[payment_id] = [
-        (item, period, unit) for _payment, item, period, unit in rows if item is not None] or [(None, None, rows[0][3])]
-    return rows[0][0]
+    return _with_items_kept(session, payment_id, rows)
 
 
 def _and_account_locked(session: Session, payment_id: int, spends: Account) -> Payment:
@@ -409,10 +404,15 @@ def _and_account_locked(session: Session, payment_id: int, spends: Account) -> P
     one statement"."""
     rows = session.execute(_locked_with_account(), {"payment_id": payment_id, "spends": spends.id},
                            execution_options={"populate_existing": True}).all()
+    if rows and rows[0][4] is not None:
+        ledger.read_under_lock(session, spends.id, rows[0][4], rows[0][5])
+    return _with_items_kept(session, payment_id, rows)
+
+
+def _with_items_kept(session: Session, payment_id: int, rows: Sequence[Any]) -> Payment:
+    """The locked payment of rows (payment, item, period, unit, ...), its items kept for `locked_items`."""
     if not rows:
         raise NotFound(f"payment {payment_id}")
-    if rows[0][4] is not None:
-        ledger.read_under_lock(session, spends.id, rows[0][4], rows[0][5])
     session.info.setdefault(_INFO_ITEMS, {})[payment_id] = [
         (item, period, unit) for _payment, item, period, unit, *_ in rows if item is not None] or [(None, None, rows[0][3])]
     return rows[0][0]
