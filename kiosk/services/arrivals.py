@@ -6,11 +6,13 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import BigInteger, String, and_, bindparam, literal, select, true, union_all
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session, aliased
 
 from kiosk.domain.terms import AccountKind, EntryKind
 from kiosk.errors import NotFound
+from kiosk.persistence.db import is_postgres
 from kiosk.persistence.models import Account, CashEventRecord, JournalEntry, Payment
 from kiosk.services import audit, ledger
 from kiosk.services.intents import set_details
@@ -18,25 +20,47 @@ from kiosk.services.receipts import Till
 
 
 def arriving_to(session: Session, payment_id: int) -> Payment:
-    """The payment money arrives for, with its household's credit account where it has one, in one query: the
-    credit account, which the money lands on, then costs no statement of its own (ledger.known_account). On a kiosk
-    that has not seen the household since it started, that is one round trip less per note or QR payment."""
-    found = session.execute(_payment_with_credit(), {"payment_id": payment_id}).first()
+    """The payment money arrives for, with its household's credit account, in one query: the credit account, which
+    the money lands on, then costs no statement of its own (ledger.known_account). On a kiosk that has not seen the
+    household since it started, that is one round trip less per note or QR payment. On PostgreSQL the same statement
+    creates the account when the household has none yet (the first money it ever had arrive): one round trip less
+    again (`_payment_with_credit_made`)."""
+    statement = _payment_with_credit_made() if is_postgres(session) else _payment_with_credit()
+    found = session.execute(statement, {"payment_id": payment_id}).first()
     if found is None:
         raise NotFound(f"payment {payment_id}")
     payment, credit = found
-    if credit is not None:
+    if credit is not None:  # None: none yet (SQLite), or created by another kiosk this moment: `ledger.account` reads it
         ledger.known_account(session, credit)
     return payment
 
 
 @functools.cache
 def _payment_with_credit() -> Any:
-    """`arriving_to`'s statement, built once."""
+    """`arriving_to`'s statement on SQLite, built once."""
     return (select(Payment, Account)
             .outerjoin(Account, and_(Account.household_id == Payment.household_id,
                                      Account.kind == str(AccountKind.CREDIT)))
             .where(Payment.id == bindparam("payment_id", type_=BigInteger)))
+
+
+@functools.cache
+def _payment_with_credit_made() -> Any:
+    """`arriving_to`'s statement on PostgreSQL, built once: the payment and its household's credit account, which a
+    data-modifying CTE inserts if absent (ON CONFLICT DO NOTHING on the account's unique code) and otherwise the
+    stored one. At most one of the two is there: the statement does not see its own insert, and the insert does
+    nothing when the stored row exists. Neither is when another kiosk's transaction created the account after this
+    statement's snapshot was taken; `arriving_to` then leaves it to `ledger.account`, which reads it."""
+    accounts, pid = Account.__table__, bindparam("payment_id", type_=BigInteger)
+    code = ledger.household_code_of(AccountKind.CREDIT, Payment.household_id)
+    created = (pg_insert(accounts)
+               .from_select(["code", "kind", "household_id"],
+                            select(code, literal(str(AccountKind.CREDIT), String), Payment.household_id)
+                            .where(Payment.id == pid, Payment.household_id.is_not(None)))
+               .on_conflict_do_nothing().returning(*accounts.c).cte("created"))
+    stored = select(*accounts.c).select_from(accounts.join(Payment, accounts.c.code == code)).where(Payment.id == pid)
+    credit = union_all(select(*created.c), stored).cte("credit")
+    return select(Payment, aliased(Account, credit)).outerjoin(credit, true()).where(Payment.id == pid)
 
 
 def record_cash_in(session: Session, till: Till, payment: Payment, *, counter: int, value_fen: int) -> int:

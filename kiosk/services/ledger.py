@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import (ColumnElement, Connection, Engine, Subquery, Table, TableValuedAlias, event, func, inspect,
-                        select, text)
+from sqlalchemy import (ColumnElement, Connection, Engine, String, Subquery, Table, TableValuedAlias, cast, event, func,
+                        inspect, literal, select, text)
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from kiosk.domain.terms import AccountKind, EntryKind, FeeKind
@@ -70,7 +70,7 @@ class Posting:
 def _code(kind: AccountKind, household_id: int | None, card_id: int | None, kiosk_id: int | None,
           fee_kind: str | None) -> str:
     if kind is AccountKind.RECEIVABLE or kind is AccountKind.CREDIT:
-        return f"{kind}:household:{household_id}"
+        return f"{_household_prefix(kind)}{household_id}"
     if kind is AccountKind.STORED_VALUE:
         return f"{kind}:card:{card_id}"
     if kind is AccountKind.CASH_BOX or kind is AccountKind.SUSPENSE:
@@ -78,6 +78,16 @@ def _code(kind: AccountKind, household_id: int | None, card_id: int | None, kios
     if kind is AccountKind.REVENUE:
         return f"{kind}:{fee_kind}"
     return str(kind)
+
+
+def _household_prefix(kind: AccountKind) -> str:
+    return f"{kind}:household:"
+
+
+def household_code_of(kind: AccountKind, household_id: ColumnElement[int]) -> ColumnElement[str]:
+    """`account_code(kind, household_id=...)` in SQL, for a statement that takes the household from a row
+    (kiosk.services.arrivals: the credit account created with the payment's read)."""
+    return literal(_household_prefix(kind), String) + cast(household_id, String)
 
 
 def account(session: Session, kind: AccountKind, *, household_id: int | None = None, card_id: int | None = None,

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.skipif(not pg_admin_url(), reason="KIOSK_TEST_PG_URL no
 # before the fleet work: card 54, cash 62, QR 60, top-up 83, replacement 85, void 33 (docs/fleet.md)
 PINNED = {
     "pay_by_card": 5,
-    "pay_by_cash": 8,
+    "pay_by_cash": 7,
     "pay_by_qr": 8,
     "top_up_by_cash": 12,
     "replace_card_by_cash": 14,
