@@ -52,7 +52,7 @@ def _payment_with_credit_made() -> Any:
     nothing when the stored row exists. Neither is when another kiosk's transaction created the account after this
     statement's snapshot was taken; `arriving_to` then leaves it to `ledger.account`, which reads it."""
     accounts, pid = Account.__table__, bindparam("payment_id", type_=BigInteger)
-    code = ledger.household_code_of(AccountKind.CREDIT, Payment.household_id)
+    code = ledger.code_of(AccountKind.CREDIT, Payment.household_id)
     created = (pg_insert(accounts)
                .from_select(["code", "kind", "household_id"],
                             select(code, literal(str(AccountKind.CREDIT), String), Payment.household_id)

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, true
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from kiosk.domain.receipt import ReceiptItem, ReceiptKind
@@ -18,13 +18,11 @@ from kiosk.errors import (AlreadyDone, CardError, CardRemoved, CardReplaced, Car
 from kiosk.i18n import N_, translate
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Card, CardOperation, Household, Payment, PaymentItem, utcnow
-from kiosk.persistence.sums import joined
-from kiosk.services import audit, charges, ledger, payments
+from kiosk.services import audit, charges, ledger, payments, split_tender, top_up_locks
 from kiosk.services.cards import (
     CardWrite,
     WriteCard,
     get_card,
-    last_done_counter,
     new_card_no,
     normalize_uid,
     perform_card_write,
@@ -87,25 +85,16 @@ def start_top_up(session: Session, till: Till, *, key: str, card_id: int, amount
     return payment, replayed
 
 
-def prepare_top_up(session: Session, payment: Payment) -> CardWrite:
-    """The money has arrived as the household's credit: record the pending card write (old and new value,
-    counters) before the card is touched. Nothing is spent yet: the ledger entry waits for the card."""
-    # one query: the card, the household's credit and the card's stored value (balances read without a lock, as
-    # they were: the credit is spent under its lock when the top-up settles) and the card's last done counter
-    credit = ledger.balance_row(ledger.account_code(AccountKind.CREDIT, household_id=payment.household_id))
-    stored = ledger.balance_row(ledger.account_code(AccountKind.STORED_VALUE, card_id=payment.card_id))
-    row = session.execute(select(Card, credit.c.high, credit.c.low, stored.c.high, stored.c.low,
-                                 last_done_counter(Card.id))
-                          .select_from(Card.__table__.join(credit, true()).join(stored, true()))
-                          .where(Card.id == payment.card_id)).first()
-    card = usable_card(row[0] if row is not None else None)
-    assert row is not None
-    available = -joined(row[1], row[2])
-    if available < payment.amount_fen:  # spent meanwhile at another kiosk
-        raise CreditNotEnough(f"needs {payment.amount_fen}, has {available}", available_fen=available)
-    before = -joined(row[3], row[4])
-    return record_card_write(session, card, kind="top_up", old_value_fen=before,
-                             new_value_fen=before + payment.amount_fen, payment_id=payment.id, last_counter=row[5])
+def prepare_top_up(session: Session, payment_id: int) -> CardWrite:
+    """The money has arrived as the household's credit: lock the payment and record the pending card write (old and
+    new value, counters) before the card is touched. Nothing is spent yet: the ledger entry waits for the card."""
+    found = top_up_locks.for_preparing(session, payment_id)  # one statement on PostgreSQL
+    card, payment = usable_card(found.card), found.payment
+    if found.credit_fen < payment.amount_fen:  # spent meanwhile at another kiosk
+        raise CreditNotEnough(f"needs {payment.amount_fen}, has {found.credit_fen}", available_fen=found.credit_fen)
+    return record_card_write(session, card, kind="top_up", old_value_fen=found.stored_fen,
+                             new_value_fen=found.stored_fen + payment.amount_fen, payment_id=payment.id,
+                             last_counter=found.last_counter)
 
 
 def open_top_up_write(session: Session, payment: Payment) -> CardWrite | None:
@@ -119,32 +108,30 @@ def open_top_up_write(session: Session, payment: Payment) -> CardWrite | None:
                      op.new_counter)
 
 
-def settle_top_up(session: Session, till: Till, payment: Payment, operation_id: int, language: str, *,
-                  card_verified: bool, now: datetime | None = None) -> TopUpResult:
+def settle_top_up(session: Session, till: Till, payment_id: int, operation_id: int, language: str | None = None, *,
+                  card_verified: bool, now: datetime | None = None, intent: Payment | None = None) -> TopUpResult:
     """Household credit -> the card's stored value, the receipt with the balance before and after, and the
     card write marked done when the card was verified, in one transaction. Without verification (no
-    writer) the write stays pending and the card is brought up to date on its next tap."""
+    writer) the write stays pending and the card is brought up to date on its next tap. `language`: the receipt's
+    (None: the one the top-up was started in); `intent`: the payment as its intent recorded it, when the caller has
+    it: the account it spends is then locked with the payment and the card (top_up_locks.for_settling)."""
+    spends = split_tender.first_spend(session, intent) if intent is not None else None
+    # the payment, then the card (locked against a replacement at another kiosk, `card_and_household`), then the
+    # account it spends; with the card's household, the pending write and the card's stored value before (read
+    # without a lock: a top-up adds to the stored value, it spends the household's credit under its lock)
+    found = top_up_locks.for_settling(session, payment_id, operation_id, spends)
+    payment, card, hh = found.payment, found.card, found.household
     if payment.status != "intent":  # settled or given up meanwhile (a tap, a restart)
         return payments.replay_or_raise(session, payment, top_up_result)
-    # one query: the card (locked against a replacement at another kiosk, `card_and_household`), its household,
-    # the pending write and the card's stored value before (read without a lock: a top-up adds to the stored value,
-    # it spends the household's credit under its lock)
-    before_row = ledger.balance_row(ledger.account_code(AccountKind.STORED_VALUE, card_id=payment.card_id))
-    row = session.execute(select(Card, Household, CardOperation, before_row.c.high, before_row.c.low)
-                          .select_from(Card.__table__.outerjoin(Household.__table__, Household.id == Card.household_id)
-                                       .outerjoin(CardOperation.__table__, CardOperation.id == operation_id)
-                                       .join(before_row, true()))
-                          .where(Card.id == payment.card_id)
-                          .with_for_update(of=Card.__table__, key_share=True)).first()
-    if row is None:
+    if card is None:
         raise CardUnknown(f"card {payment.card_id}")
-    card, hh = row[0], row[1]
     if card.status == CardStatus.REPLACED:  # replaced at another kiosk since the value was written to it
         raise CardReplaced(card.card_no)
     if hh is None:
         raise NotFound(f"household {card.household_id}")
+    language = language or payment_language(payment)
     stored = ledger.account(session, AccountKind.STORED_VALUE, card_id=card.id)
-    before = -joined(row[3], row[4])
+    before = found.stored_before_fen
     # the money is all household credit by now; a split top-up still books its credit part and the part that
     # came in as notes or by QR as two balanced entries (split_tender.post_parts)
     payments.post_parts(session, till, payment, EntryKind.TOP_UP, [(stored, payment.amount_fen)])
@@ -160,7 +147,9 @@ def settle_top_up(session: Session, till: Till, payment: Payment, operation_id: 
                           items=(ReceiptItem(translate(N_("Card top-up"), language), payment.amount_fen),),
                           household_label=mask_unit(hh.unit_no), fields=fields,
                           notes=payments.credit_notes(session, payment, language), now=now)
-    op = session.get(CardOperation, operation_id)
+    op = found.operation if found.operation is not None else session.get(CardOperation, operation_id)
+    if op is None:
+        raise NotFound(f"card operation {operation_id}")
     return TopUpResult(out, card.id, before, after, card_written=card_verified,
                        write=CardWrite(op.id, op.kind, card.id, card.uid_hex, op.old_value_fen, op.new_value_fen,
                                        op.old_counter, op.new_counter))
@@ -236,7 +225,7 @@ def _top_up(factory: sessionmaker[Session], till: Till, *, key: str, card_uid: s
                 raise
         try:
             with unit_of_work(factory) as session:
-                write = prepare_top_up(session, payments.lock_payment(session, payment_id))
+                write = prepare_top_up(session, payment_id)
         except InsufficientBalance as exc:  # the credit it needs is gone: the top-up fails, what arrived stays
             with unit_of_work(factory) as session:
                 code, params = payments.failure_of(exc)
@@ -260,8 +249,8 @@ def _top_up(factory: sessionmaker[Session], till: Till, *, key: str, card_uid: s
             raise
     with _cancelled_if_replaced(factory, till, payment_id, write.operation_id):
         with unit_of_work(factory) as session:
-            result = settle_top_up(session, till, payments.lock_payment(session, payment_id), write.operation_id,
-                                   language, card_verified=write_card is not None)
+            result = settle_top_up(session, till, payment_id, write.operation_id, language,
+                                   card_verified=write_card is not None, intent=payment)
             letting_go = payments.let_go_with_commit()  # the key's claim goes with this COMMIT
     payments.committed(letting_go)
     return result
@@ -313,8 +302,7 @@ def card_and_key(session: Session, card_uid: str, key: str) -> tuple[Card | None
 def complete_top_up(factory: sessionmaker[Session], till: Till, payment_id: int, operation_id: int) -> TopUpResult:
     """The card was found holding an open top-up (or it was re-applied) at a later tap: settle it now."""
     with _cancelled_if_replaced(factory, till, payment_id, operation_id), unit_of_work(factory) as session:
-        payment = payments.lock_payment(session, payment_id)
-        return settle_top_up(session, till, payment, operation_id, payment_language(payment), card_verified=True)
+        return settle_top_up(session, till, payment_id, operation_id, card_verified=True)
 
 
 def _payment(session: Session, payment_id: int) -> Payment:

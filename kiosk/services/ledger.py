@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import (ColumnElement, Connection, Engine, String, Subquery, Table, TableValuedAlias, cast, event, func,
-                        inspect, literal, select, text)
+from sqlalchemy import (ColumnElement, Connection, Engine, Lateral, String, Subquery, Table, TableValuedAlias, cast,
+                        event, func, inspect, literal, select, text)
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from kiosk.domain.terms import AccountKind, EntryKind, FeeKind
@@ -67,27 +67,25 @@ class Posting:
     amount_fen: int  # debit positive, credit negative
 
 
+# the owner each owned account kind is named by in its code ("credit:household:12")
+_OWNER = {AccountKind.RECEIVABLE: "household", AccountKind.CREDIT: "household", AccountKind.STORED_VALUE: "card",
+          AccountKind.CASH_BOX: "kiosk", AccountKind.SUSPENSE: "kiosk"}
+
+
 def _code(kind: AccountKind, household_id: int | None, card_id: int | None, kiosk_id: int | None,
           fee_kind: str | None) -> str:
-    if kind is AccountKind.RECEIVABLE or kind is AccountKind.CREDIT:
-        return f"{_household_prefix(kind)}{household_id}"
-    if kind is AccountKind.STORED_VALUE:
-        return f"{kind}:card:{card_id}"
-    if kind is AccountKind.CASH_BOX or kind is AccountKind.SUSPENSE:
-        return f"{kind}:kiosk:{kiosk_id}"
+    owner = _OWNER.get(kind)
+    if owner is not None:
+        return f"{kind}:{owner}:{ {'household': household_id, 'card': card_id, 'kiosk': kiosk_id}[owner] }"
     if kind is AccountKind.REVENUE:
         return f"{kind}:{fee_kind}"
     return str(kind)
 
 
-def _household_prefix(kind: AccountKind) -> str:
-    return f"{kind}:household:"
-
-
-def household_code_of(kind: AccountKind, household_id: ColumnElement[int]) -> ColumnElement[str]:
-    """`account_code(kind, household_id=...)` in SQL, for a statement that takes the household from a row
-    (kiosk.services.arrivals: the credit account created with the payment's read)."""
-    return literal(_household_prefix(kind), String) + cast(household_id, String)
+def code_of(kind: AccountKind, owner_id: ColumnElement[int]) -> ColumnElement[str]:
+    """`account_code` in SQL, for a statement that takes the owner (household, card, kiosk) from a row, e.g. the
+    credit account created with the payment's read (kiosk.services.arrivals)."""
+    return literal(f"{kind}:{_OWNER[kind]}:", String) + cast(owner_id, String)
 
 
 def account(session: Session, kind: AccountKind, *, household_id: int | None = None, card_id: int | None = None,
@@ -147,13 +145,17 @@ def account_code(kind: AccountKind, *, household_id: int | None = None, card_id:
     return _code(kind, household_id, card_id, kiosk_id, str(fee_kind) if fee_kind else None)
 
 
-def balance_row(code: str) -> Subquery:
+def balance_row(code: str | ColumnElement[str]) -> Subquery | Lateral:
     """One row (high, low) with the balance of the account with this code (0 while it has no lines or does not
     exist yet), for joining into another query (`ON true`) so that an early check reads it with that query's
-    rows. Read without any lock: for a check before money moves, never for a spend (spend what `locked_balance` read)."""
+    rows. Read without any lock: for a check before money moves, never for a spend (spend what `locked_balance` read).
+    A code taken from another table's row (`code_of`) makes it LATERAL (PostgreSQL), joined after that table."""
     high, low = split_sum(JournalLine.amount_fen)
-    account_id = select(Account.id).where(Account.code == code).scalar_subquery()
-    return select(high.label("high"), low.label("low")).where(JournalLine.account_id == account_id).subquery()
+    if not isinstance(code, ColumnElement):
+        account_id = select(Account.id).where(Account.code == code).scalar_subquery()
+        return select(high.label("high"), low.label("low")).where(JournalLine.account_id == account_id).subquery()
+    account_id = select(Account.id).where(Account.code == code).correlate_except(Account).scalar_subquery()
+    return select(high.label("high"), low.label("low")).where(JournalLine.account_id == account_id).lateral()
 
 
 def lock(session: Session, acct: Account) -> Account:

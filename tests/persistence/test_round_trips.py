@@ -32,7 +32,7 @@ PINNED = {
     "pay_by_card": 5,
     "pay_by_cash": 7,
     "pay_by_qr": 8,
-    "top_up_by_cash": 12,
+    "top_up_by_cash": 9,
     "replace_card_by_cash": 14,
     "void": 8,
 }

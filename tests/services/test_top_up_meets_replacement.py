@@ -6,14 +6,13 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import select
 
 from kiosk.domain.terms import AccountKind, CardStatus, PaymentMethod, PaymentStatus
-from kiosk.errors import CardRemoved, CardReplaced, CardWritePending
+from kiosk.errors import CardReplaced
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Card, CardOperation, Payment
-from kiosk.services import card_value, cards, ledger, payments
-from tests.services.helpers import cash
+from kiosk.services import card_value, cards, ledger
+from tests.support import money_uses
 from tests.support.chain_key import bound_factory
 
 pytestmark = pytest.mark.parametrize("backend", ["postgres"])
@@ -21,23 +20,12 @@ TOP_UP_FEN = 1_000
 FEE_FEN = 2_000
 
 
-def _pulled(_write):
-    raise CardRemoved()
-
-
 def _top_up_written_not_settled(factory, till, card_id):
     """Kiosk A: the note is in and the card took its new value, but the card left before the top-up settled
     (the settlement then runs at its next tap): (payment id, card write id)."""
     with unit_of_work(factory) as s:
         uid = s.get(Card, card_id).uid_hex
-    with pytest.raises(CardWritePending):
-        card_value.top_up(factory, till, key="race-top-up", card_uid=uid, amount_fen=TOP_UP_FEN,
-                          method=PaymentMethod.CASH, language="en", move_money=cash(factory, till, TOP_UP_FEN),
-                          write_card=_pulled)
-    with unit_of_work(factory) as s:
-        payment_id = s.scalars(select(Payment.id).where(Payment.idempotency_key == "race-top-up")).one()
-        operation_id = s.scalars(select(CardOperation.id).where(CardOperation.payment_id == payment_id)).one()
-    return payment_id, operation_id
+    return money_uses.top_up_left_for_its_card(factory, till, key="race-top-up", card_uid=uid, amount_fen=TOP_UP_FEN)
 
 
 def _replace(factory, till, hh, card_id):
@@ -65,8 +53,7 @@ def test_a_replacement_waits_for_a_top_up_settling_on_the_card_and_moves_its_val
             replaced["error"] = exc
 
     with unit_of_work(kiosk_a) as s:  # kiosk A settles: the card's value goes up, not committed yet
-        card_value.settle_top_up(s, mini.till, payments.lock_payment(s, payment_id), operation_id, "en",
-                                 card_verified=True)
+        card_value.settle_top_up(s, mini.till, payment_id, operation_id, "en", card_verified=True)
         other = threading.Thread(target=kiosk_b_replaces)
         other.start()
         other.join(1.5)

@@ -14,6 +14,7 @@ from typing import Any
 
 from kiosk.cards import reconcile
 from kiosk.domain.terms import PaymentMethod
+from kiosk.errors import CardRemoved, CardWritePending
 from kiosk.persistence.db import unit_of_work
 from kiosk.services import card_value, payments, voids
 from kiosk.services.cards import CardWrite
@@ -24,6 +25,30 @@ _notes = itertools.count(1)
 
 def card_takes_it(_write: CardWrite) -> None:
     """The card on the reader took the write and read back what was written (the card station's success)."""
+
+
+def card_pulled(_write: CardWrite) -> None:
+    """The card left the reader before it took the write (the card station gives up; its next tap finishes)."""
+    raise CardRemoved()
+
+
+def top_up_left_for_its_card(factory: Any, till: Till, *, key: str, card_uid: str,
+                             amount_fen: int) -> tuple[int, int]:
+    """A top-up whose note is in and whose card write is recorded, but the card left before the top-up settled (the
+    settlement then runs at its next tap, `card_value.complete_top_up`): (payment id, card write id)."""
+    try:
+        card_value.top_up(factory, till, key=key, card_uid=card_uid, amount_fen=amount_fen, method=PaymentMethod.CASH,
+                          language="en", move_money=banknotes(factory, till), write_card=card_pulled)
+    except CardWritePending:
+        pass
+    else:
+        raise AssertionError("the top-up settled without its card")
+    with unit_of_work(factory) as s:
+        payment = payments.find_by_key(s, key)
+        assert payment is not None
+        write = card_value.open_top_up_write(s, payment)
+        assert write is not None
+        return payment.id, write.operation_id
 
 
 def banknotes(factory: Any, till: Till, counter: Callable[[], int] | None = None) -> Callable[[Any], None]:

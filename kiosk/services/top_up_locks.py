@@ -1,0 +1,147 @@
+"""What a top-up reads under its locks (kiosk.services.card_value), in one statement on PostgreSQL where it took two
+or three round trips:
+
+- the preparation locks the payment and reads the card, the household's credit and the card's stored value (the
+  pending card write is worked out from them);
+- the settlement locks the payment, then the card, then the account it spends, in that order (the order every
+  settlement and card replacement locks in), and reads the card's household, its pending write, its stored value
+  before and that account's balance.
+
+SQLite (one kiosk, its unit of work holding the database's write lock) reads them as before: the payment, then one
+query. docs/fleet.md, "A top-up's preparation and settlement in one statement each"."""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import BigInteger, bindparam, select, true
+from sqlalchemy.orm import Session, aliased
+
+from kiosk.domain.terms import AccountKind, PaymentStatus
+from kiosk.errors import NotFound
+from kiosk.persistence.db import is_postgres
+from kiosk.persistence.models import Account, Card, CardOperation, Household, Payment
+from kiosk.persistence.sums import joined
+from kiosk.services import ledger, payments
+from kiosk.services.cards import last_done_counter
+
+_FRESH = {"populate_existing": True}  # the rows as locked, not as this session last saw them
+
+
+@dataclass(frozen=True)
+class Preparing:
+    payment: Payment
+    card: Card | None  # None: the card is gone
+    credit_fen: int  # the household's credit, read without its lock (a check; the settlement spends under it)
+    stored_fen: int  # the card's stored value, read without a lock (the card write's old value)
+    last_counter: int | None  # the counter of the card's last done write (None: none yet)
+
+
+@dataclass(frozen=True)
+class Settling:
+    payment: Payment
+    card: Card | None  # None: the card is gone
+    household: Household | None
+    operation: CardOperation | None  # the pending card write the settlement marks done
+    stored_before_fen: int  # the card's stored value before this top-up, read without a lock (for the receipt)
+
+
+def for_preparing(session: Session, payment_id: int) -> Preparing:
+    """The payment locked (FOR UPDATE), its card, the household's credit, the card's value and last done counter.
+    On PostgreSQL the balances are read with the statement's snapshot, taken before it waited for the payment's lock:
+    whoever holds that lock is settling or failing this same payment, never adding to the card or the credit, and
+    both figures were read without a lock before as well (the settlement spends the credit under its lock)."""
+    if is_postgres(session):
+        row = session.execute(_preparing(), {"payment_id": payment_id}, execution_options=_FRESH).first()
+        if row is None:
+            raise NotFound(f"payment {payment_id}")
+        payment, rest = row[0], tuple(row[1:])
+    else:
+        payment = payments.lock_payment(session, payment_id)
+        credit = ledger.balance_row(ledger.account_code(AccountKind.CREDIT, household_id=payment.household_id))
+        stored = ledger.balance_row(ledger.account_code(AccountKind.STORED_VALUE, card_id=payment.card_id))
+        found = session.execute(select(Card, credit.c.high, credit.c.low, stored.c.high, stored.c.low,
+                                       last_done_counter(Card.id))
+                                .select_from(Card.__table__.join(credit, true()).join(stored, true()))
+                                .where(Card.id == payment.card_id)).first()
+        rest = tuple(found) if found is not None else (None, 0, 0, 0, 0, None)
+    card, credit_high, credit_low, stored_high, stored_low, counter = rest
+    return Preparing(payment, card, -joined(credit_high, credit_low), -joined(stored_high, stored_low), counter)
+
+
+def for_settling(session: Session, payment_id: int, operation_id: int, spends: Account | None) -> Settling:
+    """The payment locked (FOR UPDATE), then its card (FOR NO KEY UPDATE: against a replacement at another kiosk,
+    `card_value.card_and_household`), then `spends` (the account the settlement spends first,
+    split_tender.first_spend; None: the settlement locks it itself), with the card's household, the pending write
+    `operation_id` and the card's value before. On PostgreSQL in one statement: each lock is taken through a value of
+    the row locked before it, so none can be taken first; `spends` is locked only while the payment is an intent,
+    and its balance is summed after its lock (ledger.read_under_lock)."""
+    if not is_postgres(session):
+        payment = payments.lock_payment(session, payment_id)
+        before = ledger.balance_row(ledger.account_code(AccountKind.STORED_VALUE, card_id=payment.card_id))
+        found = session.execute(select(Card, Household, CardOperation, before.c.high, before.c.low)
+                                .select_from(Card.__table__
+                                             .outerjoin(Household.__table__, Household.id == Card.household_id)
+                                             .outerjoin(CardOperation.__table__, CardOperation.id == operation_id)
+                                             .join(before, true()))
+                                .where(Card.id == payment.card_id)
+                                .with_for_update(of=Card.__table__, key_share=True)).first()
+        card, household, operation, high, low = found if found is not None else (None, None, None, 0, 0)
+        return Settling(payment, card, household, operation, -joined(high, low))
+    row = session.execute(_settling(), {"payment_id": payment_id, "operation_id": operation_id,
+                                        "spends": spends.id if spends is not None else None},
+                          execution_options=_FRESH).first()
+    if row is None:
+        raise NotFound(f"payment {payment_id}")
+    payment, card, household, operation, high, low, spent_high, spent_low, stored = row
+    if spends is not None and spent_high is not None:
+        ledger.read_under_lock(session, spends.id, spent_high, spent_low)
+    if stored is not None:  # the card's stored-value account, which the top-up credits: no statement of its own
+        ledger.known_account(session, stored)
+    return Settling(payment, card, household, operation, -joined(high or 0, low or 0))
+
+
+@functools.cache
+def _locked_payment() -> Any:
+    """The payment row locked FOR UPDATE, as a MATERIALIZED CTE: scanned once, before anything that reads it."""
+    return (select(Payment.__table__).where(Payment.id == bindparam("payment_id", type_=BigInteger))
+            .with_for_update().cte("locked_payment").prefix_with("MATERIALIZED"))
+
+
+@functools.cache
+def _preparing() -> Any:
+    """`for_preparing`'s statement on PostgreSQL, built once."""
+    locked = _locked_payment()
+    credit = ledger.balance_row(ledger.code_of(AccountKind.CREDIT, locked.c.household_id))
+    stored = ledger.balance_row(ledger.code_of(AccountKind.STORED_VALUE, locked.c.card_id))
+    return (select(aliased(Payment, locked), Card, credit.c.high, credit.c.low, stored.c.high, stored.c.low,
+                   last_done_counter(Card.id))
+            .select_from(locked.outerjoin(Card.__table__, Card.id == locked.c.card_id)
+                         .join(credit, true()).join(stored, true())))
+
+
+@functools.cache
+def _settling() -> Any:
+    """`for_settling`'s statement on PostgreSQL, built once. The card's CTE finds its row through the locked payment's
+    card_id (an InitPlan, run before the card is scanned) and carries `spends` as a column, so the balance function
+    runs once per locked card row, after it is locked."""
+    locked = _locked_payment()
+    card = (select(Card.__table__, bindparam("spends", type_=BigInteger).label("spends"))
+            .where(Card.id == select(locked.c.card_id).scalar_subquery())
+            .with_for_update(of=Card.__table__, key_share=True).cte("locked_card").prefix_with("MATERIALIZED"))
+    balance = ledger.locked_balance_row(card.c.spends)
+    spent = (select(balance.c.high, balance.c.low).select_from(card).join(balance, true())
+             .where(card.c.spends.is_not(None),
+                    select(locked.c.status).scalar_subquery() == str(PaymentStatus.INTENT))
+             .cte("spent").prefix_with("MATERIALIZED"))
+    before = ledger.balance_row(ledger.code_of(AccountKind.STORED_VALUE, card.c.id))
+    stored = aliased(Account)
+    return (select(aliased(Payment, locked), aliased(Card, card), Household, CardOperation, before.c.high,
+                   before.c.low, spent.c.high, spent.c.low, stored)
+            .select_from(locked.outerjoin(card, true())
+                         .outerjoin(Household.__table__, Household.id == card.c.household_id)
+                         .outerjoin(CardOperation.__table__,
+                                    CardOperation.id == bindparam("operation_id", type_=BigInteger))
+                         .outerjoin(before, true()).outerjoin(spent, true())
+                         .outerjoin(stored, stored.code == ledger.code_of(AccountKind.STORED_VALUE, card.c.id))))

@@ -1,0 +1,160 @@
+"""A top-up's settlement locks its payment, then its card, then the household's credit it spends, in one statement
+(kiosk.services.top_up_locks, PostgreSQL). Proved with transactions of their own: while it waits for the payment it
+holds neither the card nor the credit; while it waits for the card (a replacement holding it) it holds the payment
+but not the credit, and the credit it spends is what is there once it has the card; a payment settled meanwhile
+locks no credit."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import select
+
+from kiosk.domain.terms import AccountKind, EntryKind, PaymentStatus
+from kiosk.errors import CreditNotEnough, DatabaseBusy
+from kiosk.persistence.db import make_engine, unit_of_work
+from kiosk.persistence.models import Card, Payment
+from kiosk.services import card_value, cards, ledger, payments, split_tender, top_up_locks
+from tests.support import estate, money_uses
+from tests.support.chain_key import bound_factory
+
+pytestmark = pytest.mark.parametrize("backend", ["postgres"])
+CARD_FEN, TOP_UP_FEN = 50_000, 5_000
+
+
+@pytest.fixture
+def engines(db_url):
+    engine, fast = make_engine(db_url, lock_timeout_s=20.0), make_engine(db_url, lock_timeout_s=1.0)
+    yield engine, fast
+    engine.dispose()
+    fast.dispose()
+
+
+class TopUpLeft:
+    """A top-up whose card took its write but left before it settled (its next tap settles it)."""
+
+    def __init__(self, factory) -> None:
+        with unit_of_work(factory) as s:
+            self.mini = estate.build(s, households=1, bills_each=0, card_value_fen=CARD_FEN)
+        self.hh = self.mini.household_ids[0]
+        self.card_id = self.mini.card_ids[self.hh]
+        with unit_of_work(factory) as s:
+            uid = s.get(Card, self.card_id).uid_hex
+        self.payment_id, self.operation_id = money_uses.top_up_left_for_its_card(
+            factory, self.mini.till, key="locks", card_uid=uid, amount_fen=TOP_UP_FEN)
+        with unit_of_work(factory) as s:
+            self.intent = s.get(Payment, self.payment_id)  # as its intent recorded it
+
+    def settle(self, factory) -> card_value.TopUpResult:
+        with unit_of_work(factory) as s:
+            return card_value.settle_top_up(s, self.mini.till, self.payment_id, self.operation_id, "en",
+                                            card_verified=True, intent=self.intent)
+
+    def values(self, factory) -> tuple[int, int]:
+        """(the household's credit, the card's stored value)."""
+        with unit_of_work(factory) as s:
+            credit = ledger.liability_balance(s, ledger.account(s, AccountKind.CREDIT, household_id=self.hh))
+            return credit, cards.card_balance(s, self.card_id)
+
+
+def _free(factory, take: Callable) -> bool:
+    """Can another transaction take this lock now (within the engine's 1 s lock timeout)?"""
+    try:
+        with unit_of_work(factory) as s:
+            take(s)
+        return True
+    except DatabaseBusy:
+        return False
+
+
+def _lock_card(card_id: int) -> Callable:
+    return lambda s: s.execute(select(Card.id).where(Card.id == card_id).with_for_update(key_share=True)).all()
+
+
+def _lock_credit(hh: int) -> Callable:
+    return lambda s: ledger.lock(s, ledger.account(s, AccountKind.CREDIT, household_id=hh))
+
+
+def _lock_payment(payment_id: int) -> Callable:
+    return lambda s: payments.lock_payment(s, payment_id)
+
+
+def _while_held(factory, hold: Callable, settle: Callable, check: Callable) -> list[object]:
+    """`hold(session)` runs in a transaction of `factory` kept open until `check` has run against the settlement
+    (`settle`, another thread) waiting on it; then both finish. What the settlement returned or raised."""
+    holding, release, outcome = threading.Event(), threading.Event(), []
+
+    def holder() -> None:
+        with unit_of_work(factory) as s:
+            hold(s)
+            holding.set()
+            release.wait(20)
+
+    def settlement() -> None:
+        try:
+            outcome.append(settle())
+        except Exception as exc:  # noqa: BLE001 - asserted by the caller
+            outcome.append(exc)
+
+    first = threading.Thread(target=holder)
+    first.start()
+    assert holding.wait(10)
+    waiter = threading.Thread(target=settlement)
+    waiter.start()
+    waiter.join(0.5)
+    try:
+        assert waiter.is_alive() and not outcome, outcome  # the settlement waits on what the holder has
+        check()
+    finally:
+        release.set()
+        first.join(20)
+        waiter.join(20)
+    return outcome
+
+
+def test_the_settlement_waiting_for_its_payment_holds_neither_the_card_nor_the_credit(engines):
+    engine, fast = engines
+    factory, kiosk, third = bound_factory(engine), bound_factory(engine, chain="K02"), bound_factory(fast, chain="K03")
+    left = TopUpLeft(factory)
+
+    def check() -> None:
+        assert _free(third, _lock_card(left.card_id))
+        assert _free(third, _lock_credit(left.hh))
+
+    outcome = _while_held(factory, _lock_payment(left.payment_id), lambda: left.settle(kiosk), check)
+    assert [o.outcome.status for o in outcome] == [PaymentStatus.SUCCEEDED], outcome
+    assert left.values(factory) == (0, CARD_FEN + TOP_UP_FEN)
+
+
+def test_the_settlement_waiting_for_its_card_spends_only_the_credit_left_once_it_has_it(engines):
+    engine, fast = engines
+    factory, kiosk, third = bound_factory(engine), bound_factory(engine, chain="K02"), bound_factory(fast, chain="K03")
+    left = TopUpLeft(factory)
+
+    def hold(s) -> None:  # a replacement holds the card and, meanwhile, 3,000 of the credit is refunded
+        card_value.card_and_household(s, left.card_id, left.hh)
+        credit = ledger.account(s, AccountKind.CREDIT, household_id=left.hh)
+        box = ledger.account(s, AccountKind.CASH_BOX, kiosk_id=left.mini.till.kiosk_id)
+        ledger.post(s, EntryKind.REFUND, [ledger.Posting(credit, 3_000), ledger.Posting(box, -3_000)])
+
+    def check() -> None:
+        assert not _free(third, _lock_payment(left.payment_id))  # it has its payment...
+        assert _free(third, _lock_credit(left.hh))  # ...and not yet the credit
+
+    outcome = _while_held(factory, hold, lambda: left.settle(kiosk), check)
+    # summed after the card's lock: the 2,000 left, not the 5,000 there when the settlement started
+    assert len(outcome) == 1 and isinstance(outcome[0], CreditNotEnough), outcome
+    assert left.values(factory) == (TOP_UP_FEN - 3_000, CARD_FEN)
+
+
+def test_a_top_up_settled_meanwhile_locks_no_credit(engines):
+    engine, fast = engines
+    factory, third = bound_factory(engine), bound_factory(fast, chain="K03")
+    left = TopUpLeft(factory)
+    left.settle(factory)  # settled at the card's next tap
+    with unit_of_work(factory) as s:
+        spends = split_tender.first_spend(s, left.intent)
+        found = top_up_locks.for_settling(s, left.payment_id, left.operation_id, spends)
+        assert found.payment.status == PaymentStatus.SUCCEEDED
+        assert _free(third, _lock_credit(left.hh))  # while this transaction is still open
