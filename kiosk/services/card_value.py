@@ -278,7 +278,13 @@ def card_and_household(session: Session, card_id: int, household_id: int) -> tup
     The card row is locked (FOR NO KEY UPDATE, as `settle_top_up` locks it): a top-up settling on this card at
     another kiosk either commits first, and the replacement then sums the value it added, or finds the card
     replaced and leaves its money as the household's credit. Without the lock the replacement summed the old
-    card's value without a top-up that had not committed yet, which then landed on a replaced card."""
+    card's value without a top-up that had not committed yet, which then landed on a replaced card.
+
+    No query when the settlement locked the card with its payment (payments.lock_payment's card_id, PostgreSQL):
+    the lock order is then payment, card, the account the fee is paid from, as a top-up's (top_up_locks)."""
+    held = payments.locked_card(session, card_id)  # locked with the settlement's payment (charges.run's locks_card)
+    if held is not None and held[0].household_id == household_id and held[1] is not None:
+        return held[0], held[1], held[2]
     count = select(func.count()).select_from(Card).where(Card.household_id == household_id).scalar_subquery()
     row = session.execute(select(Card, Household, count)
                           .select_from(Card.__table__.outerjoin(Household.__table__, Household.id == household_id))
@@ -401,7 +407,9 @@ def replace_card(factory: sessionmaker[Session], till: Till, *, key: str, househ
         return ReplacementResult(payments.outcome(session, payment, replayed=True), old.id, new.id, new.card_no,
                                  op.new_value_fen, card_written=op.status == "done", write=_write_of(session, op))
 
-    result = charges.run(factory, till, key=key, start=start, settle=settle, replay=replay, move_money=move_money)
+    # the old card is locked with the payment, before the account the fee is paid from (card_and_household)
+    result = charges.run(factory, till, key=key, start=start, settle=settle, replay=replay, move_money=move_money,
+                         locks_card=old_card_id)
     if result.write is None or result.outcome.replayed:
         return result
     written, error = perform_card_write(factory, result.write, write_card, actor_of(till))

@@ -131,9 +131,9 @@ def collect(session: Session, till: Till, payment: Payment, kind: EntryKind) -> 
 def run(factory: sessionmaker[Session], till: Till, *, key: str, start: Callable[[Session], tuple[Payment, bool]],
         settle: Callable[[Session, Payment], R], replay: Callable[[Session, Payment], R],
         on_fail: Callable[[Session, Payment], None] | None = None,
-        move_money: Callable[[Payment], None] | None = None) -> R:
+        move_money: Callable[[Payment], None] | None = None, locks_card: int | None = None) -> R:
     """Intent (own transaction) -> money moves -> settle (own transaction), as payments.pay_bills, holding `key`
-    for the attempt (payments.run_attempt).
+    for the attempt (payments.run_attempt). `locks_card`: a card `settle` locks (payments.settle_or_fail's card_id).
 
     A replay of a finished payment returns `replay(...)` (or the error it failed with); an unfinished one
     nobody is working on resumes. If `move_money` raises, the payment fails, `on_fail` releases what the
@@ -157,6 +157,7 @@ def run(factory: sessionmaker[Session], till: Till, *, key: str, start: Callable
                     if on_fail is not None and was_open:
                         on_fail(session, failed)
                 raise
-        return payments.settle_or_fail(factory, till, payment_id, settle, on_fail, replay=replay, intent=payment)
+        return payments.settle_or_fail(factory, till, payment_id, settle, on_fail, replay=replay, intent=payment,
+                                       card_id=locks_card)
 
     return payments.run_attempt(factory, key, body)

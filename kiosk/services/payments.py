@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, bindparam, event, select, true, update
+from sqlalchemy import BigInteger, bindparam, event, func, select, true, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from kiosk.domain.money import Money
@@ -362,11 +362,12 @@ def _error_classes() -> dict[str, type[KioskError]]:
 
 
 _INFO_ITEMS = "kiosk.payments.locked_items"  # payment id -> its items read with its lock (locked_items)
+_INFO_CARD = "kiosk.payments.locked_card"  # card id -> (card, household, cards in it) locked with the payment
 ItemRow = tuple[PaymentItem | None, str | None, str | None]  # an item (None: none), its bill's period, the unit
 
 
 def lock_payment(session: Session, payment_id: int, *, with_items: bool = False,
-                 spends: Account | None = None) -> Payment:
+                 spends: Account | None = None, card_id: int | None = None) -> Payment:
     """The payment row, locked for the rest of the transaction (PostgreSQL; SQLite holds the write lock), read
     afresh: of two settlements of one payment the second sees what the first did.
 
@@ -376,9 +377,12 @@ def lock_payment(session: Session, payment_id: int, *, with_items: bool = False,
     change, so reading them with the lock reads what a query after it would.
 
     `spends` (with `with_items`, PostgreSQL): the account the settlement spends first (split_tender.first_spend),
-    locked and summed in the same statement, after the payment (`_and_account_locked`)."""
+    locked and summed in the same statement, after the payment (`_and_account_locked`). `card_id` (with `spends`):
+    a card the settlement locks between the two (a card replacement's old card, FOR NO KEY UPDATE), read with its
+    household and the household's count of cards (`locked_card`): every settlement that locks a card locks it
+    after its payment and before any account."""
     if with_items and spends is not None and is_postgres(session):
-        return _and_account_locked(session, payment_id, spends)
+        return _and_account_locked(session, payment_id, spends, card_id)
     if not with_items:
         payment = session.scalars(select(Payment).where(Payment.id == payment_id).with_for_update()
                                   .execution_options(populate_existing=True)).one_or_none()
@@ -395,18 +399,27 @@ def lock_payment(session: Session, payment_id: int, *, with_items: bool = False,
     return _with_items_kept(session, payment_id, rows)
 
 
-def _and_account_locked(session: Session, payment_id: int, spends: Account) -> Payment:
+def _and_account_locked(session: Session, payment_id: int, spends: Account, card_id: int | None) -> Payment:
     """lock_payment(with_items=True) that also locks `spends` and reads its balance (ledger.locked_balance_row), in
     one statement and in the order every settlement locks: the payment first (a MATERIALIZED CTE with FOR UPDATE,
-    its row as locked, i.e. as the last writer committed it), then the account, through the function's argument
-    taken from that CTE's row, so it cannot run before the row is locked; only for an intent (a payment settled
-    meanwhile spends nothing). docs/fleet.md, "The intent rides; the settlement locks the payment and the account in
-    one statement"."""
-    rows = session.execute(_locked_with_account(), {"payment_id": payment_id, "spends": spends.id},
+    its row as locked, i.e. as the last writer committed it), then the card if any, then the account, through the
+    function's argument taken from the row locked before it, so it cannot run before that row is locked; only for
+    an intent (a payment settled meanwhile spends nothing). docs/fleet.md, "The intent rides; the settlement locks
+    the payment and the account in one statement"."""
+    rows = session.execute(_locked_with_account(card_id is not None),
+                           {"payment_id": payment_id, "spends": spends.id, "card_id": card_id},
                            execution_options={"populate_existing": True}).all()
     if rows and rows[0][4] is not None:
         ledger.read_under_lock(session, spends.id, rows[0][4], rows[0][5])
+    if card_id is not None and rows and rows[0][6] is not None:
+        session.info.setdefault(_INFO_CARD, {})[card_id] = (rows[0][6], rows[0][7], int(rows[0][8] or 0))
     return _with_items_kept(session, payment_id, rows)
+
+
+def locked_card(session: Session, card_id: int) -> tuple[Card, Household | None, int] | None:
+    """The card lock_payment(card_id=...) locked in this transaction, with its household and the household's count
+    of cards; None if it did not (the caller locks and reads it)."""
+    return session.info.get(_INFO_CARD, {}).pop(card_id, None)
 
 
 def _with_items_kept(session: Session, payment_id: int, rows: Sequence[Any]) -> Payment:
@@ -419,20 +432,37 @@ def _with_items_kept(session: Session, payment_id: int, rows: Sequence[Any]) -> 
 
 
 @functools.cache
-def _locked_with_account() -> Any:
-    """`_and_account_locked`'s statement, built once (its CTEs, alias and columns cost a few ms of CPU to build)."""
-    locked = (select(Payment.__table__, bindparam("spends", type_=BigInteger).label("spends"))
+def _locked_with_account(with_card: bool) -> Any:
+    """`_and_account_locked`'s statement, built once each way (its CTEs, alias and columns cost a few ms of CPU to
+    build). `with_card`: the card `card_id` is locked after the payment, through the payment row's column, and the
+    account after the card, through the card row's."""
+    locked = (select(Payment.__table__, bindparam("spends", type_=BigInteger).label("spends"),
+                     bindparam("card_id", type_=BigInteger).label("lock_card"))
               .where(Payment.id == bindparam("payment_id", type_=BigInteger)).with_for_update()
               .cte("locked_payment").prefix_with("MATERIALIZED"))
-    balance = ledger.locked_balance_row(locked.c.spends)
-    spent = (select(balance.c.high, balance.c.low).select_from(locked).join(balance, true())
-             .where(locked.c.status == str(PaymentStatus.INTENT)).cte("spent").prefix_with("MATERIALIZED"))
+    before_account = locked
+    if with_card:
+        before_account = (select(Card.__table__, bindparam("spends", type_=BigInteger).label("spends"))
+                          .where(Card.id == select(locked.c.lock_card).scalar_subquery())
+                          .with_for_update(of=Card.__table__, key_share=True)
+                          .cte("locked_card").prefix_with("MATERIALIZED"))
+    balance = ledger.locked_balance_row(before_account.c.spends)
+    spent = (select(balance.c.high, balance.c.low).select_from(before_account).join(balance, true())
+             .where(select(locked.c.status).scalar_subquery() == str(PaymentStatus.INTENT))
+             .cte("spent").prefix_with("MATERIALIZED"))
     payment = aliased(Payment, locked)
     unit_no = select(Household.unit_no).where(Household.id == payment.household_id).scalar_subquery()
-    return (select(payment, PaymentItem, Bill.period, unit_no, spent.c.high, spent.c.low)
-            .select_from(locked).outerjoin(spent, true())
-            .outerjoin(PaymentItem, PaymentItem.payment_id == payment.id)
-            .outerjoin(Bill, Bill.id == PaymentItem.bill_id).order_by(PaymentItem.id))
+    statement = (select(payment, PaymentItem, Bill.period, unit_no, spent.c.high, spent.c.low)
+                 .select_from(locked).outerjoin(spent, true())
+                 .outerjoin(PaymentItem, PaymentItem.payment_id == payment.id)
+                 .outerjoin(Bill, Bill.id == PaymentItem.bill_id).order_by(PaymentItem.id))
+    if not with_card:
+        return statement
+    card, household = aliased(Card, before_account), aliased(Household)
+    cards_now = (select(func.count()).select_from(Card).where(Card.household_id == before_account.c.household_id)
+                 .scalar_subquery())
+    return (statement.add_columns(card, household, cards_now).outerjoin(before_account, true())
+            .outerjoin(household, household.id == before_account.c.household_id))
 
 
 def locked_items(session: Session, payment: Payment) -> list[ItemRow] | None:
@@ -446,6 +476,7 @@ def locked_items(session: Session, payment: Payment) -> list[ItemRow] | None:
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_items(session: Session, *_args: object) -> None:
     session.info.pop(_INFO_ITEMS, None)
+    session.info.pop(_INFO_CARD, None)
 
 
 def pay_bills(factory: sessionmaker[Session], till: Till, *, key: str, household_id: int, bill_ids: Sequence[int],
@@ -493,18 +524,21 @@ def _pay_bills(factory: sessionmaker[Session], till: Till, *, key: str, househol
 def settle_or_fail(factory: sessionmaker[Session], till: Till, payment_id: int,
                    settle: Callable[[Session, Payment], R],
                    on_fail: Callable[[Session, Payment], None] | None = None, *,
-                   replay: Callable[[Session, Payment], R], intent: Payment | None = None) -> R:
+                   replay: Callable[[Session, Payment], R], intent: Payment | None = None,
+                   card_id: int | None = None) -> R:
     """The settle transaction, on the locked payment: an intent settles; one settled meanwhile (at a card tap)
     gives `replay`, one failed or released meanwhile its error. If the credit (or the money that arrived as
     credit) is no longer there when the payment settles (spent meanwhile at another kiosk), the payment fails
     and releases what it reserved: the money that arrived stays as credit, nothing is consumed. A card payment
     is left to the card station (the card already holds the spend: its next tap settles it or gives the value
     back). `intent`: the payment as its intent recorded it, when the caller has it: the account it spends is then
-    locked with it."""
+    locked with it. `card_id`: a card the settlement locks (a replacement's old card), locked with them, between the
+    payment and the account (lock_payment)."""
     try:
         with unit_of_work(factory) as session:
             spends = first_spend(session, intent) if intent is not None else None
-            payment = lock_payment(session, payment_id, with_items=True, spends=spends)  # its items with it: one query
+            # its items with it, and the card and the account it spends: one query
+            payment = lock_payment(session, payment_id, with_items=True, spends=spends, card_id=card_id)
             if payment.status != PaymentStatus.INTENT:
                 return replay_or_raise(session, payment, replay)
             result = settle(session, payment)

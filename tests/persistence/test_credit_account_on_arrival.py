@@ -4,7 +4,6 @@ account with every fen on it."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from sqlalchemy import func, select, text
@@ -17,6 +16,7 @@ from kiosk.persistence.round_trips import counting
 from kiosk.services import ledger, payments
 from tests.support import estate
 from tests.support.chain_key import TEST_CHAIN, bound_factory
+from tests.support.lock_waits import until_a_backend_waits_on_a_lock
 
 pytestmark = pytest.mark.parametrize("backend", ["postgres"])
 
@@ -84,7 +84,7 @@ def test_a_credit_account_another_kiosk_creates_at_the_same_moment_is_used_not_m
 
         note = threading.Thread(target=stack)
         note.start()
-        _until_a_backend_waits_on_a_lock(engine)  # the insert of the same code waits for the other transaction
+        until_a_backend_waits_on_a_lock(engine)  # the insert of the same code waits for the other transaction
         other.commit()
         note.join(20)
     assert not note.is_alive() and not errors, errors
@@ -93,15 +93,3 @@ def test_a_credit_account_another_kiosk_creates_at_the_same_moment_is_used_not_m
     with unit_of_work(factory) as s:
         assert s.scalar(select(func.count()).select_from(Account).where(Account.code == code)) == 1
 
-
-def _until_a_backend_waits_on_a_lock(engine, timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    with engine.connect() as watch:
-        while time.monotonic() < deadline:
-            waiting = watch.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                         "AND datname = current_database()")).scalar()
-            watch.rollback()
-            if waiting:
-                return
-            time.sleep(0.02)
-    raise AssertionError("no transaction waited on the other kiosk's new account")

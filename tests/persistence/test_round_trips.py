@@ -33,7 +33,7 @@ PINNED = {
     "pay_by_cash": 7,
     "pay_by_qr": 8,
     "top_up_by_cash": 9,
-    "replace_card_by_cash": 14,
+    "replace_card_by_cash": 13,
     "void": 8,
 }
 

@@ -1,8 +1,10 @@
-"""A top-up's settlement locks its payment, then its card, then the household's credit it spends, in one statement
-(kiosk.services.top_up_locks, PostgreSQL). Proved with transactions of their own: while it waits for the payment it
-holds neither the card nor the credit; while it waits for the card (a replacement holding it) it holds the payment
-but not the credit, and the credit it spends is what is there once it has the card; a payment settled meanwhile
-locks no credit."""
+"""A settlement on a card locks its payment, then the card, then the household's credit it spends, in one statement
+(PostgreSQL): a top-up's (kiosk.services.top_up_locks) and a card replacement's (payments.lock_payment's card_id).
+One order for both, so that a top-up and a replacement of the same card cannot deadlock. Proved with transactions
+of their own: while a top-up waits for the payment it holds neither the card nor the credit; while it waits for the
+card (a replacement holding it) it holds the payment but not the credit, and the credit it spends is what is there
+once it has the card; a payment settled meanwhile locks no credit; a replacement waiting for its old card (a top-up
+settling on it) holds its payment but not the credit it pays the fee from."""
 from __future__ import annotations
 
 import threading
@@ -11,13 +13,14 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
-from kiosk.domain.terms import AccountKind, EntryKind, PaymentStatus
+from kiosk.domain.terms import AccountKind, EntryKind, PaymentMethod, PaymentStatus
 from kiosk.errors import CreditNotEnough, DatabaseBusy
 from kiosk.persistence.db import make_engine, unit_of_work
 from kiosk.persistence.models import Card, Payment
 from kiosk.services import card_value, cards, ledger, payments, split_tender, top_up_locks
 from tests.support import estate, money_uses
 from tests.support.chain_key import bound_factory
+from tests.support.lock_waits import until_a_backend_waits_on_a_lock
 
 pytestmark = pytest.mark.parametrize("backend", ["postgres"])
 CARD_FEN, TOP_UP_FEN = 50_000, 5_000
@@ -148,6 +151,49 @@ def test_the_settlement_waiting_for_its_card_spends_only_the_credit_left_once_it
     assert left.values(factory) == (TOP_UP_FEN - 3_000, CARD_FEN)
 
 
+def test_a_replacement_waiting_for_its_old_card_holds_its_payment_but_not_the_credit_it_pays_the_fee_from(engines):
+    engine, fast = engines
+    factory, kiosk, third = bound_factory(engine), bound_factory(engine, chain="K02"), bound_factory(fast, chain="K03")
+    with unit_of_work(factory) as s:
+        mini = estate.build(s, households=1, bills_each=0, card_value_fen=CARD_FEN)
+    hh = mini.household_ids[0]
+    card_id = mini.card_ids[hh]
+    holding, release, outcome = threading.Event(), threading.Event(), []
+
+    def top_up_settling() -> None:  # holds the card as a top-up settling on it does, until told
+        with unit_of_work(factory) as s:
+            card_value.card_and_household(s, card_id, hh)
+            holding.set()
+            release.wait(20)
+
+    def replacement() -> None:
+        try:
+            outcome.append(card_value.replace_card(
+                kiosk, mini.till, key="replace-waits", household_id=hh, old_card_id=card_id, new_uid="A1B2C3E0",
+                method=PaymentMethod.CASH, fee_fen=2_000, language="en", move_money=money_uses.banknotes(kiosk,
+                                                                                                       mini.till)))
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            outcome.append(exc)
+
+    first = threading.Thread(target=top_up_settling)
+    first.start()
+    assert holding.wait(10)
+    waiter = threading.Thread(target=replacement)
+    waiter.start()
+    try:
+        until_a_backend_waits_on_a_lock(engine)
+        with unit_of_work(factory) as s:
+            payment_id = payments.find_by_key(s, "replace-waits").id
+        assert not _free(third, _lock_payment(payment_id))  # it has its payment...
+        assert _free(third, _lock_credit(hh))  # ...and not yet the credit the note landed on
+    finally:
+        release.set()
+        first.join(20)
+        waiter.join(30)
+    assert len(outcome) == 1 and outcome[0].outcome.status is PaymentStatus.SUCCEEDED, outcome
+    assert outcome[0].transferred_fen == CARD_FEN
+
+
 def test_a_top_up_settled_meanwhile_locks_no_credit(engines):
     engine, fast = engines
     factory, third = bound_factory(engine), bound_factory(fast, chain="K03")
@@ -158,3 +204,4 @@ def test_a_top_up_settled_meanwhile_locks_no_credit(engines):
         found = top_up_locks.for_settling(s, left.payment_id, left.operation_id, spends)
         assert found.payment.status == PaymentStatus.SUCCEEDED
         assert _free(third, _lock_credit(left.hh))  # while this transaction is still open
+
