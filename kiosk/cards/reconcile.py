@@ -17,17 +17,20 @@ or UNDO (the card must end holding the old value, and the payment does not compl
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import BigInteger, String, and_, bindparam, select, true
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from kiosk.cards.layout import HOUSEHOLD_MAX_BYTES, MAX_CARD_NUMBER, MAX_ISSUE_SEQ, CardKind, CardRecord
 from kiosk.domain.terms import AccountKind, PaymentPurpose, PaymentStatus
 from kiosk.errors import CardBlocked, CardReplaced, CardUnknown, InsufficientBalance, NotFound
 from kiosk.persistence.db import unit_of_work
-from kiosk.persistence.models import CardOperation, Payment
+from kiosk.persistence.models import Card, CardOperation, Payment
+from kiosk.persistence.sums import joined
 from kiosk.services import card_value, cards, ledger, payments
 from kiosk.services.cards import CardFacts, CardWrite
 from kiosk.services.receipts import Till
@@ -154,25 +157,43 @@ def finish(factory: sessionmaker[Session], till: Till, ow: OpenWrite, goal: Goal
 
 def record_spend(factory: sessionmaker[Session], payment_id: int, card_id: int) -> tuple[CardWrite, str]:
     """The pending card write of a card payment, tied to it; reuses the one already open for the payment.
-    Returns (write, payment reference)."""
+    Returns (write, payment reference). What it decides on (the payment, the card, a write already open, the card's
+    value and its last done counter) is read in one query (`_spend_facts`), so the transaction is that query and its
+    COMMIT."""
     with unit_of_work(factory) as session:
-        pay = session.get(Payment, payment_id)
-        if pay is None:
+        code = ledger.account_code(AccountKind.STORED_VALUE, card_id=card_id)
+        row = session.execute(_spend_facts(), {"payment_id": payment_id, "card_id": card_id, "code": code}).first()
+        if row is None:
             raise NotFound(f"payment {payment_id}")
-        op = session.scalars(select(CardOperation).where(CardOperation.payment_id == payment_id,
-                                                         CardOperation.status == "pending")).first()
-        card = cards.get_card(session, card_id)
+        pay, card, op, high, low, last_counter = row
+        if card is None:
+            raise CardUnknown(f"card {card_id}")
         if op is not None:
             w = CardWrite(op.id, op.kind, card.id, card.uid_hex, op.old_value_fen, op.new_value_fen,
                           op.old_counter, op.new_counter)
             return w, pay.reference
-        value = cards.card_balance(session, card_id)
+        value = -joined(high, low)
         due = payments.other_part(pay)  # split tender: the card pays what account credit does not
         if value < due:
             raise InsufficientBalance(f"needs {due}, has {value}", available_fen=value)
         w = cards.record_card_write(session, card, kind="spend", old_value_fen=value,
-                                    new_value_fen=value - due, payment_id=payment_id)
+                                    new_value_fen=value - due, payment_id=payment_id, last_counter=last_counter)
         return w, pay.reference
+
+
+@functools.cache
+def _spend_facts() -> Any:
+    """`record_spend`'s query, built once: the payment, the card, the payment's open write (the first, if any), the
+    card's stored value (read without a lock, as before: the card itself holds the value being spent, and the
+    settlement spends the ledger's under its account's lock) and the card's last done counter."""
+    balance = ledger.balance_row(bindparam("code", type_=String))
+    card_id = bindparam("card_id", type_=BigInteger)
+    open_write = aliased(CardOperation)  # not the counter's subquery's table, which must not correlate to it
+    return (select(Payment, Card, open_write, balance.c.high, balance.c.low, cards.last_done_counter(card_id))
+            .select_from(Payment).outerjoin(Card, Card.id == card_id)
+            .outerjoin(open_write, and_(open_write.payment_id == Payment.id, open_write.status == "pending"))
+            .join(balance, true())
+            .where(Payment.id == bindparam("payment_id", type_=BigInteger)).order_by(open_write.id).limit(1))
 
 
 def payment_reference(factory: sessionmaker[Session], operation_id: int) -> str:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import (ColumnElement, Connection, Engine, Lateral, String, Subquery, Table, TableValuedAlias, cast,
+from sqlalchemy import (BindParameter, ColumnElement, Connection, Engine, Lateral, String, Subquery, Table, TableValuedAlias, cast,
                         event, func, inspect, literal, select, text)
 from sqlalchemy.orm import Session, make_transient_to_detached
 
@@ -149,9 +149,10 @@ def balance_row(code: str | ColumnElement[str]) -> Subquery | Lateral:
     """One row (high, low) with the balance of the account with this code (0 while it has no lines or does not
     exist yet), for joining into another query (`ON true`) so that an early check reads it with that query's
     rows. Read without any lock: for a check before money moves, never for a spend (spend what `locked_balance` read).
-    A code taken from another table's row (`code_of`) makes it LATERAL (PostgreSQL), joined after that table."""
+    A code taken from another table's row (`code_of`) makes it LATERAL (PostgreSQL), joined after that table; a
+    value (a string, or a bound parameter for a statement built once) a plain subquery, as SQLite has no LATERAL."""
     high, low = split_sum(JournalLine.amount_fen)
-    if not isinstance(code, ColumnElement):
+    if not isinstance(code, ColumnElement) or isinstance(code, BindParameter):  # a value: a plain subquery
         account_id = select(Account.id).where(Account.code == code).scalar_subquery()
         return select(high.label("high"), low.label("low")).where(JournalLine.account_id == account_id).subquery()
     account_id = select(Account.id).where(Account.code == code).correlate_except(Account).scalar_subquery()
