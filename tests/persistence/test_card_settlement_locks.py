@@ -83,9 +83,9 @@ def _lock_payment(payment_id: int) -> Callable:
     return lambda s: payments.lock_payment(s, payment_id)
 
 
-def _while_held(factory, hold: Callable, settle: Callable, check: Callable) -> list[object]:
+def _while_held(engine, factory, hold: Callable, settle: Callable, check: Callable) -> list[object]:
     """`hold(session)` runs in a transaction of `factory` kept open until `check` has run against the settlement
-    (`settle`, another thread) waiting on it; then both finish. What the settlement returned or raised."""
+    (`settle`, another thread) once it waits on a lock; then both finish. What the settlement returned or raised."""
     holding, release, outcome = threading.Event(), threading.Event(), []
 
     def holder() -> None:
@@ -105,8 +105,8 @@ def _while_held(factory, hold: Callable, settle: Callable, check: Callable) -> l
     assert holding.wait(10)
     waiter = threading.Thread(target=settlement)
     waiter.start()
-    waiter.join(0.5)
     try:
+        until_a_backend_waits_on_a_lock(engine)
         assert waiter.is_alive() and not outcome, outcome  # the settlement waits on what the holder has
         check()
     finally:
@@ -125,7 +125,7 @@ def test_the_settlement_waiting_for_its_payment_holds_neither_the_card_nor_the_c
         assert _free(third, _lock_card(left.card_id))
         assert _free(third, _lock_credit(left.hh))
 
-    outcome = _while_held(factory, _lock_payment(left.payment_id), lambda: left.settle(kiosk), check)
+    outcome = _while_held(engine, factory, _lock_payment(left.payment_id), lambda: left.settle(kiosk), check)
     assert [o.outcome.status for o in outcome] == [PaymentStatus.SUCCEEDED], outcome
     assert left.values(factory) == (0, CARD_FEN + TOP_UP_FEN)
 
@@ -145,7 +145,7 @@ def test_the_settlement_waiting_for_its_card_spends_only_the_credit_left_once_it
         assert not _free(third, _lock_payment(left.payment_id))  # it has its payment...
         assert _free(third, _lock_credit(left.hh))  # ...and not yet the credit
 
-    outcome = _while_held(factory, hold, lambda: left.settle(kiosk), check)
+    outcome = _while_held(engine, factory, hold, lambda: left.settle(kiosk), check)
     # summed after the card's lock: the 2,000 left, not the 5,000 there when the settlement started
     assert len(outcome) == 1 and isinstance(outcome[0], CreditNotEnough), outcome
     assert left.values(factory) == (TOP_UP_FEN - 3_000, CARD_FEN)
@@ -158,38 +158,20 @@ def test_a_replacement_waiting_for_its_old_card_holds_its_payment_but_not_the_cr
         mini = estate.build(s, households=1, bills_each=0, card_value_fen=CARD_FEN)
     hh = mini.household_ids[0]
     card_id = mini.card_ids[hh]
-    holding, release, outcome = threading.Event(), threading.Event(), []
 
-    def top_up_settling() -> None:  # holds the card as a top-up settling on it does, until told
-        with unit_of_work(factory) as s:
-            card_value.card_and_household(s, card_id, hh)
-            holding.set()
-            release.wait(20)
+    def replacement() -> card_value.ReplacementResult:
+        return card_value.replace_card(kiosk, mini.till, key="replace-waits", household_id=hh, old_card_id=card_id,
+                                       new_uid="A1B2C3E0", method=PaymentMethod.CASH, fee_fen=2_000, language="en",
+                                       move_money=money_uses.banknotes(kiosk, mini.till))
 
-    def replacement() -> None:
-        try:
-            outcome.append(card_value.replace_card(
-                kiosk, mini.till, key="replace-waits", household_id=hh, old_card_id=card_id, new_uid="A1B2C3E0",
-                method=PaymentMethod.CASH, fee_fen=2_000, language="en", move_money=money_uses.banknotes(kiosk,
-                                                                                                       mini.till)))
-        except Exception as exc:  # noqa: BLE001 - asserted below
-            outcome.append(exc)
-
-    first = threading.Thread(target=top_up_settling)
-    first.start()
-    assert holding.wait(10)
-    waiter = threading.Thread(target=replacement)
-    waiter.start()
-    try:
-        until_a_backend_waits_on_a_lock(engine)
+    def check() -> None:
         with unit_of_work(factory) as s:
             payment_id = payments.find_by_key(s, "replace-waits").id
         assert not _free(third, _lock_payment(payment_id))  # it has its payment...
         assert _free(third, _lock_credit(hh))  # ...and not yet the credit the note landed on
-    finally:
-        release.set()
-        first.join(20)
-        waiter.join(30)
+
+    # a top-up settling on the card holds it (card_and_household locks it the same way)
+    outcome = _while_held(engine, factory, lambda s: card_value.card_and_household(s, card_id, hh), replacement, check)
     assert len(outcome) == 1 and outcome[0].outcome.status is PaymentStatus.SUCCEEDED, outcome
     assert outcome[0].transferred_fen == CARD_FEN
 
