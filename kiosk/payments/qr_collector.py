@@ -175,7 +175,8 @@ class QrCollector:
             record = _locked_record(session, order_id)
             if record.state in MONEY_STATES:
                 return False
-            payment = payments.arriving_to(session, record.payment_id)  # with the credit account it lands on
+            # with the credit account it lands on, and whether the transaction was entered already
+            payment = payments.arriving_to(session, record.payment_id, gateway_txn=gateway_txn)
             payments.record_gateway_paid(session, self.till, payment, amount_fen, gateway_txn,
                                          network=record.network or self.network)
             record.state, record.gateway_txn, record.closed_at = "paid", gateway_txn, utcnow()
@@ -188,7 +189,8 @@ class QrCollector:
             record = _locked_record(session, order_id)
             if record.state in MONEY_STATES:
                 return
-            payment = payments.arriving_to(session, record.payment_id)  # with the credit account it lands on
+            # with the credit account it lands on, and whether the transaction was entered already
+            payment = payments.arriving_to(session, record.payment_id, gateway_txn=late.gateway_txn)
             record.gateway_txn = late.gateway_txn
             if late.action is LateAction.REFUND:
                 payments.record_gateway_refund(session, self.till, payment, late.amount_fen, late.gateway_txn,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import BigInteger, String, and_, bindparam, literal, select, true, union_all
+from sqlalchemy import BigInteger, String, and_, bindparam, event, exists, literal, select, true, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, aliased
 
@@ -19,26 +19,46 @@ from kiosk.services.intents import set_details
 from kiosk.services.receipts import Till
 
 
-def arriving_to(session: Session, payment_id: int) -> Payment:
+def arriving_to(session: Session, payment_id: int, *, gateway_txn: str | None = None) -> Payment:
     """The payment money arrives for, with its household's credit account, in one query: the credit account, which
     the money lands on, then costs no statement of its own (ledger.known_account). On a kiosk that has not seen the
     household since it started, that is one round trip less per note or QR payment. On PostgreSQL the same statement
     creates the account when the household has none yet (the first money it ever had arrive): one round trip less
-    again (`_payment_with_credit_made`)."""
+    again (`_payment_with_credit_made`). `gateway_txn`: the gateway's transaction the money comes with; whether the
+    payment already has its entry (a duplicate notification) comes with the same query, for `record_gateway_paid`
+    and `record_gateway_refund`."""
     statement = _payment_with_credit_made() if is_postgres(session) else _payment_with_credit()
-    found = session.execute(statement, {"payment_id": payment_id}).first()
+    memo = _paid_memo(gateway_txn) if gateway_txn is not None else None
+    found = session.execute(statement, {"payment_id": payment_id, "memo": memo}).first()
     if found is None:
         raise NotFound(f"payment {payment_id}")
-    payment, credit = found
+    payment, credit, entered = found
     if credit is not None:  # None: none yet (SQLite), or created by another kiosk this moment: `ledger.account` reads it
         ledger.known_account(session, credit)
+    if memo is not None:
+        session.info.setdefault(_INFO_ENTERED, {})[(payment_id, memo)] = bool(entered)
     return payment
+
+
+_INFO_ENTERED = "kiosk.arrivals.entered"  # (payment id, memo) -> whether its gateway entry exists, read by arriving_to
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_entered(session: Session, *_args: object) -> None:
+    session.info.pop(_INFO_ENTERED, None)
+
+
+def _already_entered() -> Any:
+    """Whether the payment has a journal entry with the memo bound as `memo` (a gateway's transaction), as a column."""
+    return (exists().where(JournalEntry.payment_id == Payment.id,
+                           JournalEntry.memo == bindparam("memo", type_=String)).label("entered"))
 
 
 @functools.cache
 def _payment_with_credit() -> Any:
     """`arriving_to`'s statement on SQLite, built once."""
-    return (select(Payment, Account)
+    return (select(Payment, Account, _already_entered())
             .outerjoin(Account, and_(Account.household_id == Payment.household_id,
                                      Account.kind == str(AccountKind.CREDIT)))
             .where(Payment.id == bindparam("payment_id", type_=BigInteger)))
@@ -60,7 +80,8 @@ def _payment_with_credit_made() -> Any:
                .on_conflict_do_nothing().returning(*accounts.c).cte("created"))
     stored = select(*accounts.c).select_from(accounts.join(Payment, accounts.c.code == code)).where(Payment.id == pid)
     credit = union_all(select(*created.c), stored).cte("credit")
-    return select(Payment, aliased(Account, credit)).outerjoin(credit, true()).where(Payment.id == pid)
+    return (select(Payment, aliased(Account, credit), _already_entered())
+            .outerjoin(credit, true()).where(Payment.id == pid))
 
 
 def record_cash_in(session: Session, till: Till, payment: Payment, *, counter: int, value_fen: int) -> int:
@@ -84,8 +105,8 @@ def record_gateway_paid(session: Session, till: Till, payment: Payment, amount_f
     Idempotent on `gateway_txn`: a second call for the same transaction posts nothing and
     returns False (duplicate notifications, a query racing a notification, a restart).
     """
-    memo = f"gateway {gateway_txn}"[:200]
-    if _gateway_entry(session, payment.id, memo) is not None:
+    memo = _paid_memo(gateway_txn)
+    if _entered(session, payment.id, memo):
         return False
     clearing = ledger.account(session, AccountKind.GATEWAY_CLEARING)
     credit = ledger.account(session, AccountKind.CREDIT, household_id=payment.household_id)
@@ -108,14 +129,28 @@ def record_gateway_refund(session: Session, till: Till, payment: Payment, amount
         return False
     clearing = ledger.account(session, AccountKind.GATEWAY_CLEARING)
     credit = ledger.account(session, AccountKind.CREDIT, household_id=payment.household_id)
-    if _gateway_entry(session, payment.id, f"gateway {gateway_txn}"[:200]) is None:
+    if not _entered(session, payment.id, _paid_memo(gateway_txn)):
         ledger.transfer(session, EntryKind.CASH_IN, clearing, credit, amount_fen, payment_id=payment.id,
-                        kiosk_id=till.kiosk_id, memo=f"gateway {gateway_txn}"[:200])
+                        kiosk_id=till.kiosk_id, memo=_paid_memo(gateway_txn))
     ledger.transfer(session, EntryKind.REFUND, credit, clearing, amount_fen, payment_id=payment.id,
                     kiosk_id=till.kiosk_id, memo=memo)
     audit.record(session, f"kiosk:{till.kiosk_code}", "payment.late_refunded", payment.reference,
                  amount_fen=amount_fen, gateway_txn=gateway_txn, refund_id=refund_id)
     return True
+
+
+def _paid_memo(gateway_txn: str) -> str:
+    """The memo of the entry a gateway's paid transaction lands with (its idempotency: one entry per transaction)."""
+    return f"gateway {gateway_txn}"[:200]
+
+
+def _entered(session: Session, payment_id: int, memo: str) -> bool:
+    """Has the payment an entry with this memo? As `arriving_to` read it in this transaction (once: the entry may be
+    written next), or asked now."""
+    known = session.info.get(_INFO_ENTERED, {}).pop((payment_id, memo), None)
+    if known is not None:
+        return bool(known)
+    return _gateway_entry(session, payment_id, memo) is not None
 
 
 def _gateway_entry(session: Session, payment_id: int, memo: str) -> JournalEntry | None:

@@ -173,6 +173,22 @@ def test_recording_the_same_gateway_transaction_twice_posts_once(factory, mini):
     assert clearing(factory) == 10_000
 
 
+def test_a_duplicate_notification_read_with_its_payment_posts_nothing(factory, mini):
+    """The collector reads whether the transaction was entered with the payment (arrivals.arriving_to's
+    gateway_txn): the second notification, in a transaction of its own, finds it there and posts nothing."""
+    hh = mini.household_ids[0]
+    with unit_of_work(factory) as s:
+        payment, _ = payments.start_bill_payment(s, mini.till, key="dup", household_id=hh,
+                                                 bill_ids=mini.bill_ids[hh][:1], method=PaymentMethod.QR)
+    for expected in (True, False):
+        with unit_of_work(factory) as s:
+            p = payments.arriving_to(s, payment.id, gateway_txn="SANDBOX2")
+            assert payments.record_gateway_paid(s, mini.till, p, 10_000, "SANDBOX2") is expected
+    with unit_of_work(factory) as s:
+        assert s.get(Payment, payment.id).received_fen == 10_000
+    assert clearing(factory) == 10_000
+
+
 def test_cancel_while_the_gateway_is_briefly_down_retries_the_close_before_telling_the_person(factory, mini, qr,
                                                                                               gateway_sim, screen):
     def cancel_during_outage(_p):

@@ -32,7 +32,7 @@ PINNED = {
     "pay_by_card": 5,
     "pay_by_card_at_the_reader": 9,  # the card station's way: the spend write recorded, the card written, marked done
     "pay_by_cash": 7,
-    "pay_by_qr": 8,
+    "pay_by_qr": 7,
     "top_up_by_cash": 9,
     "replace_card_by_cash": 12,
     "void": 8,

@@ -68,8 +68,9 @@ def gateway_paid(factory: Any, till: Till) -> Callable[[Any], None]:
 
     def move(payment: Any) -> None:
         with unit_of_work(factory) as s:
-            p = payments.arriving_to(s, payment.id)  # as the cash and QR collectors read it
-            payments.record_gateway_paid(s, till, p, payments.other_part(p), f"TXN-{p.reference}")
+            txn = f"TXN-{payment.reference}"
+            p = payments.arriving_to(s, payment.id, gateway_txn=txn)  # as the QR collector reads it
+            payments.record_gateway_paid(s, till, p, payments.other_part(p), txn)
 
     return move
 
