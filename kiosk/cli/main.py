@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from weakref import WeakKeyDictionary
 
 from kiosk import private_files
 from kiosk.domain import site_clock
@@ -73,7 +74,10 @@ GROUP_MODULES: tuple[str, ...] = (
 
 Handler = Callable[[argparse.Namespace], int]
 
-_GROUPS: dict[tuple[int, str], argparse._SubParsersAction] = {}
+# the groups made under each parser's subcommands, for as long as that parser lives: keyed by the object itself, not
+# its id(), which a later parser can be given once this one is freed (it was: a later parser then got a group of the
+# freed one, and `db upgrade` was added to it twice)
+_GROUPS: WeakKeyDictionary[argparse._SubParsersAction, dict[str, argparse._SubParsersAction]] = WeakKeyDictionary()
 
 
 def subgroup(sub: argparse._SubParsersAction, common: argparse.ArgumentParser, name: str,
@@ -83,13 +87,13 @@ def subgroup(sub: argparse._SubParsersAction, common: argparse.ArgumentParser, n
     Several modules add commands under one group (`devices probe reader|printer|cash`,
     `sim reader|printer|cash|gateway`); the first caller creates the group, later ones reuse it.
     """
-    key = (id(sub), name)
-    if key not in _GROUPS:
+    groups = _GROUPS.setdefault(sub, {})
+    if name not in groups:
         parser = sub.add_parser(name, help=help_text, parents=[common])
         inner = parser.add_subparsers(dest=f"{name}_command", metavar="SUBCOMMAND")
         inner.required = True
-        _GROUPS[key] = inner
-    return _GROUPS[key]
+        groups[name] = inner
+    return groups[name]
 
 
 def common_options() -> argparse.ArgumentParser:
