@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import (BindParameter, ColumnElement, Connection, Engine, Lateral, String, Subquery, Table, TableValuedAlias, cast,
-                        event, func, inspect, literal, select, text)
+from sqlalchemy import (BindParameter, ColumnElement, Connection, Engine, Lateral, String, Subquery, Table,
+                        TableValuedAlias, cast, event, func, inspect, literal, select, text)
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from kiosk.domain.terms import AccountKind, EntryKind, FeeKind
@@ -76,7 +76,8 @@ def _code(kind: AccountKind, household_id: int | None, card_id: int | None, kios
           fee_kind: str | None) -> str:
     owner = _OWNER.get(kind)
     if owner is not None:
-        return f"{kind}:{owner}:{ {'household': household_id, 'card': card_id, 'kiosk': kiosk_id}[owner] }"
+        owner_id = {"household": household_id, "card": card_id, "kiosk": kiosk_id}[owner]
+        return f"{kind}:{owner}:{owner_id}"
     if kind is AccountKind.REVENUE:
         return f"{kind}:{fee_kind}"
     return str(kind)
@@ -152,11 +153,12 @@ def balance_row(code: str | ColumnElement[str]) -> Subquery | Lateral:
     A code taken from another table's row (`code_of`) makes it LATERAL (PostgreSQL), joined after that table; a
     value (a string, or a bound parameter for a statement built once) a plain subquery, as SQLite has no LATERAL."""
     high, low = split_sum(JournalLine.amount_fen)
-    if not isinstance(code, ColumnElement) or isinstance(code, BindParameter):  # a value: a plain subquery
-        account_id = select(Account.id).where(Account.code == code).scalar_subquery()
-        return select(high.label("high"), low.label("low")).where(JournalLine.account_id == account_id).subquery()
-    account_id = select(Account.id).where(Account.code == code).correlate_except(Account).scalar_subquery()
-    return select(high.label("high"), low.label("low")).where(JournalLine.account_id == account_id).lateral()
+    lateral = isinstance(code, ColumnElement) and not isinstance(code, BindParameter)
+    account_id = select(Account.id).where(Account.code == code)
+    if lateral:  # the code's columns belong to a table of the enclosing statement
+        account_id = account_id.correlate_except(Account)
+    query = select(high.label("high"), low.label("low")).where(JournalLine.account_id == account_id.scalar_subquery())
+    return query.lateral() if lateral else query.subquery()
 
 
 def lock(session: Session, acct: Account) -> Account:
