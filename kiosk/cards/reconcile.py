@@ -22,15 +22,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, String, and_, bindparam, select, true
+from sqlalchemy import BigInteger, String, and_, bindparam, case, exists, select, true
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from kiosk.cards.layout import HOUSEHOLD_MAX_BYTES, MAX_CARD_NUMBER, MAX_ISSUE_SEQ, CardKind, CardRecord
 from kiosk.domain.terms import AccountKind, PaymentPurpose, PaymentStatus
-from kiosk.errors import CardBlocked, CardReplaced, CardUnknown, InsufficientBalance, NotFound
+from kiosk.errors import CardBlocked, CardReplaced, CardUnknown, InsufficientBalance, NotFound, PaymentError
 from kiosk.persistence.db import unit_of_work
-from kiosk.persistence.models import Card, CardOperation, Payment
-from kiosk.persistence.sums import joined
+from kiosk.persistence.models import Account, Card, CardOperation, Household, JournalLine, Payment
+from kiosk.persistence.sums import joined, split_sum
 from kiosk.services import card_value, cards, ledger, payments
 from kiosk.services.cards import CardFacts, CardWrite
 from kiosk.services.receipts import Till
@@ -60,16 +60,45 @@ def card_record(facts: CardFacts) -> CardRecord:
 
 def tapped_card(factory: sessionmaker[Session], uid_hex: str) -> CardFacts:
     """The ledger's card for a UID; unknown, lost and replaced cards are refused before the card is read.
-    (Frozen cards are verified like any other; identification refuses them afterwards.)"""
+    (Frozen cards are verified like any other; identification refuses them afterwards.)
+
+    One query (`_tap_facts`): the card, its household's unit, whether anything of the card is open (a pending write,
+    or a last done write that is a spend whose payment never settled: what `resolve_open_writes` brings to its goal)
+    and, for a card with nothing open, the ledger's state the card must match (`CardFacts.ledger`), so a tap with
+    nothing to resolve reads nothing more."""
     with unit_of_work(factory) as session:
-        card = cards.card_by_uid(session, uid_hex)
-        if card is None:
+        row = session.execute(_tap_facts(), {"uid": uid_hex}).first()
+        if row is None:
             raise CardUnknown(uid_hex)
+        card, unit_no, pending, orphaned, counter, high, low = row
         if card.status == "replaced":
             raise CardReplaced(card.card_no)
         if card.status == "lost":
             raise CardBlocked(card.card_no)
-        return cards.card_facts(session, card)
+        state = None if pending or orphaned else cards.LedgerCardState(card.id, int(counter or 0),
+                                                                       -joined(high, low), ())
+        return CardFacts(card.id, card.uid_hex, card.card_no, card.kind, card.status, unit_no, card.issue_seq,
+                         card.flagged_reason or "", ledger=state)
+
+
+@functools.cache
+def _tap_facts() -> Any:
+    """`tapped_card`'s query, built once. The stored value is summed in two halves (kiosk.persistence.sums) by
+    subqueries on the card's row, as SQLite has no LATERAL."""
+    account_id = (select(Account.id).where(Account.code == ledger.code_of(AccountKind.STORED_VALUE, Card.id))
+                  .correlate(Card).scalar_subquery())
+    high, low = (select(half).where(JournalLine.account_id == account_id).correlate(Card).scalar_subquery()
+                 for half in split_sum(JournalLine.amount_fen))
+    pending = exists().where(CardOperation.card_id == Card.id, CardOperation.status == "pending")
+    last_done_unsettled = (select(case((and_(CardOperation.kind == "spend", Payment.id.is_not(None),
+                                                 Payment.status != PaymentStatus.SUCCEEDED), 1), else_=0))
+                           .select_from(CardOperation).outerjoin(Payment, Payment.id == CardOperation.payment_id)
+                           .where(CardOperation.card_id == Card.id, CardOperation.status == "done")
+                           .order_by(CardOperation.new_counter.desc(), CardOperation.id.desc()).limit(1)
+                           .correlate(Card).scalar_subquery())
+    return (select(Card, Household.unit_no, pending, last_done_unsettled, cards.last_done_counter(Card.id), high, low)
+            .join(Household, Household.id == Card.household_id)
+            .where(Card.uid_hex == bindparam("uid", type_=String)))
 
 
 def open_writes(factory: sessionmaker[Session], card_id: int) -> tuple[OpenWrite, ...]:
@@ -155,17 +184,22 @@ def finish(factory: sessionmaker[Session], till: Till, ow: OpenWrite, goal: Goal
                 payments.fail(session, till, pay, "E4010", cancelled=True)
 
 
-def record_spend(factory: sessionmaker[Session], payment_id: int, card_id: int) -> tuple[CardWrite, str]:
+def record_spend(factory: sessionmaker[Session], payment_id: int, card_id: int) -> tuple[CardWrite | None, str]:
     """The pending card write of a card payment, tied to it; reuses the one already open for the payment.
-    Returns (write, payment reference). What it decides on (the payment, the card, a write already open, the card's
-    value and its last done counter) is read in one query (`_spend_facts`), so the transaction is that query and its
-    COMMIT."""
+    Returns (write, payment reference); no write for a payment settled already (an open write of it, found on the
+    card at this tap, settled it). Raises PaymentError for a payment neither settled nor an intent. What it decides
+    on (the payment, the card, a write already open, the card's value and its last done counter) is read in one
+    query (`_spend_facts`), so the transaction is that query and its COMMIT."""
     with unit_of_work(factory) as session:
         code = ledger.account_code(AccountKind.STORED_VALUE, card_id=card_id)
         row = session.execute(_spend_facts(), {"payment_id": payment_id, "card_id": card_id, "code": code}).first()
         if row is None:
             raise NotFound(f"payment {payment_id}")
         pay, card, op, high, low, last_counter = row
+        if pay.status == PaymentStatus.SUCCEEDED:
+            return None, pay.reference
+        if pay.status != PaymentStatus.INTENT:
+            raise PaymentError(f"payment {pay.reference} is {pay.status}", reference=pay.reference)
         if card is None:
             raise CardUnknown(f"card {card_id}")
         if op is not None:
@@ -202,14 +236,6 @@ def payment_reference(factory: sessionmaker[Session], operation_id: int) -> str:
         op = session.get(CardOperation, operation_id)
         pay = session.get(Payment, op.payment_id) if op is not None and op.payment_id else None
         return pay.reference if pay is not None else f"card operation {operation_id}"
-
-
-def payment_state(factory: sessionmaker[Session], payment_id: int) -> tuple[str, str]:
-    with unit_of_work(factory) as session:
-        pay = session.get(Payment, payment_id)
-        if pay is None:
-            raise NotFound(f"payment {payment_id}")
-        return pay.status, pay.reference
 
 
 def ledger_state(factory: sessionmaker[Session], card_id: int) -> cards.LedgerCardState:

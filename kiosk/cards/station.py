@@ -21,7 +21,7 @@ from kiosk.cards.layout import CardImage
 from kiosk.cards.reconcile import Goal, OpenWrite
 from kiosk.errors import (BusinessRuleError, CardAuthFailed, CardError, CardFlagged, CardRemoved, CardRolledBack,
                           CardTampered, CardUnknown, CardWritePending, CardWriteUnsupported, DeviceTimeout,
-                          DeviceUnavailable, NoCardPresented, PaymentCancelled, PaymentError)
+                          DeviceUnavailable, NoCardPresented, PaymentCancelled)
 from kiosk.i18n import N_
 from kiosk.payments.control import PaymentControl, PaymentProgress, Stage
 from kiosk.persistence.models import Payment
@@ -148,7 +148,7 @@ class CardStation:
             self.bus.publish(CardVerified(self.supervisor.name, facts.uid_hex))
 
     def _verified(self, facts: CardFacts) -> CardImage:
-        state = reconcile.ledger_state(self.factory, facts.card_id)
+        state = facts.ledger or reconcile.ledger_state(self.factory, facts.card_id)  # read with the tap if nothing was open
         try:
             image = self._device(lambda r: self.app.inspect(r, self._select(r, facts.uid_hex)))
             if image.record != reconcile.card_record(facts):
@@ -164,7 +164,10 @@ class CardStation:
     def resolve_open_writes(self, facts: CardFacts, control: PaymentControl | None,
                             skip_operation: int | None = None) -> None:
         """Bring every pending write of this card (card pulled, crash, power cut) to its goal, once; then a
-        verified payment the kiosk never settled (it stopped in between) is settled or given back."""
+        verified payment the kiosk never settled (it stopped in between) is settled or given back. Nothing to do,
+        and nothing read, for a card the tap's read found with nothing open (`facts.ledger`)."""
+        if facts.ledger is not None:
+            return
         for ow in reconcile.open_writes(self.factory, facts.card_id):
             if ow.write.operation_id != skip_operation:
                 self._resolve(facts, ow, control)
@@ -265,14 +268,11 @@ class CardStation:
             control.report(HOLD)
             facts = self.tapped(uid_hex)
             self.resolve_open_writes(facts, control)
-            status, reference = reconcile.payment_state(self.factory, payment.id)
-            if status == "succeeded":
-                return  # an open write of this very payment was found on the card and settled it
-            if status != "intent":
-                raise PaymentError(f"payment {reference} is {status}", reference=reference)
             # no separate read: write_value's first step reads the card and refuses it unless it holds exactly
             # what the ledger says (MAC, record, value, counter) - the same check as a tap, 6 card operations less
             write, reference = reconcile.record_spend(self.factory, payment.id, facts.card_id)
+            if write is None:
+                return  # an open write of this very payment was found on the card and settled it
             self._write(facts, write, control, reference)
 
         return move

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from datetime import datetime
 
@@ -335,6 +335,10 @@ class CardFacts:
     household_ref: str  # the household's unit number
     issue_seq: int
     flagged_reason: str = ""  # set: the card is refused at every tap until staff repair it
+    # the ledger's side read with the tap when the card had nothing open (no pending write, no spend whose payment
+    # never settled): what the card must hold, with nothing to resolve first; None: resolve, then read it
+    # (kiosk.cards.reconcile.tapped_card)
+    ledger: LedgerCardState | None = field(default=None, compare=False)
 
 
 def card_facts(session: Session, card: Card) -> CardFacts:

@@ -81,6 +81,7 @@ def card_spent(factory: Any, card_id: int) -> Callable[[Any], None]:
 
     def move(payment: Any) -> None:
         write, _reference = reconcile.record_spend(factory, payment.id, card_id)
+        assert write is not None, "the payment was settled before its card was written"
         card_takes_it(write)
         reconcile.mark_done(factory, write.operation_id, "kiosk:card")
 
