@@ -119,7 +119,7 @@ def kiosk_main(job: dict[str, Any], ready: Any, go: Any, start_at: Any) -> None:
             how = name.removeprefix("pay_by_")
             return lambda: money_uses.pay_bill(factory, till, key=key, household_id=hh, bill_id=bill, how=how,
                                                card_id=card[0] if card else None, counter=lambda: next(notes),
-                                               spend_write=True)
+                                               on_reader=card[1] if card else None)
         if name == "top_up_by_cash":
             card = card_of(hh)
             return card and (lambda: money_uses.top_up(factory, till, key=key, card_uid=card[1], amount_fen=5_000,

@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.app_runtime.devices import AttachedDevices
 from kiosk.app_runtime.facade_household import HouseholdFacade
@@ -27,8 +27,10 @@ from kiosk.runtime.worker import DeviceWorker
 from kiosk.services.receipts import Till
 from kiosk.settings import Settings
 
+if TYPE_CHECKING:
+    from kiosk.services.payments import MoveMoney, SettledWith
+
 log = logging.getLogger(__name__)
-MoveMoney = Callable[[Payment], None]
 
 HEALTH: dict[DeviceHealth, r.DeviceState] = {
     DeviceHealth.AVAILABLE: r.DeviceState.OK, DeviceHealth.STARTING: r.DeviceState.DEGRADED,
@@ -134,9 +136,9 @@ class KioskRuntime:
         if mover is None or guard is None:
             return mover
 
-        def moving(payment: Payment) -> None:
+        def moving(payment: Payment) -> SettledWith | None:
             guard.moving_money_for(payment.reference)  # named in the error if the database goes meanwhile
-            mover(payment)
+            return mover(payment)  # what the settlement records with it (the card station's write marked done)
         return moving
 
     def _money_mover(self, method: PaymentMethod, control: PaymentControl, card_uid: str | None) -> MoveMoney | None:

@@ -18,6 +18,7 @@ or UNDO (the card must end holding the old value, and the payment does not compl
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from kiosk.cards.layout import HOUSEHOLD_MAX_BYTES, MAX_CARD_NUMBER, MAX_ISSUE_SEQ, CardKind, CardRecord
 from kiosk.domain.terms import AccountKind, PaymentPurpose, PaymentStatus
-from kiosk.errors import CardBlocked, CardReplaced, CardUnknown, InsufficientBalance, NotFound, PaymentError
+from kiosk.errors import CardBlocked, CardFlagged, CardReplaced, CardUnknown, InsufficientBalance, NotFound, PaymentError
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Account, Card, CardOperation, Household, JournalLine, Payment
 from kiosk.persistence.sums import joined, split_sum
@@ -67,24 +68,61 @@ def tapped_card(factory: sessionmaker[Session], uid_hex: str) -> CardFacts:
     and, for a card with nothing open, the ledger's state the card must match (`CardFacts.ledger`), so a tap with
     nothing to resolve reads nothing more."""
     with unit_of_work(factory) as session:
-        row = session.execute(_tap_facts(), {"uid": uid_hex}).first()
-        if row is None:
-            raise CardUnknown(uid_hex)
-        card, unit_no, pending, orphaned, counter, high, low = row
-        if card.status == "replaced":
-            raise CardReplaced(card.card_no)
-        if card.status == "lost":
-            raise CardBlocked(card.card_no)
-        state = None if pending or orphaned else cards.LedgerCardState(card.id, int(counter or 0),
-                                                                       -joined(high, low), ())
-        return CardFacts(card.id, card.uid_hex, card.card_no, card.kind, card.status, unit_no, card.issue_seq,
-                         card.flagged_reason or "", ledger=state)
+        return _facts_of(session.execute(_tap_facts(), {"uid": uid_hex}).first(), uid_hex)
+
+
+@dataclass(frozen=True)
+class Spend:
+    """A card payment's pending spend write, recorded before the card is touched."""
+
+    write: CardWrite
+    reference: str  # the payment's, for the person to show staff
+    operation: CardOperation  # the row as recorded (detached): `done_with_settlement` marks it done without a read
+
+
+def spend_at_tap(factory: sessionmaker[Session], uid_hex: str, payment_id: int) -> tuple[CardFacts, Spend | None]:
+    """The tap of a card payment's move: the card read as `tapped_card` reads it (refused when flagged) with the
+    payment, and, for a card with nothing open and a payment still an intent, its spend write recorded in the same
+    transaction: one query and its COMMIT. No spend: something is open or the payment is no longer an intent; the
+    caller resolves what is open (kiosk.cards.station.resolve_open_writes), then `record_spend` decides."""
+    with unit_of_work(factory) as session:
+        row = session.execute(_tap_facts(with_payment=True), {"uid": uid_hex, "payment_id": payment_id}).first()
+        facts = refuse_flagged(_facts_of(row, uid_hex))
+        card, pay = row[0], row[-1]
+        if pay is None:
+            raise NotFound(f"payment {payment_id}")
+        if facts.ledger is None or pay.status != PaymentStatus.INTENT:
+            return facts, None
+        return facts, _spend(session, card, pay, facts.ledger.value_fen, facts.ledger.counter)
+
+
+def refuse_flagged(facts: CardFacts) -> CardFacts:
+    """CardFlagged (E4014) for a card flagged for staff: refused at every tap, for every use, until a staff repair
+    clears the flag."""
+    if facts.flagged_reason:
+        raise CardFlagged(f"card {facts.card_no}: {facts.flagged_reason}")
+    return facts
+
+
+def _facts_of(row: Any, uid_hex: str) -> CardFacts:
+    """CardFacts of a `_tap_facts` row; unknown, lost and replaced cards refused."""
+    if row is None:
+        raise CardUnknown(uid_hex)
+    card, unit_no, pending, orphaned, counter, high, low = row[:7]
+    if card.status == "replaced":
+        raise CardReplaced(card.card_no)
+    if card.status == "lost":
+        raise CardBlocked(card.card_no)
+    state = None if pending or orphaned else cards.LedgerCardState(card.id, int(counter or 0), -joined(high, low), ())
+    return CardFacts(card.id, card.uid_hex, card.card_no, card.kind, card.status, unit_no, card.issue_seq,
+                     card.flagged_reason or "", ledger=state)
 
 
 @functools.cache
-def _tap_facts() -> Any:
-    """`tapped_card`'s query, built once. The stored value is summed in two halves (kiosk.persistence.sums) by
-    subqueries on the card's row, as SQLite has no LATERAL."""
+def _tap_facts(with_payment: bool = False) -> Any:
+    """`tapped_card`'s query, built once each way (`with_payment`: the payment `payment_id` as its last column, for
+    `spend_at_tap`). The stored value is summed in two halves (kiosk.persistence.sums) by subqueries on the card's
+    row, as SQLite has no LATERAL."""
     account_id = (select(Account.id).where(Account.code == ledger.code_of(AccountKind.STORED_VALUE, Card.id))
                   .correlate(Card).scalar_subquery())
     high, low = (select(half).where(JournalLine.account_id == account_id).correlate(Card).scalar_subquery()
@@ -96,9 +134,12 @@ def _tap_facts() -> Any:
                            .where(CardOperation.card_id == Card.id, CardOperation.status == "done")
                            .order_by(CardOperation.new_counter.desc(), CardOperation.id.desc()).limit(1)
                            .correlate(Card).scalar_subquery())
-    return (select(Card, Household.unit_no, pending, last_done_unsettled, cards.last_done_counter(Card.id), high, low)
-            .join(Household, Household.id == Card.household_id)
-            .where(Card.uid_hex == bindparam("uid", type_=String)))
+    query = (select(Card, Household.unit_no, pending, last_done_unsettled, cards.last_done_counter(Card.id), high, low)
+             .join(Household, Household.id == Card.household_id)
+             .where(Card.uid_hex == bindparam("uid", type_=String)))
+    if not with_payment:
+        return query
+    return query.add_columns(Payment).outerjoin(Payment, Payment.id == bindparam("payment_id", type_=BigInteger))
 
 
 def open_writes(factory: sessionmaker[Session], card_id: int) -> tuple[OpenWrite, ...]:
@@ -184,12 +225,12 @@ def finish(factory: sessionmaker[Session], till: Till, ow: OpenWrite, goal: Goal
                 payments.fail(session, till, pay, "E4010", cancelled=True)
 
 
-def record_spend(factory: sessionmaker[Session], payment_id: int, card_id: int) -> tuple[CardWrite | None, str]:
-    """The pending card write of a card payment, tied to it; reuses the one already open for the payment.
-    Returns (write, payment reference); no write for a payment settled already (an open write of it, found on the
-    card at this tap, settled it). Raises PaymentError for a payment neither settled nor an intent. What it decides
-    on (the payment, the card, a write already open, the card's value and its last done counter) is read in one
-    query (`_spend_facts`), so the transaction is that query and its COMMIT."""
+def record_spend(factory: sessionmaker[Session], payment_id: int, card_id: int) -> Spend | None:
+    """The pending card write of a card payment, tied to it; reuses the one already open for the payment. None for
+    a payment settled already (an open write of it, found on the card at this tap, settled it). Raises PaymentError
+    for a payment neither settled nor an intent. What it decides on (the payment, the card, a write already open,
+    the card's value and its last done counter) is read in one query (`_spend_facts`), so the transaction is that
+    query and its COMMIT. (A card with nothing open had its spend recorded with the tap: `spend_at_tap`.)"""
     with unit_of_work(factory) as session:
         code = ledger.account_code(AccountKind.STORED_VALUE, card_id=card_id)
         row = session.execute(_spend_facts(), {"payment_id": payment_id, "card_id": card_id, "code": code}).first()
@@ -197,7 +238,7 @@ def record_spend(factory: sessionmaker[Session], payment_id: int, card_id: int) 
             raise NotFound(f"payment {payment_id}")
         pay, card, op, high, low, last_counter = row
         if pay.status == PaymentStatus.SUCCEEDED:
-            return None, pay.reference
+            return None
         if pay.status != PaymentStatus.INTENT:
             raise PaymentError(f"payment {pay.reference} is {pay.status}", reference=pay.reference)
         if card is None:
@@ -205,14 +246,29 @@ def record_spend(factory: sessionmaker[Session], payment_id: int, card_id: int) 
         if op is not None:
             w = CardWrite(op.id, op.kind, card.id, card.uid_hex, op.old_value_fen, op.new_value_fen,
                           op.old_counter, op.new_counter)
-            return w, pay.reference
-        value = -joined(high, low)
-        due = payments.other_part(pay)  # split tender: the card pays what account credit does not
-        if value < due:
-            raise InsufficientBalance(f"needs {due}, has {value}", available_fen=value)
-        w = cards.record_card_write(session, card, kind="spend", old_value_fen=value,
-                                    new_value_fen=value - due, payment_id=payment_id, last_counter=last_counter)
-        return w, pay.reference
+            return Spend(w, pay.reference, op)
+        return _spend(session, card, pay, -joined(high, low), last_counter)
+
+
+def _spend(session: Session, card: Card, pay: Payment, value: int, last_counter: int | None) -> Spend:
+    """The spend write of `pay` recorded: value - what the card pays (split tender: what account credit does not)."""
+    due = payments.other_part(pay)
+    if value < due:
+        raise InsufficientBalance(f"needs {due}, has {value}", available_fen=value)
+    w = cards.record_card_write(session, card, kind="spend", old_value_fen=value, new_value_fen=value - due,
+                                payment_id=pay.id, last_counter=last_counter)
+    return Spend(w, pay.reference, session.get(CardOperation, w.operation_id))  # in the session: no query
+
+
+def done_with_settlement(spend: Spend, actor: str) -> Callable[[Session], None]:
+    """What a card payment's settlement records in its own transaction once the card holds the spend
+    (payments.settle_or_fail's `also`): the write done, its row merged as recorded, not read again. If the settlement
+    does not commit, the write stays pending and the card's next tap settles the payment or gives the value back."""
+    def done(session: Session) -> None:
+        op = session.merge(spend.operation, load=False)  # held here: a session keeps a clean object only weakly
+        cards.resolve_card_write(session, op.id, done=True, actor=actor)
+
+    return done
 
 
 @functools.cache
@@ -246,8 +302,3 @@ def ledger_state(factory: sessionmaker[Session], card_id: int) -> cards.LedgerCa
 def flag(factory: sessionmaker[Session], card_id: int, reason: str, actor: str) -> None:
     with unit_of_work(factory) as session:
         cards.flag_card(session, card_id, reason, actor)
-
-
-def mark_done(factory: sessionmaker[Session], operation_id: int, actor: str) -> None:
-    with unit_of_work(factory) as session:
-        cards.resolve_card_write(session, operation_id, done=True, actor=actor)

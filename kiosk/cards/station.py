@@ -29,6 +29,7 @@ from kiosk.ports import CardReader, CardUid, Tag
 from kiosk.runtime.events import CardVerified, EventBus
 from kiosk.runtime.supervisor import DeviceSupervisor
 from kiosk.services.cards import CardFacts, CardWrite, WriteCard, normalize_uid
+from kiosk.services.payments import SettledWith
 from kiosk.services.receipts import Till
 
 T = TypeVar("T")
@@ -130,10 +131,7 @@ class CardStation:
     def tapped(self, uid_hex: str) -> CardFacts:
         """The ledger's card for a tap, refused before the card is touched when it is unknown, lost, replaced or
         flagged (CardFlagged, E4014: at every tap, for every use, until a staff repair clears the flag)."""
-        facts = reconcile.tapped_card(self.factory, normalize_uid(uid_hex))
-        if facts.flagged_reason:
-            raise CardFlagged(f"card {facts.card_no}: {facts.flagged_reason}")
-        return facts
+        return reconcile.refuse_flagged(reconcile.tapped_card(self.factory, normalize_uid(uid_hex)))
 
     def check_tap(self, uid_hex: str) -> None:
         """A card on the reader: refuse unknown / lost / replaced / flagged cards, resolve its open writes, then
@@ -258,22 +256,25 @@ class CardStation:
         return self.app.issue(reader, again, record, value_fen)
 
     # --- money movers ---------------------------------------------------------------------------
-    def spend_mover(self, card_uid: str, control: PaymentControl) -> Callable[[Payment], None]:
-        """`move_money` for card-balance payments: a pending write tied to the payment, value - amount
-        written and read back, the write marked done, so the payment's settlement follows."""
+    def spend_mover(self, card_uid: str, control: PaymentControl) -> Callable[[Payment], SettledWith | None]:
+        """`move_money` for card-balance payments: a pending write tied to the payment (recorded with the tap's read
+        when the card has nothing open), value - amount written and read back; the write is then marked done by the
+        payment's settlement, in its transaction (what the mover returns)."""
         uid_hex = normalize_uid(card_uid)
 
-        def move(payment: Payment) -> None:
+        def move(payment: Payment) -> SettledWith | None:
             self._require_writer()
             control.report(HOLD)
-            facts = self.tapped(uid_hex)
-            self.resolve_open_writes(facts, control)
+            facts, spend = reconcile.spend_at_tap(self.factory, uid_hex, payment.id)
+            if spend is None:  # something of the card open, or the payment no longer an intent
+                self.resolve_open_writes(facts, control)
+                spend = reconcile.record_spend(self.factory, payment.id, facts.card_id)
+                if spend is None:
+                    return None  # an open write of this very payment was found on the card and settled it
             # no separate read: write_value's first step reads the card and refuses it unless it holds exactly
             # what the ledger says (MAC, record, value, counter) - the same check as a tap, 6 card operations less
-            write, reference = reconcile.record_spend(self.factory, payment.id, facts.card_id)
-            if write is None:
-                return  # an open write of this very payment was found on the card and settled it
-            self._write(facts, write, control, reference)
+            self._write(facts, spend.write, control, spend.reference)
+            return reconcile.done_with_settlement(spend, self.actor)
 
         return move
 
@@ -301,8 +302,6 @@ class CardStation:
                           control, reference)
         except (CardTampered, CardRolledBack) as exc:
             raise self._refuse(facts, exc) from None
-        if w.kind == "spend":
-            reconcile.mark_done(self.factory, w.operation_id, self.actor)
 
     def _require_writer(self) -> None:
         if not self.can_write:

@@ -1,7 +1,7 @@
 """Service bookings (phone, TV, broadband ...): am/pm date slots with a capacity, paid fee, ticket number."""
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -83,7 +83,7 @@ def _taken(session: Session, site_id: int, slot_date: date, period: str, statuse
 def book(factory: sessionmaker[Session], till: Till, *, key: str, household_id: int, kind: BookingKind,
          slot_date: date, period: str, method: PaymentMethod, language: str, fees: Mapping[BookingKind | str, int],
          capacity: int, card_id: int | None = None, today: date | None = None,
-         move_money: Callable[[Payment], None] | None = None, credit_fen: int = 0) -> BookingResult:
+         move_money: payments.MoveMoney | None = None, credit_fen: int = 0) -> BookingResult:
     """Reserve a place in the slot with the payment intent, take the fee (purpose BOOKING), issue the ticket.
 
     Raises SlotUnavailable when the slot is full (two kiosks racing for the last place: one wins),

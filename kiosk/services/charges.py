@@ -131,7 +131,7 @@ def collect(session: Session, till: Till, payment: Payment, kind: EntryKind) -> 
 def run(factory: sessionmaker[Session], till: Till, *, key: str, start: Callable[[Session], tuple[Payment, bool]],
         settle: Callable[[Session, Payment], R], replay: Callable[[Session, Payment], R],
         on_fail: Callable[[Session, Payment], None] | None = None,
-        move_money: Callable[[Payment], None] | None = None, locks_card: int | None = None) -> R:
+        move_money: payments.MoveMoney | None = None, locks_card: int | None = None) -> R:
     """Intent (own transaction) -> money moves -> settle (own transaction), as payments.pay_bills, holding `key`
     for the attempt (payments.run_attempt). `locks_card`: a card `settle` locks (payments.settle_or_fail's card_id).
 
@@ -145,9 +145,10 @@ def run(factory: sessionmaker[Session], till: Till, *, key: str, start: Callable
             if replayed and payment.status != PaymentStatus.INTENT:
                 return payments.replay_or_raise(session, payment, replay)
             payment_id = payment.id
+        settled_with = None
         if move_money is not None:
             try:
-                move_money(payment)
+                settled_with = move_money(payment)
             except Exception as exc:
                 with unit_of_work(factory) as session:
                     failed = payments.lock_payment(session, payment_id)
@@ -158,6 +159,6 @@ def run(factory: sessionmaker[Session], till: Till, *, key: str, start: Callable
                         on_fail(session, failed)
                 raise
         return payments.settle_or_fail(factory, till, payment_id, settle, on_fail, replay=replay, intent=payment,
-                                       card_id=locks_card)
+                                       card_id=locks_card, also=settled_with)
 
     return payments.run_attempt(factory, key, body)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import calendar
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -74,7 +73,7 @@ def free_spaces(session: Session, site_id: int) -> tuple[SpaceView, ...]:
 
 def pay_rent(factory: sessionmaker[Session], till: Till, *, key: str, household_id: int, space_id: int, months: int,
              method: PaymentMethod, language: str, card_id: int | None = None, today: date | None = None,
-             move_money: Callable[[Payment], None] | None = None, credit_fen: int = 0) -> RentResult:
+             move_money: payments.MoveMoney | None = None, credit_fen: int = 0) -> RentResult:
     """Pay N months of a rented space (purpose PARKING); paid_until moves on from itself, or from today
     when it has lapsed. The previous date is kept on the payment so a void can put it back."""
     if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= MAX_MONTHS:

@@ -479,13 +479,18 @@ def _forget_items(session: Session, *_args: object) -> None:
     session.info.pop(_INFO_CARD, None)
 
 
+SettledWith = Callable[[Session], None]  # what a move_money leaves for the settlement's transaction to record
+MoveMoney = Callable[[Payment], SettledWith | None]
+
+
 def pay_bills(factory: sessionmaker[Session], till: Till, *, key: str, household_id: int, bill_ids: Sequence[int],
               method: PaymentMethod, language: str, card_id: int | None = None,
-              move_money: Callable[[Payment], None] | None = None, credit_fen: int = 0) -> PaymentOutcome:
+              move_money: MoveMoney | None = None, credit_fen: int = 0) -> PaymentOutcome:
     """The whole use case: intent (own transaction) -> money moves -> settle (own transaction).
 
     `move_money` does what the method needs between the two (write the card, take notes, wait for
-    the gateway); if it raises, the payment fails, its bills are released, and what arrived is kept.
+    the gateway); if it raises, the payment fails, its bills are released, and what arrived is kept. What it
+    returns, if anything, is recorded by the settlement in its transaction (the card station's write marked done).
     A retry with the same key returns the first outcome (or its error), or resumes an unfinished intent
     nobody is working on; while another attempt is, PaymentInProgress.
     """
@@ -497,7 +502,7 @@ def pay_bills(factory: sessionmaker[Session], till: Till, *, key: str, household
 
 def _pay_bills(factory: sessionmaker[Session], till: Till, *, key: str, household_id: int, bill_ids: Sequence[int],
                method: PaymentMethod, language: str, card_id: int | None,
-               move_money: Callable[[Payment], None] | None, credit_fen: int) -> PaymentOutcome:
+               move_money: MoveMoney | None, credit_fen: int) -> PaymentOutcome:
     """One attempt's body (run_attempt): intent, money moves, settlement."""
     with unit_of_work(factory) as session:
         payment, replayed = start_bill_payment(session, till, key=key, household_id=household_id,
@@ -506,9 +511,10 @@ def _pay_bills(factory: sessionmaker[Session], till: Till, *, key: str, househol
         if replayed and payment.status != PaymentStatus.INTENT:
             return replay_or_raise(session, payment, replayed_outcome)
         payment_id = payment.id
+    settled_with = None
     if move_money is not None:
         try:
-            move_money(payment)
+            settled_with = move_money(payment)
         except CardWritePending:
             raise  # the card may hold the payment already: the station settles or cancels it at the next tap
         except Exception as exc:
@@ -518,14 +524,14 @@ def _pay_bills(factory: sessionmaker[Session], till: Till, *, key: str, househol
             raise
     return settle_or_fail(factory, till, payment_id,
                           lambda session, payment: settle_bill_payment(session, till, payment, language),
-                          replay=replayed_outcome, intent=payment)
+                          replay=replayed_outcome, intent=payment, also=settled_with)
 
 
 def settle_or_fail(factory: sessionmaker[Session], till: Till, payment_id: int,
                    settle: Callable[[Session, Payment], R],
                    on_fail: Callable[[Session, Payment], None] | None = None, *,
                    replay: Callable[[Session, Payment], R], intent: Payment | None = None,
-                   card_id: int | None = None) -> R:
+                   card_id: int | None = None, also: SettledWith | None = None) -> R:
     """The settle transaction, on the locked payment: an intent settles; one settled meanwhile (at a card tap)
     gives `replay`, one failed or released meanwhile its error. If the credit (or the money that arrived as
     credit) is no longer there when the payment settles (spent meanwhile at another kiosk), the payment fails
@@ -533,7 +539,8 @@ def settle_or_fail(factory: sessionmaker[Session], till: Till, payment_id: int,
     is left to the card station (the card already holds the spend: its next tap settles it or gives the value
     back). `intent`: the payment as its intent recorded it, when the caller has it: the account it spends is then
     locked with it. `card_id`: a card the settlement locks (a replacement's old card), locked with them, between the
-    payment and the account (lock_payment)."""
+    payment and the account (lock_payment). `also`: recorded in the same transaction once the payment settled (what
+    the money's move returned: the card station's write marked done)."""
     try:
         with unit_of_work(factory) as session:
             spends = first_spend(session, intent) if intent is not None else None
@@ -542,6 +549,8 @@ def settle_or_fail(factory: sessionmaker[Session], till: Till, payment_id: int,
             if payment.status != PaymentStatus.INTENT:
                 return replay_or_raise(session, payment, replay)
             result = settle(session, payment)
+            if also is not None:
+                also(session)
             letting_go = let_go_with_commit()  # the key's claim goes with this COMMIT
         committed(letting_go)
         return result

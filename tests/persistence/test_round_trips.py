@@ -30,7 +30,9 @@ pytestmark = pytest.mark.skipif(not pg_admin_url(), reason="KIOSK_TEST_PG_URL no
 # before the fleet work: card 54, cash 62, QR 60, top-up 83, replacement 85, void 33 (docs/fleet.md)
 PINNED = {
     "pay_by_card": 5,
-    "pay_by_card_at_the_reader": 9,  # the card station's way: the spend write recorded, the card written, marked done
+    # the card station's way: the tap read with the spend write recorded, the card written, the write marked done by
+    # the settlement
+    "pay_by_card_at_the_reader": 7,
     "pay_by_cash": 7,
     "pay_by_qr": 7,
     "top_up_by_cash": 9,
@@ -61,7 +63,7 @@ def _uses(factory: Any, mini: estate.MiniEstate) -> dict[str, Callable[[int], An
                                                      card_id=mini.card_ids[hh[n]]),
         "pay_by_card_at_the_reader": lambda n: money_uses.pay_bill(
             factory, till, key=f"reader-{n}", household_id=hh[n], bill_id=mini.bill_ids[hh[n]][3], how="card",
-            card_id=mini.card_ids[hh[n]], spend_write=True),
+            card_id=mini.card_ids[hh[n]], on_reader=uids[n]),
         "pay_by_cash": lambda n: money_uses.pay_bill(factory, till, key=f"cash-{n}", household_id=hh[n],
                                                      bill_id=mini.bill_ids[hh[n]][1], how="cash"),
         "pay_by_qr": lambda n: money_uses.pay_bill(factory, till, key=f"qr-{n}", household_id=hh[n],

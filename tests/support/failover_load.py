@@ -99,7 +99,8 @@ class KioskLoad(threading.Thread):
             return None
         how = name.removeprefix("pay_by_")
         return lambda: money_uses.pay_bill(self.factory, self.till, key=key, household_id=hh, bill_id=bill, how=how,
-                                           card_id=card[0] if card else None, counter=counter, spend_write=True)
+                                           card_id=card[0] if card else None, counter=counter,
+                                           on_reader=card[1] if card else None)
 
     def _recorded_failure(self, key: str) -> bool:
         """The database answers and holds this key as a failed payment (its answer, not a fault of now)."""

@@ -75,26 +75,31 @@ def gateway_paid(factory: Any, till: Till) -> Callable[[Any], None]:
     return move
 
 
-def card_spent(factory: Any, card_id: int) -> Callable[[Any], None]:
+def card_spent(factory: Any, card_uid: str) -> Callable[[Any], Any]:
     """move_money of a card payment as the card station runs it (kiosk.cards.station.spend_mover): the spend write
-    recorded against the payment, the card taking value - amount, the write marked done; then the payment settles."""
+    recorded with the tap's read, the card taking value - amount; the write is marked done by the settlement (what the
+    mover returns). A card with something open (a failover's payment cut short) has its spend read again, as the
+    station does after resolving it."""
 
-    def move(payment: Any) -> None:
-        write, _reference = reconcile.record_spend(factory, payment.id, card_id)
-        assert write is not None, "the payment was settled before its card was written"
-        card_takes_it(write)
-        reconcile.mark_done(factory, write.operation_id, "kiosk:card")
+    def move(payment: Any) -> Any:
+        facts, spend = reconcile.spend_at_tap(factory, card_uid, payment.id)
+        spend = spend or reconcile.record_spend(factory, payment.id, facts.card_id)
+        if spend is None:
+            return None
+        card_takes_it(spend.write)
+        return reconcile.done_with_settlement(spend, "kiosk:card")
 
     return move
 
 
 def pay_bill(factory: Any, till: Till, *, key: str, household_id: int, bill_id: int, how: str,
              card_id: int | None = None, counter: Callable[[], int] | None = None,
-             spend_write: bool = False) -> payments.PaymentOutcome:
-    """One bill paid by card balance ("card"), one banknote ("cash") or QR ("qr"). `spend_write`: the card is
-    written as the card station does (without it, the service alone: the card follows on its next tap)."""
+             on_reader: str | None = None) -> payments.PaymentOutcome:
+    """One bill paid by card balance ("card"), one banknote ("cash") or QR ("qr"). `on_reader`: the card's UID, the
+    card on the reader written as the card station does (without it, the service alone: the card follows on its
+    next tap)."""
     method = {"card": PaymentMethod.CARD, "cash": PaymentMethod.CASH, "qr": PaymentMethod.QR}[how]
-    move = ((card_spent(factory, card_id) if spend_write and card_id is not None else None) if how == "card"
+    move = ((card_spent(factory, on_reader) if on_reader and card_id is not None else None) if how == "card"
             else banknotes(factory, till, counter) if how == "cash" else gateway_paid(factory, till))
     return payments.pay_bills(factory, till, key=key, household_id=household_id, bill_ids=[bill_id], method=method,
                               language="zh_Hans", card_id=card_id if how == "card" else None, move_money=move)
