@@ -1,11 +1,12 @@
-"""The real KioskServices on a seeded demo estate (both backends), devices not attached."""
+"""The real KioskServices on a seeded demo estate (both backends): devices not attached (`rt`), or `kiosk demo`'s
+runtime on the wire-level simulators (`demo_on_sims`)."""
 from __future__ import annotations
 
 import pytest
 
 from kiosk.app_runtime.devices import AttachedDevices
 from kiosk.app_runtime.runtime import KioskRuntime
-from tests.support.demo_site import seeded_site
+from tests.support.demo_site import seeded_site, start_demo
 
 
 @pytest.fixture
@@ -15,3 +16,12 @@ def rt(engine, factory, db_url, tmp_path):
     yield runtime
     for sup in runtime.supervisors.values():
         sup.stop()
+
+
+@pytest.fixture
+def demo_on_sims(engine, factory, db_url, tmp_path):  # type: ignore[no-untyped-def]
+    """(runtime, simulators) of `kiosk demo` on three demo households, its card reader up."""
+    s, db, _till, _report = seeded_site(engine, factory, db_url, tmp_path / "data", households=3)
+    runtime, sims = start_demo(s, db)
+    yield runtime, sims
+    runtime.stop()

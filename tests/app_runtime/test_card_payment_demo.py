@@ -2,7 +2,6 @@
 the real PN532 driver against the simulated reader and a real database."""
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from kiosk.app_runtime.demo_controls import DemoControls
@@ -10,23 +9,14 @@ from kiosk.flows import records as r
 from kiosk.payments.control import PaymentControl
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Card, CardOperation
-from tests.support.demo_site import seeded_site, start_demo
 
 
-@pytest.fixture
-def demo(engine, factory, db_url, tmp_path):  # type: ignore[no-untyped-def]
-    s, db, _till, _report = seeded_site(engine, factory, db_url, tmp_path / "data", households=3)
-    rt, sims = start_demo(s, db)
-    yield rt, sims
-    rt.stop()
-
-
-def test_a_card_payment_through_the_kiosk_leaves_its_card_write_done_with_the_payment(demo, factory):
+def test_a_card_payment_through_the_kiosk_leaves_its_card_write_done_with_the_payment(demo_on_sims, factory):
     """The kiosk wraps each money mover (the database-outage guard): what the card station's mover returns (its
     write, to be marked done by the settlement) must reach the settlement. Dropped, the write would stay pending
     after the payment settled, and a void before the card's next tap would write the card from the wrong counter
     (the crash harness's void flow found exactly that)."""
-    rt, sims = demo
+    rt, sims = demo_on_sims
     with unit_of_work(factory) as s:
         card = s.scalars(select(Card).where(Card.kind == "resident", Card.status == "active").order_by(Card.id)).first()
         uid, household_id = card.uid_hex, str(card.household_id)

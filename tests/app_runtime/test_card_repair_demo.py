@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import queue
 
-import pytest
 from sqlalchemy import select
 
 from kiosk.app_runtime.demo_controls import DemoControls
@@ -17,17 +16,9 @@ from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import AuditEntry, Card
 from kiosk.runtime.events import CardPresented, CardRemovedEvent
 from kiosk.services import cards
-from tests.support.demo_site import seeded_site, site_noon, start_demo
+from tests.support.demo_site import site_noon
 
 STAFF01 = "5AFF0001"
-
-
-@pytest.fixture
-def demo(engine, factory, db_url, tmp_path):  # type: ignore[no-untyped-def]
-    s, db, _till, _report = seeded_site(engine, factory, db_url, tmp_path / "data", households=3)
-    rt, sims = start_demo(s, db)
-    yield rt, sims
-    rt.stop()
 
 
 def _tap(rt, sims, uid: str) -> str:  # type: ignore[no-untyped-def]
@@ -54,8 +45,8 @@ def _resident_card(factory) -> str:  # type: ignore[no-untyped-def]
                          .order_by(Card.id)).first()
 
 
-def test_tampered_card_is_refused_listed_checked_rewritten_from_the_ledger_and_then_signs_in(demo, factory):
-    rt, sims = demo
+def test_tampered_card_is_refused_listed_checked_rewritten_from_the_ledger_and_then_signs_in(demo_on_sims, factory):
+    rt, sims = demo_on_sims
     uid = _resident_card(factory)
     with unit_of_work(factory) as s:
         balance = cards.card_balance(s, cards.card_by_uid(s, uid).id)
