@@ -96,6 +96,19 @@ def spend_at_tap(factory: sessionmaker[Session], uid_hex: str, payment_id: int) 
         return facts, _spend(session, card, pay, facts.ledger.value_fen, facts.ledger.counter)
 
 
+def write_at_tap(factory: sessionmaker[Session], w: CardWrite) -> tuple[CardFacts, str]:
+    """The tap of a write the services recorded (top-up, sync, issue): the card read as `tapped_card` reads it, with
+    `w` itself not counted as open, and the reference the person is told to show staff if the write is cut short
+    (its payment's, or the operation's): one query and its COMMIT. A flagged card is refused, except for an issue
+    (a new card)."""
+    with unit_of_work(factory) as session:
+        row = session.execute(_tap_facts(for_write=True), {"uid": w.uid_hex, "operation_id": w.operation_id}).first()
+        facts = _facts_of(row, w.uid_hex)
+        if w.kind != "issue":
+            refuse_flagged(facts)
+        return facts, row[-1] or f"card operation {w.operation_id}"
+
+
 def refuse_flagged(facts: CardFacts) -> CardFacts:
     """CardFlagged (E4014) for a card flagged for staff: refused at every tap, for every use, until a staff repair
     clears the flag."""
@@ -119,15 +132,18 @@ def _facts_of(row: Any, uid_hex: str) -> CardFacts:
 
 
 @functools.cache
-def _tap_facts(with_payment: bool = False) -> Any:
-    """`tapped_card`'s query, built once each way (`with_payment`: the payment `payment_id` as its last column, for
-    `spend_at_tap`). The stored value is summed in two halves (kiosk.persistence.sums) by subqueries on the card's
-    row, as SQLite has no LATERAL."""
+def _tap_facts(with_payment: bool = False, for_write: bool = False) -> Any:
+    """`tapped_card`'s query, built once each way: `with_payment`, the payment `payment_id` as its last column
+    (`spend_at_tap`); `for_write`, the write `operation_id` being performed left out of what is open and its
+    payment's reference as the last column (`write_at_tap`). The stored value is summed in two halves
+    (kiosk.persistence.sums) by subqueries on the card's row, as SQLite has no LATERAL."""
     account_id = (select(Account.id).where(Account.code == ledger.code_of(AccountKind.STORED_VALUE, Card.id))
                   .correlate(Card).scalar_subquery())
     high, low = (select(half).where(JournalLine.account_id == account_id).correlate(Card).scalar_subquery()
                  for half in split_sum(JournalLine.amount_fen))
     pending = exists().where(CardOperation.card_id == Card.id, CardOperation.status == "pending")
+    if for_write:
+        pending = pending.where(CardOperation.id != bindparam("operation_id", type_=BigInteger))
     last_done_unsettled = (select(case((and_(CardOperation.kind == "spend", Payment.id.is_not(None),
                                                  Payment.status != PaymentStatus.SUCCEEDED), 1), else_=0))
                            .select_from(CardOperation).outerjoin(Payment, Payment.id == CardOperation.payment_id)
@@ -137,9 +153,13 @@ def _tap_facts(with_payment: bool = False) -> Any:
     query = (select(Card, Household.unit_no, pending, last_done_unsettled, cards.last_done_counter(Card.id), high, low)
              .join(Household, Household.id == Card.household_id)
              .where(Card.uid_hex == bindparam("uid", type_=String)))
-    if not with_payment:
-        return query
-    return query.add_columns(Payment).outerjoin(Payment, Payment.id == bindparam("payment_id", type_=BigInteger))
+    if with_payment:
+        return query.add_columns(Payment).outerjoin(Payment, Payment.id == bindparam("payment_id", type_=BigInteger))
+    if for_write:
+        written = aliased(CardOperation)
+        return query.add_columns(select(Payment.reference).join(written, written.payment_id == Payment.id)
+                                 .where(written.id == bindparam("operation_id", type_=BigInteger)).scalar_subquery())
+    return query
 
 
 def open_writes(factory: sessionmaker[Session], card_id: int) -> tuple[OpenWrite, ...]:
@@ -284,14 +304,6 @@ def _spend_facts() -> Any:
             .outerjoin(open_write, and_(open_write.payment_id == Payment.id, open_write.status == "pending"))
             .join(balance, true())
             .where(Payment.id == bindparam("payment_id", type_=BigInteger)).order_by(open_write.id).limit(1))
-
-
-def payment_reference(factory: sessionmaker[Session], operation_id: int) -> str:
-    """What the person is told to show staff for an unfinished write: its payment's reference."""
-    with unit_of_work(factory) as session:
-        op = session.get(CardOperation, operation_id)
-        pay = session.get(Payment, op.payment_id) if op is not None and op.payment_id else None
-        return pay.reference if pay is not None else f"card operation {operation_id}"
 
 
 def ledger_state(factory: sessionmaker[Session], card_id: int) -> cards.LedgerCardState:

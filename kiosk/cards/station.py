@@ -19,7 +19,7 @@ from kiosk.cards import reconcile
 from kiosk.cards.application import CardApplication, WriteState, check_against_ledger
 from kiosk.cards.layout import CardImage
 from kiosk.cards.reconcile import Goal, OpenWrite
-from kiosk.errors import (BusinessRuleError, CardAuthFailed, CardError, CardFlagged, CardRemoved, CardRolledBack,
+from kiosk.errors import (BusinessRuleError, CardAuthFailed, CardError, CardRemoved, CardRolledBack,
                           CardTampered, CardUnknown, CardWritePending, CardWriteUnsupported, DeviceTimeout,
                           DeviceUnavailable, NoCardPresented, PaymentCancelled)
 from kiosk.i18n import N_
@@ -284,8 +284,7 @@ class CardStation:
         def write(w: CardWrite) -> None:
             self._require_writer()
             control.report(HOLD)
-            facts = reconcile.tapped_card(self.factory, w.uid_hex) if w.kind == "issue" else self.tapped(w.uid_hex)
-            reference = reconcile.payment_reference(self.factory, w.operation_id)
+            facts, reference = reconcile.write_at_tap(self.factory, w)  # `w` itself not counted as open
             if w.kind == "issue":
                 self._on_card(facts.uid_hex, lambda r, tag: self._issue(r, tag, facts, w.new_value_fen), control,
                               reference)

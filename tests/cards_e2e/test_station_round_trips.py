@@ -1,6 +1,6 @@
 """What a resident's card costs the database through the card station itself (the real PN532 driver and the
 simulated reader), not only through the services' pinned use cases (tests/persistence/test_round_trips.py): the tap
-that signs in, then a card payment at the reader, on a warm kiosk. PostgreSQL only: round trips are a network's
+that signs in, a card payment at the reader and a top-up by a banknote, on a warm kiosk. PostgreSQL only: round trips are a network's
 cost, and a SQLite file has none."""
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from kiosk.persistence import chain
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import CardOperation
 from kiosk.persistence.round_trips import Counter
-from kiosk.services import payments
+from kiosk.services import card_value, payments
+from tests.support import money_uses
 from tests.support.chain_key import TEST_CHAIN
 
 TAP = 2  # the card, its household, anything open and the ledger's value and counter: one query and its COMMIT
 PAY = 7  # intent 2, the spend write recorded with the tap's read 2, the settlement 3 (the write marked done in it)
+TOP_UP = 11  # the services' 9 (pinned as top_up_by_cash) and the write's tap: one query (the write itself not open)
 
 
 def _pay(desk, screen, uid: str, key: str, n: int) -> payments.PaymentOutcome:  # type: ignore[no-untyped-def]
@@ -48,3 +50,28 @@ def test_a_tap_and_a_card_payment_at_the_reader_take_their_pinned_round_trips(de
     assert desk.read(uid).state == (value, counter) and counter == 2 and open_writes == 0  # card and ledger agree
     with unit_of_work(desk.factory) as s:  # each spend write marked done, by its payment's settlement
         assert list(s.scalars(select(CardOperation.status).where(CardOperation.kind == "spend"))) == ["done"] * 2
+
+
+def test_a_top_up_at_the_reader_takes_its_pinned_round_trips(desk, screen, engine):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("round trips are a network's cost: a SQLite file has none")
+    chain.keep_head_in_memory(engine, TEST_CHAIN)
+    uid = desk.uid()
+    desk.present(uid)
+    notes = iter(range(1_000, 2_000))  # the validator's event counter
+
+    def top_up(key: str) -> card_value.TopUpResult:
+        return card_value.top_up(desk.factory, desk.mini.till, key=key, card_uid=uid, amount_fen=5_000,
+                                 method=PaymentMethod.CASH, language="en",
+                                 move_money=money_uses.banknotes(desk.factory, desk.mini.till, lambda: next(notes)),
+                                 write_card=desk.station.write_card(screen.control))
+
+    top_up("warm")
+    counter = Counter(engine).attach()
+    try:
+        out = top_up("counted")
+    finally:
+        counter.detach()
+    assert out.card_written and counter.total.round_trips == TOP_UP, counter.total.line()
+    value, counter_now, open_writes = desk.ledger()
+    assert desk.read(uid).state == (value, counter_now) and value == 60_000 and open_writes == 0
