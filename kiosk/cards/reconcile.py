@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from kiosk.cards.layout import HOUSEHOLD_MAX_BYTES, MAX_CARD_NUMBER, MAX_ISSUE_SEQ, CardKind, CardRecord
 from kiosk.domain.terms import AccountKind, PaymentPurpose, PaymentStatus
-from kiosk.errors import CardBlocked, CardFlagged, CardReplaced, CardUnknown, InsufficientBalance, NotFound, PaymentError
+from kiosk.errors import (CardBlocked, CardFlagged, CardReplaced, CardUnknown, InsufficientBalance, NotFound,
+                          PaymentError)
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Account, Card, CardOperation, Household, JournalLine, Payment
 from kiosk.persistence.sums import joined, split_sum

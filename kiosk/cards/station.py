@@ -146,7 +146,8 @@ class CardStation:
             self.bus.publish(CardVerified(self.supervisor.name, facts.uid_hex))
 
     def _verified(self, facts: CardFacts) -> CardImage:
-        state = facts.ledger or reconcile.ledger_state(self.factory, facts.card_id)  # read with the tap if nothing was open
+        # read with the tap when nothing was open, else after resolving it
+        state = facts.ledger or reconcile.ledger_state(self.factory, facts.card_id)
         try:
             image = self._device(lambda r: self.app.inspect(r, self._select(r, facts.uid_hex)))
             if image.record != reconcile.card_record(facts):

@@ -260,7 +260,7 @@ def record_card_write(session: Session, card: Card, *, kind: str, new_value_fen:
         new_counter = counter + 1
     op = CardOperation(card_id=card.id, payment_id=payment_id, kind=kind, old_value_fen=old_value_fen,
                        new_value_fen=new_value_fen, old_counter=counter, new_counter=new_counter, status="pending",
-                       resolved_at=None)  # every column set: the kiosk holds the row whole (reconcile.done_with_settlement)
+                       resolved_at=None)  # every column set: the kiosk holds the row whole (done_with_settlement)
     session.add(op)
     session.flush()
     return CardWrite(op.id, kind, card.id, card.uid_hex, old_value_fen, new_value_fen, counter, new_counter)

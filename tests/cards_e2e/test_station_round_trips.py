@@ -1,7 +1,7 @@
 """What a resident's card costs the database through the card station itself (the real PN532 driver and the
 simulated reader), not only through the services' pinned use cases (tests/persistence/test_round_trips.py): the tap
-that signs in, a card payment at the reader and a top-up by a banknote, on a warm kiosk. PostgreSQL only: round trips are a network's
-cost, and a SQLite file has none."""
+that signs in, a card payment at the reader and a top-up by a banknote, on a warm kiosk. PostgreSQL only: round
+trips are a network's cost, and a SQLite file has none."""
 from __future__ import annotations
 
 import pytest
