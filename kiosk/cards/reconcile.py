@@ -76,9 +76,8 @@ def tapped_card(factory: sessionmaker[Session], uid_hex: str) -> CardFacts:
 class Spend:
     """A card payment's pending spend write, recorded before the card is touched."""
 
-    write: CardWrite
+    write: CardWrite  # with the row as recorded (`operation`): `done_with_settlement` marks it done without a read
     reference: str  # the payment's, for the person to show staff
-    operation: CardOperation  # the row as recorded (detached): `done_with_settlement` marks it done without a read
 
 
 def spend_at_tap(factory: sessionmaker[Session], uid_hex: str, payment_id: int) -> tuple[CardFacts, Spend | None]:
@@ -266,8 +265,8 @@ def record_spend(factory: sessionmaker[Session], payment_id: int, card_id: int) 
             raise CardUnknown(f"card {card_id}")
         if op is not None:
             w = CardWrite(op.id, op.kind, card.id, card.uid_hex, op.old_value_fen, op.new_value_fen,
-                          op.old_counter, op.new_counter)
-            return Spend(w, pay.reference, op)
+                          op.old_counter, op.new_counter, op)
+            return Spend(w, pay.reference)
         return _spend(session, card, pay, -joined(high, low), last_counter)
 
 
@@ -278,7 +277,7 @@ def _spend(session: Session, card: Card, pay: Payment, value: int, last_counter:
         raise InsufficientBalance(f"needs {due}, has {value}", available_fen=value)
     w = cards.record_card_write(session, card, kind="spend", old_value_fen=value, new_value_fen=value - due,
                                 payment_id=pay.id, last_counter=last_counter)
-    return Spend(w, pay.reference, session.get(CardOperation, w.operation_id))  # in the session: no query
+    return Spend(w, pay.reference)
 
 
 def done_with_settlement(spend: Spend, actor: str) -> Callable[[Session], None]:
@@ -286,8 +285,8 @@ def done_with_settlement(spend: Spend, actor: str) -> Callable[[Session], None]:
     (payments.settle_or_fail's `also`): the write done, its row merged as recorded, not read again. If the settlement
     does not commit, the write stays pending and the card's next tap settles the payment or gives the value back."""
     def done(session: Session) -> None:
-        op = session.merge(spend.operation, load=False)  # held here: a session keeps a clean object only weakly
-        cards.resolve_card_write(session, op.id, done=True, actor=actor)
+        cards.resolve_card_write(session, spend.write.operation_id, done=True, actor=actor,
+                                 recorded=spend.write.operation)
 
     return done
 

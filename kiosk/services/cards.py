@@ -58,6 +58,9 @@ class CardWrite:
     new_value_fen: int
     old_counter: int
     new_counter: int
+    # the row as this process recorded it (detached once committed): marked done or cancelled without reading it
+    # again (resolve_card_write's `recorded`); None for a write read back from the database
+    operation: CardOperation | None = field(default=None, compare=False, repr=False)
 
 
 WriteCard = Callable[[CardWrite], None]
@@ -263,11 +266,16 @@ def record_card_write(session: Session, card: Card, *, kind: str, new_value_fen:
                        resolved_at=None)  # every column set: the kiosk holds the row whole (done_with_settlement)
     session.add(op)
     session.flush()
-    return CardWrite(op.id, kind, card.id, card.uid_hex, old_value_fen, new_value_fen, counter, new_counter)
+    return CardWrite(op.id, kind, card.id, card.uid_hex, old_value_fen, new_value_fen, counter, new_counter, op)
 
 
-def resolve_card_write(session: Session, operation_id: int, *, done: bool, actor: str, error: str = "") -> None:
-    op = session.get(CardOperation, operation_id)
+def resolve_card_write(session: Session, operation_id: int, *, done: bool, actor: str, error: str = "",
+                       recorded: CardOperation | None = None) -> None:
+    """The pending write done or cancelled, with its audit row; nothing for a write already resolved. `recorded`: the
+    row as this process recorded it and nobody has changed since (CardWrite.operation), merged as it is instead of
+    read: a chained row, whose link's digest needs every column. Held in `op`: a session keeps a clean object only
+    weakly."""
+    op = session.merge(recorded, load=False) if recorded is not None else session.get(CardOperation, operation_id)
     if op is None:
         raise NotFound(f"card operation {operation_id}")
     if op.status != "pending":
@@ -298,7 +306,7 @@ def perform_card_write(factory: sessionmaker[Session], write: CardWrite, write_c
                          error=code)
         return False, code
     with unit_of_work(factory) as session:
-        resolve_card_write(session, write.operation_id, done=True, actor=actor)
+        resolve_card_write(session, write.operation_id, done=True, actor=actor, recorded=write.operation)
     return True, ""
 
 

@@ -413,6 +413,9 @@ def _and_account_locked(session: Session, payment_id: int, spends: Account, card
         ledger.read_under_lock(session, spends.id, rows[0][4], rows[0][5])
     if card_id is not None and rows and rows[0][6] is not None:
         session.info.setdefault(_INFO_CARD, {})[card_id] = (rows[0][6], rows[0][7], int(rows[0][8] or 0))
+        value_account = rows[0][9]
+        if value_account is not None and value_account != spends.id:  # spent from, it is read again after the spend
+            ledger.read_under_lock(session, value_account, rows[0][10], rows[0][11])
     return _with_items_kept(session, payment_id, rows)
 
 
@@ -447,7 +450,8 @@ def _locked_with_account(with_card: bool) -> Any:
                           .with_for_update(of=Card.__table__, key_share=True)
                           .cte("locked_card").prefix_with("MATERIALIZED"))
     balance = ledger.locked_balance_row(before_account.c.spends)
-    spent = (select(balance.c.high, balance.c.low).select_from(before_account).join(balance, true())
+    spent = (select(balance.c.high, balance.c.low, before_account.c.id.label("row_id"))
+             .select_from(before_account).join(balance, true())
              .where(select(locked.c.status).scalar_subquery() == str(PaymentStatus.INTENT))
              .cte("spent").prefix_with("MATERIALIZED"))
     payment = aliased(Payment, locked)
@@ -461,8 +465,16 @@ def _locked_with_account(with_card: bool) -> Any:
     card, household = aliased(Card, before_account), aliased(Household)
     cards_now = (select(func.count()).select_from(Card).where(Card.household_id == before_account.c.household_id)
                  .scalar_subquery())
-    return (statement.add_columns(card, household, cards_now).outerjoin(before_account, true())
-            .outerjoin(household, household.id == before_account.c.household_id))
+    # the card's stored value, locked and summed after the account spent first (through a row of `spent`, so not
+    # before it), when the card has one: what a replacement moves to the new card
+    value = ledger.locked_balance_row(Account.id)
+    card_value = (select(Account.id.label("account_id"), value.c.high, value.c.low).select_from(spent)
+                  .join(Account, Account.code == ledger.code_of(AccountKind.STORED_VALUE, spent.c.row_id))
+                  .join(value, true()).cte("card_value").prefix_with("MATERIALIZED"))
+    return (statement.add_columns(card, household, cards_now, card_value.c.account_id, card_value.c.high,
+                                  card_value.c.low)
+            .outerjoin(before_account, true()).outerjoin(household, household.id == before_account.c.household_id)
+            .outerjoin(card_value, true()))
 
 
 def locked_items(session: Session, payment: Payment) -> list[ItemRow] | None:

@@ -4,7 +4,9 @@ One order for both, so that a top-up and a replacement of the same card cannot d
 of their own: while a top-up waits for the payment it holds neither the card nor the credit; while it waits for the
 card (a replacement holding it) it holds the payment but not the credit, and the credit it spends is what is there
 once it has the card; a payment settled meanwhile locks no credit; a replacement waiting for its old card (a top-up
-settling on it) holds its payment but not the credit it pays the fee from."""
+settling on it) holds its payment but not the credit it pays the fee from; a replacement waiting for its old card's
+stored value (a spend from it at another kiosk) holds the payment, the card and the credit, and moves what is left
+once it has it."""
 from __future__ import annotations
 
 import threading
@@ -174,6 +176,46 @@ def test_a_replacement_waiting_for_its_old_card_holds_its_payment_but_not_the_cr
     outcome = _while_held(engine, factory, lambda s: card_value.card_and_household(s, card_id, hh), replacement, check)
     assert len(outcome) == 1 and outcome[0].outcome.status is PaymentStatus.SUCCEEDED, outcome
     assert outcome[0].transferred_fen == CARD_FEN
+
+
+def test_a_replacement_waiting_for_its_old_cards_value_holds_the_credit_and_moves_the_value_left_once_it_has_it(
+        engines):
+    """The old card's stored value is locked and summed in the replacement's first statement, after the credit
+    (payments._locked_with_account): while another kiosk spends from the card, the replacement waits there with its
+    payment, the card and the credit, and moves what is left once that spend has committed, not what it saw before."""
+    engine, fast = engines
+    factory, kiosk, third = bound_factory(engine), bound_factory(engine, chain="K02"), bound_factory(fast, chain="K03")
+    with unit_of_work(factory) as s:
+        mini = estate.build(s, households=1, bills_each=0, card_value_fen=CARD_FEN)
+    hh = mini.household_ids[0]
+    card_id = mini.card_ids[hh]
+    spent_meanwhile = 1_000
+    with unit_of_work(factory) as s:  # there before: the note's arrival must not wait on the spend's creating it
+        ledger.account(s, AccountKind.CREDIT, household_id=hh)
+
+    def spend_from_the_card(s) -> None:  # a card payment settling at another kiosk: the value's lock, then its spend
+        value = ledger.account(s, AccountKind.STORED_VALUE, card_id=card_id)
+        ledger.spend_liability(s, EntryKind.BALANCE_TRANSFER, value,
+                               ledger.account(s, AccountKind.CREDIT, household_id=hh), spent_meanwhile)
+
+    def replacement() -> card_value.ReplacementResult:
+        return card_value.replace_card(kiosk, mini.till, key="replace-value", household_id=hh, old_card_id=card_id,
+                                       new_uid="A1B2C3E1", method=PaymentMethod.CASH, fee_fen=2_000, language="en",
+                                       move_money=money_uses.banknotes(kiosk, mini.till))
+
+    def check() -> None:
+        with unit_of_work(factory) as s:
+            payment_id = payments.find_by_key(s, "replace-value").id
+        assert not _free(third, _lock_payment(payment_id))
+        assert not _free(third, _lock_card(card_id))
+        assert not _free(third, _lock_credit(hh))  # the credit before the card's value, as post_parts spends
+
+    outcome = _while_held(engine, factory, spend_from_the_card, replacement, check)
+    assert len(outcome) == 1 and outcome[0].outcome.status is PaymentStatus.SUCCEEDED, outcome
+    assert outcome[0].transferred_fen == CARD_FEN - spent_meanwhile
+    with unit_of_work(factory) as s:
+        assert cards.card_balance(s, card_id) == 0 and cards.card_balance(s, outcome[0].new_card_id) == \
+            CARD_FEN - spent_meanwhile
 
 
 def test_a_top_up_settled_meanwhile_locks_no_credit(engines):

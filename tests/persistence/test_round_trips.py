@@ -36,7 +36,7 @@ PINNED = {
     "pay_by_cash": 7,
     "pay_by_qr": 7,
     "top_up_by_cash": 9,
-    "replace_card_by_cash": 12,
+    "replace_card_by_cash": 10,
     "void": 8,
 }
 
