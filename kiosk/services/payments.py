@@ -404,8 +404,10 @@ def _and_account_locked(session: Session, payment_id: int, spends: Account, card
     one statement and in the order every settlement locks: the payment first (a MATERIALIZED CTE with FOR UPDATE,
     its row as locked, i.e. as the last writer committed it), then the card if any, then the account, through the
     function's argument taken from the row locked before it, so it cannot run before that row is locked; only for
-    an intent (a payment settled meanwhile spends nothing). docs/fleet.md, "The intent rides; the settlement locks
-    the payment and the account in one statement"."""
+    an intent (a payment settled meanwhile spends nothing). With a card, its stored value last (what a replacement
+    moves), handed over the same way unless it is `spends` itself. docs/fleet.md, "The intent rides; the settlement
+    locks the payment and the account in one statement" and "A card replacement: the old card's value locked with
+    its payment"."""
     rows = session.execute(_locked_with_account(card_id is not None),
                            {"payment_id": payment_id, "spends": spends.id, "card_id": card_id},
                            execution_options={"populate_existing": True}).all()

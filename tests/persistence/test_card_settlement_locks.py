@@ -153,27 +153,44 @@ def test_the_settlement_waiting_for_its_card_spends_only_the_credit_left_once_it
     assert left.values(factory) == (TOP_UP_FEN - 3_000, CARD_FEN)
 
 
-def test_a_replacement_waiting_for_its_old_card_holds_its_payment_but_not_the_credit_it_pays_the_fee_from(engines):
-    engine, fast = engines
-    factory, kiosk, third = bound_factory(engine), bound_factory(engine, chain="K02"), bound_factory(fast, chain="K03")
-    with unit_of_work(factory) as s:
-        mini = estate.build(s, households=1, bills_each=0, card_value_fen=CARD_FEN)
-    hh = mini.household_ids[0]
-    card_id = mini.card_ids[hh]
+class Replacing:
+    """A household with a card worth CARD_FEN, whose replacement (fee paid by a banknote, at kiosk K02) a test runs
+    while another transaction holds something; `third` (K03, 1 s lock timeout) tries the locks meanwhile."""
 
-    def replacement() -> card_value.ReplacementResult:
-        return card_value.replace_card(kiosk, mini.till, key="replace-waits", household_id=hh, old_card_id=card_id,
-                                       new_uid="A1B2C3E0", method=PaymentMethod.CASH, fee_fen=2_000, language="en",
-                                       move_money=money_uses.banknotes(kiosk, mini.till))
+    def __init__(self, engines, key: str, new_uid: str) -> None:  # type: ignore[no-untyped-def]
+        self.engine, fast = engines
+        self.factory, self.kiosk = bound_factory(self.engine), bound_factory(self.engine, chain="K02")
+        self.third = bound_factory(fast, chain="K03")
+        self.key, self.new_uid = key, new_uid
+        with unit_of_work(self.factory) as s:
+            self.mini = estate.build(s, households=1, bills_each=0, card_value_fen=CARD_FEN)
+        self.hh = self.mini.household_ids[0]
+        self.card_id = self.mini.card_ids[self.hh]
+
+    def replace(self) -> card_value.ReplacementResult:
+        return card_value.replace_card(self.kiosk, self.mini.till, key=self.key, household_id=self.hh,
+                                       old_card_id=self.card_id, new_uid=self.new_uid, method=PaymentMethod.CASH,
+                                       fee_fen=2_000, language="en",
+                                       move_money=money_uses.banknotes(self.kiosk, self.mini.till))
+
+    def payment_id(self) -> int:
+        with unit_of_work(self.factory) as s:
+            return payments.find_by_key(s, self.key).id
+
+    def while_held(self, hold: Callable, check: Callable) -> list[object]:
+        return _while_held(self.engine, self.factory, hold, self.replace, check)
+
+
+def test_a_replacement_waiting_for_its_old_card_holds_its_payment_but_not_the_credit_it_pays_the_fee_from(engines):
+    r = Replacing(engines, "replace-waits", "A1B2C3E0")
+    third, hh, card_id = r.third, r.hh, r.card_id
 
     def check() -> None:
-        with unit_of_work(factory) as s:
-            payment_id = payments.find_by_key(s, "replace-waits").id
-        assert not _free(third, _lock_payment(payment_id))  # it has its payment...
+        assert not _free(third, _lock_payment(r.payment_id()))  # it has its payment...
         assert _free(third, _lock_credit(hh))  # ...and not yet the credit the note landed on
 
     # a top-up settling on the card holds it (card_and_household locks it the same way)
-    outcome = _while_held(engine, factory, lambda s: card_value.card_and_household(s, card_id, hh), replacement, check)
+    outcome = r.while_held(lambda s: card_value.card_and_household(s, card_id, hh), check)
     assert len(outcome) == 1 and outcome[0].outcome.status is PaymentStatus.SUCCEEDED, outcome
     assert outcome[0].transferred_fen == CARD_FEN
 
@@ -183,12 +200,8 @@ def test_a_replacement_waiting_for_its_old_cards_value_holds_the_credit_and_move
     """The old card's stored value is locked and summed in the replacement's first statement, after the credit
     (payments._locked_with_account): while another kiosk spends from the card, the replacement waits there with its
     payment, the card and the credit, and moves what is left once that spend has committed, not what it saw before."""
-    engine, fast = engines
-    factory, kiosk, third = bound_factory(engine), bound_factory(engine, chain="K02"), bound_factory(fast, chain="K03")
-    with unit_of_work(factory) as s:
-        mini = estate.build(s, households=1, bills_each=0, card_value_fen=CARD_FEN)
-    hh = mini.household_ids[0]
-    card_id = mini.card_ids[hh]
+    r = Replacing(engines, "replace-value", "A1B2C3E1")
+    factory, third, hh, card_id = r.factory, r.third, r.hh, r.card_id
     spent_meanwhile = 1_000
     with unit_of_work(factory) as s:  # there before: the note's arrival must not wait on the spend's creating it
         ledger.account(s, AccountKind.CREDIT, household_id=hh)
@@ -198,19 +211,12 @@ def test_a_replacement_waiting_for_its_old_cards_value_holds_the_credit_and_move
         ledger.spend_liability(s, EntryKind.BALANCE_TRANSFER, value,
                                ledger.account(s, AccountKind.CREDIT, household_id=hh), spent_meanwhile)
 
-    def replacement() -> card_value.ReplacementResult:
-        return card_value.replace_card(kiosk, mini.till, key="replace-value", household_id=hh, old_card_id=card_id,
-                                       new_uid="A1B2C3E1", method=PaymentMethod.CASH, fee_fen=2_000, language="en",
-                                       move_money=money_uses.banknotes(kiosk, mini.till))
-
     def check() -> None:
-        with unit_of_work(factory) as s:
-            payment_id = payments.find_by_key(s, "replace-value").id
-        assert not _free(third, _lock_payment(payment_id))
+        assert not _free(third, _lock_payment(r.payment_id()))
         assert not _free(third, _lock_card(card_id))
         assert not _free(third, _lock_credit(hh))  # the credit before the card's value, as post_parts spends
 
-    outcome = _while_held(engine, factory, spend_from_the_card, replacement, check)
+    outcome = r.while_held(spend_from_the_card, check)
     assert len(outcome) == 1 and outcome[0].outcome.status is PaymentStatus.SUCCEEDED, outcome
     assert outcome[0].transferred_fen == CARD_FEN - spent_meanwhile
     with unit_of_work(factory) as s:
