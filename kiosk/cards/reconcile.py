@@ -67,8 +67,9 @@ def tapped_card(factory: sessionmaker[Session], uid_hex: str) -> CardFacts:
     One query (`_tap_facts`): the card, its household's unit, whether anything of the card is open (a pending write,
     or a last done write that is a spend whose payment never settled: what `resolve_open_writes` brings to its goal)
     and, for a card with nothing open, the ledger's state the card must match (`CardFacts.ledger`), so a tap with
-    nothing to resolve reads nothing more."""
-    with unit_of_work(factory) as session:
+    nothing to resolve reads nothing more. On PostgreSQL one round trip: the query alone, no BEGIN or COMMIT
+    (`unit_of_work(read_only=True)`)."""
+    with unit_of_work(factory, read_only=True) as session:  # one query: one round trip (no BEGIN, no COMMIT)
         return _facts_of(session.execute(_tap_facts(), {"uid": uid_hex}).first(), uid_hex)
 
 
@@ -99,9 +100,9 @@ def spend_at_tap(factory: sessionmaker[Session], uid_hex: str, payment_id: int) 
 def write_at_tap(factory: sessionmaker[Session], w: CardWrite) -> tuple[CardFacts, str]:
     """The tap of a write the services recorded (top-up, sync, issue): the card read as `tapped_card` reads it, with
     `w` itself not counted as open, and the reference the person is told to show staff if the write is cut short
-    (its payment's, or the operation's): one query and its COMMIT. A flagged card is refused, except for an issue
+    (its payment's, or the operation's): one query, one round trip. A flagged card is refused, except for an issue
     (a new card)."""
-    with unit_of_work(factory) as session:
+    with unit_of_work(factory, read_only=True) as session:
         row = session.execute(_tap_facts(for_write=True), {"uid": w.uid_hex, "operation_id": w.operation_id}).first()
         facts = _facts_of(row, w.uid_hex)
         if w.kind != "issue":

@@ -184,7 +184,7 @@ def make_session_factory(engine: Engine, *, chain: ChainBinding | None = None) -
 
 
 @contextmanager
-def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
+def unit_of_work(factory: sessionmaker[Session], *, read_only: bool = False) -> Iterator[Session]:
     """One transaction per user action: commit on success, roll back on any error.
 
     Repositories and services never commit; only this scope does. Database errors leave as
@@ -195,10 +195,16 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     restarted, a standby promoted) is found then, without a round trip, and replaced (`_configure_postgres`); the
     transaction's BEGIN rides with the block's first statement. Nothing of the block has run when a connection is
     replaced, so nothing can happen twice; a connection lost later fails the unit of work whole, as before.
+
+    `read_only`: the block reads one query's worth (nothing it reads needs the same snapshot as another statement)
+    and writes nothing (a flush raises). On PostgreSQL it runs on a pooled connection in AUTOCOMMIT, not on the
+    thread's pinned one: no BEGIN and no COMMIT, so a one-query read is one round trip, not two (a card's tap).
     """
-    session, on_pinned = _new_session(factory)
+    session, on_pinned = _new_session(factory) if not read_only else (factory(), False)
     try:
-        if not on_pinned:  # a pinned connection was checked out (and its liveness seen) when it was pinned
+        if read_only:
+            session = _reading(session, factory)
+        elif not on_pinned:  # a pinned connection was checked out (and its liveness seen) when it was pinned
             session = _begun(session, factory)
         yield session
         session.commit()
@@ -224,12 +230,13 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
-def _begun(session: Session, factory: sessionmaker[Session]) -> Session:
-    """The session with its transaction begun on a live connection (PostgreSQL; SQLite begins on first use)."""
+def _begun(session: Session, factory: sessionmaker[Session], **options: Any) -> Session:
+    """The session with its transaction begun on a live connection (PostgreSQL; SQLite begins on first use).
+    `options`: the connection's execution options (isolation_level="AUTOCOMMIT": no BEGIN, `_on_begin`)."""
     if not is_postgres(session):
         return session
     try:
-        session.connection()
+        session.connection(execution_options=options or None)
         return session
     except OperationalError as exc:
         if not exc.connection_invalidated:
@@ -237,11 +244,27 @@ def _begun(session: Session, factory: sessionmaker[Session]) -> Session:
         session.close()
     retry = factory()  # once: a second dead connection in a row is a database gone, the caller's error
     try:
-        retry.connection()
+        retry.connection(execution_options=options or None)
     except BaseException:
         retry.close()
         raise
     return retry
+
+
+_READ_ONLY = "kiosk.db.read_only"
+
+
+def _reading(session: Session, factory: sessionmaker[Session]) -> Session:
+    """`unit_of_work(read_only=True)`'s session: on PostgreSQL on an AUTOCOMMIT connection; a flush raises."""
+    session = _begun(session, factory, isolation_level="AUTOCOMMIT")
+    session.info[_READ_ONLY] = True
+    return session
+
+
+@event.listens_for(Session, "before_flush")
+def _no_writes_when_reading(session: Session, _flush_context: Any, _instances: Any) -> None:
+    if session.info.get(_READ_ONLY) and (session.new or session.dirty or session.deleted):
+        raise RuntimeError("a read-only unit of work wrote: on PostgreSQL each statement would commit at once")
 
 
 def is_busy(exc: OperationalError) -> bool:
