@@ -7,19 +7,16 @@ import pytest
 from sqlalchemy import text
 
 from kiosk.errors import RecordConflict
-from kiosk.persistence.db import make_engine, make_session_factory, pinned, unit_of_work
+from kiosk.persistence.db import pinned, unit_of_work
 from kiosk.persistence.round_trips import counting
+from tests.persistence.test_with_commit import factory as kept_table  # noqa: F401 - a fixture: the table `kept`
 
 
 @pytest.fixture()
-def factory(db_url):
-    engine = make_engine(db_url)
-    f = make_session_factory(engine)
-    with unit_of_work(f) as s:
-        s.execute(text("CREATE TABLE kept (x integer PRIMARY KEY, note text)"))
+def factory(kept_table):  # noqa: F811
+    with unit_of_work(kept_table) as s:
         s.execute(text("INSERT INTO kept VALUES (1, 'first')"))
-    yield f
-    engine.dispose()
+    return kept_table
 
 
 def _rows(factory) -> list[int]:
