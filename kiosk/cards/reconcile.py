@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, String, and_, bindparam, case, exists, select, true
+from sqlalchemy import BigInteger, String, and_, bindparam, select, true
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from kiosk.cards.layout import HOUSEHOLD_MAX_BYTES, MAX_CARD_NUMBER, MAX_ISSUE_SEQ, CardKind, CardRecord
@@ -142,16 +142,11 @@ def _tap_facts(with_payment: bool = False, for_write: bool = False) -> Any:
                   .correlate(Card).scalar_subquery())
     high, low = (select(half).where(JournalLine.account_id == account_id).correlate(Card).scalar_subquery()
                  for half in split_sum(JournalLine.amount_fen))
-    pending = exists().where(CardOperation.card_id == Card.id, CardOperation.status == "pending")
+    pending = cards.pending_write_exists(Card.id)
     if for_write:
         pending = pending.where(CardOperation.id != bindparam("operation_id", type_=BigInteger))
-    last_done_unsettled = (select(case((and_(CardOperation.kind == "spend", Payment.id.is_not(None),
-                                                 Payment.status != PaymentStatus.SUCCEEDED), 1), else_=0))
-                           .select_from(CardOperation).outerjoin(Payment, Payment.id == CardOperation.payment_id)
-                           .where(CardOperation.card_id == Card.id, CardOperation.status == "done")
-                           .order_by(CardOperation.new_counter.desc(), CardOperation.id.desc()).limit(1)
-                           .correlate(Card).scalar_subquery())
-    query = (select(Card, Household.unit_no, pending, last_done_unsettled, cards.last_done_counter(Card.id), high, low)
+    unsettled = cards.last_done_unsettled(Card.id).correlate(Card)
+    query = (select(Card, Household.unit_no, pending, unsettled, cards.last_done_counter(Card.id), high, low)
              .join(Household, Household.id == Card.household_id)
              .where(Card.uid_hex == bindparam("uid", type_=String)))
     if with_payment:
@@ -310,6 +305,33 @@ def _spend_facts() -> Any:
 def ledger_state(factory: sessionmaker[Session], card_id: int) -> cards.LedgerCardState:
     with unit_of_work(factory) as session:
         return cards.ledger_card_state(session, card_id)
+
+
+REBASED_KINDS = ("top_up", "sync")  # writes recorded by the services from the ledger, possibly behind the card
+
+
+def rebased(factory: sessionmaker[Session], w: CardWrite) -> CardWrite:
+    """A pending top-up or sync write `w` (a void's) recorded while another write of the card was open takes its old
+    value and counter from the ledger as it was then. Once the station has brought the writes before it to their
+    goal, the card holds what the last done write of the card says, not that: `w` is moved onto it (the same change
+    on top: a top-up's amount, a void's refund), before the card is touched. Without that the card, holding what the
+    other write left, looked changed behind the ledger's back and was flagged as tampered. Unchanged (no write)
+    when they agree, which is every write recorded while nothing else of the card was open."""
+    with unit_of_work(factory) as session:
+        last = session.execute(select(CardOperation.new_value_fen, CardOperation.new_counter)
+                               .where(CardOperation.card_id == w.card_id, CardOperation.status == "done")
+                               .order_by(CardOperation.new_counter.desc(), CardOperation.id.desc()).limit(1)).first()
+        if last is None or (last[0], last[1]) == (w.old_value_fen, w.old_counter):
+            return w
+        op = session.get(CardOperation, w.operation_id)
+        if op is None or op.status != "pending":
+            raise NotFound(f"the pending card write {w.operation_id}")
+        change = w.new_value_fen - w.old_value_fen
+        op.old_value_fen, op.new_value_fen, op.old_counter, op.new_counter = last[0], last[0] + change, last[1], \
+            last[1] + 1
+        session.flush()
+        return CardWrite(op.id, op.kind, w.card_id, w.uid_hex, op.old_value_fen, op.new_value_fen, op.old_counter,
+                         op.new_counter)
 
 
 def flag(factory: sessionmaker[Session], card_id: int, reason: str, actor: str) -> None:

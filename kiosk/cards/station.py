@@ -175,6 +175,8 @@ class CardStation:
             self._settle_or_undo(facts, orphan, reconcile.goal_for(self.factory, orphan, True), control)
 
     def _resolve(self, facts: CardFacts, ow: OpenWrite, control: PaymentControl | None) -> None:
+        if ow.write.kind in reconcile.REBASED_KINDS:  # recorded while an earlier write was open: onto its result
+            ow = replace(ow, write=reconcile.rebased(self.factory, ow.write))
         w = ow.write
         reference = f"operation {w.operation_id}"
         if w.kind == "repair":  # a staff repair cut short: only a staff repair finishes it; the card stays flagged
@@ -285,12 +287,16 @@ class CardStation:
         def write(w: CardWrite) -> None:
             self._require_writer()
             control.report(HOLD)
-            facts, reference = reconcile.write_at_tap(self.factory, w)  # `w` itself not counted as open
+            # read with the write's preparation (a top-up's), or now, with `w` itself not counted as open
+            facts, reference = w.at_tap or reconcile.write_at_tap(self.factory, w)
             if w.kind == "issue":
                 self._on_card(facts.uid_hex, lambda r, tag: self._issue(r, tag, facts, w.new_value_fen), control,
                               reference)
                 return
-            self.resolve_open_writes(facts, control, skip_operation=w.operation_id)
+            if facts.ledger is None:  # something else of the card open: brought to its goal first
+                self.resolve_open_writes(facts, control, skip_operation=w.operation_id)
+                if w.kind in reconcile.REBASED_KINDS:  # recorded before that: onto what the card now holds
+                    w = reconcile.rebased(self.factory, w)
             self._write(facts, w, control, reference)
 
         return write

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -20,7 +20,9 @@ from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Card, CardOperation, Household, Payment, PaymentItem, utcnow
 from kiosk.services import audit, charges, ledger, payments, split_tender, top_up_locks
 from kiosk.services.cards import (
+    CardFacts,
     CardWrite,
+    LedgerCardState,
     WriteCard,
     get_card,
     new_card_no,
@@ -87,14 +89,26 @@ def start_top_up(session: Session, till: Till, *, key: str, card_id: int, amount
 
 def prepare_top_up(session: Session, payment_id: int) -> CardWrite:
     """The money has arrived as the household's credit: lock the payment and record the pending card write (old and
-    new value, counters) before the card is touched. Nothing is spent yet: the ledger entry waits for the card."""
+    new value, counters) before the card is touched. Nothing is spent yet: the ledger entry waits for the card.
+    The write carries what the card station's tap of it would read (`CardWrite.at_tap`), read by the same
+    statement: the tap costs no round trip of its own."""
     found = top_up_locks.for_preparing(session, payment_id)  # one statement on PostgreSQL
     card, payment = usable_card(found.card), found.payment
     if found.credit_fen < payment.amount_fen:  # spent meanwhile at another kiosk
         raise CreditNotEnough(f"needs {payment.amount_fen}, has {found.credit_fen}", available_fen=found.credit_fen)
-    return record_card_write(session, card, kind="top_up", old_value_fen=found.stored_fen,
-                             new_value_fen=found.stored_fen + payment.amount_fen, payment_id=payment.id,
-                             last_counter=found.last_counter)
+    write = record_card_write(session, card, kind="top_up", old_value_fen=found.stored_fen,
+                              new_value_fen=found.stored_fen + payment.amount_fen, payment_id=payment.id,
+                              last_counter=found.last_counter)
+    return replace(write, at_tap=(_facts_at_tap(card, found, write), payment.reference))
+
+
+def _facts_at_tap(card: Card, found: top_up_locks.Preparing, write: CardWrite) -> CardFacts:
+    """What the card station's tap of this write would read (kiosk.cards.reconcile.write_at_tap), as the preparation
+    read it: the write's own old value and counter are the ledger's side, unless something else of the card is
+    open, which the tap then resolves first."""
+    ledger_side = None if found.anything_open else LedgerCardState(card.id, write.old_counter, write.old_value_fen, ())
+    return CardFacts(card.id, card.uid_hex, card.card_no, card.kind, card.status, found.unit_no, card.issue_seq,
+                     card.flagged_reason or "", ledger=ledger_side)
 
 
 def open_top_up_write(session: Session, payment: Payment) -> CardWrite | None:

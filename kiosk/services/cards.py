@@ -7,15 +7,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from datetime import datetime
 
-from sqlalchemy import ScalarSelect, func, select
+from sqlalchemy import ScalarSelect, and_, case, exists, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.domain.receipt import ReceiptKind
-from kiosk.domain.terms import CARD_KIND_LABELS, AccountKind, CardKind, CardStatus
+from kiosk.domain.terms import CARD_KIND_LABELS, AccountKind, CardKind, CardStatus, PaymentStatus
 from kiosk.errors import AlreadyDone, CardBlocked, CardFrozenByStaff, CardReplaced, CardUnknown, InvalidEntry, NotFound
 from kiosk.i18n import N_, translate
 from kiosk.persistence.db import unit_of_work
-from kiosk.persistence.models import Card, CardOperation, Household, utcnow
+from kiosk.persistence.models import Card, CardOperation, Household, Payment, utcnow
 from kiosk.services import audit, ledger, receipts
 from kiosk.services.charges import household as get_household
 from kiosk.services.charges import refuse_flagged, usable_card
@@ -61,6 +61,10 @@ class CardWrite:
     # the row as this process recorded it (detached once committed): marked done or cancelled without reading it
     # again (resolve_card_write's `recorded`); None for a write read back from the database
     operation: CardOperation | None = field(default=None, compare=False, repr=False)
+    # what the card station's tap would read (kiosk.cards.reconcile.write_at_tap), read with the write's
+    # preparation, and the payment's reference to show staff: the tap then reads nothing (a top-up's write); None:
+    # the tap reads it
+    at_tap: tuple[CardFacts, str] | None = field(default=None, compare=False, repr=False)
 
 
 WriteCard = Callable[[CardWrite], None]
@@ -240,6 +244,21 @@ def _status_receipt(session: Session, till: Till, card: Card, kind: ReceiptKind,
 
 # --- the card-write seam ---------------------------------------------------------------------------
 NOT_READ: Any = object()  # record_card_write's last_counter when the caller has not read it
+
+
+def pending_write_exists(card_id: Any) -> Any:
+    """Whether the card has a pending write, as a column (what a tap resolves first)."""
+    return exists().where(CardOperation.card_id == card_id, CardOperation.status == "pending")
+
+
+def last_done_unsettled(card_id: Any) -> ScalarSelect[Any]:
+    """1 when the card's last done write is a spend whose payment never settled (the card holds less than the
+    ledger: a tap settles the payment or gives the value back), else 0 or NULL, as a scalar subquery."""
+    return (select(case((and_(CardOperation.kind == "spend", Payment.id.is_not(None),
+                              Payment.status != PaymentStatus.SUCCEEDED), 1), else_=0))
+            .select_from(CardOperation).outerjoin(Payment, Payment.id == CardOperation.payment_id)
+            .where(CardOperation.card_id == card_id, CardOperation.status == "done")
+            .order_by(CardOperation.new_counter.desc(), CardOperation.id.desc()).limit(1).scalar_subquery())
 
 
 def last_done_counter(card_id: Any) -> ScalarSelect[Any]:

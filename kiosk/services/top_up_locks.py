@@ -24,7 +24,7 @@ from kiosk.persistence.db import is_postgres
 from kiosk.persistence.models import Account, Card, CardOperation, Household, Payment
 from kiosk.persistence.sums import joined
 from kiosk.services import ledger, payments
-from kiosk.services.cards import last_done_counter
+from kiosk.services.cards import last_done_counter, last_done_unsettled, pending_write_exists
 
 _FRESH = {"populate_existing": True}  # the rows as locked, not as this session last saw them
 
@@ -36,6 +36,8 @@ class Preparing:
     credit_fen: int  # the household's credit, read without its lock (a check; the settlement spends under it)
     stored_fen: int  # the card's stored value, read without a lock (the card write's old value)
     last_counter: int | None  # the counter of the card's last done write (None: none yet)
+    unit_no: str  # the card's household's unit (the card's record, checked at the write's tap)
+    anything_open: bool  # a pending write of the card, or a last done spend whose payment never settled
 
 
 @dataclass(frozen=True)
@@ -62,12 +64,20 @@ def for_preparing(session: Session, payment_id: int) -> Preparing:
         credit = ledger.balance_row(ledger.account_code(AccountKind.CREDIT, household_id=payment.household_id))
         stored = ledger.balance_row(ledger.account_code(AccountKind.STORED_VALUE, card_id=payment.card_id))
         found = session.execute(select(Card, credit.c.high, credit.c.low, stored.c.high, stored.c.low,
-                                       last_done_counter(Card.id))
+                                       *_at_the_tap())
                                 .select_from(Card.__table__.join(credit, true()).join(stored, true()))
                                 .where(Card.id == payment.card_id)).first()
-        rest = tuple(found) if found is not None else (None, 0, 0, 0, 0, None)
-    card, credit_high, credit_low, stored_high, stored_low, counter = rest
-    return Preparing(payment, card, -joined(credit_high, credit_low), -joined(stored_high, stored_low), counter)
+        rest = tuple(found) if found is not None else (None, 0, 0, 0, 0, None, "", False, None)
+    card, credit_high, credit_low, stored_high, stored_low, counter, unit_no, pending, unsettled = rest
+    return Preparing(payment, card, -joined(credit_high, credit_low), -joined(stored_high, stored_low), counter,
+                     unit_no or "", bool(pending or unsettled))
+
+
+def _at_the_tap() -> tuple[Any, ...]:
+    """The columns of the card (in the statement's FROM) that the card station's tap needs besides its value: the
+    last done counter, the household's unit, and whether anything of the card is open (kiosk.cards.reconcile)."""
+    unit = select(Household.unit_no).where(Household.id == Card.household_id).scalar_subquery()
+    return (last_done_counter(Card.id), unit, pending_write_exists(Card.id), last_done_unsettled(Card.id))
 
 
 def for_settling(session: Session, payment_id: int, operation_id: int, spends: Account | None) -> Settling:
@@ -116,7 +126,7 @@ def _preparing() -> Any:
     credit = ledger.balance_row(ledger.code_of(AccountKind.CREDIT, locked.c.household_id))
     stored = ledger.balance_row(ledger.code_of(AccountKind.STORED_VALUE, locked.c.card_id))
     return (select(aliased(Payment, locked), Card, credit.c.high, credit.c.low, stored.c.high, stored.c.low,
-                   last_done_counter(Card.id))
+                   *_at_the_tap())
             .select_from(locked.outerjoin(Card.__table__, Card.id == locked.c.card_id)
                          .join(credit, true()).join(stored, true())))
 

@@ -77,6 +77,26 @@ def test_top_up_cut_at_every_step_is_completed_once_at_the_next_tap(desk, screen
     assert top_up_entries(desk.factory) == 1
 
 
+@pytest.mark.parametrize("cut", [3, 8, 11])
+def test_a_second_top_up_of_a_card_whose_first_was_cut_finishes_the_first_then_adds_its_own(desk, screen, cut):
+    """The second top-up's preparation reads what its write's tap needs (CardWrite.at_tap): the card has the first
+    top-up's write open, so the tap resolves that first, then writes the second from the first's new value."""
+    uid = desk.uid()
+    desk.present(uid)
+    desk.sim.remove_card_after_ops(cut)
+    with pytest.raises(CardWritePending):
+        top_up(desk, screen, f"first{cut}")
+    desk.present(uid)
+    out = top_up(desk, screen, f"second{cut}", amount=2_000)
+    assert out.outcome.status is PaymentStatus.SUCCEEDED and out.card_written
+    assert desk.ledger() == (53_000, 2, 0) and desk.read(uid).state == (53_000, 2)
+    assert top_up_entries(desk.factory) == 2
+    with unit_of_work(desk.factory) as s:
+        assert list(s.scalars(select(Payment.status).order_by(Payment.id))) == ["succeeded", "succeeded"]
+    desk.present(uid)
+    desk.station.check_tap(uid)  # the card agrees with the ledger
+
+
 def _expected(desk, on_card):  # type: ignore[no-untyped-def]
     from dataclasses import replace
     return replace(on_card, value_fen=50_000, counter=0, mac_ok=True)

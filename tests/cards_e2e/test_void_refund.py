@@ -82,3 +82,26 @@ def test_void_refund_cut_short_at_any_step_is_finished_once_at_the_next_tap(desk
     image = desk.read(uid)
     assert image.mac_ok and image.state == (50_000, 2) and desk.ledger() == (50_000, 2, 0)
     assert ops(desk) == [("spend", "done"), ("sync", "done")] and not_flagged(desk)
+
+
+@pytest.mark.parametrize("cut", [3, 8, 11])
+def test_a_void_recorded_while_a_top_up_of_the_card_is_open_is_written_after_it_onto_what_it_left(desk, screen, cut):
+    """The void's sync write took its old value from the ledger while the card's top-up write was still open; the
+    next tap finishes the top-up first, then moves the sync onto what the top-up left (reconcile.rebased). Before,
+    the card looked changed to the sync and was flagged as tampered."""
+    uid = desk.uid()
+    receipt = paid_by_card(desk, screen)
+    desk.present(uid)
+    desk.sim.remove_card_after_ops(cut)
+    with pytest.raises(CardWritePending):
+        card_value.top_up(desk.factory, desk.mini.till, key="cut-top-up", card_uid=uid, amount_fen=1_000,
+                          method=PaymentMethod.CASH, language="en", move_money=cash(desk.factory, desk.mini.till, 1_000),
+                          write_card=desk.station.write_card(screen.control))
+    assert void(desk, receipt).card_writes
+    desk.present(uid)
+    desk.station.check_tap(uid)
+    assert not_flagged(desk)
+    assert desk.ledger() == (51_000, 3, 0) and desk.read(uid).state == (51_000, 3)
+    assert ops(desk)[-2:] == [("top_up", "done"), ("sync", "done")]
+    desk.present(uid)
+    desk.station.check_tap(uid)  # and the next tap finds the card in step
