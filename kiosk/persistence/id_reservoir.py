@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -32,7 +36,10 @@ TABLES = ("audit_log", "journal_lines", "payment_items")
 # use is left unused. A payment's intent takes its id there (kiosk.services.intents.record_intent).
 TRANSACTION_TABLES = ("journal_entries", "card_operations", "cash_events", "payments")
 PER_TRANSACTION = 2
-_RIDING_TABLES = frozenset(TABLES + TRANSACTION_TABLES)
+# Tables whose rows an attempt may ask ids ahead for (`ids_ahead`): a card replacement's new card and its account.
+# An INSERT into them rides only when it has its id (an ORM INSERT without one returns it, and is sent at once).
+ATTEMPT_TABLES = ("cards", "accounts")
+_RIDING_TABLES = frozenset(TABLES + TRANSACTION_TABLES + ATTEMPT_TABLES)
 PER_QUERY = 64  # ids per table per refill: one round trip per about this many payments
 
 
@@ -76,6 +83,54 @@ IDS_AHEAD_SQL = ("SELECT t, id FROM (SELECT t, nextval(pg_get_serial_sequence(t,
                  + ", ".join(f"('{t}')" for t in TRANSACTION_TABLES)
                  + f") AS v(t), generate_series(1, {PER_TRANSACTION}) WHERE to_regclass(t) IS NOT NULL) AS ahead "
                    "WHERE id IS NOT NULL")
+
+
+@dataclass
+class IdsAhead:
+    """Ids an attempt asked for (`ids_ahead`): taken with its next transaction's first message, kept for the
+    transaction that writes the rows (a later one: ids are given by sequences, whatever the transaction)."""
+
+    wanted: dict[str, int]
+    got: dict[str, list[int]] = field(default_factory=dict)
+    asked: bool = False
+
+    def take(self, table: str) -> int | None:
+        """One id of `table`, or None (SQLite, or not taken): the row's INSERT then returns the id it is given."""
+        ids = self.got.get(table)
+        return ids.pop(0) if ids else None
+
+
+_attempt_ids: ContextVar[IdsAhead | None] = ContextVar("kiosk_ids_ahead", default=None)
+
+
+@contextmanager
+def ids_ahead(**wanted: int) -> Iterator[IdsAhead]:
+    """Ids of ATTEMPT_TABLES (`cards=1, accounts=1`) for rows a later transaction of this attempt (this context)
+    writes, taken in the first message of the next transaction that starts: on PostgreSQL no round trip of their
+    own, and the rows' INSERTs, not waiting for an id, ride with the next statement. Unused ids are left unused."""
+    unknown = set(wanted) - set(ATTEMPT_TABLES)
+    if unknown:
+        raise ValueError(f"ids ahead only for {ATTEMPT_TABLES}, not {sorted(unknown)}")
+    ahead = IdsAhead(dict(wanted))
+    token = _attempt_ids.set(ahead)
+    try:
+        yield ahead
+    finally:
+        _attempt_ids.reset(token)
+
+
+def ids_ahead_sql() -> tuple[str, IdsAhead | None]:
+    """The query a transaction's first message takes its ids with: TRANSACTION_TABLES', and once per `ids_ahead`
+    the ids it asked for; with the IdsAhead they go to (None: none asked)."""
+    ahead = _attempt_ids.get()
+    if ahead is None or ahead.asked:
+        return IDS_AHEAD_SQL, None
+    ahead.asked = True
+    counts = [(t, PER_TRANSACTION) for t in TRANSACTION_TABLES] + [(t, int(n)) for t, n in ahead.wanted.items()]
+    values = ", ".join(f"('{t}', {n})" for t, n in counts)
+    return ("SELECT t, id FROM (SELECT t, nextval(pg_get_serial_sequence(t, 'id')) AS id FROM (VALUES "
+            f"{values}) AS v(t, n), generate_series(1, n) WHERE to_regclass(t) IS NOT NULL) AS ahead "
+            "WHERE id IS NOT NULL"), ahead
 
 
 def rides(context: Any) -> bool:

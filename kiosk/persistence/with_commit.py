@@ -89,7 +89,7 @@ class CommitCarryingConnection(psycopg.Connection):  # type: ignore[type-arg]
         last = ClientCursor(self).mogrify(statement, parameters) if parameters is not None else statement
         # a transaction's first message takes its ids ahead; a key's claim may ride ahead of its BEGIN
         first = any(r.sql == "BEGIN" for r in riders)
-        ahead = id_reservoir.IDS_AHEAD_SQL if first else None
+        ahead, attempt = id_reservoir.ids_ahead_sql() if first else (None, None)
         texts = [r.sql for r in riders] + ([ahead] if ahead else []) + [last]
         with _row_checks(riders):
             cursor.execute(";\n".join(texts), prepare=False)
@@ -98,7 +98,8 @@ class CommitCarryingConnection(psycopg.Connection):  # type: ignore[type-arg]
         if ahead:
             self.transaction_ids = {}
             for table, row_id in cursor.fetchall():
-                self.transaction_ids.setdefault(table, []).append(int(row_id))
+                kept = attempt.got if attempt is not None and table in attempt.wanted else self.transaction_ids
+                kept.setdefault(table, []).append(int(row_id))
             cursor.nextset()
 
     def send_alone(self) -> None:

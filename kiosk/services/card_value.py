@@ -16,6 +16,7 @@ from kiosk.domain.terms import FEE_LABELS, AccountKind, CardStatus, EntryKind, F
 from kiosk.errors import (AlreadyDone, CardError, CardRemoved, CardReplaced, CardUnknown, CardWritePending,
                           CreditNotEnough, InsufficientBalance, InvalidAmount, InvalidEntry, NotFound)
 from kiosk.i18n import N_, translate
+from kiosk.persistence import id_reservoir
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Card, CardOperation, Household, Payment, PaymentItem, utcnow
 from kiosk.services import audit, charges, ledger, payments, split_tender, top_up_locks
@@ -378,14 +379,14 @@ def replace_card(factory: sessionmaker[Session], till: Till, *, key: str, househ
         if old.status == CardStatus.REPLACED:
             raise CardReplaced(old.card_no)
         charges.collect(session, till, payment, EntryKind.CARD_FEE)
-        new = Card(uid_hex=new_uid_hex, card_no=new_card_no(session, hh, cards_now), kind=old.kind,
-                   household_id=hh.id,
-                   resident_id=old.resident_id, status=str(CardStatus.ACTIVE), issue_seq=old.issue_seq + 1,
-                   plate=old.plate)  # a vehicle card's replacement keeps its plate
+        # the new card and its account have ids taken ahead (PostgreSQL): their INSERTs ride, no answer waited for
+        new = Card(id=ahead.take("cards"), uid_hex=new_uid_hex, card_no=new_card_no(session, hh, cards_now),
+                   kind=old.kind, household_id=hh.id, resident_id=old.resident_id, status=str(CardStatus.ACTIVE),
+                   issue_seq=old.issue_seq + 1, plate=old.plate)  # a vehicle card's replacement keeps its plate
         session.add(new)
         session.flush()
         old_account = ledger.account(session, AccountKind.STORED_VALUE, card_id=old.id)
-        new_account = ledger.account(session, AccountKind.STORED_VALUE, card_id=new.id)
+        new_account = ledger.new_account(session, AccountKind.STORED_VALUE, ahead.take("accounts"), card_id=new.id)
         moved = ledger.locked_liability(session, old_account)  # nobody spends it meanwhile
         if moved < 0:
             raise InsufficientBalance(f"card {old.card_no} is negative", available_fen=moved)
@@ -421,9 +422,11 @@ def replace_card(factory: sessionmaker[Session], till: Till, *, key: str, househ
         return ReplacementResult(payments.outcome(session, payment, replayed=True), old.id, new.id, new.card_no,
                                  op.new_value_fen, card_written=op.status == "done", write=_write_of(session, op))
 
-    # the old card is locked with the payment, before the account the fee is paid from (card_and_household)
-    result = charges.run(factory, till, key=key, start=start, settle=settle, replay=replay, move_money=move_money,
-                         locks_card=old_card_id)
+    # the old card is locked with the payment, before the account the fee is paid from (card_and_household); the
+    # intent's first message takes the new card's id and its account's (id_reservoir.ids_ahead)
+    with id_reservoir.ids_ahead(cards=1, accounts=1) as ahead:
+        result = charges.run(factory, till, key=key, start=start, settle=settle, replay=replay, move_money=move_money,
+                             locks_card=old_card_id)
     if result.write is None or result.outcome.replayed:
         return result
     written, error = perform_card_write(factory, result.write, write_card, actor_of(till))

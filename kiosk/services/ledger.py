@@ -119,6 +119,19 @@ def account(session: Session, kind: AccountKind, *, household_id: int | None = N
     return found
 
 
+def new_account(session: Session, kind: AccountKind, account_id: int | None, *, card_id: int) -> Account:
+    """The account of a card created in this transaction (a replacement's new card), which nobody else can have made:
+    added, not looked up. With `account_id` (taken ahead, kiosk.persistence.id_reservoir.ids_ahead) its INSERT needs
+    no answer and rides with the next statement; without, `account` creates it as for any owner."""
+    if account_id is None:
+        return account(session, kind, card_id=card_id)
+    acct = Account(id=account_id, code=_code(kind, None, card_id, None, None), kind=str(kind), household_id=None,
+                   card_id=card_id, kiosk_id=None, fee_kind=None)
+    session.add(acct)
+    known_account(session, acct)
+    return acct
+
+
 def known_account(session: Session, acct: Account) -> None:
     """An account this transaction read (by `account`, or joined to a payment: kiosk.services.arrivals): `account`
     then finds it without a statement of its own, and on PostgreSQL keeps it once this commits."""

@@ -74,3 +74,49 @@ def test_rows_read_in_id_order_keep_time_order_across_two_kiosks(db_url):
     finally:
         for e in engines:
             e.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_ids_an_attempt_asks_for_come_with_its_next_first_message_once_and_are_the_sequences_own(factory):
+    """ids_ahead (a card replacement's new card and its account): taken by the first transaction that starts, with
+    its first message (no round trip of its own), not again by the next; numbers the sequences give, above every
+    row there is."""
+    from sqlalchemy import text
+
+    from kiosk.persistence import id_reservoir
+
+    with unit_of_work(factory) as s:  # warm
+        audit.record(s, "test", "warm")
+    with id_reservoir.ids_ahead(cards=1, accounts=2) as ahead:
+        with counting(factory.kw["bind"]) as count:
+            with unit_of_work(factory) as s:
+                s.execute(text("SELECT 1"))
+        asked = {table: list(ids) for table, ids in ahead.got.items()}
+        with unit_of_work(factory) as s:
+            s.execute(text("SELECT 1"))
+        assert {table: list(ids) for table, ids in ahead.got.items()} == asked  # not taken twice
+    assert count.round_trips == 2  # the SELECT (carrying BEGIN and the ids) and the COMMIT, as without them
+    assert [len(asked["cards"]), len(asked["accounts"])] == [1, 2]
+    with unit_of_work(factory) as s:
+        highest = {t: s.scalar(text(f"SELECT coalesce(max(id), 0) FROM {t}")) for t in ("cards", "accounts")}
+    assert asked["cards"][0] > highest["cards"] and min(asked["accounts"]) > highest["accounts"]
+    assert ahead.take("accounts") == asked["accounts"][0] and ahead.take("cards") == asked["cards"][0]
+    assert ahead.take("cards") is None  # used up: the row's INSERT returns its id, as before
+
+
+def test_ids_ahead_are_only_for_the_tables_that_take_them():
+    from kiosk.persistence import id_reservoir
+
+    with pytest.raises(ValueError, match="payments"):
+        with id_reservoir.ids_ahead(payments=1):
+            pass
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_ids_ahead_on_sqlite_give_none_and_rows_are_numbered_as_before(factory):
+    from kiosk.persistence import id_reservoir
+
+    with id_reservoir.ids_ahead(cards=1) as ahead:
+        with unit_of_work(factory) as s:
+            audit.record(s, "test", "one")
+    assert ahead.take("cards") is None

@@ -36,7 +36,8 @@ PINNED = {
     "pay_by_cash": 7,
     "pay_by_qr": 7,
     "top_up_by_cash": 9,
-    "replace_card_by_cash": 10,
+    # the new card and its account with ids taken by the intent's first message: their INSERTs ride
+    "replace_card_by_cash": 8,
     "void": 8,
 }
 
