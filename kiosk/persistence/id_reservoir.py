@@ -79,10 +79,16 @@ def install(engine: Engine) -> None:
 
 # The query a transaction's first message takes its TRANSACTION_TABLES ids with (kiosk.persistence.with_commit);
 # tables not there yet (before the migrations) give none.
-IDS_AHEAD_SQL = ("SELECT t, id FROM (SELECT t, nextval(pg_get_serial_sequence(t, 'id')) AS id FROM (VALUES "
-                 + ", ".join(f"('{t}')" for t in TRANSACTION_TABLES)
-                 + f") AS v(t), generate_series(1, {PER_TRANSACTION}) WHERE to_regclass(t) IS NOT NULL) AS ahead "
-                   "WHERE id IS NOT NULL")
+def _ids_sql(counts: list[tuple[str, int]]) -> str:
+    """One query taking `n` ids from each table's own sequence, for every (table, n)."""
+    values = ", ".join(f"('{t}', {int(n)})" for t, n in counts)
+    return ("SELECT t, id FROM (SELECT t, nextval(pg_get_serial_sequence(t, 'id')) AS id FROM (VALUES "
+            f"{values}) AS v(t, n), generate_series(1, n) WHERE to_regclass(t) IS NOT NULL) AS ahead "
+            "WHERE id IS NOT NULL")
+
+
+_PER_TRANSACTION = [(t, PER_TRANSACTION) for t in TRANSACTION_TABLES]
+IDS_AHEAD_SQL = _ids_sql(_PER_TRANSACTION)
 
 
 @dataclass
@@ -126,11 +132,7 @@ def ids_ahead_sql() -> tuple[str, IdsAhead | None]:
     if ahead is None or ahead.asked:
         return IDS_AHEAD_SQL, None
     ahead.asked = True
-    counts = [(t, PER_TRANSACTION) for t in TRANSACTION_TABLES] + [(t, int(n)) for t, n in ahead.wanted.items()]
-    values = ", ".join(f"('{t}', {n})" for t, n in counts)
-    return ("SELECT t, id FROM (SELECT t, nextval(pg_get_serial_sequence(t, 'id')) AS id FROM (VALUES "
-            f"{values}) AS v(t, n), generate_series(1, n) WHERE to_regclass(t) IS NOT NULL) AS ahead "
-            "WHERE id IS NOT NULL"), ahead
+    return _ids_sql(_PER_TRANSACTION + list(ahead.wanted.items())), ahead
 
 
 def rides(context: Any) -> bool:
