@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
@@ -86,7 +87,9 @@ class JobTiles(BoxLayout):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._shown: tuple[Any, ...] | None = None
-        self.bind(cols=self._rebuild, more_cols=self._rebuild, spacing=self._cap)
+        # the text size sets both column counts: one rebuild before the next frame, not one per count
+        self._rebuild_soon = Clock.create_trigger(self._rebuild, -1)
+        self.bind(cols=self._rebuild_soon, more_cols=self._rebuild_soon, spacing=self._cap)
 
     def show(self, jobs: Sequence[Any], extras: Sequence[tuple[str, str]] = ()) -> None:
         """`jobs`: kiosk.flows.jobs.Job records; `extras`: (key, caption) small tiles after the others."""
@@ -96,6 +99,7 @@ class JobTiles(BoxLayout):
             self._rebuild()
 
     def _rebuild(self, *_args: Any) -> None:
+        self._rebuild_soon.cancel()
         if self._shown is None:
             return
         jobs, extras = self._shown

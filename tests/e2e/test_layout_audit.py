@@ -6,7 +6,7 @@ size, so a failure says at once where.
 
 CI's budget: every run walks Simplified Chinese in normal text and English in large text (the kiosk's default and
 the pass where text overflows first) plus one of the four other passes, in turn from one commit to the next (the
-crash slice's rotation key), so every pass runs within four commits: half the walk's three to five minutes.
+crash slice's rotation key), so every pass runs within four commits, in half the time of all six.
 KIOSK_LAYOUT_ALL=1 walks all twelve.
 
 Run it while working on a page: `python -m tests.support.layout_audit --size 1080x1920 --only pay-fees`."""
@@ -20,7 +20,7 @@ import pytest
 from tests.crash.selection import rotation_key
 from tests.support.layout_walk import Pass, findings_of, run_walks, summarize
 
-# the walk (both sizes at once) runs in the first test's setup: about three minutes on a quiet 2-core machine
+# the walk (both sizes at once) runs in the first test's setup: about 1.5 minutes on a quiet 2-core machine
 pytestmark = [pytest.mark.xvfb, pytest.mark.timeout(900)]
 
 SIZES = ((1080, 1920), (1280, 800))

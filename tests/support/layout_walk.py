@@ -415,16 +415,17 @@ def walk(kiosk: Any, size: tuple[int, int], passes: Iterable[Pass], journeys: It
     """Run `journeys` on a started kiosk (harness.KioskProcess with the hook) of `size`, auditing every shot in
     every pass (language and text size). A journey is walked once per text size, and the language switches at
     each shot, as a resident switches it mid-journey (the step stays): switching the text size re-lays every
-    widget out, and costs more than walking the journey again. A `per_pass` journey (its pages keep words
-    translated when they happened, an error's text) is walked once in each pass."""
+    widget out, and costs more than walking the journey again: every journey is walked in normal text before any
+    in large text, so the text size switches once. A `per_pass` journey (its pages keep words translated when they
+    happened, an error's text) is walked once in each pass."""
     result = WalkResult()
     started = time.monotonic()
-    passes = list(passes)
-    sizes = [[p for p in passes if p.large_text == large] for large in (False, True)]
+    passes, journeys = list(passes), list(journeys)
     kiosk.cmd(cmd="act", actions=[{"draw": shots is not None}])
-    for j in journeys:
-        for these in ([[one] for one in passes] if j.per_pass else [group for group in sizes if group]):
-            _walk_journey(kiosk, size, these, j, shots, result)
+    for group in ([p for p in passes if p.large_text == large] for large in (False, True)):
+        for j in journeys:
+            for these in ([[one] for one in group] if j.per_pass else [group] if group else []):
+                _walk_journey(kiosk, size, these, j, shots, result)
     kiosk.cmd(cmd="act", actions=[{"draw": True}])
     result.seconds = time.monotonic() - started
     return result
