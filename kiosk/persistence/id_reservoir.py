@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -36,9 +36,11 @@ TABLES = ("audit_log", "journal_lines", "payment_items")
 # use is left unused. A payment's intent takes its id there (kiosk.services.intents.record_intent).
 TRANSACTION_TABLES = ("journal_entries", "card_operations", "cash_events", "payments")
 PER_TRANSACTION = 2
-# Tables whose rows an attempt may ask ids ahead for (`ids_ahead`): a card replacement's new card and its account.
-# An INSERT into them rides only when it has its id (an ORM INSERT without one returns it, and is sent at once).
-ATTEMPT_TABLES = ("cards", "accounts")
+# Tables whose rows an attempt may ask ids ahead for (`ids_ahead`): a card replacement's new card and its account;
+# a top-up settlement's journal entries, taken with its preparation's first message (the card's write in between,
+# about a second: the entries' order by id stays the order of their transactions' starts to within it). An INSERT
+# into them rides only when it has its id (an ORM INSERT without one returns it, and is sent at once).
+ATTEMPT_TABLES = ("cards", "accounts", "journal_entries")
 _RIDING_TABLES = frozenset(TABLES + TRANSACTION_TABLES + ATTEMPT_TABLES)
 PER_QUERY = 64  # ids per table per refill: one round trip per about this many payments
 
@@ -79,11 +81,13 @@ def install(engine: Engine) -> None:
 
 # The query a transaction's first message takes its TRANSACTION_TABLES ids with (kiosk.persistence.with_commit);
 # tables not there yet (before the migrations) give none.
-def _ids_sql(counts: list[tuple[str, int]]) -> str:
-    """One query taking `n` ids from each table's own sequence, for every (table, n)."""
-    values = ", ".join(f"('{t}', {int(n)})" for t, n in counts)
-    return ("SELECT t, id FROM (SELECT t, nextval(pg_get_serial_sequence(t, 'id')) AS id FROM (VALUES "
-            f"{values}) AS v(t, n), generate_series(1, n) WHERE to_regclass(t) IS NOT NULL) AS ahead "
+def _ids_sql(counts: Sequence[tuple[str, int]], attempt: Sequence[tuple[str, int]] = ()) -> str:
+    """One query taking `n` ids from each table's own sequence, for every (table, n) of the transaction's `counts`
+    and of the `attempt`'s: rows (table, id, whether the attempt asked for it)."""
+    values = ", ".join([f"('{t}', {int(n)}, false)" for t, n in counts]
+                       + [f"('{t}', {int(n)}, true)" for t, n in attempt])
+    return ("SELECT t, id, a FROM (SELECT t, a, nextval(pg_get_serial_sequence(t, 'id')) AS id FROM (VALUES "
+            f"{values}) AS v(t, n, a), generate_series(1, n) WHERE to_regclass(t) IS NOT NULL) AS ahead "
             "WHERE id IS NOT NULL")
 
 
@@ -132,7 +136,7 @@ def ids_ahead_sql() -> tuple[str, IdsAhead | None]:
     if ahead is None or ahead.asked:
         return IDS_AHEAD_SQL, None
     ahead.asked = True
-    return _ids_sql(_PER_TRANSACTION + list(ahead.wanted.items())), ahead
+    return _ids_sql(_PER_TRANSACTION, list(ahead.wanted.items())), ahead
 
 
 def rides(context: Any) -> bool:
@@ -153,17 +157,37 @@ def _give_ids(session: Session, _flush_context: Any, _instances: Any) -> None:
     if reservoir is None:
         return
     own: dict[str, list[int]] | None = None
+    handed = session.info.get(_INFO_HANDED, {})
     for obj in session.new:
         table = getattr(type(obj), "__tablename__", None)
         if getattr(obj, "id", 0) is not None:
             continue
         if table in TABLES:
             obj.id = reservoir.take(session, table)
+        elif handed.get(table):
+            obj.id = handed[table].pop(0)
         elif table in TRANSACTION_TABLES:
             if own is None:
                 own = _transaction_ids(session)
             if own.get(table):  # else the INSERT returns the id the database gives it, as before
                 obj.id = own[table].pop(0)
+
+
+_INFO_HANDED = "kiosk.id_reservoir.handed"  # table -> ids an attempt took ahead for this transaction's rows
+
+
+def hand_over(session: Session, ahead: IdsAhead, table: str) -> None:
+    """The ids of `table` that `ahead` took go to the rows of it that this transaction of the session adds next,
+    before any of the transaction's own: their INSERTs ride, though the transaction has sent nothing yet."""
+    ids = ahead.got.pop(table, [])
+    if ids:
+        session.info.setdefault(_INFO_HANDED, {}).setdefault(table, []).extend(ids)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_handed(session: Session, *_args: object) -> None:
+    session.info.pop(_INFO_HANDED, None)
 
 
 def take_transaction_id(session: Session, table: str) -> int | None:

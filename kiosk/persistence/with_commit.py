@@ -97,8 +97,8 @@ class CommitCarryingConnection(psycopg.Connection):  # type: ignore[type-arg]
             cursor.nextset()
         if ahead:
             self.transaction_ids = {}
-            for table, row_id in cursor.fetchall():
-                kept = attempt.got if attempt is not None and table in attempt.wanted else self.transaction_ids
+            for table, row_id, for_attempt in cursor.fetchall():
+                kept = attempt.got if attempt is not None and for_attempt else self.transaction_ids
                 kept.setdefault(table, []).append(int(row_id))
             cursor.nextset()
 

@@ -37,6 +37,8 @@ from kiosk.services.payments import PaymentOutcome, mask_unit
 from kiosk.services.receipts import Till
 
 TOP_UP_FEE = "top_up"  # the payment item's kind for stored value (not revenue)
+# what a top-up's preparation read, its write, and the ids it took ahead for the settlement's journal entries
+Prepared = tuple[top_up_locks.Preparing, CardWrite, id_reservoir.IdsAhead]
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,11 @@ def prepare_top_up(session: Session, payment_id: int) -> CardWrite:
     new value, counters) before the card is touched. Nothing is spent yet: the ledger entry waits for the card.
     The write carries what the card station's tap of it would read (`CardWrite.at_tap`), read by the same
     statement: the tap costs no round trip of its own."""
+    return _prepare(session, payment_id)[0]
+
+
+def _prepare(session: Session, payment_id: int) -> tuple[CardWrite, top_up_locks.Preparing]:
+    """`prepare_top_up`, with what it read (for `settle_top_up`'s `prepared`)."""
     found = top_up_locks.for_preparing(session, payment_id)  # one statement on PostgreSQL
     card, payment = usable_card(found.card), found.payment
     if found.credit_fen < payment.amount_fen:  # spent meanwhile at another kiosk
@@ -100,7 +107,7 @@ def prepare_top_up(session: Session, payment_id: int) -> CardWrite:
     write = record_card_write(session, card, kind="top_up", old_value_fen=found.stored_fen,
                               new_value_fen=found.stored_fen + payment.amount_fen, payment_id=payment.id,
                               last_counter=found.last_counter)
-    return replace(write, at_tap=(_facts_at_tap(card, found, write), payment.reference))
+    return replace(write, at_tap=(_facts_at_tap(card, found, write), payment.reference)), found
 
 
 def _facts_at_tap(card: Card, found: top_up_locks.Preparing, write: CardWrite) -> CardFacts:
@@ -124,25 +131,32 @@ def open_top_up_write(session: Session, payment: Payment) -> CardWrite | None:
 
 
 def settle_top_up(session: Session, till: Till, payment_id: int, operation_id: int, language: str | None = None, *,
-                  card_verified: bool, now: datetime | None = None, intent: Payment | None = None) -> TopUpResult:
+                  card_verified: bool, now: datetime | None = None, intent: Payment | None = None,
+                  prepared: Prepared | None = None) -> TopUpResult:
     """Household credit -> the card's stored value, the receipt with the balance before and after, and the
     card write marked done when the card was verified, in one transaction. Without verification (no
     writer) the write stays pending and the card is brought up to date on its next tap. `language`: the receipt's
     (None: the one the top-up was started in); `intent`: the payment as its intent recorded it, when the caller has
-    it: the account it spends is then locked with the payment and the card (top_up_locks.for_settling)."""
-    spends = split_tender.first_spend(session, intent) if intent is not None else None
-    # the payment, then the card (locked against a replacement at another kiosk, `card_and_household`), then the
-    # account it spends; with the card's household, the pending write and the card's stored value before (read
-    # without a lock: a top-up adds to the stored value, it spends the household's credit under its lock)
-    found = top_up_locks.for_settling(session, payment_id, operation_id, spends)
-    payment, card, hh = found.payment, found.card, found.household
+    it: the account it spends is then locked with the payment and the card (top_up_locks.for_settling).
+    `prepared`: what this attempt's preparation read, the write and the journal entries' ids it took ahead: the
+    locks are then taken by checks that ride with the writes (top_up_locks.as_prepared, PostgreSQL), and
+    top_up_locks.PreparedChanged raised if they find anything changed."""
+    if prepared is not None:
+        found = top_up_locks.as_prepared(session, *prepared)
+    else:
+        spends = split_tender.first_spend(session, intent) if intent is not None else None
+        # the payment, then the card (locked against a replacement at another kiosk, `card_and_household`), then the
+        # account it spends; with the card's household, the pending write and the card's stored value before (read
+        # without a lock: a top-up adds to the stored value, it spends the household's credit under its lock)
+        found = top_up_locks.for_settling(session, payment_id, operation_id, spends)
+    payment, card, unit_no = found.payment, found.card, found.unit_no
     if payment.status != "intent":  # settled or given up meanwhile (a tap, a restart)
         return payments.replay_or_raise(session, payment, top_up_result)
     if card is None:
         raise CardUnknown(f"card {payment.card_id}")
     if card.status == CardStatus.REPLACED:  # replaced at another kiosk since the value was written to it
         raise CardReplaced(card.card_no)
-    if hh is None:
+    if unit_no is None:
         raise NotFound(f"household {card.household_id}")
     language = language or payment_language(payment)
     stored = ledger.account(session, AccountKind.STORED_VALUE, card_id=card.id)
@@ -160,7 +174,7 @@ def settle_top_up(session: Session, till: Till, payment_id: int, operation_id: i
     out = payments.finish(session, till, payment, language, kind=ReceiptKind.TOP_UP,
                           title=translate(N_("Card top-up receipt"), language),
                           items=(ReceiptItem(translate(N_("Card top-up"), language), payment.amount_fen),),
-                          household_label=mask_unit(hh.unit_no), fields=fields,
+                          household_label=mask_unit(unit_no), fields=fields,
                           notes=payments.credit_notes(session, payment, language), now=now)
     op = found.operation if found.operation is not None else session.get(CardOperation, operation_id)
     if op is None:
@@ -229,6 +243,7 @@ def _top_up(factory: sessionmaker[Session], till: Till, *, key: str, card_uid: s
             return payments.replay_or_raise(session, payment, top_up_result)
         payment_id = payment.id
         write = open_top_up_write(session, payment) if replayed else None
+    prepared: Prepared | None = None
     if write is None:
         if move_money is not None:
             try:
@@ -239,8 +254,10 @@ def _top_up(factory: sessionmaker[Session], till: Till, *, key: str, card_uid: s
                     payments.fail(session, till, payments.lock_payment(session, payment_id), code, params=params)
                 raise
         try:
-            with unit_of_work(factory) as session:
-                write = prepare_top_up(session, payment_id)
+            # the preparation's first message also takes the settlement's journal entry ids (PostgreSQL)
+            with id_reservoir.ids_ahead(journal_entries=2) as ahead, unit_of_work(factory) as session:
+                write, read = _prepare(session, payment_id)
+            prepared = (read, write, ahead) if ahead.got.get("journal_entries") else None
         except InsufficientBalance as exc:  # the credit it needs is gone: the top-up fails, what arrived stays
             with unit_of_work(factory) as session:
                 code, params = payments.failure_of(exc)
@@ -263,10 +280,23 @@ def _top_up(factory: sessionmaker[Session], till: Till, *, key: str, card_uid: s
                               params)
             raise
     with _cancelled_if_replaced(factory, till, payment_id, write.operation_id):
-        with unit_of_work(factory) as session:
-            result = settle_top_up(session, till, payment_id, write.operation_id, language,
-                                   card_verified=write_card is not None, intent=payment)
-            letting_go = payments.let_go_with_commit()  # the key's claim goes with this COMMIT
+        verified = write_card is not None
+        if prepared is not None:
+            try:
+                return _settled_once(factory, lambda session: settle_top_up(
+                    session, till, payment_id, write.operation_id, language, card_verified=verified,
+                    prepared=prepared))
+            except top_up_locks.PreparedChanged:  # rolled back whole: settled below, under locks read afresh
+                pass
+        return _settled_once(factory, lambda session: settle_top_up(
+            session, till, payment_id, write.operation_id, language, card_verified=verified, intent=payment))
+
+
+def _settled_once(factory: sessionmaker[Session], settle: Callable[[Session], TopUpResult]) -> TopUpResult:
+    """`settle` in a unit of work whose COMMIT also lets go of the attempt's key."""
+    with unit_of_work(factory) as session:
+        result = settle(session)
+        letting_go = payments.let_go_with_commit()  # the key's claim goes with this COMMIT
     payments.committed(letting_go)
     return result
 

@@ -22,9 +22,10 @@ from kiosk.domain.terms import AccountKind, PaymentStatus
 from kiosk.errors import NotFound
 from kiosk.persistence.db import is_postgres
 from kiosk.persistence.models import Account, Card, CardOperation, Household, Payment
-from kiosk.persistence.sums import joined
+from kiosk.persistence import id_reservoir
+from kiosk.persistence.sums import HALF, joined
 from kiosk.services import ledger, payments
-from kiosk.services.cards import last_done_counter, last_done_unsettled, pending_write_exists
+from kiosk.services.cards import CardWrite, last_done_counter, last_done_unsettled, pending_write_exists
 
 _FRESH = {"populate_existing": True}  # the rows as locked, not as this session last saw them
 
@@ -38,13 +39,15 @@ class Preparing:
     last_counter: int | None  # the counter of the card's last done write (None: none yet)
     unit_no: str  # the card's household's unit (the card's record, checked at the write's tap)
     anything_open: bool  # a pending write of the card, or a last done spend whose payment never settled
+    # the household's credit account and the card's stored-value account (PostgreSQL; None: not there yet, or SQLite)
+    accounts: tuple[Account | None, Account | None] = (None, None)
 
 
 @dataclass(frozen=True)
 class Settling:
     payment: Payment
     card: Card | None  # None: the card is gone
-    household: Household | None
+    unit_no: str | None  # the card's household's unit (None: no such household)
     operation: CardOperation | None  # the pending card write the settlement marks done
     stored_before_fen: int  # the card's stored value before this top-up, read without a lock (for the receipt)
 
@@ -58,7 +61,10 @@ def for_preparing(session: Session, payment_id: int) -> Preparing:
         row = session.execute(_preparing(), {"payment_id": payment_id}, execution_options=_FRESH).first()
         if row is None:
             raise NotFound(f"payment {payment_id}")
-        payment, rest = row[0], tuple(row[1:])
+        payment, rest, accounts = row[0], tuple(row[1:-2]), tuple(row[-2:])
+        for account in accounts:
+            if account is not None:  # the settlement finds them without a statement (ledger.account)
+                ledger.known_account(session, account)
     else:
         payment = payments.lock_payment(session, payment_id)
         credit = ledger.balance_row(ledger.account_code(AccountKind.CREDIT, household_id=payment.household_id))
@@ -68,9 +74,10 @@ def for_preparing(session: Session, payment_id: int) -> Preparing:
                                 .select_from(Card.__table__.join(credit, true()).join(stored, true()))
                                 .where(Card.id == payment.card_id)).first()
         rest = tuple(found) if found is not None else (None, 0, 0, 0, 0, None, "", False, None)
+        accounts = (None, None)
     card, credit_high, credit_low, stored_high, stored_low, counter, unit_no, pending, unsettled = rest
     return Preparing(payment, card, -joined(credit_high, credit_low), -joined(stored_high, stored_low), counter,
-                     unit_no or "", bool(pending or unsettled))
+                     unit_no or "", bool(pending or unsettled), accounts)
 
 
 def _at_the_tap() -> tuple[Any, ...]:
@@ -98,7 +105,7 @@ def for_settling(session: Session, payment_id: int, operation_id: int, spends: A
                                 .where(Card.id == payment.card_id)
                                 .with_for_update(of=Card.__table__, key_share=True)).first()
         card, household, operation, high, low = found if found is not None else (None, None, None, 0, 0)
-        return Settling(payment, card, household, operation, -joined(high, low))
+        return Settling(payment, card, _unit(household), operation, -joined(high, low))
     row = session.execute(_settling(), {"payment_id": payment_id, "operation_id": operation_id,
                                         "spends": spends.id if spends is not None else None},
                           execution_options=_FRESH).first()
@@ -109,7 +116,58 @@ def for_settling(session: Session, payment_id: int, operation_id: int, spends: A
         ledger.read_under_lock(session, spends.id, spent_high, spent_low)
     if stored is not None:  # the card's stored-value account, which the top-up credits: no statement of its own
         ledger.known_account(session, stored)
-    return Settling(payment, card, household, operation, -joined(high or 0, low or 0))
+    return Settling(payment, card, _unit(household), operation, -joined(high or 0, low or 0))
+
+
+def _unit(household: Household | None) -> str | None:
+    return household.unit_no if household is not None else None
+
+
+class PreparedChanged(Exception):
+    """What a top-up's preparation read no longer holds where its settlement meant to take the locks (`as_prepared`):
+    the settlement's transaction is rolled back, and it is settled again the usual way (`for_settling`)."""
+
+
+def as_prepared(session: Session, prepared: Preparing, write: CardWrite,
+                journal_ids: id_reservoir.IdsAhead) -> Settling:
+    """The settlement's locks and reads as the preparation of this attempt left them, without a statement: on
+    PostgreSQL, right after the card took the write. What `for_settling` reads is what the preparation read and wrote
+    (the payment, the card, its unit, the pending write, the card's value before, the accounts); the locks it takes
+    are checks that ride ahead of the settlement's writes, in the same order (the payment, the card, the account it
+    spends), each also checking that its row is as the preparation left it:
+    - the payment is still this intent, with the money the preparation saw;
+    - the card still has the status and household it had;
+    - the household's credit, locked and summed (`kiosk_locked_balance`), is still what the preparation read (a
+      spend or arrival at another kiosk meanwhile: it is read again under the lock, the usual way);
+    - the pending write is still pending.
+    One that fails raises PreparedChanged on the server, before any write of the settlement runs. The settlement's
+    journal entries take the ids the preparation's first message took ahead (`journal_ids`): with their ids, their
+    INSERTs ride too, and the settlement is two round trips: its writes with the receipt's number, then the chain's
+    links with the COMMIT."""
+    payment, card = session.merge(prepared.payment, load=False), session.merge(prepared.card, load=False)
+    credit, stored = prepared.accounts
+    carrier = session.connection().connection.dbapi_connection
+    if credit is None or stored is None or write.operation is None or card.household_id is None \
+            or not hasattr(carrier, "keep_check"):
+        raise PreparedChanged("nothing to settle as prepared with")
+    for account in prepared.accounts:
+        ledger.known_account(session, session.merge(account, load=False))
+    checks = (f"EXISTS (SELECT 1 FROM payments WHERE id = {int(payment.id)} AND status = 'intent' AND received_fen = "
+              f"{int(payment.received_fen)} FOR UPDATE)",
+              f"EXISTS (SELECT 1 FROM cards WHERE id = {int(card.id)} AND status = {_quoted(card.status)} AND "
+              f"household_id = {int(card.household_id)} FOR NO KEY UPDATE)",
+              f"(SELECT high * {HALF} + low FROM kiosk_locked_balance({int(credit.id)})) = {-int(prepared.credit_fen)}",
+              f"EXISTS (SELECT 1 FROM card_operations WHERE id = {int(write.operation_id)} AND status = 'pending')")
+    for check in checks:
+        carrier.keep_check(check, lambda: PreparedChanged("the top-up's rows changed since its preparation"))
+    ledger.read_under_lock(session, credit.id, 0, -prepared.credit_fen)  # the check above makes it so
+    id_reservoir.hand_over(session, journal_ids, "journal_entries")
+    operation = session.merge(write.operation, load=False)
+    return Settling(payment, card, prepared.unit_no, operation, write.old_value_fen)
+
+
+def _quoted(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 @functools.cache
@@ -121,14 +179,19 @@ def _locked_payment() -> Any:
 
 @functools.cache
 def _preparing() -> Any:
-    """`for_preparing`'s statement on PostgreSQL, built once."""
+    """`for_preparing`'s statement on PostgreSQL, built once: with the two accounts' rows, which the settlement
+    then needs no statement for."""
     locked = _locked_payment()
-    credit = ledger.balance_row(ledger.code_of(AccountKind.CREDIT, locked.c.household_id))
-    stored = ledger.balance_row(ledger.code_of(AccountKind.STORED_VALUE, locked.c.card_id))
+    credit_code = ledger.code_of(AccountKind.CREDIT, locked.c.household_id)
+    stored_code = ledger.code_of(AccountKind.STORED_VALUE, locked.c.card_id)
+    credit, stored = ledger.balance_row(credit_code), ledger.balance_row(stored_code)
+    credit_account, stored_account = aliased(Account), aliased(Account)
     return (select(aliased(Payment, locked), Card, credit.c.high, credit.c.low, stored.c.high, stored.c.low,
-                   *_at_the_tap())
+                   *_at_the_tap(), credit_account, stored_account)
             .select_from(locked.outerjoin(Card.__table__, Card.id == locked.c.card_id)
-                         .join(credit, true()).join(stored, true())))
+                         .join(credit, true()).join(stored, true())
+                         .outerjoin(credit_account, credit_account.code == credit_code)
+                         .outerjoin(stored_account, stored_account.code == stored_code)))
 
 
 @functools.cache

@@ -18,7 +18,7 @@ from tests.support.chain_key import TEST_CHAIN
 
 TAP = 1  # the card, its household, anything open and the ledger's value and counter: one query, no BEGIN or COMMIT
 PAY = 7  # intent 2, the spend write recorded with the tap's read 2, the settlement 3 (the write marked done in it)
-TOP_UP = 9  # the services' 9 (pinned as top_up_by_cash): the write's tap reads nothing, prepare_top_up read it
+TOP_UP = 8  # the services' 8 (pinned as top_up_by_cash): the write's tap reads nothing, prepare_top_up read it
 
 
 def _pay(desk, screen, uid: str, key: str, n: int) -> payments.PaymentOutcome:  # type: ignore[no-untyped-def]

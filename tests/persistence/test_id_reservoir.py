@@ -104,10 +104,38 @@ def test_ids_an_attempt_asks_for_come_with_its_next_first_message_once_and_are_t
     assert ahead.take("cards") is None  # used up: the row's INSERT returns its id, as before
 
 
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_journal_entry_ids_an_attempt_asks_for_are_kept_apart_from_the_transactions_own(factory):
+    """A top-up's preparation takes its settlement's journal entry ids (ids_ahead(journal_entries=2)) in the same
+    query as its own journal entry ids: its own stay its own, the attempt's go to the transaction they are handed
+    to (id_reservoir.hand_over), whose entry's INSERT then has its id before anything was sent."""
+    from sqlalchemy import text
+
+    from kiosk.domain.terms import AccountKind, EntryKind
+    from kiosk.persistence import id_reservoir
+    from kiosk.persistence.models import JournalEntry
+    from kiosk.services import ledger
+
+    with id_reservoir.ids_ahead(journal_entries=2) as ahead:
+        with unit_of_work(factory) as s:
+            s.execute(text("SELECT 1"))
+            own = list(s.connection().connection.dbapi_connection.transaction_ids["journal_entries"])
+    asked = list(ahead.got["journal_entries"])
+    assert len(own) == id_reservoir.PER_TRANSACTION and len(asked) == 2 and not set(own) & set(asked)
+    with unit_of_work(factory) as s:
+        id_reservoir.hand_over(s, ahead, "journal_entries")
+        box = ledger.account(s, AccountKind.CASH_BOX, kiosk_id=None)
+        entry = ledger.transfer(s, EntryKind.CASH_IN, box, ledger.account(s, AccountKind.SUSPENSE, kiosk_id=None), 100,
+                                memo="handed")
+    assert entry.id == asked[0] and ahead.got == {}
+    with unit_of_work(factory) as s:
+        assert s.get(JournalEntry, asked[0]).memo == "handed"
+
+
 def test_ids_ahead_are_only_for_the_tables_that_take_them():
     from kiosk.persistence import id_reservoir
 
-    with pytest.raises(ValueError, match="payments"):
+    with pytest.raises(ValueError, match="payments"):  # journal entries, cards and accounts only
         with id_reservoir.ids_ahead(payments=1):
             pass
 

@@ -35,7 +35,9 @@ PINNED = {
     "pay_by_card_at_the_reader": 7,
     "pay_by_cash": 7,
     "pay_by_qr": 7,
-    "top_up_by_cash": 9,
+    # the settlement as its preparation read it: its locks are checks riding with its writes, its journal entry's id
+    # taken with the preparation's first message (top_up_locks.as_prepared)
+    "top_up_by_cash": 8,
     # the new card and its account with ids taken by the intent's first message: their INSERTs ride
     "replace_card_by_cash": 8,
     "void": 8,
