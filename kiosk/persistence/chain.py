@@ -28,6 +28,7 @@ kiosk.cli.common) writes a chain of its own, so this never meets a resident in n
 """
 from __future__ import annotations
 
+import functools
 import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -319,31 +320,46 @@ def _latest_of(session: Session, changed: list[tuple[str, int]]) -> dict[tuple[s
     return {k: (row[2 * i], row[2 * i + 1]) for i, k in enumerate(changed)}
 
 
-def _links_after_move(move_head: Any, chain: str, at: datetime, rows: list[tuple[Any, ...]], last_seq: int) -> Any:
+def _links_after_move_values(head: Any, chain: str, at: datetime, rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """The values of `_links_after_move`'s statement: the head moved from `head` to the last of `rows`; the links."""
+    by_name = [dict(zip(cd.LINK_COLUMNS, r)) for r in rows]
+    last = by_name[-1]
+    return {"head_chain": chain, "head_seq": int(head.seq), "head_mac": head.last_mac, "new_seq": last["seq"],
+            "new_mac": last["mac"], "link_chain": chain, "link_at": at,
+            "link_behind": [int(last["seq"]) - int(v["seq"]) for v in by_name],
+            "link_kind": [v["kind"] for v in by_name], "link_row_id": [int(v["row_id"]) for v in by_name],
+            "link_version": [int(v["version"]) for v in by_name], "link_digest": [v["digest"] for v in by_name],
+            "link_mac": [v["mac"] for v in by_name]}
+
+
+@functools.cache
+def _links_after_move() -> Any:
     """PostgreSQL: `INSERT INTO chain_links ... SELECT ... FROM unnest(arrays)` after the head's move (a CTE), each
-    link's seq taken from what the move returned (`append`). The links go as arrays of bound values, so the
-    statement is the same whatever the number of links and SQLAlchemy compiles it once per process: a multi-row
-    VALUES list is never cached, and compiling it anew was about a sixth of a kiosk's CPU per payment
-    (docs/fleet.md, "Where a kiosk's CPU goes")."""
+    link's seq taken from what the move returned (`append`), built once per process with every value bound
+    (`_links_after_move_values`). The links go as arrays, so the statement is the same whatever the number of links:
+    SQLAlchemy compiles it once, and builds it and its cache key once, where building it for every commit was about
+    a tenth of a kiosk's CPU per payment (docs/fleet.md, "Where a kiosk's CPU goes")."""
     from sqlalchemy.dialects.postgresql import ARRAY  # the dialect only where it is PostgreSQL (a SQLite kiosk's start)
 
+    # moved only from the head the links were computed from: a stale kept head moves nothing (see `append`)
+    move_head = (update(ChainHead)
+                 .where(ChainHead.chain == bindparam("head_chain"), ChainHead.seq == bindparam("head_seq"),
+                        ChainHead.last_mac == bindparam("head_mac"))
+                 .values(seq=bindparam("new_seq"), last_mac=bindparam("new_mac"), updated_at=bindparam("link_at")))
     moved = move_head.returning(ChainHead.seq).cte("moved")
-    by_name = [dict(zip(cd.LINK_COLUMNS, r)) for r in rows]
     given = func.unnest(
-        bindparam("link_behind", [last_seq - int(v["seq"]) for v in by_name], type_=ARRAY(BigInteger)),
-        bindparam("link_kind", [v["kind"] for v in by_name], type_=ARRAY(String)),
-        bindparam("link_row_id", [int(v["row_id"]) for v in by_name], type_=ARRAY(BigInteger)),
-        bindparam("link_version", [int(v["version"]) for v in by_name], type_=ARRAY(Integer)),
-        bindparam("link_digest", [v["digest"] for v in by_name], type_=ARRAY(String)),
-        bindparam("link_mac", [v["mac"] for v in by_name], type_=ARRAY(String)),
+        bindparam("link_behind", type_=ARRAY(BigInteger)), bindparam("link_kind", type_=ARRAY(String)),
+        bindparam("link_row_id", type_=ARRAY(BigInteger)), bindparam("link_version", type_=ARRAY(Integer)),
+        bindparam("link_digest", type_=ARRAY(String)), bindparam("link_mac", type_=ARRAY(String)),
     ).table_valued("behind", "kind", "row_id", "version", "digest", "mac").render_derived(name="given")
     table = ChainLink.__table__
     # a head that did not move gives a NULL seq, which chain_links refuses (NOT NULL): see `append`
     seq = select(moved.c.seq).scalar_subquery() - given.c.behind
-    source = select(bindparam("link_chain", chain, type_=table.c.chain.type), seq, given.c.kind,
+    source = select(bindparam("link_chain", type_=table.c.chain.type), seq, given.c.kind,
                     given.c.row_id, given.c.version, given.c.digest, given.c.mac,
-                    bindparam("link_at", at, type_=table.c.at.type))
-    return insert(table).from_select(list(cd.LINK_COLUMNS), source).add_cte(moved)
+                    bindparam("link_at", type_=table.c.at.type))
+    return (insert(table).from_select(list(cd.LINK_COLUMNS), source).add_cte(moved)
+            .execution_options(**{WITH_COMMIT: True}))
 
 
 def append(session: Session, binding: ChainBinding, pending: _Pending) -> None:
@@ -395,13 +411,6 @@ def append(session: Session, binding: ChainBinding, pending: _Pending) -> None:
     at = utcnow()
     rows = cd.link_rows(binding.key, binding.chain, int(head.seq) + 1, head.last_mac, items, at)
     last = dict(zip(cd.LINK_COLUMNS, rows[-1]))
-    # moved only from the head the links were computed from: a stale kept head moves nothing, and then its links
-    # are refused (below), so the COMMIT is refused whole (ChainHeadMoved) and nothing is half-done
-    move_head = (update(ChainHead)
-                 .where(ChainHead.chain == binding.chain, ChainHead.seq == int(head.seq),
-                        ChainHead.last_mac == head.last_mac)
-                 .values(seq=last["seq"], last_mac=last["mac"], updated_at=at)
-                 .execution_options(synchronize_session=False))
     if kept is not None:
         session.info[_INFO_MOVED] = EarlyHead(int(last["seq"]), last["mac"], head.key_id)
     if len(rows) <= LINKS_PER_STATEMENT and session.get_bind().dialect.name == "postgresql":
@@ -410,9 +419,15 @@ def append(session: Session, binding: ChainBinding, pending: _Pending) -> None:
         # seq is taken from what the move returned: a head that did not move gives NULL seqs, which chain_links
         # refuses (NOT NULL) even where the next seq is free (a head behind the kept one: a restored database, a
         # standby that lost the last commits); a head moved by another writer refuses the first link on (chain, seq)
-        links = _links_after_move(move_head, binding.chain, at, rows, int(last["seq"]))
-        session.execute(links.execution_options(**{WITH_COMMIT: True}))
+        session.execute(_links_after_move(), _links_after_move_values(head, binding.chain, at, rows))
         return
+    # moved only from the head the links were computed from: a stale kept head moves nothing, and then its links
+    # are refused (below), so the COMMIT is refused whole (ChainHeadMoved) and nothing is half-done
+    move_head = (update(ChainHead)
+                 .where(ChainHead.chain == binding.chain, ChainHead.seq == int(head.seq),
+                        ChainHead.last_mac == head.last_mac)
+                 .values(seq=last["seq"], last_mac=last["mac"], updated_at=at)
+                 .execution_options(synchronize_session=False))
     if session.execute(move_head).rowcount != 1:  # a bill import's bulk links, SQLite: the head moved, or nothing
         raise ChainHeadMoved(f"chain {binding.chain}: the head is no longer at {int(head.seq)}")
     if len(rows) > LINKS_PER_STATEMENT:  # a bill import: the bulk writer (executemany / COPY)
