@@ -47,13 +47,14 @@ class CommitCarryingConnection(psycopg.Connection):  # type: ignore[type-arg]
     """A psycopg connection that keeps riding statements and sends them with the next statement or the COMMIT."""
 
     _riders: list[_Rider] | None = None
+    _quoting: ClientCursor[Any] | None = None  # the cursor `_quoted` quotes with (it never executes)
     # the ids a transaction's first message took ahead (kiosk.persistence.id_reservoir.TRANSACTION_TABLES): the
     # transaction's own, left unused at its end
     transaction_ids: dict[str, list[int]] | None = None
 
     def keep(self, statement: str, parameters: Mapping[str, Any] | Any | None,
              expect: tuple[int, Callable[[], Exception] | None] | None = None) -> None:
-        sql = ClientCursor(self).mogrify(statement, parameters) if parameters is not None else statement
+        sql = self._quoted(statement, parameters)
         if expect is None:
             self._add(sql, None)
             return
@@ -61,6 +62,16 @@ class CommitCarryingConnection(psycopg.Connection):  # type: ignore[type-arg]
         index = len(self._riders or ())
         check = _fails_unless(f"count(*) = {int(rows)}", index, "count(*)")
         self._add(f"WITH checked AS ({sql} RETURNING 1) SELECT {check} FROM checked", error)
+
+    def _quoted(self, statement: str, parameters: Mapping[str, Any] | Any | None) -> str:
+        """`statement` with its parameters quoted as the server would bind them, by one client-side cursor kept for
+        the connection: a cursor made for each statement cost its adapters' copy every time (about 20 statements a
+        payment)."""
+        if parameters is None:
+            return statement
+        if self._quoting is None:
+            self._quoting = ClientCursor(self)
+        return self._quoting.mogrify(statement, parameters)
 
     def keep_check(self, condition: str, error: Callable[[], Exception]) -> None:
         """Keep a check that rides like a statement: `condition` (SQL, evaluated once, by the server, where the
@@ -86,7 +97,7 @@ class CommitCarryingConnection(psycopg.Connection):  # type: ignore[type-arg]
         """`statement` sent on `cursor` (SQLAlchemy's) with the kept statements ahead of it, in one message; the
         cursor is left on `statement`'s result."""
         riders = self.take_riders()
-        last = ClientCursor(self).mogrify(statement, parameters) if parameters is not None else statement
+        last = self._quoted(statement, parameters)
         # a transaction's first message takes its ids ahead; a key's claim may ride ahead of its BEGIN
         first = any(r.sql == "BEGIN" for r in riders)
         ahead, attempt = id_reservoir.ids_ahead_sql() if first else (None, None)
