@@ -9,7 +9,8 @@ Without --pg-url a throw-away PostgreSQL server is started (fsync and synchronou
 Each kiosk is a process of its own with its own engine and pool, its own chain (kiosk code K01...) and till,
 paying any household's bills by banknote and QR, and using the cards of its share of the households (a card is on
 one reader at a time: two kiosks writing one card at once is not a thing a kiosk can meet),
-running the use cases the runtime's facade runs (kiosk.services, through tests/support/money_uses.py). The
+running the use cases the runtime's facade runs (kiosk.services, through tests/support/money_uses.py), its start's
+objects collected and frozen once it is ready, as the app does (screens/quiet_gc.py). The
 devices are represented by what they hand the services (a stacked note, the gateway's notification, a card that
 took its write): the database is what is measured here, and the devices' wire paths have benches of their own.
 `--latency-ms` is the round trip the network adds (the proxy delays each request by it; its answers go straight
@@ -23,6 +24,7 @@ T, anomalies N
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import multiprocessing
 import os
@@ -135,6 +137,10 @@ def kiosk_main(job: dict[str, Any], ready: Any, go: Any, start_at: Any) -> None:
             return lambda: money_uses.void(factory, till, receipt_number=number)
         return None
 
+    # as the app once its runtime is ready (screens/quiet_gc.py): the start's objects collected once and frozen, so
+    # that the collector's full passes during the payments walk only what was made since
+    gc.collect()
+    gc.freeze()
     ready.put(job["n"])
     go.wait()
     while time.time() < start_at.value:
