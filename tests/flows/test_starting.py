@@ -139,6 +139,31 @@ def test_background_start_hands_over_the_services_and_announces_it(tmp_path, fak
     assert events == [ServicesReady("demo controls")]
 
 
+def test_the_collector_is_off_during_a_start_attempt_and_on_while_the_database_is_waited_for(tmp_path, fake):
+    """The start's imports and runtime are objects that live on: the collector is paused while a start attempt runs
+    (the window collects and freezes them once usable), and on again after it, and while a start waits for the
+    estate database, which may take hours."""
+    import gc
+
+    services = StartingServices(AttractSnapshot(tmp_path / "snap.json"))
+    answers, seen = iter([(False, "gone"), (True, "")]), {}
+
+    def probe() -> tuple[bool, str]:
+        seen.setdefault("waiting", gc.isenabled())
+        return next(answers)
+
+    startup = BackgroundStart(lambda: seen.setdefault("starting", gc.isenabled()) or "runtime", services, EventBus(),
+                              lambda _rt: fake, probe=probe, retry_s=0.01,
+                              prepare=lambda: seen.setdefault("preparing", gc.isenabled()))
+    assert gc.isenabled()
+    startup.begin()
+    deadline = time.monotonic() + 5
+    while startup.started is None and time.monotonic() < deadline:  # finish() would end the wait for the database
+        time.sleep(0.01)
+    assert startup.finish(5) == "runtime"
+    assert seen == {"waiting": True, "preparing": True, "starting": False} and gc.isenabled()
+
+
 def test_failed_start_is_announced_to_the_window_and_raised_to_the_command(tmp_path):
     bus, events = EventBus(), []
     bus.subscribe(object, events.append)
