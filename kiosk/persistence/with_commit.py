@@ -73,10 +73,12 @@ class CommitCarryingConnection(psycopg.Connection):  # type: ignore[type-arg]
             self._quoting = ClientCursor(self)
         return self._quoting.mogrify(statement, parameters)
 
-    def keep_check(self, condition: str, error: Callable[[], Exception]) -> None:
-        """Keep a check that rides like a statement: `condition` (SQL, evaluated once, by the server, where the
-        rider is sent; e.g. a lock taken) must be true, else `error()` is raised and the rest of its message is not
-        run."""
+    def keep_check(self, condition: str, error: Callable[[], Exception],
+                   parameters: Mapping[str, Any] | None = None) -> None:
+        """Keep a check that rides like a statement: `condition` (SQL with `parameters` bound as %(name)s, evaluated
+        once, by the server, where the rider is sent; e.g. a lock taken) must be true, else `error()` is raised and
+        the rest of its message is not run."""
+        condition = self._quoted(condition, parameters)
         self._add(f"SELECT {_fails_unless(condition, len(self._riders or ()), 'pg_backend_pid()')}", error)
 
     def _add(self, sql: str, error: Callable[[], Exception] | None) -> None:

@@ -150,24 +150,26 @@ def as_prepared(session: Session, prepared: Preparing, write: CardWrite,
     if credit is None or stored is None or write.operation is None or card.household_id is None \
             or not hasattr(carrier, "keep_check"):
         raise PreparedChanged("nothing to settle as prepared with")
-    for account in prepared.accounts:
-        ledger.known_account(session, session.merge(account, load=False))
-    checks = (f"EXISTS (SELECT 1 FROM payments WHERE id = {int(payment.id)} AND status = 'intent' AND received_fen = "
-              f"{int(payment.received_fen)} FOR UPDATE)",
-              f"EXISTS (SELECT 1 FROM cards WHERE id = {int(card.id)} AND status = {_quoted(card.status)} AND "
-              f"household_id = {int(card.household_id)} FOR NO KEY UPDATE)",
-              f"(SELECT high * {HALF} + low FROM kiosk_locked_balance({int(credit.id)})) = {-int(prepared.credit_fen)}",
-              f"EXISTS (SELECT 1 FROM card_operations WHERE id = {int(write.operation_id)} AND status = 'pending')")
-    for check in checks:
-        carrier.keep_check(check, lambda: PreparedChanged("the top-up's rows changed since its preparation"))
+    # the accounts need no statement either: the preparation's commit left them known (ledger.account)
+    values = {"payment": payment.id, "received": payment.received_fen, "card": card.id, "status": card.status,
+              "household": card.household_id, "credit": credit.id, "balance": -prepared.credit_fen,
+              "operation": write.operation_id}
+    for check in _AS_PREPARED_CHECKS:
+        carrier.keep_check(check, lambda: PreparedChanged("the top-up's rows changed since its preparation"), values)
     ledger.read_under_lock(session, credit.id, 0, -prepared.credit_fen)  # the check above makes it so
     id_reservoir.hand_over(session, journal_ids, "journal_entries")
     operation = session.merge(write.operation, load=False)
     return Settling(payment, card, prepared.unit_no, operation, write.old_value_fen)
 
 
-def _quoted(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
+# `as_prepared`'s checks, in the order every settlement locks: the payment, the card, the account it spends
+_AS_PREPARED_CHECKS = (
+    "EXISTS (SELECT 1 FROM payments WHERE id = %(payment)s AND status = 'intent' AND received_fen = %(received)s "
+    "FOR UPDATE)",
+    "EXISTS (SELECT 1 FROM cards WHERE id = %(card)s AND status = %(status)s AND household_id = %(household)s "
+    "FOR NO KEY UPDATE)",
+    f"(SELECT high * {HALF} + low FROM kiosk_locked_balance(%(credit)s)) = %(balance)s",
+    "EXISTS (SELECT 1 FROM card_operations WHERE id = %(operation)s AND status = 'pending')")
 
 
 @functools.cache
