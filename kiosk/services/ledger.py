@@ -204,7 +204,7 @@ def locked_balance(session: Session, acct: Account) -> int:
 
 def locked_balance_row(account_id: ColumnElement[int]) -> TableValuedAlias:
     """PostgreSQL: `locked_balance` as a LATERAL table (high, low) for a statement that must lock something else
-    first (kiosk.services.payments.lock_payment: the payment, then the account it spends). Each row the function
+    first (kiosk.services.payment_locks.lock_payment: the payment, then the account it spends). Each row the function
     is called for locks that account; hand what it read to `read_under_lock`."""
     return func.kiosk_locked_balance(account_id).table_valued("high", "low").lateral("locked_balance")
 

@@ -29,7 +29,7 @@ def source_account(session: Session, payment: Payment):  # type: ignore[no-untyp
 
 def first_spend(session: Session, payment: Payment) -> Account | None:
     """The account `post_parts` locks first for this payment (the credit part's, else the method's own; None:
-    nothing to spend): the settlement locks it with the payment (kiosk.services.payments.lock_payment)."""
+    nothing to spend): the settlement locks it with the payment (kiosk.services.payment_locks.lock_payment)."""
     if credit_part(payment):
         return ledger.account(session, AccountKind.CREDIT, household_id=payment.household_id)
     return source_account(session, payment) if other_part(payment) else None

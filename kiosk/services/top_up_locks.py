@@ -26,6 +26,7 @@ from kiosk.persistence import id_reservoir
 from kiosk.persistence.sums import HALF, joined
 from kiosk.services import ledger, payments
 from kiosk.services.cards import CardWrite, last_done_counter, last_done_unsettled, pending_write_exists
+from kiosk.services.payment_locks import card_locked_after
 
 _FRESH = {"populate_existing": True}  # the rows as locked, not as this session last saw them
 
@@ -198,13 +199,10 @@ def _preparing() -> Any:
 
 @functools.cache
 def _settling() -> Any:
-    """`for_settling`'s statement on PostgreSQL, built once. The card's CTE finds its row through the locked payment's
-    card_id (an InitPlan, run before the card is scanned) and carries `spends` as a column, so the balance function
-    runs once per locked card row, after it is locked."""
+    """`for_settling`'s statement on PostgreSQL, built once: the card locked after the payment, through its card_id
+    (payment_locks.card_locked_after), then the account it spends."""
     locked = _locked_payment()
-    card = (select(Card.__table__, bindparam("spends", type_=BigInteger).label("spends"))
-            .where(Card.id == select(locked.c.card_id).scalar_subquery())
-            .with_for_update(of=Card.__table__, key_share=True).cte("locked_card").prefix_with("MATERIALIZED"))
+    card = card_locked_after(locked.c.card_id)
     balance = ledger.locked_balance_row(card.c.spends)
     spent = (select(balance.c.high, balance.c.low).select_from(card).join(balance, true())
              .where(card.c.spends.is_not(None),

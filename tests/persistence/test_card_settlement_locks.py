@@ -198,7 +198,7 @@ def test_a_replacement_waiting_for_its_old_card_holds_its_payment_but_not_the_cr
 def test_a_replacement_waiting_for_its_old_cards_value_holds_the_credit_and_moves_the_value_left_once_it_has_it(
         engines):
     """The old card's stored value is locked and summed in the replacement's first statement, after the credit
-    (payments._locked_with_account): while another kiosk spends from the card, the replacement waits there with its
+    (payment_locks._locked_with_account): while another kiosk spends from the card, the replacement waits there with its
     payment, the card and the credit, and moves what is left once that spend has committed, not what it saw before."""
     r = Replacing(engines, "replace-value", "A1B2C3E1")
     factory, third, hh, card_id = r.factory, r.third, r.hh, r.card_id
