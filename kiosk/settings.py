@@ -2,24 +2,19 @@
 from __future__ import annotations
 
 import os
-import re
 import secrets
-import tomllib
-import types
-import typing
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from kiosk.domain.bounds import DEFAULT_MAX_ITEM_FEN
 from kiosk.errors import ConfigError
+from kiosk.settings_toml import build, check_layer, merge, origins, read_toml
 
 DEFAULT_FILE = Path(__file__).resolve().parents[1] / "config" / "default.toml"
 TECHNICIAN_FILE = "technician.toml"
 LAST_GOOD_FILE = "technician.last-good.toml"
 SECRETS_FILE = "secrets.toml"
-_HOURS = re.compile(r"^(?:([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d))?$")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -304,192 +299,6 @@ def resolve_data_dir(cli_value: str | None) -> Path:
     return Path(raw).expanduser().resolve() if raw else default_data_dir()
 
 
-MAX_FILE_BYTES = 1024 * 1024  # a settings file is a few kilobytes; anything this large is not one
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    """One TOML file as a table. Whatever the file holds (random bytes, another encoding, a huge number,
-    nesting deeper than the parser goes), the answer is the table or one ConfigError naming the file."""
-    try:
-        with path.open("rb") as fh:
-            raw = fh.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError as exc:
-        raise ConfigError(key=f"{path}: file not found") from exc
-    except OSError as exc:
-        raise ConfigError(key=f"{path}: {exc.strerror or exc}") from exc
-    if len(raw) > MAX_FILE_BYTES:
-        raise ConfigError(key=f"{path}: larger than {MAX_FILE_BYTES} bytes, not a settings file")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(key=f"{path}: not UTF-8 text (byte {exc.start})") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(key=f"{path}: {exc}") from None
-    except (ValueError, RecursionError) as exc:  # e.g. an integer of thousands of digits
-        raise ConfigError(key=f"{path}: not a settings file ({type(exc).__name__})") from None
-
-
-def _check_layer(data: dict[str, Any], cls: type, path: str, source: Path) -> None:
-    """Refuse unknown keys and wrong types in one file, naming the file and the dotted key."""
-    hints = typing.get_type_hints(cls)
-    known = {f.name for f in fields(cls) if f.name not in ("data_dir", "sources", "secrets")}
-    for key, value in data.items():
-        dotted = f"{path}.{key}" if path else key
-        if key not in known:
-            raise ConfigError(key=f"{source}: unknown key '{dotted}'")
-        expected = hints[key]
-        if is_dataclass(expected):
-            if not isinstance(value, dict):
-                raise ConfigError(key=f"{source}: '{dotted}' must be a table")
-            _check_layer(value, expected, dotted, source)  # type: ignore[arg-type]
-        elif not _type_ok(value, expected):
-            raise ConfigError(key=f"{source}: '{dotted}' must be {_type_name(expected)}, got {type(value).__name__}")
-
-
-def _type_ok(value: Any, expected: Any) -> bool:
-    origin = typing.get_origin(expected)
-    if origin is dict:
-        key_type, value_type = typing.get_args(expected)
-        return isinstance(value, dict) and all(_type_ok(k, key_type) and _type_ok(v, value_type)
-                                               for k, v in value.items())
-    if origin is tuple:
-        inner = typing.get_args(expected)[0]
-        return isinstance(value, list) and all(_type_ok(v, inner) for v in value)
-    if expected is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if expected is bool:
-        return isinstance(value, bool)
-    if expected is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if expected is str:
-        return isinstance(value, str)
-    if origin in (typing.Union, types.UnionType):
-        return any(_type_ok(value, a) for a in typing.get_args(expected))
-    return isinstance(value, expected)
-
-
-def _type_name(expected: Any) -> str:
-    if typing.get_origin(expected) is tuple:
-        return f"a list of {_type_name(typing.get_args(expected)[0])}"
-    if typing.get_origin(expected) is dict:
-        return f"a table of {_type_name(typing.get_args(expected)[1])}"
-    return {int: "an integer", bool: "true or false", str: "a string", float: "a number"}.get(expected, str(expected))
-
-
-def _origins(data: dict[str, Any], source: str, into: dict[str, str], path: str = "") -> None:
-    """Record `source` as the file that set every key (and table) in `data`."""
-    for key, value in data.items():
-        dotted = f"{path}.{key}" if path else str(key)
-        into[dotted] = source
-        if isinstance(value, dict):
-            _origins(value, source, into, dotted)
-
-
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
-
-
-def _build(cls: type, data: dict[str, Any], path: str) -> Any:
-    hints = typing.get_type_hints(cls)
-    kwargs: dict[str, Any] = {}
-    for f in fields(cls):
-        if f.name in ("data_dir", "sources", "secrets"):
-            continue
-        dotted = f"{path}.{f.name}" if path else f.name
-        if f.name not in data:
-            raise ConfigError(key=f"missing key '{dotted}'")
-        value = data[f.name]
-        expected = hints[f.name]
-        if is_dataclass(expected):
-            kwargs[f.name] = _build(expected, value, dotted)  # type: ignore[arg-type]
-        elif typing.get_origin(expected) is tuple:
-            kwargs[f.name] = tuple(value)
-        elif typing.get_origin(expected) is dict:
-            kwargs[f.name] = dict(value)
-        else:
-            kwargs[f.name] = value
-    return cls(**kwargs)
-
-
-def _validate(settings: Settings, origin: dict[str, str]) -> None:
-    """Every value in its range (kiosk.settings_ranges), then the rules between values; each error names the
-    file that set the key."""
-    from kiosk import settings_ranges
-    from kiosk.i18n import LANGUAGES
-
-    settings_ranges.check(settings, origin)
-
-    def bad(key: str, rule: str) -> ConfigError:
-        return ConfigError(key=f"{settings_ranges.file_of(key, origin)}: '{key}' {rule}")
-
-    for day in WEEKDAYS:
-        if not _HOURS.match(getattr(settings.site.hours, day)):
-            raise bad(f"site.hours.{day}", "must look like 09:30-22:00 or be empty")
-    if settings.ui.language not in LANGUAGES:
-        raise bad("ui.language", f"must be one of {', '.join(LANGUAGES)}")
-    unknown = set(settings.payments.methods) - {"card", "cash", "qr"}
-    if unknown:
-        raise bad("payments.methods", f"has unknown method(s) {sorted(unknown)}; known: card, cash, qr")
-    if settings.ui.idle_timeout_s <= settings.ui.idle_warning_s:
-        raise bad("ui.idle_timeout_s", f"must be above 'ui.idle_warning_s' ({settings.ui.idle_warning_s})")
-    if settings.ui.orientation not in ("auto", "portrait", "landscape"):
-        raise bad("ui.orientation", "must be one of auto, portrait, landscape")
-    if settings.ui.rotation % 90:
-        raise bad("ui.rotation", "must be 0, 90, 180 or 270")
-    if (settings.ui.width > 0) != (settings.ui.height > 0):
-        raise bad("ui.width", "and 'ui.height' must both be set or both be 0")
-    if settings.devices.printer.encoding not in ("gb18030", "big5"):
-        raise bad("devices.printer.encoding", "must be gb18030 or big5")
-    if settings.fleet.webhook_url and not settings.fleet.webhook_url.startswith(("http://", "https://")):
-        raise bad("fleet.webhook_url", "must be an http:// or https:// URL, or empty")
-    if settings.devices.scanner.kind not in ("serial", "hid"):
-        raise bad("devices.scanner.kind", "must be serial or hid")
-    _validate_networks(settings.devices.gateway, bad)
-    try:
-        settings.site.receipt_qr_template.format(number="00000001", site=1)
-    except (KeyError, IndexError, ValueError, AttributeError) as exc:
-        raise bad("site.receipt_qr_template", f"may use only {{number}} and {{site}} ({type(exc).__name__})") from None
-    from kiosk.domain.terms import BookingKind
-
-    unknown_kinds = set(settings.bookings.fees_fen) - {str(k) for k in BookingKind}
-    if unknown_kinds:
-        raise bad("bookings.fees_fen", f"has unknown kind(s) {sorted(unknown_kinds)}")
-    from kiosk.domain.terms import SiteFeature
-
-    for key, names in (("site.features_not_offered", settings.site.features_not_offered),
-                       ("site.hours.out_of_hours_features", settings.site.hours.out_of_hours_features)):
-        unknown_features = set(names) - {str(f) for f in SiteFeature}
-        if unknown_features:
-            raise bad(key, f"has unknown feature(s) {sorted(unknown_features)}; "
-                           f"known: {', '.join(str(f) for f in SiteFeature)}")
-    from kiosk.domain.site_clock import zone_named
-
-    try:
-        zone_named(settings.site.timezone)
-    except ConfigError:
-        raise bad("site.timezone", f"{settings.site.timezone!r} is not a known time zone") from None
-
-
-GATEWAY_NETWORKS = ("wechatpay", "alipay")
-
-
-def _validate_networks(g: GatewaySettings, bad: Callable[[str, str], ConfigError]) -> None:
-    """`devices.gateway.networks`: known names, each once, each with its URL."""
-    unknown = [n for n in g.networks if n not in GATEWAY_NETWORKS]
-    if unknown:
-        raise bad("devices.gateway.networks", f"has unknown network(s) {unknown}; known: {', '.join(GATEWAY_NETWORKS)}")
-    if len(set(g.networks)) != len(g.networks):
-        raise bad("devices.gateway.networks", "names a network twice")
-    for network in g.networks:
-        if not getattr(g, network).url:
-            raise bad(f"devices.gateway.{network}.url", f"must be set: '{network}' is in 'devices.gateway.networks'")
-
-
 def load_for(data_dir: str | None, site_file: str | None, db_url: str | None = None,
              with_secrets: bool = True) -> Settings:
     """Settings as the command line names them: a --data-dir (or None for the default) and a --config."""
@@ -509,15 +318,17 @@ def load(data_dir: Path, site_file: str | None = None, *, db_url: str | None = N
     merged: dict[str, Any] = {}
     origin: dict[str, str] = {}
     for path in layers:
-        data = _read_toml(path)
-        _check_layer(data, Settings, "", path)
-        merged = _merge(merged, data)
-        _origins(data, str(path), origin)
+        data = read_toml(path)
+        check_layer(data, Settings, "", path)
+        merged = merge(merged, data)
+        origins(data, str(path), origin)
     if db_url:
-        merged = _merge(merged, {"database": {"url": db_url}})
+        merged = merge(merged, {"database": {"url": db_url}})
         origin["database.url"] = "--db-url"
-    settings: Settings = _build(Settings, merged, "")
-    _validate(settings, origin)
+    settings: Settings = build(Settings, merged, "")
+    from kiosk.settings_rules import validate
+
+    validate(settings, origin)
     from kiosk.domain import site_clock
 
     site_clock.use_zone(settings.site.timezone)  # the one clock of this process: see kiosk.domain.site_clock
@@ -533,7 +344,7 @@ def value_sources(settings: Settings, db_url: str | None = None) -> dict[str, st
     origin: dict[str, str] = {}
     for source in settings.sources:
         leaves: dict[str, str] = {}
-        _origins(_read_toml(Path(source)), source, leaves)
+        origins(read_toml(Path(source)), source, leaves)
         origin.update(leaves)
     if db_url:
         origin["database.url"] = "--db-url"
@@ -563,7 +374,7 @@ def load_secrets(data_dir: Path) -> Secrets:
         with os.fdopen(fd, "w") as fh:
             fh.write("# Site secrets: keep private, back up with the database.\n")
             fh.writelines(f'{k} = "{v}"\n' for k, v in fresh.items())
-    data = _read_toml(path)
+    data = read_toml(path)
     missing = {k: v for k, v in _invoice_credentials().items() if k not in data}
     if missing:  # a secrets file from before invoicing: add the simulator's credentials, keep the rest
         ends_clean = path.read_bytes().endswith(b"\n")
@@ -575,7 +386,7 @@ def load_secrets(data_dir: Path) -> Secrets:
         with open(path, "a", encoding="utf-8") as fh:
             fh.write("\n# The estate's audit chain key: the same on every kiosk of the estate (docs/reliability.md).\n"
                      f'audit_key = "{secrets.token_hex(32)}"\n')
-        data = _read_toml(path)
+        data = read_toml(path)
     if len(bytes.fromhex(_hex(data["audit_key"], path, "audit_key"))) < 16:
         raise ConfigError(key=f"{path}: 'audit_key' must be at least 32 hex digits")
     try:

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from kiosk import settings as settings_mod
+from kiosk import settings_toml
 from kiosk.errors import ConfigError, ImportFileError, KioskError
 from kiosk.i18n import LANGUAGES
 from kiosk.persistence.db import make_engine, sqlite_url
@@ -156,7 +157,7 @@ scalars = st.one_of(st.integers(-2**64, 2**64), st.floats(), st.booleans(), st.t
 
 
 def known_keys() -> list[tuple[str, str]]:
-    defaults = settings_mod._read_toml(settings_mod.DEFAULT_FILE)
+    defaults = settings_toml.read_toml(settings_mod.DEFAULT_FILE)
     return [(table, key) for table, values in defaults.items() if isinstance(values, dict)
             for key in values] + [("devices.reader", "poll_ms"), ("devices.cash", "address"),
                                   ("site.hours", "mon"), ("limits", "max_item_fen")]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import settings, settings_ranges
+from kiosk import settings, settings_ranges, settings_toml
 from kiosk.domain.bounds import DEFAULT_MAX_ITEM_FEN, MAX_ITEM_CEILING_FEN
 from kiosk.errors import ConfigError, ConfigOutOfRange, ConfigTextTooLong, DatabaseUrlUnsupported
 from kiosk.i18n import LANGUAGES
@@ -138,7 +138,7 @@ def test_a_database_url_the_kiosk_cannot_use_is_one_line(tmp_path, url, reason):
     (b"a = 1" + b"0" * 5000 + b"\n", ["not a settings file"]),
     (b"a = " + b"[" * 3000 + b"]" * 3000 + b"\n", ["not a settings file"]),
     (b"[payments\n", ["site.toml"]),
-    (b"x" * (settings.MAX_FILE_BYTES + 1), ["larger than"]),
+    (b"x" * (settings_toml.MAX_FILE_BYTES + 1), ["larger than"]),
 ])
 def test_a_settings_file_that_is_not_toml_is_one_config_error(tmp_path, raw, words):
     site = tmp_path / "site.toml"
