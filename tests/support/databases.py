@@ -1,13 +1,19 @@
 """Fresh migrated databases for tests: a SQLite file copied from a migrated one, or a PostgreSQL database cloned from
 a template. Each is migrated once per pytest process (Alembic's upgrade from nothing costs about 0.12 s, and about
 700 tests ask for a SQLite database); the template is what `schema.upgrade` leaves, so a copy is the same database
-a migration would have made."""
+a migration would have made.
+
+A PostgreSQL copy of the template takes the server about half a second (its 500-odd relations), and about 700 tests
+ask for one: `_Copies` makes the next two on a thread of its own while the tests run, so a test takes one that is
+ready instead of waiting for it."""
 from __future__ import annotations
 
 import atexit
 import os
+import queue
 import shutil
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +29,7 @@ PG_ENV = "KIOSK_TEST_PG_URL"  # e.g. postgresql+psycopg://postgres@127.0.0.1:554
 TEMPLATE = f"kiosk_test_template_{os.getpid()}"
 _template_ready = False
 _sqlite_template: Path | None = None  # the migrated SQLite file this process copies
+_copies: _Copies | None = None  # PostgreSQL copies of the template made ahead
 
 
 def pg_admin_url() -> str | None:
@@ -64,21 +71,81 @@ def _with_db(url: str, name: str) -> str:
     return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
+class _Copies:
+    """Fresh copies of the template, `AHEAD` of them made in advance by one thread. `take()` hands out a ready one
+    (waiting for the one being made if none is); `stop()` drops those nobody took."""
+
+    AHEAD = 2
+
+    def __init__(self, admin_url: str) -> None:
+        self._admin = _admin_engine(admin_url)
+        self._ready: queue.Queue[str | BaseException] = queue.Queue()
+        self._free = threading.Semaphore(self.AHEAD)
+        self._stopped = False
+        self._thread = threading.Thread(target=self._make, name="test-database-copies", daemon=True)
+        self._thread.start()
+
+    def _make(self) -> None:
+        while True:
+            self._free.acquire()
+            if self._stopped:
+                return
+            name = f"kiosk_t_{uuid.uuid4().hex[:12]}"
+            try:
+                with self._admin.connect() as conn:
+                    conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}"))
+            except BaseException as exc:  # handed to the test that waits, which fails with it
+                self._ready.put(exc)
+                return
+            self._ready.put(name)
+
+    def take(self) -> str:
+        made = self._ready.get(timeout=300)
+        if isinstance(made, BaseException):
+            raise made
+        self._free.release()  # the next one is made while this one is used
+        return made
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._free.release()
+        self._thread.join(60)
+        while not self._ready.empty():
+            made = self._ready.get_nowait()
+            if isinstance(made, str):
+                _drop(self._admin, made)
+        self._admin.dispose()
+
+
+def _drop(admin: Engine, name: str) -> None:
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+def _migrated_copy(admin_url: str) -> str:
+    global _copies
+    _ensure_template(admin_url)
+    if _copies is None:
+        _copies = _Copies(admin_url)
+        atexit.register(_copies.stop)  # before the template is dropped (atexit runs the last registered first)
+    return _copies.take()
+
+
 @contextmanager
 def postgres_database(migrated: bool = True) -> Iterator[str]:
     admin_url = pg_admin_url()
     assert admin_url, f"{PG_ENV} is not set"
-    name = f"kiosk_t_{uuid.uuid4().hex[:12]}"
-    if migrated:
-        _ensure_template(admin_url)
     admin = _admin_engine(admin_url)
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}" + (f" TEMPLATE {TEMPLATE}" if migrated else "")))
+    if migrated:
+        name = _migrated_copy(admin_url)
+    else:
+        name = f"kiosk_t_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name}"))
     try:
         yield _with_db(admin_url, name)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        _drop(admin, name)
         admin.dispose()
 
 
