@@ -173,9 +173,7 @@ def orphaned_spend(factory: sessionmaker[Session], card_id: int) -> OpenWrite | 
     stopped between the verified write and the settlement, or the settlement was refused afterwards.
     The card holds less than the ledger; the payment is then settled or the value given back."""
     with unit_of_work(factory) as session:
-        op = session.scalars(select(CardOperation).where(CardOperation.card_id == card_id,
-                                                         CardOperation.status == "done")
-                             .order_by(CardOperation.new_counter.desc(), CardOperation.id.desc())).first()
+        op = session.scalars(cards.last_done_write(select(CardOperation), card_id)).first()
         if op is None or op.kind != "spend" or op.payment_id is None:
             return None
         pay = session.get(Payment, op.payment_id)
@@ -318,9 +316,8 @@ def rebased(factory: sessionmaker[Session], w: CardWrite) -> CardWrite:
     other write left, looked changed behind the ledger's back and was flagged as tampered. Unchanged (no write)
     when they agree, which is every write recorded while nothing else of the card was open."""
     with unit_of_work(factory) as session:
-        last = session.execute(select(CardOperation.new_value_fen, CardOperation.new_counter)
-                               .where(CardOperation.card_id == w.card_id, CardOperation.status == "done")
-                               .order_by(CardOperation.new_counter.desc(), CardOperation.id.desc()).limit(1)).first()
+        last = session.execute(cards.last_done_write(select(CardOperation.new_value_fen, CardOperation.new_counter),
+                                                     w.card_id)).first()
         if last is None or (last[0], last[1]) == (w.old_value_fen, w.old_counter):
             return w
         op = session.get(CardOperation, w.operation_id)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from datetime import datetime
 
-from sqlalchemy import ScalarSelect, and_, case, exists, func, select
+from sqlalchemy import ScalarSelect, Select, and_, case, exists, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.domain.receipt import ReceiptKind
@@ -251,14 +251,20 @@ def pending_write_exists(card_id: Any) -> Any:
     return exists().where(CardOperation.card_id == card_id, CardOperation.status == "pending")
 
 
+def last_done_write(statement: Select[Any], card_id: Any) -> Select[Any]:
+    """`statement` (over CardOperation) narrowed to the card's last done write: what the card holds once nothing of
+    it is open (the highest counter; of two done writes with one counter, the later)."""
+    return (statement.where(CardOperation.card_id == card_id, CardOperation.status == "done")
+            .order_by(CardOperation.new_counter.desc(), CardOperation.id.desc()).limit(1))
+
+
 def last_done_unsettled(card_id: Any) -> ScalarSelect[Any]:
     """1 when the card's last done write is a spend whose payment never settled (the card holds less than the
     ledger: a tap settles the payment or gives the value back), else 0 or NULL, as a scalar subquery."""
-    return (select(case((and_(CardOperation.kind == "spend", Payment.id.is_not(None),
-                              Payment.status != PaymentStatus.SUCCEEDED), 1), else_=0))
-            .select_from(CardOperation).outerjoin(Payment, Payment.id == CardOperation.payment_id)
-            .where(CardOperation.card_id == card_id, CardOperation.status == "done")
-            .order_by(CardOperation.new_counter.desc(), CardOperation.id.desc()).limit(1).scalar_subquery())
+    return last_done_write(select(case((and_(CardOperation.kind == "spend", Payment.id.is_not(None),
+                                             Payment.status != PaymentStatus.SUCCEEDED), 1), else_=0))
+                           .select_from(CardOperation).outerjoin(Payment, Payment.id == CardOperation.payment_id),
+                           card_id).scalar_subquery()
 
 
 def last_done_counter(card_id: Any) -> ScalarSelect[Any]:
