@@ -12,7 +12,8 @@ from kiosk.errors import AlreadyDone, InvalidAmount, NotFound
 from kiosk.flows import records as r
 from kiosk.payments.control import PaymentControl
 from kiosk.persistence.db import unit_of_work
-from kiosk.services import bookings, card_value, cards, charges, direct_debit, history, households, member_events, parking, payments, receipts, staff
+from kiosk.services import (bookings, card_replacement, card_value, cards, charges, direct_debit, history, households,
+                            member_events, parking, payments, receipts, staff)
 
 if TYPE_CHECKING:
     from kiosk.app_runtime.runtime import KioskRuntime
@@ -114,7 +115,7 @@ class HouseholdFacade:
         core = mapping.core_method(method)
         control = control or PaymentControl()
         fee = self.rt.settings.payments.card_replacement_fee_fen
-        result = card_value.replace_card(self.rt.db.factory, self.rt.till, key=idempotency_key,
+        result = card_replacement.replace_card(self.rt.db.factory, self.rt.till, key=idempotency_key,
                                          household_id=int(household_id), old_card_id=self._card_id(old_card_uid),
                                          new_uid=new_card_uid, method=core, fee_fen=fee, language=language,
                                          move_money=self.rt.money_mover(core, control, old_card_uid),

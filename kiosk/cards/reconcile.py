@@ -179,10 +179,7 @@ def orphaned_spend(factory: sessionmaker[Session], card_id: int) -> OpenWrite | 
         pay = session.get(Payment, op.payment_id)
         if pay is None or pay.status == PaymentStatus.SUCCEEDED:
             return None
-        card = cards.get_card(session, card_id)
-        w = CardWrite(op.id, op.kind, card.id, card.uid_hex, op.old_value_fen, op.new_value_fen, op.old_counter,
-                      op.new_counter)
-        return OpenWrite(w, pay.id, pay.status, pay.purpose)
+        return OpenWrite(cards.write_of(session, op), pay.id, pay.status, pay.purpose)
 
 
 def give_up_payment(factory: sessionmaker[Session], till: Till, ow: OpenWrite, code: str) -> OpenWrite:

@@ -127,7 +127,7 @@ def issue_card(session: Session, *, household_id: int, uid: str, kind: CardKind,
 
 def new_card_no(session: Session, hh: Household, cards_now: int | None = None) -> str:
     """Printed card number: site, household and a running count, e.g. '0001-000042-03'. `cards_now`: the
-    household's count of cards, when the caller read it with the household (card_value.card_and_household)."""
+    household's count of cards, when the caller read it with the household (card_replacement.card_and_household)."""
     count = cards_now if cards_now is not None else (
         session.scalar(select(func.count()).select_from(Card).where(Card.household_id == hh.id)) or 0)
     return f"{hh.site_id:04d}-{hh.id:06d}-{count + 1:02d}"[:20]
@@ -249,6 +249,13 @@ NOT_READ: Any = object()  # record_card_write's last_counter when the caller has
 def pending_write_exists(card_id: Any) -> Any:
     """Whether the card has a pending write, as a column (what a tap resolves first)."""
     return exists().where(CardOperation.card_id == card_id, CardOperation.status == "pending")
+
+
+def write_of(session: Session, op: CardOperation) -> CardWrite:
+    """The CardWrite a recorded card operation stands for, with its card's uid."""
+    card = get_card(session, op.card_id)
+    return CardWrite(op.id, op.kind, card.id, card.uid_hex, op.old_value_fen, op.new_value_fen, op.old_counter,
+                     op.new_counter)
 
 
 def last_done_write(statement: Select[Any], card_id: Any) -> Select[Any]:

@@ -90,7 +90,7 @@ def _at_the_tap() -> tuple[Any, ...]:
 
 def for_settling(session: Session, payment_id: int, operation_id: int, spends: Account | None) -> Settling:
     """The payment locked (FOR UPDATE), then its card (FOR NO KEY UPDATE: against a replacement at another kiosk,
-    `card_value.card_and_household`), then `spends` (the account the settlement spends first,
+    `card_replacement.card_and_household`), then `spends` (the account the settlement spends first,
     split_tender.first_spend; None: the settlement locks it itself), with the card's household, the pending write
     `operation_id` and the card's value before. On PostgreSQL in one statement: each lock is taken through a value of
     the row locked before it, so none can be taken first; `spends` is locked only while the payment is an intent,

@@ -12,7 +12,7 @@ from kiosk.errors import CardFlagged, CardTampered
 from kiosk.i18n import LANGUAGES
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Card, CardOperation, JournalEntry, Payment
-from kiosk.services import card_states, card_value, cards, households, payments
+from kiosk.services import card_replacement, card_states, card_value, cards, households, payments
 
 STAFF = "staff:Li Na"
 PIN = "246813"
@@ -60,7 +60,7 @@ def every_use(desk, screen, uid: str, n: int) -> list[str]:  # type: ignore[no-u
                                             move_money=never, write_card=desk.station.write_card(screen.control)),
         "unfreeze": lambda: _freeze_then_unfreeze(desk, card_id),
         "unblock the card with the PIN": lambda: _unblock_with_pin(desk, uid),
-        "replace it (balance moved from it)": lambda: card_value.replace_card(
+        "replace it (balance moved from it)": lambda: card_replacement.replace_card(
             desk.factory, desk.mini.till, key=f"rep-{n}", household_id=hh, old_card_id=card_id,
             new_uid=f"C1C2C3{n:02X}", method=PaymentMethod.CASH, fee_fen=2_000, language="en", move_money=never),
     }

@@ -14,7 +14,7 @@ from kiosk.errors import CardBlocked, CardFlagged, CardReplaced, CardRolledBack,
 from kiosk.payments.control import PaymentControl
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import AuditEntry, Card, Payment
-from kiosk.services import card_value, cards
+from kiosk.services import card_replacement, card_value, cards
 from tests.services.helpers import cash
 
 
@@ -85,7 +85,7 @@ def test_lost_card_is_refused_before_the_card_is_touched(desk):
 def test_replaced_card_is_refused_at_tap(desk):
     uid = desk.uid()
     hh = desk.mini.household_ids[0]
-    card_value.replace_card(desk.factory, desk.mini.till, key="r", household_id=hh, old_card_id=desk.card_id(),
+    card_replacement.replace_card(desk.factory, desk.mini.till, key="r", household_id=hh, old_card_id=desk.card_id(),
                             new_uid="C1C2C3C4", method=PaymentMethod.CARD, fee_fen=2_000, language="en")
     desk.present(uid)
     with pytest.raises(CardReplaced):

@@ -7,7 +7,7 @@ from kiosk.domain.terms import PaymentMethod, PaymentStatus
 from kiosk.errors import CardReplaced
 from kiosk.payments.control import Stage
 from kiosk.persistence.db import unit_of_work
-from kiosk.services import card_value, cards
+from kiosk.services import card_replacement, cards
 
 import pytest
 
@@ -16,7 +16,7 @@ NEW = "C1C2C3C4"
 
 def replace(desk, screen, new_uid: str, key: str = "rep"):  # type: ignore[no-untyped-def]
     hh = desk.mini.household_ids[0]
-    return card_value.replace_card(desk.factory, desk.mini.till, key=key, household_id=hh,
+    return card_replacement.replace_card(desk.factory, desk.mini.till, key=key, household_id=hh,
                                    old_card_id=desk.card_id(), new_uid=new_uid, method=PaymentMethod.CARD,
                                    fee_fen=2_000, language="en", write_card=desk.station.write_card(screen.control))
 

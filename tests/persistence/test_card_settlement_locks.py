@@ -19,7 +19,7 @@ from kiosk.domain.terms import AccountKind, EntryKind, PaymentMethod, PaymentSta
 from kiosk.errors import CreditNotEnough, DatabaseBusy
 from kiosk.persistence.db import make_engine, unit_of_work
 from kiosk.persistence.models import Card, Payment
-from kiosk.services import card_value, cards, ledger, payments, split_tender, top_up_locks
+from kiosk.services import card_replacement, card_value, cards, ledger, payments, split_tender, top_up_locks
 from tests.support import estate, money_uses
 from tests.support.chain_key import bound_factory
 from tests.support.lock_waits import until_a_backend_waits_on_a_lock
@@ -138,7 +138,7 @@ def test_the_settlement_waiting_for_its_card_spends_only_the_credit_left_once_it
     left = TopUpLeft(factory)
 
     def hold(s) -> None:  # a replacement holds the card and, meanwhile, 3,000 of the credit is refunded
-        card_value.card_and_household(s, left.card_id, left.hh)
+        card_replacement.card_and_household(s, left.card_id, left.hh)
         credit = ledger.account(s, AccountKind.CREDIT, household_id=left.hh)
         box = ledger.account(s, AccountKind.CASH_BOX, kiosk_id=left.mini.till.kiosk_id)
         ledger.post(s, EntryKind.REFUND, [ledger.Posting(credit, 3_000), ledger.Posting(box, -3_000)])
@@ -167,8 +167,8 @@ class Replacing:
         self.hh = self.mini.household_ids[0]
         self.card_id = self.mini.card_ids[self.hh]
 
-    def replace(self) -> card_value.ReplacementResult:
-        return card_value.replace_card(self.kiosk, self.mini.till, key=self.key, household_id=self.hh,
+    def replace(self) -> card_replacement.ReplacementResult:
+        return card_replacement.replace_card(self.kiosk, self.mini.till, key=self.key, household_id=self.hh,
                                        old_card_id=self.card_id, new_uid=self.new_uid, method=PaymentMethod.CASH,
                                        fee_fen=2_000, language="en",
                                        move_money=money_uses.banknotes(self.kiosk, self.mini.till))
@@ -190,7 +190,7 @@ def test_a_replacement_waiting_for_its_old_card_holds_its_payment_but_not_the_cr
         assert _free(third, _lock_credit(hh))  # ...and not yet the credit the note landed on
 
     # a top-up settling on the card holds it (card_and_household locks it the same way)
-    outcome = r.while_held(lambda s: card_value.card_and_household(s, card_id, hh), check)
+    outcome = r.while_held(lambda s: card_replacement.card_and_household(s, card_id, hh), check)
     assert len(outcome) == 1 and outcome[0].outcome.status is PaymentStatus.SUCCEEDED, outcome
     assert outcome[0].transferred_fen == CARD_FEN
 

@@ -11,7 +11,7 @@ from kiosk.domain.terms import AccountKind, BillStatus, BookingKind, EntryKind, 
 from kiosk.errors import CardRemoved, IdempotencyConflict, InsufficientBalance, PaymentCancelled
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Bill, JournalEntry, JournalLine, Payment
-from kiosk.services import bookings, card_value, cards, ledger, parking, payments
+from kiosk.services import bookings, card_replacement, card_value, cards, ledger, parking, payments
 from tests.services.helpers import cash
 
 CARD_START = 50_000  # tests.support.estate: every card starts with 500.00; bills are 100.00, 112.34, 124.68
@@ -253,7 +253,7 @@ def test_booking_and_parking_take_credit_too(factory, mini):
 def test_card_replacement_fee_paid_from_credit(factory, mini):
     hh = mini.household_ids[0]
     _overpay(factory, mini, hh)
-    out = card_value.replace_card(factory, mini.till, key="rep", household_id=hh, old_card_id=mini.card_ids[hh],
+    out = card_replacement.replace_card(factory, mini.till, key="rep", household_id=hh, old_card_id=mini.card_ids[hh],
                                   new_uid="A1B2C3E0", method=PaymentMethod.CREDIT, fee_fen=2_000, language="en")
     assert out.outcome.status is PaymentStatus.SUCCEEDED and out.transferred_fen == CARD_START
     assert _credit(factory, hh) == 18_000

@@ -13,7 +13,7 @@ from kiosk.errors import (AccountLocked, AlreadyDone, CardBlocked, CardFrozen, C
                           InvalidEntry, WrongPin)
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import AuditEntry, Card, Household, Receipt
-from kiosk.services import card_states, card_value, cards, households
+from kiosk.services import card_replacement, card_states, cards, households
 from kiosk.services.charges import usable_card
 
 PIN = "258046"
@@ -89,7 +89,7 @@ def test_lost_card_whose_replacement_was_issued_can_never_be_unblocked(factory, 
     hh, card_id, uid, _unit = _setup(factory, mini)
     with unit_of_work(factory) as s:
         cards.report_loss(s, mini.till, household_id=hh, card_id=card_id, language="en")
-    card_value.replace_card(factory, mini.till, key="r1", household_id=hh, old_card_id=card_id, new_uid="A1B2C3D4",
+    card_replacement.replace_card(factory, mini.till, key="r1", household_id=hh, old_card_id=card_id, new_uid="A1B2C3D4",
                             method=PaymentMethod.CARD, fee_fen=2_000, language="en")
     with pytest.raises(CardReplaced):  # the resident holding the found card and the PIN
         card_states.unblock_found_card(factory, mini.till, uid=uid, pin=PIN, language="en")
@@ -187,7 +187,7 @@ def test_a_vehicle_card_keeps_its_plate_when_issued_and_when_replaced(factory, m
                                             actor="staff:wang", plate="粤B·99999")
         s.get(Card, card_id).kind, s.get(Card, card_id).plate = "vehicle", "粤B·54321"
         cards.report_loss(s, mini.till, household_id=hh, card_id=card_id, language="en")
-    out = card_value.replace_card(factory, mini.till, key="v1", household_id=hh, old_card_id=card_id,
+    out = card_replacement.replace_card(factory, mini.till, key="v1", household_id=hh, old_card_id=card_id,
                                   new_uid="0E0E0E03", method=PaymentMethod.CARD, fee_fen=2_000, language="en")
     with unit_of_work(factory) as s:
         assert s.get(Card, vehicle.card_id).plate == "粤B·12345"

@@ -9,7 +9,7 @@ from kiosk.errors import (AlreadyDone, CardBlocked, CardFrozen, CardRemoved, Car
                           CardWritePending, InsufficientBalance, InvalidEntry)
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Card, CardOperation, JournalEntry, Payment, Receipt
-from kiosk.services import audit, card_value, cards, ledger
+from kiosk.services import audit, card_replacement, card_value, cards, ledger
 from tests.services.helpers import audit_actions, cash
 
 
@@ -219,7 +219,7 @@ def test_replacement_charges_the_fee_moves_the_balance_and_blocks_the_old_card_f
     with unit_of_work(factory) as s:
         cards.report_loss(s, mini.till, household_id=hh, card_id=old_id, language="en")
     writes = []
-    out = card_value.replace_card(factory, mini.till, key="r1", household_id=hh, old_card_id=old_id,
+    out = card_replacement.replace_card(factory, mini.till, key="r1", household_id=hh, old_card_id=old_id,
                                   new_uid="A1B2C3D4", method=PaymentMethod.CARD, fee_fen=2_000, language="zh_Hans",
                                   write_card=writes.append)
     assert out.outcome.status is PaymentStatus.SUCCEEDED and out.transferred_fen == 48_000 and out.card_written
@@ -246,7 +246,7 @@ def test_replacement_charges_the_fee_moves_the_balance_and_blocks_the_old_card_f
         with unit_of_work(factory) as s:
             cards.report_loss(s, mini.till, household_id=hh, card_id=old_id, language="en")
     with pytest.raises(CardReplaced):
-        card_value.replace_card(factory, mini.till, key="r3", household_id=hh, old_card_id=old_id,
+        card_replacement.replace_card(factory, mini.till, key="r3", household_id=hh, old_card_id=old_id,
                                 new_uid="A1B2C3D5", method=PaymentMethod.CASH, fee_fen=2_000, language="en")
     with unit_of_work(factory) as s:
         assert audit.verify(s).ok
@@ -254,7 +254,7 @@ def test_replacement_charges_the_fee_moves_the_balance_and_blocks_the_old_card_f
 
 def test_replacement_paid_in_cash_keeps_the_whole_balance(factory, mini):
     hh, old_id = _hh(mini)
-    out = card_value.replace_card(factory, mini.till, key="r4", household_id=hh, old_card_id=old_id,
+    out = card_replacement.replace_card(factory, mini.till, key="r4", household_id=hh, old_card_id=old_id,
                                   new_uid="A1B2C3D6", method=PaymentMethod.CASH, fee_fen=2_000, language="en",
                                   move_money=cash(factory, mini.till, 5_000))
     assert out.transferred_fen == 50_000 and not out.card_written  # no writer given
@@ -269,6 +269,6 @@ def test_replacement_paid_in_cash_keeps_the_whole_balance(factory, mini):
 def test_replacement_onto_an_already_registered_uid_is_refused_before_money_moves(factory, mini):
     hh, old_id = _hh(mini)
     with pytest.raises(AlreadyDone):
-        card_value.replace_card(factory, mini.till, key="r5", household_id=hh, old_card_id=old_id,
+        card_replacement.replace_card(factory, mini.till, key="r5", household_id=hh, old_card_id=old_id,
                                 new_uid="0A0B0C01", method=PaymentMethod.CARD, fee_fen=2_000, language="en")
     assert _balance(factory, old_id) == 50_000

@@ -9,7 +9,7 @@ from kiosk.domain.terms import PaymentMethod
 from kiosk.errors import NotFound
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Card
-from kiosk.services import card_value, history, payments, voids
+from kiosk.services import card_replacement, card_value, history, payments, voids
 from tests.services.helpers import cash
 
 
@@ -69,7 +69,7 @@ def test_a_cash_payment_has_no_card_movement(factory, mini):
 
 def test_a_replacement_shows_the_fee_and_the_transfer_onto_the_new_card(factory, mini):
     hh, card = mini.household_ids[0], mini.card_ids[mini.household_ids[0]]
-    out = card_value.replace_card(factory, mini.till, key="h5", household_id=hh, old_card_id=card, new_uid="0D0E0F10",
+    out = card_replacement.replace_card(factory, mini.till, key="h5", household_id=hh, old_card_id=card, new_uid="0D0E0F10",
                                   method=PaymentMethod.CARD, fee_fen=2_000, language="zh_Hans")
     row = _page(factory, hh).rows[0]
     assert row.kind == "card_replacement" and row.amount_fen == 2_000 and row.items[0].label == "补卡费"

@@ -27,7 +27,7 @@ from kiosk.errors import (CardTampered, CashAcceptorFault, CreditNotEnough, Kios
 from kiosk.i18n import LANGUAGES
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import JournalEntry, ParkingSpace, Payment, Receipt, utcnow
-from kiosk.services import abandoned, bookings, card_value, cards, ledger, parking, payments
+from kiosk.services import abandoned, bookings, card_replacement, card_value, cards, ledger, parking, payments
 from kiosk.services.payments import PaymentOutcome
 from tests.services.helpers import cash
 
@@ -132,7 +132,7 @@ def _top_up(method: PaymentMethod):
 
 def _replace(factory, mini, key, move):
     hh = mini.household_ids[0]
-    return card_value.replace_card(factory, mini.till, key=key, household_id=hh, old_card_id=mini.card_ids[hh],
+    return card_replacement.replace_card(factory, mini.till, key=key, household_id=hh, old_card_id=mini.card_ids[hh],
                                    new_uid="C1C2C3C4", method=PaymentMethod.CASH, fee_fen=2_000, language="en",
                                    move_money=move)
 

@@ -18,7 +18,7 @@ from kiosk.errors import (AccountNegative, BillPaidTwice, CardValueMismatch, Ent
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import (Bill, Card, CardOperation, ChainLink, JournalEntry, JournalLine, Payment,
                                       PaymentItem, Receipt)
-from kiosk.services import card_value, cards, integrity, ledger, payments, receipts, settlement, voids
+from kiosk.services import card_replacement, card_value, cards, integrity, ledger, payments, receipts, settlement, voids
 from tests.services.helpers import cash
 from tests.support.chain_key import TEST_AUDIT_KEY
 from tests.support.tamper import report, tamper
@@ -45,7 +45,7 @@ def _a_day(factory, mini):
     written = []
     card_value.top_up(factory, mini.till, key="d2", card_uid=uid, amount_fen=5_000, method=PaymentMethod.CASH,
                       language="en", move_money=cash(factory, mini.till, 5_000), write_card=written.append)
-    card_value.replace_card(factory, mini.till, key="d3", household_id=hh0, old_card_id=mini.card_ids[hh0],
+    card_replacement.replace_card(factory, mini.till, key="d3", household_id=hh0, old_card_id=mini.card_ids[hh0],
                             new_uid="0A0B0CFF", method=PaymentMethod.CASH, fee_fen=2_000, language="en",
                             move_money=cash(factory, mini.till, 2_000), write_card=written.append)
     with unit_of_work(factory) as s:

@@ -1,6 +1,6 @@
 """A top-up and a replacement of the same card at two kiosks at once (PostgreSQL, two transactions): the value the
 top-up added ends on the new card, or stays as the household's credit; never on the replaced card, where nobody
-could spend it. Both settlements lock the card's row (card_value.settle_top_up, card_value.card_and_household)."""
+could spend it. Both settlements lock the card's row (card_value.settle_top_up, card_replacement.card_and_household)."""
 from __future__ import annotations
 
 import threading
@@ -11,7 +11,7 @@ from kiosk.domain.terms import AccountKind, CardStatus, PaymentMethod, PaymentSt
 from kiosk.errors import CardReplaced
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Card, CardOperation, Payment
-from kiosk.services import card_value, cards, ledger
+from kiosk.services import card_replacement, card_value, cards, ledger
 from tests.support import money_uses
 from tests.support.chain_key import bound_factory
 
@@ -29,7 +29,7 @@ def _top_up_written_not_settled(factory, till, card_id):
 
 
 def _replace(factory, till, hh, card_id):
-    return card_value.replace_card(factory, till, key="race-replace", household_id=hh, old_card_id=card_id,
+    return card_replacement.replace_card(factory, till, key="race-replace", household_id=hh, old_card_id=card_id,
                                    new_uid="A1B2C3D9", method=PaymentMethod.CARD, fee_fen=FEE_FEN, language="en")
 
 

@@ -15,7 +15,7 @@ from kiosk.persistence import chain
 from kiosk.persistence.db import unit_of_work
 from kiosk.persistence.models import Card, CardOperation, JournalEntry, Payment, Receipt
 from kiosk.persistence.round_trips import counting
-from kiosk.services import card_value, cards, integrity, ledger
+from kiosk.services import card_replacement, card_value, cards, integrity, ledger
 from tests.support import money_uses
 from tests.support.chain_key import TEST_AUDIT_KEY, TEST_CHAIN, bound_factory
 
@@ -131,7 +131,7 @@ def test_a_card_replaced_at_another_kiosk_while_it_took_its_write_keeps_the_mone
     replaced: dict[str, Any] = {}
 
     def another_kiosk_replaces_the_card() -> None:
-        replaced["out"] = card_value.replace_card(kiosk_b, mini.till, key="replaced-meanwhile", household_id=hh,
+        replaced["out"] = card_replacement.replace_card(kiosk_b, mini.till, key="replaced-meanwhile", household_id=hh,
                                                   old_card_id=card_id, new_uid="0E0F0E01", method=PaymentMethod.CARD,
                                                   fee_fen=2_000, language="en")
 

@@ -16,7 +16,7 @@ from kiosk.cards import reconcile
 from kiosk.domain.terms import PaymentMethod
 from kiosk.errors import CardRemoved, CardWritePending
 from kiosk.persistence.db import unit_of_work
-from kiosk.services import card_value, payments, voids
+from kiosk.services import card_replacement, card_value, payments, voids
 from kiosk.services.cards import CardWrite
 from kiosk.services.receipts import Till
 
@@ -114,9 +114,9 @@ def top_up(factory: Any, till: Till, *, key: str, card_uid: str, amount_fen: int
 
 
 def replace_card(factory: Any, till: Till, *, key: str, household_id: int, old_card_id: int, new_uid: str,
-                 counter: Callable[[], int] | None = None) -> card_value.ReplacementResult:
+                 counter: Callable[[], int] | None = None) -> card_replacement.ReplacementResult:
     """补卡 with the 20-yuan fee paid by one banknote; the new card takes the old one's balance."""
-    return card_value.replace_card(factory, till, key=key, household_id=household_id, old_card_id=old_card_id,
+    return card_replacement.replace_card(factory, till, key=key, household_id=household_id, old_card_id=old_card_id,
                                    new_uid=new_uid, method=PaymentMethod.CASH, fee_fen=2_000, language="zh_Hans",
                                    move_money=banknotes(factory, till, counter), write_card=card_takes_it)
 
