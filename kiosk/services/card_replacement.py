@@ -35,9 +35,6 @@ class ReplacementResult:
     write: CardWrite | None = None
 
 
-# --- top-up ------------------------------------------------------------------------------------------
-
-
 def card_and_household(session: Session, card_id: int, household_id: int) -> tuple[Card, Household, int]:
     """The card, the household and the household's count of cards (for new_card_no), one query. CardUnknown: no
     such card; NotFound: no such household.
