@@ -82,8 +82,12 @@ class _Copies:
         self._ready: queue.Queue[str | BaseException] = queue.Queue()
         self._free = threading.Semaphore(self.AHEAD)
         self._stopped = False
-        self._thread = threading.Thread(target=self._make, name="test-database-copies", daemon=True)
-        self._thread.start()
+        self._thread = self._started()
+
+    def _started(self) -> threading.Thread:
+        thread = threading.Thread(target=self._make, name="test-database-copies", daemon=True)
+        thread.start()
+        return thread
 
     def _make(self) -> None:
         while True:
@@ -94,16 +98,18 @@ class _Copies:
             try:
                 with self._admin.connect() as conn:
                     conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}"))
-            except BaseException as exc:  # handed to the test that waits, which fails with it
-                self._ready.put(exc)
+            except BaseException as exc:  # handed to the test that waits, which fails with it; the next test's
+                self._ready.put(exc)  # take() starts the thread again
                 return
             self._ready.put(name)
 
     def take(self) -> str:
+        if self._ready.empty() and not self._thread.is_alive():
+            self._thread = self._started()  # a copy failed before: try again for this test, not wait in vain
         made = self._ready.get(timeout=300)
+        self._free.release()  # the next one is made while this one is used
         if isinstance(made, BaseException):
             raise made
-        self._free.release()  # the next one is made while this one is used
         return made
 
     def stop(self) -> None:
