@@ -13,8 +13,6 @@ from kiosk.errors import ConfigError
 
 # fields every layer leaves alone: set by the loader itself (kiosk.settings.Settings)
 NOT_IN_FILES = ("data_dir", "sources", "secrets")
-
-
 MAX_FILE_BYTES = 1024 * 1024  # a settings file is a few kilobytes; anything this large is not one
 
 
