@@ -3,16 +3,19 @@ of their own on PostgreSQL.
 
 A statement executed with the execution option `RIDES` (alias `WITH_COMMIT`; `commit_option.riding()`) is not sent
 when SQLAlchemy executes it but kept on the connection; the transaction's next statement, or its COMMIT, takes every
-kept statement along in the same message (one simple query; psycopg quotes the parameters on the kiosk, as the
-server would bind them). The kiosk's own BEGIN rides the same way (kiosk.persistence.db), so a transaction's first
-statement is its first round trip. What does not change:
+kept statement along in the same round trip: one pipeline (psycopg's pipeline mode), each statement in it with its
+own bound parameters, so that the server plans a statement once per connection when it is prepared (after psycopg's
+`prepare_threshold` uses; never behind a transaction pooler, kiosk.persistence.db), where one text message with the
+parameters quoted in was parsed and planned at every call (docs/fleet.md, "The riders as a pipeline"). The kiosk's
+own BEGIN rides the same way (kiosk.persistence.db), so a transaction's first statement is its first round trip.
+What does not change:
 - each statement is compiled, its parameters processed and its execution seen by the engine's listeners (logging,
   kiosk.persistence.round_trips, the crash harness) exactly like any other;
 - a riding UPDATE that must touch a known number of rows (`riding(rows, error)`) is checked by the server, in the
-  same message: a different count raises an error there, which aborts the rest of the message (a COMMIT in it is
+  same pipeline: a different count raises an error there, which aborts the rest of the pipeline (a COMMIT in it is
   not run) and comes back as `error()`;
-- PostgreSQL runs the statements of one message in order and stops at the first error: the transaction is then
-  aborted, the unit of work rolls back whole and says why (RecordConflict for a constraint), as for any failed
+- PostgreSQL runs the statements of one pipeline in order and skips the rest at the first error: the transaction
+  is then aborted, the unit of work rolls back whole and says why (RecordConflict for a constraint), as for any failed
   statement; nothing after the failed statement ran;
 - commit() is still the one DBAPI call that commits (the crash harness's kill points before and after it); a
   rollback drops kept statements unsent, so none ever reaches a later transaction on the same pooled connection;
@@ -21,13 +24,12 @@ An engine made otherwise (SQLite, an engine of the tests' own) runs such a state
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg import ClientCursor
 from sqlalchemy import Engine, event
 
 from kiosk.errors import StorageError
@@ -39,7 +41,8 @@ _MARK = "kiosk-expect-"  # the text of the error a riding statement's row check 
 
 @dataclass(frozen=True)
 class _Rider:
-    sql: str  # the statement with its parameters quoted
+    sql: str  # the statement, its parameters as placeholders
+    params: Mapping[str, Any] | Any | None = None
     error: Callable[[], Exception] | None = None  # raised when the server's row check fails
 
 
@@ -47,44 +50,46 @@ class CommitCarryingConnection(psycopg.Connection):  # type: ignore[type-arg]
     """A psycopg connection that keeps riding statements and sends them with the next statement or the COMMIT."""
 
     _riders: list[_Rider] | None = None
-    _quoting: ClientCursor[Any] | None = None  # the cursor `_quoted` quotes with (it never executes)
+    _sending: Any = None  # the cursor riders are sent on (their answers are not read)
     # the ids a transaction's first message took ahead (kiosk.persistence.id_reservoir.TRANSACTION_TABLES): the
     # transaction's own, left unused at its end
     transaction_ids: dict[str, list[int]] | None = None
 
     def keep(self, statement: str, parameters: Mapping[str, Any] | Any | None,
              expect: tuple[int, Callable[[], Exception] | None] | None = None) -> None:
-        sql = self._quoted(statement, parameters)
         if expect is None:
-            self._add(sql, None)
+            self._add(statement, parameters, None)
             return
         rows, error = expect  # the count of the UPDATE's RETURNING rows, checked by the server
         index = len(self._riders or ())
         check = _fails_unless(f"count(*) = {int(rows)}", index, "count(*)")
-        self._add(f"WITH checked AS ({sql} RETURNING 1) SELECT {check} FROM checked", error)
-
-    def _quoted(self, statement: str, parameters: Mapping[str, Any] | Any | None) -> str:
-        """`statement` with its parameters quoted as the server would bind them, by one client-side cursor kept for
-        the connection: a cursor made for each statement cost its adapters' copy every time (about 20 statements a
-        payment)."""
-        if parameters is None:
-            return statement
-        if self._quoting is None:
-            self._quoting = ClientCursor(self)
-        return self._quoting.mogrify(statement, parameters)
+        self._add(f"WITH checked AS ({statement} RETURNING 1) SELECT {check} FROM checked", parameters, error)
 
     def keep_check(self, condition: str, error: Callable[[], Exception],
                    parameters: Mapping[str, Any] | None = None) -> None:
         """Keep a check that rides like a statement: `condition` (SQL with `parameters` bound as %(name)s, evaluated
         once, by the server, where the rider is sent; e.g. a lock taken) must be true, else `error()` is raised and
-        the rest of its message is not run."""
-        condition = self._quoted(condition, parameters)
-        self._add(f"SELECT {_fails_unless(condition, len(self._riders or ()), 'pg_backend_pid()')}", error)
+        the rest of its pipeline is not run."""
+        self._add(f"SELECT {_fails_unless(condition, len(self._riders or ()), 'pg_backend_pid()')}", parameters, error)
 
-    def _add(self, sql: str, error: Callable[[], Exception] | None) -> None:
+    def _add(self, sql: str, params: Any, error: Callable[[], Exception] | None) -> None:
         if self._riders is None:
             self._riders = []
-        self._riders.append(_Rider(sql, error))
+        self._riders.append(_Rider(sql, params, error))
+
+    @contextmanager
+    def _pipelined(self, riders: list[_Rider], tail: Sequence[str] = ()) -> Iterator[Any]:
+        """Send `riders` and then `tail` (statements without parameters) in one pipeline, each a statement of its
+        own, prepared once used often enough (psycopg's `prepare_threshold`); the block may add one more. At its end
+        every answer is waited for and the first error raised, the connection out of pipeline mode either way.
+        Yields the cursor the riders and `tail` were sent on: its result is the last of `tail`'s."""
+        sent = self._sending = self._sending or self.cursor()
+        with self.pipeline():
+            for rider in riders:
+                sent.execute(rider.sql, rider.params)
+            for text in tail:
+                sent.execute(text)
+            yield sent
 
     def carries(self) -> bool:
         """Kept statements would be sent: anything but the kiosk's lone BEGIN (a transaction that ran nothing
@@ -96,31 +101,26 @@ class CommitCarryingConnection(psycopg.Connection):  # type: ignore[type-arg]
         return riders
 
     def send_with(self, cursor: Any, statement: str, parameters: Any) -> None:
-        """`statement` sent on `cursor` (SQLAlchemy's) with the kept statements ahead of it, in one message; the
+        """`statement` sent on `cursor` (SQLAlchemy's) with the kept statements ahead of it, in one pipeline; the
         cursor is left on `statement`'s result."""
         riders = self.take_riders()
-        last = self._quoted(statement, parameters)
         # a transaction's first message takes its ids ahead; a key's claim may ride ahead of its BEGIN
         first = any(r.sql == "BEGIN" for r in riders)
         ahead, attempt = id_reservoir.ids_ahead_sql() if first else (None, None)
-        texts = [r.sql for r in riders] + ([ahead] if ahead else []) + [last]
-        with _row_checks(riders):
-            cursor.execute(";\n".join(texts), prepare=False)
-        for _rider in riders:
-            cursor.nextset()
+        with _row_checks(riders), self._pipelined(riders, [ahead] if ahead else []) as sent:
+            cursor.execute(statement, parameters)
         if ahead:
             self.transaction_ids = {}
-            for table, row_id, for_attempt in cursor.fetchall():
+            for table, row_id, for_attempt in sent.fetchall():
                 kept = attempt.got if attempt is not None and for_attempt else self.transaction_ids
                 kept.setdefault(table, []).append(int(row_id))
-            cursor.nextset()
 
     def send_alone(self) -> None:
-        """The kept statements as a message of their own (before an executemany, which cannot carry them)."""
+        """The kept statements as a pipeline of their own (before an executemany, which cannot carry them)."""
         riders = self.take_riders()
         if riders:
-            with _row_checks(riders), self.cursor() as cursor:
-                cursor.execute(";\n".join(r.sql for r in riders), prepare=False)
+            with _row_checks(riders), self._pipelined(riders):
+                pass
 
     def commit(self) -> None:
         self.transaction_ids = None
@@ -129,14 +129,14 @@ class CommitCarryingConnection(psycopg.Connection):  # type: ignore[type-arg]
             super().commit()  # nothing sent since BEGIN (or a transaction psycopg began itself): as psycopg does
             return
         try:
-            with _row_checks(riders), self.cursor() as cursor:
-                cursor.execute(";\n".join([r.sql for r in riders] + ["COMMIT"]), prepare=False)
+            with _row_checks(riders), self._pipelined(riders, ["COMMIT"]):
+                pass
         except BaseException:
             self._end_stopped_transaction()
             raise
 
     def _end_stopped_transaction(self) -> None:
-        """A rider's error stopped the message before its COMMIT: the transaction is aborted but still open, and
+        """A rider's error stopped the pipeline before its COMMIT: the transaction is aborted but still open, and
         SQLAlchemy, whose commit failed, sends no ROLLBACK. Roll it back here, so that the connection is usable by
         the next unit of work (a pinned one is not reset by the pool in between: kiosk.persistence.db.pinned)."""
         if self.info.transaction_status in (psycopg.pq.TransactionStatus.INERROR,

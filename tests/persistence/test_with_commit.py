@@ -122,3 +122,34 @@ def test_an_executemany_sends_the_riding_statements_ahead_of_it(factory):
             s.execute(text("INSERT INTO kept VALUES (:x, :n)"), [{"x": 2, "n": "b"}, {"x": 3, "n": "c"}])
     assert _rows(factory) == [1, 2, 3]
     assert count.round_trips == 3  # BEGIN + the insert; the executemany; the COMMIT
+
+
+def _prepared_on_this_connection(session) -> list[str]:
+    return list(session.execute(text("SELECT statement FROM pg_prepared_statements")).scalars())
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_riding_statement_sent_again_and_again_is_prepared_and_planned_once_on_its_connection(factory):
+    for x in range(8):
+        with unit_of_work(factory) as s:
+            s.execute(text("INSERT INTO kept VALUES (:x, 'again')"), {"x": x}, execution_options=riding())
+            prepared = _prepared_on_this_connection(s)  # the insert rides with this read, in its pipeline
+    assert any("INSERT INTO kept" in statement for statement in prepared), prepared
+    assert _rows(factory) == list(range(8))
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_behind_a_transaction_pooler_no_riding_statement_is_prepared(db_url):
+    engine = make_engine(db_url, transaction_pooler=True)  # the next transaction may be on another server connection
+    f = make_session_factory(engine)
+    try:
+        with unit_of_work(f) as s:
+            s.execute(text("CREATE TABLE kept (x integer PRIMARY KEY, note text)"))
+        for x in range(8):
+            with unit_of_work(f) as s:
+                s.execute(text("INSERT INTO kept VALUES (:x, 'again')"), {"x": x}, execution_options=riding())
+                prepared = _prepared_on_this_connection(s)
+        assert not [statement for statement in prepared if "INSERT INTO kept" in statement]
+        assert _rows(f) == list(range(8))
+    finally:
+        engine.dispose()
