@@ -4,9 +4,10 @@ of their own on PostgreSQL.
 A statement executed with the execution option `RIDES` (alias `WITH_COMMIT`; `commit_option.riding()`) is not sent
 when SQLAlchemy executes it but kept on the connection; the transaction's next statement, or its COMMIT, takes every
 kept statement along in the same round trip: one pipeline (psycopg's pipeline mode), each statement in it with its
-own bound parameters, so that the server plans a statement once per connection when it is prepared (after psycopg's
-`prepare_threshold` uses; never behind a transaction pooler, kiosk.persistence.db), where one text message with the
-parameters quoted in was parsed and planned at every call (docs/fleet.md, "The riders as a pipeline"). The kiosk's
+own bound parameters, so that the server plans a statement once per connection, prepared after psycopg's
+`prepare_threshold` uses, where one text message with the parameters quoted in was parsed and planned at every call
+(docs/fleet.md, "The riders as a pipeline"). Behind a transaction pooler (kiosk.persistence.db), where nothing can be
+prepared, they still go as that one text message, which PgBouncer passes on faster than a pipeline. The kiosk's
 own BEGIN rides the same way (kiosk.persistence.db), so a transaction's first statement is its first round trip.
 What does not change:
 - each statement is compiled, its parameters processed and its execution seen by the engine's listeners (logging,
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from psycopg import ClientCursor
 from sqlalchemy import Engine, event
 
 from kiosk.errors import StorageError
@@ -50,7 +52,8 @@ class CommitCarryingConnection(psycopg.Connection):  # type: ignore[type-arg]
     """A psycopg connection that keeps riding statements and sends them with the next statement or the COMMIT."""
 
     _riders: list[_Rider] | None = None
-    _sending: Any = None  # the cursor riders are sent on (their answers are not read)
+    _sending: Any = None  # the cursor a pipeline's riders are sent on (their answers are not read)
+    _quoting: ClientCursor[Any] | None = None  # the cursor `_quoted` quotes with (it never executes)
     # the ids a transaction's first message took ahead (kiosk.persistence.id_reservoir.TRANSACTION_TABLES): the
     # transaction's own, left unused at its end
     transaction_ids: dict[str, list[int]] | None = None
@@ -77,6 +80,10 @@ class CommitCarryingConnection(psycopg.Connection):  # type: ignore[type-arg]
             self._riders = []
         self._riders.append(_Rider(sql, params, error))
 
+    def _prepares(self) -> bool:
+        """Statements can be prepared on this connection: not behind a transaction pooler (kiosk.persistence.db)."""
+        return self.prepare_threshold is not None
+
     @contextmanager
     def _pipelined(self, riders: list[_Rider], tail: Sequence[str] = ()) -> Iterator[Any]:
         """Send `riders` and then `tail` (statements without parameters) in one pipeline, each a statement of its
@@ -90,6 +97,31 @@ class CommitCarryingConnection(psycopg.Connection):  # type: ignore[type-arg]
             for text in tail:
                 sent.execute(text)
             yield sent
+
+    def _as_text(self, riders: list[_Rider], tail: Sequence[str] = ()) -> str:
+        """`riders` and `tail` as one simple query, the riders' parameters quoted in as the server would bind them:
+        behind a transaction pooler, where nothing can be prepared, one message costs PgBouncer less than a pipeline
+        (docs/fleet.md, "The riders as a pipeline of prepared statements")."""
+        return ";\n".join([self._quoted(r.sql, r.params) for r in riders] + list(tail))
+
+    def _quoted(self, statement: str, parameters: Mapping[str, Any] | Any | None) -> str:
+        """`statement` with its parameters quoted, by one client-side cursor kept for the connection (a cursor made for
+        each statement cost its adapters' copy every time)."""
+        if parameters is None:
+            return statement
+        if self._quoting is None:
+            self._quoting = ClientCursor(self)
+        return self._quoting.mogrify(statement, parameters)
+
+    def _send_only(self, riders: list[_Rider], tail: Sequence[str] = ()) -> None:
+        """`riders` and `tail`, nothing read back: in one pipeline, or one message behind a transaction pooler."""
+        with _row_checks(riders):
+            if self._prepares():
+                with self._pipelined(riders, tail):
+                    pass
+            else:
+                with self.cursor() as cursor:
+                    cursor.execute(self._as_text(riders, tail), prepare=False)
 
     def carries(self) -> bool:
         """Kept statements would be sent: anything but the kiosk's lone BEGIN (a transaction that ran nothing
@@ -107,11 +139,22 @@ class CommitCarryingConnection(psycopg.Connection):  # type: ignore[type-arg]
         # a transaction's first message takes its ids ahead; a key's claim may ride ahead of its BEGIN
         first = any(r.sql == "BEGIN" for r in riders)
         ahead, attempt = id_reservoir.ids_ahead_sql() if first else (None, None)
-        with _row_checks(riders), self._pipelined(riders, [ahead] if ahead else []) as sent:
-            cursor.execute(statement, parameters)
+        tail = [ahead] if ahead else []
+        if self._prepares():
+            with _row_checks(riders), self._pipelined(riders, tail) as sent:
+                cursor.execute(statement, parameters)
+            taken = sent.fetchall() if ahead else []
+        else:
+            with _row_checks(riders):
+                cursor.execute(self._as_text(riders, [*tail, self._quoted(statement, parameters)]), prepare=False)
+            for _rider in riders:
+                cursor.nextset()
+            taken = cursor.fetchall() if ahead else []
+            if ahead:
+                cursor.nextset()
         if ahead:
             self.transaction_ids = {}
-            for table, row_id, for_attempt in sent.fetchall():
+            for table, row_id, for_attempt in taken:
                 kept = attempt.got if attempt is not None and for_attempt else self.transaction_ids
                 kept.setdefault(table, []).append(int(row_id))
 
@@ -119,8 +162,7 @@ class CommitCarryingConnection(psycopg.Connection):  # type: ignore[type-arg]
         """The kept statements as a pipeline of their own (before an executemany, which cannot carry them)."""
         riders = self.take_riders()
         if riders:
-            with _row_checks(riders), self._pipelined(riders):
-                pass
+            self._send_only(riders)
 
     def commit(self) -> None:
         self.transaction_ids = None
@@ -129,8 +171,7 @@ class CommitCarryingConnection(psycopg.Connection):  # type: ignore[type-arg]
             super().commit()  # nothing sent since BEGIN (or a transaction psycopg began itself): as psycopg does
             return
         try:
-            with _row_checks(riders), self._pipelined(riders, ["COMMIT"]):
-                pass
+            self._send_only(riders, ["COMMIT"])
         except BaseException:
             self._end_stopped_transaction()
             raise

@@ -1,7 +1,8 @@
 """Statements that ride with the next one or the COMMIT (kiosk.persistence.with_commit; BEGIN, the audit chain's
 links, writes nobody reads): committed with the transaction in one round trip, or, if one fails, the whole
 transaction rolled back with one clear error; a row check that fails raises the caller's error and commits nothing;
-a rollback drops them unsent, and none leaks into the next transaction on the same pooled connection."""
+a rollback drops them unsent, and none leaks into the next transaction on the same pooled connection; the same sent as
+one pipeline of prepared statements or, behind a transaction pooler, as one text message."""
 from __future__ import annotations
 
 import pytest
@@ -22,9 +23,10 @@ def _rows(factory) -> list[int]:
         return list(s.execute(text("SELECT x FROM kept ORDER BY x")).scalars())
 
 
-@pytest.fixture()
-def factory(db_url):
-    engine = make_engine(db_url)
+@pytest.fixture(params=["pipeline", "one message"])
+def factory(request, db_url):
+    """Riders sent as a pipeline of statements, or as one text message behind a transaction pooler."""
+    engine = make_engine(db_url, transaction_pooler=request.param == "one message")
     f = make_session_factory(engine)
     with unit_of_work(f) as s:
         s.execute(text("CREATE TABLE kept (x integer PRIMARY KEY, note text)"))
@@ -129,13 +131,18 @@ def _prepared_on_this_connection(session) -> list[str]:
 
 
 @pytest.mark.parametrize("backend", ["postgres"])
-def test_a_riding_statement_sent_again_and_again_is_prepared_and_planned_once_on_its_connection(factory):
+def test_a_riding_statement_sent_again_and_again_is_prepared_and_planned_once_on_its_connection(db_url):
+    engine = make_engine(db_url)
+    factory = make_session_factory(engine)
+    with unit_of_work(factory) as s:
+        s.execute(text("CREATE TABLE kept (x integer PRIMARY KEY, note text)"))
     for x in range(8):
         with unit_of_work(factory) as s:
             s.execute(text("INSERT INTO kept VALUES (:x, 'again')"), {"x": x}, execution_options=riding())
             prepared = _prepared_on_this_connection(s)  # the insert rides with this read, in its pipeline
     assert any("INSERT INTO kept" in statement for statement in prepared), prepared
     assert _rows(factory) == list(range(8))
+    engine.dispose()
 
 
 @pytest.mark.parametrize("backend", ["postgres"])
