@@ -152,6 +152,17 @@ def _sign_in(driver: Any, base: str, name: str, password: str | None = None) -> 
     driver.find_element(By.CSS_SELECTOR, "#sign-in button").click()
 
 
+@pytest.fixture()
+def signed_in(served: dict[str, Any], browser: Any) -> Any:
+    """The module's browser, signed in as the admin: by the sign-in test when it ran first, else here, so that each
+    test also runs alone (`-k`)."""
+    browser.get(f"{served['base']}/fleet")
+    if "/sign-in" in browser.current_url:
+        _sign_in(browser, served["base"], "王芳")
+        assert _wait(lambda: browser.current_url.endswith("/fleet")), browser.current_url
+    return browser
+
+
 def test_sign_in_refuses_a_wrong_password_then_lets_the_right_one_in(served, browser, tmp_path):
     base = served["base"]
     browser.get(f"{base}/sign-in?lang=zh_Hans")
@@ -163,8 +174,9 @@ def test_sign_in_refuses_a_wrong_password_then_lets_the_right_one_in(served, bro
     assert "王芳 (admin)" in _find(browser, ".who").text
 
 
-def test_a_notice_typed_in_chinese_is_previewed_saved_and_shown_by_the_running_kiosk(served, running_kiosk, browser,
-                                                                                   tmp_path):
+def test_a_notice_typed_in_chinese_is_previewed_saved_and_shown_by_the_running_kiosk(served, running_kiosk, signed_in,
+                                                                                     tmp_path):
+    browser = signed_in
     from selenium.webdriver.common.by import By
 
     base = served["base"]
@@ -184,7 +196,8 @@ def test_a_notice_typed_in_chinese_is_previewed_saved_and_shown_by_the_running_k
     assert (shown[0].title, shown[0].body, shown[0].pinned) == (title, body, True)
 
 
-def test_a_bill_csv_with_a_bad_line_is_refused_line_by_line(served, browser, tmp_path):
+def test_a_bill_csv_with_a_bad_line_is_refused_line_by_line(served, signed_in, tmp_path):
+    browser = signed_in
     from selenium.webdriver.common.by import By
 
     unit = served["report"].sample_cards[0][2]
@@ -200,7 +213,8 @@ def test_a_bill_csv_with_a_bad_line_is_refused_line_by_line(served, browser, tmp
     _shot(browser, "bills-refused", tmp_path)
 
 
-def test_the_settlement_download_has_the_same_figures_as_the_report(served, browser, tmp_path):
+def test_the_settlement_download_has_the_same_figures_as_the_report(served, signed_in, tmp_path):
+    browser = signed_in
     from selenium.webdriver.common.by import By
     from sqlalchemy import func, select
 
@@ -221,7 +235,8 @@ def test_the_settlement_download_has_the_same_figures_as_the_report(served, brow
     assert target.read_bytes().decode("utf-8") == settlement.to_csv(report)
 
 
-def test_the_fleet_row_turns_red_in_place_when_the_running_kiosk_stops(served, running_kiosk, browser, tmp_path):
+def test_the_fleet_row_turns_red_in_place_when_the_running_kiosk_stops(served, running_kiosk, signed_in, tmp_path):
+    browser = signed_in
     from selenium.webdriver.common.by import By
 
     base, code = served["base"], served["till"].kiosk_code
