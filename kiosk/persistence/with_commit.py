@@ -91,12 +91,24 @@ class CommitCarryingConnection(psycopg.Connection):  # type: ignore[type-arg]
         every answer is waited for and the first error raised, the connection out of pipeline mode either way.
         Yields the cursor the riders and `tail` were sent on: its result is the last of `tail`'s."""
         sent = self._sending = self._sending or self.cursor()
-        with self.pipeline():
+        pipeline = self.pipeline()
+        pipeline.__enter__()
+        try:
             for rider in riders:
                 sent.execute(rider.sql, rider.params)
             for text in tail:
                 sent.execute(text)
             yield sent
+        except BaseException:
+            # the first error came back while statements were still being queued (a rider's failed row check:
+            # a resident's bill paid meanwhile): end the pipeline, whose rest the server skipped, and raise that
+            # error alone; psycopg's own exit would log a warning for the skipped rest (`pipeline aborted`)
+            try:
+                pipeline.__exit__(None, None, None)
+            except psycopg.Error:
+                pass
+            raise
+        pipeline.__exit__(None, None, None)
 
     def _as_text(self, riders: list[_Rider], tail: Sequence[str] = ()) -> str:
         """`riders` and `tail` as one simple query, the riders' parameters quoted in as the server would bind them:

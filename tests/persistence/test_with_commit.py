@@ -2,7 +2,8 @@
 links, writes nobody reads): committed with the transaction in one round trip, or, if one fails, the whole
 transaction rolled back with one clear error; a row check that fails raises the caller's error and commits nothing;
 a rollback drops them unsent, and none leaks into the next transaction on the same pooled connection; the same sent as
-one pipeline of prepared statements or, behind a transaction pooler, as one text message."""
+one pipeline of prepared statements or, behind a transaction pooler, as one text message; a failed check logs nothing
+but the caller's error."""
 from __future__ import annotations
 
 import pytest
@@ -160,3 +161,18 @@ def test_behind_a_transaction_pooler_no_riding_statement_is_prepared(db_url):
         assert _rows(f) == list(range(8))
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_riding_check_that_fails_before_the_read_it_rides_with_logs_nothing_but_the_callers_error(factory, caplog):
+    with unit_of_work(factory) as s:
+        s.execute(text("INSERT INTO kept VALUES (1, 'open')"))
+    caplog.set_level("WARNING")
+    with pytest.raises(PaymentError, match="taken"):
+        with unit_of_work(factory) as s:
+            s.execute(text("UPDATE kept SET note = 'mine' WHERE note = 'paid'"),
+                      execution_options=riding(1, lambda: PaymentError("taken")))
+            s.execute(text("INSERT INTO kept VALUES (2, 'after')"), execution_options=riding())
+            s.execute(text("SELECT count(*) FROM kept")).scalar_one()  # the riders go with this read
+    assert not [r for r in caplog.records if r.name.startswith("psycopg")], caplog.text
+    assert _rows(factory) == [1]
