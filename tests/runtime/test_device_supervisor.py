@@ -87,6 +87,19 @@ def test_a_reader_that_never_answers_stays_unavailable_with_a_reason(bus: EventB
         os.close(slave)
 
 
+def _terminals_open() -> int:
+    """This process's open descriptors of pseudo-terminals (the reader's serial line): not every descriptor, since
+    other parts of one pytest process open and close theirs at any moment (a database test's connections made ahead
+    on a thread, tests/support/databases.py; a stray connection closed when the collector finds it)."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            count += os.readlink(f"/proc/self/fd/{fd}").startswith(("/dev/pts/", "/dev/ptmx"))
+        except OSError:  # closed meanwhile (the listing's own)
+            pass
+    return count
+
+
 @pytest.mark.slow
 def test_100_unplug_replug_cycles_leak_no_thread_or_file_descriptor(sim: SimPn532, bus: EventBus) -> None:
     rec = Recorder(bus, DeviceHealthChanged)
@@ -94,24 +107,27 @@ def test_100_unplug_replug_cycles_leak_no_thread_or_file_descriptor(sim: SimPn53
     watcher = CardWatcher(sup, bus, poll_timeout=0.05)
     sup.start()
     watcher.start()
-    assert _health(rec, 2) is DeviceHealth.AVAILABLE
-    time.sleep(0.1)
-    fds = len(os.listdir("/proc/self/fd"))
-    threads = threading.active_count()
-    worst_down = worst_up = 0.0
-    for _ in range(100):
-        sim.unplug()
-        t = time.monotonic()
-        assert _health(rec, 2) is DeviceHealth.UNAVAILABLE
-        worst_down = max(worst_down, time.monotonic() - t)
-        sim.replug()
-        t = time.monotonic()
+    try:  # stopped whatever happens: a supervisor left running would log into the next tests' captures
         assert _health(rec, 2) is DeviceHealth.AVAILABLE
-        worst_up = max(worst_up, time.monotonic() - t)
-    time.sleep(0.1)
-    assert len(os.listdir("/proc/self/fd")) == fds
-    assert threading.active_count() == threads
-    assert worst_down < 2.0 and worst_up < 2.0
-    assert sup.open_count == 101
-    watcher.stop()
-    sup.stop()
+        time.sleep(0.1)
+        terminals = _terminals_open()
+        assert terminals >= 1  # the reader's line, open
+        threads = threading.active_count()
+        worst_down = worst_up = 0.0
+        for _ in range(100):
+            sim.unplug()
+            t = time.monotonic()
+            assert _health(rec, 2) is DeviceHealth.UNAVAILABLE
+            worst_down = max(worst_down, time.monotonic() - t)
+            sim.replug()
+            t = time.monotonic()
+            assert _health(rec, 2) is DeviceHealth.AVAILABLE
+            worst_up = max(worst_up, time.monotonic() - t)
+        time.sleep(0.1)
+        assert _terminals_open() == terminals
+        assert threading.active_count() == threads
+        assert worst_down < 2.0 and worst_up < 2.0
+        assert sup.open_count == 101
+    finally:
+        watcher.stop()
+        sup.stop()
